@@ -1,0 +1,28 @@
+#include "cli/command_registry.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+
+namespace latchkey::cli {
+namespace {
+
+std::map<std::string, RegisterFn>& Registry() {
+  static auto* registry = new std::map<std::string, RegisterFn>();  // never destroyed
+  return *registry;
+}
+
+}  // namespace
+
+CommandRegistrar::CommandRegistrar(const char* name, RegisterFn fn) {
+  if (!Registry().emplace(name, std::move(fn)).second) {
+    std::fprintf(stderr, "latchkey: command %s registered twice\n", name);
+    std::abort();
+  }
+}
+
+void RegisterAllCommands(CLI::App& app, CommandContext& ctx) {
+  for (auto& [name, fn] : Registry()) fn(app, ctx);
+}
+
+}  // namespace latchkey::cli

@@ -1,0 +1,50 @@
+// Self-registering subcommands for the `latchkey` binary.
+//
+// Each cli/<area>_cmd.cc defines a function that adds its subcommands to the CLI11 app and
+// registers it with a file-scope `CommandRegistrar`. main.cc calls every registered function
+// in name order. Command functions run their logic through callbacks that set the exit code in
+// `CommandContext` (see docs/cli.md for the exit codes).
+//
+// Thread-safety: registration happens during static initialisation, before main; nothing here
+// is touched after that.
+#ifndef LATCHKEY_CLI_COMMAND_REGISTRY_H_
+#define LATCHKEY_CLI_COMMAND_REGISTRY_H_
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+namespace latchkey::cli {
+
+// Exit codes shared by every command.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  // the operation failed (message on stderr)
+inline constexpr int kExitUsage = 2;    // bad flags or arguments
+
+// Options every command sees, parsed before the subcommand runs.
+struct GlobalOptions {
+  std::string config_path;   // --config; empty: $LATCHKEY_CONFIG, /etc/latchkey/latchkey.yaml
+  std::string log_format = "text";  // --log-format text|json
+  std::string log_level = "info";   // --log-level
+};
+
+struct CommandContext {
+  GlobalOptions global;
+  int exit_code = kExitOk;
+};
+
+using RegisterFn = std::function<void(CLI::App& app, CommandContext& ctx)>;
+
+// Adds `fn` under `name` (used only for ordering and duplicate detection).
+class CommandRegistrar {
+ public:
+  CommandRegistrar(const char* name, RegisterFn fn);
+};
+
+// Calls every registered function, in name order.
+void RegisterAllCommands(CLI::App& app, CommandContext& ctx);
+
+}  // namespace latchkey::cli
+
+#endif  // LATCHKEY_CLI_COMMAND_REGISTRY_H_
