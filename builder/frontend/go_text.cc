@@ -1,0 +1,91 @@
+#include "builder/frontend/go_text.h"
+
+namespace latchkey::frontend {
+
+DecodedRune DecodeRune(std::string_view s, size_t pos) {
+  const auto b0 = static_cast<unsigned char>(s[pos]);
+  if (b0 < 0x80) return {b0, 1};
+  const size_t left = s.size() - pos;
+  auto cont = [&](size_t i) {
+    return i < left && (static_cast<unsigned char>(s[pos + i]) & 0xC0) == 0x80;
+  };
+  auto at = [&](size_t i) { return static_cast<unsigned char>(s[pos + i]); };
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    if (!cont(1)) return {kRuneError, 1};
+    return {(uint32_t(b0 & 0x1F) << 6) | (at(1) & 0x3F), 2};
+  }
+  if (b0 >= 0xE0 && b0 <= 0xEF) {
+    if (!cont(1) || !cont(2)) return {kRuneError, 1};
+    if (b0 == 0xE0 && at(1) < 0xA0) return {kRuneError, 1};  // overlong
+    if (b0 == 0xED && at(1) > 0x9F) return {kRuneError, 1};  // surrogate
+    return {(uint32_t(b0 & 0x0F) << 12) | (uint32_t(at(1) & 0x3F) << 6) | (at(2) & 0x3F), 3};
+  }
+  if (b0 >= 0xF0 && b0 <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return {kRuneError, 1};
+    if (b0 == 0xF0 && at(1) < 0x90) return {kRuneError, 1};  // overlong
+    if (b0 == 0xF4 && at(1) > 0x8F) return {kRuneError, 1};  // > U+10FFFF
+    return {(uint32_t(b0 & 0x07) << 18) | (uint32_t(at(1) & 0x3F) << 12) |
+                (uint32_t(at(2) & 0x3F) << 6) | (at(3) & 0x3F),
+            4};
+  }
+  return {kRuneError, 1};
+}
+
+void AppendRune(std::string& out, uint32_t r) {
+  if (r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF)) r = kRuneError;
+  if (r < 0x80) {
+    out.push_back(static_cast<char>(r));
+  } else if (r < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (r >> 6)));
+    out.push_back(static_cast<char>(0x80 | (r & 0x3F)));
+  } else if (r < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (r >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (r & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (r >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((r >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (r & 0x3F)));
+  }
+}
+
+bool IsGoSpace(uint32_t r) {
+  if (r < 0x100) return IsGoSpaceByte(static_cast<unsigned char>(r));
+  return r == 0x1680 || (r >= 0x2000 && r <= 0x200A) || r == 0x2028 || r == 0x2029 || r == 0x202F ||
+         r == 0x205F || r == 0x3000;
+}
+
+std::string_view TrimLeftGoSpace(std::string_view s) {
+  size_t pos = 0;
+  while (pos < s.size()) {
+    DecodedRune d = DecodeRune(s, pos);
+    // An invalid byte decodes as RuneError, which is not a space.
+    if (!IsGoSpace(d.rune) || (d.rune == kRuneError && d.width == 1)) break;
+    pos += d.width;
+  }
+  return s.substr(pos);
+}
+
+std::string_view TrimGoSpace(std::string_view s) {
+  s = TrimLeftGoSpace(s);
+  // Walk forward remembering where the trailing run of spaces starts.
+  size_t end = 0;
+  size_t pos = 0;
+  while (pos < s.size()) {
+    DecodedRune d = DecodeRune(s, pos);
+    pos += d.width;
+    if (!IsGoSpace(d.rune) || (d.rune == kRuneError && d.width == 1)) end = pos;
+  }
+  return s.substr(0, end);
+}
+
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+}  // namespace latchkey::frontend

@@ -1,0 +1,52 @@
+// Go-compatible text primitives the Dockerfile frontend needs to match BuildKit byte for byte:
+// UTF-8 decoding as Go's unicode/utf8 does it, unicode.IsSpace, strings.TrimSpace and the ASCII
+// whitespace class `[\t\v\f\r ]` that BuildKit's parser splits on.
+//
+// Thread-safety: pure functions.
+#ifndef LATCHKEY_BUILDER_FRONTEND_GO_TEXT_H_
+#define LATCHKEY_BUILDER_FRONTEND_GO_TEXT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace latchkey::frontend {
+
+inline constexpr uint32_t kRuneError = 0xFFFD;
+
+// Decodes the rune starting at s[pos] (pos < s.size()) like utf8.DecodeRuneInString: invalid,
+// overlong, surrogate or out-of-range encodings decode as (kRuneError, 1).
+struct DecodedRune {
+  uint32_t rune;
+  size_t width;
+};
+DecodedRune DecodeRune(std::string_view s, size_t pos);
+
+// Appends the UTF-8 encoding of `r` (kRuneError for invalid code points).
+void AppendRune(std::string& out, uint32_t r);
+
+// unicode.IsSpace.
+bool IsGoSpace(uint32_t r);
+
+// unicode.IsSpace applied to a single byte as a rune (BuildKit does this in places where it
+// indexes a string byte by byte): true for \t \n \v \f \r space 0x85 0xA0.
+inline bool IsGoSpaceByte(unsigned char c) {
+  return c == ' ' || (c >= '\t' && c <= '\r') || c == 0x85 || c == 0xA0;
+}
+
+// The class `[\t\v\f\r ]` of BuildKit's reWhitespace.
+inline bool IsReWhitespace(char c) {
+  return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
+}
+
+// strings.TrimSpace / strings.TrimLeftFunc(s, unicode.IsSpace).
+std::string_view TrimGoSpace(std::string_view s);
+std::string_view TrimLeftGoSpace(std::string_view s);
+
+// ASCII lower-casing (Go's strings.ToLower on the instruction words we compare).
+std::string AsciiLower(std::string_view s);
+
+}  // namespace latchkey::frontend
+
+#endif  // LATCHKEY_BUILDER_FRONTEND_GO_TEXT_H_

@@ -1,0 +1,36 @@
+// "Did you mean ...?" suggestions for misspelt words, as BuildKit's util/suggest does them.
+//
+// Thread-safety: pure functions; safe to call from any thread.
+#ifndef LATCHKEY_BUILDER_FRONTEND_SUGGEST_H_
+#define LATCHKEY_BUILDER_FRONTEND_SUGGEST_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace latchkey::frontend {
+
+// Levenshtein edit distance between `a` and `b` counted in Unicode code points (UTF-8 input;
+// an invalid byte counts as one code point). Insert, delete and substitute each cost 1.
+size_t LevenshteinDistance(std::string_view a, std::string_view b);
+
+// Returns the candidate closest to `word` whose edit distance is below 3, or "" when there is
+// none. When `word` equals a candidate exactly, returns "" (the error was not a misspelling).
+// On a tie the earlier candidate wins, so pass candidates in a fixed, meaningful order.
+//
+// With case_sensitive == false both sides are compared lower-cased (ASCII) and the returned
+// candidate takes the case of `word`: all lower-case word -> lower-case candidate, all
+// upper-case word -> upper-case candidate, otherwise the candidate as listed. BuildKit's
+// mount-type, mount-key, sharing and flag suggestions are all case-sensitive (the default).
+std::string Suggest(std::string_view word, const std::vector<std::string>& candidates,
+                    bool case_sensitive = true);
+
+// Returns `message` followed by " (did you mean <x>?)" when Suggest() finds an <x>; otherwise
+// `message` unchanged.
+std::string WithSuggestion(std::string message, std::string_view word,
+                           const std::vector<std::string>& candidates, bool case_sensitive = true);
+
+}  // namespace latchkey::frontend
+
+#endif  // LATCHKEY_BUILDER_FRONTEND_SUGGEST_H_
