@@ -25,8 +25,14 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	else echo "deps: all $(words $(DEB_PACKAGES)) packages installed"; fi
 
+# The test build is unoptimised and without debug info: it compiles about 2.5 times faster than
+# -O2 -g, which keeps CI well inside its time budget. `make bench` uses its own optimised build.
+TEST_FLAGS := -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0 -DCMAKE_C_FLAGS_DEBUG=-O0 \
+  -DLATCHKEY_BUILD_BENCH=OFF
+BENCH_BUILD ?= build-release
+
 configure:
-	@[ -f $(BUILD)/build.ninja ] || cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS)
+	@[ -f $(BUILD)/build.ninja ] || cmake -S . -B $(BUILD) -G Ninja $(TEST_FLAGS) $(CMAKE_FLAGS)
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -38,8 +44,11 @@ test: deps build
 demo: deps build
 	bash examples/demo.sh $(BUILD)
 
-bench: deps build
-	bash bench/run.sh $(BUILD)
+bench: deps
+	@[ -f $(BENCH_BUILD)/build.ninja ] || cmake -S . -B $(BENCH_BUILD) -G Ninja \
+	  -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BENCH_BUILD) -j $(JOBS)
+	bash bench/run.sh $(BENCH_BUILD)
 
 sanitize: deps
 	@[ -f $(ASAN_BUILD)/build.ninja ] || cmake -S . -B $(ASAN_BUILD) -G Ninja \

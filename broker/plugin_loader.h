@@ -8,7 +8,8 @@
 //      the broker's effective uid.
 //   3. SHA-256 of the descriptor's contents; compared with the optional pin from config.
 //   4. dlopen("/proc/self/fd/<N>", RTLD_NOW|RTLD_LOCAL): the very file that was checked is the
-//      one loaded, so a swap of the path between check and load is harmless.
+//      one loaded, so a swap of the path between check and load is harmless. (Each load
+//      spells that path uniquely: glibc matches dlopen names textually.)
 //   5. dlsym lk_provider_entry, call it with this host's ABI version, validate the table.
 // Libraries are never dlclose'd. A process-wide registry keyed by (device, inode) makes a
 // second load of the same file return the same PluginLibrary.
@@ -86,8 +87,7 @@ class PluginLoader {
   // Test hook: called with the descriptor's /proc/self/fd path right before dlopen. Lets a
   // test replace the file at the original path after the checks ran. Not thread-safe; set it
   // only in tests, and reset it to nullptr afterwards.
-  static void (*TEST_before_dlopen)(const std::string& original_path,
-                                    const std::string& fd_path);
+  static void (*TEST_before_dlopen)(const std::string& original_path, const std::string& fd_path);
 };
 
 }  // namespace latchkey

@@ -1,0 +1,226 @@
+#include "broker/audit/audit_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace latchkey::audit {
+
+namespace {
+
+std::string DirName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+Status ErrnoStatus(const std::string& what, const std::string& path, int err) {
+  StatusCode code = StatusCode::kUnavailable;
+  if (err == ENOENT) code = StatusCode::kNotFound;
+  return Status(code, what + " " + path + ": " + ErrnoText(err));
+}
+
+Status FsyncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("opening directory", dir, errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return ErrnoStatus("syncing directory", dir, err);
+  return Status::OK();
+}
+
+class PosixFile final : public AuditFile {
+ public:
+  PosixFile(std::string path, int fd, uint64_t size)
+      : path_(std::move(path)), fd_(fd), size_(size) {}
+  ~PosixFile() override { (void)Close(); }
+
+  Status Append(std::string_view bytes) override {
+    if (fd_ < 0) return UnavailableError("writing " + path_ + ": file is closed");
+    while (!bytes.empty()) {
+      ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus("writing", path_, errno);
+      }
+      size_ += static_cast<uint64_t>(n);
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return Status::OK();
+  }
+
+  Status Sync() override {
+    if (fd_ < 0) return UnavailableError("syncing " + path_ + ": file is closed");
+    if (::fdatasync(fd_) != 0) return ErrnoStatus("syncing", path_, errno);
+    return Status::OK();
+  }
+
+  uint64_t Size() const override { return size_; }
+
+  Status Close() override {
+    if (fd_ < 0) return Status::OK();
+    int rc = ::close(fd_);
+    fd_ = -1;
+    if (rc != 0) return ErrnoStatus("closing", path_, errno);
+    return Status::OK();
+  }
+
+ private:
+  std::string path_;
+  int fd_;
+  uint64_t size_;
+};
+
+class PosixFs final : public AuditFs {
+ public:
+  Result<std::unique_ptr<AuditFile>> OpenAppend(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) return ErrnoStatus("opening", path, errno);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      int err = errno;
+      ::close(fd);
+      return ErrnoStatus("opening", path, err);
+    }
+    return std::unique_ptr<AuditFile>(
+        std::make_unique<PosixFile>(path, fd, static_cast<uint64_t>(st.st_size)));
+  }
+
+  Status CreateDirs(const std::string& dir) override {
+    if (dir.empty()) return Status::OK();
+    for (size_t pos = 1; pos <= dir.size(); ++pos) {
+      if (pos != dir.size() && dir[pos] != '/') continue;
+      std::string prefix = dir.substr(0, pos);
+      if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
+        return ErrnoStatus("creating directory", prefix, errno);
+      }
+    }
+    return Status::OK();
+  }
+
+  bool Exists(const std::string& path) override {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0;
+  }
+
+  Status Rename(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) {
+      return ErrnoStatus("renaming " + from + " to", to, errno);
+    }
+    return FsyncDir(DirName(to));
+  }
+
+  Status Remove(const std::string& path) override {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("removing", path, errno);
+    return Status::OK();
+  }
+
+  Status Truncate(const std::string& path, uint64_t size) override {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("truncating", path, errno);
+    int rc = ::ftruncate(fd, static_cast<off_t>(size));
+    if (rc == 0) rc = ::fsync(fd);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0) return ErrnoStatus("truncating", path, err);
+    return Status::OK();
+  }
+
+  Result<FileTail> ReadTail(const std::string& path, size_t max_bytes) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("reading", path, errno);
+    FileTail tail;
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      int err = errno;
+      ::close(fd);
+      return ErrnoStatus("reading", path, err);
+    }
+    tail.size = static_cast<uint64_t>(st.st_size);
+    uint64_t want = std::min<uint64_t>(tail.size, max_bytes);
+    tail.bytes.resize(want);
+    size_t got = 0;
+    while (got < want) {
+      ssize_t n = ::pread(fd, tail.bytes.data() + got, want - got,
+                          static_cast<off_t>(tail.size - want + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        int err = n < 0 ? errno : EIO;
+        ::close(fd);
+        return ErrnoStatus("reading", path, err);
+      }
+      got += static_cast<size_t>(n);
+    }
+    ::close(fd);
+    return tail;
+  }
+
+  Status WriteFileAtomic(const std::string& path, std::string_view bytes, bool sync) override {
+    std::string tmp = path + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return ErrnoStatus("writing", tmp, errno);
+    while (!bytes.empty()) {
+      ssize_t n = ::write(fd, bytes.data(), bytes.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        int err = errno;
+        ::close(fd);
+        return ErrnoStatus("writing", tmp, err);
+      }
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    if (sync && ::fdatasync(fd) != 0) {
+      int err = errno;
+      ::close(fd);
+      return ErrnoStatus("syncing", tmp, err);
+    }
+    ::close(fd);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+      return ErrnoStatus("renaming " + tmp + " to", path, errno);
+    }
+    if (sync) return FsyncDir(DirName(path));
+    return Status::OK();
+  }
+};
+
+}  // namespace
+
+std::string ErrnoText(int err) {
+  const char* text = ::strerrordesc_np(err);
+  if (text == nullptr) return "errno " + std::to_string(err);
+  return text;
+}
+
+std::shared_ptr<AuditFs> PosixAuditFs() {
+  static const std::shared_ptr<AuditFs> fs = std::make_shared<PosixFs>();
+  return fs;
+}
+
+Result<std::string> ReadWholeFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("reading", path, errno);
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return ErrnoStatus("reading", path, err);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+}  // namespace latchkey::audit

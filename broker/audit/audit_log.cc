@@ -1,0 +1,570 @@
+#include "broker/audit/audit_log.h"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
+
+#include "broker/audit/chain.h"
+#include "broker/audit/paths.h"
+
+namespace latchkey::audit {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// How far back from the end of a file the writer looks for its last record.
+constexpr size_t kTailBytes = 1 << 20;
+
+std::string DirName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+Status Unavailable(const std::string& cause) {
+  return UnavailableError("audit log unavailable: " + cause);
+}
+
+struct Request {
+  bool checkpoint = false;
+  AuditRecord record;
+  std::string reason;
+  bool done = false;  // guarded by Shared::mu
+  Status result;      // written by the writer before `done`
+};
+
+// One line of a batch and the chain state after it.
+struct Line {
+  std::string text;
+  uint64_t seq = 0;
+  std::string hash;
+  bool checkpoint = false;
+  uint64_t since_checkpoint = 0;
+};
+
+}  // namespace
+
+struct AuditLog::Shared {
+  AuditOptions opts;
+  std::shared_ptr<const AuditKeys> keys;
+  std::string log_id;  // written by the writer under mu (same value on recovery)
+
+  std::mutex mu;
+  std::condition_variable work_cv;
+  std::condition_variable done_cv;
+  std::deque<std::shared_ptr<Request>> queue;  // guarded by mu
+  Status sticky;                               // guarded by mu; set on a timeout
+  bool stop = false;                           // guarded by mu
+  Stats stats;                                 // guarded by mu
+
+  // Writer-thread state (and Open's, before the thread starts).
+  std::unique_ptr<AuditFile> file;
+  uint64_t next_seq = 1;
+  std::string prev;
+  uint64_t since_checkpoint = 0;
+  bool last_is_checkpoint = false;
+  Status needs_recovery;  // non-OK: reload the chain state before the next batch
+};
+
+namespace {
+
+using Shared = AuditLog::Shared;
+
+bool TimedOut(Shared& s) {
+  std::lock_guard<std::mutex> lk(s.mu);
+  return !s.sticky.ok();
+}
+
+void Emit(const Shared& s, const std::string& message) {
+  if (s.opts.on_error) {
+    s.opts.on_error(message);
+  } else {
+    spdlog::error("{}", message);
+  }
+}
+
+// Reports from the writer thread; silent once a timeout has failed the log (the callers are
+// gone, and the callback's owner may be too).
+void Report(Shared& s, const std::string& message) {
+  if (!TimedOut(s)) Emit(s, message);
+}
+
+// Finds the last complete line in `bytes` (which ends with '\n'); empty when none.
+std::string_view LastLine(std::string_view bytes) {
+  if (bytes.empty()) return {};
+  std::string_view body = bytes.substr(0, bytes.size() - 1);
+  size_t nl = body.rfind('\n');
+  return nl == std::string_view::npos ? body : body.substr(nl + 1);
+}
+
+// Counts the complete lines after the last checkpoint line in `bytes`.
+uint64_t LinesSinceCheckpoint(std::string_view bytes) {
+  uint64_t n = 0;
+  std::string_view rest = bytes;
+  while (!rest.empty()) {
+    std::string_view line = LastLine(rest);
+    if (line.find("\"event\":\"audit.checkpoint\"") != std::string_view::npos) break;
+    ++n;
+    rest = rest.substr(0, rest.size() - line.size() - 1);
+  }
+  return n;
+}
+
+// Reads the tail of `path`; drops an incomplete last line when `may_truncate` (the live file),
+// fails when not (a rotated file). Returns the tail ending in '\n' (or empty).
+Result<std::string> ReadCompleteTail(Shared& s, const std::string& path, bool may_truncate) {
+  auto tail = s.opts.fs->ReadTail(path, kTailBytes);
+  if (!tail.ok()) {
+    if (tail.status().code() == StatusCode::kNotFound) return std::string();
+    return tail.status();
+  }
+  std::string bytes = std::move(tail->bytes);
+  if (bytes.empty() || bytes.back() == '\n') return bytes;
+  size_t nl = bytes.rfind('\n');
+  if (nl == std::string::npos && tail->size > bytes.size()) {
+    return FailedPreconditionError("audit log " + path + ": the last record is longer than " +
+                                   std::to_string(kTailBytes) + " bytes; run `latchkey audit " +
+                                   "verify " + path + "` and move the damaged file aside");
+  }
+  if (!may_truncate) {
+    return FailedPreconditionError("audit log " + path + " ends with an incomplete record; run " +
+                                   "`latchkey audit verify " + path + "`");
+  }
+  uint64_t keep_in_tail = nl == std::string::npos ? 0 : nl + 1;
+  uint64_t keep = tail->size - bytes.size() + keep_in_tail;
+  LK_RETURN_IF_ERROR(s.opts.fs->Truncate(path, keep));
+  {
+    std::lock_guard<std::mutex> lk(s.mu);
+    s.stats.recovered_bytes += tail->size - keep;
+  }
+  spdlog::warn(
+      "audit log {}: dropped an incomplete last record ({} bytes) left by an "
+      "interrupted write; it was never acknowledged",
+      path, tail->size - keep);
+  bytes.resize(keep_in_tail);
+  return bytes;
+}
+
+std::string RandomLogId() {
+  uint8_t id[16];
+  randombytes_buf(id, sizeof id);
+  return HexEncode(id);
+}
+
+// Reads the chain state back from the files and opens the live file for appending.
+// `known_log_id` is kept for an empty log (recovery); otherwise opts.log_id or a random id.
+Status LoadChainState(Shared& s, const std::string& known_log_id) {
+  const std::string& path = s.opts.path;
+  LK_RETURN_IF_ERROR(s.opts.fs->CreateDirs(DirName(path)));
+  std::string source = path;
+  LK_ASSIGN_OR_RETURN(std::string tail, ReadCompleteTail(s, path, true));
+  if (tail.empty()) {
+    source = RotatedPath(path, 1);
+    LK_ASSIGN_OR_RETURN(tail, ReadCompleteTail(s, source, false));
+  }
+  if (tail.empty()) {
+    std::string id = !known_log_id.empty()    ? known_log_id
+                     : !s.opts.log_id.empty() ? s.opts.log_id
+                                              : RandomLogId();
+    {
+      std::lock_guard<std::mutex> lk(s.mu);
+      s.log_id = id;
+    }
+    s.next_seq = 1;
+    s.prev = GenesisHash(s.log_id);
+    s.since_checkpoint = 0;
+    s.last_is_checkpoint = false;
+  } else {
+    std::string_view line = LastLine(tail);
+    Json j = Json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("v") || j["v"] != kFormatVersion ||
+        !j.contains("log") || !j["log"].is_string() || !j.contains("seq") ||
+        !j["seq"].is_number_unsigned() || !j.contains("event") || !j["event"].is_string()) {
+      return FailedPreconditionError("audit log " + source + ": the last record is not a valid " +
+                                     "audit record; run `latchkey audit verify " + source +
+                                     "` and move the damaged file aside");
+    }
+    {
+      std::lock_guard<std::mutex> lk(s.mu);
+      s.log_id = j["log"].get<std::string>();
+    }
+    s.next_seq = j["seq"].get<uint64_t>() + 1;
+    s.prev = Sha256Tagged(line);
+    s.last_is_checkpoint = j["event"] == kCheckpointEvent;
+    s.since_checkpoint = LinesSinceCheckpoint(tail);
+  }
+  LK_ASSIGN_OR_RETURN(s.file, s.opts.fs->OpenAppend(path));
+  std::lock_guard<std::mutex> lk(s.mu);
+  s.stats.last_seq = s.next_seq - 1;
+  s.stats.head = s.prev;
+  return Status::OK();
+}
+
+Line MakeCheckpoint(const Shared& s, uint64_t seq, const std::string& prev, const std::string& time,
+                    const std::string& reason) {
+  uint64_t count = seq - 1;
+  std::string sig =
+      SignBase64(*s.keys, CheckpointMessage(s.log_id, seq, time, reason, prev, count));
+  Json j = Json::object();
+  j["v"] = kFormatVersion;
+  j["log"] = s.log_id;
+  j["seq"] = seq;
+  j["time"] = time;
+  j["event"] = kCheckpointEvent;
+  j["reason"] = reason;
+  j["head"] = prev;
+  j["count"] = count;
+  j["key_id"] = s.keys->key_id;
+  j["sig"] = sig;
+  j["prev"] = prev;
+  Line line;
+  line.text = Dump(j);
+  line.seq = seq;
+  line.hash = Sha256Tagged(line.text);
+  line.checkpoint = true;
+  line.since_checkpoint = 0;
+  return line;
+}
+
+void Commit(Shared& s, const Line& line) {
+  s.next_seq = line.seq + 1;
+  s.prev = line.hash;
+  s.last_is_checkpoint = line.checkpoint;
+  s.since_checkpoint = line.since_checkpoint;
+}
+
+Status WriteHead(Shared& s, bool sync, const std::string& time) {
+  if (!s.opts.write_head) return Status::OK();
+  Json j = Json::object();
+  j["v"] = kFormatVersion;
+  j["log"] = s.log_id;
+  j["seq"] = s.next_seq - 1;
+  j["hash"] = s.prev;
+  j["time"] = time;
+  return s.opts.fs->WriteFileAtomic(HeadPathFor(s.opts.path), Dump(j) + "\n", sync);
+}
+
+// Writes a rotation checkpoint, then shifts <path> to <path>.1 (and older files up by one).
+Status Rotate(Shared& s, uint64_t* syncs, uint64_t* checkpoints) {
+  if (!s.last_is_checkpoint) {
+    std::string time = FormatRfc3339Ms(s.opts.clock());
+    Line cp = MakeCheckpoint(s, s.next_seq, s.prev, time, "rotate");
+    LK_RETURN_IF_ERROR(s.file->Append(cp.text + "\n"));
+    if (s.opts.fsync != FsyncMode::kNone) {
+      LK_RETURN_IF_ERROR(s.file->Sync());
+      ++*syncs;
+    }
+    Commit(s, cp);
+    ++*checkpoints;
+    LK_RETURN_IF_ERROR(WriteHead(s, true, time));
+  }
+  LK_RETURN_IF_ERROR(s.file->Close());
+  s.file.reset();
+  const std::string& path = s.opts.path;
+  LK_RETURN_IF_ERROR(s.opts.fs->Remove(RotatedPath(path, s.opts.max_files)));
+  for (int n = s.opts.max_files - 1; n >= 1; --n) {
+    if (s.opts.fs->Exists(RotatedPath(path, n))) {
+      LK_RETURN_IF_ERROR(s.opts.fs->Rename(RotatedPath(path, n), RotatedPath(path, n + 1)));
+    }
+  }
+  LK_RETURN_IF_ERROR(s.opts.fs->Rename(path, RotatedPath(path, 1)));
+  LK_ASSIGN_OR_RETURN(s.file, s.opts.fs->OpenAppend(path));
+  return Status::OK();
+}
+
+void ProcessBatch(Shared& s, const std::vector<std::shared_ptr<Request>>& batch) {
+  auto fail_all = [&](const Status& st) {
+    for (const auto& r : batch) r->result = st;
+  };
+  if (!s.needs_recovery.ok()) {
+    if (s.file) (void)s.file->Close();
+    s.file.reset();
+    Status st = LoadChainState(s, s.log_id);
+    if (!st.ok()) {
+      Status failed = Unavailable(st.message());
+      Report(s, failed.message());
+      fail_all(failed);
+      return;
+    }
+    s.needs_recovery = Status::OK();
+  }
+  const std::string time = FormatRfc3339Ms(s.opts.clock());
+  std::vector<Line> lines;
+  std::vector<size_t> request_end(batch.size());  // lines needed by request i
+  uint64_t seq = s.next_seq;
+  std::string prev = s.prev;
+  uint64_t since = s.since_checkpoint;
+  bool last_cp = s.last_is_checkpoint;
+  uint64_t new_records = 0, new_checkpoints = 0;
+  auto add_checkpoint = [&](const std::string& reason) {
+    lines.push_back(MakeCheckpoint(s, seq, prev, time, reason));
+    ++seq;
+    prev = lines.back().hash;
+    since = 0;
+    last_cp = true;
+  };
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Request& r = *batch[i];
+    if (r.checkpoint) {
+      if (!last_cp) add_checkpoint(r.reason);
+    } else {
+      Line line;
+      line.text = SerializeRecord(s.log_id, seq, time, r.record, prev);
+      line.seq = seq++;
+      line.hash = Sha256Tagged(line.text);
+      line.since_checkpoint = ++since;
+      prev = line.hash;
+      last_cp = false;
+      lines.push_back(std::move(line));
+      if (s.opts.checkpoint_every != 0 && since >= s.opts.checkpoint_every) {
+        add_checkpoint("interval");
+      }
+    }
+    request_end[i] = lines.size();
+  }
+
+  size_t durable = 0;  // lines known durable
+  uint64_t syncs = 0;
+  Status st;
+  if (s.opts.fsync == FsyncMode::kPerRecord) {
+    for (const Line& line : lines) {
+      st = s.file->Append(line.text + "\n");
+      if (st.ok()) {
+        st = s.file->Sync();
+        ++syncs;
+      }
+      if (!st.ok()) break;
+      ++durable;
+    }
+  } else if (!lines.empty()) {
+    std::string buf;
+    for (const Line& line : lines) {
+      buf += line.text;
+      buf += '\n';
+    }
+    st = s.file->Append(buf);
+    if (st.ok() && s.opts.fsync == FsyncMode::kGroup) {
+      st = s.file->Sync();
+      ++syncs;
+    }
+    if (st.ok()) durable = lines.size();
+  }
+  if (TimedOut(s)) return;  // the callers were failed already; touch nothing more
+  for (size_t i = 0; i < durable; ++i) {
+    Commit(s, lines[i]);
+    if (lines[i].checkpoint) {
+      ++new_checkpoints;
+    } else {
+      ++new_records;
+    }
+  }
+  Status failed;
+  if (!st.ok()) {
+    failed = Unavailable(st.message());
+    s.needs_recovery = failed;
+    Report(s, failed.message() + "; secret fetches fail until the audit log can be written");
+  }
+  if (durable > 0) {
+    bool had_checkpoint = false;
+    for (size_t i = 0; i < durable; ++i) had_checkpoint |= lines[i].checkpoint;
+    Status head = WriteHead(s, had_checkpoint, time);
+    if (!head.ok()) {
+      Status hf = Unavailable(head.message());
+      Report(s, hf.message());
+      durable = 0;  // fail closed: every request of this batch fails
+      if (failed.ok()) failed = hf;
+    }
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i]->result = request_end[i] <= durable ? Status::OK() : failed;
+  }
+  uint64_t rotations = 0;
+  if (s.needs_recovery.ok() && s.opts.max_bytes != 0 && s.file &&
+      s.file->Size() >= s.opts.max_bytes) {
+    Status rs = Rotate(s, &syncs, &new_checkpoints);
+    if (rs.ok()) {
+      rotations = 1;
+    } else {
+      s.needs_recovery = Unavailable(rs.message());
+      Report(s, s.needs_recovery.message() + " (while rotating)");
+    }
+  }
+  std::lock_guard<std::mutex> lk(s.mu);
+  s.stats.records += new_records;
+  s.stats.checkpoints += new_checkpoints;
+  s.stats.batches += 1;
+  s.stats.syncs += syncs;
+  s.stats.rotations += rotations;
+  s.stats.last_seq = s.next_seq - 1;
+  s.stats.head = s.prev;
+}
+
+void WriterLoop(std::shared_ptr<Shared> s) {
+  for (;;) {
+    std::vector<std::shared_ptr<Request>> batch;
+    {
+      std::unique_lock<std::mutex> lk(s->mu);
+      s->work_cv.wait(lk, [&] { return s->stop || !s->queue.empty() || !s->sticky.ok(); });
+      if (!s->sticky.ok()) return;
+      if (s->queue.empty()) return;  // stop requested and drained
+      batch.assign(s->queue.begin(), s->queue.end());
+      s->queue.clear();
+    }
+    ProcessBatch(*s, batch);
+    {
+      std::lock_guard<std::mutex> lk(s->mu);
+      for (const auto& r : batch) r->done = true;
+    }
+    s->done_cv.notify_all();
+  }
+}
+
+}  // namespace
+
+Result<FsyncMode> ParseFsyncMode(const std::string& text) {
+  if (text == "per_record") return FsyncMode::kPerRecord;
+  if (text == "group") return FsyncMode::kGroup;
+  if (text == "none") return FsyncMode::kNone;
+  return InvalidArgumentError("invalid audit fsync mode \"" + text +
+                              "\": expected per_record, group or none");
+}
+
+std::string SerializeRecord(const std::string& log_id, uint64_t seq, const std::string& time,
+                            const AuditRecord& record, const std::string& prev) {
+  Json j = Json::object();
+  j["v"] = kFormatVersion;
+  j["log"] = log_id;
+  j["seq"] = seq;
+  j["time"] = time;
+  j["event"] = EventName(record);
+  AppendEventFields(record, &j);
+  j["prev"] = prev;
+  return Dump(j);
+}
+
+Result<std::unique_ptr<AuditLog>> AuditLog::Open(AuditOptions options,
+                                                 std::shared_ptr<const AuditKeys> keys) {
+  LK_RETURN_IF_ERROR(EnsureSodium());
+  if (options.path.empty()) return InvalidArgumentError("audit log path is empty");
+  if (!keys || keys->signing_key.size() != crypto_sign_SECRETKEYBYTES ||
+      keys->hmac_key.size() != crypto_auth_hmacsha256_KEYBYTES) {
+    return InvalidArgumentError("audit log " + options.path + ": audit keys are missing");
+  }
+  if (options.write_timeout.count() <= 0) {
+    return InvalidArgumentError("audit log write timeout must be positive, got " +
+                                std::to_string(options.write_timeout.count()) + " ms");
+  }
+  if (options.max_files < 1) {
+    return InvalidArgumentError("audit log max_files must be at least 1, got " +
+                                std::to_string(options.max_files));
+  }
+  if (!options.fs) options.fs = PosixAuditFs();
+  if (!options.clock) options.clock = [] { return std::chrono::system_clock::now(); };
+  auto shared = std::make_shared<Shared>();
+  shared->opts = std::move(options);
+  shared->keys = std::move(keys);
+  Status st = LoadChainState(*shared, "");
+  if (!st.ok()) return st.WithPrefix("opening audit log");
+  std::unique_ptr<AuditLog> log(new AuditLog(shared));
+  log->writer_ = std::thread(WriterLoop, std::move(shared));
+  return log;
+}
+
+AuditLog::AuditLog(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
+
+AuditLog::~AuditLog() {
+  bool hung;
+  {
+    std::lock_guard<std::mutex> lk(shared_->mu);
+    shared_->stop = true;
+    hung = !shared_->sticky.ok();
+  }
+  shared_->work_cv.notify_all();
+  if (!writer_.joinable()) return;
+  if (hung) {
+    writer_.detach();  // it holds its own reference to the shared state
+  } else {
+    writer_.join();
+  }
+}
+
+Status AuditLog::Submit(AuditRecord record, bool checkpoint, std::string reason) {
+  auto req = std::make_shared<Request>();
+  req->checkpoint = checkpoint;
+  req->record = std::move(record);
+  req->reason = std::move(reason);
+  Shared& s = *shared_;
+  std::unique_lock<std::mutex> lk(s.mu);
+  if (!s.sticky.ok()) return s.sticky;
+  s.queue.push_back(req);
+  s.work_cv.notify_one();
+  auto deadline = std::chrono::steady_clock::now() + s.opts.write_timeout;
+  bool finished = s.done_cv.wait_until(lk, deadline, [&] { return req->done || !s.sticky.ok(); });
+  if (req->done) return req->result;
+  if (finished) return s.sticky;  // another caller timed out first
+  s.sticky =
+      Unavailable("write timed out after " + std::to_string(s.opts.write_timeout.count()) + " ms");
+  for (const auto& q : s.queue) {
+    q->result = s.sticky;
+    q->done = true;
+  }
+  s.queue.clear();
+  Status failed = s.sticky;
+  lk.unlock();
+  s.done_cv.notify_all();
+  s.work_cv.notify_all();
+  Emit(s, failed.message() + "; the audit log stays failed (fail closed) until it is reopened");
+  return failed;
+}
+
+Status AuditLog::Append(AuditRecord record) {
+  if (const auto* f = std::get_if<SecretFetchRecord>(&record)) {
+    if (f->outcome == FetchOutcome::kGranted && f->value_hmac.empty()) {
+      return InvalidArgumentError("audit record for secret " + f->secret +
+                                  " is granted but carries no value_hmac; use AppendFetch");
+    }
+  }
+  return Submit(std::move(record), false, "");
+}
+
+Status AuditLog::AppendFetch(SecretFetchRecord record, const SecretBuffer* value) {
+  if (record.outcome == FetchOutcome::kGranted) {
+    if (value == nullptr) {
+      return InvalidArgumentError("audit record for secret " + record.secret +
+                                  " is granted but no value was given to fingerprint");
+    }
+    record.value_hmac = ValueHmac(shared_->keys->hmac_key, value->bytes());
+  }
+  AuditRecord r = std::move(record);
+  if (value != nullptr) MaskValue(&r, value->bytes());
+  return Submit(std::move(r), false, "");
+}
+
+Status AuditLog::Checkpoint(const std::string& reason) { return Submit({}, true, reason); }
+
+AuditLog::Stats AuditLog::stats() const {
+  std::lock_guard<std::mutex> lk(shared_->mu);
+  return shared_->stats;
+}
+
+size_t AuditLog::queued() const {
+  std::lock_guard<std::mutex> lk(shared_->mu);
+  return shared_->queue.size();
+}
+
+std::string AuditLog::log_id() const {
+  std::lock_guard<std::mutex> lk(shared_->mu);
+  return shared_->log_id;
+}
+
+}  // namespace latchkey::audit

@@ -1,0 +1,134 @@
+#include "broker/audit/audit_record.h"
+
+#include <nlohmann/json.hpp>
+
+#include <string_view>
+
+namespace latchkey::audit {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+std::string Cap(const std::string& s) {
+  if (s.size() <= kMaxFieldBytes) return s;
+  static const std::string kMark = "...[truncated]";
+  return s.substr(0, kMaxFieldBytes - kMark.size()) + kMark;
+}
+
+Json StepJson(const StepInfo& step) {
+  Json j = Json::object();
+  j["stage"] = Cap(step.stage);
+  j["index"] = step.index;
+  j["line"] = step.line;
+  j["instruction"] = Cap(step.instruction);
+  return j;
+}
+
+void Mask(std::string* s, std::string_view value) {
+  static const std::string kMasked = "[masked]";
+  size_t pos = 0;
+  while ((pos = s->find(value, pos)) != std::string::npos) {
+    s->replace(pos, value.size(), kMasked);
+    pos += kMasked.size();
+  }
+}
+
+}  // namespace
+
+const char* FetchOutcomeName(FetchOutcome outcome) {
+  switch (outcome) {
+    case FetchOutcome::kGranted:
+      return "granted";
+    case FetchOutcome::kDenied:
+      return "denied";
+    case FetchOutcome::kNotFound:
+      return "not_found";
+    case FetchOutcome::kError:
+      return "error";
+  }
+  return "error";
+}
+
+const char* EventName(const AuditRecord& record) {
+  switch (record.index()) {
+    case 0:
+      return "session.open";
+    case 1:
+      return "secret.fetch";
+    case 2:
+      return "session.close";
+    default:
+      return "leak.finding";
+  }
+}
+
+void AppendEventFields(const AuditRecord& record, Json* out) {
+  Json& j = *out;
+  if (const auto* r = std::get_if<SessionOpenRecord>(&record)) {
+    j["session"] = Cap(r->session);
+    j["requester"] = Cap(r->requester);
+    j["dockerfile"] = Cap(r->dockerfile);
+    j["context"] = Cap(r->context);
+    Json labels = Json::object();
+    for (const auto& [k, v] : r->labels) labels[Cap(k)] = Cap(v);
+    j["labels"] = std::move(labels);
+  } else if (const auto* r = std::get_if<SecretFetchRecord>(&record)) {
+    j["session"] = Cap(r->session);
+    j["secret"] = Cap(r->secret);
+    j["outcome"] = FetchOutcomeName(r->outcome);
+    j["rule"] = Cap(r->rule);
+    j["provider"] = Cap(r->provider);
+    j["reference"] = Cap(r->reference);
+    j["version"] = Cap(r->version);
+    j["step"] = StepJson(r->step);
+    j["requester"] = Cap(r->requester);
+    j["duration_us"] = r->duration_us;
+    if (r->outcome == FetchOutcome::kGranted) {
+      j["value_hmac"] = r->value_hmac;
+    } else {
+      j["error"] = Cap(r->error);
+    }
+  } else if (const auto* r = std::get_if<SessionCloseRecord>(&record)) {
+    j["session"] = Cap(r->session);
+    j["reason"] = Cap(r->reason);
+    j["fetches"] = r->fetches;
+    j["duration_us"] = r->duration_us;
+  } else if (const auto* r = std::get_if<LeakFindingRecord>(&record)) {
+    j["session"] = Cap(r->session);
+    j["finding"] = Cap(r->finding);
+    j["secret"] = Cap(r->secret);
+    j["layer"] = Cap(r->layer);
+    j["path"] = Cap(r->path);
+    j["step"] = StepJson(r->step);
+  }
+}
+
+void MaskValue(AuditRecord* record, std::span<const uint8_t> value) {
+  if (value.size() < 4) return;
+  std::string_view v(reinterpret_cast<const char*>(value.data()), value.size());
+  auto mask_step = [&](StepInfo* step) {
+    Mask(&step->stage, v);
+    Mask(&step->instruction, v);
+  };
+  if (auto* r = std::get_if<SessionOpenRecord>(record)) {
+    Mask(&r->requester, v);
+    Mask(&r->dockerfile, v);
+    Mask(&r->context, v);
+    for (auto& [k, val] : r->labels) Mask(&val, v);
+  } else if (auto* r = std::get_if<SecretFetchRecord>(record)) {
+    Mask(&r->reference, v);
+    Mask(&r->version, v);
+    Mask(&r->requester, v);
+    Mask(&r->error, v);
+    Mask(&r->rule, v);
+    mask_step(&r->step);
+  } else if (auto* r = std::get_if<SessionCloseRecord>(record)) {
+    Mask(&r->reason, v);
+  } else if (auto* r = std::get_if<LeakFindingRecord>(record)) {
+    Mask(&r->path, v);
+    mask_step(&r->step);
+  }
+}
+
+}  // namespace latchkey::audit

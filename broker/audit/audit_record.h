@@ -1,0 +1,93 @@
+// The events the audit log records, as plain structs. Values are never part of a record: a
+// granted fetch carries only the HMAC of its value (see AuditKeys / AuditLog::Append).
+//
+// The log itself adds the common fields (v, log, seq, time, event, prev) and writes the
+// audit.checkpoint records; callers append the four event types below. docs/audit-log.md
+// documents every field.
+#ifndef LATCHKEY_BROKER_AUDIT_AUDIT_RECORD_H_
+#define LATCHKEY_BROKER_AUDIT_AUDIT_RECORD_H_
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <variant>
+
+namespace latchkey::audit {
+
+// Longest string a field keeps; longer text is cut and ends with "...[truncated]".
+inline constexpr size_t kMaxFieldBytes = 2048;
+
+enum class FetchOutcome { kGranted, kDenied, kNotFound, kError };
+
+// "granted", "denied", "not_found", "error".
+const char* FetchOutcomeName(FetchOutcome outcome);
+
+// The build step that asked for a secret.
+struct StepInfo {
+  std::string stage;        // stage name or index as text ("build", "0")
+  int64_t index = -1;       // step index within the stage; -1 when unknown
+  int64_t line = 0;         // Dockerfile line; 0 when unknown
+  std::string instruction;  // instruction text, secret values already masked by the caller
+};
+
+struct SessionOpenRecord {
+  std::string session;
+  std::string requester;  // who opened it ("uid=1000(alice) pid=4242")
+  std::string dockerfile;
+  std::string context;
+  std::map<std::string, std::string> labels;
+};
+
+struct SecretFetchRecord {
+  std::string session;
+  std::string secret;  // the id the step asked for
+  FetchOutcome outcome = FetchOutcome::kError;
+  std::string rule;       // the policy rule that decided
+  std::string provider;   // provider instance name
+  std::string reference;  // the provider-side reference (path, key, name)
+  std::string version;    // the provider-reported version; empty when none
+  StepInfo step;
+  std::string requester;
+  int64_t duration_us = 0;
+  // "hmac-sha256:<hex>"; set by AuditLog::Append from the value for granted fetches.
+  std::string value_hmac;
+  // Why the fetch was not granted (never contains a value); empty when granted.
+  std::string error;
+};
+
+struct SessionCloseRecord {
+  std::string session;
+  std::string reason;  // "completed", "failed", "cancelled", ...
+  uint64_t fetches = 0;
+  int64_t duration_us = 0;
+};
+
+struct LeakFindingRecord {
+  std::string session;
+  std::string finding;  // finding id
+  std::string secret;   // secret id whose value was found
+  std::string layer;    // layer digest or "config"/"history"
+  std::string path;     // path inside the layer
+  StepInfo step;
+};
+
+using AuditRecord =
+    std::variant<SessionOpenRecord, SecretFetchRecord, SessionCloseRecord, LeakFindingRecord>;
+
+// "session.open", "secret.fetch", "session.close", "leak.finding".
+const char* EventName(const AuditRecord& record);
+inline constexpr const char* kCheckpointEvent = "audit.checkpoint";
+
+// Appends the event's fields, in their documented order, to `out` (a JSON object).
+void AppendEventFields(const AuditRecord& record, nlohmann::ordered_json* out);
+
+// Replaces every occurrence of `value` in the record's free-text fields with "[masked]".
+// Values shorter than 4 bytes are not searched for (they would mask ordinary text).
+void MaskValue(AuditRecord* record, std::span<const uint8_t> value);
+
+}  // namespace latchkey::audit
+
+#endif  // LATCHKEY_BROKER_AUDIT_AUDIT_RECORD_H_

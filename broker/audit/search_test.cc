@@ -1,0 +1,153 @@
+#include "broker/audit/search.h"
+
+#include <gtest/gtest.h>
+
+#include "broker/audit/audit_testutil.h"
+
+namespace latchkey::audit {
+namespace {
+
+using testing::NewKeys;
+using testing::QuickOptions;
+using testing::SampleClose;
+using testing::SampleFetch;
+using testing::SampleOpen;
+using testing::TempDir;
+
+TimePoint At(const char* text) { return *ParseRfc3339(text); }
+
+class SearchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    keys_ = NewKeys();
+    path_ = dir_.Join("audit.log");
+    auto opts = QuickOptions(path_);
+    opts.clock = [this] { return now_; };
+    auto log = AuditLog::Open(opts, keys_);
+    ASSERT_TRUE(log.ok());
+    auto value = SecretBuffer::CopyOf(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>("tok-123456"), 10));
+    ASSERT_TRUE(value.ok());
+    hmac_ = ValueHmac(keys_->hmac_key, value->bytes());
+    now_ = At("2026-01-01T10:00:00.000Z");
+    ASSERT_TRUE((*log)->Append(SampleOpen("s1")).ok());
+    ASSERT_TRUE(
+        (*log)->AppendFetch(SampleFetch("s1", "npmrc", FetchOutcome::kGranted), &*value).ok());
+    now_ = At("2026-01-02T10:00:00.000Z");
+    ASSERT_TRUE((*log)->Append(SampleFetch("s1", "pip", FetchOutcome::kDenied)).ok());
+    ASSERT_TRUE((*log)->Append(SampleClose("s1")).ok());
+    now_ = At("2026-01-03T10:00:00.000Z");
+    ASSERT_TRUE((*log)->Append(SampleOpen("s2")).ok());
+    ASSERT_TRUE(
+        (*log)->AppendFetch(SampleFetch("s2", "npmrc", FetchOutcome::kGranted), &*value).ok());
+    auto files = LoadLogSet({path_});
+    ASSERT_TRUE(files.ok());
+    files_ = std::move(files).value();
+  }
+
+  size_t Count(const SearchFilter& f) { return Search(files_, f).lines.size(); }
+
+  TempDir dir_;
+  std::shared_ptr<const AuditKeys> keys_;
+  std::string path_;
+  std::string hmac_;
+  TimePoint now_;
+  std::vector<LogFile> files_;
+};
+
+TEST_F(SearchTest, FiltersCombineWithAnd) {
+  SearchFilter f;
+  EXPECT_EQ(Count(f), 6u);
+  f.hmac = hmac_;
+  EXPECT_EQ(Count(f), 2u);
+  f.session = "s2";
+  EXPECT_EQ(Count(f), 1u);
+  f = {};
+  f.secret = "npmrc";
+  EXPECT_EQ(Count(f), 2u);
+  f.outcome = "denied";
+  EXPECT_EQ(Count(f), 0u);
+  f.secret = "pip";
+  EXPECT_EQ(Count(f), 1u);
+  f = {};
+  f.event = "session.open";
+  EXPECT_EQ(Count(f), 2u);
+}
+
+TEST_F(SearchTest, HmacPrefixMatches) {
+  SearchFilter f;
+  f.hmac = hmac_.substr(0, 12 + 16);
+  EXPECT_EQ(Count(f), 2u);
+  f.hmac = "hmac-sha256:0000000000000000";
+  EXPECT_EQ(Count(f), 0u);
+}
+
+TEST_F(SearchTest, TimeWindow) {
+  SearchFilter f;
+  f.since = At("2026-01-02T00:00:00Z");
+  EXPECT_EQ(Count(f), 4u);
+  f.until = At("2026-01-02T23:59:59Z");
+  EXPECT_EQ(Count(f), 2u);
+}
+
+TEST_F(SearchTest, TableShowsTheColumnsAndShortensTheHmac) {
+  SearchFilter f;
+  f.hmac = hmac_;
+  f.session = "s1";
+  std::string table = FormatTable(Search(files_, f).lines);
+  std::string short_hmac = hmac_.substr(0, 12 + 16) + "...";
+  EXPECT_EQ(
+      table,
+      "TIME                      EVENT         OUTCOME  SESSION  SECRET  PROVIDER  RULE       "
+      "HMAC\n"
+      "2026-01-01T10:00:00.000Z  secret.fetch  granted  s1       npmrc   file      "
+      "allow-npm  " +
+          short_hmac + "\n");
+}
+
+TEST(SearchFilter, RejectsBadValues) {
+  SearchFilter f;
+  f.outcome = "maybe";
+  EXPECT_EQ(ValidateFilter(f).ToString(),
+            "INVALID_ARGUMENT: invalid --outcome \"maybe\": expected granted, denied, not_found "
+            "or error");
+  f = {};
+  f.hmac = "5bdcc146";
+  EXPECT_EQ(ValidateFilter(f).ToString(),
+            "INVALID_ARGUMENT: invalid --hmac \"5bdcc146\": expected hmac-sha256:<hex> (at least "
+            "16 hex digits), as printed by `latchkey audit hash`");
+}
+
+TEST(AuditTime, FormatsAndParsesRfc3339) {
+  TimePoint t = At("2026-11-27T14:46:19.123Z");
+  EXPECT_EQ(FormatRfc3339Ms(t), "2026-11-27T14:46:19.123Z");
+  EXPECT_EQ(FormatRfc3339Ms(At("2026-11-27T16:46:19.123+02:00")), "2026-11-27T14:46:19.123Z");
+  EXPECT_EQ(FormatRfc3339Ms(At("1970-01-01T00:00:00Z")), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(ParseRfc3339("2026-13-01T00:00:00Z").status().ToString(),
+            "INVALID_ARGUMENT: invalid time \"2026-13-01T00:00:00Z\": expected RFC 3339 "
+            "(2026-01-02T15:04:05Z)");
+}
+
+TEST(AuditTime, ParsesDurationsBeforeNow) {
+  TimePoint now = At("2026-01-02T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339Ms(*ParseTimeOrDuration("24h", now)), "2026-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatRfc3339Ms(*ParseTimeOrDuration("30m", now)), "2026-01-01T23:30:00.000Z");
+  EXPECT_EQ(FormatRfc3339Ms(*ParseTimeOrDuration("7d", now)), "2025-12-26T00:00:00.000Z");
+  EXPECT_EQ(FormatRfc3339Ms(*ParseTimeOrDuration("90s", now)), "2026-01-01T23:58:30.000Z");
+  EXPECT_EQ(ParseTimeOrDuration("yesterday", now).status().ToString(),
+            "INVALID_ARGUMENT: invalid time \"yesterday\": expected RFC 3339 "
+            "(2026-01-02T15:04:05Z) or a duration like 24h, 30m, 90s or 7d");
+}
+
+TEST(AuditPaths, DerivesFilesFromTheLogPath) {
+  EXPECT_EQ(HeadPathFor("/x/audit.log"), "/x/audit.head");
+  EXPECT_EQ(HeadPathFor("/x/audit"), "/x/audit.head");
+  EXPECT_EQ(RotatedPath("/x/audit.log", 3), "/x/audit.log.3");
+  EXPECT_EQ(DefaultLogPath("/var/lib/latchkey"), "/var/lib/latchkey/audit/audit.log");
+  EXPECT_EQ(SigningKeyPath("/s"), "/s/audit-signing.key");
+  EXPECT_EQ(PublicKeyPath("/s"), "/s/audit-signing.pub");
+  EXPECT_EQ(HmacKeyPath("/s"), "/s/audit-hmac.key");
+}
+
+}  // namespace
+}  // namespace latchkey::audit

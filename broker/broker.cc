@@ -1,0 +1,81 @@
+#include "broker/broker.h"
+
+#include <filesystem>
+
+#include "broker/audit/audit_keys.h"
+#include "broker/logging.h"
+
+namespace latchkey {
+
+audit::FsyncMode ToFsyncMode(AuditFsync fsync) {
+  switch (fsync) {
+    case AuditFsync::kPerRecord:
+      return audit::FsyncMode::kPerRecord;
+    case AuditFsync::kGroup:
+      return audit::FsyncMode::kGroup;
+    case AuditFsync::kNone:
+      return audit::FsyncMode::kNone;
+  }
+  return audit::FsyncMode::kGroup;
+}
+
+Broker::~Broker() {
+  sessions_.reset();
+  audit_.reset();
+}
+
+Result<std::unique_ptr<Broker>> Broker::Start(const Config& config, const BrokerOptions& options) {
+  std::unique_ptr<Broker> broker(new Broker());
+  broker->config_ = config;
+
+  std::string key_dir = std::filesystem::path(config.audit.signing_key_file).parent_path().string();
+  auto keys = audit::LoadKeys(key_dir);
+  if (!keys.ok() && keys.status().code() == StatusCode::kNotFound && options.create_missing_keys) {
+    keys = audit::WriteNewKeys(key_dir, /*force=*/false);
+    if (keys.ok()) {
+      GetLogger("broker")->info("created audit keys in {} (public key {})", key_dir, keys->key_id);
+    }
+  }
+  if (!keys.ok()) return keys.status();
+
+  audit::AuditOptions ao;
+  ao.path = config.audit.path;
+  ao.fsync = ToFsyncMode(config.audit.fsync);
+  ao.write_timeout = config.audit.timeout;
+  ao.checkpoint_every = config.audit.checkpoint_interval;
+  ao.max_bytes = config.audit.rotation_max_bytes;
+  ao.max_files = static_cast<int>(config.audit.rotation_max_files);
+  LK_ASSIGN_OR_RETURN(
+      broker->audit_,
+      audit::AuditLog::Open(ao, std::make_shared<const audit::AuditKeys>(std::move(*keys))));
+
+  SessionManagerOptions so;
+  for (const auto& p : config.plugins) {
+    ProviderSpec spec;
+    spec.name = p.name;
+    spec.path = p.path;
+    spec.sha256_pin = p.sha256;
+    for (const auto& [key, value] : p.config) spec.config.push_back(ConfigValue::Text(key, value));
+    so.providers.push_back(std::move(spec));
+  }
+  for (const auto& binding : config.secrets) {
+    so.secrets[binding.id] = ConfiguredSecret{binding.provider, binding.ref};
+  }
+  const Policy* policy = &broker->config_.policy;
+  so.policy = [policy](const PolicyRequest& request) { return policy->Decide(request); };
+  so.audit = broker->audit_.get();
+  LK_ASSIGN_OR_RETURN(broker->sessions_, SessionManager::Create(std::move(so)));
+  return broker;
+}
+
+SecretFlagContext Broker::FlagContext(EnvNames env, std::string cwd) const {
+  SecretFlagContext ctx;
+  ctx.env = std::move(env);
+  ctx.cwd = std::move(cwd);
+  for (const auto& p : config_.plugins) {
+    if (p.name != "file" && p.name != "env") ctx.providers.insert(p.name);
+  }
+  return ctx;
+}
+
+}  // namespace latchkey

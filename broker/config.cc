@@ -1,0 +1,486 @@
+#include "broker/config.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "broker/config_policy.h"
+#include "broker/config_yaml.h"
+#include "broker/state_dir.h"
+
+namespace latchkey {
+namespace {
+
+const std::vector<std::string> kBundledPlugins = {"file", "env"};
+
+std::string DirName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string Cwd(const ConfigContext& ctx) {
+  if (!ctx.cwd.empty()) return ctx.cwd;
+  char buf[4096];
+  if (::getcwd(buf, sizeof(buf)) != nullptr) return buf;
+  return "/";
+}
+
+PluginConfig BundledPlugin(const std::string& name, const ConfigContext& ctx) {
+  PluginConfig p;
+  p.name = name;
+  p.path = JoinPath(ctx.exe_dir.empty() ? "/usr/bin" : ctx.exe_dir,
+                    "../lib/latchkey/providers/latchkey-" + name + ".so");
+  p.bundled = true;
+  return p;
+}
+
+bool ValidPluginName(const std::string& n) {
+  if (n.empty() || n.size() > 64) return false;
+  if (!(n[0] >= 'a' && n[0] <= 'z')) return false;
+  return std::all_of(n.begin(), n.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
+}
+
+// The parts of ParseConfig, each recording problems in `c`.
+class Parser {
+ public:
+  Parser(const std::string& source, const ConfigContext& ctx, std::string base_dir)
+      : c_(source), ctx_(ctx), base_dir_(std::move(base_dir)) {}
+
+  Result<Config> Run(const YAML::Node& root, const std::string& source) {
+    Config cfg;
+    cfg.source = source;
+    for (const auto& name : kBundledPlugins) cfg.plugins.push_back(BundledPlugin(name, ctx_));
+    std::string configured_state_dir;
+    if (!root.IsNull()) {
+      if (!c_.ExpectMap(root, "", false)) return c_.ToStatus();
+      c_.CheckKeys(
+          root, "",
+          {"state_dir", "plugins", "secrets", "policy", "audit", "log", "builder", "store"});
+      if (root["state_dir"]) {
+        auto s = Path(root["state_dir"], "state_dir");
+        if (s) configured_state_dir = *s;
+      }
+      Plugins(root["plugins"], &cfg);
+    }
+    std::vector<std::string> provider_names;
+    for (const auto& p : cfg.plugins) provider_names.push_back(p.name);
+    if (!root.IsNull()) {
+      Secrets(root["secrets"], provider_names, &cfg);
+      cfg.policy = Policy(ParsePolicySection(root["policy"], provider_names, c_));
+    }
+    auto state_dir = ResolveStateDir(configured_state_dir, ctx_.env, ctx_.euid);
+    if (!state_dir.ok()) {
+      if (!c_.ok()) return c_.ToStatus();
+      return state_dir.status();
+    }
+    cfg.state_dir = *state_dir;
+    cfg.audit.path = JoinPath(cfg.state_dir, "audit/audit.log");
+    cfg.audit.hmac_key_file = JoinPath(cfg.state_dir, "audit-hmac.key");
+    cfg.audit.signing_key_file = JoinPath(cfg.state_dir, "audit-signing.key");
+    if (!root.IsNull()) {
+      Audit(root["audit"], &cfg.audit);
+      Log(root["log"], &cfg.log);
+      Builder(root["builder"], &cfg.builder);
+      Store(root["store"], &cfg.store);
+    }
+    if (!c_.ok()) return c_.ToStatus();
+    return cfg;
+  }
+
+ private:
+  std::optional<std::string> Path(const YAML::Node& n, const std::string& path) {
+    auto s = c_.GetString(n, path);
+    if (!s) return std::nullopt;
+    return JoinPath(base_dir_, *s);
+  }
+
+  void Plugins(const YAML::Node& node, Config* cfg) {
+    if (!node.IsDefined() || !c_.ExpectSequence(node, "plugins")) return;
+    if (node.IsNull()) return;
+    std::map<std::string, SourceMark> seen;
+    for (size_t i = 0; i < node.size(); ++i) {
+      std::string path = IndexPath("plugins", i);
+      const YAML::Node item = node[i];
+      if (!c_.ExpectMap(item, path, false)) continue;
+      c_.CheckKeys(item, path, {"name", "path", "sha256", "config"});
+      c_.RequireKeys(item, path, {"name"});
+      PluginConfig p;
+      p.where = c_.MarkOf(item);
+      if (item["name"]) {
+        auto name = c_.GetString(item["name"], KeyPath(path, "name"));
+        if (!name) continue;
+        if (!ValidPluginName(*name)) {
+          c_.Error(item["name"], KeyPath(path, "name"),
+                   "invalid plugin name \"" + *name +
+                       "\": use lowercase letters, digits, '-' and '_', starting with a letter");
+          continue;
+        }
+        auto [it, inserted] = seen.emplace(*name, p.where);
+        if (!inserted) {
+          c_.Error(item["name"], KeyPath(path, "name"),
+                   "duplicate plugin name \"" + *name + "\" (first defined at " +
+                       it->second.ToString() + ")");
+          continue;
+        }
+        p.name = *name;
+      } else {
+        continue;
+      }
+      bool bundled = std::find(kBundledPlugins.begin(), kBundledPlugins.end(), p.name) !=
+                     kBundledPlugins.end();
+      if (item["path"]) {
+        auto s = Path(item["path"], KeyPath(path, "path"));
+        if (s) p.path = *s;
+      } else if (bundled) {
+        p.path = BundledPlugin(p.name, ctx_).path;
+      } else {
+        c_.Error(item, path,
+                 "missing required key \"path\" (only the bundled file and env plugins have a "
+                 "default path)");
+      }
+      if (item["sha256"]) {
+        auto s = c_.GetString(item["sha256"], KeyPath(path, "sha256"));
+        if (s) {
+          std::string lower = *s;
+          for (char& ch : lower)
+            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+          bool hex = lower.size() == 64 && std::all_of(lower.begin(), lower.end(), [](char ch) {
+                       return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+                     });
+          if (!hex) {
+            c_.Error(
+                item["sha256"], KeyPath(path, "sha256"),
+                "expected 64 hexadecimal digits (the output of sha256sum), got \"" + *s + "\"");
+          } else {
+            p.sha256 = lower;
+          }
+        }
+      }
+      if (item["config"]) PluginValues(item["config"], KeyPath(path, "config"), &p);
+      p.bundled = bundled;
+      if (bundled) {
+        for (auto& existing : cfg->plugins) {
+          if (existing.name == p.name) existing = std::move(p);
+        }
+      } else {
+        cfg->plugins.push_back(std::move(p));
+      }
+    }
+  }
+
+  void PluginValues(const YAML::Node& node, const std::string& path, PluginConfig* p) {
+    if (!c_.ExpectMap(node, path)) return;
+    if (node.IsNull()) return;
+    std::map<std::string, bool> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (!it->first.IsScalar() || it->first.Scalar().empty()) {
+        c_.Error(it->first, path, "expected a plain key, got " + YamlChecker::Describe(it->first));
+        continue;
+      }
+      std::string key = it->first.Scalar();
+      std::string kp = KeyPath(path, key);
+      if (seen[key]) {
+        c_.Error(it->first, kp, "duplicate key");
+        continue;
+      }
+      seen[key] = true;
+      auto v = c_.GetOpaqueScalar(it->second, kp);
+      if (v) p->config.emplace_back(key, *v);
+    }
+  }
+
+  void Secrets(const YAML::Node& node, const std::vector<std::string>& providers, Config* cfg) {
+    if (!node.IsDefined() || !c_.ExpectMap(node, "secrets") || node.IsNull()) return;
+    std::map<std::string, bool> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (!it->first.IsScalar() || it->first.Scalar().empty()) {
+        c_.Error(it->first, "secrets",
+                 "expected a secret id, got " + YamlChecker::Describe(it->first));
+        continue;
+      }
+      SecretBinding b;
+      b.id = it->first.Scalar();
+      std::string path = KeyPath("secrets", b.id);
+      if (seen[b.id]) {
+        c_.Error(it->first, path, "duplicate key");
+        continue;
+      }
+      seen[b.id] = true;
+      const YAML::Node v = it->second;
+      b.where = c_.MarkOf(it->first);
+      if (!c_.ExpectMap(v, path, false)) continue;
+      c_.CheckKeys(v, path, {"provider", "ref"});
+      c_.RequireKeys(v, path, {"provider", "ref"});
+      bool good = true;
+      if (v["provider"]) {
+        auto p = c_.GetString(v["provider"], KeyPath(path, "provider"));
+        if (p && std::find(providers.begin(), providers.end(), *p) == providers.end()) {
+          std::string hint = ClosestMatch(*p, providers);
+          std::string list;
+          for (const auto& name : providers) list += (list.empty() ? "" : ", ") + name;
+          c_.Error(
+              v["provider"], KeyPath(path, "provider"),
+              "unknown provider \"" + *p + "\"" +
+                  (hint.empty() ? " (configured: " + list + ")" : " (did you mean " + hint + "?)"));
+          good = false;
+        } else if (p) {
+          b.provider = *p;
+        } else {
+          good = false;
+        }
+      }
+      if (v["ref"]) {
+        auto r = c_.GetString(v["ref"], KeyPath(path, "ref"));
+        if (r) b.ref = *r;
+        good = good && r.has_value();
+      }
+      if (good && !b.provider.empty() && !b.ref.empty()) cfg->secrets.push_back(std::move(b));
+    }
+    std::sort(cfg->secrets.begin(), cfg->secrets.end(),
+              [](const SecretBinding& a, const SecretBinding& b) { return a.id < b.id; });
+  }
+
+  void Audit(const YAML::Node& node, AuditConfig* a) {
+    if (!node.IsDefined() || !c_.ExpectMap(node, "audit") || node.IsNull()) return;
+    c_.CheckKeys(node, "audit",
+                 {"path", "fsync", "timeout", "rotation", "checkpoint_interval", "hmac_key_file",
+                  "signing_key_file"});
+    if (node["path"]) {
+      if (auto s = Path(node["path"], "audit.path")) a->path = *s;
+    }
+    if (node["fsync"]) {
+      auto s = c_.GetString(node["fsync"], "audit.fsync");
+      if (s) {
+        if (*s == "per_record") {
+          a->fsync = AuditFsync::kPerRecord;
+        } else if (*s == "group") {
+          a->fsync = AuditFsync::kGroup;
+        } else if (*s == "none") {
+          a->fsync = AuditFsync::kNone;
+        } else {
+          c_.Error(node["fsync"], "audit.fsync",
+                   "expected per_record, group or none, got \"" + *s + "\"");
+        }
+      }
+    }
+    if (node["timeout"]) {
+      auto d = c_.GetDuration(node["timeout"], "audit.timeout");
+      if (d && d->count() == 0) {
+        c_.Error(node["timeout"], "audit.timeout", "must be greater than 0");
+      } else if (d) {
+        a->timeout = *d;
+      }
+    }
+    if (node["rotation"]) {
+      const YAML::Node r = node["rotation"];
+      if (c_.ExpectMap(r, "audit.rotation") && !r.IsNull()) {
+        c_.CheckKeys(r, "audit.rotation", {"max_bytes", "max_files"});
+        if (r["max_bytes"]) {
+          auto n = c_.GetByteSize(r["max_bytes"], "audit.rotation.max_bytes");
+          if (n && *n < 4096) {
+            c_.Error(r["max_bytes"], "audit.rotation.max_bytes", "must be at least 4096 bytes");
+          } else if (n) {
+            a->rotation_max_bytes = *n;
+          }
+        }
+        if (r["max_files"]) {
+          auto n = c_.GetInt(r["max_files"], "audit.rotation.max_files", 1, 100000);
+          if (n) a->rotation_max_files = static_cast<uint32_t>(*n);
+        }
+      }
+    }
+    if (node["checkpoint_interval"]) {
+      auto n = c_.GetInt(node["checkpoint_interval"], "audit.checkpoint_interval", 1, 100000000);
+      if (n) a->checkpoint_interval = static_cast<uint64_t>(*n);
+    }
+    if (node["hmac_key_file"]) {
+      if (auto s = Path(node["hmac_key_file"], "audit.hmac_key_file")) a->hmac_key_file = *s;
+    }
+    if (node["signing_key_file"]) {
+      if (auto s = Path(node["signing_key_file"], "audit.signing_key_file")) {
+        a->signing_key_file = *s;
+      }
+    }
+  }
+
+  void OneOf(const YAML::Node& n, const std::string& path, const std::vector<std::string>& allowed,
+             std::string* out) {
+    auto s = c_.GetString(n, path);
+    if (!s) return;
+    if (std::find(allowed.begin(), allowed.end(), *s) == allowed.end()) {
+      std::string list;
+      for (size_t i = 0; i < allowed.size(); ++i) {
+        if (i > 0) list += (i + 1 == allowed.size()) ? " or " : ", ";
+        list += allowed[i];
+      }
+      c_.Error(n, path, "expected " + list + ", got \"" + *s + "\"");
+      return;
+    }
+    *out = *s;
+  }
+
+  void Log(const YAML::Node& node, LogConfig* l) {
+    if (!node.IsDefined() || !c_.ExpectMap(node, "log") || node.IsNull()) return;
+    c_.CheckKeys(node, "log", {"format", "level"});
+    if (node["format"]) OneOf(node["format"], "log.format", {"text", "json"}, &l->format);
+    if (node["level"]) {
+      OneOf(node["level"], "log.level", {"debug", "info", "warn", "error"}, &l->level);
+    }
+  }
+
+  void Builder(const YAML::Node& node, BuilderConfig* b) {
+    if (!node.IsDefined() || !c_.ExpectMap(node, "builder", false)) return;
+    c_.CheckKeys(node, "builder", {"runtime", "state_dir"});
+    c_.RequireKeys(node, "builder", {"runtime"});
+    b->present = true;
+    if (node["runtime"]) {
+      auto s = c_.GetString(node["runtime"], "builder.runtime");
+      if (s) b->runtime = s->find('/') == std::string::npos ? *s : JoinPath(base_dir_, *s);
+    }
+    if (node["state_dir"]) {
+      if (auto s = Path(node["state_dir"], "builder.state_dir")) b->state_dir = *s;
+    }
+  }
+
+  void Store(const YAML::Node& node, StoreConfig* s) {
+    if (!node.IsDefined() || !c_.ExpectMap(node, "store", false)) return;
+    c_.CheckKeys(node, "store", {"path", "unlock_key_file"});
+    c_.RequireKeys(node, "store", {"path", "unlock_key_file"});
+    s->present = true;
+    if (node["path"]) {
+      if (auto p = Path(node["path"], "store.path")) s->path = *p;
+    }
+    if (node["unlock_key_file"]) {
+      if (auto p = Path(node["unlock_key_file"], "store.unlock_key_file")) {
+        s->unlock_key_file = *p;
+      }
+    }
+  }
+
+  YamlChecker c_;
+  const ConfigContext& ctx_;
+  std::string base_dir_;
+};
+
+}  // namespace
+
+const char* AuditFsyncName(AuditFsync f) {
+  switch (f) {
+    case AuditFsync::kPerRecord:
+      return "per_record";
+    case AuditFsync::kGroup:
+      return "group";
+    case AuditFsync::kNone:
+      return "none";
+  }
+  return "per_record";
+}
+
+const PluginConfig* Config::FindPlugin(std::string_view name) const {
+  for (const auto& p : plugins) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+const SecretBinding* Config::FindSecret(std::string_view id) const {
+  for (const auto& s : secrets) {
+    if (s.id == id) return &s;
+  }
+  return nullptr;
+}
+
+ConfigContext ConfigContextFromProcess() {
+  ConfigContext ctx;
+  ctx.env = SnapshotEnv(environ, {"HOME", "XDG_STATE_HOME", kConfigEnvVar});
+  ctx.euid = ::geteuid();
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n > 0) {
+    buf[n] = '\0';
+    ctx.exe_dir = DirName(buf);
+  }
+  ctx.cwd = Cwd(ctx);
+  return ctx;
+}
+
+std::string FindConfigFile(std::string_view flag, const ConfigContext& ctx) {
+  if (!flag.empty()) return std::string(flag);
+  auto env = LookupEnv(ctx.env, kConfigEnvVar);
+  if (env && !env->empty()) return *env;
+  bool exists = false;
+  if (ctx.file_exists) {
+    exists = ctx.file_exists(kDefaultConfigPath);
+  } else {
+    struct stat st;
+    exists = ::stat(kDefaultConfigPath, &st) == 0;
+  }
+  return exists ? kDefaultConfigPath : "";
+}
+
+Result<Config> DefaultConfig(const ConfigContext& ctx) { return ParseConfig("", "", ctx); }
+
+Result<Config> ParseConfig(std::string_view yaml, const std::string& source,
+                           const ConfigContext& ctx) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::ParserException& e) {
+    std::string where = source;
+    if (!e.mark.is_null()) {
+      where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
+    }
+    return InvalidArgumentError(where + ": invalid YAML: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentError(source + ": invalid YAML: " + e.msg);
+  }
+  std::string base_dir = source.empty() ? "/" : DirName(JoinPath(Cwd(ctx), source));
+  Parser parser(source, ctx, base_dir);
+  try {
+    return parser.Run(root, source);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentError(source + ": invalid YAML: " + e.msg);
+  }
+}
+
+Result<Config> LoadConfig(const std::string& path, const ConfigContext& ctx) {
+  auto fail = [&](int err) -> Status {
+    std::string msg = "cannot read configuration file " + path + ": " + std::strerror(err);
+    if (err == ENOENT) return NotFoundError(msg);
+    return FailedPreconditionError(msg);
+  };
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(errno);
+  std::string text;
+  char buf[65536];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return fail(err);
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return ParseConfig(text, path, ctx);
+}
+
+Result<Config> ResolveConfig(std::string_view flag, const ConfigContext& ctx) {
+  std::string path = FindConfigFile(flag, ctx);
+  if (path.empty()) return DefaultConfig(ctx);
+  return LoadConfig(path, ctx);
+}
+
+}  // namespace latchkey

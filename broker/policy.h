@@ -1,0 +1,126 @@
+// Policy: which secret requests a session may serve. Rules are checked in order; the first
+// rule whose every matcher matches decides (allow or deny, with its reason). When no rule
+// matches, one of two built-in rules decides:
+//   "declared-source"        allow: a file or env source the user declared with --secret is
+//                            the user's own, usable for that session only;
+//   "default-deny-provider"  deny:  a secret from a configured provider (a `secrets:` binding
+//                            or --secret type=<provider>) needs a rule that allows it.
+// So rules can forbid declared sources (no env sources; files only under /home) and must
+// grant provider secrets. The user-facing description is docs/policy.md.
+//
+// Thread-safety: a Policy is immutable after construction; Decide/Explain are const and safe
+// to call from many threads.
+#ifndef LATCHKEY_BROKER_POLICY_H_
+#define LATCHKEY_BROKER_POLICY_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "broker/config_mark.h"
+#include "broker/glob.h"
+#include "broker/secret_flags.h"
+
+namespace latchkey {
+
+inline constexpr const char* kDeclaredSourceRule = "declared-source";
+inline constexpr const char* kDefaultDenyProviderRule = "default-deny-provider";
+
+// One secret request, as the session describes it to the policy. Strings are empty when
+// unknown; an unknown attribute never matches a rule that constrains it.
+struct PolicyRequest {
+  std::string secret_id;
+  // How the secret was specified: kFile / kEnv for sources declared with --secret;
+  // kProvider for configured providers (a `secrets:` binding or --secret type=<provider>).
+  SecretSource::Kind source = SecretSource::Kind::kProvider;
+  // The provider that reads the value: "file" for declared files, "env" for declared
+  // variables, else the configured provider's name ("store", or "file" for a binding
+  // `{provider: file, ref: /etc/x}`).
+  std::string provider;
+  // Absolute path of the file the value is read from (declared file sources; provider "file"
+  // bindings); empty otherwise. Callers should pass realpath() so that a symlink cannot
+  // step outside a path rule. Normalised lexically before matching.
+  std::string file_path;
+  std::string user;                           // the requesting user's name
+  std::optional<uint32_t> uid;                // the requesting uid
+  std::map<std::string, std::string> labels;  // build labels (--label k=v)
+  std::string dockerfile;                     // absolute path of the Dockerfile
+  std::string context;                        // absolute path of the build context
+};
+
+// One rule. Every matcher present must match (AND); a list matches when any entry does
+// (OR); an absent matcher matches anything.
+struct PolicyRule {
+  std::string name;                                  // unique, required
+  bool allow = false;                                // allow or deny
+  std::string reason;                                // shown in decisions and audit records
+  std::vector<Glob> secrets;                         // `secret:` globs on the id
+  std::vector<std::string> providers;                // `provider:` exact names
+  std::vector<SecretSource::Kind> sources;           // `source:` file | env | provider
+  std::vector<Glob> users;                           // `user:` globs on the user name
+  std::vector<uint32_t> uids;                        // `uid:`
+  std::vector<std::pair<std::string, Glob>> labels;  // `labels:` key -> glob; all must match
+  std::vector<Glob> dockerfiles;                     // `dockerfile:` globs
+  std::vector<Glob> contexts;                        // `context:` globs
+  std::vector<std::string> path_under;               // file_path is under one of these (normalised)
+  std::vector<std::string> path_not_under;           // file_path is under none of these
+  SourceMark where;                                  // where the rule is written
+};
+
+// The outcome. `rule_index` is the rule's position in Policy::rules(), or -1 for the two
+// built-in rules (then `where.file` is empty).
+struct PolicyDecision {
+  bool allowed = false;
+  std::string rule;
+  std::string reason;
+  int rule_index = -1;
+  SourceMark where;
+
+  // `allow by rule "ci-registry" (policy.rules[0], latchkey.yaml:14): CI may read ...`
+  // or `deny by rule "default-deny-provider" (built in): ...`.
+  std::string Describe() const;
+};
+
+// An earlier rule that did not match, and the first matcher that failed.
+struct PolicyRuleSkip {
+  int rule_index = 0;
+  std::string rule;
+  std::string why;  // "source is file, rule wants env"
+
+  // `rule "no-env" skipped: source is file, rule wants env`
+  std::string Describe() const;
+};
+
+struct PolicyExplanation {
+  PolicyDecision decision;
+  std::vector<PolicyRuleSkip> skipped;  // in rule order, every rule before the deciding one
+};
+
+class Policy {
+ public:
+  Policy() = default;
+  // `rules` must already be validated (unique names; the config loader does this).
+  explicit Policy(std::vector<PolicyRule> rules) : rules_(std::move(rules)) {}
+
+  PolicyDecision Decide(const PolicyRequest& request) const;
+  PolicyExplanation Explain(const PolicyRequest& request) const;
+
+  const std::vector<PolicyRule>& rules() const { return rules_; }
+
+  // Why `rule` does not match `request` (the first failing matcher), or nullopt when it
+  // matches.
+  static std::optional<std::string> Mismatch(const PolicyRule& rule, const PolicyRequest& request);
+  // True when normalised `path` equals `prefix` or lies below it ("/home" covers
+  // "/home/u/x" but not "/homer").
+  static bool PathUnder(const std::string& path, const std::string& prefix);
+
+ private:
+  std::vector<PolicyRule> rules_;
+};
+
+}  // namespace latchkey
+
+#endif  // LATCHKEY_BROKER_POLICY_H_

@@ -1,0 +1,422 @@
+#include "broker/session.h"
+
+#include <sodium.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "broker/logging.h"
+#include "broker/plugin_loader.h"
+#include "broker/provider_instance.h"
+#include "broker/redactor.h"
+
+namespace latchkey {
+namespace {
+
+int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool IsSessionId(const std::string& id) {
+  return id.size() == 32 && std::all_of(id.begin(), id.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+std::string Requester(uint32_t uid, const std::string& user) {
+  std::string s = "uid=" + std::to_string(uid);
+  if (!user.empty()) s += "(" + user + ")";
+  return s;
+}
+
+// True when the plugin takes a config key named `key`.
+bool PluginTakesKey(const PluginLibrary& lib, const char* key) {
+  const lk_provider_api* api = lib.api();
+  if (!LK_HAS(api, lk_provider_api, config_key_count) || api->config_keys == nullptr) return false;
+  for (size_t i = 0; i < api->config_key_count; ++i) {
+    if (api->config_keys[i].key != nullptr && std::string(api->config_keys[i].key) == key) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string NewSessionId() {
+  (void)EnsureSodium();
+  uint8_t raw[16];
+  randombytes_buf(raw, sizeof raw);
+  char hex[33];
+  sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
+  return std::string(hex, 32);
+}
+
+// ---- SessionManager ----------------------------------------------------------------------
+
+Result<std::unique_ptr<SessionManager>> SessionManager::Create(SessionManagerOptions options) {
+  if (!options.policy) return InvalidArgumentError("session manager: no policy configured");
+  if (options.audit == nullptr) {
+    return InvalidArgumentError("session manager: no audit log configured");
+  }
+  std::map<std::string, int> seen;
+  for (const auto& p : options.providers) {
+    if (++seen[p.name] > 1) {
+      return InvalidArgumentError("session manager: provider \"" + p.name +
+                                  "\" is configured twice");
+    }
+  }
+  for (const auto& [id, secret] : options.secrets) {
+    if (seen.count(secret.provider) == 0) {
+      return InvalidArgumentError("secrets." + id + ": provider \"" + secret.provider +
+                                  "\" is not configured");
+    }
+  }
+  if (options.requester.empty()) {
+    options.requester = "uid=" + std::to_string(geteuid()) + " pid=" + std::to_string(getpid());
+  }
+  return std::unique_ptr<SessionManager>(new SessionManager(std::move(options)));
+}
+
+std::vector<std::string> SessionManager::ProviderNames() const {
+  std::vector<std::string> names;
+  for (const auto& p : options_.providers) names.push_back(p.name);
+  return names;
+}
+
+const ProviderSpec* SessionManager::FindProvider(const std::string& name) const {
+  for (const auto& p : options_.providers) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+Result<std::shared_ptr<Session>> SessionManager::Open(SessionAttributes attrs) {
+  if (attrs.id.empty()) {
+    attrs.id = NewSessionId();
+  } else if (!IsSessionId(attrs.id)) {
+    return InvalidArgumentError("session id \"" + attrs.id + "\" is not 32 lowercase hex digits");
+  }
+  for (const auto& src : attrs.declared) {
+    std::string provider = src.kind == SecretSource::Kind::kFile  ? "file"
+                           : src.kind == SecretSource::Kind::kEnv ? "env"
+                                                                  : src.provider;
+    if (FindProvider(provider) == nullptr) {
+      return InvalidArgumentError("--secret id=" + src.id + ": provider \"" + provider +
+                                  "\" is not configured");
+    }
+  }
+  if (attrs.created == std::chrono::system_clock::time_point{}) {
+    attrs.created = std::chrono::system_clock::now();
+  }
+  audit::SessionOpenRecord rec;
+  rec.session = attrs.id;
+  rec.requester = Requester(attrs.uid, attrs.user);
+  rec.dockerfile = attrs.dockerfile;
+  rec.context = attrs.context;
+  rec.labels = attrs.labels;
+  LK_RETURN_IF_ERROR(options_.audit->Append(std::move(rec)));
+  return std::shared_ptr<Session>(new Session(this, std::move(attrs)));
+}
+
+// ---- Session -----------------------------------------------------------------------------
+
+Session::Session(SessionManager* manager, SessionAttributes attrs)
+    : manager_(manager), attrs_(std::move(attrs)), opened_(std::chrono::steady_clock::now()) {}
+
+Session::~Session() { (void)Close("abandoned"); }
+
+bool Session::Expired() const {
+  return std::chrono::system_clock::now() > attrs_.created + attrs_.max_lifetime;
+}
+
+Result<Session::Resolved> Session::Resolve(const std::string& secret_id) const {
+  // A source declared with --secret wins; the last flag with an id was kept by the parser.
+  for (const auto& src : attrs_.declared) {
+    if (src.id != secret_id) continue;
+    Resolved r;
+    r.declared = true;
+    r.kind = src.kind;
+    r.ref = src.path_or_var_or_ref;
+    r.provider = src.kind == SecretSource::Kind::kFile  ? "file"
+                 : src.kind == SecretSource::Kind::kEnv ? "env"
+                                                        : src.provider;
+    return r;
+  }
+  const auto& secrets = manager_->options().secrets;
+  auto it = secrets.find(secret_id);
+  if (it != secrets.end()) {
+    Resolved r;
+    r.declared = false;
+    r.kind = SecretSource::Kind::kProvider;
+    r.provider = it->second.provider;
+    r.ref = it->second.ref;
+    return r;
+  }
+  return NotFoundError("secret " + secret_id +
+                       ": not found (tried: no --secret flag declares id \"" + secret_id +
+                       "\"; the configuration's secrets map has no entry \"" + secret_id + "\")");
+}
+
+Result<ProviderInstance*> Session::InstanceFor(const std::string& provider) {
+  std::lock_guard lock(instances_mu_);
+  auto it = instances_.find(provider);
+  if (it != instances_.end()) return it->second.get();
+  const ProviderSpec* spec = manager_->FindProvider(provider);
+  if (spec == nullptr) {
+    return FailedPreconditionError("provider \"" + provider + "\" is not configured");
+  }
+  PluginLoadOptions load_options;
+  load_options.sha256_pin = spec->sha256_pin;
+  LK_ASSIGN_OR_RETURN(auto library, PluginLoader::Load(spec->path, load_options));
+  std::vector<ConfigValue> config = spec->config;
+  bool configured_env = std::any_of(config.begin(), config.end(),
+                                    [](const ConfigValue& v) { return v.key == "environment"; });
+  // A provider that serves environment variables gets the caller's environment, not the
+  // broker's (unless the configuration pins one).
+  if (!configured_env && attrs_.environment && PluginTakesKey(*library, "environment")) {
+    LK_ASSIGN_OR_RETURN(SecretBuffer env, SecretBuffer::CopyOf(attrs_.environment->bytes()));
+    config.push_back(ConfigValue::Secret("environment", std::move(env)));
+  }
+  LK_ASSIGN_OR_RETURN(auto instance, ProviderInstance::Create(std::move(library), config));
+  ProviderInstance* raw = instance.get();
+  instances_.emplace(provider, std::move(instance));
+  return raw;
+}
+
+Status Session::Audit(const std::string& secret_id, const StepContext& step,
+                      audit::FetchOutcome outcome, const std::string& rule,
+                      const std::string& provider, const std::string& ref,
+                      const std::string& version, const std::string& error,
+                      const SecretBuffer* value, std::chrono::steady_clock::time_point start) {
+  audit::SecretFetchRecord rec;
+  rec.session = attrs_.id;
+  rec.secret = secret_id;
+  rec.outcome = outcome;
+  rec.rule = rule;
+  rec.provider = provider;
+  rec.reference = ref;
+  rec.version = version;
+  rec.step.stage = step.stage;
+  rec.step.index = step.index;
+  rec.step.line = step.line;
+  rec.step.instruction = step.instruction;
+  rec.requester = Requester(attrs_.uid, attrs_.user);
+  rec.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+  rec.error = error;
+  Status st = manager_->options().audit->AppendFetch(std::move(rec), value);
+  if (!st.ok()) {
+    GetLogger("broker")->error("session {}: secret {}: {}", attrs_.id, secret_id, st.message());
+  }
+  return st;
+}
+
+Result<SecretView> Session::Fetch(const std::string& secret_id, const StepContext& step) {
+  auto start = std::chrono::steady_clock::now();
+  std::shared_ptr<InFlight> flight;
+  {
+    std::unique_lock lock(mu_);
+    if (closed_ || Expired()) {
+      Status st = closed_ ? FailedPreconditionError("session " + attrs_.id + " is closed")
+                          : FailedPreconditionError("session " + attrs_.id + " expired");
+      ++failed_;
+      lock.unlock();
+      Status audited = Audit(secret_id, step, audit::FetchOutcome::kError, "", "", "", "",
+                             st.message(), nullptr, start);
+      return audited.ok() ? st : audited;
+    }
+    ++fetches_;
+    auto cached = cache_.find(secret_id);
+    if (cached != cache_.end() && cached->second.expires_unix_ms &&
+        *cached->second.expires_unix_ms <= NowUnixMs()) {
+      cache_.erase(cached);  // expired: fetch again (the value stays registered until Close)
+      cached = cache_.end();
+    }
+    if (cached != cache_.end()) {
+      SecretView view;
+      view.value_ = cached->second.value;
+      view.id_ = secret_id;
+      view.provider_ = cached->second.provider;
+      view.version_ = cached->second.version;
+      view.from_cache_ = true;
+      ++granted_;
+      lock.unlock();
+      LK_RETURN_IF_ERROR(Audit(secret_id, step, audit::FetchOutcome::kGranted, "cached",
+                               view.provider_, "", view.version_, "", view.value_.get(), start));
+      return view;
+    }
+    auto existing = in_flight_.find(secret_id);
+    if (existing != in_flight_.end()) {
+      // Someone in this session is already asking the provider: share the answer.
+      flight = existing->second;
+      flight->cv.wait(lock, [&] { return flight->done; });
+      Result<SecretView> shared = flight->result;
+      lock.unlock();
+      if (!shared.ok()) return shared.status();
+      shared->from_cache_ = true;
+      LK_RETURN_IF_ERROR(Audit(secret_id, step, audit::FetchOutcome::kGranted, "shared",
+                               shared->provider_, "", shared->version_, "", shared->value_.get(),
+                               start));
+      return shared;
+    }
+    flight = std::make_shared<InFlight>();
+    in_flight_.emplace(secret_id, flight);
+  }
+  Result<SecretView> result = FetchUncached(secret_id, step, start);
+  {
+    std::lock_guard lock(mu_);
+    flight->result = result;
+    flight->done = true;
+    in_flight_.erase(secret_id);
+    if (result.ok()) {
+      ++granted_;
+    } else if (result.status().code() == StatusCode::kPermissionDenied) {
+      ++denied_;
+    } else {
+      ++failed_;
+    }
+  }
+  flight->cv.notify_all();
+  return result;
+}
+
+Result<SecretView> Session::FetchUncached(const std::string& secret_id, const StepContext& step,
+                                          std::chrono::steady_clock::time_point start) {
+  auto resolved = Resolve(secret_id);
+  if (!resolved.ok()) {
+    LK_RETURN_IF_ERROR(Audit(secret_id, step, audit::FetchOutcome::kNotFound, "", "", "", "",
+                             resolved.status().message(), nullptr, start));
+    return resolved.status();
+  }
+  PolicyRequest query;
+  query.secret_id = secret_id;
+  query.provider = resolved->provider;
+  query.source = resolved->kind;
+  if (resolved->provider == "file") query.file_path = resolved->ref;
+  query.uid = attrs_.uid;
+  query.user = attrs_.user;
+  query.labels = attrs_.labels;
+  query.dockerfile = attrs_.dockerfile;
+  query.context = attrs_.context;
+  PolicyDecision decision = manager_->options().policy(query);
+  if (!decision.allowed) {
+    Status denied = PermissionDeniedError("secret " + secret_id + ": denied by policy rule \"" +
+                                          decision.rule + "\": " + decision.reason);
+    LK_RETURN_IF_ERROR(Audit(secret_id, step, audit::FetchOutcome::kDenied, decision.rule,
+                             resolved->provider, resolved->ref, "", denied.message(), nullptr,
+                             start));
+    return denied;
+  }
+  auto instance = InstanceFor(resolved->provider);
+  if (!instance.ok()) {
+    LK_RETURN_IF_ERROR(Audit(secret_id, step, audit::FetchOutcome::kError, decision.rule,
+                             resolved->provider, resolved->ref, "", instance.status().message(),
+                             nullptr, start));
+    return instance.status();
+  }
+  FetchRequest req;
+  req.ref = resolved->ref;
+  req.secret_id = secret_id;
+  req.session_id = attrs_.id;
+  req.build_id = attrs_.build_id;
+  req.stage = step.stage;
+  req.step_index = step.index;
+  req.dockerfile_line = step.line;
+  req.requester_uid = attrs_.uid;
+  req.deadline = std::chrono::steady_clock::now() + manager_->options().fetch_timeout;
+  {
+    std::lock_guard lock(mu_);
+    ++provider_calls_;
+  }
+  auto fetched = (*instance)->Fetch(req);
+  if (!fetched.ok()) {
+    auto outcome = fetched.status().code() == StatusCode::kNotFound ? audit::FetchOutcome::kNotFound
+                                                                    : audit::FetchOutcome::kError;
+    LK_RETURN_IF_ERROR(Audit(secret_id, step, outcome, decision.rule, resolved->provider,
+                             resolved->ref, "", fetched.status().message(), nullptr, start));
+    return fetched.status();
+  }
+  if (fetched->value.size() > static_cast<size_t>(kMaxSecretSize)) {
+    Status big = FailedPreconditionError("secret " + secret_id + " too big. max size 500KiB");
+    LK_RETURN_IF_ERROR(Audit(secret_id, step, audit::FetchOutcome::kError, decision.rule,
+                             resolved->provider, resolved->ref, fetched->version, big.message(),
+                             nullptr, start));
+    return big;
+  }
+  auto value = std::make_shared<const SecretBuffer>(std::move(fetched->value));
+  // Durable record first; the value is released only after it (fail closed).
+  LK_RETURN_IF_ERROR(Audit(secret_id, step, audit::FetchOutcome::kGranted, decision.rule,
+                           resolved->provider, resolved->ref, fetched->version, "", value.get(),
+                           start));
+  LK_ASSIGN_OR_RETURN(uint64_t handle, SecretRegistry::Global().Add(value));
+
+  SecretView view;
+  view.value_ = value;
+  view.id_ = secret_id;
+  view.provider_ = resolved->provider;
+  view.version_ = fetched->version;
+  bool expired = fetched->expires_unix_ms && *fetched->expires_unix_ms <= NowUnixMs();
+  std::lock_guard lock(mu_);
+  CacheEntry entry;
+  entry.value = value;
+  entry.provider = resolved->provider;
+  entry.version = fetched->version;
+  entry.expires_unix_ms = fetched->expires_unix_ms;
+  entry.redaction_handle = handle;
+  if (!fetched->no_cache && !expired) cache_[secret_id] = entry;
+  released_.emplace_back(secret_id, std::move(entry));
+  return view;
+}
+
+std::vector<std::pair<std::string, std::shared_ptr<const SecretBuffer>>> Session::Released() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<std::string, std::shared_ptr<const SecretBuffer>>> out;
+  for (const auto& [id, entry] : released_) out.emplace_back(id, entry.value);
+  return out;
+}
+
+uint64_t Session::fetch_count() const {
+  std::lock_guard lock(mu_);
+  return fetches_;
+}
+
+uint64_t Session::provider_calls() const {
+  std::lock_guard lock(mu_);
+  return provider_calls_;
+}
+
+Status Session::Close(const std::string& reason) {
+  std::map<std::string, CacheEntry> cache;
+  std::vector<std::pair<std::string, CacheEntry>> released;
+  uint64_t fetches = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return Status::OK();
+    closed_ = true;
+    cache.swap(cache_);
+    released.swap(released_);
+    fetches = fetches_;
+  }
+  for (const auto& [id, entry] : released) SecretRegistry::Global().Remove(entry.redaction_handle);
+  cache.clear();
+  released.clear();  // the last references: SecretBuffer destructors wipe the values
+  {
+    std::lock_guard lock(instances_mu_);
+    instances_.clear();  // destroy: providers release their state
+  }
+  audit::SessionCloseRecord rec;
+  rec.session = attrs_.id;
+  rec.reason = reason;
+  rec.fetches = fetches;
+  rec.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - opened_)
+                        .count();
+  LK_RETURN_IF_ERROR(manager_->options().audit->Append(std::move(rec)));
+  return manager_->options().audit->Checkpoint("session.close");
+}
+
+}  // namespace latchkey

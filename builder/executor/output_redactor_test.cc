@@ -1,0 +1,68 @@
+#include "builder/executor/output_redactor.h"
+
+#include <gtest/gtest.h>
+
+namespace latchkey::executor {
+namespace {
+
+std::shared_ptr<const SecretBuffer> Secret(std::string_view v) {
+  auto b = SecretBuffer::CopyOf(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
+  return std::make_shared<const SecretBuffer>(std::move(b).value());
+}
+
+class RedactingStreamTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(registry_.Add(Secret("hunter2-secret")).ok()); }
+  std::string Run(const std::vector<std::string>& chunks, size_t max_len = 64) {
+    std::string out;
+    RedactingStream s(registry_, max_len, [&](std::string_view t) {
+      EXPECT_FALSE(t.empty());
+      out.append(t);
+    });
+    for (const auto& c : chunks) s.Feed(c);
+    s.Finish();
+    return out;
+  }
+  SecretRegistry registry_;
+};
+
+TEST_F(RedactingStreamTest, WholeValueInOneChunk) {
+  EXPECT_EQ(Run({"pw=hunter2-secret\n"}), "pw=****\n");
+}
+
+TEST_F(RedactingStreamTest, ValueSplitAcrossChunks) {
+  EXPECT_EQ(Run({"pw=hunt", "er2-se", "cret\nnext\n"}), "pw=****\nnext\n");
+}
+
+TEST_F(RedactingStreamTest, ValueSplitByteByByte) {
+  std::vector<std::string> chunks;
+  for (char c : std::string("a hunter2-secret b")) chunks.emplace_back(1, c);
+  EXPECT_EQ(Run(chunks), "a **** b");
+}
+
+TEST_F(RedactingStreamTest, MultiLineValueSplitAtNewline) {
+  ASSERT_TRUE(registry_.Add(Secret("line-one\nline-two")).ok());
+  EXPECT_EQ(Run({"key: line-one\n", "line-two\nend\n"}), "key: ****\nend\n");
+}
+
+TEST_F(RedactingStreamTest, EmitsEarlyWhenSafe) {
+  std::string out;
+  RedactingStream s(registry_, 20, [&](std::string_view t) { out.append(t); });
+  s.Feed(std::string(100, 'x'));
+  EXPECT_EQ(out.size(), 81u);  // all but the withheld 19 bytes
+  s.Feed(std::string(10, 'x') + "\n" + std::string(30, 'y'));
+  EXPECT_EQ(out.size(), 111u);  // cut just after the newline
+  s.Finish();
+  EXPECT_EQ(out, std::string(110, 'x') + "\n" + std::string(30, 'y'));
+}
+
+TEST_F(RedactingStreamTest, LongOutputWithoutNewlines) {
+  std::string big(1 << 20, 'y');
+  std::vector<std::string> chunks = {big.substr(0, 500000), big.substr(500000) + "hunter2-",
+                                     "secret" + big};
+  EXPECT_EQ(Run(chunks), big + "****" + big);
+}
+
+}  // namespace
+}  // namespace latchkey::executor

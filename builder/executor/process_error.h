@@ -1,0 +1,30 @@
+// The text BuildKit shows when a RUN step's process exits non-zero
+// (solver/llbsolver/ops/exec.go: `process %q did not complete successfully: exit code: %d`,
+// with the args joined by single spaces and quoted as Go's %q does), plus the display masking of
+// env= secrets from BuildKit PR #5336: every `$NAME` and `${NAME}` of a secret exposed as an
+// environment variable is shown as `****`, to make clear the value comes from a secret.
+//
+// Thread-safety: pure functions.
+#ifndef LATCHKEY_BUILDER_EXECUTOR_PROCESS_ERROR_H_
+#define LATCHKEY_BUILDER_EXECUTOR_PROCESS_ERROR_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace latchkey::executor {
+
+// Go's strconv.Quote: double quotes; \" \\ \a \b \f \n \r \t \v escapes; other control bytes
+// and invalid UTF-8 bytes as \xNN; C1 controls and U+FEFF/U+00AD as \uNNNN; other runes as is.
+std::string GoQuote(std::string_view s);
+
+// Replaces `$NAME` (when not followed by [A-Za-z0-9_]) and `${NAME}` by "****" for each name.
+std::string MaskSecretEnvRefs(std::string_view command, const std::vector<std::string>& names);
+
+// `process "<args joined by spaces, masked>" did not complete successfully: exit code: <n>`.
+std::string FormatProcessFailure(const std::vector<std::string>& args,
+                                 const std::vector<std::string>& secret_env_names, int exit_code);
+
+}  // namespace latchkey::executor
+
+#endif  // LATCHKEY_BUILDER_EXECUTOR_PROCESS_ERROR_H_

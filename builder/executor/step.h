@@ -1,0 +1,100 @@
+// The executor's interface types: what one RUN step needs (StepSpec), where secrets, bind
+// sources and ssh agents come from (SecretProvider, MountSources), where output goes
+// (OutputSink), and what comes back (StepResult). RunStep itself is in executor.h.
+//
+// Secrets: a StepSpec names secrets (in MountSpecs), never holds a value. Values come from the
+// SecretProvider when the step runs, live in SecretBuffers, and reach the container through an
+// in-memory tmpfs only.
+#ifndef LATCHKEY_BUILDER_EXECUTOR_STEP_H_
+#define LATCHKEY_BUILDER_EXECUTOR_STEP_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/secret_buffer.h"
+#include "builder/frontend/mount_flags.h"
+#include "latchkey/status.h"
+
+namespace latchkey::executor {
+
+// BuildKit's default hostname inside RUN steps (executor/oci/spec.go).
+inline constexpr const char* kDefaultHostname = "buildkitsandbox";
+
+enum class NetworkMode {
+  kHost,  // RUN --network=default or host: the host's network namespace
+  kNone,  // RUN --network=none: a fresh network namespace with only a (down) loopback
+};
+
+struct StepSpec {
+  // Overlay lower directories, topmost first (extracted layers, or one plain rootfs dir).
+  // Paths must not contain ':', ',' or '\\' (overlayfs option syntax).
+  std::vector<std::string> lower_dirs;
+  // The step's new layer (the overlay upper dir: after the step it holds exactly the diff) and
+  // the overlay work dir. Both exist, are on the same filesystem, and work_dir is empty.
+  std::string upper_dir;
+  std::string work_dir;
+
+  // The final argv: shell form already wrapped as SHELL + [cmd] by the caller, exec form as
+  // written. Must not be empty.
+  std::vector<std::string> args;
+  // KEY=VALUE: image config env + build args in scope, built by the caller. Env secrets are
+  // added by the executor (replacing a same-named entry), never by the caller.
+  std::vector<std::string> env;
+  // "" | name | uid | name:group | uid:gid, resolved in the rootfs (user_lookup.h).
+  std::string user;
+  // Working directory; created (mkdir -p, 0755, owned by root, as BuildKit does) when missing.
+  // "" means "/".
+  std::string workdir = "/";
+  NetworkMode network = NetworkMode::kHost;
+  // RUN --mount specs after frontend::ExpandMounts. Targets are resolved here with
+  // frontend::ResolveTarget(spec, workdir) (idempotent for already absolute targets).
+  std::vector<frontend::MountSpec> mounts;
+  std::string hostname = kDefaultHostname;
+};
+
+// Supplies secret values when a step runs (never earlier). Implemented by the build session.
+class SecretProvider {
+ public:
+  virtual ~SecretProvider() = default;
+  // The value of secret `id`. nullopt, or a NOT_FOUND status, means "no such secret": an
+  // optional mount is then skipped; a required one fails the step with the NOT_FOUND status's
+  // message passed through unchanged (for nullopt: "secret <id>: not found"). Any other error
+  // fails the step whether the mount is required or not. Called from RunStep's thread.
+  virtual Result<std::optional<std::shared_ptr<const SecretBuffer>>> Fetch(
+      const std::string& id) = 0;
+};
+
+// Where bind and ssh mount sources live on the host.
+struct MountSources {
+  // The build context directory (bind mounts without from=). "" = none available.
+  std::string context_dir;
+  // from= value (stage name, stage index or image reference) -> that rootfs directory.
+  std::map<std::string, std::string> from_dirs;
+  // ssh id -> the host agent socket ($SSH_AUTH_SOCK, or --ssh id=PATH).
+  std::map<std::string, std::string> ssh_agents;
+};
+
+enum class OutputStream { kStdout, kStderr };
+
+// Receives the step's output as it arrives, already redacted through
+// SecretRegistry::Global(). Called from RunStep's thread only.
+class OutputSink {
+ public:
+  virtual ~OutputSink() = default;
+  virtual void Write(OutputStream stream, std::string_view text) = 0;
+};
+
+struct StepResult {
+  // The process's exit status; 128 + signal number when it was killed by a signal.
+  int exit_code = 0;
+  // The env= secret names of the step, for FormatProcessFailure's masking.
+  std::vector<std::string> secret_env_names;
+};
+
+}  // namespace latchkey::executor
+
+#endif  // LATCHKEY_BUILDER_EXECUTOR_STEP_H_

@@ -1,0 +1,236 @@
+#include "builder/executor/sys_util.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/mount.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace latchkey::executor {
+
+Fd& Fd::operator=(Fd&& o) noexcept {
+  if (this != &o) {
+    reset();
+    fd_ = o.release();
+  }
+  return *this;
+}
+
+Fd::~Fd() { reset(); }
+
+void Fd::reset() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+Status ErrnoStatus(std::string_view op, std::string_view path, int err) {
+  std::string msg = std::string(op) + " " + std::string(path) + ": " + std::strerror(err);
+  switch (err) {
+    case ENOENT:
+      return NotFoundError(std::move(msg));
+    case EACCES:
+    case EPERM:
+      return PermissionDeniedError(std::move(msg));
+    case ENOSPC:
+      return ResourceExhaustedError(std::move(msg));
+    default:
+      return InternalError(std::move(msg));
+  }
+}
+
+std::string RandomHex(size_t bytes) {
+  std::vector<unsigned char> raw(bytes);
+  size_t got = 0;
+  while (got < bytes) {
+    ssize_t n = getrandom(raw.data() + got, bytes - got, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      std::abort();  // the kernel's random source is not optional
+    }
+    got += static_cast<size_t>(n);
+  }
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes * 2);
+  for (unsigned char c : raw) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : digest) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+Status MakeDirs(const std::string& path, mode_t mode) {
+  if (path.empty()) return InvalidArgumentError("mkdir: empty path");
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    std::string prefix = path.substr(0, pos);
+    if (prefix.empty()) continue;
+    if (::mkdir(prefix.c_str(), mode) != 0 && errno != EEXIST) {
+      return ErrnoStatus("mkdir", prefix, errno);
+    }
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return ErrnoStatus("stat", path, errno);
+  if (!S_ISDIR(st.st_mode)) return FailedPreconditionError(path + " exists and is not a directory");
+  return Status::OK();
+}
+
+Status MountFs(const std::string& fstype, const std::string& source, const std::string& target,
+               unsigned long flags, const std::string& data) {
+  if (::mount(source.c_str(), target.c_str(), fstype.c_str(), flags,
+              data.empty() ? nullptr : data.c_str()) != 0) {
+    return ErrnoStatus("mount " + fstype + " on", target, errno);
+  }
+  return Status::OK();
+}
+
+Status Unmount(const std::string& target) {
+  if (::umount2(target.c_str(), 0) == 0) return Status::OK();
+  if (errno == EBUSY && ::umount2(target.c_str(), MNT_DETACH) == 0) return Status::OK();
+  return ErrnoStatus("unmount", target, errno);
+}
+
+Status WriteAll(int fd, const void* data, size_t size, std::string_view path_for_errors) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = ::write(fd, p, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("write", path_for_errors, errno);
+    }
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+  return Status::OK();
+}
+
+Status WriteNewFile(const std::string& path, std::string_view data, mode_t mode) {
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+  if (!fd.valid()) return ErrnoStatus("create", path, errno);
+  return WriteAll(fd.get(), data.data(), data.size(), path);
+}
+
+namespace {
+
+void WipeAt(int dir_fd) {
+  DIR* d = ::fdopendir(::dup(dir_fd));
+  if (d == nullptr) return;
+  std::vector<std::pair<std::string, unsigned char>> entries;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n == "." || n == "..") continue;
+    entries.emplace_back(n, e->d_type);
+  }
+  ::closedir(d);
+  static const char kZeros[4096] = {};
+  for (const auto& [name, type] : entries) {
+    struct stat st;
+    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      Fd sub(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (sub.valid()) WipeAt(sub.get());
+      continue;  // directories (and mountpoints) are removed by the caller
+    }
+    if (S_ISREG(st.st_mode)) {
+      Fd f(::openat(dir_fd, name.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+      if (f.valid()) {
+        off_t left = st.st_size;
+        while (left > 0) {
+          size_t chunk =
+              left > static_cast<off_t>(sizeof kZeros) ? sizeof kZeros : static_cast<size_t>(left);
+          ssize_t n = ::write(f.get(), kZeros, chunk);
+          if (n <= 0) break;
+          left -= n;
+        }
+      }
+    }
+    ::unlinkat(dir_fd, name.c_str(), 0);
+  }
+}
+
+Status RemoveAt(int dir_fd, const std::string& name, const std::string& display) {
+  struct stat st;
+  if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return Status::OK();
+    return ErrnoStatus("stat", display, errno);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    Fd sub(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!sub.valid()) return ErrnoStatus("open", display, errno);
+    DIR* d = ::fdopendir(::dup(sub.get()));
+    if (d == nullptr) return ErrnoStatus("opendir", display, errno);
+    std::vector<std::string> names;
+    while (struct dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") names.push_back(n);
+    }
+    ::closedir(d);
+    for (const auto& n : names) LK_RETURN_IF_ERROR(RemoveAt(sub.get(), n, display + "/" + n));
+    if (::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+      return ErrnoStatus("rmdir", display, errno);
+    }
+    return Status::OK();
+  }
+  if (::unlinkat(dir_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
+    return ErrnoStatus("unlink", display, errno);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+void WipeTree(const std::string& dir) {
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.valid()) WipeAt(fd.get());
+}
+
+Status RemoveAll(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  std::string parent =
+      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  Fd dir(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) {
+    if (errno == ENOENT) return Status::OK();
+    return ErrnoStatus("open", parent, errno);
+  }
+  return RemoveAt(dir.get(), name, path);
+}
+
+Result<std::string> ReadWholeFile(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus("open", path, errno);
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("read", path, errno);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+}  // namespace latchkey::executor

@@ -1,0 +1,81 @@
+// Small POSIX helpers for the executor: owned descriptors, errno -> Status, random ids, mount
+// and unmount, whole-file writes and zero-wiping.
+//
+// Every function is thread-safe (no shared state). Failures name the operation, the path and
+// the OS error: "mount tmpfs on /x: Operation not permitted".
+#ifndef LATCHKEY_BUILDER_EXECUTOR_SYS_UTIL_H_
+#define LATCHKEY_BUILDER_EXECUTOR_SYS_UTIL_H_
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "latchkey/status.h"
+
+namespace latchkey::executor {
+
+// Owns one file descriptor; closes it on destruction. Move-only.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(o.release()) {}
+  Fd& operator=(Fd&& o) noexcept;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd();
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release() {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
+  void reset();
+
+ private:
+  int fd_ = -1;
+};
+
+// "<op> <path>: <strerror(err)>". ENOENT -> NOT_FOUND, EACCES/EPERM -> PERMISSION_DENIED,
+// ENOSPC -> RESOURCE_EXHAUSTED, anything else INTERNAL.
+Status ErrnoStatus(std::string_view op, std::string_view path, int err);
+
+// 2*bytes lower-case hex characters from the kernel's random source.
+std::string RandomHex(size_t bytes);
+
+// Lower-case hex SHA-256 of `data` (libsodium).
+std::string Sha256Hex(std::string_view data);
+
+// mkdir -p; each created component gets `mode`. An existing directory is fine.
+Status MakeDirs(const std::string& path, mode_t mode);
+
+// mount(2) wrappers. `data` is the filesystem option string.
+Status MountFs(const std::string& fstype, const std::string& source, const std::string& target,
+               unsigned long flags, const std::string& data);
+// Unmounts `target`; falls back to a lazy (MNT_DETACH) unmount when it is busy.
+Status Unmount(const std::string& target);
+
+// Writes all of `size` bytes to `fd`, retrying short writes and EINTR.
+Status WriteAll(int fd, const void* data, size_t size, std::string_view path_for_errors);
+
+// Creates `path` (must not exist) with `mode` and writes `data` into it.
+Status WriteNewFile(const std::string& path, std::string_view data, mode_t mode);
+
+// Overwrites every regular file below `dir` (not following symlinks, not crossing into other
+// mounts' contents beyond what readdir shows) with zeros, then unlinks it. Used to wipe the
+// in-memory step directory before its tmpfs is unmounted. Best effort: never fails.
+void WipeTree(const std::string& dir);
+
+// rm -rf without following symlinks. A missing path is fine.
+Status RemoveAll(const std::string& path);
+
+// Reads a whole regular file.
+Result<std::string> ReadWholeFile(const std::string& path);
+
+}  // namespace latchkey::executor
+
+#endif  // LATCHKEY_BUILDER_EXECUTOR_SYS_UTIL_H_

@@ -1,0 +1,77 @@
+#include "builder/image/export_spec.h"
+
+#include <cstdio>
+#include <vector>
+
+namespace latchkey::image {
+
+Result<ExportSpec> ParseExportSpec(std::string_view spec) {
+  auto bad = [&](const std::string& why) {
+    return InvalidArgumentError("invalid -o \"" + std::string(spec) + "\": " + why);
+  };
+  ExportSpec out;
+  bool have_type = false;
+  size_t i = 0;
+  while (i <= spec.size()) {
+    size_t j = spec.find(',', i);
+    if (j == std::string_view::npos) j = spec.size();
+    std::string_view field = spec.substr(i, j - i);
+    i = j + 1;
+    if (field.empty()) continue;
+    size_t eq = field.find('=');
+    if (eq == std::string_view::npos) return bad("\"" + std::string(field) + "\" is not key=value");
+    std::string key(field.substr(0, eq));
+    std::string value(field.substr(eq + 1));
+    if (key == "type") {
+      have_type = true;
+      if (value == "oci") {
+        out.type = ExportType::kOciArchive;
+      } else if (value == "oci-layout") {
+        out.type = ExportType::kOciLayout;
+      } else if (value == "local") {
+        out.type = ExportType::kLocal;
+      } else {
+        return bad("unknown type \"" + value + "\" (want oci, oci-layout or local)");
+      }
+    } else if (key == "dest") {
+      out.dest = value;
+    } else if (key == "name") {
+      out.ref_name = value;
+    } else {
+      return bad("unknown key \"" + key + "\" (want type, dest or name)");
+    }
+  }
+  if (!have_type) {
+    return bad(
+        "missing type= (want type=oci,dest=FILE.tar, type=oci-layout,dest=DIR or "
+        "type=local,dest=DIR)");
+  }
+  if (out.dest.empty()) return bad("missing dest=");
+  return out;
+}
+
+Result<std::string> DefaultStateDir(unsigned euid, const char* xdg_state_home, const char* home) {
+  if (euid == 0) return std::string("/var/lib/latchkey");
+  if (xdg_state_home != nullptr && *xdg_state_home != '\0') {
+    return std::string(xdg_state_home) + "/latchkey";
+  }
+  if (home != nullptr && *home != '\0') return std::string(home) + "/.local/state/latchkey";
+  return FailedPreconditionError(
+      "cannot choose a state directory: neither XDG_STATE_HOME nor HOME is set; pass "
+      "--state-dir DIR");
+}
+
+std::string HumanSize(int64_t bytes) {
+  static const char* kUnits[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 999.5 && u < 5) {
+    v /= 1000.0;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g%s", v, kUnits[u]);
+  return buf;
+}
+
+}  // namespace latchkey::image

@@ -1,0 +1,41 @@
+// Parsing of `latchkey image export -o ...` (and later `latchkey build -o ...`) output specs,
+// in BuildKit's CSV form: "type=oci,dest=out.tar", "type=oci-layout,dest=dir",
+// "type=local,dest=dir", plus an optional "name=REFNAME" (the index.json ref name of the oci
+// types; default: the image's tag).
+#ifndef LATCHKEY_BUILDER_IMAGE_EXPORT_SPEC_H_
+#define LATCHKEY_BUILDER_IMAGE_EXPORT_SPEC_H_
+
+#include <string>
+#include <string_view>
+
+#include "latchkey/status.h"
+
+namespace latchkey::image {
+
+enum class ExportType {
+  kOciArchive,  // type=oci: a tar of an OCI layout
+  kOciLayout,   // type=oci-layout: an OCI layout directory
+  kLocal,       // type=local: the flattened root filesystem
+};
+
+struct ExportSpec {
+  ExportType type = ExportType::kOciArchive;
+  std::string dest;
+  std::string ref_name;  // empty: the caller's default
+};
+
+// INVALID_ARGUMENT with the spec quoted, e.g.
+// `invalid -o "type=zip,dest=x": unknown type "zip" (want oci, oci-layout or local)`.
+Result<ExportSpec> ParseExportSpec(std::string_view spec);
+
+// The default state directory: "/var/lib/latchkey" for root (euid 0), else
+// "$XDG_STATE_HOME/latchkey", else "$HOME/.local/state/latchkey". Null or empty variables count
+// as unset; with neither set for a non-root user, FAILED_PRECONDITION asks for --state-dir.
+Result<std::string> DefaultStateDir(unsigned euid, const char* xdg_state_home, const char* home);
+
+// Docker-style human size with 3 significant digits and decimal units: "512B", "1.09MB".
+std::string HumanSize(int64_t bytes);
+
+}  // namespace latchkey::image
+
+#endif  // LATCHKEY_BUILDER_IMAGE_EXPORT_SPEC_H_

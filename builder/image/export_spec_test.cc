@@ -1,0 +1,54 @@
+#include "builder/image/export_spec.h"
+
+#include <gtest/gtest.h>
+
+namespace latchkey::image {
+namespace {
+
+TEST(ExportSpec, ParsesTheThreeTypes) {
+  auto a = ParseExportSpec("type=oci,dest=out.tar");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->type, ExportType::kOciArchive);
+  EXPECT_EQ(a->dest, "out.tar");
+  auto b = ParseExportSpec("dest=/x/y,type=oci-layout,name=v1");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->type, ExportType::kOciLayout);
+  EXPECT_EQ(b->ref_name, "v1");
+  auto c = ParseExportSpec("type=local,dest=rootfs");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->type, ExportType::kLocal);
+}
+
+TEST(ExportSpec, Errors) {
+  EXPECT_EQ(ParseExportSpec("type=zip,dest=x").status().message(),
+            "invalid -o \"type=zip,dest=x\": unknown type \"zip\" (want oci, oci-layout or local)");
+  EXPECT_EQ(ParseExportSpec("dest=x").status().message(),
+            "invalid -o \"dest=x\": missing type= (want type=oci,dest=FILE.tar, "
+            "type=oci-layout,dest=DIR or type=local,dest=DIR)");
+  EXPECT_EQ(ParseExportSpec("type=oci").status().message(),
+            "invalid -o \"type=oci\": missing dest=");
+  EXPECT_EQ(ParseExportSpec("type=oci,dest=x,compression=zstd").status().message(),
+            "invalid -o \"type=oci,dest=x,compression=zstd\": unknown key \"compression\" (want "
+            "type, dest or name)");
+  EXPECT_EQ(ParseExportSpec("oci").status().message(),
+            "invalid -o \"oci\": \"oci\" is not key=value");
+}
+
+TEST(StateDir, Defaults) {
+  EXPECT_EQ(*DefaultStateDir(0, "/x", "/home/u"), "/var/lib/latchkey");
+  EXPECT_EQ(*DefaultStateDir(1000, "/x", "/home/u"), "/x/latchkey");
+  EXPECT_EQ(*DefaultStateDir(1000, "", "/home/u"), "/home/u/.local/state/latchkey");
+  EXPECT_EQ(DefaultStateDir(1000, nullptr, nullptr).status().message(),
+            "cannot choose a state directory: neither XDG_STATE_HOME nor HOME is set; pass "
+            "--state-dir DIR");
+}
+
+TEST(HumanSize, DockerStyle) {
+  EXPECT_EQ(HumanSize(512), "512B");
+  EXPECT_EQ(HumanSize(1090000), "1.09MB");
+  EXPECT_EQ(HumanSize(999999), "1MB");
+  EXPECT_EQ(HumanSize(1500), "1.5kB");
+}
+
+}  // namespace
+}  // namespace latchkey::image

@@ -1,0 +1,112 @@
+#include "builder/image/image_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "builder/image/test_util.h"
+
+namespace latchkey::image {
+namespace {
+
+using testing::ScratchDir;
+using testing::WriteText;
+
+TEST(ImageStore, MissingImageHasTheBuilderMessage) {
+  ScratchDir d;
+  auto store = ImageStore::Open(d.path());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto r = store->Resolve("busybox:1.36");
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(r.status().message(),
+            "image \"busybox:1.36\" is not in the local store (latchkey works offline; import it "
+            "with: latchkey image import --rootfs DIR -t busybox:1.36, or build it with -t)");
+  EXPECT_EQ(store->Remove("busybox").message(),
+            "image \"busybox\" is not in the local store (latchkey works offline; import it "
+            "with: latchkey image import --rootfs DIR -t busybox, or build it with -t)");
+}
+
+TEST(ImageStore, ImportResolveNormaliseListRemove) {
+  ScratchDir d;
+  WriteText(d / "rootfs/etc/passwd", "root:x:0:0::/:/bin/sh\n");
+  std::filesystem::create_directories(d / "rootfs/bin");
+  ::symlink("busybox", (d / "rootfs/bin/sh").c_str());
+  auto store = ImageStore::Open(d / "state");
+  ASSERT_TRUE(store.ok());
+  ImportOptions o;
+  o.source_date_epoch = 1700000000;
+  auto img = store->ImportRootfs(d / "rootfs", "app", o);
+  ASSERT_TRUE(img.ok()) << img.status().ToString();
+  EXPECT_EQ(img->config.cmd, std::vector<std::string>{"/bin/sh"});
+  EXPECT_EQ(img->config.working_dir, "/");
+  EXPECT_EQ(img->config.created, "2023-11-14T22:13:20Z");
+  EXPECT_EQ(img->config.env[0], frontend::kDefaultPathEnv);
+  ASSERT_EQ(img->config.history.size(), 1u);
+  EXPECT_EQ(img->config.history[0].created_by, "latchkey image import");
+
+  for (const char* ref : {"app", "app:latest", "localhost/app", "localhost/app:latest"}) {
+    auto r = store->Resolve(ref);
+    ASSERT_TRUE(r.ok()) << ref << ": " << r.status().ToString();
+    EXPECT_EQ(r->manifest_digest, img->manifest_digest);
+  }
+  ASSERT_TRUE(store->Put(img->manifest_digest, "localhost/app:v2").ok());
+  ASSERT_TRUE(store->Tag("zeta/app:1", *img).ok());
+  auto list = store->List();
+  ASSERT_TRUE(list.ok());
+  std::vector<std::string> refs;
+  for (const auto& s : *list) refs.push_back(s.ref);
+  EXPECT_EQ(refs, (std::vector<std::string>{"app:latest", "app:v2", "zeta/app:1"}));
+  ASSERT_TRUE(store->Remove("localhost/app:v2").ok());
+  EXPECT_EQ(store->List()->size(), 2u);
+  EXPECT_EQ(store->Resolve("app:v2").status().code(), StatusCode::kNotFound);
+
+  // Same rootfs + epoch into another store: same image.
+  auto other = ImageStore::Open(d / "state2");
+  ASSERT_TRUE(other.ok());
+  auto again = other->ImportRootfs(d / "rootfs", "app", o);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->manifest_digest, img->manifest_digest);
+}
+
+TEST(ImageStore, ImportWithoutShellHasNoCmdAndBadInputsAreNamed) {
+  ScratchDir d;
+  WriteText(d / "rootfs/hello", "hi");
+  auto store = ImageStore::Open(d / "state");
+  ASSERT_TRUE(store.ok());
+  auto img = store->ImportRootfs(d / "rootfs", "x:1", ImportOptions{});
+  ASSERT_TRUE(img.ok());
+  EXPECT_FALSE(img->config.cmd.has_value());
+  EXPECT_EQ(store->ImportRootfs(d / "nope", "x:1", ImportOptions{}).status().message(),
+            "import: root filesystem " + (d / "nope") + ": No such file or directory");
+  EXPECT_EQ(store->ImportRootfs(d / "rootfs", "X", ImportOptions{}).status().message(),
+            "invalid image reference \"X\": the name must be lowercase");
+  ImportOptions bad;
+  bad.env = {"NOEQUALS"};
+  EXPECT_EQ(store->ImportRootfs(d / "rootfs", "x:2", bad).status().message(),
+            "import: environment entry \"NOEQUALS\" must be KEY=value");
+}
+
+TEST(ImageStore, ConcurrentTaggersLoseNoTag) {
+  ScratchDir d;
+  WriteText(d / "rootfs/f", "f");
+  auto store = ImageStore::Open(d / "state");
+  ASSERT_TRUE(store.ok());
+  auto img = store->ImportRootfs(d / "rootfs", "base", ImportOptions{});
+  ASSERT_TRUE(img.ok());
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 8; ++i) {
+    ts.emplace_back([&, i] {
+      // Each thread opens its own store object, as separate processes would.
+      auto s = ImageStore::Open(d / "state");
+      for (int j = 0; j < 5; ++j) {
+        EXPECT_TRUE(s->Tag("t" + std::to_string(i) + ":" + std::to_string(j), *img).ok());
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(store->List()->size(), 41u);
+}
+
+}  // namespace
+}  // namespace latchkey::image

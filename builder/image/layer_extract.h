@@ -1,0 +1,69 @@
+// Unpacking OCI layer tars (gzip or plain) into directories, safely, and the shared
+// content-addressed cache of unpacked layers.
+//
+// Hostile input. Every entry name, symlink target and hardlink target is resolved inside the
+// destination with openat2(RESOLVE_IN_ROOT) (see in_root.h): "../x", "/etc/passwd", a symlink
+// "a -> /" followed by "a/etc/passwd", a hardlink to "../../../etc/shadow" all land inside (or
+// fail inside) the destination; nothing outside it is read, written, linked or removed. Only
+// the xattrs "user.*" and "security.capability" are applied (a layer cannot plant trusted.overlay
+// xattrs). Entry types other than file, dir, symlink, hardlink, char/block device and fifo are
+// rejected. Owners are applied only when running as root (ExtractOptions::chown).
+//
+// Whiteouts. Two modes:
+//  * kOverlay (for overlay lowerdirs, used by the cache): ".wh.x" becomes a 0/0 character device
+//    "x" and ".wh..wh..opq" sets trusted.overlay.opaque=y on its directory, so stacking the
+//    per-layer directories as overlay lowerdirs gives the image's filesystem.
+//  * kApply (for flattening into one directory, used by rootfs export): ".wh.x" removes x and
+//    ".wh..wh..opq" removes every child of its directory that this layer did not itself create.
+//
+// Thread-safety: ExtractLayerTo into distinct directories may run concurrently. ExtractLayer
+// (the cache) is safe between threads and processes: each extractor unpacks into its own temp
+// directory and renames it into place; the loser of a race discards its copy.
+#ifndef LATCHKEY_BUILDER_IMAGE_LAYER_EXTRACT_H_
+#define LATCHKEY_BUILDER_IMAGE_LAYER_EXTRACT_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "builder/image/blob_store.h"
+#include "latchkey/status.h"
+
+namespace latchkey::image {
+
+enum class WhiteoutMode { kOverlay, kApply };
+
+struct ExtractOptions {
+  WhiteoutMode whiteouts = WhiteoutMode::kOverlay;
+  // Apply entry uid/gid. Defaults to true when running as root.
+  bool chown;
+  // When non-empty, the digest of the uncompressed stream (resp. of the file as stored) must
+  // match, else DATA_LOSS; the check happens after the last byte, so the destination may hold
+  // a partial tree on failure (the cache throws it away).
+  std::string expected_diff_id;
+  std::string expected_digest;
+  ExtractOptions();
+};
+
+struct ExtractResult {
+  std::string diff_id;  // "sha256:..." of the uncompressed tar
+  std::string digest;   // "sha256:..." of the file as stored
+  int64_t entries = 0;
+};
+
+// Unpacks the layer file at `layer_path` (gzip-compressed or plain tar; zstd is rejected with a
+// clear message) into the existing directory `dest`. Errors are prefixed
+// "extract layer <layer_path>: " and name the entry, e.g.
+// `extract layer /x: entry "a/b": hardlink target "c" is not in the layer`.
+Result<ExtractResult> ExtractLayerTo(const std::string& layer_path, const std::string& dest,
+                                     const ExtractOptions& options);
+
+// The layer cache: returns "<state_dir>/layers/sha256/<diff_id hex>", unpacking the blob
+// `digest` from `blobs` there (kOverlay whiteouts, digests verified) if it is not there yet.
+// A directory at that path is always complete (published by rename after syncfs).
+Result<std::string> ExtractLayer(const BlobStore& blobs, std::string_view digest,
+                                 std::string_view diff_id, const std::string& state_dir);
+
+}  // namespace latchkey::image
+
+#endif  // LATCHKEY_BUILDER_IMAGE_LAYER_EXTRACT_H_

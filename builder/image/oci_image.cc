@@ -1,0 +1,383 @@
+#include "builder/image/oci_image.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <set>
+
+#include "builder/image/config_json.h"
+#include "builder/image/layer_extract.h"
+#include "builder/image/media_types.h"
+
+namespace latchkey::image {
+
+using nlohmann::json;
+
+int64_t Image::LayersSize() const {
+  int64_t n = 0;
+  for (const auto& l : layers) n += l.size;
+  return n;
+}
+
+namespace {
+
+constexpr const char* kDockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
+
+json DescriptorJson(std::string_view media_type, std::string_view digest, int64_t size) {
+  return json{{"mediaType", media_type}, {"digest", digest}, {"size", size}};
+}
+
+Status CheckDigest(std::string_view digest, std::string_view what) {
+  if (!IsValidDigest(digest)) {
+    return InvalidArgumentError(std::string(what) + " \"" + std::string(digest) +
+                                "\" is not a valid digest (want sha256:<64 lowercase hex digits>)");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<Image> CommitImage(frontend::ImageConfig config, const std::vector<LayerDescriptor>& layers,
+                          BlobStore& blobs) {
+  config.diff_ids.clear();
+  json jl = json::array();
+  for (const auto& l : layers) {
+    LK_RETURN_IF_ERROR(CheckDigest(l.digest, "layer digest"));
+    LK_RETURN_IF_ERROR(CheckDigest(l.diff_id, "layer diff_id"));
+    LK_ASSIGN_OR_RETURN(std::string unused, blobs.Path(l.digest));
+    (void)unused;
+    config.diff_ids.push_back(l.diff_id);
+    jl.push_back(DescriptorJson(l.media_type.empty() ? kMediaTypeLayerGzip : l.media_type, l.digest,
+                                l.size));
+  }
+  Image img;
+  std::string config_json = ConfigToJson(config);
+  LK_ASSIGN_OR_RETURN(BlobInfo cinfo, blobs.PutBytes(config_json));
+  json manifest = {{"schemaVersion", 2},
+                   {"mediaType", kMediaTypeManifest},
+                   {"config", DescriptorJson(kMediaTypeConfig, cinfo.digest, cinfo.size)},
+                   {"layers", jl}};
+  LK_ASSIGN_OR_RETURN(BlobInfo minfo, blobs.PutBytes(CanonicalJson(manifest)));
+  img.manifest_digest = minfo.digest;
+  img.manifest_size = minfo.size;
+  img.config_digest = cinfo.digest;
+  img.config_size = cinfo.size;
+  img.config = std::move(config);
+  img.layers = layers;
+  for (auto& l : img.layers) {
+    if (l.media_type.empty()) l.media_type = kMediaTypeLayerGzip;
+  }
+  return img;
+}
+
+Result<Image> LoadImage(const BlobStore& blobs, std::string_view manifest_digest) {
+  const std::string what = "manifest " + std::string(manifest_digest);
+  LK_ASSIGN_OR_RETURN(std::string mtext, blobs.ReadBytes(manifest_digest, true));
+  LK_ASSIGN_OR_RETURN(json m, ParseJson(mtext, what));
+  auto bad = [&](const std::string& why) { return InvalidArgumentError(what + ": " + why); };
+  if (!m.is_object()) return bad("not a JSON object");
+  if (m.value("schemaVersion", 0) != 2) return bad("schemaVersion is not 2");
+  std::string mt = m.value("mediaType", std::string(kMediaTypeManifest));
+  if (mt != kMediaTypeManifest && mt != kDockerManifest) {
+    return bad("media type \"" + mt + "\" is not an image manifest");
+  }
+  auto cit = m.find("config");
+  if (cit == m.end() || !cit->is_object() || !cit->contains("digest") ||
+      !(*cit)["digest"].is_string()) {
+    return bad("no config descriptor");
+  }
+  Image img;
+  img.manifest_digest = std::string(manifest_digest);
+  img.manifest_size = static_cast<int64_t>(mtext.size());
+  img.config_digest = (*cit)["digest"].get<std::string>();
+  LK_ASSIGN_OR_RETURN(std::string ctext, blobs.ReadBytes(img.config_digest, true));
+  img.config_size = static_cast<int64_t>(ctext.size());
+  LK_ASSIGN_OR_RETURN(img.config, ConfigFromJson(ctext));
+  auto lit = m.find("layers");
+  if (lit == m.end() || !lit->is_array()) return bad("no layers array");
+  if (lit->size() != img.config.diff_ids.size()) {
+    return bad("has " + std::to_string(lit->size()) + " layers but its config lists " +
+               std::to_string(img.config.diff_ids.size()) + " diff_ids");
+  }
+  for (size_t i = 0; i < lit->size(); ++i) {
+    const json& l = (*lit)[i];
+    if (!l.is_object() || !l.contains("digest") || !l["digest"].is_string()) {
+      return bad("layer " + std::to_string(i) + " has no digest");
+    }
+    LayerDescriptor d;
+    d.media_type = l.value("mediaType", std::string(kMediaTypeLayerGzip));
+    d.digest = l["digest"].get<std::string>();
+    d.size = l.value("size", int64_t{0});
+    d.diff_id = img.config.diff_ids[i];
+    LK_RETURN_IF_ERROR(CheckDigest(d.digest, "layer digest"));
+    img.layers.push_back(std::move(d));
+  }
+  return img;
+}
+
+Result<std::vector<IndexEntry>> ReadIndex(const std::string& layout_dir) {
+  const std::string path = layout_dir + "/index.json";
+  auto text = ReadFile(path);
+  std::vector<IndexEntry> out;
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound) return out;
+    return text.status();
+  }
+  LK_ASSIGN_OR_RETURN(json j, ParseJson(*text, path));
+  auto ms = j.find("manifests");
+  if (!j.is_object() || ms == j.end() || !ms->is_array()) {
+    return InvalidArgumentError(path + ": no \"manifests\" array");
+  }
+  for (const auto& m : *ms) {
+    if (!m.is_object() || !m.contains("digest") || !m["digest"].is_string()) {
+      return InvalidArgumentError(path + ": a manifest entry has no digest");
+    }
+    IndexEntry e;
+    e.digest = m["digest"].get<std::string>();
+    e.media_type = m.value("mediaType", std::string(kMediaTypeManifest));
+    e.size = m.value("size", int64_t{0});
+    if (auto a = m.find("annotations"); a != m.end() && a->is_object()) {
+      for (auto kv = a->begin(); kv != a->end(); ++kv) {
+        if (kv->is_string()) e.annotations[kv.key()] = kv->get<std::string>();
+      }
+    }
+    if (auto r = e.annotations.find(kAnnotationRefName); r != e.annotations.end()) {
+      e.ref_name = r->second;
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Status WriteIndex(const std::string& layout_dir, const std::vector<IndexEntry>& entries) {
+  json ms = json::array();
+  for (const auto& e : entries) {
+    json d = DescriptorJson(e.media_type, e.digest, e.size);
+    auto ann = e.annotations;
+    if (!e.ref_name.empty()) ann[kAnnotationRefName] = e.ref_name;
+    if (!ann.empty()) d["annotations"] = ann;
+    ms.push_back(d);
+  }
+  json idx = {{"schemaVersion", 2}, {"mediaType", kMediaTypeImageIndex}, {"manifests", ms}};
+  return WriteFileAtomic(layout_dir + "/index.json", CanonicalJson(idx));
+}
+
+namespace {
+
+std::vector<std::string> ImageBlobs(const Image& image) {
+  std::vector<std::string> v{image.manifest_digest, image.config_digest};
+  std::set<std::string> seen(v.begin(), v.end());
+  for (const auto& l : image.layers) {
+    if (seen.insert(l.digest).second) v.push_back(l.digest);
+  }
+  return v;
+}
+
+// Copies `src` to `dst` (atomically: temp + fsync + rename) unless `dst` already has its size.
+Status CopyBlob(const std::string& src, const std::string& dst) {
+  struct stat s, d;
+  if (::stat(src.c_str(), &s) != 0) return ErrnoStatus("stat", src, errno);
+  if (::stat(dst.c_str(), &d) == 0 && d.st_size == s.st_size) return Status::OK();
+  UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.valid()) return ErrnoStatus("open", src, errno);
+  std::string tmp = dst + ".tmp-XXXXXX";
+  int ofd = ::mkostemp(tmp.data(), O_CLOEXEC);
+  if (ofd < 0) return ErrnoStatus("create", tmp, errno);
+  UniqueFd out(ofd);
+  auto fail = [&](Status st) {
+    ::unlink(tmp.c_str());
+    return st;
+  };
+  off_t left = s.st_size;
+  while (left > 0) {
+    ssize_t n =
+        ::copy_file_range(in.get(), nullptr, out.get(), nullptr, static_cast<size_t>(left), 0);
+    if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
+      char buf[1 << 16];
+      n = ::read(in.get(), buf, sizeof buf);
+      if (n > 0) {
+        Status st = WriteAll(out.get(), buf, static_cast<size_t>(n), tmp);
+        if (!st.ok()) return fail(st);
+      }
+    }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail(ErrnoStatus("copy", src, errno));
+    }
+    if (n == 0) return fail(DataLossError("copy " + src + ": file shrank while being copied"));
+    left -= n;
+  }
+  if (::fchmod(out.get(), 0644) != 0 || ::fsync(out.get()) != 0) {
+    return fail(ErrnoStatus("sync", tmp, errno));
+  }
+  if (::rename(tmp.c_str(), dst.c_str()) != 0) return fail(ErrnoStatus("rename", tmp, errno));
+  return Status::OK();
+}
+
+Status PrepareLayoutDir(const std::string& dest) {
+  struct stat st;
+  if (::stat(dest.c_str(), &st) != 0) {
+    if (errno != ENOENT) return ErrnoStatus("stat", dest, errno);
+    return MakeDirs(dest);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return FailedPreconditionError(dest + " exists and is not a directory");
+  }
+  struct stat lay;
+  if (::stat((dest + "/oci-layout").c_str(), &lay) == 0) return Status::OK();
+  std::error_code ec;
+  bool empty = std::filesystem::is_empty(dest, ec);
+  if (ec) return ErrnoStatus("read directory", dest, ec.value());
+  if (!empty) {
+    return FailedPreconditionError(dest +
+                                   " exists and is not an OCI image layout (no oci-layout file); "
+                                   "choose an empty or new directory");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status WriteOciLayout(const BlobStore& blobs, const Image& image, const std::string& dest,
+                      const std::string& ref_name) {
+  LK_RETURN_IF_ERROR(PrepareLayoutDir(dest));
+  LK_RETURN_IF_ERROR(MakeDirs(dest + "/blobs/sha256"));
+  for (const auto& d : ImageBlobs(image)) {
+    LK_ASSIGN_OR_RETURN(std::string src, blobs.Path(d));
+    LK_RETURN_IF_ERROR(CopyBlob(src, dest + "/blobs/sha256/" + std::string(DigestHex(d))));
+  }
+  LK_RETURN_IF_ERROR(FsyncDir(dest + "/blobs/sha256"));
+  LK_RETURN_IF_ERROR(WriteFileAtomic(dest + "/oci-layout", kOciLayoutFile));
+  LK_ASSIGN_OR_RETURN(auto entries, ReadIndex(dest));
+  std::vector<IndexEntry> kept;
+  for (auto& e : entries) {
+    if (e.ref_name != ref_name || ref_name.empty()) kept.push_back(std::move(e));
+  }
+  IndexEntry e;
+  e.ref_name = ref_name;
+  e.media_type = kMediaTypeManifest;
+  e.digest = image.manifest_digest;
+  e.size = image.manifest_size;
+  kept.push_back(std::move(e));
+  return WriteIndex(dest, kept);
+}
+
+namespace {
+
+struct WriteArchiveDeleter {
+  void operator()(struct archive* a) const { archive_write_free(a); }
+};
+
+Status AddTarEntry(struct archive* a, const std::string& name, bool dir, const std::string* data,
+                   const std::string* file, int64_t size, const std::string& tar_path) {
+  std::unique_ptr<struct archive_entry, void (*)(struct archive_entry*)> e(archive_entry_new(),
+                                                                           archive_entry_free);
+  archive_entry_copy_pathname(e.get(), name.c_str());
+  archive_entry_set_filetype(e.get(), dir ? AE_IFDIR : AE_IFREG);
+  archive_entry_set_perm(e.get(), dir ? 0755 : 0644);
+  archive_entry_set_uid(e.get(), 0);
+  archive_entry_set_gid(e.get(), 0);
+  archive_entry_set_mtime(e.get(), 0, 0);
+  archive_entry_set_size(e.get(), dir ? 0 : size);
+  auto err = [&]() { return InternalError("write " + tar_path + ": " + archive_error_string(a)); };
+  if (archive_write_header(a, e.get()) < ARCHIVE_WARN) return err();
+  if (data != nullptr && archive_write_data(a, data->data(), data->size()) < 0) return err();
+  if (file != nullptr) {
+    UniqueFd fd(::open(file->c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return ErrnoStatus("open", *file, errno);
+    char buf[1 << 16];
+    int64_t left = size;
+    while (left > 0) {
+      ssize_t n = ::read(fd.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ErrnoStatus("read", *file, errno);
+      if (n == 0) return DataLossError("read " + *file + ": blob shrank while being archived");
+      if (archive_write_data(a, buf, static_cast<size_t>(n)) < 0) return err();
+      left -= n;
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status WriteOciArchive(const BlobStore& blobs, const Image& image, const std::string& dest_tar,
+                       const std::string& ref_name) {
+  std::string tmp = dest_tar + ".tmp-XXXXXX";
+  int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("create", tmp, errno);
+  UniqueFd out(fd);
+  auto fail = [&](Status st) {
+    ::unlink(tmp.c_str());
+    return st;
+  };
+  IndexEntry ie;
+  ie.ref_name = ref_name;
+  ie.media_type = kMediaTypeManifest;
+  ie.digest = image.manifest_digest;
+  ie.size = image.manifest_size;
+  json ms = json::array();
+  {
+    json d = DescriptorJson(ie.media_type, ie.digest, ie.size);
+    if (!ref_name.empty()) d["annotations"] = {{kAnnotationRefName, ref_name}};
+    ms.push_back(d);
+  }
+  const std::string index = CanonicalJson(
+      json{{"schemaVersion", 2}, {"mediaType", kMediaTypeImageIndex}, {"manifests", ms}});
+  const std::string layout = kOciLayoutFile;
+
+  std::unique_ptr<struct archive, WriteArchiveDeleter> a(archive_write_new());
+  archive_write_set_format_pax_restricted(a.get());
+  if (archive_write_open_fd(a.get(), out.get()) != ARCHIVE_OK) {
+    return fail(InternalError("write " + dest_tar + ": " + archive_error_string(a.get())));
+  }
+  Status st = AddTarEntry(a.get(), "oci-layout", false, &layout, nullptr,
+                          static_cast<int64_t>(layout.size()), dest_tar);
+  if (st.ok()) {
+    st = AddTarEntry(a.get(), "index.json", false, &index, nullptr,
+                     static_cast<int64_t>(index.size()), dest_tar);
+  }
+  if (st.ok()) st = AddTarEntry(a.get(), "blobs/", true, nullptr, nullptr, 0, dest_tar);
+  if (st.ok()) st = AddTarEntry(a.get(), "blobs/sha256/", true, nullptr, nullptr, 0, dest_tar);
+  for (const auto& d : ImageBlobs(image)) {
+    if (!st.ok()) break;
+    auto src = blobs.Path(d);
+    if (!src.ok()) return fail(src.status());
+    struct stat s;
+    if (::stat(src->c_str(), &s) != 0) return fail(ErrnoStatus("stat", *src, errno));
+    st = AddTarEntry(a.get(), "blobs/sha256/" + std::string(DigestHex(d)), false, nullptr, &*src,
+                     s.st_size, dest_tar);
+  }
+  if (!st.ok()) return fail(st);
+  if (archive_write_close(a.get()) != ARCHIVE_OK) {
+    return fail(InternalError("write " + dest_tar + ": " + archive_error_string(a.get())));
+  }
+  if (::fchmod(out.get(), 0644) != 0 || ::fsync(out.get()) != 0) {
+    return fail(ErrnoStatus("sync", tmp, errno));
+  }
+  if (::rename(tmp.c_str(), dest_tar.c_str()) != 0) return fail(ErrnoStatus("rename", tmp, errno));
+  return Status::OK();
+}
+
+Status ExportRootfs(const BlobStore& blobs, const Image& image, const std::string& dest) {
+  LK_RETURN_IF_ERROR(MakeDirs(dest));
+  for (const auto& l : image.layers) {
+    LK_ASSIGN_OR_RETURN(std::string path, blobs.Path(l.digest));
+    ExtractOptions opts;
+    opts.whiteouts = WhiteoutMode::kApply;
+    opts.expected_digest = l.digest;
+    opts.expected_diff_id = l.diff_id;
+    LK_ASSIGN_OR_RETURN(ExtractResult r, ExtractLayerTo(path, dest, opts));
+    (void)r;
+  }
+  return Status::OK();
+}
+
+}  // namespace latchkey::image

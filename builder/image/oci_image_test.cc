@@ -1,0 +1,144 @@
+#include "builder/image/oci_image.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "builder/image/config_json.h"
+#include "builder/image/media_types.h"
+#include "builder/image/test_util.h"
+
+namespace latchkey::image {
+namespace {
+
+using testing::D;
+using testing::Exists;
+using testing::F;
+using testing::H;
+using testing::L;
+using testing::ReadText;
+using testing::ScratchDir;
+using testing::TarEntry;
+using testing::WriteTar;
+using testing::WriteText;
+
+// Two layers: the base has etc/a, etc/b and dir/x; the top deletes etc/a and makes dir opaque.
+Image TwoLayerImage(const ScratchDir& d, BlobStore& blobs) {
+  WriteText(d / "base/etc/a", "a");
+  WriteText(d / "base/etc/b", "b");
+  WriteText(d / "base/dir/x", "x");
+  LayerOptions ro;
+  ro.source = LayerSource::kRootfs;
+  ro.source_date_epoch = 0;
+  auto base = WriteLayer(d / "base", ro, blobs);
+  WriteTar(d / "top.tar", {F("etc/.wh.a"), D("dir", 0755), F("dir/.wh..wh..opq"), F("dir/y", "y")});
+  auto top_blob = blobs.PutFile(d / "top.tar");
+  LayerDescriptor top;
+  top.media_type = kMediaTypeLayerTar;
+  top.digest = top_blob->digest;
+  top.size = top_blob->size;
+  top.diff_id = top_blob->digest;  // uncompressed: the same
+  frontend::ImageConfig c = frontend::ImageConfig::Scratch();
+  c.created = "1970-01-01T00:00:00Z";
+  c.cmd = std::vector<std::string>{"/bin/sh"};
+  auto img = CommitImage(c, {*base, top}, blobs);
+  EXPECT_TRUE(img.ok()) << img.status().ToString();
+  return *img;
+}
+
+TEST(OciImage, CommitThenLoadRoundTrips) {
+  ScratchDir d;
+  auto blobs = BlobStore::Open(d / "store");
+  ASSERT_TRUE(blobs.ok());
+  Image img = TwoLayerImage(d, *blobs);
+  auto back = LoadImage(*blobs, img.manifest_digest);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->config, img.config);
+  EXPECT_EQ(back->config_digest, img.config_digest);
+  ASSERT_EQ(back->layers.size(), 2u);
+  EXPECT_EQ(back->layers[1].media_type, kMediaTypeLayerTar);
+  EXPECT_EQ(back->layers[0].diff_id, img.layers[0].diff_id);
+  auto m = nlohmann::json::parse(*blobs->ReadBytes(img.manifest_digest));
+  EXPECT_EQ(m["mediaType"], kMediaTypeManifest);
+  EXPECT_EQ(m["config"]["mediaType"], kMediaTypeConfig);
+  EXPECT_EQ(m["schemaVersion"], 2);
+}
+
+TEST(OciImage, SameInputsSameManifestDigest) {
+  ScratchDir d1, d2;
+  auto b1 = BlobStore::Open(d1 / "store");
+  auto b2 = BlobStore::Open(d2 / "store");
+  ASSERT_TRUE(b1.ok() && b2.ok());
+  EXPECT_EQ(TwoLayerImage(d1, *b1).manifest_digest, TwoLayerImage(d2, *b2).manifest_digest);
+}
+
+TEST(OciImage, CommitRejectsMissingLayerBlob) {
+  ScratchDir d;
+  auto blobs = BlobStore::Open(d / "store");
+  ASSERT_TRUE(blobs.ok());
+  LayerDescriptor l;
+  l.digest = Sha256Digest("absent");
+  l.diff_id = l.digest;
+  auto r = CommitImage(frontend::ImageConfig::Scratch(), {l}, *blobs);
+  EXPECT_EQ(r.status().message(), "blob " + l.digest + " is not in the store at " + (d / "store"));
+}
+
+TEST(OciImage, LayoutArchiveAndRootfsExports) {
+  ScratchDir d;
+  auto blobs = BlobStore::Open(d / "store");
+  ASSERT_TRUE(blobs.ok());
+  Image img = TwoLayerImage(d, *blobs);
+
+  ASSERT_TRUE(WriteOciLayout(*blobs, img, d / "layout", "v1").ok());
+  EXPECT_EQ(ReadText(d / "layout/oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
+  auto idx = ReadIndex(d / "layout");
+  ASSERT_TRUE(idx.ok());
+  ASSERT_EQ(idx->size(), 1u);
+  EXPECT_EQ((*idx)[0].ref_name, "v1");
+  EXPECT_EQ((*idx)[0].digest, img.manifest_digest);
+  EXPECT_TRUE(Exists(d / "layout/blobs/sha256/" + std::string(DigestHex(img.layers[0].digest))));
+  // Writing again with another name adds an entry; the same name replaces.
+  ASSERT_TRUE(WriteOciLayout(*blobs, img, d / "layout", "v2").ok());
+  ASSERT_TRUE(WriteOciLayout(*blobs, img, d / "layout", "v2").ok());
+  EXPECT_EQ(ReadIndex(d / "layout")->size(), 2u);
+
+  ASSERT_TRUE(WriteOciArchive(*blobs, img, d / "a.tar", "v1").ok());
+  ASSERT_TRUE(WriteOciArchive(*blobs, img, d / "b.tar", "v1").ok());
+  EXPECT_EQ(ReadText(d / "a.tar"), ReadText(d / "b.tar"));
+  auto listing = testing::ListTar(d / "a.tar");
+  ASSERT_GE(listing.lines.size(), 4u);
+  EXPECT_EQ(listing.lines[0], "oci-layout f");
+  EXPECT_EQ(listing.lines[1], "index.json f");
+
+  ASSERT_TRUE(ExportRootfs(*blobs, img, d / "rootfs").ok());
+  EXPECT_FALSE(Exists(d / "rootfs/etc/a"));
+  EXPECT_EQ(ReadText(d / "rootfs/etc/b"), "b");
+  EXPECT_FALSE(Exists(d / "rootfs/dir/x"));
+  EXPECT_EQ(ReadText(d / "rootfs/dir/y"), "y");
+}
+
+TEST(OciImage, LayoutRefusesANonLayoutDirectory) {
+  ScratchDir d;
+  auto blobs = BlobStore::Open(d / "store");
+  ASSERT_TRUE(blobs.ok());
+  Image img = TwoLayerImage(d, *blobs);
+  WriteText(d / "busy/file", "mine");
+  EXPECT_EQ(WriteOciLayout(*blobs, img, d / "busy", "v1").message(),
+            d / "busy" +
+                " exists and is not an OCI image layout (no oci-layout file); choose an empty or "
+                "new directory");
+  EXPECT_EQ(ReadText(d / "busy/file"), "mine");
+}
+
+TEST(OciImage, LoadDetectsCorruptConfig) {
+  ScratchDir d;
+  auto blobs = BlobStore::Open(d / "store");
+  ASSERT_TRUE(blobs.ok());
+  Image img = TwoLayerImage(d, *blobs);
+  WriteText(blobs->PathFor(img.config_digest), "{}");
+  auto r = LoadImage(*blobs, img.manifest_digest);
+  EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace latchkey::image

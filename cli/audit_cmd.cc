@@ -1,0 +1,273 @@
+// `latchkey audit keygen|verify|hash|search`: the audit log's keys and its read-only tools.
+//
+//   keygen [--state-dir D] [--force]       create audit-signing.key/.pub and audit-hmac.key
+//   hash --value-file F|- [--state-dir D]  print hmac-sha256:<hex> of a value, as logged
+//   verify [FILE...] [--pubkey KEY]        check the chain, signatures and head file
+//   search [FILE...] [filters] [--format table|json]
+//
+// FILE defaults to <state>/audit/audit.log; a log path stands for its whole rotated set.
+// Exit codes: 0 ok, 1 verification or operation failed ("error: ..." or "FAIL: ..."), 2 usage.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "broker/audit/audit_file.h"
+#include "broker/audit/audit_keys.h"
+#include "broker/audit/log_set.h"
+#include "broker/audit/paths.h"
+#include "broker/audit/search.h"
+#include "broker/audit/verifier.h"
+#include "broker/hardening.h"
+#include "cli/command_registry.h"
+
+namespace latchkey::cli {
+namespace {
+
+using namespace latchkey::audit;
+
+// Largest value `audit hash` reads: the secret size limit (BuildKit's 500 KiB).
+constexpr size_t kMaxValueBytes = 512000;
+
+int Error(const Status& st) {
+  std::cerr << "error: " << st.message() << "\n";
+  return kExitFailure;
+}
+
+int Usage(const std::string& message) {
+  std::cerr << "error: " << message << "\n";
+  return kExitUsage;
+}
+
+std::string StateDir(const std::string& flag) { return flag.empty() ? DefaultStateDir() : flag; }
+
+std::vector<std::string> LogArgs(const std::vector<std::string>& files, const std::string& state) {
+  if (!files.empty()) return files;
+  return {DefaultLogPath(state)};
+}
+
+// The live log of a set: a rotated name "<base>.<n>" stands for <base>.
+std::string LiveLogOf(const std::string& path) {
+  size_t dot = path.rfind('.');
+  if (dot == std::string::npos || dot + 1 == path.size()) return path;
+  for (size_t i = dot + 1; i < path.size(); ++i) {
+    if (path[i] < '0' || path[i] > '9') return path;
+  }
+  return path.substr(0, dot);
+}
+
+struct KeygenFlags {
+  std::string state_dir;
+  bool force = false;
+};
+
+int RunKeygen(const KeygenFlags& f) {
+  auto hardened = HardenProcess();
+  if (!hardened.ok()) return Error(hardened.status());
+  std::string state = StateDir(f.state_dir);
+  auto keys = WriteNewKeys(state, f.force);
+  if (!keys.ok()) return Error(keys.status());
+  std::cout << "created " << SigningKeyPath(state) << " (0600), " << PublicKeyPath(state)
+            << " (0644) and " << HmacKeyPath(state) << " (0600)\n"
+            << "key id " << keys->key_id
+            << "; keep a copy of the public key outside this machine to verify logs with\n";
+  return kExitOk;
+}
+
+struct HashFlags {
+  std::string state_dir;
+  std::string value_file;
+  std::string hmac_key;
+};
+
+// Reads at most kMaxValueBytes from `path` ("-": stdin) into a sealed SecretBuffer.
+Result<SecretBuffer> ReadValue(const std::string& path) {
+  int fd = path == "-" ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return UnavailableError("cannot read value file " + path + ": " + ErrnoText(errno));
+  auto buf = SecretBuffer::Allocate(kMaxValueBytes + 1);
+  if (!buf.ok()) {
+    if (fd != STDIN_FILENO) ::close(fd);
+    return buf.status();
+  }
+  size_t got = 0;
+  Status st;
+  while (got <= kMaxValueBytes) {
+    ssize_t n = ::read(fd, buf->mutable_data() + got, kMaxValueBytes + 1 - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      st = UnavailableError("cannot read value file " + path + ": " + ErrnoText(errno));
+      break;
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  if (fd != STDIN_FILENO) ::close(fd);
+  if (!st.ok()) return st;
+  if (got > kMaxValueBytes) {
+    return InvalidArgumentError("value file " + path + " is larger than " +
+                                std::to_string(kMaxValueBytes) +
+                                " bytes, the largest secret latchkey hands out");
+  }
+  buf->Truncate(got);
+  buf->Seal();
+  return std::move(buf).value();
+}
+
+int RunHash(const HashFlags& f) {
+  auto hardened = HardenProcess();
+  if (!hardened.ok()) return Error(hardened.status());
+  std::string key_path = f.hmac_key.empty() ? HmacKeyPath(StateDir(f.state_dir)) : f.hmac_key;
+  auto key = LoadHmacKey(key_path);
+  if (!key.ok()) return Error(key.status());
+  auto value = ReadValue(f.value_file);
+  if (!value.ok()) return Error(value.status());
+  std::cout << ValueHmac(*key, value->bytes()) << "\n";
+  return kExitOk;
+}
+
+struct VerifyFlags {
+  std::string state_dir;
+  std::vector<std::string> files;
+  std::string pubkey;
+  std::string head;
+  bool no_head = false;
+  bool strict = false;
+};
+
+int RunVerify(const VerifyFlags& f) {
+  std::string state = StateDir(f.state_dir);
+  std::string pub_path = f.pubkey.empty() ? PublicKeyPath(state) : f.pubkey;
+  auto pk = LoadPublicKey(pub_path);
+  if (!pk.ok()) {
+    if (f.pubkey.empty() && pk.status().code() == StatusCode::kNotFound) {
+      return Error(NotFoundError("audit public key " + pub_path +
+                                 " not found; pass --pubkey with a copy of audit-signing.pub"));
+    }
+    return Error(pk.status());
+  }
+  auto files = LoadLogSet(LogArgs(f.files, state));
+  if (!files.ok()) return Error(files.status());
+  VerifyOptions opts;
+  opts.public_key = *pk;
+  opts.strict = f.strict;
+  std::string note;
+  if (!f.no_head) {
+    opts.head_file_path = f.head.empty() ? HeadPathFor(LiveLogOf(files->back().path)) : f.head;
+    auto head = ReadWholeFile(opts.head_file_path);
+    if (head.ok()) {
+      opts.head_file_content = *head;
+    } else if (!f.head.empty() || head.status().code() != StatusCode::kNotFound) {
+      return Error(head.status().WithPrefix("head file"));
+    } else {
+      note = "note: no head file at " + opts.head_file_path +
+             "; records cut off after the last checkpoint cannot be detected\n";
+    }
+  }
+  VerifyReport report = VerifyLog(*files, opts);
+  std::cout << FormatVerifyReport(report, KeyId(*pk)) << note;
+  return report.ok ? kExitOk : kExitFailure;
+}
+
+struct SearchFlags {
+  std::string state_dir;
+  std::vector<std::string> files;
+  SearchFilter filter;
+  std::string since;
+  std::string until;
+  std::string format = "table";
+};
+
+int RunSearch(SearchFlags f) {
+  auto now = std::chrono::system_clock::now();
+  if (!f.since.empty()) {
+    auto t = ParseTimeOrDuration(f.since, now);
+    if (!t.ok()) return Usage("--since: " + t.status().message());
+    f.filter.since = *t;
+  }
+  if (!f.until.empty()) {
+    auto t = ParseTimeOrDuration(f.until, now);
+    if (!t.ok()) return Usage("--until: " + t.status().message());
+    f.filter.until = *t;
+  }
+  Status valid = ValidateFilter(f.filter);
+  if (!valid.ok()) return Usage(valid.message());
+  auto files = LoadLogSet(LogArgs(f.files, StateDir(f.state_dir)));
+  if (!files.ok()) return Error(files.status());
+  SearchResult result = Search(*files, f.filter);
+  if (f.format == "json") {
+    for (const std::string& line : result.lines) std::cout << line << "\n";
+  } else {
+    std::cout << FormatTable(result.lines);
+  }
+  if (result.skipped != 0) {
+    std::cerr << "warning: skipped " << result.skipped
+              << " lines that are not audit records; run `latchkey audit verify`\n";
+  }
+  return kExitOk;
+}
+
+void Register(CLI::App& app, CommandContext& ctx) {
+  auto* audit = app.add_subcommand("audit", "Audit log keys, verification and search");
+  audit->require_subcommand(1);
+
+  auto kg = std::make_shared<KeygenFlags>();
+  auto* keygen = audit->add_subcommand("keygen", "Create the audit signing and HMAC keys");
+  keygen->add_option("--state-dir", kg->state_dir,
+                     "State directory (default /var/lib/latchkey as root, else "
+                     "$XDG_STATE_HOME/latchkey or ~/.local/state/latchkey)");
+  keygen->add_flag("--force", kg->force, "Replace existing keys");
+  keygen->callback([&ctx, kg] { ctx.exit_code = RunKeygen(*kg); });
+
+  auto hf = std::make_shared<HashFlags>();
+  auto* hash = audit->add_subcommand(
+      "hash", "Print the value_hmac a value would have in the audit log (hmac-sha256:<hex>)");
+  hash->add_option("--value-file", hf->value_file,
+                   "File holding the exact value bytes, or - for stdin")
+      ->required();
+  hash->add_option("--state-dir", hf->state_dir, "State directory holding audit-hmac.key");
+  hash->add_option("--hmac-key", hf->hmac_key, "HMAC key file (default <state>/audit-hmac.key)");
+  hash->callback([&ctx, hf] { ctx.exit_code = RunHash(*hf); });
+
+  auto vf = std::make_shared<VerifyFlags>();
+  auto* verify = audit->add_subcommand(
+      "verify", "Verify the hash chain, checkpoint signatures and head file of an audit log");
+  verify->add_option("files", vf->files,
+                     "Log files, or a log path standing for its rotated set "
+                     "(default <state>/audit/audit.log)");
+  verify->add_option("--pubkey", vf->pubkey, "Public key file (default <state>/audit-signing.pub)");
+  verify->add_option("--state-dir", vf->state_dir, "State directory");
+  verify->add_option("--head", vf->head, "Head file (default beside the live log)");
+  verify->add_flag("--no-head", vf->no_head, "Do not compare against the head file");
+  verify->add_flag("--strict", vf->strict,
+                   "Fail on warnings too (unsigned tail, unclosed sessions, missing start)");
+  verify->callback([&ctx, vf] { ctx.exit_code = RunVerify(*vf); });
+
+  auto sf = std::make_shared<SearchFlags>();
+  auto* search = audit->add_subcommand("search", "Find audit records (filters combine with AND)");
+  search->add_option("files", sf->files,
+                     "Log files, or a log path standing for its rotated set "
+                     "(default <state>/audit/audit.log)");
+  search->add_option("--state-dir", sf->state_dir, "State directory");
+  search->add_option("--hmac", sf->filter.hmac,
+                     "value_hmac as printed by `latchkey audit hash` (or a prefix)");
+  search->add_option("--secret", sf->filter.secret, "Secret id");
+  search->add_option("--session", sf->filter.session, "Session id");
+  search->add_option("--outcome", sf->filter.outcome, "granted, denied, not_found or error");
+  search->add_option("--event", sf->filter.event,
+                     "session.open, secret.fetch, session.close, leak.finding or "
+                     "audit.checkpoint");
+  search->add_option("--since", sf->since, "RFC 3339 time or a duration ago (24h, 30m, 7d)");
+  search->add_option("--until", sf->until, "RFC 3339 time or a duration ago");
+  search->add_option("--format", sf->format, "table or json (matching lines)")
+      ->check(CLI::IsMember({"table", "json"}));
+  search->callback([&ctx, sf] { ctx.exit_code = RunSearch(*sf); });
+}
+
+CommandRegistrar reg("audit", Register);
+
+}  // namespace
+}  // namespace latchkey::cli

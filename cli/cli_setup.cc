@@ -1,0 +1,50 @@
+#include "cli/cli_setup.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "broker/hardening.h"
+#include "broker/logging.h"
+
+extern char** environ;
+
+namespace latchkey::cli {
+
+Status InitProcess(const GlobalOptions& global) {
+  LK_ASSIGN_OR_RETURN(HardeningReport report, HardenProcess());
+  LogOptions log;
+  log.format = global.log_format;
+  log.level = global.log_level;
+  LK_RETURN_IF_ERROR(InitLogging(log));
+  GetLogger("latchkey")->debug("{}", report.log_line);
+  return Status::OK();
+}
+
+Result<Config> LoadProcessConfig(const GlobalOptions& global) {
+  return ResolveConfig(global.config_path, ConfigContextFromProcess());
+}
+
+EnvNames ProcessEnvNames() { return SnapshotEnvNames(environ); }
+
+Result<std::shared_ptr<const SecretBuffer>> ProcessEnvironment() {
+  size_t total = 0;
+  for (char** e = environ; *e != nullptr; ++e) total += std::strlen(*e) + 1;
+  LK_ASSIGN_OR_RETURN(SecretBuffer buf, SecretBuffer::Allocate(total));
+  uint8_t* p = buf.mutable_data();
+  for (char** e = environ; *e != nullptr; ++e) {
+    size_t len = std::strlen(*e) + 1;  // with the NUL separator
+    std::memcpy(p, *e, len);
+    p += len;
+  }
+  buf.Seal();
+  return std::make_shared<const SecretBuffer>(std::move(buf));
+}
+
+int Fail(const Status& status) {
+  std::fprintf(stderr, "error: %s\n", status.message().c_str());
+  return kExitFailure;
+}
+
+}  // namespace latchkey::cli

@@ -1,0 +1,34 @@
+// Start-up shared by the commands that use the broker: process hardening, the operational log,
+// the configuration, and snapshots of the caller's environment.
+#ifndef LATCHKEY_CLI_CLI_SETUP_H_
+#define LATCHKEY_CLI_CLI_SETUP_H_
+
+#include <memory>
+#include <string>
+
+#include "broker/config.h"
+#include "broker/config_env.h"
+#include "broker/secret_buffer.h"
+#include "cli/command_registry.h"
+#include "latchkey/status.h"
+
+namespace latchkey::cli {
+
+// Hardens the process and installs the redacting operational log. Call first in a command.
+Status InitProcess(const GlobalOptions& global);
+
+// --config, else $LATCHKEY_CONFIG, else /etc/latchkey/latchkey.yaml, else defaults.
+Result<Config> LoadProcessConfig(const GlobalOptions& global);
+
+// The names of the variables set in this process's environment.
+EnvNames ProcessEnvNames();
+
+// This process's environment in /proc/self/environ form (NAME=VALUE\0...), in secure memory.
+Result<std::shared_ptr<const SecretBuffer>> ProcessEnvironment();
+
+// Prints "error: <message>" to stderr and returns kExitFailure.
+int Fail(const Status& status);
+
+}  // namespace latchkey::cli
+
+#endif  // LATCHKEY_CLI_CLI_SETUP_H_

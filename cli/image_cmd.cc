@@ -1,0 +1,269 @@
+// `latchkey images`, `latchkey image import|export|inspect|rm`: the local image store
+// (builder/image/image_store.h). Exit codes: 0 ok, 1 the operation failed (`error: <message>`
+// on stderr), 2 usage (bad flags, bad -o spec, bad --config-* values).
+//
+// The store lives in --state-dir (default /var/lib/latchkey as root, else
+// $XDG_STATE_HOME/latchkey). `image import` honours SOURCE_DATE_EPOCH from the environment
+// (or --source-date-epoch) for reproducible layers and "created".
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "builder/image/config_json.h"
+#include "builder/image/export_spec.h"
+#include "builder/image/image_store.h"
+#include "cli/command_registry.h"
+
+namespace latchkey::cli {
+namespace {
+
+using image::ImageStore;
+
+struct ImageFlags {
+  std::string state_dir;
+  // import
+  std::string rootfs, tag, config_cmd, config_entrypoint, architecture = "amd64";
+  std::vector<std::string> config_env;
+  std::string source_date_epoch;
+  // export / inspect / rm
+  std::string ref, output;
+  bool no_trunc = false;
+};
+
+int Fail(const Status& st) {
+  std::cerr << "error: " << st.message() << "\n";
+  return kExitFailure;
+}
+
+int Usage(const std::string& msg) {
+  std::cerr << "error: " << msg << "\n";
+  return kExitUsage;
+}
+
+Result<ImageStore> OpenStore(const ImageFlags& f) {
+  std::string dir = f.state_dir;
+  if (dir.empty()) {
+    LK_ASSIGN_OR_RETURN(dir, image::DefaultStateDir(::geteuid(), std::getenv("XDG_STATE_HOME"),
+                                                    std::getenv("HOME")));
+  }
+  return ImageStore::Open(dir);
+}
+
+// A --config-cmd / --config-entrypoint value: a JSON array of strings (exec form), or any
+// other text, which becomes ["/bin/sh", "-c", text] (shell form), as in a Dockerfile.
+Result<std::vector<std::string>> ParseCommand(const std::string& flag, const std::string& v) {
+  if (!v.empty() && v.front() == '[') {
+    nlohmann::json j = nlohmann::json::parse(v, nullptr, false);
+    bool ok = j.is_array();
+    std::vector<std::string> out;
+    if (ok) {
+      for (const auto& s : j) {
+        if (!s.is_string())
+          ok = false;
+        else
+          out.push_back(s.get<std::string>());
+      }
+    }
+    if (!ok) {
+      return InvalidArgumentError(
+          "invalid " + flag + " " + v +
+          ": want a JSON array of strings, e.g. '[\"/bin/sh\",\"-c\",\"x\"]'");
+    }
+    return out;
+  }
+  return std::vector<std::string>{"/bin/sh", "-c", v};
+}
+
+Result<std::optional<int64_t>> ParseEpoch(const std::string& flag_value) {
+  std::string v = flag_value;
+  std::string what = "--source-date-epoch";
+  if (v.empty()) {
+    const char* env = std::getenv("SOURCE_DATE_EPOCH");
+    if (env == nullptr || *env == '\0') return std::optional<int64_t>();
+    v = env;
+    what = "SOURCE_DATE_EPOCH";
+  }
+  char* end = nullptr;
+  errno = 0;
+  long long n = std::strtoll(v.c_str(), &end, 10);
+  if (errno != 0 || end == v.c_str() || *end != '\0' || n < 0) {
+    return InvalidArgumentError("invalid " + what + " \"" + v +
+                                "\": want a non-negative number of seconds since 1970");
+  }
+  return std::optional<int64_t>(n);
+}
+
+int RunImages(const ImageFlags& f) {
+  auto store = OpenStore(f);
+  if (!store.ok()) return Fail(store.status());
+  auto list = store->List();
+  if (!list.ok()) return Fail(list.status());
+  std::vector<std::vector<std::string>> rows = {
+      {"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"}};
+  for (const auto& si : *list) {
+    size_t colon = si.ref.rfind(':');
+    std::string id = std::string(image::DigestHex(si.image.config_digest));
+    if (!f.no_trunc) id = id.substr(0, 12);
+    rows.push_back({si.ref.substr(0, colon), si.ref.substr(colon + 1), id,
+                    si.image.config.created.empty() ? "-" : si.image.config.created,
+                    image::HumanSize(si.image.LayersSize())});
+  }
+  std::vector<size_t> width(5, 0);
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  }
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 3, ' ');
+    }
+    std::cout << line << "\n";
+  }
+  return kExitOk;
+}
+
+int RunImport(const ImageFlags& f) {
+  image::ImportOptions opts;
+  opts.architecture = f.architecture;
+  opts.env = f.config_env;
+  if (!f.config_cmd.empty()) {
+    auto c = ParseCommand("--config-cmd", f.config_cmd);
+    if (!c.ok()) return Usage(c.status().message());
+    opts.cmd = *c;
+  }
+  if (!f.config_entrypoint.empty()) {
+    auto c = ParseCommand("--config-entrypoint", f.config_entrypoint);
+    if (!c.ok()) return Usage(c.status().message());
+    opts.entrypoint = *c;
+  }
+  auto epoch = ParseEpoch(f.source_date_epoch);
+  if (!epoch.ok()) return Usage(epoch.status().message());
+  opts.source_date_epoch = *epoch;
+  auto ref = image::ParseImageRef(f.tag);
+  if (!ref.ok()) return Usage(ref.status().message());
+  auto store = OpenStore(f);
+  if (!store.ok()) return Fail(store.status());
+  auto img = store->ImportRootfs(f.rootfs, f.tag, opts);
+  if (!img.ok()) return Fail(img.status());
+  std::cout << img->config_digest << "\n";
+  return kExitOk;
+}
+
+int RunExport(const ImageFlags& f) {
+  auto spec = image::ParseExportSpec(f.output);
+  if (!spec.ok()) return Usage(spec.status().message());
+  auto store = OpenStore(f);
+  if (!store.ok()) return Fail(store.status());
+  auto img = store->Resolve(f.ref);
+  if (!img.ok()) return Fail(img.status());
+  std::string ref_name = spec->ref_name;
+  if (ref_name.empty()) ref_name = image::ParseImageRef(f.ref)->tag;
+  Status st;
+  switch (spec->type) {
+    case image::ExportType::kOciArchive:
+      st = image::WriteOciArchive(store->blobs(), *img, spec->dest, ref_name);
+      break;
+    case image::ExportType::kOciLayout:
+      st = image::WriteOciLayout(store->blobs(), *img, spec->dest, ref_name);
+      break;
+    case image::ExportType::kLocal:
+      st = image::ExportRootfs(store->blobs(), *img, spec->dest);
+      break;
+  }
+  if (!st.ok()) return Fail(st);
+  return kExitOk;
+}
+
+int RunInspect(const ImageFlags& f) {
+  auto store = OpenStore(f);
+  if (!store.ok()) return Fail(store.status());
+  auto img = store->Resolve(f.ref);
+  if (!img.ok()) return Fail(img.status());
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& l : img->layers) {
+    layers.push_back({{"mediaType", l.media_type},
+                      {"digest", l.digest},
+                      {"size", l.size},
+                      {"diff_id", l.diff_id}});
+  }
+  nlohmann::json out = {{"ref", image::ParseImageRef(f.ref)->ToString()},
+                        {"manifest", img->manifest_digest},
+                        {"config_digest", img->config_digest},
+                        {"layers", layers},
+                        {"config", image::ConfigToJsonValue(img->config)}};
+  std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  return kExitOk;
+}
+
+int RunRemove(const ImageFlags& f) {
+  auto store = OpenStore(f);
+  if (!store.ok()) return Fail(store.status());
+  Status st = store->Remove(f.ref);
+  if (!st.ok()) return Fail(st);
+  return kExitOk;
+}
+
+void AddStateDir(CLI::App* sub, ImageFlags* f) {
+  sub->add_option("--state-dir", f->state_dir,
+                  "State directory (default /var/lib/latchkey as root, else "
+                  "$XDG_STATE_HOME/latchkey)");
+}
+
+void Register(CLI::App& app, CommandContext& ctx) {
+  auto f = std::make_shared<ImageFlags>();
+
+  auto* images = app.add_subcommand("images", "List the images in the local store");
+  AddStateDir(images, f.get());
+  images->add_flag("--no-trunc", f->no_trunc, "Show full image IDs");
+  images->callback([f, &ctx] { ctx.exit_code = RunImages(*f); });
+
+  auto* image = app.add_subcommand("image", "Manage the local image store");
+  image->require_subcommand(1);
+
+  auto* imp = image->add_subcommand("import", "Import a root filesystem directory as an image");
+  AddStateDir(imp, f.get());
+  imp->add_option("--rootfs", f->rootfs, "Root filesystem directory")->required();
+  imp->add_option("-t,--tag", f->tag, "Image reference NAME[:TAG]")->required();
+  imp->add_option("--config-cmd", f->config_cmd,
+                  "Cmd: JSON array (exec form) or a shell command (default [\"/bin/sh\"] if "
+                  "/bin/sh exists)");
+  imp->add_option("--config-entrypoint", f->config_entrypoint,
+                  "Entrypoint: JSON array (exec form) or a shell command");
+  imp->add_option("--config-env", f->config_env, "Environment variable KEY=value (repeatable)");
+  imp->add_option("--architecture", f->architecture, "Image architecture");
+  imp->add_option("--source-date-epoch", f->source_date_epoch,
+                  "Clamp mtimes and set created (default: $SOURCE_DATE_EPOCH)");
+  imp->callback([f, &ctx] { ctx.exit_code = RunImport(*f); });
+
+  auto* exp = image->add_subcommand("export", "Write an image as an OCI archive, layout or rootfs");
+  AddStateDir(exp, f.get());
+  exp->add_option("ref", f->ref, "Image reference NAME[:TAG]")->required();
+  exp->add_option("-o,--output", f->output,
+                  "type=oci,dest=FILE.tar | type=oci-layout,dest=DIR | type=local,dest=DIR "
+                  "[,name=REFNAME]")
+      ->required();
+  exp->callback([f, &ctx] { ctx.exit_code = RunExport(*f); });
+
+  auto* ins = image->add_subcommand("inspect", "Print an image's manifest, layers and config");
+  AddStateDir(ins, f.get());
+  ins->add_option("ref", f->ref, "Image reference NAME[:TAG]")->required();
+  ins->callback([f, &ctx] { ctx.exit_code = RunInspect(*f); });
+
+  auto* rm = image->add_subcommand("rm", "Remove a tag from the local store");
+  AddStateDir(rm, f.get());
+  rm->add_option("ref", f->ref, "Image reference NAME[:TAG]")->required();
+  rm->callback([f, &ctx] { ctx.exit_code = RunRemove(*f); });
+}
+
+CommandRegistrar reg("image", Register);
+
+}  // namespace
+}  // namespace latchkey::cli

@@ -1,0 +1,147 @@
+// `latchkey policy explain --secret ID [...]`: which policy rule would decide a request, why,
+// and why each earlier rule did not match.
+//
+// The request is described by flags. Where the secret comes from is one of:
+//   --source file:PATH | --source env:VAR   a source declared with --secret
+//   --provider NAME [--ref REF]             a configured provider (REF is the path for "file")
+//   neither                                 the `secrets.<ID>` binding in the configuration
+// Exit codes: 0 a decision was printed (allow or deny; with --exit-code a deny exits 3),
+// 1 the configuration or the provider name is invalid, 2 usage.
+#include <climits>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "broker/config.h"
+#include "broker/policy.h"
+#include "broker/state_dir.h"
+#include "cli/command_registry.h"
+
+namespace latchkey::cli {
+namespace {
+
+constexpr int kExitDenied = 3;
+
+struct ExplainFlags {
+  std::string secret;
+  std::string provider;
+  std::string ref;
+  std::vector<std::string> labels;
+  std::string user;
+  int64_t uid = -1;
+  std::string dockerfile;
+  std::string context;
+  std::string source;
+  bool exit_code = false;
+};
+
+std::string Absolute(const std::string& cwd, const std::string& path) {
+  std::string abs = JoinPath(cwd, path);
+  char resolved[PATH_MAX];
+  if (::realpath(abs.c_str(), resolved) != nullptr) return resolved;
+  return abs;
+}
+
+int RunExplain(const ExplainFlags& f, const GlobalOptions& global) {
+  ConfigContext cctx = ConfigContextFromProcess();
+  Result<Config> config = ResolveConfig(global.config_path, cctx);
+  if (!config.ok()) {
+    std::cerr << config.status().message() << "\n";
+    return kExitFailure;
+  }
+  PolicyRequest req;
+  req.secret_id = f.secret;
+  req.user = f.user;
+  if (f.uid >= 0) req.uid = static_cast<uint32_t>(f.uid);
+  if (!f.dockerfile.empty()) req.dockerfile = Absolute(cctx.cwd, f.dockerfile);
+  if (!f.context.empty()) req.context = Absolute(cctx.cwd, f.context);
+  for (const std::string& l : f.labels) {
+    size_t eq = l.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "--label " << l << ": expected KEY=VALUE\n";
+      return kExitUsage;
+    }
+    req.labels[l.substr(0, eq)] = l.substr(eq + 1);
+  }
+  std::string origin;
+  if (!f.source.empty()) {
+    if (!f.provider.empty() || !f.ref.empty()) {
+      std::cerr << "--source describes a declared source; it cannot be combined with "
+                   "--provider or --ref\n";
+      return kExitUsage;
+    }
+    if (f.source.rfind("file:", 0) == 0 && f.source.size() > 5) {
+      req.source = SecretSource::Kind::kFile;
+      req.provider = "file";
+      req.file_path = Absolute(cctx.cwd, f.source.substr(5));
+      origin = "declared file " + req.file_path;
+    } else if (f.source.rfind("env:", 0) == 0 && f.source.size() > 4) {
+      req.source = SecretSource::Kind::kEnv;
+      req.provider = "env";
+      origin = "declared environment variable " + f.source.substr(4);
+    } else {
+      std::cerr << "--source " << f.source << ": expected file:PATH or env:VAR\n";
+      return kExitUsage;
+    }
+  } else {
+    std::string provider = f.provider;
+    std::string ref = f.ref;
+    if (provider.empty()) {
+      const SecretBinding* b = config->FindSecret(f.secret);
+      if (b == nullptr) {
+        std::cerr << "secret " << f.secret << " has no binding under secrets: in "
+                  << (config->source.empty() ? std::string("the built-in configuration")
+                                             : config->source)
+                  << "; say where it comes from with --source file:PATH, --source env:VAR or "
+                     "--provider NAME\n";
+        return kExitUsage;
+      }
+      provider = b->provider;
+      if (ref.empty()) ref = b->ref;
+      origin = "binding secrets." + f.secret + ": ";
+    }
+    if (config->FindPlugin(provider) == nullptr) {
+      std::string names;
+      for (const auto& p : config->plugins) names += (names.empty() ? "" : ", ") + p.name;
+      std::cerr << "unknown provider \"" << provider << "\" (configured: " << names << ")\n";
+      return kExitFailure;
+    }
+    req.source = SecretSource::Kind::kProvider;
+    req.provider = provider;
+    if (provider == "file" && !ref.empty()) req.file_path = Absolute(cctx.cwd, ref);
+    origin += "provider " + provider;
+    if (!ref.empty()) origin += ", ref " + ref;
+  }
+
+  PolicyExplanation e = config->policy.Explain(req);
+  std::cout << "secret \"" << f.secret << "\" from " << origin << "\n";
+  std::cout << e.decision.Describe() << "\n";
+  for (const PolicyRuleSkip& s : e.skipped) std::cout << "  " << s.Describe() << "\n";
+  if (f.exit_code && !e.decision.allowed) return kExitDenied;
+  return kExitOk;
+}
+
+CommandRegistrar reg("policy", [](CLI::App& app, CommandContext& ctx) {
+  CLI::App* policy = app.add_subcommand("policy", "Inspect the secret policy");
+  policy->require_subcommand(1);
+  CLI::App* explain = policy->add_subcommand(
+      "explain", "Show which policy rule would decide a secret request, and why");
+  auto f = std::make_shared<ExplainFlags>();
+  explain->add_option("--secret", f->secret, "Secret id")->required();
+  explain->add_option("--provider", f->provider, "Configured provider that serves the secret");
+  explain->add_option("--ref", f->ref, "Provider reference (the path for the file provider)");
+  explain->add_option("--source", f->source,
+                      "Declared source: file:PATH or env:VAR (as with build --secret)");
+  explain->add_option("--label", f->labels, "Build label KEY=VALUE (repeatable)");
+  explain->add_option("--user", f->user, "Requesting user name");
+  explain->add_option("--uid", f->uid, "Requesting uid")->check(CLI::Range(0LL, 4294967294LL));
+  explain->add_option("--dockerfile", f->dockerfile, "Dockerfile path");
+  explain->add_option("--context", f->context, "Build context path");
+  explain->add_flag("--exit-code", f->exit_code, "Exit 3 when the decision is deny");
+  explain->callback([&ctx, f] { ctx.exit_code = RunExplain(*f, ctx.global); });
+});
+
+}  // namespace
+}  // namespace latchkey::cli

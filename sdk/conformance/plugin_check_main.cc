@@ -1,0 +1,28 @@
+// latchkey-plugin-check: runs the provider conformance suite against one plugin.
+// Usage: see ConformanceUsage(). Exit status: 0 when every check passed or was skipped, 1 when
+// one failed, 2 on a usage error.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "conformance.h"
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (const std::string& a : args) {
+    if (a == "--help" || a == "-h") {
+      std::cout << latchkey::conformance::ConformanceUsage("latchkey-plugin-check");
+      return 0;
+    }
+  }
+  latchkey::Result<latchkey::conformance::ConformanceOptions> options =
+      latchkey::conformance::ParseConformanceArgs(args);
+  if (!options.ok()) {
+    std::cerr << "latchkey-plugin-check: " << options.status().message() << "\n"
+              << latchkey::conformance::ConformanceUsage("latchkey-plugin-check");
+    return 2;
+  }
+  latchkey::conformance::ConformanceReport report =
+      latchkey::conformance::RunConformance(*options, std::cout);
+  return report.ok() ? 0 : 1;
+}
