@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 
 namespace latchkey {
@@ -55,7 +56,9 @@ TEST(SecretBuffer, WritingASealedBufferFaults) {
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    // The page is read-only: this write must kill the child with SIGSEGV.
+    // The page is read-only: this write must kill the child with SIGSEGV. Restore the default
+    // action first (AddressSanitizer installs its own SIGSEGV handler, which exits instead).
+    signal(SIGSEGV, SIG_DFL);
     const_cast<uint8_t*>(buf->data())[0] = 'X';
     _exit(0);
   }
