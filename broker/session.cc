@@ -242,10 +242,11 @@ Result<SecretView> Session::Fetch(const std::string& secret_id, const StepContex
       view.id_ = secret_id;
       view.provider_ = cached->second.provider;
       view.version_ = cached->second.version;
+      view.rule_ = cached->second.rule;
       view.from_cache_ = true;
       ++granted_;
       lock.unlock();
-      LK_RETURN_IF_ERROR(Audit(secret_id, step, audit::FetchOutcome::kGranted, "cached",
+      LK_RETURN_IF_ERROR(Audit(secret_id, step, audit::FetchOutcome::kGranted, view.rule_,
                                view.provider_, "", view.version_, "", view.value_.get(), start));
       return view;
     }
@@ -258,7 +259,7 @@ Result<SecretView> Session::Fetch(const std::string& secret_id, const StepContex
       lock.unlock();
       if (!shared.ok()) return shared.status();
       shared->from_cache_ = true;
-      LK_RETURN_IF_ERROR(Audit(secret_id, step, audit::FetchOutcome::kGranted, "shared",
+      LK_RETURN_IF_ERROR(Audit(secret_id, step, audit::FetchOutcome::kGranted, shared->rule_,
                                shared->provider_, "", shared->version_, "", shared->value_.get(),
                                start));
       return shared;
@@ -359,12 +360,14 @@ Result<SecretView> Session::FetchUncached(const std::string& secret_id, const St
   view.id_ = secret_id;
   view.provider_ = resolved->provider;
   view.version_ = fetched->version;
+  view.rule_ = decision.rule;
   bool expired = fetched->expires_unix_ms && *fetched->expires_unix_ms <= NowUnixMs();
   std::lock_guard lock(mu_);
   CacheEntry entry;
   entry.value = value;
   entry.provider = resolved->provider;
   entry.version = fetched->version;
+  entry.rule = decision.rule;
   entry.expires_unix_ms = fetched->expires_unix_ms;
   entry.redaction_handle = handle;
   if (!fetched->no_cache && !expired) cache_[secret_id] = entry;

@@ -96,6 +96,8 @@ class SecretView {
   const std::string& id() const { return id_; }
   const std::string& provider() const { return provider_; }
   const std::string& version() const { return version_; }
+  // The policy rule that granted it.
+  const std::string& rule() const { return rule_; }
   bool from_cache() const { return from_cache_; }
 
  private:
@@ -104,6 +106,7 @@ class SecretView {
   std::string id_;
   std::string provider_;
   std::string version_;
+  std::string rule_;
   bool from_cache_ = false;
 };
 
@@ -148,6 +151,7 @@ class Session {
     std::shared_ptr<const SecretBuffer> value;
     std::string provider;
     std::string version;
+    std::string rule;  // the policy rule that granted it
     std::optional<int64_t> expires_unix_ms;
     uint64_t redaction_handle = 0;
   };

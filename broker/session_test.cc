@@ -304,7 +304,17 @@ TEST_F(SessionTest, CachedValueIsServedWithoutCallingTheProviderAgain) {
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->from_cache());
   EXPECT_EQ(AsString(*again), "canary-npm-token-5150");
+  EXPECT_EQ(again->rule(), "declared-source");
   EXPECT_EQ(s->provider_calls(), 1u);
+  // Every record, cached ones included, names the rule that decided.
+  std::string log = ReadAll((dir_ / "audit.log").string());
+  size_t grants = 0;
+  for (size_t pos = 0; (pos = log.find("\"outcome\":\"granted\"", pos)) != std::string::npos;
+       ++pos) {
+    ++grants;
+  }
+  EXPECT_EQ(grants, 2u) << log;
+  EXPECT_EQ(log.find("\"rule\":\"cached\""), std::string::npos) << log;
 }
 
 TEST_F(SessionTest, AuditFailureReleasesNoValue) {
