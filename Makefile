@@ -11,7 +11,7 @@ DEB_PACKAGES := cmake ninja-build g++ pkg-config clang libclang-rt-14-dev \
   libsodium-dev libyaml-cpp-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev \
   libsqlite3-dev sqlite3 libarchive-dev nlohmann-json3-dev libcli11-dev zlib1g-dev \
   runc busybox-static skopeo umoci oci-image-tool binutils file util-linux iproute2 hyperfine \
-  buildah python3
+  buildah python3 time
 
 .PHONY: all deps configure build test demo bench sanitize fuzz format clean
 

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "broker/audit/audit_file.h"
 #include "broker/audit/audit_keys.h"
 #include "broker/logging.h"
 
@@ -29,6 +30,15 @@ Result<std::unique_ptr<Broker>> Broker::Start(const Config& config, const Broker
   broker->config_ = config;
 
   std::string key_dir = std::filesystem::path(config.audit.signing_key_file).parent_path().string();
+  // Several builds may start at once on a fresh state directory: with key creation allowed,
+  // load (and, when missing, create) the keys under a lock, so that no process reads a key
+  // file another one is still writing, and all of them end up with the same keys.
+  std::shared_ptr<void> key_lock;
+  if (options.create_missing_keys) {
+    auto fs = audit::PosixAuditFs();
+    LK_RETURN_IF_ERROR(fs->CreateDirs(key_dir));
+    LK_ASSIGN_OR_RETURN(key_lock, fs->LockExclusive(key_dir + "/audit-keys.lock"));
+  }
   auto keys = audit::LoadKeys(key_dir);
   if (!keys.ok() && keys.status().code() == StatusCode::kNotFound && options.create_missing_keys) {
     keys = audit::WriteNewKeys(key_dir, /*force=*/false);
@@ -36,6 +46,7 @@ Result<std::unique_ptr<Broker>> Broker::Start(const Config& config, const Broker
       GetLogger("broker")->info("created audit keys in {} (public key {})", key_dir, keys->key_id);
     }
   }
+  key_lock.reset();
   if (!keys.ok()) return keys.status();
 
   audit::AuditOptions ao;

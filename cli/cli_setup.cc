@@ -26,6 +26,16 @@ Result<Config> LoadProcessConfig(const GlobalOptions& global) {
   return ResolveConfig(global.config_path, ConfigContextFromProcess());
 }
 
+std::string BuilderStateDir(const Config& config) {
+  if (!config.builder.state_dir.empty()) return config.builder.state_dir;
+  return config.state_dir + "/builder";
+}
+
+Result<std::string> ProcessBuilderStateDir(const GlobalOptions& global) {
+  LK_ASSIGN_OR_RETURN(Config config, LoadProcessConfig(global));
+  return BuilderStateDir(config);
+}
+
 EnvNames ProcessEnvNames() { return SnapshotEnvNames(environ); }
 
 Result<std::shared_ptr<const SecretBuffer>> ProcessEnvironment() {

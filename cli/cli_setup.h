@@ -20,6 +20,13 @@ Status InitProcess(const GlobalOptions& global);
 // --config, else $LATCHKEY_CONFIG, else /etc/latchkey/latchkey.yaml, else defaults.
 Result<Config> LoadProcessConfig(const GlobalOptions& global);
 
+// The builder's state directory (image store, blobs, layer and build caches): the config's
+// `builder.state_dir`, else "<state_dir>/builder".
+std::string BuilderStateDir(const Config& config);
+
+// BuilderStateDir of the process configuration (LoadProcessConfig).
+Result<std::string> ProcessBuilderStateDir(const GlobalOptions& global);
+
 // The names of the variables set in this process's environment.
 EnvNames ProcessEnvNames();
 

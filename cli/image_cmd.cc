@@ -19,6 +19,7 @@
 #include "builder/image/config_json.h"
 #include "builder/image/export_spec.h"
 #include "builder/image/image_store.h"
+#include "cli/cli_setup.h"
 #include "cli/command_registry.h"
 
 namespace latchkey::cli {
@@ -28,6 +29,7 @@ using image::ImageStore;
 
 struct ImageFlags {
   std::string state_dir;
+  const GlobalOptions* global = nullptr;  // for the configured builder state dir
   // import
   std::string rootfs, tag, config_cmd, config_entrypoint, architecture = "amd64";
   std::vector<std::string> config_env;
@@ -50,8 +52,7 @@ int Usage(const std::string& msg) {
 Result<ImageStore> OpenStore(const ImageFlags& f) {
   std::string dir = f.state_dir;
   if (dir.empty()) {
-    LK_ASSIGN_OR_RETURN(dir, image::DefaultStateDir(::geteuid(), std::getenv("XDG_STATE_HOME"),
-                                                    std::getenv("HOME")));
+    LK_ASSIGN_OR_RETURN(dir, ProcessBuilderStateDir(*f.global));
   }
   return ImageStore::Open(dir);
 }
@@ -213,12 +214,13 @@ int RunRemove(const ImageFlags& f) {
 
 void AddStateDir(CLI::App* sub, ImageFlags* f) {
   sub->add_option("--state-dir", f->state_dir,
-                  "State directory (default /var/lib/latchkey as root, else "
-                  "$XDG_STATE_HOME/latchkey)");
+                  "Builder state directory (default: the configuration's builder state "
+                  "directory, <state_dir>/builder)");
 }
 
 void Register(CLI::App& app, CommandContext& ctx) {
   auto f = std::make_shared<ImageFlags>();
+  f->global = &ctx.global;
 
   auto* images = app.add_subcommand("images", "List the images in the local store");
   AddStateDir(images, f.get());

@@ -1,6 +1,7 @@
 #include "broker/audit/audit_file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -196,6 +197,30 @@ std::string ErrnoText(int err) {
   const char* text = ::strerrordesc_np(err);
   if (text == nullptr) return "errno " + std::to_string(err);
   return text;
+}
+
+Result<std::shared_ptr<void>> AuditFs::LockExclusive(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return UnavailableError("opening " + path + ": " + ErrnoText(errno));
+  while (::flock(fd, LOCK_EX) != 0) {
+    if (errno != EINTR) {
+      int err = errno;
+      ::close(fd);
+      return UnavailableError("locking " + path + ": " + ErrnoText(err));
+    }
+  }
+  return std::shared_ptr<void>(reinterpret_cast<void*>(static_cast<intptr_t>(fd) + 1),
+                               [fd](void*) { ::close(fd); });
+}
+
+Result<FileIdentity> AuditFs::Identify(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return NotFoundError(path + " does not exist");
+    return UnavailableError("stat " + path + ": " + ErrnoText(errno));
+  }
+  return FileIdentity{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+                      static_cast<uint64_t>(st.st_size)};
 }
 
 std::shared_ptr<AuditFs> PosixAuditFs() {

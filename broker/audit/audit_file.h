@@ -39,10 +39,25 @@ struct FileTail {
   std::string bytes;
 };
 
+// Who a file is and how big: equal identities before and after mean nobody else wrote to it
+// (or replaced it) in between.
+struct FileIdentity {
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  uint64_t size = 0;
+  friend bool operator==(const FileIdentity&, const FileIdentity&) = default;
+};
+
 // Directory and whole-file operations. Implementations must be thread-safe.
 class AuditFs {
  public:
   virtual ~AuditFs() = default;
+  // Takes an exclusive flock(2) on `path` (created with mode 0600 when missing), blocking until
+  // it is granted; released when the returned handle is destroyed. Serialises the writers of
+  // one log across processes. The default implementation is the real one.
+  virtual Result<std::shared_ptr<void>> LockExclusive(const std::string& path);
+  // stat(2) of `path`; NOT_FOUND when it does not exist. The default implementation is real.
+  virtual Result<FileIdentity> Identify(const std::string& path);
   // Opens `path` for appending, creating it with mode 0600 when missing.
   virtual Result<std::unique_ptr<AuditFile>> OpenAppend(const std::string& path) = 0;
   // Creates `dir` and missing parents with mode 0700. OK when it exists.

@@ -74,6 +74,10 @@ struct AuditLog::Shared {
   uint64_t since_checkpoint = 0;
   bool last_is_checkpoint = false;
   Status needs_recovery;  // non-OK: reload the chain state before the next batch
+  // The live file as this process last left it. Other processes may append to the same log
+  // (each under the log's lock file); a different identity at the start of a batch means the
+  // chain state must be read back first.
+  FileIdentity written;
 };
 
 namespace {
@@ -204,6 +208,8 @@ Status LoadChainState(Shared& s, const std::string& known_log_id) {
     s.since_checkpoint = LinesSinceCheckpoint(tail);
   }
   LK_ASSIGN_OR_RETURN(s.file, s.opts.fs->OpenAppend(path));
+  auto id = s.opts.fs->Identify(path);
+  s.written = id.ok() ? *id : FileIdentity{};
   std::lock_guard<std::mutex> lk(s.mu);
   s.stats.last_seq = s.next_seq - 1;
   s.stats.head = s.prev;
@@ -286,6 +292,19 @@ void ProcessBatch(Shared& s, const std::vector<std::shared_ptr<Request>>& batch)
   auto fail_all = [&](const Status& st) {
     for (const auto& r : batch) r->result = st;
   };
+  // Other processes write to the same log: hold its lock for the whole batch, and continue
+  // from their last record when they wrote since our last batch.
+  auto lock = s.opts.fs->LockExclusive(s.opts.path + ".lock");
+  if (!lock.ok()) {
+    Status failed = Unavailable(lock.status().message());
+    Report(s, failed.message());
+    fail_all(failed);
+    return;
+  }
+  if (s.needs_recovery.ok()) {
+    auto id = s.opts.fs->Identify(s.opts.path);
+    if (!id.ok() || !(*id == s.written)) s.needs_recovery = Unavailable("written by another process");
+  }
   if (!s.needs_recovery.ok()) {
     if (s.file) (void)s.file->Close();
     s.file.reset();
@@ -399,6 +418,7 @@ void ProcessBatch(Shared& s, const std::vector<std::shared_ptr<Request>>& batch)
       Report(s, s.needs_recovery.message() + " (while rotating)");
     }
   }
+  if (auto id = s.opts.fs->Identify(s.opts.path); id.ok()) s.written = *id;
   std::lock_guard<std::mutex> lk(s.mu);
   s.stats.records += new_records;
   s.stats.checkpoints += new_checkpoints;

@@ -447,6 +447,46 @@ TEST(AuditLog, ConcurrentAppendersAllLandInOneValidChain) {
   }
 }
 
+// Two AuditLog objects on one file stand for two processes (each `latchkey build` opens its
+// own): interleaved appends, checkpoints and rotations still form one valid chain, because each
+// batch runs under the log's lock file and continues from the other writer's last record.
+TEST(AuditLog, TwoWritersOnOneFileKeepOneValidChain) {
+  TempDir dir;
+  auto keys = NewKeys();
+  std::string path = dir.Join("audit.log");
+  auto opts = QuickOptions(path);
+  opts.checkpoint_every = 7;
+  opts.max_bytes = 16 * 1024;
+  opts.max_files = 100;
+  auto a = AuditLog::Open(opts, keys);
+  auto b = AuditLog::Open(opts, keys);
+  ASSERT_TRUE(a.ok() && b.ok());
+  constexpr int kPerWriter = 150;
+  std::atomic<int> failures{0};
+  auto run = [&](AuditLog& log, const std::string& session) {
+    for (int i = 0; i < kPerWriter; ++i) {
+      auto r = SampleFetch(session, "secret-" + std::to_string(i), FetchOutcome::kNotFound);
+      if (!log.Append(r).ok()) ++failures;
+      if (i % 20 == 0 && !log.Checkpoint("explicit").ok()) ++failures;
+    }
+  };
+  std::thread ta(run, std::ref(**a), "a");
+  std::thread tb(run, std::ref(**b), "b");
+  ta.join();
+  tb.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_GT((*a)->stats().rotations + (*b)->stats().rotations, 0u);
+  auto report = VerifyPath(path, keys->public_key);
+  EXPECT_TRUE(report.ok) << report.failure;
+  auto files = LoadLogSet({path});
+  ASSERT_TRUE(files.ok());
+  for (const char* session : {"a", "b"}) {
+    SearchFilter f;
+    f.session = session;
+    EXPECT_EQ(Search(*files, f).lines.size(), static_cast<size_t>(kPerWriter)) << session;
+  }
+}
+
 // Holds the writer in its first write until `waiting` more appends are queued behind it, so the
 // batching is deterministic: returns the number of syncs the log made for 1 + waiting appends.
 int SyncsForHeldBatch(FsyncMode mode, int waiting) {

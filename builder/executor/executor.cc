@@ -17,6 +17,7 @@
 #include "builder/executor/in_root.h"
 #include "builder/executor/mount_stubs.h"
 #include "builder/executor/oci_config.h"
+#include "builder/executor/cancel.h"
 #include "builder/executor/runtime_process.h"
 #include "builder/executor/ssh_forwarder.h"
 #include "builder/executor/sys_util.h"
@@ -233,8 +234,8 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
   if (::mkdir(st.rootfs.c_str(), 0755) != 0) return ErrnoStatus("mkdir", st.rootfs, errno);
   std::string lowers;
   for (const auto& l : spec.lower_dirs) lowers += (lowers.empty() ? "" : ":") + l;
-  std::string ovl =
-      "lowerdir=" + lowers + ",upperdir=" + spec.upper_dir + ",workdir=" + spec.work_dir;
+  std::string ovl = "lowerdir=" + lowers + ",upperdir=" + spec.upper_dir +
+                    ",workdir=" + spec.work_dir + ",redirect_dir=off,metacopy=off,index=off";
   if (ovl.size() >= 4000) {
     return InvalidArgumentError("invalid step: " + std::to_string(spec.lower_dirs.size()) +
                                 " lower directories make an overlay option string of " +
@@ -379,7 +380,11 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
       options.runtime, "--root",  st.bundle + "/runc", "--log", log, "--log-format", "json", "run",
       "--bundle",      st.bundle, "latchkey-" + st.id};
   size_t max_pattern = std::max<size_t>(64, 2 * max_secret + 4);
-  LK_ASSIGN_OR_RETURN(int code, RunRuntimeProcess(argv, sink, max_pattern));
+  std::vector<std::string> kill = {options.runtime, "--root", st.bundle + "/runc", "kill",
+                                   "latchkey-" + st.id, "KILL"};
+  LK_ASSIGN_OR_RETURN(int code,
+                      RunRuntimeProcess(argv, sink, max_pattern, [&] { RunQuietly(kill); }));
+  if (CancelRequested()) return CancelledError("build cancelled");
   if (code != 0) {
     // runc logs its own failures (bad config, exec not found) as level=error JSON lines; a
     // process that ran and exited non-zero leaves none.
@@ -407,6 +412,7 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
 
 Result<StepResult> RunStep(const ExecutorOptions& options, const StepSpec& spec,
                            SecretProvider& secrets, const MountSources& sources, OutputSink& sink) {
+  if (CancelRequested()) return CancelledError("build cancelled");
   StepState st;
   Result<StepResult> r = RunStepInner(options, spec, secrets, sources, sink, st);
   Status td = Teardown(st);

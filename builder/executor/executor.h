@@ -58,6 +58,8 @@ struct ExecutorOptions {
 //   cache mount from="<from>" is not supported: drop from= (the cache starts empty)
 //   runc run failed: <runc's error message>       (the runtime could not start the process)
 //   invalid step: <what>                          (empty args, no lower dirs, ...)
+//   build cancelled                               (CANCELLED: cancel.h; the container was
+//                                                  killed, teardown still ran)
 Result<StepResult> RunStep(const ExecutorOptions& options, const StepSpec& spec,
                            SecretProvider& secrets, const MountSources& sources, OutputSink& sink);
 

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "broker/redactor.h"
+#include "builder/executor/cancel.h"
 #include "builder/executor/output_redactor.h"
 #include "builder/executor/sys_util.h"
 
@@ -18,7 +19,7 @@ extern char** environ;
 namespace latchkey::executor {
 
 Result<int> RunRuntimeProcess(const std::vector<std::string>& argv, OutputSink& sink,
-                              size_t max_pattern_len) {
+                              size_t max_pattern_len, const std::function<void()>& on_cancel) {
   if (argv.empty()) return InvalidArgumentError("no OCI runtime command");
   int out[2], err[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return ErrnoStatus("pipe", "for runtime stdout", errno);
@@ -51,12 +52,19 @@ Result<int> RunRuntimeProcess(const std::vector<std::string>& argv, OutputSink& 
                         [&](std::string_view t) { sink.Write(OutputStream::kStderr, t); });
   bool open_out = true, open_err = true;
   char buf[65536];
+  bool cancelling = false;
   while (open_out || open_err) {
-    pollfd fds[2] = {{open_out ? out_r.get() : -1, POLLIN, 0},
-                     {open_err ? err_r.get() : -1, POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
+    pollfd fds[3] = {{open_out ? out_r.get() : -1, POLLIN, 0},
+                     {open_err ? err_r.get() : -1, POLLIN, 0},
+                     {on_cancel && !cancelling ? CancelPollFd() : -1, POLLIN, 0}};
+    int ready = ::poll(fds, 3, cancelling ? 200 : -1);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       break;
+    }
+    if (fds[2].revents || (cancelling && ready == 0)) {
+      cancelling = true;
+      on_cancel();
     }
     for (int i = 0; i < 2; ++i) {
       if (!fds[i].revents) continue;
@@ -75,6 +83,29 @@ Result<int> RunRuntimeProcess(const std::vector<std::string>& argv, OutputSink& 
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) return ErrnoStatus("wait for", argv[0], errno);
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 255;
+}
+
+int RunQuietly(const std::vector<std::string>& argv) {
+  if (argv.empty()) return -1;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> cargv;
+  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  pid_t pid;
+  int rc = ::posix_spawnp(&pid, cargv[0], &fa, nullptr, cargv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) return -1;
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return -1;
   }
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);

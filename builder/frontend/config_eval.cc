@@ -382,6 +382,10 @@ Result<EvaluatedBuild> EvaluateBuild(const Dockerfile& df, const BuildOptions& o
           break;
         }
       }
+      step.config = es.config;
+      for (const ResolvedArg& a : es.args) {
+        step.stage_args.emplace_back(a.name, a.value.value_or(""));
+      }
       es.steps.push_back(std::move(step));
     }
     es.vars = std::move(vars);

@@ -26,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "builder/frontend/image_config.h"
@@ -78,6 +79,11 @@ struct Step {
   // COPY --from / RUN mounts: the stage index used, or -1 with `from_image` set.
   int from_stage = -1;
   std::string from_image;
+  // The stage's config after this step (for RUN/COPY/ADD: the config the step runs with --
+  // USER, WORKDIR, SHELL, ENV), and the ARGs declared in the stage so far with their values
+  // ("" when unset), for BuildKit's history text (`RUN |1 FOO=bar /bin/sh -c ...`).
+  ImageConfig config;
+  std::vector<std::pair<std::string, std::string>> stage_args;
 };
 
 struct EvaluatedStage {

@@ -1,0 +1,97 @@
+// Build: turns a Dockerfile and a build context into an OCI image, BuildKit's way, with secrets
+// taken from one broker session. See docs/builder.md.
+//
+// The flow: parse and evaluate the Dockerfile (builder/frontend) with base images resolved from
+// --build-context oci-layout sources and the local image store; then, stage by stage in
+// dependency order, each step either hits the build cache (build_cache.h) or runs:
+//   RUN       under runc (builder/executor) on an overlay of the stage's layers; secrets are
+//             fetched from the session when the step starts, never earlier;
+//   COPY/ADD  into an overlay of the stage's layers, every path resolved inside the root
+//             (copy.h);
+// and its upper directory becomes a layer (tar+gzip, OCI whiteouts), which the leak guard scans
+// for every secret value released so far before the layer is recorded anywhere. Metadata
+// instructions change only the config and add an empty_layer history entry. At the end the
+// target stage's image is committed, the config, history and captured output are scanned too,
+// and the image is tagged and written to the requested outputs.
+//
+// Thread-safety: one Build call per BuildRequest; concurrent builds over the same state
+// directory are safe (blob store, layer cache, build cache and image store are).
+#ifndef LATCHKEY_BUILDER_BUILD_BUILDER_H_
+#define LATCHKEY_BUILDER_BUILD_BUILDER_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "broker/audit/audit_log.h"
+#include "broker/session.h"
+#include "builder/build/progress.h"
+#include "builder/executor/step.h"
+#include "builder/frontend/stages.h"
+#include "builder/image/export_spec.h"
+#include "builder/image/oci_image.h"
+#include "latchkey/status.h"
+
+namespace latchkey::build {
+
+// --build-context NAME=...
+struct NamedContext {
+  enum class Kind { kDirectory, kOciLayout };
+  std::string name;
+  Kind kind = Kind::kDirectory;
+  std::string path;  // directory, or OCI layout directory
+  std::string tag;   // oci-layout: the ref name to pick ("" = the only image / "latest")
+};
+
+// Parses one --build-context value: "NAME=DIR" or "NAME=oci-layout://PATH[:TAG]" (also
+// "@sha256:..." as BuildKit writes digests). INVALID_ARGUMENT with the value quoted:
+//   invalid --build-context "<v>": want NAME=DIR or NAME=oci-layout://PATH[:TAG]
+//   invalid --build-context "<v>": <scheme>:// sources are not supported (latchkey builds
+//     offline); use a directory or oci-layout://
+Result<NamedContext> ParseNamedContext(const std::string& value);
+
+struct BuildRequest {
+  std::string context_dir;      // absolute
+  std::string dockerfile_path;  // absolute
+  std::string dockerfile_text;
+  frontend::BuildOptions frontend;  // target, build args, platforms
+  std::vector<NamedContext> named_contexts;
+  std::vector<std::string> tags;  // -t, normalised later
+  std::vector<image::ExportSpec> outputs;
+  std::map<std::string, std::string> labels;  // --label: image labels
+  bool no_cache = false;
+  std::set<std::string> no_cache_stages;  // --no-cache-filter (names or indexes)
+  executor::NetworkMode network = executor::NetworkMode::kHost;  // --network
+  std::string runtime = "runc";
+  std::set<std::string> allowed_leaks;            // --allow-secret-leak
+  std::map<std::string, std::string> ssh_agents;  // --ssh id -> socket
+  std::optional<int64_t> source_date_epoch;       // SOURCE_DATE_EPOCH
+  std::string state_dir;                          // the builder state directory
+};
+
+// Where a failed build failed, for the CLI's BuildKit-style error block.
+struct BuildFailure {
+  std::string vertex;  // "[2/3] RUN false"; "" when not in a step
+  int line = 0;        // Dockerfile line; 0 when unknown
+  int end_line = 0;
+};
+
+struct BuildResult {
+  image::Image image;
+  int steps_run = 0;
+  int steps_cached = 0;
+  std::vector<std::string> tags;  // as stored
+};
+
+// Runs the build. `session` supplies secrets and is NOT closed here (the caller closes it, on
+// success and failure). Leak findings are appended to `audit`. On failure, `failure` (when
+// non-null) says where. Errors carry the message the CLI prints after "ERROR: failed to solve: ".
+Result<BuildResult> Build(const BuildRequest& request, Session& session, audit::AuditLog& audit,
+                          ProgressWriter& progress, BuildFailure* failure);
+
+}  // namespace latchkey::build
+
+#endif  // LATCHKEY_BUILDER_BUILD_BUILDER_H_

@@ -1,0 +1,50 @@
+#include "builder/executor/cancel.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <mutex>
+
+#include "builder/executor/sys_util.h"
+
+namespace latchkey::executor {
+namespace {
+
+std::atomic<bool> g_cancelled{false};
+std::atomic<int> g_read_fd{-1};
+std::atomic<int> g_write_fd{-1};
+std::mutex g_init_mu;
+
+}  // namespace
+
+Status InitCancellation() {
+  std::lock_guard<std::mutex> lock(g_init_mu);
+  if (g_read_fd.load() >= 0) return Status::OK();
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+    return ErrnoStatus("pipe", "for build cancellation", errno);
+  }
+  g_write_fd.store(fds[1]);
+  g_read_fd.store(fds[0]);
+  return Status::OK();
+}
+
+void RequestCancel() noexcept {
+  bool was = g_cancelled.exchange(true);
+  int fd = g_write_fd.load();
+  if (!was && fd >= 0) {
+    int saved = errno;
+    char c = 1;
+    // Never drained: the read end stays readable for every poller.
+    (void)!::write(fd, &c, 1);
+    errno = saved;
+  }
+}
+
+bool CancelRequested() noexcept { return g_cancelled.load(); }
+
+int CancelPollFd() noexcept { return g_read_fd.load(); }
+
+}  // namespace latchkey::executor

@@ -1,0 +1,32 @@
+// Build cancellation: Ctrl-C or SIGTERM must stop a build promptly AND let every step tear down
+// (secret tmpfs wiped and unmounted, overlay unmounted, session closed). A signal handler calls
+// RequestCancel(); a running step notices through a self-pipe it polls together with the
+// runtime's output, kills its container (`runc kill <id> KILL`: the container's PID 1 ignores
+// SIGINT/SIGTERM it has no handler for), and returns; the builder then stops before the next
+// step with CANCELLED.
+//
+// Thread-safety: RequestCancel is async-signal-safe; everything else is thread-safe.
+#ifndef LATCHKEY_BUILDER_EXECUTOR_CANCEL_H_
+#define LATCHKEY_BUILDER_EXECUTOR_CANCEL_H_
+
+#include "latchkey/status.h"
+
+namespace latchkey::executor {
+
+// Creates the self-pipe. Call once before installing a signal handler that calls
+// RequestCancel (later calls do nothing). Errors name the failed pipe(2).
+Status InitCancellation();
+
+// Marks the process as cancelled and wakes running steps. Async-signal-safe; idempotent.
+void RequestCancel() noexcept;
+
+// True once RequestCancel has been called.
+bool CancelRequested() noexcept;
+
+// A descriptor that becomes (and stays) readable after RequestCancel; -1 before
+// InitCancellation.
+int CancelPollFd() noexcept;
+
+}  // namespace latchkey::executor
+
+#endif  // LATCHKEY_BUILDER_EXECUTOR_CANCEL_H_

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# `latchkey build` flags beyond the basics: --build-context (a directory and an oci-layout
+# image), --network none, --label, --build-arg (and its history text), --ssh, -o name=,
+# --progress json and quiet.
+source "$(dirname "$0")/lib.sh"
+setup_busybox
+ctx=$(new_context ctx)
+
+# 1. Named contexts: a directory for COPY --from, an OCI layout for FROM.
+mkdir -p "$W/extra" && echo from-extra > "$W/extra/e.txt"
+"$LK" image export busybox:test -o "type=oci-layout,dest=$W/base-layout" > /dev/null
+cat > "$ctx/Dockerfile" <<'DF'
+FROM base
+ARG GREETING=hi
+COPY --from=extra e.txt /e.txt
+RUN --mount=from=extra,target=/mnt/extra cat /mnt/extra/e.txt > /copied-by-run.txt
+RUN echo "$GREETING" > /greeting.txt
+DF
+build_ok --build-context "extra=$W/extra" --build-context "base=oci-layout://$W/base-layout:test" \
+  --build-arg GREETING=hello --label org.example.team=core \
+  -o "type=oci-layout,dest=$W/layout,name=named" -o "type=local,dest=$W/out" "$ctx"
+expect_eq "$(cat "$W/out/e.txt")" "from-extra" "COPY --from=<named dir context>"
+expect_eq "$(cat "$W/out/copied-by-run.txt")" "from-extra" "RUN --mount=from=<named dir context>"
+expect_eq "$(cat "$W/out/greeting.txt")" "hello" "--build-arg"
+[ -x "$W/out/bin/busybox" ] || fail "FROM <oci-layout context> lost the base files"
+expect_eq "$(jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"]' "$W/layout/index.json")" \
+  "named" "-o name="
+oci_config_of "$W/layout" > "$W/config.json"
+expect_eq "$(jq -r '.config.Labels["org.example.team"]' "$W/config.json")" "core" "--label"
+jq -r '.history[].created_by' "$W/config.json" > "$W/history.txt"
+grep -qxF 'RUN |1 GREETING=hello /bin/sh -c echo "$GREETING" > /greeting.txt # buildkit' "$W/history.txt" \
+  || fail "build-arg history text: $(cat "$W/history.txt")"
+
+# 2. --network none: no interface but loopback; the default has the host's interfaces.
+cat > "$ctx/Dockerfile" <<'DF'
+FROM busybox:test
+RUN ls /sys/class/net | tr '\n' ' ' > /ifaces.txt
+DF
+build_ok --network none --no-cache -o "type=local,dest=$W/none" "$ctx"
+expect_eq "$(cat "$W/none/ifaces.txt")" "lo " "--network none interfaces"
+build_ok --no-cache -o "type=local,dest=$W/host" "$ctx"
+expect_eq "$(cat "$W/host/ifaces.txt")" "$(ls /sys/class/net | tr '\n' ' ')" "default network interfaces"
+
+# 3. --ssh: the agent socket is mounted at $SSH_AUTH_SOCK for the step only.
+eval "$(ssh-agent -a "$W/agent.sock" -s)" > /dev/null
+track_pid "$SSH_AGENT_PID"
+cat > "$ctx/Dockerfile" <<'DF'
+FROM busybox:test
+RUN --mount=type=ssh test -S "$SSH_AUTH_SOCK" && echo "$SSH_AUTH_SOCK" > /sock-path.txt
+RUN test -z "$SSH_AUTH_SOCK"
+DF
+build_ok --ssh "default=$W/agent.sock" -o "type=local,dest=$W/ssh" "$ctx"
+expect_eq "$(cat "$W/ssh/sock-path.txt")" "/run/buildkit/ssh_agent.0" "SSH_AUTH_SOCK (BuildKit's default path)"
+[ ! -e "$W/ssh/run/buildkit" ] || fail "ssh mount stub left in the image"
+
+# 4. --progress json: one JSON object per line; quiet: nothing on success.
+cat > "$ctx/Dockerfile" <<'DF'
+FROM busybox:test
+RUN echo json-line
+DF
+set +e
+"$LK" build --progress json --no-cache "$ctx" > "$OUT" 2> "$ERR"; RC=$?
+set -e
+[ "$RC" -eq 0 ] || fail "--progress json build exited $RC"
+grep -v '^{' "$ERR" | grep -v ' info broker: ' | grep -q . && fail "non-JSON lines in --progress json output: $(grep -v '^{' "$ERR")"
+grep '^{' "$ERR" | jq -e -s 'map(select(.event == "log" and (.data | contains("json-line")))) | length == 1' > /dev/null \
+  || fail "--progress json lacks the step's log event: $(cat "$ERR")"
+grep '^{' "$ERR" | jq -e -s 'map(select(.event == "start" and .name == "[2/2] RUN echo json-line")) | length == 1' > /dev/null \
+  || fail "--progress json lacks the step's start event"
+set +e
+"$LK" build --progress quiet "$ctx" > "$OUT" 2> "$ERR"; RC=$?
+set -e
+[ "$RC" -eq 0 ] || fail "--progress quiet build exited $RC"
+grep -v 'WARNING: No output specified' "$ERR" | grep -q . && fail "--progress quiet printed: $(cat "$ERR")"
+echo "options: OK"
