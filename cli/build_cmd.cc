@@ -4,8 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -100,8 +100,8 @@ Result<build::BuildRequest> MakeRequest(const BuildFlags& f, const Config& confi
   struct stat st {};
   if (::stat(req.context_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return NotFoundError("build context " + f.context +
-                                " is not a directory (pass the directory holding your files, "
-                                "e.g. `latchkey build .`)");
+                         " is not a directory (pass the directory holding your files, "
+                         "e.g. `latchkey build .`)");
   }
   req.dockerfile_path = f.file.empty() ? req.context_dir + "/Dockerfile" : Absolute(f.file);
   Result<std::string> text = image::ReadFile(req.dockerfile_path);
@@ -180,10 +180,10 @@ Result<build::BuildRequest> MakeRequest(const BuildFlags& f, const Config& confi
   return req;
 }
 
-// BuildKit's error block: the Dockerfile snippet around the failing line
+// BuildKit's error block, redacted: the Dockerfile snippet around the failing line
 // (solver/errdefs/source.go Print), then "ERROR: failed to solve: <message>".
-void PrintFailure(const build::BuildFailure& failure, const build::BuildRequest* req,
-                  const Status& st) {
+std::string FailureText(const build::BuildFailure& failure, const build::BuildRequest* req,
+                        const Status& st) {
   // (The failing vertex and its last output lines were printed by the progress writer.)
   std::ostringstream out;
   if (req != nullptr && failure.line > 0) {
@@ -220,8 +220,7 @@ void PrintFailure(const build::BuildFailure& failure, const build::BuildRequest*
     }
   }
   out << "ERROR: failed to solve: " << st.message() << "\n";
-  std::string text = SecretRegistry::Global().Redact(out.str());
-  std::fputs(text.c_str(), stderr);
+  return SecretRegistry::Global().Redact(out.str());
 }
 
 volatile sig_atomic_t g_signal = 0;
@@ -235,7 +234,7 @@ void OnSignal(int sig) {
 
 Status InstallSignalHandlers() {
   LK_RETURN_IF_ERROR(executor::InitCancellation());
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = OnSignal;
   sigemptyset(&sa.sa_mask);
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
@@ -285,12 +284,18 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
   auto progress = build::NewProgressWriter(*mode, STDERR_FILENO);
   build::BuildFailure failure;
   auto result = build::Build(*req, **session, (*broker)->audit(), *progress, &failure);
-  progress->Finish();
+  std::string failure_text = result.ok() ? "" : FailureText(failure, &*req, result.status());
+  if (*mode == build::ProgressMode::kJson) {
+    // CI systems read one JSON event per line: the error block is a "print" event too.
+    std::stringstream lines(failure_text);
+    for (std::string l; std::getline(lines, l);) progress->Print(l);
+    failure_text.clear();
+  }
+  progress->Finish();  // plain/tty: prints the failed step's last output lines first
   bool cancelled = !result.ok() && result.status().code() == StatusCode::kCancelled;
-  Status closed =
-      (*session)->Close(result.ok() ? "completed" : cancelled ? "cancelled" : "failed");
+  Status closed = (*session)->Close(result.ok() ? "completed" : cancelled ? "cancelled" : "failed");
   if (!result.ok()) {
-    PrintFailure(failure, &*req, result.status());
+    std::fputs(failure_text.c_str(), stderr);
     return cancelled && g_signal != 0 ? 128 + g_signal : kExitFailure;
   }
   if (!closed.ok()) return Fail(closed);

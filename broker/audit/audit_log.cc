@@ -303,7 +303,8 @@ void ProcessBatch(Shared& s, const std::vector<std::shared_ptr<Request>>& batch)
   }
   if (s.needs_recovery.ok()) {
     auto id = s.opts.fs->Identify(s.opts.path);
-    if (!id.ok() || !(*id == s.written)) s.needs_recovery = Unavailable("written by another process");
+    if (!id.ok() || !(*id == s.written))
+      s.needs_recovery = Unavailable("written by another process");
   }
   if (!s.needs_recovery.ok()) {
     if (s.file) (void)s.file->Close();

@@ -21,6 +21,7 @@
 #include "builder/build/history.h"
 #include "builder/build/leak_scan.h"
 #include "builder/build/overlay_mount.h"
+#include "builder/build/run_heredoc.h"
 #include "builder/executor/cancel.h"
 #include "builder/executor/executor.h"
 #include "builder/executor/process_error.h"
@@ -37,6 +38,9 @@ namespace latchkey::build {
 namespace {
 
 using frontend::InstructionKind;
+
+// The from= name under which heredoc scripts are bind-mounted (not a valid stage name).
+constexpr const char* kHeredocSource = "latchkey:heredoc";
 
 // The captured build output kept for the final leak scan (the step output itself is streamed
 // to the progress writer as it arrives).
@@ -118,6 +122,21 @@ class StepOutput : public executor::OutputSink {
 
 class BuildRun;
 
+// The copy.h view of an evaluated COPY/ADD step.
+CopyInstruction ToCopyInstruction(const frontend::Step& step) {
+  const frontend::Instruction& ins = step.instruction;
+  CopyInstruction ci;
+  ci.add = ins.kind == InstructionKind::kAdd;
+  ci.sources = ins.sources;
+  ci.inline_sources = ins.source_contents;
+  ci.dest = ins.dest;
+  ci.workdir = step.config.working_dir.empty() ? "/" : step.config.working_dir;
+  ci.chown = ins.chown;
+  ci.chmod = ins.chmod;
+  ci.excludes = ins.excludes;
+  return ci;
+}
+
 // Resolves FROM images for the evaluator: oci-layout build contexts first, then the store.
 class RunResolver : public frontend::BaseImageResolver {
  public:
@@ -158,9 +177,13 @@ class BuildRun {
   Status RunStep(const frontend::EvaluatedStage& es, const frontend::Step& step, int number,
                  int total, const std::string& prefix, StageResult& r);
   Result<std::string> SourceView(int stage, const std::string& image_or_name, CopySourceRoot* root);
-  Result<std::string> RunKey(const frontend::Step& step, const StageResult& r);
-  Status Execute(const frontend::EvaluatedStage& es, const frontend::Step& step, int vertex,
-                 int number, const StageResult& r, const std::string& dir, const StepContext& ctx);
+  Result<std::string> RunKey(const frontend::Step& step,
+                             const std::vector<frontend::InlineFile>& scripts,
+                             const StageResult& r);
+  // Where a COPY/ADD step reads: the context (with .dockerignore), or its --from source.
+  Status CopySource(const frontend::Step& step, CopySourceRoot* root);
+  Status Execute(const frontend::Step& step, const std::vector<frontend::InlineFile>& scripts,
+                 int vertex, const StageResult& r, const std::string& dir, const StepContext& ctx);
   Result<std::optional<image::LayerDescriptor>> CommitLayer(const std::string& upper,
                                                             const LayerRef& where,
                                                             std::vector<std::string>* allowed);
@@ -440,9 +463,20 @@ Result<std::optional<image::LayerDescriptor>> BuildRun::CommitLayer(
   return std::optional<image::LayerDescriptor>(desc);
 }
 
-Result<std::string> BuildRun::RunKey(const frontend::Step& step, const StageResult& r) {
+Status BuildRun::CopySource(const frontend::Step& step, CopySourceRoot* root) {
+  root->dir = req_.context_dir;
+  root->ignore = &ignore_;
+  if (step.instruction.from.empty()) return Status::OK();
+  LK_ASSIGN_OR_RETURN(root->dir, SourceView(step.from_stage, step.instruction.from, root));
+  return Status::OK();
+}
+
+Result<std::string> BuildRun::RunKey(const frontend::Step& step,
+                                     const std::vector<frontend::InlineFile>& scripts,
+                                     const StageResult& r) {
   CacheKeyBuilder key;
   key.Add("run").Add(r.chain).Add(step.argv).Add(step.run_env);
+  for (const auto& f : scripts) key.Add(f.name).Add(f.data);
   key.Add(step.config.user).Add(step.config.working_dir);
   const auto& net = step.instruction.run_flags.network;
   key.Add(net ? *net : (req_.network == executor::NetworkMode::kNone ? "none" : "default"));
@@ -470,11 +504,9 @@ Result<std::string> BuildRun::RunKey(const frontend::Step& step, const StageResu
   return key.Finish();
 }
 
-Status BuildRun::Execute(const frontend::EvaluatedStage& es, const frontend::Step& step, int vertex,
-                         int number, const StageResult& r, const std::string& dir,
-                         const StepContext& ctx) {
-  (void)es;
-  (void)number;
+Status BuildRun::Execute(const frontend::Step& step,
+                         const std::vector<frontend::InlineFile>& scripts, int vertex,
+                         const StageResult& r, const std::string& dir, const StepContext& ctx) {
   const frontend::Instruction& ins = step.instruction;
   std::string upper = dir + "/upper", work = dir + "/work";
   LK_RETURN_IF_ERROR(image::MakeDirs(upper, 0755));
@@ -503,6 +535,22 @@ Status BuildRun::Execute(const frontend::EvaluatedStage& es, const frontend::Ste
       LK_ASSIGN_OR_RETURN(std::string path, SourceView(idx, m.from, nullptr));
       sources.from_dirs[m.from] = path;
     }
+    if (!scripts.empty()) {
+      // BuildKit mounts a single-heredoc script read-only at /dev/pipes/<name>, mode 0755.
+      std::string script_dir = dir + "/heredoc";
+      LK_RETURN_IF_ERROR(image::MakeDirs(script_dir, 0755));
+      for (const auto& f : scripts) {
+        LK_RETURN_IF_ERROR(image::WriteFileAtomic(script_dir + "/" + f.name, f.data, 0755));
+        frontend::MountSpec m;
+        m.type = frontend::MountType::kBind;
+        m.from = kHeredocSource;
+        m.source = f.name;
+        m.target = std::string(kHeredocMountDir) + "/" + f.name;
+        m.readonly = true;
+        spec.mounts.push_back(std::move(m));
+      }
+      sources.from_dirs[kHeredocSource] = script_dir;
+    }
     SessionSecrets secrets(session_, ctx);
     StepOutput out(progress_, vertex, captured_);
     executor::ExecutorOptions eo;
@@ -522,20 +570,8 @@ Status BuildRun::Execute(const frontend::EvaluatedStage& es, const frontend::Ste
                                 " --parents is not supported yet");
   }
   CopySourceRoot root;
-  root.dir = req_.context_dir;
-  root.ignore = &ignore_;
-  if (!ins.from.empty()) {
-    LK_ASSIGN_OR_RETURN(root.dir, SourceView(step.from_stage, ins.from, &root));
-  }
-  CopyInstruction ci;
-  ci.add = ins.kind == InstructionKind::kAdd;
-  ci.sources = ins.sources;
-  ci.inline_sources = ins.source_contents;
-  ci.dest = ins.dest;
-  ci.workdir = step.config.working_dir.empty() ? "/" : step.config.working_dir;
-  ci.chown = ins.chown;
-  ci.chmod = ins.chmod;
-  ci.excludes = ins.excludes;
+  LK_RETURN_IF_ERROR(CopySource(step, &root));
+  CopyInstruction ci = ToCopyInstruction(step);
   std::string merged = dir + "/merged";
   LK_RETURN_IF_ERROR(image::MakeDirs(merged, 0755));
   LK_ASSIGN_OR_RETURN(OverlayMount m,
@@ -544,9 +580,18 @@ Status BuildRun::Execute(const frontend::EvaluatedStage& es, const frontend::Ste
   return m.Unmount();
 }
 
-Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Step& step, int number,
-                         int total, const std::string& prefix, StageResult& r) {
-  const frontend::Instruction& ins = step.instruction;
+Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Step& given,
+                         int number, int total, const std::string& prefix, StageResult& r) {
+  const frontend::Instruction& ins = given.instruction;
+  // A RUN's command with its heredocs applied (what runs, is keyed and is recorded).
+  frontend::Step step = given;
+  std::vector<frontend::InlineFile> scripts;
+  if (ins.kind == InstructionKind::kRun) {
+    Result<RunCommand> cmd = ResolveRunCommand(given);
+    if (!cmd.ok()) return Fail(0, "", ins.line, ins.end_line, cmd.status());
+    step.argv = std::move(cmd->argv);
+    scripts = std::move(cmd->scripts);
+  }
   std::string text = StepDisplayText(step);
   frontend::HistoryEntry h;
   h.created_by = HistoryCreatedBy(step);
@@ -562,11 +607,6 @@ Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Ste
       "[" + prefix + std::to_string(number) + "/" + std::to_string(total) + "] " + text;
   int vertex = progress_.Start(name);
   auto fail = [&](Status st) { return Fail(vertex, name, ins.line, ins.end_line, std::move(st)); };
-  if (ins.kind == InstructionKind::kRun && !ins.files.empty()) {
-    return fail(InvalidArgumentError("RUN with a heredoc (<<" + ins.files.front().name +
-                                     ") is not supported yet; put the script in the build "
-                                     "context and COPY it, or use a shell-form command"));
-  }
   if (ins.kind == InstructionKind::kAdd && (!ins.checksum.empty() || ins.keep_git_dir)) {
     return fail(InvalidArgumentError(
         std::string("ADD ") + (ins.checksum.empty() ? "--keep-git-dir" : "--checksum") +
@@ -587,28 +627,13 @@ Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Ste
   // The cache key.
   std::string key;
   if (ins.kind == InstructionKind::kRun) {
-    Result<std::string> k = RunKey(step, r);
+    Result<std::string> k = RunKey(step, scripts, r);
     if (!k.ok()) return fail(k.status());
     key = *k;
   } else {
     CopySourceRoot root;
-    root.dir = req_.context_dir;
-    root.ignore = &ignore_;
-    if (!ins.from.empty()) {
-      Result<std::string> dir = SourceView(step.from_stage, ins.from, &root);
-      if (!dir.ok()) return fail(dir.status());
-      root.dir = *dir;
-    }
-    CopyInstruction ci;
-    ci.add = ins.kind == InstructionKind::kAdd;
-    ci.sources = ins.sources;
-    ci.inline_sources = ins.source_contents;
-    ci.dest = ins.dest;
-    ci.workdir = step.config.working_dir.empty() ? "/" : step.config.working_dir;
-    ci.chown = ins.chown;
-    ci.chmod = ins.chmod;
-    ci.excludes = ins.excludes;
-    Result<std::string> digest = CopySourceDigest(root, ci);
+    if (Status st = CopySource(step, &root); !st.ok()) return fail(st);
+    Result<std::string> digest = CopySourceDigest(root, ToCopyInstruction(step));
     if (!digest.ok()) return fail(digest.status());
     key = CacheKeyBuilder()
               .Add(frontend::InstructionName(ins.kind))
@@ -651,7 +676,7 @@ Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Ste
 
   Result<std::string> dir = image::MakeTempDir(tmp_, "step-");
   if (!dir.ok()) return fail(dir.status());
-  Status st = Execute(es, step, vertex, number, r, *dir, ctx);
+  Status st = Execute(step, scripts, vertex, r, *dir, ctx);
   if (!st.ok()) {
     (void)image::RemoveAll(*dir);
     return fail(st);
@@ -850,7 +875,7 @@ Result<BuildResult> BuildRun::Run() {
       frontend::EvaluateBuild(*df, req_.frontend, resolver, dockerfile_name_);
   if (!eval.ok()) {
     // "<file>:<line>: <cause>": show the snippet for that line.
-    const std::string& msg = eval.status().message();
+    const std::string msg = eval.status().message();
     int line = 0;
     std::string head = dockerfile_name_ + ":";
     if (msg.compare(0, head.size(), head) == 0) line = std::atoi(msg.c_str() + head.size());

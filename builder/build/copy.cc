@@ -95,7 +95,17 @@ std::pair<std::string, std::string> SplitRel(const std::string& rel) {
 Result<std::optional<IgnoreMatcher>> ParseExcludes(const std::vector<std::string>& excludes) {
   if (excludes.empty()) return std::optional<IgnoreMatcher>();
   std::string text;
-  for (const auto& e : excludes) text += e + "\n";
+  for (const auto& e : excludes) {
+    auto one = IgnoreMatcher::Parse(e, "--exclude");
+    if (!one.ok() || e.find('\n') != std::string::npos) {
+      std::string why = one.ok() ? "a pattern is one line" : one.status().message();
+      if (size_t c = why.find(": invalid pattern"); c != std::string::npos) {
+        why = why.substr(why.find("\": ", c) + 3);
+      }
+      return InvalidArgumentError("invalid --exclude pattern \"" + e + "\": " + why);
+    }
+    text += e + "\n";
+  }
   LK_ASSIGN_OR_RETURN(IgnoreMatcher m, IgnoreMatcher::Parse(text, "--exclude"));
   return std::optional<IgnoreMatcher>(std::move(m));
 }

@@ -364,6 +364,19 @@ TEST_F(CopyTest, ExcludeFlagSkipsMatchingEntries) {
   EXPECT_FALSE(Exists(root_ + "/app/sub/b_test.go"));
 }
 
+TEST_F(CopyTest, BadExcludePatternIsAnError) {
+  Write(ctx_ + "/src/a", "a");
+  CopyInstruction ins;
+  ins.excludes = {"*.tmp", "[bad"};
+  Status s = Copy({"src"}, "/app", ins);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "invalid --exclude pattern \"[bad\": syntax error in pattern");
+  ins.excludes = {"!"};
+  EXPECT_EQ(Copy({"src"}, "/app", ins).message(),
+            "invalid --exclude pattern \"!\": \"!\" must be followed by a pattern");
+  EXPECT_FALSE(Exists(root_ + "/app"));
+}
+
 // ---- ownership and modes ----
 
 TEST_F(CopyTest, ChownByNameUsesTheDestinationPasswd) {

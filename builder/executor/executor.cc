@@ -14,10 +14,10 @@
 
 #include "broker/redactor.h"
 #include "builder/executor/cache_dirs.h"
+#include "builder/executor/cancel.h"
 #include "builder/executor/in_root.h"
 #include "builder/executor/mount_stubs.h"
 #include "builder/executor/oci_config.h"
-#include "builder/executor/cancel.h"
 #include "builder/executor/runtime_process.h"
 #include "builder/executor/ssh_forwarder.h"
 #include "builder/executor/sys_util.h"
@@ -380,7 +380,7 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
       options.runtime, "--root",  st.bundle + "/runc", "--log", log, "--log-format", "json", "run",
       "--bundle",      st.bundle, "latchkey-" + st.id};
   size_t max_pattern = std::max<size_t>(64, 2 * max_secret + 4);
-  std::vector<std::string> kill = {options.runtime, "--root", st.bundle + "/runc", "kill",
+  std::vector<std::string> kill = {options.runtime,     "--root", st.bundle + "/runc", "kill",
                                    "latchkey-" + st.id, "KILL"};
   LK_ASSIGN_OR_RETURN(int code,
                       RunRuntimeProcess(argv, sink, max_pattern, [&] { RunQuietly(kill); }));

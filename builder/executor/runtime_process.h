@@ -22,8 +22,7 @@ namespace latchkey::executor {
 // again every 200 ms until the process's output closes (the container may not exist yet the
 // first time) -- to make the process end; its output is still pumped until then.
 Result<int> RunRuntimeProcess(const std::vector<std::string>& argv, OutputSink& sink,
-                              size_t max_pattern_len,
-                              const std::function<void()>& on_cancel = {});
+                              size_t max_pattern_len, const std::function<void()>& on_cancel = {});
 
 // Runs argv to completion with stdin, stdout and stderr on /dev/null; returns its exit status
 // (128 + signal), or -1 when it could not be started. For helper commands such as `runc kill`.
