@@ -15,15 +15,23 @@ namespace latchkey::cli {
 Status InitProcess(const GlobalOptions& global) {
   LK_ASSIGN_OR_RETURN(HardeningReport report, HardenProcess());
   LogOptions log;
-  log.format = global.log_format;
-  log.level = global.log_level;
+  log.format = global.log_format.empty() ? "text" : global.log_format;
+  log.level = global.log_level.empty() ? "info" : global.log_level;
   LK_RETURN_IF_ERROR(InitLogging(log));
   GetLogger("latchkey")->debug("{}", report.log_line);
   return Status::OK();
 }
 
 Result<Config> LoadProcessConfig(const GlobalOptions& global) {
-  return ResolveConfig(global.config_path, ConfigContextFromProcess());
+  LK_ASSIGN_OR_RETURN(Config config, ResolveConfig(global.config_path, ConfigContextFromProcess()));
+  // The configuration's `log:` section applies where no flag was given.
+  if (global.log_format.empty() || global.log_level.empty()) {
+    LogOptions log;
+    log.format = global.log_format.empty() ? config.log.format : global.log_format;
+    log.level = global.log_level.empty() ? config.log.level : global.log_level;
+    LK_RETURN_IF_ERROR(InitLogging(log));
+  }
+  return config;
 }
 
 std::string BuilderStateDir(const Config& config) {

@@ -24,9 +24,11 @@ inline constexpr int kExitUsage = 2;    // bad flags or arguments
 
 // Options every command sees, parsed before the subcommand runs.
 struct GlobalOptions {
-  std::string config_path;   // --config; empty: $LATCHKEY_CONFIG, /etc/latchkey/latchkey.yaml
-  std::string log_format = "text";  // --log-format text|json
-  std::string log_level = "info";   // --log-level
+  std::string config_path;  // --config; empty: $LATCHKEY_CONFIG, /etc/latchkey/latchkey.yaml
+  // --log-format text|json and --log-level; "" = not given: the configuration's `log:`
+  // section decides, else text / info.
+  std::string log_format;
+  std::string log_level;
 };
 
 struct CommandContext {

@@ -11,9 +11,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.option_defaults()->always_capture_default();
   app.add_option("--config", ctx.global.config_path, "Configuration file (YAML)");
-  app.add_option("--log-format", ctx.global.log_format, "Operational log format")
+  app.add_option("--log-format", ctx.global.log_format,
+                 "Operational log format (default: the config's log.format, else text)")
       ->check(CLI::IsMember({"text", "json"}));
-  app.add_option("--log-level", ctx.global.log_level, "Operational log level")
+  app.add_option("--log-level", ctx.global.log_level,
+                 "Operational log level (default: the config's log.level, else info)")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   RegisterAllCommands(app, ctx);
   try {

@@ -1,5 +1,9 @@
 #include "builder/build/build_cache.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <nlohmann/json.hpp>
 
 #include "builder/image/digest.h"
@@ -69,6 +73,15 @@ Status BuildCache::Store(std::string_view key, const CacheEntry& entry) {
   LK_ASSIGN_OR_RETURN(image::FileLock lock, image::FileLock::Acquire(dir_ + "/index.lock"));
   return image::WriteFileAtomic(dir_ + "/index/" + std::string(key) + ".json", j.dump() + "\n",
                                 0600);
+}
+
+Status BuildCache::Remove(std::string_view key) {
+  LK_ASSIGN_OR_RETURN(image::FileLock lock, image::FileLock::Acquire(dir_ + "/index.lock"));
+  std::string path = dir_ + "/index/" + std::string(key) + ".json";
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return image::ErrnoStatus("remove", path, errno);
+  }
+  return Status::OK();
 }
 
 }  // namespace latchkey::build

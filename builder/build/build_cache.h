@@ -56,6 +56,8 @@ class BuildCache {
   std::optional<CacheEntry> Lookup(std::string_view key) const;
   // Records `entry` for `key`, replacing any previous one. Errors name the file.
   Status Store(std::string_view key, const CacheEntry& entry);
+  // Forgets `key` (the leak guard refused what it names). A missing entry is fine.
+  Status Remove(std::string_view key);
 
   const std::string& dir() const { return dir_; }
 

@@ -64,6 +64,11 @@ TEST_F(BuildCacheTest, StoresAndLooksUpLayersAndEmptySteps) {
   auto got2 = again->Lookup("k2");
   ASSERT_TRUE(got2.has_value());
   EXPECT_FALSE(got2->layer.has_value());
+
+  ASSERT_TRUE(again->Remove("k1").ok());
+  EXPECT_FALSE(cache->Lookup("k1").has_value());
+  EXPECT_TRUE(cache->Lookup("k2").has_value());
+  EXPECT_TRUE(again->Remove("k1").ok());  // already gone
 }
 
 TEST_F(BuildCacheTest, CorruptOrForeignEntriesAreMisses) {

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "broker/logging.h"
 #include "broker/redactor.h"
 #include "builder/build/build_cache.h"
 #include "builder/build/copy.h"
@@ -52,7 +53,12 @@ struct LayerRef {
   std::string dir;  // unpacked (overlay lower dir form)
   bool from_base = false;
   int number = 0;  // 1-based position in the stage's image (base layers included)
-  int step = 0;    // 1-based vertex step number in its stage ("[k/n]")
+  // How many released secret values the leak guard had checked this layer against (0 for a
+  // cache hit: it was checked in the build that made it, against that build's values).
+  size_t scanned_with = 0;
+  bool created_here = false;  // written by this build (its blob may be deleted on a leak)
+  std::string cache_key;      // the cache entry that names it
+  int step = 0;               // 1-based vertex step number in its stage ("[k/n]")
   int line = 0;
   std::string stage;
   std::string instruction;
@@ -188,10 +194,13 @@ class BuildRun {
                                                             const LayerRef& where,
                                                             std::vector<std::string>* allowed);
   Status ScanLayer(const image::LayerDescriptor& desc, const LayerRef& where,
-                   std::vector<std::string>* allowed);
+                   std::vector<std::string>* allowed, bool at_step);
+  // After a leak: no cache entry this build wrote may be reused (a rebuild must run those
+  // steps again, fetch the secrets again and meet the leak guard again).
+  void DropCacheEntries();
   Status RecordLeak(const LeakFinding& f, const std::string& layer, const LayerRef& where);
   Result<const LeakScanner*> Scanner();
-  Status ScanFinal(const image::Image& img);
+  Status ScanFinal(const image::Image& img, const StageResult& target);
   Status Export(const image::Image& img, BuildResult& result);
   Status Fail(int vertex, const std::string& name, int line, int end_line, Status st);
   std::string Created() const {
@@ -229,6 +238,7 @@ class BuildRun {
   // The leak scanner, rebuilt when the session has released more secrets.
   std::unique_ptr<LeakScanner> scanner_;
   size_t scanner_secrets_ = 0;
+  std::vector<std::string> written_keys_;  // cache entries this build wrote
 };
 
 Result<frontend::ImageConfig> RunResolver::Resolve(const std::string& ref,
@@ -403,7 +413,7 @@ Status BuildRun::RecordLeak(const LeakFinding& f, const std::string& layer, cons
 // Scans a new layer for every value released so far. A finding for a secret the user allowed
 // is recorded and returned in `allowed`; any other fails the step.
 Status BuildRun::ScanLayer(const image::LayerDescriptor& desc, const LayerRef& where,
-                           std::vector<std::string>* allowed) {
+                           std::vector<std::string>* allowed, bool at_step) {
   LK_ASSIGN_OR_RETURN(const LeakScanner* scanner, Scanner());
   if (scanner->empty()) return Status::OK();
   LK_ASSIGN_OR_RETURN(std::string path, store_.blobs().Path(desc.digest));
@@ -425,9 +435,8 @@ Status BuildRun::ScanLayer(const image::LayerDescriptor& desc, const LayerRef& w
       first = FailedPreconditionError(
           "secret \"" + f.secret_id + "\" leaked into layer " + std::to_string(where.number) +
           " (step " + std::to_string(where.step) + ", Dockerfile:" + std::to_string(where.line) +
-          ") at /" + f.path +
-          "; the layer was discarded (if this is intended, pass --allow-secret-leak " +
-          f.secret_id + ")");
+          ") at /" + f.path + (at_step ? "; the layer was discarded" : "; nothing was exported") +
+          " (if this is intended, pass --allow-secret-leak " + f.secret_id + ")");
     }
   }
   if (first) return *first;
@@ -443,9 +452,10 @@ Result<std::optional<image::LayerDescriptor>> BuildRun::CommitLayer(
   opts.source = image::LayerSource::kOverlayUpper;
   opts.source_date_epoch = req_.source_date_epoch;
   LK_ASSIGN_OR_RETURN(image::LayerDescriptor desc, image::WriteLayer(upper, opts, store_.blobs()));
-  Status scan = ScanLayer(desc, where, allowed);
+  Status scan = ScanLayer(desc, where, allowed, /*at_step=*/true);
   if (!scan.ok()) {
     ::unlink(store_.blobs().PathFor(desc.digest).c_str());
+    DropCacheEntries();
     return scan;
   }
   std::string dest =
@@ -645,6 +655,7 @@ Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Ste
 
   bool use_cache = !req_.no_cache && !req_.no_cache_stages.count(es.name) &&
                    !req_.no_cache_stages.count(std::to_string(es.index));
+  GetLogger("build")->debug("{}: cache key {}{}", name, key, use_cache ? "" : " (cache disabled)");
   if (use_cache) {
     std::optional<CacheEntry> hit = cache_.Lookup(key);
     bool usable = hit.has_value();
@@ -661,6 +672,7 @@ Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Ste
         if (!dir.ok()) return fail(dir.status());
         where.desc = *hit->layer;
         where.dir = *dir;
+        where.cache_key = key;
         r.layers.push_back(where);
       }
       h.created = hit->created;
@@ -694,10 +706,14 @@ Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Ste
     where.desc = **layer;
     where.dir =
         req_.state_dir + "/layers/sha256/" + std::string(image::DigestHex((*layer)->diff_id));
+    where.scanned_with = scanner_secrets_;
+    where.created_here = true;
+    where.cache_key = key;
     r.layers.push_back(where);
   }
   Status stored = cache_.Store(key, entry);
   if (!stored.ok()) return fail(stored);
+  written_keys_.push_back(key);
   h.created = entry.created;
   h.empty_layer = !*layer;
   r.last_created = entry.created;
@@ -766,9 +782,29 @@ Status BuildRun::RunStage(const frontend::EvaluatedStage& es, size_t stage_count
   return Status::OK();
 }
 
-Status BuildRun::ScanFinal(const image::Image& img) {
+void BuildRun::DropCacheEntries() {
+  for (const auto& key : written_keys_) (void)cache_.Remove(key);
+  written_keys_.clear();
+}
+
+// The last check before export. Every layer of the image that is not the base's is scanned
+// against every value released in this build, unless it already was: a layer made before a
+// secret was first fetched (COPY of a file that holds it, then a RUN that mounts it), or a
+// cached layer, was not. Then the config and the captured output.
+Status BuildRun::ScanFinal(const image::Image& img, const StageResult& target) {
   LK_ASSIGN_OR_RETURN(const LeakScanner* scanner, Scanner());
   if (scanner->empty()) return Status::OK();
+  for (const LayerRef& l : target.layers) {
+    if (l.from_base || l.scanned_with >= scanner_secrets_) continue;
+    std::vector<std::string> allowed;
+    Status st = ScanLayer(l.desc, l, &allowed, /*at_step=*/false);
+    if (!st.ok()) {
+      if (l.created_here) ::unlink(store_.blobs().PathFor(l.desc.digest).c_str());
+      if (!l.cache_key.empty()) (void)cache_.Remove(l.cache_key);
+      DropCacheEntries();
+      return st;
+    }
+  }
   std::vector<LeakFinding> findings = scanner->ScanText(image::ConfigToJson(img.config), "config");
   for (auto& f : scanner->ScanText(captured_, "output")) findings.push_back(std::move(f));
   LayerRef where;
@@ -776,6 +812,7 @@ Status BuildRun::ScanFinal(const image::Image& img) {
   for (const LeakFinding& f : findings) {
     LK_RETURN_IF_ERROR(RecordLeak(f, f.path, where));
     if (req_.allowed_leaks.count(f.secret_id)) continue;
+    DropCacheEntries();
     std::string what =
         f.path == "config" ? "the image config (its history, labels or env)" : "the build output";
     return FailedPreconditionError("secret \"" + f.secret_id + "\" leaked into " + what +
@@ -895,7 +932,7 @@ Result<BuildResult> BuildRun::Run() {
   std::vector<image::LayerDescriptor> descs;
   for (const auto& l : r.layers) descs.push_back(l.desc);
   LK_ASSIGN_OR_RETURN(image::Image img, image::CommitImage(config, descs, store_.blobs()));
-  Status scan = ScanFinal(img);
+  Status scan = ScanFinal(img, r);
   if (!scan.ok()) return Fail(0, "", 0, 0, scan);
 
   BuildResult result;
