@@ -87,6 +87,8 @@ print("history:")
 for h in cfg["history"]:
     print("  " + ("(empty) " if h.get("empty_layer") else "(layer) ") + h["created_by"])
 '
+echo "the image's files (-o type=local): $(find "$work/out" -mindepth 1 | wc -l) entries; the build added:"
+(cd "$work/out" && find srv -print | sort | sed 's/^/  \//')
 echo "out/srv/app/hello.txt: $(cat "$work/out/srv/app/hello.txt")"
 ls -l "$work/demo-app.tar"
 
