@@ -23,16 +23,16 @@
 
 #include "broker/redactor.h"
 #include "broker/secret_buffer.h"
-#include "builder/build/leak_blob_reader.h"
 #include "builder/build/leak_matcher.h"
 #include "builder/build/leak_scan.h"
+#include "builder/image/layer_stream.h"
 
 namespace {
 
 using latchkey::SecretBuffer;
-using latchkey::build::LeakBlobReader;
 using latchkey::build::LeakMatcher;
 using latchkey::build::LeakScanner;
+using latchkey::image::LayerStream;
 
 constexpr int kSecrets = 10;
 constexpr size_t kFileSize = 1 << 20;
@@ -176,13 +176,13 @@ void BM_ScanLayerFile(benchmark::State& state) {
 BENCHMARK(BM_ScanLayerFile)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond);
 
 la_ssize_t ReadBlob(struct archive*, void* client, const void** buf) {
-  return static_cast<LeakBlobReader*>(client)->Read(buf);
+  return static_cast<latchkey::image::LayerStream*>(client)->Read(buf);
 }
 
 // The scanner's read pipeline with `per_block` run on every data block.
 template <typename Fn>
 void ReadLayer(const std::string& path, Fn&& per_block) {
-  auto reader = LeakBlobReader::Open(path);
+  auto reader = latchkey::image::LayerStream::OpenFile(path, /*hash=*/false);
   struct archive* a = archive_read_new();
   archive_read_support_filter_all(a);
   archive_read_support_format_tar(a);

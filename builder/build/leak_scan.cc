@@ -8,8 +8,8 @@
 #include <map>
 
 #include "broker/redactor.h"
-#include "builder/build/leak_blob_reader.h"
 #include "builder/build/leak_matcher.h"
+#include "builder/image/layer_stream.h"
 
 namespace latchkey::build {
 namespace {
@@ -74,7 +74,7 @@ struct ArchiveDeleter {
 };
 
 la_ssize_t ReadCallback(struct archive* a, void* client, const void** buf) {
-  auto* reader = static_cast<LeakBlobReader*>(client);
+  auto* reader = static_cast<image::LayerStream*>(client);
   ssize_t n = reader->Read(buf);
   if (n < 0) {
     archive_set_error(a, EIO, "%s", reader->error().message().c_str());
@@ -165,6 +165,13 @@ std::string Masked(const LeakMatcher& matcher, std::string_view text) {
   return out;
 }
 
+// A LayerStream error as the scanner reports it: gzip and zlib errors do not name the blob
+// (I/O errors do), so they get its path.
+Status StreamError(const Status& st, const std::string& blob_path) {
+  bool named = st.code() != StatusCode::kDataLoss && st.code() != StatusCode::kInternal;
+  return st.WithPrefix(named ? "leak scan" : "leak scan: " + blob_path);
+}
+
 }  // namespace
 
 Result<LeakScanner> LeakScanner::Create(
@@ -235,16 +242,16 @@ std::vector<LeakFinding> LeakScanner::ScanText(std::string_view text,
 Result<std::vector<LeakFinding>> LeakScanner::ScanLayerFile(const std::string& blob_path) const {
   std::vector<LeakFinding> out;
   if (empty()) return out;
-  auto opened = LeakBlobReader::Open(blob_path);
+  auto opened = image::LayerStream::OpenFile(blob_path, /*hash=*/false);
   if (!opened.ok()) return opened.status().WithPrefix("leak scan");
-  LeakBlobReader& reader = **opened;
+  image::LayerStream& reader = **opened;
   std::unique_ptr<struct archive, ArchiveDeleter> a(archive_read_new());
   archive_read_support_filter_all(a.get());
   archive_read_support_format_tar(a.get());
   archive_read_support_format_empty(a.get());
   // The reader's own error (I/O, gzip) wins over libarchive's account of it.
   auto failed = [&]() -> Status {
-    if (!reader.error().ok()) return reader.error().WithPrefix("leak scan");
+    if (!reader.error().ok()) return StreamError(reader.error(), blob_path);
     return DataLossError("leak scan: " + blob_path + ": " + LibarchiveError(a.get()));
   };
   if (archive_read_open(a.get(), &reader, nullptr, ReadCallback, nullptr) != ARCHIVE_OK) {
@@ -320,7 +327,7 @@ Result<std::vector<LeakFinding>> LeakScanner::ScanLayerFile(const std::string& b
   }
   // Past the end-of-archive marker: read the rest so a gzip trailer (CRC, length) is checked.
   Status drained = reader.Drain();
-  if (!drained.ok()) return drained.WithPrefix("leak scan");
+  if (!drained.ok()) return StreamError(drained, blob_path);
   return out;
 }
 

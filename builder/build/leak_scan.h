@@ -80,7 +80,7 @@ class LeakScanner {
   // block by block with the automaton's state carried across blocks (reset per entry and part),
   // so a match spanning read chunks is found; sparse-file holes count as zero bytes. Once every
   // secret has been found in a part, the rest of it is skipped. Returns at once, reading nothing,
-  // when empty(). A gzip blob is inflated with its CRC and length checked (LeakBlobReader).
+  // when empty(). A gzip blob is inflated with its CRC and length checked (image/layer_stream.h).
   // Errors: "leak scan: open <path>: <strerror>" / "leak scan: read <path>: <strerror>"
   // (NOT_FOUND, PERMISSION_DENIED, INTERNAL); DATA_LOSS "leak scan: <path>: gzip data is
   // corrupt: <zlib message>", "leak scan: <path>: gzip data is truncated", or "leak scan: <path>:

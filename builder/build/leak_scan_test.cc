@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "builder/build/leak_blob_reader.h"
 #include "builder/image/blob_store.h"
+#include "builder/image/layer_stream.h"
 #include "builder/image/layer_writer.h"
 #include "builder/image/test_util.h"
 
@@ -161,14 +161,14 @@ TEST(LeakScanLayer, FindsSecretsInNamesLinksXattrsAndData) {
 }
 
 la_ssize_t ReadBlob(struct archive*, void* client, const void** buf) {
-  return static_cast<LeakBlobReader*>(client)->Read(buf);
+  return static_cast<latchkey::image::LayerStream*>(client)->Read(buf);
 }
 
 // The offsets at which libarchive hands out the data of the first regular file in `path`, read
 // the way the scanner reads it.
 std::vector<int64_t> DataBlockOffsets(const std::string& path) {
   std::vector<int64_t> offsets;
-  auto reader = LeakBlobReader::Open(path);
+  auto reader = latchkey::image::LayerStream::OpenFile(path, /*hash=*/false);
   if (!reader.ok()) return offsets;
   struct archive* a = archive_read_new();
   archive_read_support_filter_all(a);

@@ -50,17 +50,6 @@ Result<ExportSpec> ParseExportSpec(std::string_view spec) {
   return out;
 }
 
-Result<std::string> DefaultStateDir(unsigned euid, const char* xdg_state_home, const char* home) {
-  if (euid == 0) return std::string("/var/lib/latchkey");
-  if (xdg_state_home != nullptr && *xdg_state_home != '\0') {
-    return std::string(xdg_state_home) + "/latchkey";
-  }
-  if (home != nullptr && *home != '\0') return std::string(home) + "/.local/state/latchkey";
-  return FailedPreconditionError(
-      "cannot choose a state directory: neither XDG_STATE_HOME nor HOME is set; pass "
-      "--state-dir DIR");
-}
-
 std::string HumanSize(int64_t bytes) {
   static const char* kUnits[] = {"B", "kB", "MB", "GB", "TB", "PB"};
   double v = static_cast<double>(bytes);

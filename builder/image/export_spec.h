@@ -28,11 +28,6 @@ struct ExportSpec {
 // `invalid -o "type=zip,dest=x": unknown type "zip" (want oci, oci-layout or local)`.
 Result<ExportSpec> ParseExportSpec(std::string_view spec);
 
-// The default state directory: "/var/lib/latchkey" for root (euid 0), else
-// "$XDG_STATE_HOME/latchkey", else "$HOME/.local/state/latchkey". Null or empty variables count
-// as unset; with neither set for a non-root user, FAILED_PRECONDITION asks for --state-dir.
-Result<std::string> DefaultStateDir(unsigned euid, const char* xdg_state_home, const char* home);
-
 // Docker-style human size with 3 significant digits and decimal units: "512B", "1.09MB".
 std::string HumanSize(int64_t bytes);
 

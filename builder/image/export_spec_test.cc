@@ -34,15 +34,6 @@ TEST(ExportSpec, Errors) {
             "invalid -o \"oci\": \"oci\" is not key=value");
 }
 
-TEST(StateDir, Defaults) {
-  EXPECT_EQ(*DefaultStateDir(0, "/x", "/home/u"), "/var/lib/latchkey");
-  EXPECT_EQ(*DefaultStateDir(1000, "/x", "/home/u"), "/x/latchkey");
-  EXPECT_EQ(*DefaultStateDir(1000, "", "/home/u"), "/home/u/.local/state/latchkey");
-  EXPECT_EQ(DefaultStateDir(1000, nullptr, nullptr).status().message(),
-            "cannot choose a state directory: neither XDG_STATE_HOME nor HOME is set; pass "
-            "--state-dir DIR");
-}
-
 TEST(HumanSize, DockerStyle) {
   EXPECT_EQ(HumanSize(512), "512B");
   EXPECT_EQ(HumanSize(1090000), "1.09MB");

@@ -8,7 +8,6 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <map>
 #include <memory>
@@ -17,6 +16,7 @@
 
 #include "builder/image/digest.h"
 #include "builder/image/in_root.h"
+#include "builder/image/layer_stream.h"
 #include "builder/image/media_types.h"
 
 namespace latchkey::image {
@@ -25,112 +25,11 @@ ExtractOptions::ExtractOptions() : chown(::geteuid() == 0) {}
 
 namespace {
 
-// Reads the layer file, hashes it as stored (digest), gunzips it when it is gzip and hashes the
-// tar stream (diff_id). libarchive reads the plain tar through Read().
-class LayerReader {
- public:
-  LayerReader(UniqueFd fd, bool gzip, std::string path)
-      : fd_(std::move(fd)), gzip_(gzip), path_(std::move(path)), in_(1 << 16), out_(1 << 16) {
-    zs_ = {};
-    if (gzip_) ok_ = inflateInit2(&zs_, 15 + 16) == Z_OK;
-  }
-  ~LayerReader() {
-    if (gzip_ && ok_) inflateEnd(&zs_);
-  }
-  bool initialized() const { return !gzip_ || ok_; }
-
-  // Returns the number of bytes placed at *buf, 0 at the end, -1 on error (see error).
-  ssize_t Read(const void** buf) {
-    *buf = out_.data();
-    if (!gzip_) {
-      ssize_t n = ReadRaw(out_.data(), out_.size());
-      if (n > 0) raw_.Update(out_.data(), static_cast<size_t>(n));
-      return n;
-    }
-    for (;;) {
-      if (zs_.avail_in == 0 && !in_eof_) {
-        ssize_t n = ReadRaw(in_.data(), in_.size());
-        if (n < 0) return -1;
-        if (n == 0) in_eof_ = true;
-        zs_.next_in = reinterpret_cast<Bytef*>(in_.data());
-        zs_.avail_in = static_cast<uInt>(n);
-      }
-      if (stream_end_) {
-        // A further gzip member may follow (concatenated gzip); anything else is trailing junk.
-        if (zs_.avail_in == 0) {
-          if (in_eof_) return 0;
-          continue;
-        }
-        if (inflateReset(&zs_) != Z_OK) return Fail("gzip: cannot reset the decompressor");
-        stream_end_ = false;
-      }
-      zs_.next_out = reinterpret_cast<Bytef*>(out_.data());
-      zs_.avail_out = static_cast<uInt>(out_.size());
-      int rc = inflate(&zs_, Z_NO_FLUSH);
-      size_t produced = out_.size() - zs_.avail_out;
-      if (rc == Z_STREAM_END) {
-        stream_end_ = true;
-      } else if (rc != Z_OK && !(rc == Z_BUF_ERROR && produced == 0 && !in_eof_)) {
-        return Fail(std::string("gzip data is corrupt: ") + (zs_.msg ? zs_.msg : "inflate failed"));
-      }
-      if (produced > 0) {
-        raw_.Update(out_.data(), produced);
-        return static_cast<ssize_t>(produced);
-      }
-      if (in_eof_ && zs_.avail_in == 0 && !stream_end_) {
-        return Fail("gzip data is truncated");
-      }
-    }
-  }
-
-  // Reads (and hashes) whatever libarchive left unread after the end-of-archive marker.
-  Status Drain() {
-    const void* buf;
-    for (;;) {
-      ssize_t n = Read(&buf);
-      if (n < 0) return error;
-      if (n == 0) return Status::OK();
-    }
-  }
-
-  std::string Digest() { return stored_.Finish(); }
-  std::string DiffId() { return raw_.Finish(); }
-  Status error;
-
- private:
-  ssize_t ReadRaw(char* p, size_t n) {
-    for (;;) {
-      ssize_t r = ::read(fd_.get(), p, n);
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0) {
-        error = ErrnoStatus("read", path_, errno);
-        return -1;
-      }
-      stored_.Update(p, static_cast<size_t>(r));
-      return r;
-    }
-  }
-  ssize_t Fail(std::string msg) {
-    if (error.ok()) error = DataLossError(std::move(msg));
-    return -1;
-  }
-
-  UniqueFd fd_;
-  bool gzip_;
-  std::string path_;
-  std::vector<char> in_, out_;
-  z_stream zs_;
-  bool ok_ = false;
-  bool in_eof_ = false;
-  bool stream_end_ = false;
-  Sha256 stored_, raw_;
-};
-
 la_ssize_t ReaderCallback(struct archive* a, void* client, const void** buf) {
-  auto* r = static_cast<LayerReader*>(client);
+  auto* r = static_cast<LayerStream*>(client);
   ssize_t n = r->Read(buf);
   if (n < 0) {
-    archive_set_error(a, EIO, "%s", r->error.message().c_str());
+    archive_set_error(a, EIO, "%s", r->error().message().c_str());
     return -1;
   }
   return n;
@@ -420,17 +319,17 @@ Result<ExtractResult> ExtractLayerTo(const std::string& layer_path, const std::s
     return UnimplementedError(prefix +
                               ": zstd-compressed layers are not supported; use tar+gzip layers");
   }
-  bool gzip = m >= 2 && magic[0] == 0x1f && magic[1] == 0x8b;
   UniqueFd root(::open(dest.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root.valid()) return ErrnoStatus("open destination", dest, errno).WithPrefix(prefix);
 
-  LayerReader reader(std::move(fd), gzip, layer_path);
-  if (!reader.initialized()) return InternalError(prefix + ": cannot initialise zlib");
+  auto stream = LayerStream::Open(std::move(fd), layer_path, /*hash=*/true);
+  if (!stream.ok()) return stream.status().WithPrefix(prefix);
+  LayerStream& reader = **stream;
   std::unique_ptr<struct archive, ReadArchiveDeleter> a(archive_read_new());
   archive_read_support_format_tar(a.get());
   archive_read_support_format_empty(a.get());
   if (archive_read_open(a.get(), &reader, nullptr, ReaderCallback, nullptr) != ARCHIVE_OK) {
-    if (!reader.error.ok()) return reader.error.WithPrefix(prefix);
+    if (!reader.error().ok()) return reader.error().WithPrefix(prefix);
     return DataLossError(prefix + ": not a tar archive: " + archive_error_string(a.get()));
   }
   Extractor ex(root.get(), options);
@@ -440,13 +339,13 @@ Result<ExtractResult> ExtractLayerTo(const std::string& layer_path, const std::s
     int rc = archive_read_next_header(a.get(), &e);
     if (rc == ARCHIVE_EOF) break;
     if (rc < ARCHIVE_WARN) {
-      if (!reader.error.ok()) return reader.error.WithPrefix(prefix);
+      if (!reader.error().ok()) return reader.error().WithPrefix(prefix);
       return DataLossError(prefix + ": corrupt tar: " + archive_error_string(a.get()));
     }
     ++result.entries;
     Status st = ex.Entry(a.get(), e);
     if (!st.ok()) {
-      if (!reader.error.ok()) return reader.error.WithPrefix(prefix);
+      if (!reader.error().ok()) return reader.error().WithPrefix(prefix);
       return st.WithPrefix(prefix);
     }
   }

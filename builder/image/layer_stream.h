@@ -1,0 +1,79 @@
+// LayerStream: a layer blob as the plain byte stream libarchive reads, for extraction
+// (layer_extract.h) and for the builder's leak scan.
+//
+// A gzip blob (magic 1f 8b) is inflated here with zlib, which checks every member's CRC-32 and
+// length -- libarchive's own gzip filter does not verify the trailer, so a corrupt or truncated
+// layer would otherwise be read as silently wrong bytes. Concatenated gzip members are read in
+// turn; anything after the last member must itself be a gzip member. Any other blob is passed
+// through unchanged (a tar, or a compression libarchive may decode itself). With hashing on,
+// the bytes are hashed as stored (the blob digest) and as produced (the diff_id).
+//
+// Thread-safety: one stream, one thread.
+#ifndef LATCHKEY_BUILDER_IMAGE_LAYER_STREAM_H_
+#define LATCHKEY_BUILDER_IMAGE_LAYER_STREAM_H_
+
+#include <sys/types.h>
+#include <zlib.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "builder/image/digest.h"
+#include "builder/image/fs_util.h"
+#include "latchkey/status.h"
+
+namespace latchkey::image {
+
+class LayerStream {
+ public:
+  // Takes the open blob `fd` (read from its current offset, which must be 0); `path` names it
+  // in errors. INTERNAL "cannot initialise zlib" when zlib cannot start.
+  static Result<std::unique_ptr<LayerStream>> Open(UniqueFd fd, std::string path, bool hash);
+  // Opens the file at `path` first: "open <path>: <strerror>" when it cannot.
+  static Result<std::unique_ptr<LayerStream>> OpenFile(const std::string& path, bool hash);
+  ~LayerStream();
+  LayerStream(const LayerStream&) = delete;
+  LayerStream& operator=(const LayerStream&) = delete;
+
+  bool gzip() const { return gzip_; }
+
+  // Places up to 64 KiB of (decompressed) bytes at *buf, valid until the next call. Returns
+  // their number, 0 at the end of the blob, or -1 on error (see error()): "read <path>:
+  // <strerror>", DATA_LOSS "gzip data is corrupt: <zlib message>" or "gzip data is truncated".
+  ssize_t Read(const void** buf);
+  // Reads whatever is left (so the last gzip trailer is checked and everything is hashed);
+  // returns the first error.
+  Status Drain();
+  // OK until Read fails.
+  const Status& error() const { return error_; }
+
+  // "sha256:..." of the blob as stored / of the produced stream. Hashing on, after Drain; once.
+  std::string Digest() { return stored_.Finish(); }
+  std::string DiffId() { return produced_.Finish(); }
+
+ private:
+  LayerStream(UniqueFd fd, bool gzip, std::string path, bool hash);
+  ssize_t ReadRaw(char* p, size_t n);
+  ssize_t Produced(size_t n);
+  ssize_t Fail(Status s);
+
+  UniqueFd fd_;
+  bool gzip_;
+  bool zlib_ready_ = false;
+  std::string path_;
+  bool hash_;
+  std::vector<char> in_, out_;
+  z_stream zs_ = {};
+  bool in_eof_ = false;
+  bool stream_end_ = false;
+  Status error_;
+  Sha256 stored_, produced_;
+};
+
+// True when the first bytes of a blob are gzip's magic number.
+bool HasGzipMagic(const unsigned char* head, size_t n);
+
+}  // namespace latchkey::image
+
+#endif  // LATCHKEY_BUILDER_IMAGE_LAYER_STREAM_H_
