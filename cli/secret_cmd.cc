@@ -21,6 +21,7 @@
 #include "broker/hardening.h"
 #include "broker/state_dir.h"
 #include "cli/command_registry.h"
+#include "cli/store_setup.h"
 #include "plugins/store/secret_io.h"
 #include "plugins/store/store.h"
 #include "plugins/store/store_cli.h"
@@ -39,35 +40,8 @@ struct SecretFlags {
   std::string format = "table";
 };
 
-int Fail(const Status& st) {
-  std::cerr << "error: " << st.message() << "\n";
-  return kExitFailure;
-}
-
-// Disables core dumps (keys and secrets are in memory) before running `run`.
-template <typename F>
-int Hardened(F run) {
-  auto report = HardenProcess();
-  if (!report.ok()) return Fail(report.status());
-  return run();
-}
-
-int Usage(const std::string& msg) {
-  std::cerr << "error: " << msg << "\n";
-  return kExitUsage;
-}
-
-Status ResolveLocation(StoreLocation* loc) {
-  if (!loc->store_path.empty() && !loc->unlock_key_file.empty()) return Status::OK();
-  LK_ASSIGN_OR_RETURN(
-      std::string state_dir,
-      ResolveStateDir("", SnapshotEnv(environ, {"HOME", "XDG_STATE_HOME"}), ::geteuid()));
-  store::ApplyDefaultPaths(state_dir, loc);
-  return Status::OK();
-}
-
 Result<std::unique_ptr<store::Store>> Open(SecretFlags& f) {
-  LK_RETURN_IF_ERROR(ResolveLocation(&f.loc));
+  LK_RETURN_IF_ERROR(ResolveStoreLocation(&f.loc));
   return store::OpenStoreForCommand(f.loc);
 }
 

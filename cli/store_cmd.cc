@@ -20,6 +20,7 @@
 #include "broker/hardening.h"
 #include "broker/state_dir.h"
 #include "cli/command_registry.h"
+#include "cli/store_setup.h"
 #include "plugins/store/store.h"
 #include "plugins/store/store_cli.h"
 
@@ -40,33 +41,6 @@ struct StoreFlags {
   std::string format = "table";
 };
 
-int Fail(const Status& st) {
-  std::cerr << "error: " << st.message() << "\n";
-  return kExitFailure;
-}
-
-// Disables core dumps (keys and secrets are in memory) before running `run`.
-template <typename F>
-int Hardened(F run) {
-  auto report = HardenProcess();
-  if (!report.ok()) return Fail(report.status());
-  return run();
-}
-
-int Usage(const std::string& msg) {
-  std::cerr << "error: " << msg << "\n";
-  return kExitUsage;
-}
-
-Status ResolveLocation(StoreLocation* loc) {
-  if (!loc->store_path.empty() && !loc->unlock_key_file.empty()) return Status::OK();
-  LK_ASSIGN_OR_RETURN(
-      std::string state_dir,
-      ResolveStateDir("", SnapshotEnv(environ, {"HOME", "XDG_STATE_HOME"}), ::geteuid()));
-  store::ApplyDefaultPaths(state_dir, loc);
-  return Status::OK();
-}
-
 // Prints a new unlock key once, in the style of `docker swarm init --autolock`.
 void PrintUnlockKey(const SecretBuffer& text, const std::string& file) {
   std::cout << "To unlock the store elsewhere, provide the following key (it is shown only\n"
@@ -79,7 +53,7 @@ void PrintUnlockKey(const SecretBuffer& text, const std::string& file) {
 }
 
 int RunInit(StoreFlags& f) {
-  Status st = ResolveLocation(&f.loc);
+  Status st = ResolveStoreLocation(&f.loc);
   if (!st.ok()) return Fail(st);
   auto key = store::NewKeySource(f.loc.passphrase_fd, f.passphrase, f.loc.unlock_key_file);
   if (!key.ok()) return Fail(key.status());
@@ -103,7 +77,7 @@ int RunRekey(StoreFlags& f) {
         "store rekey needs exactly one of --new-unlock-key-file PATH, --new-passphrase, "
         "--new-passphrase-fd N, --data-key");
   }
-  Status st = ResolveLocation(&f.loc);
+  Status st = ResolveStoreLocation(&f.loc);
   if (!st.ok()) return Fail(st);
   auto s = store::OpenStoreForCommand(f.loc);
   if (!s.ok()) return Fail(s.status());
@@ -131,7 +105,7 @@ int RunRekey(StoreFlags& f) {
 }
 
 int RunStatus(StoreFlags& f) {
-  Status st = ResolveLocation(&f.loc);
+  Status st = ResolveStoreLocation(&f.loc);
   if (!st.ok()) return Fail(st);
   auto s = store::OpenStoreForCommand(f.loc);
   if (!s.ok()) return Fail(s.status());

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "builder/executor/process_error.h"
+#include "builder/frontend/shell_lex.h"
 
 namespace latchkey::build {
 namespace {
@@ -19,7 +20,7 @@ std::string JoinSpace(const std::vector<std::string>& v) {
 // Go's fmt %q of a []string: ["a" "b"].
 std::string GoQuoteList(const std::vector<std::string>& v) {
   std::string out = "[";
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? " " : "") + executor::GoQuote(v[i]);
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? " " : "") + frontend::GoQuote(v[i]);
   return out + "]";
 }
 

@@ -3,65 +3,9 @@
 #include <cstdio>
 
 #include "builder/frontend/go_text.h"
+#include "builder/frontend/shell_lex.h"
 
 namespace latchkey::executor {
-
-std::string GoQuote(std::string_view s) {
-  std::string out = "\"";
-  size_t i = 0;
-  char buf[16];
-  while (i < s.size()) {
-    auto [r, width] = frontend::DecodeRune(s, i);
-    if (r == frontend::kRuneError && width == 1) {
-      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(s[i]));
-      out += buf;
-      i += 1;
-      continue;
-    }
-    switch (r) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\a':
-        out += "\\a";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\v':
-        out += "\\v";
-        break;
-      default:
-        if (r < 0x20 || r == 0x7f) {
-          std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(r));
-          out += buf;
-        } else if ((r >= 0x80 && r < 0xa0) || r == 0xad || r == 0xfeff) {
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(r));
-          out += buf;
-        } else {
-          out.append(s.substr(i, width));
-        }
-    }
-    i += width;
-  }
-  out += "\"";
-  return out;
-}
 
 namespace {
 bool IsNameChar(char c) {
@@ -107,7 +51,7 @@ std::string FormatProcessFailure(const std::vector<std::string>& args,
     if (i) joined += " ";
     joined += args[i];
   }
-  return "process " + GoQuote(MaskSecretEnvRefs(joined, secret_env_names)) +
+  return "process " + frontend::GoQuote(MaskSecretEnvRefs(joined, secret_env_names)) +
          " did not complete successfully: exit code: " + std::to_string(exit_code);
 }
 

@@ -14,10 +14,6 @@
 
 namespace latchkey::executor {
 
-// Go's strconv.Quote: double quotes; \" \\ \a \b \f \n \r \t \v escapes; other control bytes
-// and invalid UTF-8 bytes as \xNN; C1 controls and U+FEFF/U+00AD as \uNNNN; other runes as is.
-std::string GoQuote(std::string_view s);
-
 // Replaces `$NAME` (when not followed by [A-Za-z0-9_]) and `${NAME}` by "****" for each name.
 std::string MaskSecretEnvRefs(std::string_view command, const std::vector<std::string>& names);
 

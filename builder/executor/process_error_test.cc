@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "builder/frontend/shell_lex.h"
+
 namespace latchkey::executor {
 namespace {
 
@@ -14,7 +16,7 @@ TEST(ProcessError, GoQuoting) {
   EXPECT_EQ(FormatProcessFailure({"/bin/sh", "-c", "echo \"a\\b\"\ttab\nnl"}, {}, 1),
             "process \"/bin/sh -c echo \\\"a\\\\b\\\"\\ttab\\nnl\" did not complete "
             "successfully: exit code: 1");
-  EXPECT_EQ(GoQuote("\x01\x7f\xff é"), "\"\\x01\\x7f\\xff é\"");
+  EXPECT_EQ(frontend::GoQuote("\x01\x7f\xff é"), "\"\\x01\\x7f\\xff é\"");
 }
 
 TEST(ProcessError, EnvSecretReferencesMasked) {

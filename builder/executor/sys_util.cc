@@ -29,21 +29,6 @@ void Fd::reset() {
   fd_ = -1;
 }
 
-Status ErrnoStatus(std::string_view op, std::string_view path, int err) {
-  std::string msg = std::string(op) + " " + std::string(path) + ": " + std::strerror(err);
-  switch (err) {
-    case ENOENT:
-      return NotFoundError(std::move(msg));
-    case EACCES:
-    case EPERM:
-      return PermissionDeniedError(std::move(msg));
-    case ENOSPC:
-      return ResourceExhaustedError(std::move(msg));
-    default:
-      return InternalError(std::move(msg));
-  }
-}
-
 std::string RandomHex(size_t bytes) {
   std::vector<unsigned char> raw(bytes);
   size_t got = 0;
@@ -77,23 +62,6 @@ std::string Sha256Hex(std::string_view data) {
   return out;
 }
 
-Status MakeDirs(const std::string& path, mode_t mode) {
-  if (path.empty()) return InvalidArgumentError("mkdir: empty path");
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = path.find('/', pos + 1);
-    std::string prefix = path.substr(0, pos);
-    if (prefix.empty()) continue;
-    if (::mkdir(prefix.c_str(), mode) != 0 && errno != EEXIST) {
-      return ErrnoStatus("mkdir", prefix, errno);
-    }
-  }
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return ErrnoStatus("stat", path, errno);
-  if (!S_ISDIR(st.st_mode)) return FailedPreconditionError(path + " exists and is not a directory");
-  return Status::OK();
-}
-
 Status MountFs(const std::string& fstype, const std::string& source, const std::string& target,
                unsigned long flags, const std::string& data) {
   if (::mount(source.c_str(), target.c_str(), fstype.c_str(), flags,
@@ -107,20 +75,6 @@ Status Unmount(const std::string& target) {
   if (::umount2(target.c_str(), 0) == 0) return Status::OK();
   if (errno == EBUSY && ::umount2(target.c_str(), MNT_DETACH) == 0) return Status::OK();
   return ErrnoStatus("unmount", target, errno);
-}
-
-Status WriteAll(int fd, const void* data, size_t size, std::string_view path_for_errors) {
-  const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    ssize_t n = ::write(fd, p, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus("write", path_for_errors, errno);
-    }
-    p += n;
-    size -= static_cast<size_t>(n);
-  }
-  return Status::OK();
 }
 
 Status WriteNewFile(const std::string& path, std::string_view data, mode_t mode) {
@@ -201,19 +155,6 @@ Status RemoveAt(int dir_fd, const std::string& name, const std::string& display)
 void WipeTree(const std::string& dir) {
   Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (fd.valid()) WipeAt(fd.get());
-}
-
-Status RemoveAll(const std::string& path) {
-  auto slash = path.find_last_of('/');
-  std::string parent =
-      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
-  Fd dir(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir.valid()) {
-    if (errno == ENOENT) return Status::OK();
-    return ErrnoStatus("open", parent, errno);
-  }
-  return RemoveAt(dir.get(), name, path);
 }
 
 Result<std::string> ReadWholeFile(const std::string& path) {

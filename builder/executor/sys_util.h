@@ -12,9 +12,17 @@
 #include <string>
 #include <string_view>
 
+#include "builder/image/fs_util.h"
 #include "latchkey/status.h"
 
 namespace latchkey::executor {
+
+// The file helpers the image library already has ("<op> <path>: <strerror>" errors, mkdir -p,
+// full writes, rm -rf without following symlinks).
+using image::ErrnoStatus;
+using image::MakeDirs;
+using image::RemoveAll;
+using image::WriteAll;
 
 // Owns one file descriptor; closes it on destruction. Move-only.
 class Fd {
@@ -40,27 +48,17 @@ class Fd {
   int fd_ = -1;
 };
 
-// "<op> <path>: <strerror(err)>". ENOENT -> NOT_FOUND, EACCES/EPERM -> PERMISSION_DENIED,
-// ENOSPC -> RESOURCE_EXHAUSTED, anything else INTERNAL.
-Status ErrnoStatus(std::string_view op, std::string_view path, int err);
-
 // 2*bytes lower-case hex characters from the kernel's random source.
 std::string RandomHex(size_t bytes);
 
 // Lower-case hex SHA-256 of `data` (libsodium).
 std::string Sha256Hex(std::string_view data);
 
-// mkdir -p; each created component gets `mode`. An existing directory is fine.
-Status MakeDirs(const std::string& path, mode_t mode);
-
 // mount(2) wrappers. `data` is the filesystem option string.
 Status MountFs(const std::string& fstype, const std::string& source, const std::string& target,
                unsigned long flags, const std::string& data);
 // Unmounts `target`; falls back to a lazy (MNT_DETACH) unmount when it is busy.
 Status Unmount(const std::string& target);
-
-// Writes all of `size` bytes to `fd`, retrying short writes and EINTR.
-Status WriteAll(int fd, const void* data, size_t size, std::string_view path_for_errors);
 
 // Creates `path` (must not exist) with `mode` and writes `data` into it.
 Status WriteNewFile(const std::string& path, std::string_view data, mode_t mode);
@@ -69,9 +67,6 @@ Status WriteNewFile(const std::string& path, std::string_view data, mode_t mode)
 // mounts' contents beyond what readdir shows) with zeros, then unlinks it. Used to wipe the
 // in-memory step directory before its tmpfs is unmounted. Best effort: never fails.
 void WipeTree(const std::string& dir);
-
-// rm -rf without following symlinks. A missing path is fine.
-Status RemoveAll(const std::string& path);
 
 // Reads a whole regular file.
 Result<std::string> ReadWholeFile(const std::string& path);

@@ -1,0 +1,33 @@
+// Start-up shared by `latchkey secret` and `latchkey store`, the commands that open the
+// encrypted store directly (they hold keys and secret data in memory).
+#ifndef LATCHKEY_CLI_STORE_SETUP_H_
+#define LATCHKEY_CLI_STORE_SETUP_H_
+
+#include <string>
+
+#include "broker/hardening.h"
+#include "cli/cli_setup.h"
+#include "latchkey/status.h"
+#include "plugins/store/store_cli.h"
+
+namespace latchkey::cli {
+
+// Disables core dumps (keys and secrets are in memory) before running `run`; the exit code
+// is run's, or kExitFailure with "error: <message>" when hardening fails.
+template <typename F>
+int Hardened(F run) {
+  auto report = HardenProcess();
+  if (!report.ok()) return Fail(report.status());
+  return run();
+}
+
+// Prints "error: <msg>" to stderr and returns kExitUsage.
+int Usage(const std::string& msg);
+
+// Fills in the store path and the unlock key file the flags left empty from the default
+// state directory ($XDG_STATE_HOME / $HOME for a user, /var/lib/latchkey for root).
+Status ResolveStoreLocation(store::StoreLocation* loc);
+
+}  // namespace latchkey::cli
+
+#endif  // LATCHKEY_CLI_STORE_SETUP_H_
