@@ -41,6 +41,10 @@ std::optional<std::string> GlobField(const std::vector<Glob>& globs, const std::
   return std::string(what) + " is " + Quote(value) + ", rule wants " + Wants(globs, ShowGlob);
 }
 
+std::string Normalized(const std::string& path) {
+  return path.empty() ? path : NormalizePath(path);
+}
+
 }  // namespace
 
 bool Policy::PathUnder(const std::string& path, const std::string& prefix) {
@@ -81,8 +85,9 @@ std::optional<std::string> Policy::Mismatch(const PolicyRule& rule, const Policy
       return "label " + key + " is " + Quote(it->second) + ", rule wants " + Quote(glob.pattern());
     }
   }
-  if (auto why = GlobField(rule.dockerfiles, req.dockerfile, "Dockerfile")) return why;
-  if (auto why = GlobField(rule.contexts, req.context, "context")) return why;
+  // Paths are matched in one spelling: "/ctx//./Dockerfile" is "/ctx/Dockerfile".
+  if (auto why = GlobField(rule.dockerfiles, Normalized(req.dockerfile), "Dockerfile")) return why;
+  if (auto why = GlobField(rule.contexts, Normalized(req.context), "context")) return why;
   if (!rule.path_under.empty() || !rule.path_not_under.empty()) {
     if (req.file_path.empty()) {
       return std::string("the secret is not read from a file, rule wants a file path");

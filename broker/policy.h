@@ -41,14 +41,17 @@ struct PolicyRequest {
   // `{provider: file, ref: /etc/x}`).
   std::string provider;
   // Absolute path of the file the value is read from (declared file sources; provider "file"
-  // bindings); empty otherwise. Callers should pass realpath() so that a symlink cannot
-  // step outside a path rule. Normalised lexically before matching.
+  // bindings); empty otherwise. Callers pass the real path of the opened file
+  // (broker/source_path.h) so that a symlink cannot step outside a path rule. Normalised
+  // lexically before matching.
   std::string file_path;
   std::string user;                           // the requesting user's name
   std::optional<uint32_t> uid;                // the requesting uid
   std::map<std::string, std::string> labels;  // build labels (--label k=v)
-  std::string dockerfile;                     // absolute path of the Dockerfile
-  std::string context;                        // absolute path of the build context
+  // Absolute paths of the Dockerfile and the build context; callers pass CanonicalPath()
+  // (broker/source_path.h); normalised lexically again before matching.
+  std::string dockerfile;
+  std::string context;
 };
 
 // One rule. Every matcher present must match (AND); a list matches when any entry does

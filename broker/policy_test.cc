@@ -239,6 +239,25 @@ policy:
   EXPECT_EQ(p.Decide(EnvReq("a")).rule, "lockdown");
 }
 
+// Issue 11 item 2: `latchkey build .` gave "/ctx//Dockerfile", which a rule on
+// "/ctx/Dockerfile" did not match.
+TEST(Policy, DockerfileAndContextAreMatchedInOneSpelling) {
+  Policy p = PolicyFrom(R"(
+policy:
+  rules:
+    - {name: untrusted-ctx, dockerfile: /ctx/Dockerfile, allow: false, reason: untrusted}
+    - {name: untrusted-dir, context: /ctx, allow: false, reason: untrusted}
+)");
+  for (const char* df : {"/ctx//Dockerfile", "/ctx//./Dockerfile", "/ctx/a/../Dockerfile"}) {
+    PolicyRequest r = EnvReq("a");
+    r.dockerfile = df;
+    EXPECT_EQ(p.Decide(r).rule, "untrusted-ctx") << df;
+  }
+  PolicyRequest r = EnvReq("a");
+  r.context = "/ctx//./";
+  EXPECT_EQ(p.Decide(r).rule, "untrusted-dir");
+}
+
 TEST(Policy, ExplainNamesEverySkippedRuleAndWhy) {
   Policy p = PolicyFrom(kRules);
   PolicyRequest r = With(StoreReq("sign-key"), [](auto& q) {

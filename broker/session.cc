@@ -9,6 +9,7 @@
 #include "broker/plugin_loader.h"
 #include "broker/provider_instance.h"
 #include "broker/redactor.h"
+#include "broker/state_dir.h"
 
 namespace latchkey {
 namespace {
@@ -108,6 +109,11 @@ Result<std::shared_ptr<Session>> SessionManager::Open(SessionAttributes attrs) {
                                   "\" is not configured");
     }
   }
+  // Policy rules match these paths: one spelling for each ("/ctx//./Dockerfile" and a
+  // symlinked directory name the same file as "/ctx/Dockerfile").
+  attrs.dockerfile = CanonicalPath(attrs.dockerfile);
+  attrs.context = CanonicalPath(attrs.context);
+  attrs.working_dir = CanonicalPath(attrs.working_dir);
   if (attrs.created == std::chrono::system_clock::time_point{}) {
     attrs.created = std::chrono::system_clock::now();
   }
@@ -132,6 +138,20 @@ bool Session::Expired() const {
   return std::chrono::system_clock::now() > attrs_.created + attrs_.max_lifetime;
 }
 
+// The absolute path a "file" provider reference names: as written when absolute, else under the
+// provider's base_dir; "" when neither (the provider reports that).
+std::string Session::FileSourcePath(const std::string& ref) const {
+  if (!ref.empty() && ref[0] == '/') return ref;
+  const ProviderSpec* spec = manager_->FindProvider("file");
+  if (spec == nullptr || ref.empty()) return std::string();
+  for (const ConfigValue& v : spec->config) {
+    if (v.key == "base_dir" && !v.secret && !v.text.empty() && v.text[0] == '/') {
+      return JoinPath(v.text, ref);
+    }
+  }
+  return std::string();
+}
+
 Result<Session::Resolved> Session::Resolve(const std::string& secret_id) const {
   // A source declared with --secret wins; the last flag with an id was kept by the parser.
   for (const auto& src : attrs_.declared) {
@@ -143,6 +163,7 @@ Result<Session::Resolved> Session::Resolve(const std::string& secret_id) const {
     r.provider = src.kind == SecretSource::Kind::kFile  ? "file"
                  : src.kind == SecretSource::Kind::kEnv ? "env"
                                                         : src.provider;
+    if (r.provider == "file") r.file_path = FileSourcePath(r.ref);
     return r;
   }
   const auto& secrets = manager_->options().secrets;
@@ -153,6 +174,7 @@ Result<Session::Resolved> Session::Resolve(const std::string& secret_id) const {
     r.kind = SecretSource::Kind::kProvider;
     r.provider = it->second.provider;
     r.ref = it->second.ref;
+    if (r.provider == "file") r.file_path = FileSourcePath(r.ref);
     return r;
   }
   return NotFoundError("secret " + secret_id +
@@ -186,19 +208,17 @@ Result<ProviderInstance*> Session::InstanceFor(const std::string& provider) {
   return raw;
 }
 
-Status Session::Audit(const std::string& secret_id, const StepContext& step,
-                      audit::FetchOutcome outcome, const std::string& rule,
-                      const std::string& provider, const std::string& ref,
-                      const std::string& version, const std::string& error,
+Status Session::Audit(const std::string& secret_id, const StepContext& step, const FetchAudit& a,
                       const SecretBuffer* value, std::chrono::steady_clock::time_point start) {
   audit::SecretFetchRecord rec;
   rec.session = attrs_.id;
   rec.secret = secret_id;
-  rec.outcome = outcome;
-  rec.rule = rule;
-  rec.provider = provider;
-  rec.reference = ref;
-  rec.version = version;
+  rec.outcome = a.outcome;
+  rec.rule = a.rule;
+  rec.provider = a.provider;
+  rec.reference = a.reference;
+  rec.resolved = a.resolved;
+  rec.version = a.version;
   rec.step.stage = step.stage;
   rec.step.index = step.index;
   rec.step.line = step.line;
@@ -207,12 +227,17 @@ Status Session::Audit(const std::string& secret_id, const StepContext& step,
   rec.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - start)
                         .count();
-  rec.error = error;
+  rec.error = a.error;
   Status st = manager_->options().audit->AppendFetch(std::move(rec), value);
   if (!st.ok()) {
     GetLogger("broker")->error("session {}: secret {}: {}", attrs_.id, secret_id, st.message());
   }
   return st;
+}
+
+void Session::EndFetch() {
+  std::lock_guard lock(mu_);
+  if (--active_fetches_ == 0) idle_.notify_all();
 }
 
 Result<SecretView> Session::Fetch(const std::string& secret_id, const StepContext& step) {
@@ -225,10 +250,20 @@ Result<SecretView> Session::Fetch(const std::string& secret_id, const StepContex
                           : FailedPreconditionError("session " + attrs_.id + " expired");
       ++failed_;
       lock.unlock();
-      Status audited = Audit(secret_id, step, audit::FetchOutcome::kError, "", "", "", "",
-                             st.message(), nullptr, start);
+      FetchAudit a;
+      a.error = st.message();
+      Status audited = Audit(secret_id, step, a, nullptr, start);
       return audited.ok() ? st : audited;
     }
+    ++active_fetches_;
+  }
+  // Close waits until every fetch that got past the check above has returned.
+  struct Ender {
+    Session* s;
+    ~Ender() { s->EndFetch(); }
+  } ender{this};
+  {
+    std::unique_lock lock(mu_);
     ++fetches_;
     auto cached = cache_.find(secret_id);
     if (cached != cache_.end() && cached->second.expires_unix_ms &&
@@ -237,40 +272,54 @@ Result<SecretView> Session::Fetch(const std::string& secret_id, const StepContex
       cached = cache_.end();
     }
     if (cached != cache_.end()) {
+      const CacheEntry& e = cached->second;
       SecretView view;
-      view.value_ = cached->second.value;
+      view.value_ = e.value;
       view.id_ = secret_id;
-      view.provider_ = cached->second.provider;
-      view.version_ = cached->second.version;
-      view.rule_ = cached->second.rule;
+      view.provider_ = e.provider;
+      view.version_ = e.version;
+      view.reference_ = e.reference;
+      view.resolved_ = e.resolved;
+      view.rule_ = e.rule;
       view.from_cache_ = true;
       ++granted_;
       lock.unlock();
-      LK_RETURN_IF_ERROR(Audit(secret_id, step, audit::FetchOutcome::kGranted, view.rule_,
-                               view.provider_, "", view.version_, "", view.value_.get(), start));
+      FetchAudit a;
+      a.outcome = audit::FetchOutcome::kGranted;
+      a.rule = view.rule_;
+      a.provider = view.provider_;
+      a.reference = view.reference_;
+      a.resolved = view.resolved_;
+      a.version = view.version_;
+      LK_RETURN_IF_ERROR(Audit(secret_id, step, a, view.value_.get(), start));
       return view;
     }
     auto existing = in_flight_.find(secret_id);
     if (existing != in_flight_.end()) {
-      // Someone in this session is already asking the provider: share the answer.
+      // Someone in this session is already asking the provider: share the answer, and record
+      // this step's request as the fetcher recorded its own (granted or not).
       flight = existing->second;
       flight->cv.wait(lock, [&] { return flight->done; });
       Result<SecretView> shared = flight->result;
+      FetchAudit a = flight->audited;
       lock.unlock();
-      if (!shared.ok()) return shared.status();
+      if (!shared.ok()) {
+        Status audited = Audit(secret_id, step, a, nullptr, start);
+        return audited.ok() ? shared.status() : audited;
+      }
       shared->from_cache_ = true;
-      LK_RETURN_IF_ERROR(Audit(secret_id, step, audit::FetchOutcome::kGranted, shared->rule_,
-                               shared->provider_, "", shared->version_, "", shared->value_.get(),
-                               start));
+      LK_RETURN_IF_ERROR(Audit(secret_id, step, a, shared->value_.get(), start));
       return shared;
     }
     flight = std::make_shared<InFlight>();
     in_flight_.emplace(secret_id, flight);
   }
-  Result<SecretView> result = FetchUncached(secret_id, step, start);
+  FetchAudit audited;
+  Result<SecretView> result = FetchUncached(secret_id, step, start, &audited);
   {
     std::lock_guard lock(mu_);
     flight->result = result;
+    flight->audited = audited;
     flight->done = true;
     in_flight_.erase(secret_id);
     if (result.ok()) {
@@ -285,42 +334,103 @@ Result<SecretView> Session::Fetch(const std::string& secret_id, const StepContex
   return result;
 }
 
-Result<SecretView> Session::FetchUncached(const std::string& secret_id, const StepContext& step,
-                                          std::chrono::steady_clock::time_point start) {
-  auto resolved = Resolve(secret_id);
-  if (!resolved.ok()) {
-    LK_RETURN_IF_ERROR(Audit(secret_id, step, audit::FetchOutcome::kNotFound, "", "", "", "",
-                             resolved.status().message(), nullptr, start));
-    return resolved.status();
-  }
+Session::Decided Session::Decide(const std::string& secret_id, const Resolved& resolved) const {
+  Decided d;
   PolicyRequest query;
   query.secret_id = secret_id;
-  query.provider = resolved->provider;
-  query.source = resolved->kind;
-  if (resolved->provider == "file") query.file_path = resolved->ref;
+  query.provider = resolved.provider;
+  query.source = resolved.kind;
+  if (resolved.provider == "file") {
+    if (!resolved.file_path.empty()) {
+      auto opened = OpenedFile::Open(secret_id, resolved.file_path);
+      if (opened.ok()) {
+        d.resolved = opened->resolved();
+        d.file.emplace(std::move(opened).value());
+        query.file_path = d.resolved;
+      } else {
+        // Not there (or not readable): decide on the path as written, normalised.
+        d.open_error = opened.status();
+        query.file_path = CanonicalPath(resolved.file_path);
+      }
+    } else {
+      query.file_path = resolved.ref;
+    }
+  }
   query.uid = attrs_.uid;
   query.user = attrs_.user;
   query.labels = attrs_.labels;
   query.dockerfile = attrs_.dockerfile;
   query.context = attrs_.context;
-  PolicyDecision decision = manager_->options().policy(query);
+  d.decision = manager_->options().policy(query);
+  return d;
+}
+
+namespace {
+
+audit::FetchOutcome OutcomeOf(const Status& st) {
+  if (st.code() == StatusCode::kNotFound) return audit::FetchOutcome::kNotFound;
+  if (st.code() == StatusCode::kPermissionDenied) return audit::FetchOutcome::kDenied;
+  return audit::FetchOutcome::kError;
+}
+
+// Replaces every "/proc/self/fd/N" the provider was handed with the path the user wrote, so
+// that its error messages name the user's file.
+std::string NameTheFile(std::string text, const std::string& proc, const std::string& written) {
+  for (size_t pos = 0; (pos = text.find(proc, pos)) != std::string::npos;) {
+    size_t end = pos + proc.size();
+    if (end < text.size() && text[end] >= '0' && text[end] <= '9') {
+      pos = end;
+      continue;
+    }
+    text.replace(pos, proc.size(), written);
+    pos += written.size();
+  }
+  return text;
+}
+
+}  // namespace
+
+Result<SecretView> Session::FetchUncached(const std::string& secret_id, const StepContext& step,
+                                          std::chrono::steady_clock::time_point start,
+                                          FetchAudit* a) {
+  auto resolved = Resolve(secret_id);
+  if (!resolved.ok()) {
+    a->outcome = audit::FetchOutcome::kNotFound;
+    a->error = resolved.status().message();
+    LK_RETURN_IF_ERROR(Audit(secret_id, step, *a, nullptr, start));
+    return resolved.status();
+  }
+  Decided decided = Decide(secret_id, *resolved);
+  const PolicyDecision& decision = decided.decision;
+  a->rule = decision.rule;
+  a->provider = resolved->provider;
+  a->reference = resolved->ref;
+  a->resolved = decided.resolved;
   if (!decision.allowed) {
     Status denied = PermissionDeniedError("secret " + secret_id + ": denied by policy rule \"" +
                                           decision.rule + "\": " + decision.reason);
-    LK_RETURN_IF_ERROR(Audit(secret_id, step, audit::FetchOutcome::kDenied, decision.rule,
-                             resolved->provider, resolved->ref, "", denied.message(), nullptr,
-                             start));
+    a->outcome = audit::FetchOutcome::kDenied;
+    a->error = denied.message();
+    LK_RETURN_IF_ERROR(Audit(secret_id, step, *a, nullptr, start));
     return denied;
+  }
+  if (!decided.open_error.ok()) {
+    a->outcome = OutcomeOf(decided.open_error);
+    if (a->outcome == audit::FetchOutcome::kDenied) a->outcome = audit::FetchOutcome::kError;
+    a->error = decided.open_error.message();
+    LK_RETURN_IF_ERROR(Audit(secret_id, step, *a, nullptr, start));
+    return decided.open_error;
   }
   auto instance = InstanceFor(resolved->provider);
   if (!instance.ok()) {
-    LK_RETURN_IF_ERROR(Audit(secret_id, step, audit::FetchOutcome::kError, decision.rule,
-                             resolved->provider, resolved->ref, "", instance.status().message(),
-                             nullptr, start));
+    a->outcome = audit::FetchOutcome::kError;
+    a->error = instance.status().message();
+    LK_RETURN_IF_ERROR(Audit(secret_id, step, *a, nullptr, start));
     return instance.status();
   }
   FetchRequest req;
-  req.ref = resolved->ref;
+  // A file source is read through the descriptor policy decided on, not by its path again.
+  req.ref = decided.file ? decided.file->ProcPath() : resolved->ref;
   req.secret_id = secret_id;
   req.session_id = attrs_.id;
   req.build_id = attrs_.build_id;
@@ -335,24 +445,33 @@ Result<SecretView> Session::FetchUncached(const std::string& secret_id, const St
   }
   auto fetched = (*instance)->Fetch(req);
   if (!fetched.ok()) {
-    auto outcome = fetched.status().code() == StatusCode::kNotFound ? audit::FetchOutcome::kNotFound
-                                                                    : audit::FetchOutcome::kError;
-    LK_RETURN_IF_ERROR(Audit(secret_id, step, outcome, decision.rule, resolved->provider,
-                             resolved->ref, "", fetched.status().message(), nullptr, start));
-    return fetched.status();
+    Status st = fetched.status();
+    if (decided.file) {
+      st = Status(st.code(), NameTheFile(st.message(), req.ref, resolved->file_path));
+    }
+    a->outcome = st.code() == StatusCode::kNotFound ? audit::FetchOutcome::kNotFound
+                                                    : audit::FetchOutcome::kError;
+    a->error = st.message();
+    LK_RETURN_IF_ERROR(Audit(secret_id, step, *a, nullptr, start));
+    return st;
   }
+  a->version = fetched->version;
   if (fetched->value.size() > static_cast<size_t>(kMaxSecretSize)) {
     Status big = FailedPreconditionError("secret " + secret_id + " too big. max size 500KiB");
-    LK_RETURN_IF_ERROR(Audit(secret_id, step, audit::FetchOutcome::kError, decision.rule,
-                             resolved->provider, resolved->ref, fetched->version, big.message(),
-                             nullptr, start));
+    a->outcome = audit::FetchOutcome::kError;
+    a->error = big.message();
+    LK_RETURN_IF_ERROR(Audit(secret_id, step, *a, nullptr, start));
     return big;
   }
   auto value = std::make_shared<const SecretBuffer>(std::move(fetched->value));
   // Durable record first; the value is released only after it (fail closed).
-  LK_RETURN_IF_ERROR(Audit(secret_id, step, audit::FetchOutcome::kGranted, decision.rule,
-                           resolved->provider, resolved->ref, fetched->version, "", value.get(),
-                           start));
+  a->outcome = audit::FetchOutcome::kGranted;
+  Status recorded = Audit(secret_id, step, *a, value.get(), start);
+  if (!recorded.ok()) {
+    a->outcome = audit::FetchOutcome::kError;
+    a->error = recorded.message();
+    return recorded;
+  }
   LK_ASSIGN_OR_RETURN(uint64_t handle, SecretRegistry::Global().Add(value));
 
   SecretView view;
@@ -360,19 +479,66 @@ Result<SecretView> Session::FetchUncached(const std::string& secret_id, const St
   view.id_ = secret_id;
   view.provider_ = resolved->provider;
   view.version_ = fetched->version;
+  view.reference_ = resolved->ref;
+  view.resolved_ = decided.resolved;
   view.rule_ = decision.rule;
   bool expired = fetched->expires_unix_ms && *fetched->expires_unix_ms <= NowUnixMs();
+  // Files are re-read for every step (docs/providers.md): a rotated file is picked up.
+  bool reread = resolved->provider == "file";
   std::lock_guard lock(mu_);
   CacheEntry entry;
   entry.value = value;
   entry.provider = resolved->provider;
+  entry.reference = resolved->ref;
+  entry.resolved = decided.resolved;
   entry.version = fetched->version;
   entry.rule = decision.rule;
   entry.expires_unix_ms = fetched->expires_unix_ms;
   entry.redaction_handle = handle;
-  if (!fetched->no_cache && !expired) cache_[secret_id] = entry;
+  if (!fetched->no_cache && !expired && !reread) cache_[secret_id] = entry;
   released_.emplace_back(secret_id, std::move(entry));
   return view;
+}
+
+Result<SecretAuthorization> Session::Authorize(const std::string& secret_id,
+                                               const StepContext& step) {
+  (void)step;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return FailedPreconditionError("session " + attrs_.id + " is closed");
+    if (Expired()) return FailedPreconditionError("session " + attrs_.id + " expired");
+  }
+  LK_ASSIGN_OR_RETURN(Resolved resolved, Resolve(secret_id));
+  Decided decided = Decide(secret_id, resolved);
+  if (!decided.decision.allowed) {
+    return PermissionDeniedError("secret " + secret_id + ": denied by policy rule \"" +
+                                 decided.decision.rule + "\": " + decided.decision.reason);
+  }
+  LK_RETURN_IF_ERROR(decided.open_error);
+  SecretAuthorization out;
+  out.secret = secret_id;
+  out.rule = decided.decision.rule;
+  out.provider = resolved.provider;
+  out.reference = resolved.ref;
+  out.resolved = decided.resolved;
+  return out;
+}
+
+Status Session::AuthorizeCacheHit(const std::vector<std::string>& secret_ids,
+                                  const StepContext& step, const std::string& cache_key) {
+  audit::CacheHitRecord rec;
+  for (const std::string& id : secret_ids) {
+    LK_ASSIGN_OR_RETURN(SecretAuthorization auth, Authorize(id, step));
+    rec.secrets.push_back({auth.secret, auth.rule, auth.provider, auth.reference, auth.resolved});
+  }
+  rec.session = attrs_.id;
+  rec.cache_key = cache_key;
+  rec.step.stage = step.stage;
+  rec.step.index = step.index;
+  rec.step.line = step.line;
+  rec.step.instruction = step.instruction;
+  rec.requester = Requester(attrs_.uid, attrs_.user);
+  return manager_->options().audit->Append(std::move(rec));
 }
 
 std::vector<std::pair<std::string, std::shared_ptr<const SecretBuffer>>> Session::Released() const {
@@ -397,9 +563,11 @@ Status Session::Close(const std::string& reason) {
   std::vector<std::pair<std::string, CacheEntry>> released;
   uint64_t fetches = 0;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     if (closed_) return Status::OK();
     closed_ = true;
+    // A fetch in flight may be inside a provider instance: let it return first.
+    idle_.wait(lock, [&] { return active_fetches_ == 0; });
     cache.swap(cache_);
     released.swap(released_);
     fetches = fetches_;

@@ -8,10 +8,15 @@
 //   - calls the provider (an instance private to the session) with the full request context
 //     and a deadline; concurrent fetches of one id reach the provider once;
 //   - writes the secret.fetch audit record durably, and only then releases the value;
-//   - keeps the value for the rest of the session unless the provider said "do not cache" or
-//     its expiry passed, and registers it with the redactor so no log line can carry it;
-//   - on Close wipes every value, destroys its provider instances, writes session.close and
-//     seals the audit chain with a signed checkpoint.
+//   - keeps the value for the rest of the session unless the provider said "do not cache", its
+//     expiry passed, or it comes from the "file" provider (files are re-read for every step, so
+//     a rotated file is picked up; the provider itself keeps read-once sources such as FIFOs),
+//     and registers it with the redactor so no log line can carry it;
+//   - for a file source, opens the file once, lets policy decide on the opened file's real path
+//     (a symlink or a "//" cannot step around a path rule) and has the provider read that same
+//     open file (broker/source_path.h); the record names the path as written and the real one;
+//   - on Close waits for fetches in flight, wipes every value, destroys its provider
+//     instances, writes session.close and seals the audit chain with a signed checkpoint.
 // Two sessions never share a value or a provider instance.
 //
 // Thread-safety: SessionManager and Session are thread-safe.
@@ -35,6 +40,7 @@
 #include "broker/policy.h"
 #include "broker/secret_buffer.h"
 #include "broker/secret_flags.h"
+#include "broker/source_path.h"
 #include "latchkey/status.h"
 
 namespace latchkey {
@@ -96,6 +102,9 @@ class SecretView {
   const std::string& id() const { return id_; }
   const std::string& provider() const { return provider_; }
   const std::string& version() const { return version_; }
+  // The provider reference it was read from, as written, and (file sources) the real path.
+  const std::string& reference() const { return reference_; }
+  const std::string& resolved() const { return resolved_; }
   // The policy rule that granted it.
   const std::string& rule() const { return rule_; }
   bool from_cache() const { return from_cache_; }
@@ -106,8 +115,19 @@ class SecretView {
   std::string id_;
   std::string provider_;
   std::string version_;
+  std::string reference_;
+  std::string resolved_;
   std::string rule_;
   bool from_cache_ = false;
+};
+
+// Why a session may have a secret now, without fetching it (Session::Authorize).
+struct SecretAuthorization {
+  std::string secret;
+  std::string rule;  // the allowing rule
+  std::string provider;
+  std::string reference;  // as written
+  std::string resolved;   // file sources: the opened file's real path
 };
 
 class SessionManager;
@@ -127,7 +147,21 @@ class Session {
   //   otherwise the provider's error.
   Result<SecretView> Fetch(const std::string& secret_id, const StepContext& step);
 
-  // Wipes every value, destroys the provider instances, writes session.close with counts and a
+  // Could this session obtain `secret_id` now? Resolves the source (a file source is opened to
+  // find its real path, not read) and asks policy; the provider is not called and nothing is
+  // audited. Errors: as Fetch gives them for the same cases (NOT_FOUND, PERMISSION_DENIED with
+  // the same text, FAILED_PRECONDITION when closed or expired, the file's open error).
+  Result<SecretAuthorization> Authorize(const std::string& secret_id, const StepContext& step);
+
+  // For reusing a cached build step that mounted `secret_ids`: Authorize for each id; when all
+  // are allowed, writes a durable cache.hit record (ids, rules, `cache_key`, step) and returns
+  // OK. Returns the first refusal (nothing audited: the step then runs, and its fetch is
+  // audited) or UNAVAILABLE when the record cannot be written.
+  Status AuthorizeCacheHit(const std::vector<std::string>& secret_ids, const StepContext& step,
+                           const std::string& cache_key);
+
+  // Waits for fetches in flight to return (a provider's own deadline bounds them), then wipes
+  // every value, destroys the provider instances, writes session.close with counts and a
   // checkpoint. Idempotent; later fetches fail. `reason`: "completed", "failed", ...
   Status Close(const std::string& reason = "completed");
 
@@ -146,10 +180,34 @@ class Session {
     std::string ref;
     SecretSource::Kind kind = SecretSource::Kind::kProvider;
     bool declared = false;
+    // For the "file" provider: the absolute path the reference names ("" when relative with
+    // no base_dir: the provider reports that).
+    std::string file_path;
+  };
+  // A policy decision about a resolved source. For a file source that opened, `file` holds it
+  // (the provider reads it through /proc/self/fd); `open_error` is the open failure when policy
+  // allowed the path as written.
+  struct Decided {
+    PolicyDecision decision;
+    std::optional<OpenedFile> file;
+    Status open_error;
+    std::string resolved;  // file->resolved(), or "" when not opened
+  };
+  // The fields of one secret.fetch record (also replayed for waiters on the same fetch).
+  struct FetchAudit {
+    audit::FetchOutcome outcome = audit::FetchOutcome::kError;
+    std::string rule;
+    std::string provider;
+    std::string reference;
+    std::string resolved;
+    std::string version;
+    std::string error;
   };
   struct CacheEntry {
     std::shared_ptr<const SecretBuffer> value;
     std::string provider;
+    std::string reference;
+    std::string resolved;
     std::string version;
     std::string rule;  // the policy rule that granted it
     std::optional<int64_t> expires_unix_ms;
@@ -158,18 +216,22 @@ class Session {
   struct InFlight {
     bool done = false;
     Result<SecretView> result = Status(StatusCode::kUnknown, "in flight");
+    FetchAudit audited;  // what the fetcher recorded
     std::condition_variable cv;
   };
 
   Session(SessionManager* manager, SessionAttributes attrs);
   Result<Resolved> Resolve(const std::string& secret_id) const;
+  std::string FileSourcePath(const std::string& ref) const;
   Result<ProviderInstance*> InstanceFor(const std::string& provider);
+  Decided Decide(const std::string& secret_id, const Resolved& resolved) const;
   Result<SecretView> FetchUncached(const std::string& secret_id, const StepContext& step,
-                                   std::chrono::steady_clock::time_point start);
-  Status Audit(const std::string& secret_id, const StepContext& step, audit::FetchOutcome outcome,
-               const std::string& rule, const std::string& provider, const std::string& ref,
-               const std::string& version, const std::string& error, const SecretBuffer* value,
-               std::chrono::steady_clock::time_point start);
+                                   std::chrono::steady_clock::time_point start, FetchAudit* a);
+  // Writes the secret.fetch record `a` describes.
+  Status Audit(const std::string& secret_id, const StepContext& step, const FetchAudit& a,
+               const SecretBuffer* value, std::chrono::steady_clock::time_point start);
+  // Ends a fetch begun under mu_ (wakes Close).
+  void EndFetch();
   bool Expired() const;
 
   SessionManager* manager_;
@@ -178,6 +240,8 @@ class Session {
 
   mutable std::mutex mu_;
   bool closed_ = false;
+  int active_fetches_ = 0;        // Fetch calls past the closed check, not yet returned
+  std::condition_variable idle_;  // signalled when active_fetches_ drops to 0
   std::map<std::string, CacheEntry> cache_;
   // Every value handed out (cached or not), kept registered with the redactor and available to
   // the leak scan until Close.

@@ -1,6 +1,8 @@
 #include "broker/session.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -124,6 +126,7 @@ class SessionTest : public ::testing::Test {
     ASSERT_TRUE(log.ok()) << log.status().ToString();
     log_ = std::move(*log);
     SessionManagerOptions o;
+    o.fetch_timeout = fetch_timeout_;
     o.providers.push_back({"file", ProvidersDir() + "/latchkey-file.so", "", {}});
     o.providers.push_back({"env", ProvidersDir() + "/latchkey-env.so", "", {}});
     o.secrets["configured"] = {"file", secret_path_};
@@ -154,7 +157,20 @@ class SessionTest : public ::testing::Test {
     return {id, SecretSource::Kind::kFile, secret_path_, ""};
   }
 
+  // Counts the lines of the audit log holding every one of `parts`.
+  size_t CountRecords(std::initializer_list<std::string> parts) {
+    std::istringstream log(ReadAll((dir_ / "audit.log").string()));
+    size_t n = 0;
+    for (std::string line; std::getline(log, line);) {
+      bool all = true;
+      for (const auto& p : parts) all = all && line.find(p) != std::string::npos;
+      if (all) ++n;
+    }
+    return n;
+  }
+
   static inline int counter_ = 0;
+  std::chrono::milliseconds fetch_timeout_{30000};
   fs::path dir_;
   std::string secret_path_;
   std::shared_ptr<FaultyFs> faulty_;
@@ -233,13 +249,14 @@ TEST_F(SessionTest, PolicySeesTheRequestAttributes) {
 
 TEST_F(SessionTest, ConcurrentFetchesReachTheProviderOnce) {
   Start();
-  auto s = Open({FileSource("npmrc")});
+  std::string env("TOKEN=env-canary-7788\0", 22);
+  auto s = Open({{"token", SecretSource::Kind::kEnv, "TOKEN", ""}}, Environ(env));
   std::vector<std::thread> threads;
   std::atomic<int> ok{0};
   for (int i = 0; i < 16; ++i) {
     threads.emplace_back([&] {
-      auto v = s->Fetch("npmrc", {});
-      if (v.ok() && AsString(*v) == "canary-npm-token-5150") ++ok;
+      auto v = s->Fetch("token", {});
+      if (v.ok() && AsString(*v) == "env-canary-7788") ++ok;
     });
   }
   for (auto& t : threads) t.join();
@@ -297,24 +314,214 @@ TEST_F(SessionTest, CloseWipesValuesAndStopsFetches) {
 
 TEST_F(SessionTest, CachedValueIsServedWithoutCallingTheProviderAgain) {
   Start();
-  auto s = Open({FileSource("npmrc")});
-  ASSERT_TRUE(s->Fetch("npmrc", {}).ok());
-  std::ofstream(secret_path_) << "changed";
-  auto again = s->Fetch("npmrc", {});
+  std::string env("TOKEN=env-canary-7788\0", 22);
+  auto s = Open({{"token", SecretSource::Kind::kEnv, "TOKEN", ""}}, Environ(env));
+  ASSERT_TRUE(s->Fetch("token", {}).ok());
+  auto again = s->Fetch("token", {});
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->from_cache());
-  EXPECT_EQ(AsString(*again), "canary-npm-token-5150");
+  EXPECT_EQ(AsString(*again), "env-canary-7788");
   EXPECT_EQ(again->rule(), "declared-source");
+  EXPECT_EQ(again->reference(), "TOKEN");
   EXPECT_EQ(s->provider_calls(), 1u);
-  // Every record, cached ones included, names the rule that decided.
+  // Every record, cached ones included, names the rule that decided and the reference served.
+  EXPECT_EQ(CountRecords({"\"outcome\":\"granted\"", "\"rule\":\"declared-source\"",
+                          "\"reference\":\"TOKEN\""}),
+            2u)
+      << ReadAll((dir_ / "audit.log").string());
+  EXPECT_EQ(CountRecords({"\"reference\":\"\""}), 0u);
+}
+
+// Issue 11 item 5: docs/providers.md says files are re-read; a rotated file reaches the next
+// step, and each record names the version that step got.
+TEST_F(SessionTest, RotatedFileIsReadAgainForTheNextStepAndEachVersionIsAudited) {
+  Start();
+  auto s = Open({FileSource("npmrc")});
+  auto first = s->Fetch("npmrc", {"0", 1, 3, "RUN a"});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  std::string rotated = (dir_ / "npmrc.new").string();
+  std::ofstream(rotated) << "rotated-npm-token-6262";
+  fs::rename(rotated, secret_path_);
+  auto second = s->Fetch("npmrc", {"0", 2, 4, "RUN b"});
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(AsString(*first), "canary-npm-token-5150");
+  EXPECT_EQ(AsString(*second), "rotated-npm-token-6262");
+  EXPECT_FALSE(first->version().empty());
+  EXPECT_NE(first->version(), second->version());
+  EXPECT_EQ(CountRecords({"\"version\":\"" + first->version() + "\"", "\"index\":1"}), 1u);
+  EXPECT_EQ(CountRecords({"\"version\":\"" + second->version() + "\"", "\"index\":2"}), 1u);
+  EXPECT_EQ(s->Released().size(), 2u);  // both values stay known to the leak scan
+}
+
+// Issue 11 item 5: Close must not destroy a provider instance while a fetch is inside it.
+TEST_F(SessionTest, CloseWaitsForAFetchInsideTheProvider) {
+  Start();
+  std::string fifo = (dir_ / "fifo").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto s = Open({{"piped", SecretSource::Kind::kFile, fifo, ""}});
+  std::thread fetcher([&] {
+    auto v = s->Fetch("piped", {});
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+  });
+  // The provider is now waiting for a writer on the FIFO.
+  while (s->provider_calls() == 0) std::this_thread::yield();
+  std::thread closer([&] { EXPECT_TRUE(s->Close().ok()); });
+  // Give a Close that does not wait the time to tear the instance down under the fetch.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  int fd = ::open(fifo.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "late-value", 10), 10);
+  ::close(fd);
+  fetcher.join();
+  closer.join();
+  // The grant was recorded before the session closed.
   std::string log = ReadAll((dir_ / "audit.log").string());
-  size_t grants = 0;
-  for (size_t pos = 0; (pos = log.find("\"outcome\":\"granted\"", pos)) != std::string::npos;
-       ++pos) {
-    ++grants;
+  size_t granted = log.find("\"outcome\":\"granted\"");
+  size_t closed = log.find("\"event\":\"session.close\"");
+  ASSERT_NE(granted, std::string::npos) << log;
+  ASSERT_NE(closed, std::string::npos) << log;
+  EXPECT_LT(granted, closed) << log;
+}
+
+// Issue 11 item 5: a step that shared another step's failed fetch is recorded too.
+TEST_F(SessionTest, AWaiterOnAFailedFetchIsAuditedToo) {
+  fetch_timeout_ = std::chrono::milliseconds(500);
+  Start();
+  std::string fifo = (dir_ / "fifo").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto s = Open({{"piped", SecretSource::Kind::kFile, fifo, ""}});
+  Result<SecretView> a = Status(StatusCode::kUnknown, "not run");
+  Result<SecretView> b = Status(StatusCode::kUnknown, "not run");
+  std::thread first([&] { a = s->Fetch("piped", {"0", 1, 3, "RUN a"}); });
+  while (s->provider_calls() == 0) std::this_thread::yield();
+  std::thread second([&] { b = s->Fetch("piped", {"0", 2, 4, "RUN b"}); });
+  first.join();
+  second.join();
+  ASSERT_FALSE(a.ok());
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status(), a.status());
+  EXPECT_EQ(CountRecords({"\"secret\":\"piped\"", "\"outcome\":\"error\"", "\"index\":1"}), 1u);
+  EXPECT_EQ(CountRecords({"\"secret\":\"piped\"", "\"outcome\":\"error\"", "\"index\":2"}), 1u)
+      << ReadAll((dir_ / "audit.log").string());
+}
+
+// A rule that refuses files outside `dir`.
+PolicyFn OnlyFilesUnder(const std::string& dir) {
+  PolicyRule rule;
+  rule.name = "only-secrets-dir";
+  rule.reason = "files must come from the secrets directory";
+  rule.path_not_under = {dir};
+  auto policy = std::make_shared<Policy>(std::vector<PolicyRule>{rule});
+  return [policy](const PolicyRequest& q) { return policy->Decide(q); };
+}
+
+// Issue 11 item 1: a symlink inside an allowed directory does not carry a file outside it past
+// the rule; the record names the link and the real file.
+TEST_F(SessionTest, PathRulesDecideOnTheRealPathOfTheOpenedFile) {
+  fs::create_directories(dir_ / "secrets");
+  fs::create_directories(dir_ / "outside");
+  std::string shadow = (dir_ / "outside" / "shadow").string();
+  std::ofstream(shadow) << "root:shadow-canary-0042";
+  std::string link = (dir_ / "secrets" / "link").string();
+  fs::create_symlink(shadow, link);
+  Start(OnlyFilesUnder((dir_ / "secrets").string()));
+  auto s = Open({{"x", SecretSource::Kind::kFile, link, ""}});
+  auto v = s->Fetch("x", {});
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status(), PermissionDeniedError("secret x: denied by policy rule "
+                                              "\"only-secrets-dir\": files must come from the "
+                                              "secrets directory"));
+  EXPECT_EQ(CountRecords({"\"outcome\":\"denied\"", "\"reference\":\"" + link + "\"",
+                          "\"resolved\":\"" + shadow + "\""}),
+            1u)
+      << ReadAll((dir_ / "audit.log").string());
+  // The same for a spelling with "//" and "..".
+  auto s2 = Open({{"x", SecretSource::Kind::kFile,
+                   (dir_ / "secrets").string() + "//../outside/./shadow", ""}});
+  EXPECT_EQ(s2->Fetch("x", {}).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(s2->Authorize("x", {}).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(s->Authorize("x", {}).status().code(), StatusCode::kPermissionDenied);
+}
+
+TEST_F(SessionTest, ALinkToAFileInsideTheRuleIsServedWithBothPathsRecorded) {
+  fs::create_directories(dir_ / "secrets");
+  std::string real = (dir_ / "secrets" / "token").string();
+  std::ofstream(real) << "inside-canary-3131";
+  std::string link = (dir_ / "secrets" / "alias").string();
+  fs::create_symlink(real, link);
+  Start(OnlyFilesUnder((dir_ / "secrets").string()));
+  auto s = Open({{"x", SecretSource::Kind::kFile, link, ""}});
+  auto v = s->Fetch("x", {});
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(AsString(*v), "inside-canary-3131");
+  EXPECT_EQ(v->reference(), link);
+  EXPECT_EQ(v->resolved(), real);
+  EXPECT_EQ(CountRecords({"\"outcome\":\"granted\"", "\"reference\":\"" + link + "\"",
+                          "\"resolved\":\"" + real + "\""}),
+            1u);
+  // A missing file names the path as written, as the file provider does.
+  auto missing = Open({{"y", SecretSource::Kind::kFile, (dir_ / "secrets" / "nope").string(), ""}});
+  EXPECT_EQ(missing->Fetch("y", {}).status(),
+            NotFoundError("provider file: secret y: file " + (dir_ / "secrets" / "nope").string() +
+                          ": no such file or directory"));
+  // A directory: the provider's message names the user's path, not /proc/self/fd.
+  auto dir = Open({{"z", SecretSource::Kind::kFile, (dir_ / "secrets").string(), ""}});
+  EXPECT_EQ(dir->Fetch("z", {}).status(),
+            InvalidArgumentError("provider file: secret z: file " + (dir_ / "secrets").string() +
+                                 ": is a directory, not a file"));
+}
+
+// Issue 11 item 2: the Dockerfile path is matched in one spelling.
+TEST_F(SessionTest, DockerfileRuleMatchesWhateverTheSpelling) {
+  std::string dockerfile = (dir_ / "Dockerfile").string();
+  std::ofstream(dockerfile) << "FROM scratch\n";
+  PolicyRule rule;
+  rule.name = "no-secrets-for-this-dockerfile";
+  rule.reason = "untrusted";
+  rule.dockerfiles = {*Glob::Compile(dockerfile)};
+  auto policy = std::make_shared<Policy>(std::vector<PolicyRule>{rule});
+  Start([policy](const PolicyRequest& q) { return policy->Decide(q); });
+  for (const std::string& spelling :
+       {dir_.string() + "//Dockerfile", dir_.string() + "//./Dockerfile",
+        dir_.string() + "/sub/../Dockerfile"}) {
+    SessionAttributes a;
+    a.dockerfile = spelling;
+    a.context = dir_.string() + "//.";
+    a.declared = {FileSource("npmrc")};
+    auto sess = manager_->Open(a);
+    ASSERT_TRUE(sess.ok());
+    EXPECT_EQ((*sess)->attributes().dockerfile, dockerfile);
+    EXPECT_EQ((*sess)->attributes().context, dir_.string());
+    auto v = (*sess)->Fetch("npmrc", {});
+    EXPECT_EQ(v.status().code(), StatusCode::kPermissionDenied) << spelling;
+    sessions_.push_back(*sess);
   }
-  EXPECT_EQ(grants, 2u) << log;
-  EXPECT_EQ(log.find("\"rule\":\"cached\""), std::string::npos) << log;
+}
+
+// Issue 11 item 3: a cached step's secrets are re-authorised (not fetched) and the hit audited.
+TEST_F(SessionTest, AuthorizeDecidesWithoutFetchingAndCacheHitsAreAudited) {
+  Start();
+  auto s = Open({FileSource("npmrc")});
+  auto auth = s->Authorize("npmrc", {});
+  ASSERT_TRUE(auth.ok()) << auth.status().ToString();
+  EXPECT_EQ(auth->rule, "declared-source");
+  EXPECT_EQ(auth->reference, secret_path_);
+  EXPECT_EQ(s->provider_calls(), 0u);
+  EXPECT_EQ(s->Authorize("configured", {}).status(),
+            PermissionDeniedError("secret configured: denied by policy rule "
+                                  "\"default-deny-provider\": no policy rule allows secret "
+                                  "\"configured\" from provider file; add a rule with allow: "
+                                  "true under policy.rules"));
+  EXPECT_EQ(s->Authorize("absent", {}).status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(s->AuthorizeCacheHit({"npmrc"}, {"0", 2, 7, "RUN x"}, "sha256:abc").ok());
+  EXPECT_FALSE(s->AuthorizeCacheHit({"npmrc", "configured"}, {"0", 3, 8, "RUN y"}, "k").ok());
+  EXPECT_EQ(CountRecords({"\"event\":\"cache.hit\"", "\"cache_key\":\"sha256:abc\"",
+                          "\"secret\":\"npmrc\"", "\"rule\":\"declared-source\""}),
+            1u)
+      << ReadAll((dir_ / "audit.log").string());
+  EXPECT_EQ(CountRecords({"\"event\":\"cache.hit\""}), 1u);
+  EXPECT_EQ(s->provider_calls(), 0u);
+  EXPECT_EQ(CountRecords({"\"event\":\"secret.fetch\""}), 0u);
 }
 
 TEST_F(SessionTest, AuditFailureReleasesNoValue) {

@@ -16,6 +16,7 @@
 
 #include "broker/config.h"
 #include "broker/policy.h"
+#include "broker/source_path.h"
 #include "broker/state_dir.h"
 #include "cli/command_registry.h"
 
@@ -38,10 +39,26 @@ struct ExplainFlags {
 };
 
 std::string Absolute(const std::string& cwd, const std::string& path) {
-  std::string abs = JoinPath(cwd, path);
-  char resolved[PATH_MAX];
-  if (::realpath(abs.c_str(), resolved) != nullptr) return resolved;
-  return abs;
+  return CanonicalPath(JoinPath(cwd, path));
+}
+
+// The path a file source is decided on, exactly as the broker decides it (Session::Decide):
+// the real path of the opened file, or the canonical spelling when it cannot be opened.
+std::string FileSourcePolicyPath(const std::string& id, const std::string& abs) {
+  auto opened = OpenedFile::Open(id, abs);
+  return opened.ok() ? opened->resolved() : CanonicalPath(abs);
+}
+
+// A "file" provider reference as the broker resolves it: absolute as written, else under the
+// provider's base_dir (the caller's directory when there is none, as before).
+std::string FileRefPath(const Config& config, const std::string& cwd, const std::string& ref) {
+  if (!ref.empty() && ref[0] == '/') return ref;
+  if (const PluginConfig* p = config.FindPlugin("file")) {
+    for (const auto& [key, value] : p->config) {
+      if (key == "base_dir" && !value.empty() && value[0] == '/') return JoinPath(value, ref);
+    }
+  }
+  return JoinPath(cwd, ref);
 }
 
 int RunExplain(const ExplainFlags& f, const GlobalOptions& global) {
@@ -75,8 +92,10 @@ int RunExplain(const ExplainFlags& f, const GlobalOptions& global) {
     if (f.source.rfind("file:", 0) == 0 && f.source.size() > 5) {
       req.source = SecretSource::Kind::kFile;
       req.provider = "file";
-      req.file_path = Absolute(cctx.cwd, f.source.substr(5));
-      origin = "declared file " + req.file_path;
+      std::string written = JoinPath(cctx.cwd, f.source.substr(5));
+      req.file_path = FileSourcePolicyPath(f.secret, written);
+      origin = "declared file " + written;
+      if (req.file_path != written) origin += " (resolved: " + req.file_path + ")";
     } else if (f.source.rfind("env:", 0) == 0 && f.source.size() > 4) {
       req.source = SecretSource::Kind::kEnv;
       req.provider = "env";
@@ -110,7 +129,9 @@ int RunExplain(const ExplainFlags& f, const GlobalOptions& global) {
     }
     req.source = SecretSource::Kind::kProvider;
     req.provider = provider;
-    if (provider == "file" && !ref.empty()) req.file_path = Absolute(cctx.cwd, ref);
+    if (provider == "file" && !ref.empty()) {
+      req.file_path = FileSourcePolicyPath(f.secret, FileRefPath(*config, cctx.cwd, ref));
+    }
     origin += "provider " + provider;
     if (!ref.empty()) origin += ", ref " + ref;
   }

@@ -58,8 +58,10 @@ const char* EventName(const AuditRecord& record) {
       return "secret.fetch";
     case 2:
       return "session.close";
-    default:
+    case 3:
       return "leak.finding";
+    default:
+      return "cache.hit";
   }
 }
 
@@ -80,6 +82,7 @@ void AppendEventFields(const AuditRecord& record, Json* out) {
     j["rule"] = Cap(r->rule);
     j["provider"] = Cap(r->provider);
     j["reference"] = Cap(r->reference);
+    if (!r->resolved.empty()) j["resolved"] = Cap(r->resolved);
     j["version"] = Cap(r->version);
     j["step"] = StepJson(r->step);
     j["requester"] = Cap(r->requester);
@@ -101,6 +104,22 @@ void AppendEventFields(const AuditRecord& record, Json* out) {
     j["layer"] = Cap(r->layer);
     j["path"] = Cap(r->path);
     j["step"] = StepJson(r->step);
+  } else if (const auto* r = std::get_if<CacheHitRecord>(&record)) {
+    j["session"] = Cap(r->session);
+    j["cache_key"] = Cap(r->cache_key);
+    Json secrets = Json::array();
+    for (const CacheHitSecret& s : r->secrets) {
+      Json e = Json::object();
+      e["secret"] = Cap(s.secret);
+      e["rule"] = Cap(s.rule);
+      e["provider"] = Cap(s.provider);
+      e["reference"] = Cap(s.reference);
+      if (!s.resolved.empty()) e["resolved"] = Cap(s.resolved);
+      secrets.push_back(std::move(e));
+    }
+    j["secrets"] = std::move(secrets);
+    j["step"] = StepJson(r->step);
+    j["requester"] = Cap(r->requester);
   }
 }
 
@@ -118,6 +137,7 @@ void MaskValue(AuditRecord* record, std::span<const uint8_t> value) {
     for (auto& [k, val] : r->labels) Mask(&val, v);
   } else if (auto* r = std::get_if<SecretFetchRecord>(record)) {
     Mask(&r->reference, v);
+    Mask(&r->resolved, v);
     Mask(&r->version, v);
     Mask(&r->requester, v);
     Mask(&r->error, v);
@@ -127,6 +147,12 @@ void MaskValue(AuditRecord* record, std::span<const uint8_t> value) {
     Mask(&r->reason, v);
   } else if (auto* r = std::get_if<LeakFindingRecord>(record)) {
     Mask(&r->path, v);
+    mask_step(&r->step);
+  } else if (auto* r = std::get_if<CacheHitRecord>(record)) {
+    for (CacheHitSecret& s : r->secrets) {
+      Mask(&s.reference, v);
+      Mask(&s.resolved, v);
+    }
     mask_step(&r->step);
   }
 }

@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace latchkey::audit {
 
@@ -47,8 +48,11 @@ struct SecretFetchRecord {
   FetchOutcome outcome = FetchOutcome::kError;
   std::string rule;       // the policy rule that decided
   std::string provider;   // provider instance name
-  std::string reference;  // the provider-side reference (path, key, name)
-  std::string version;    // the provider-reported version; empty when none
+  std::string reference;  // the provider-side reference (path, key, name), as written
+  // For a file source: the real path of the file that was opened and served (symlinks
+  // resolved); empty otherwise. Written only when non-empty.
+  std::string resolved;
+  std::string version;  // the provider-reported version; empty when none
   StepInfo step;
   std::string requester;
   int64_t duration_us = 0;
@@ -74,10 +78,30 @@ struct LeakFindingRecord {
   StepInfo step;
 };
 
-using AuditRecord =
-    std::variant<SessionOpenRecord, SecretFetchRecord, SessionCloseRecord, LeakFindingRecord>;
+// One secret a reused build step had mounted, and why this session may have it now.
+struct CacheHitSecret {
+  std::string secret;     // secret id
+  std::string rule;       // the policy rule that allows it now
+  std::string provider;   // where it would come from
+  std::string reference;  // as written
+  std::string resolved;   // file sources: the real path; empty otherwise
+};
 
-// "session.open", "secret.fetch", "session.close", "leak.finding".
+// A build step that mounted secrets was reused from the build cache: the session could obtain
+// every one of them now (source resolved, policy allowed), so the cached result is served
+// without fetching them.
+struct CacheHitRecord {
+  std::string session;
+  std::string cache_key;
+  std::vector<CacheHitSecret> secrets;
+  StepInfo step;
+  std::string requester;
+};
+
+using AuditRecord = std::variant<SessionOpenRecord, SecretFetchRecord, SessionCloseRecord,
+                                 LeakFindingRecord, CacheHitRecord>;
+
+// "session.open", "secret.fetch", "session.close", "leak.finding", "cache.hit".
 const char* EventName(const AuditRecord& record);
 inline constexpr const char* kCheckpointEvent = "audit.checkpoint";
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -202,16 +203,6 @@ Result<sdk::Response> FileProvider::Fetch(const sdk::Request& req) {
   }
 
   sdk::Response response;
-  {
-    std::lock_guard<std::mutex> lock(once_mu_);
-    auto it = once_values_.find(errors.path);
-    if (it != once_values_.end()) {
-      LK_ASSIGN_OR_RETURN(response.value,
-                          req.host.CopySecret(it->second.data(), it->second.size()));
-      return response;
-    }
-  }
-
   // O_NONBLOCK: opening a FIFO must not hang; reads of it poll (see ReadStream).
   Fd fd(::open(errors.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (fd.get() < 0) return errors.Open(errno);
@@ -225,18 +216,26 @@ Result<sdk::Response> FileProvider::Fetch(const sdk::Request& req) {
     if (static_cast<uint64_t>(st.st_size) > max_size_) return errors.TooBig(max_size_);
     LK_ASSIGN_OR_RETURN(response.value, ReadRegular(fd.get(), static_cast<size_t>(st.st_size), req,
                                                     errors, max_size_));
+    // Which version of the file was served (re-read on every fetch): its inode and mtime.
+    char version[64];
+    std::snprintf(version, sizeof version, "mtime=%lld.%09ld,ino=%llu",
+                  static_cast<long long>(st.st_mtim.tv_sec), st.st_mtim.tv_nsec,
+                  static_cast<unsigned long long>(st.st_ino));
+    response.version = version;
     return response;
   }
 
   // A read-once source: read it under the lock, keep it for the instance's life.
+  std::pair<uint64_t, uint64_t> key{static_cast<uint64_t>(st.st_dev),
+                                    static_cast<uint64_t>(st.st_ino)};
   std::lock_guard<std::mutex> lock(once_mu_);
-  auto it = once_values_.find(errors.path);
+  auto it = once_values_.find(key);
   if (it == once_values_.end()) {
     LK_ASSIGN_OR_RETURN(sdk::SecretBytes value,
                         ReadStream(fd.get(), req, errors, max_size_, GrowBuffer(req.host),
                                    /*await_writer=*/S_ISFIFO(st.st_mode)));
     LK_ASSIGN_OR_RETURN(sdk::SecretBytes kept, host_.CopySecret(value.data(), value.size()));
-    it = once_values_.emplace(errors.path, std::move(kept)).first;
+    it = once_values_.emplace(key, std::move(kept)).first;
     response.value = std::move(value);
     return response;
   }

@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "latchkey/provider.hpp"
 
@@ -50,10 +51,12 @@ class FileProvider {
   sdk::Host host_;  // the instance context: read-once values live under it
   const std::string base_dir_;
   const size_t max_size_;
-  // Values of read-once sources by path. Guarded by once_mu_, which is also held while such a
-  // source is read, so that two fetches never both consume it.
+  // Values of read-once sources by the opened file's (device, inode): the same FIFO or pipe
+  // reached by another name (the broker passes /proc/self/fd/N, and N is reused) is the same
+  // source, another one never is. Guarded by once_mu_, which is also held while such a source
+  // is read, so that two fetches never both consume it.
   std::mutex once_mu_;
-  std::map<std::string, sdk::SecretBytes> once_values_;
+  std::map<std::pair<uint64_t, uint64_t>, sdk::SecretBytes> once_values_;
 };
 
 }  // namespace latchkey::file_provider

@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -215,6 +217,49 @@ TEST(FileProvider, FifoIsReadOnceAndKeptForTheInstance) {
   EXPECT_EQ(Value(*other, p), "twice");
   writer2.join();
   EXPECT_EQ(Value(*inst, p), "once");
+}
+
+// The broker hands a file source over as /proc/self/fd/N, and N is reused: a kept read-once
+// value belongs to the pipe it was read from, not to the name it was reached by.
+TEST(FileProvider, KeptValuesBelongToTheSourceNotToItsName) {
+  auto inst = FileInstance();
+  ASSERT_NE(inst, nullptr);
+  std::string first, second;
+  for (const char* text : {"first-pipe", "second-pipe"}) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    ASSERT_EQ(::write(fds[1], text, std::strlen(text)), static_cast<ssize_t>(std::strlen(text)));
+    ::close(fds[1]);
+    // Always the same name: move the read end to one fixed descriptor number.
+    ASSERT_EQ(::dup2(fds[0], 200), 200);
+    ::close(fds[0]);
+    (first.empty() ? first : second) = Value(*inst, "/proc/self/fd/200");
+    ::close(200);
+  }
+  EXPECT_EQ(first, "first-pipe");
+  EXPECT_EQ(second, "second-pipe");
+}
+
+// Each fetch of a regular file reports which version it served.
+TEST(FileProvider, RegularFilesReportTheVersionServed) {
+  ScratchDir dir;
+  std::string p = dir.Write("token", "v1");
+  auto inst = FileInstance();
+  ASSERT_NE(inst, nullptr);
+  auto a = inst->Fetch(Req(p));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  struct stat st;
+  ASSERT_EQ(::stat(p.c_str(), &st), 0);
+  char want[64];
+  std::snprintf(want, sizeof want, "mtime=%lld.%09ld,ino=%llu",
+                static_cast<long long>(st.st_mtim.tv_sec), st.st_mtim.tv_nsec,
+                static_cast<unsigned long long>(st.st_ino));
+  EXPECT_EQ(a->version, want);
+  std::string next = dir.Write("token.new", "v2");
+  std::filesystem::rename(next, p);
+  auto b = inst->Fetch(Req(p));
+  ASSERT_TRUE(b.ok());
+  EXPECT_NE(b->version, a->version);
 }
 
 TEST(FileProvider, ProcessSubstitutionPipeIsReadOnce) {
