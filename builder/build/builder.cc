@@ -665,6 +665,22 @@ Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Ste
         if (!req_.allowed_leaks.count(id)) usable = false;
       }
     }
+    // A step that mounted secrets is reused only when this session could obtain them now
+    // (source resolves, policy allows; nothing is fetched), and the hit is audited; otherwise
+    // it runs as it would uncached, so the cache skips neither policy nor `required`.
+    if (usable) {
+      std::vector<std::string> secret_ids;
+      for (const auto& m : step.mounts) {
+        if (m.type == frontend::MountType::kSecret) secret_ids.push_back(m.id);
+      }
+      if (!secret_ids.empty()) {
+        Status granted = session_.AuthorizeCacheHit(secret_ids, ctx, key);
+        if (!granted.ok()) {
+          GetLogger("build")->debug("{}: cache entry not reused: {}", name, granted.message());
+          usable = false;
+        }
+      }
+    }
     if (usable) {
       if (hit->layer) {
         Result<std::string> dir = image::ExtractLayer(store_.blobs(), hit->layer->digest,
