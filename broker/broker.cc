@@ -4,6 +4,7 @@
 
 #include "broker/audit/audit_file.h"
 #include "broker/audit/audit_keys.h"
+#include "broker/audit_locations.h"
 #include "broker/logging.h"
 
 namespace latchkey {
@@ -29,7 +30,9 @@ Result<std::unique_ptr<Broker>> Broker::Start(const Config& config, const Broker
   std::unique_ptr<Broker> broker(new Broker());
   broker->config_ = config;
 
-  std::string key_dir = std::filesystem::path(config.audit.signing_key_file).parent_path().string();
+  // The same resolution as `latchkey audit ...` (broker/audit_locations.h).
+  AuditLocations where = ResolveAuditLocations(config);
+  std::string key_dir = std::filesystem::path(where.keys.signing).parent_path().string();
   // Several builds may start at once on a fresh state directory: with key creation allowed,
   // load (and, when missing, create) the keys under a lock, so that no process reads a key
   // file another one is still writing, and all of them end up with the same keys.
@@ -39,9 +42,13 @@ Result<std::unique_ptr<Broker>> Broker::Start(const Config& config, const Broker
     LK_RETURN_IF_ERROR(fs->CreateDirs(key_dir));
     LK_ASSIGN_OR_RETURN(key_lock, fs->LockExclusive(key_dir + "/audit-keys.lock"));
   }
-  auto keys = audit::LoadKeys(key_dir);
+  auto keys = audit::LoadKeys(where.keys);
   if (!keys.ok() && keys.status().code() == StatusCode::kNotFound && options.create_missing_keys) {
-    keys = audit::WriteNewKeys(key_dir, /*force=*/false);
+    Status missing = keys.status();
+    keys = audit::WriteNewKeys(where.keys, /*force=*/false);
+    // Some of the files exist (a configured HMAC key file is missing, say): report the
+    // missing one rather than creating a mismatched set.
+    if (!keys.ok() && keys.status().code() == StatusCode::kAlreadyExists) keys = missing;
     if (keys.ok()) {
       GetLogger("broker")->info("created audit keys in {} (public key {})", key_dir, keys->key_id);
     }
@@ -50,7 +57,7 @@ Result<std::unique_ptr<Broker>> Broker::Start(const Config& config, const Broker
   if (!keys.ok()) return keys.status();
 
   audit::AuditOptions ao;
-  ao.path = config.audit.path;
+  ao.path = where.log;
   ao.fsync = ToFsyncMode(config.audit.fsync);
   ao.write_timeout = config.audit.timeout;
   ao.checkpoint_every = config.audit.checkpoint_interval;

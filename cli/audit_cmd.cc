@@ -5,7 +5,10 @@
 //   verify [FILE...] [--pubkey KEY]        check the chain, signatures and head file
 //   search [FILE...] [filters] [--format table|json]
 //
-// FILE defaults to <state>/audit/audit.log; a log path stands for its whole rotated set.
+// The log and the key files are where builds put them: the loaded configuration's state_dir,
+// audit.path, audit.signing_key_file and audit.hmac_key_file, resolved by the one function
+// builds use (broker/audit_locations.h); --state-dir D means D and the default files in it.
+// FILE defaults to that log; a log path stands for its whole rotated set.
 // Exit codes: 0 ok, 1 verification or operation failed ("error: ..." or "FAIL: ..."), 2 usage.
 #include <fcntl.h>
 #include <unistd.h>
@@ -22,7 +25,9 @@
 #include "broker/audit/paths.h"
 #include "broker/audit/search.h"
 #include "broker/audit/verifier.h"
+#include "broker/audit_locations.h"
 #include "broker/hardening.h"
+#include "cli/cli_setup.h"
 #include "cli/command_registry.h"
 
 namespace latchkey::cli {
@@ -43,11 +48,15 @@ int Usage(const std::string& message) {
   return kExitUsage;
 }
 
-std::string StateDir(const std::string& flag) { return flag.empty() ? DefaultStateDir() : flag; }
+// The log and key files of the loaded configuration (or of --state-dir).
+Result<AuditLocations> Locations(const GlobalOptions& global, const std::string& state_dir_flag) {
+  LK_ASSIGN_OR_RETURN(Config config, LoadProcessConfig(global));
+  return ResolveAuditLocations(config, state_dir_flag);
+}
 
-std::vector<std::string> LogArgs(const std::vector<std::string>& files, const std::string& state) {
+std::vector<std::string> LogArgs(const std::vector<std::string>& files, const AuditLocations& at) {
   if (!files.empty()) return files;
-  return {DefaultLogPath(state)};
+  return {at.log};
 }
 
 // The live log of a set: a rotated name "<base>.<n>" stands for <base>.
@@ -65,14 +74,15 @@ struct KeygenFlags {
   bool force = false;
 };
 
-int RunKeygen(const KeygenFlags& f) {
+int RunKeygen(const KeygenFlags& f, const GlobalOptions& global) {
   auto hardened = HardenProcess();
   if (!hardened.ok()) return Error(hardened.status());
-  std::string state = StateDir(f.state_dir);
-  auto keys = WriteNewKeys(state, f.force);
+  auto at = Locations(global, f.state_dir);
+  if (!at.ok()) return Error(at.status());
+  auto keys = WriteNewKeys(at->keys, f.force);
   if (!keys.ok()) return Error(keys.status());
-  std::cout << "created " << SigningKeyPath(state) << " (0600), " << PublicKeyPath(state)
-            << " (0644) and " << HmacKeyPath(state) << " (0600)\n"
+  std::cout << "created " << at->keys.signing << " (0600), " << at->keys.public_key
+            << " (0644) and " << at->keys.hmac << " (0600)\n"
             << "key id " << keys->key_id
             << "; keep a copy of the public key outside this machine to verify logs with\n";
   return kExitOk;
@@ -117,10 +127,15 @@ Result<SecretBuffer> ReadValue(const std::string& path) {
   return std::move(buf).value();
 }
 
-int RunHash(const HashFlags& f) {
+int RunHash(const HashFlags& f, const GlobalOptions& global) {
   auto hardened = HardenProcess();
   if (!hardened.ok()) return Error(hardened.status());
-  std::string key_path = f.hmac_key.empty() ? HmacKeyPath(StateDir(f.state_dir)) : f.hmac_key;
+  std::string key_path = f.hmac_key;
+  if (key_path.empty()) {
+    auto at = Locations(global, f.state_dir);
+    if (!at.ok()) return Error(at.status());
+    key_path = at->keys.hmac;
+  }
   auto key = LoadHmacKey(key_path);
   if (!key.ok()) return Error(key.status());
   auto value = ReadValue(f.value_file);
@@ -138,9 +153,10 @@ struct VerifyFlags {
   bool strict = false;
 };
 
-int RunVerify(const VerifyFlags& f) {
-  std::string state = StateDir(f.state_dir);
-  std::string pub_path = f.pubkey.empty() ? PublicKeyPath(state) : f.pubkey;
+int RunVerify(const VerifyFlags& f, const GlobalOptions& global) {
+  auto at = Locations(global, f.state_dir);
+  if (!at.ok()) return Error(at.status());
+  std::string pub_path = f.pubkey.empty() ? at->keys.public_key : f.pubkey;
   auto pk = LoadPublicKey(pub_path);
   if (!pk.ok()) {
     if (f.pubkey.empty() && pk.status().code() == StatusCode::kNotFound) {
@@ -149,7 +165,7 @@ int RunVerify(const VerifyFlags& f) {
     }
     return Error(pk.status());
   }
-  auto files = LoadLogSet(LogArgs(f.files, state));
+  auto files = LoadLogSet(LogArgs(f.files, *at));
   if (!files.ok()) return Error(files.status());
   VerifyOptions opts;
   opts.public_key = *pk;
@@ -174,6 +190,7 @@ int RunVerify(const VerifyFlags& f) {
 
 struct SearchFlags {
   std::string state_dir;
+  std::string hmac_key;
   std::vector<std::string> files;
   SearchFilter filter;
   std::string since;
@@ -181,7 +198,7 @@ struct SearchFlags {
   std::string format = "table";
 };
 
-int RunSearch(SearchFlags f) {
+int RunSearch(SearchFlags f, const GlobalOptions& global) {
   auto now = std::chrono::system_clock::now();
   if (!f.since.empty()) {
     auto t = ParseTimeOrDuration(f.since, now);
@@ -195,8 +212,24 @@ int RunSearch(SearchFlags f) {
   }
   Status valid = ValidateFilter(f.filter);
   if (!valid.ok()) return Usage(valid.message());
-  auto files = LoadLogSet(LogArgs(f.files, StateDir(f.state_dir)));
+  auto at = Locations(global, f.state_dir);
+  if (!at.ok()) return Error(at.status());
+  auto files = LoadLogSet(LogArgs(f.files, *at));
   if (!files.ok()) return Error(files.status());
+  if (!f.filter.hmac.empty()) {
+    // A hash made with another HMAC key never matches: say so instead of "no records".
+    std::string key_path = f.hmac_key.empty() ? at->keys.hmac : f.hmac_key;
+    auto key = LoadHmacKey(key_path);
+    if (key.ok()) {
+      Status same = CheckHmacKey(*files, HmacKeyId(*key), key_path);
+      if (!same.ok()) return Error(same);
+    } else if (!f.hmac_key.empty()) {
+      return Error(key.status());
+    } else {
+      std::cerr << "note: cannot check that --hmac was hashed with the log's HMAC key: "
+                << key.status().message() << "\n";
+    }
+  }
   SearchResult result = Search(*files, f.filter);
   if (f.format == "json") {
     for (const std::string& line : result.lines) std::cout << line << "\n";
@@ -217,10 +250,9 @@ void Register(CLI::App& app, CommandContext& ctx) {
   auto kg = std::make_shared<KeygenFlags>();
   auto* keygen = audit->add_subcommand("keygen", "Create the audit signing and HMAC keys");
   keygen->add_option("--state-dir", kg->state_dir,
-                     "State directory (default /var/lib/latchkey as root, else "
-                     "$XDG_STATE_HOME/latchkey or ~/.local/state/latchkey)");
+                     "State directory (default: the configuration's, as builds use it)");
   keygen->add_flag("--force", kg->force, "Replace existing keys");
-  keygen->callback([&ctx, kg] { ctx.exit_code = RunKeygen(*kg); });
+  keygen->callback([&ctx, kg] { ctx.exit_code = RunKeygen(*kg, ctx.global); });
 
   auto hf = std::make_shared<HashFlags>();
   auto* hash = audit->add_subcommand(
@@ -230,7 +262,7 @@ void Register(CLI::App& app, CommandContext& ctx) {
       ->required();
   hash->add_option("--state-dir", hf->state_dir, "State directory holding audit-hmac.key");
   hash->add_option("--hmac-key", hf->hmac_key, "HMAC key file (default <state>/audit-hmac.key)");
-  hash->callback([&ctx, hf] { ctx.exit_code = RunHash(*hf); });
+  hash->callback([&ctx, hf] { ctx.exit_code = RunHash(*hf, ctx.global); });
 
   auto vf = std::make_shared<VerifyFlags>();
   auto* verify = audit->add_subcommand(
@@ -244,7 +276,7 @@ void Register(CLI::App& app, CommandContext& ctx) {
   verify->add_flag("--no-head", vf->no_head, "Do not compare against the head file");
   verify->add_flag("--strict", vf->strict,
                    "Fail on warnings too (unsigned tail, unclosed sessions, missing start)");
-  verify->callback([&ctx, vf] { ctx.exit_code = RunVerify(*vf); });
+  verify->callback([&ctx, vf] { ctx.exit_code = RunVerify(*vf, ctx.global); });
 
   auto sf = std::make_shared<SearchFlags>();
   auto* search = audit->add_subcommand("search", "Find audit records (filters combine with AND)");
@@ -254,6 +286,9 @@ void Register(CLI::App& app, CommandContext& ctx) {
   search->add_option("--state-dir", sf->state_dir, "State directory");
   search->add_option("--hmac", sf->filter.hmac,
                      "value_hmac as printed by `latchkey audit hash` (or a prefix)");
+  search->add_option("--hmac-key", sf->hmac_key,
+                     "HMAC key the --hmac value was made with (default: the log's configured "
+                     "audit.hmac_key_file); a key the log was not written with is an error");
   search->add_option("--secret", sf->filter.secret, "Secret id");
   search->add_option("--session", sf->filter.session, "Session id");
   search->add_option("--outcome", sf->filter.outcome, "granted, denied, not_found or error");
@@ -264,7 +299,7 @@ void Register(CLI::App& app, CommandContext& ctx) {
   search->add_option("--until", sf->until, "RFC 3339 time or a duration ago");
   search->add_option("--format", sf->format, "table or json (matching lines)")
       ->check(CLI::IsMember({"table", "json"}));
-  search->callback([&ctx, sf] { ctx.exit_code = RunSearch(*sf); });
+  search->callback([&ctx, sf] { ctx.exit_code = RunSearch(*sf, ctx.global); });
 }
 
 CommandRegistrar reg("audit", Register);

@@ -32,6 +32,7 @@ namespace {
 using store::StoreLocation;
 
 struct StoreFlags {
+  GlobalOptions global;  // for the configuration's store and state_dir
   StoreLocation loc;
   bool passphrase = false;  // init: prompt for a passphrase
   std::string new_unlock_key_file;
@@ -53,7 +54,7 @@ void PrintUnlockKey(const SecretBuffer& text, const std::string& file) {
 }
 
 int RunInit(StoreFlags& f) {
-  Status st = ResolveStoreLocation(&f.loc);
+  Status st = ResolveStoreLocation(f.global, &f.loc);
   if (!st.ok()) return Fail(st);
   auto key = store::NewKeySource(f.loc.passphrase_fd, f.passphrase, f.loc.unlock_key_file);
   if (!key.ok()) return Fail(key.status());
@@ -77,7 +78,7 @@ int RunRekey(StoreFlags& f) {
         "store rekey needs exactly one of --new-unlock-key-file PATH, --new-passphrase, "
         "--new-passphrase-fd N, --data-key");
   }
-  Status st = ResolveStoreLocation(&f.loc);
+  Status st = ResolveStoreLocation(f.global, &f.loc);
   if (!st.ok()) return Fail(st);
   auto s = store::OpenStoreForCommand(f.loc);
   if (!s.ok()) return Fail(s.status());
@@ -105,7 +106,7 @@ int RunRekey(StoreFlags& f) {
 }
 
 int RunStatus(StoreFlags& f) {
-  Status st = ResolveStoreLocation(&f.loc);
+  Status st = ResolveStoreLocation(f.global, &f.loc);
   if (!st.ok()) return Fail(st);
   auto s = store::OpenStoreForCommand(f.loc);
   if (!s.ok()) return Fail(s.status());
@@ -166,7 +167,10 @@ void Register(CLI::App& app, CommandContext& ctx) {
                  "Lock the store with a passphrase prompted on the terminal")
       ->excludes("--passphrase-fd")
       ->excludes("--unlock-key-file");
-  init->callback([f, &ctx] { ctx.exit_code = Hardened([&] { return RunInit(*f); }); });
+  init->callback([f, &ctx] {
+    f->global = ctx.global;
+    ctx.exit_code = Hardened([&] { return RunInit(*f); });
+  });
 
   auto* rekey = store->add_subcommand(
       "rekey", "Replace the key-encryption key or the data key (re-encrypting every secret)");
@@ -181,13 +185,19 @@ void Register(CLI::App& app, CommandContext& ctx) {
       ->check(CLI::NonNegativeNumber);
   rekey->add_flag("--data-key", f->data_key,
                   "Replace the data key and re-encrypt every version in one transaction");
-  rekey->callback([f, &ctx] { ctx.exit_code = Hardened([&] { return RunRekey(*f); }); });
+  rekey->callback([f, &ctx] {
+    f->global = ctx.global;
+    ctx.exit_code = Hardened([&] { return RunRekey(*f); });
+  });
 
   auto* status = store->add_subcommand("status", "Show the store's metadata (never a key)");
   AddStoreOptions(status, &f->loc);
   status->add_option("--format", f->format, "Output format")
       ->check(CLI::IsMember({"table", "json"}));
-  status->callback([f, &ctx] { ctx.exit_code = Hardened([&] { return RunStatus(*f); }); });
+  status->callback([f, &ctx] {
+    f->global = ctx.global;
+    ctx.exit_code = Hardened([&] { return RunStatus(*f); });
+  });
 }
 
 CommandRegistrar reg("store", Register);

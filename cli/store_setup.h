@@ -24,9 +24,10 @@ int Hardened(F run) {
 // Prints "error: <msg>" to stderr and returns kExitUsage.
 int Usage(const std::string& msg);
 
-// Fills in the store path and the unlock key file the flags left empty from the default
-// state directory ($XDG_STATE_HOME / $HOME for a user, /var/lib/latchkey for root).
-Status ResolveStoreLocation(store::StoreLocation* loc);
+// Fills in the store path and the unlock key file the flags left empty from the loaded
+// configuration (--config, $LATCHKEY_CONFIG, ...): its `store:` section when present, else the
+// defaults under its state_dir -- the state directory builds use.
+Status ResolveStoreLocation(const GlobalOptions& global, store::StoreLocation* loc);
 
 }  // namespace latchkey::cli
 

@@ -159,20 +159,54 @@ Result<AuditKeys> GenerateKeys() {
   return KeysFromSeed(seed, std::move(hmac));
 }
 
-Result<AuditKeys> WriteNewKeys(const std::string& state_dir, bool force) {
+std::string HmacKeyId(const SecretBuffer& hmac_key) {
+  static constexpr std::string_view kLabel = "latchkey-audit-hmac-key-id-v1";
+  uint8_t mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(&st, hmac_key.data(), hmac_key.size());
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const uint8_t*>(kLabel.data()),
+                                kLabel.size());
+  crypto_auth_hmacsha256_final(&st, mac);
+  sodium_memzero(&st, sizeof st);
+  return "hmac:" + HexEncode(std::span<const uint8_t>(mac, 8));
+}
+
+KeyFiles KeyFilesIn(const std::string& state_dir) {
+  return {SigningKeyPath(state_dir), PublicKeyPath(state_dir), HmacKeyPath(state_dir)};
+}
+
+std::string PublicKeyPathFor(const std::string& signing_key_path) {
+  static const std::string kKey = ".key";
+  const std::string& p = signing_key_path;
+  if (p.size() > kKey.size() && p.compare(p.size() - kKey.size(), kKey.size(), kKey) == 0) {
+    return p.substr(0, p.size() - kKey.size()) + ".pub";
+  }
+  return p + ".pub";
+}
+
+namespace {
+
+std::string DirOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+}  // namespace
+
+Result<AuditKeys> WriteNewKeys(const KeyFiles& key_files, bool force) {
   LK_RETURN_IF_ERROR(EnsureSodium());
-  const std::string files[] = {SigningKeyPath(state_dir), PublicKeyPath(state_dir),
-                               HmacKeyPath(state_dir)};
+  const std::string files[] = {key_files.signing, key_files.public_key, key_files.hmac};
   if (!force) {
     for (const std::string& f : files) {
       struct stat st;
       if (::lstat(f.c_str(), &st) == 0) {
-        return AlreadyExistsError("audit keys already exist in " + state_dir + " (" + BaseName(f) +
+        return AlreadyExistsError("audit keys already exist in " + DirOf(f) + " (" + BaseName(f) +
                                   "); pass --force to replace them");
       }
     }
   }
-  LK_RETURN_IF_ERROR(PosixAuditFs()->CreateDirs(state_dir));
+  for (const std::string& f : files) LK_RETURN_IF_ERROR(PosixAuditFs()->CreateDirs(DirOf(f)));
   LK_ASSIGN_OR_RETURN(SecretBuffer seed, RandomSecret(kSeedBytes));
   LK_ASSIGN_OR_RETURN(SecretBuffer hmac, RandomSecret(kHmacKeyBytes));
   LK_RETURN_IF_ERROR(WriteKeyFile(files[0], seed.bytes(), 0600, force));
@@ -185,13 +219,19 @@ Result<AuditKeys> WriteNewKeys(const std::string& state_dir, bool force) {
   return keys;
 }
 
-Result<AuditKeys> LoadKeys(const std::string& state_dir) {
+Result<AuditKeys> WriteNewKeys(const std::string& state_dir, bool force) {
+  return WriteNewKeys(KeyFilesIn(state_dir), force);
+}
+
+Result<AuditKeys> LoadKeys(const KeyFiles& files) {
   LK_RETURN_IF_ERROR(EnsureSodium());
   LK_ASSIGN_OR_RETURN(SecretBuffer seed,
-                      ReadSecretFile("audit signing key", SigningKeyPath(state_dir), kSeedBytes));
-  LK_ASSIGN_OR_RETURN(SecretBuffer hmac, LoadHmacKey(HmacKeyPath(state_dir)));
+                      ReadSecretFile("audit signing key", files.signing, kSeedBytes));
+  LK_ASSIGN_OR_RETURN(SecretBuffer hmac, LoadHmacKey(files.hmac));
   return KeysFromSeed(seed, std::move(hmac));
 }
+
+Result<AuditKeys> LoadKeys(const std::string& state_dir) { return LoadKeys(KeyFilesIn(state_dir)); }
 
 Result<SecretBuffer> LoadHmacKey(const std::string& path) {
   LK_RETURN_IF_ERROR(EnsureSodium());

@@ -36,15 +36,35 @@ std::string KeyId(const PublicKey& public_key);
 // Fresh random keys, in memory only (tests, benchmarks).
 Result<AuditKeys> GenerateKeys();
 
-// Creates the three key files in `state_dir` (created with mode 0700 when missing). Without
+// "hmac:" + hex of the first 8 bytes of HMAC-SHA256(hmac_key, "latchkey-audit-hmac-key-id-v1").
+// Names an HMAC key without revealing it; checkpoints record it so that `audit search --hmac`
+// can tell a hash made with another key from "never handed out".
+std::string HmacKeyId(const SecretBuffer& hmac_key);
+
+// Where the three key files are. KeyFilesIn(dir) gives the defaults inside a state directory;
+// the configuration may name the signing and HMAC key files (audit.signing_key_file,
+// audit.hmac_key_file); the public key sits beside the signing key (PublicKeyPathFor).
+struct KeyFiles {
+  std::string signing;
+  std::string public_key;
+  std::string hmac;
+};
+KeyFiles KeyFilesIn(const std::string& state_dir);
+// The public key file of a signing key file: a trailing ".key" replaced by ".pub", else ".pub"
+// appended ("/s/audit-signing.key" -> "/s/audit-signing.pub").
+std::string PublicKeyPathFor(const std::string& signing_key_path);
+
+// Creates the three key files (their directories with mode 0700 when missing). Without
 // `force`, fails with ALREADY_EXISTS when any of them exists:
 // "audit keys already exist in <dir> (audit-signing.key); pass --force to replace them".
 // Returns the new keys.
+Result<AuditKeys> WriteNewKeys(const KeyFiles& files, bool force);
 Result<AuditKeys> WriteNewKeys(const std::string& state_dir, bool force);
 
-// Loads the signing and HMAC keys (and derives the public key) from `state_dir`. Fails with
-// NOT_FOUND naming the missing file and the keygen command, FAILED_PRECONDITION when a secret
-// key file is readable by group or others or has the wrong size.
+// Loads the signing and HMAC keys (and derives the public key). Fails with NOT_FOUND naming the
+// missing file and the keygen command, FAILED_PRECONDITION when a secret key file is readable by
+// group or others or has the wrong size.
+Result<AuditKeys> LoadKeys(const KeyFiles& files);
 Result<AuditKeys> LoadKeys(const std::string& state_dir);
 
 // Loads only the HMAC key file at `path` (same checks as LoadKeys).

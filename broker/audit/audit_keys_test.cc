@@ -51,6 +51,27 @@ TEST(AuditKeys, KeygenWritesThreeFilesWithTheRightModes) {
   EXPECT_FALSE(VerifyBase64(*pk, "message", "not base64!"));
 }
 
+// Issue 11 item 4: key files the configuration names (audit.hmac_key_file) are the ones used.
+TEST(AuditKeys, KeyFilesAnywhereAreWrittenAndLoaded) {
+  TempDir dir;
+  KeyFiles files{dir.Join("sign/my.key"), PublicKeyPathFor(dir.Join("sign/my.key")),
+                 dir.Join("hmac/other-hmac.key")};
+  EXPECT_EQ(files.public_key, dir.Join("sign/my.pub"));
+  auto keys = WriteNewKeys(files, false);
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  EXPECT_EQ(ModeOf(files.hmac), 0600u);
+  auto loaded = LoadKeys(files);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_TRUE(loaded->hmac_key.Equals(keys->hmac_key.bytes()));
+  EXPECT_EQ(HmacKeyId(loaded->hmac_key), HmacKeyId(keys->hmac_key));
+  EXPECT_EQ(HmacKeyId(keys->hmac_key).rfind("hmac:", 0), 0u);
+  EXPECT_EQ(HmacKeyId(keys->hmac_key).size(), 5u + 16u);
+  EXPECT_EQ(WriteNewKeys(files, false).status(),
+            AlreadyExistsError("audit keys already exist in " + dir.Join("sign") +
+                               " (my.key); pass --force to replace them"));
+  EXPECT_EQ(PublicKeyPathFor("/s/signing"), "/s/signing.pub");
+}
+
 TEST(AuditKeys, KeygenRefusesToOverwriteWithoutForce) {
   TempDir dir;
   ASSERT_TRUE(WriteNewKeys(dir.path(), false).ok());

@@ -231,6 +231,7 @@ Line MakeCheckpoint(const Shared& s, uint64_t seq, const std::string& prev, cons
   j["head"] = prev;
   j["count"] = count;
   j["key_id"] = s.keys->key_id;
+  j["hmac_key_id"] = HmacKeyId(s.keys->hmac_key);
   j["sig"] = sig;
   j["prev"] = prev;
   Line line;

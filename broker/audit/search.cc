@@ -44,6 +44,33 @@ std::string Cell(std::string s) {
 
 }  // namespace
 
+std::vector<std::string> HmacKeyIds(const std::vector<LogFile>& files) {
+  std::vector<std::string> ids;
+  for (const LogFile& file : files) {
+    for (const RawLine& line : SplitLines(file.content)) {
+      if (line.text.find("\"hmac_key_id\"") == std::string_view::npos) continue;
+      Json j = Json::parse(std::string(line.text), nullptr, /*allow_exceptions=*/false);
+      if (!j.is_object() || Field(j, "event") != "audit.checkpoint") continue;
+      std::string id = Field(j, "hmac_key_id");
+      if (!id.empty() && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    }
+  }
+  return ids;
+}
+
+Status CheckHmacKey(const std::vector<LogFile>& files, const std::string& key_id,
+                    const std::string& key_path) {
+  std::vector<std::string> ids = HmacKeyIds(files);
+  if (ids.empty() || std::find(ids.begin(), ids.end(), key_id) != ids.end()) return Status::OK();
+  std::string logged;
+  for (const std::string& id : ids) logged += (logged.empty() ? "" : ", ") + id;
+  return FailedPreconditionError(
+      "HMAC key " + key_path + " (" + key_id + ") is not the key the audit log " +
+      (files.empty() ? std::string("?") : files.back().path) + " was written with (" + logged +
+      "): no value hashed with it can match; hash the value with the log's key (--hmac-key, or "
+      "the --config / --state-dir of the builds that wrote the log)");
+}
+
 Status ValidateFilter(const SearchFilter& f) {
   if (!f.outcome.empty() && f.outcome != "granted" && f.outcome != "denied" &&
       f.outcome != "not_found" && f.outcome != "error") {
@@ -63,7 +90,7 @@ SearchResult Search(const std::vector<LogFile>& files, const SearchFilter& filte
   SearchResult result;
   for (const LogFile& f : files) {
     for (const RawLine& line : SplitLines(f.content)) {
-      Json j = Json::parse(line.text, nullptr, false);
+      Json j = Json::parse(std::string(line.text), nullptr, false);
       if (!line.complete || j.is_discarded() || !j.is_object()) {
         ++result.skipped;
         continue;

@@ -37,6 +37,19 @@ struct SearchResult {
 
 SearchResult Search(const std::vector<LogFile>& files, const SearchFilter& filter);
 
+// The HMAC key ids (audit_keys.h HmacKeyId) the checkpoints of `files` record, in order of first
+// appearance; empty for logs written before checkpoints carried them.
+std::vector<std::string> HmacKeyIds(const std::vector<LogFile>& files);
+
+// For `search --hmac`: FAILED_PRECONDITION when the log records HMAC key ids and `key_id` (of
+// the key file `key_path`) is none of them, since a value hashed with that key can never match:
+// "HMAC key <key_path> (<key_id>) is not the key the audit log <log> was written with (<ids>):
+// no value hashed with it can match; hash the value with the log's key (--hmac-key, or the
+// --config / --state-dir of the builds that wrote the log)". OK when it is, or when the log
+// records none.
+Status CheckHmacKey(const std::vector<LogFile>& files, const std::string& key_id,
+                    const std::string& key_path);
+
 // A fixed-width table: TIME EVENT OUTCOME SESSION SECRET PROVIDER RULE HMAC, a header line, one
 // row per line; empty fields print "-", HMACs are cut to "hmac-sha256:" + 16 hex digits + "...".
 std::string FormatTable(const std::vector<std::string>& lines);

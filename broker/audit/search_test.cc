@@ -105,6 +105,35 @@ TEST_F(SearchTest, TableShowsTheColumnsAndShortensTheHmac) {
           short_hmac + "\n");
 }
 
+// Issue 11 item 4: `audit search --hmac` with a hash made with another HMAC key printed nothing
+// and exited 0 (a false "never handed out"); the log now names its HMAC key and the search
+// refuses a key that is not it.
+TEST(SearchHmacKey, ALogNamesItsHmacKeyAndAnotherKeyIsRefused) {
+  TempDir dir;
+  auto keys = NewKeys();
+  std::string path = dir.Join("audit.log");
+  auto log = AuditLog::Open(QuickOptions(path), keys);
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE((*log)->Append(SampleOpen("s1")).ok());
+  ASSERT_TRUE((*log)->Checkpoint("explicit").ok());
+  auto files = LoadLogSet({path});
+  ASSERT_TRUE(files.ok());
+  std::string id = HmacKeyId(keys->hmac_key);
+  EXPECT_EQ(HmacKeyIds(*files), std::vector<std::string>{id});
+  EXPECT_TRUE(CheckHmacKey(*files, id, "/k/right.key").ok());
+  auto other = NewKeys();
+  std::string other_id = HmacKeyId(other->hmac_key);
+  ASSERT_NE(other_id, id);
+  EXPECT_EQ(CheckHmacKey(*files, other_id, "/k/other.key"),
+            FailedPreconditionError(
+                "HMAC key /k/other.key (" + other_id + ") is not the key the audit log " + path +
+                " was written with (" + id +
+                "): no value hashed with it can match; hash the value with the log's key "
+                "(--hmac-key, or the --config / --state-dir of the builds that wrote the log)"));
+  // A log written before checkpoints named the key cannot be checked: no error.
+  EXPECT_TRUE(CheckHmacKey({LogFile{"old.log", "{}\n"}}, other_id, "/k/other.key").ok());
+}
+
 TEST(SearchFilter, RejectsBadValues) {
   SearchFilter f;
   f.outcome = "maybe";

@@ -17,7 +17,7 @@ expect_eq() { [ "$1" == "$2" ] || fail "expected [$2], got [$1]"; }
 out=$("$lk" session check --secret "id=token,src=$work/token" \
         --secret id=envtok,env=LK_TEST_CANARY_ENV 2>"$work/err")
 echo "$out"
-grep -q "^GRANTED   token: ${#canary_file} bytes from provider file$" <<<"$out" || fail "file grant line"
+grep -qE "^GRANTED   token: ${#canary_file} bytes from provider file version mtime=[0-9]+\.[0-9]{9},ino=[0-9]+$" <<<"$out" || fail "file grant line"
 grep -q "^GRANTED   envtok: ${#LK_TEST_CANARY_ENV} bytes from provider env$" <<<"$out" || fail "env grant line"
 grep -q "^session [0-9a-f]\{32\} closed; audit log: $work/state/audit/audit.log$" <<<"$out" || fail "close line"
 
