@@ -472,8 +472,23 @@ Result<SecretView> Session::FetchUncached(const std::string& secret_id, const St
     a->error = recorded.message();
     return recorded;
   }
-  LK_ASSIGN_OR_RETURN(uint64_t handle, SecretRegistry::Global().Add(value));
-
+  bool expired = fetched->expires_unix_ms && *fetched->expires_unix_ms <= NowUnixMs();
+  // Files are re-read for every step (docs/providers.md): a rotated file is picked up.
+  bool reread = resolved->provider == "file";
+  std::lock_guard lock(mu_);
+  // The same value read again (a file re-read by a later step) is released once: the leak scan
+  // and the redactor already know it.
+  const CacheEntry* known = nullptr;
+  for (const auto& [id, e] : released_) {
+    if (id == secret_id && e.value->Equals(value->bytes())) known = &e;
+  }
+  uint64_t handle = 0;
+  if (known != nullptr) {
+    value = known->value;
+    handle = known->redaction_handle;
+  } else {
+    LK_ASSIGN_OR_RETURN(handle, SecretRegistry::Global().Add(value));
+  }
   SecretView view;
   view.value_ = value;
   view.id_ = secret_id;
@@ -482,10 +497,6 @@ Result<SecretView> Session::FetchUncached(const std::string& secret_id, const St
   view.reference_ = resolved->ref;
   view.resolved_ = decided.resolved;
   view.rule_ = decision.rule;
-  bool expired = fetched->expires_unix_ms && *fetched->expires_unix_ms <= NowUnixMs();
-  // Files are re-read for every step (docs/providers.md): a rotated file is picked up.
-  bool reread = resolved->provider == "file";
-  std::lock_guard lock(mu_);
   CacheEntry entry;
   entry.value = value;
   entry.provider = resolved->provider;
@@ -496,7 +507,7 @@ Result<SecretView> Session::FetchUncached(const std::string& secret_id, const St
   entry.expires_unix_ms = fetched->expires_unix_ms;
   entry.redaction_handle = handle;
   if (!fetched->no_cache && !expired && !reread) cache_[secret_id] = entry;
-  released_.emplace_back(secret_id, std::move(entry));
+  if (known == nullptr) released_.emplace_back(secret_id, std::move(entry));
   return view;
 }
 

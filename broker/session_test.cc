@@ -339,6 +339,10 @@ TEST_F(SessionTest, RotatedFileIsReadAgainForTheNextStepAndEachVersionIsAudited)
   auto s = Open({FileSource("npmrc")});
   auto first = s->Fetch("npmrc", {"0", 1, 3, "RUN a"});
   ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto same = s->Fetch("npmrc", {"0", 5, 9, "RUN again"});  // read again, unchanged
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->version(), first->version());
+  EXPECT_EQ(s->Released().size(), 1u);  // the same value is released once
   std::string rotated = (dir_ / "npmrc.new").string();
   std::ofstream(rotated) << "rotated-npm-token-6262";
   fs::rename(rotated, secret_path_);
@@ -350,6 +354,7 @@ TEST_F(SessionTest, RotatedFileIsReadAgainForTheNextStepAndEachVersionIsAudited)
   EXPECT_NE(first->version(), second->version());
   EXPECT_EQ(CountRecords({"\"version\":\"" + first->version() + "\"", "\"index\":1"}), 1u);
   EXPECT_EQ(CountRecords({"\"version\":\"" + second->version() + "\"", "\"index\":2"}), 1u);
+  EXPECT_EQ(s->provider_calls(), 3u);
   EXPECT_EQ(s->Released().size(), 2u);  // both values stay known to the leak scan
 }
 
