@@ -18,12 +18,32 @@ std::string Field(const Json& j, const char* key) {
   return j[key].get<std::string>();
 }
 
+// A field of a record, or for a cache.hit record the comma-joined field of its `secrets`.
+std::string FieldOrSecrets(const Json& j, const char* key) {
+  if (!j.contains("secrets") || !j["secrets"].is_array()) return Field(j, key);
+  std::string out;
+  for (const Json& e : j["secrets"]) {
+    if (!e.is_object()) continue;
+    out += (out.empty() ? "" : ",") + Field(e, key);
+  }
+  return out;
+}
+
+bool HasSecret(const Json& j, const std::string& id) {
+  if (Field(j, "secret") == id) return true;
+  if (!j.contains("secrets") || !j["secrets"].is_array()) return false;
+  for (const Json& e : j["secrets"]) {
+    if (e.is_object() && Field(e, "secret") == id) return true;
+  }
+  return false;
+}
+
 bool Matches(const Json& j, const SearchFilter& f) {
   if (!f.hmac.empty()) {
     std::string h = Field(j, "value_hmac");
     if (h.compare(0, f.hmac.size(), f.hmac) != 0 || h.empty()) return false;
   }
-  if (!f.secret.empty() && Field(j, "secret") != f.secret) return false;
+  if (!f.secret.empty() && !HasSecret(j, f.secret)) return false;
   if (!f.session.empty() && Field(j, "session") != f.session) return false;
   if (!f.outcome.empty() && Field(j, "outcome") != f.outcome) return false;
   if (!f.event.empty() && Field(j, "event") != f.event) return false;
@@ -113,8 +133,9 @@ std::string FormatTable(const std::vector<std::string>& lines) {
     if (hmac.size() > kHmacPrefix.size() + 16)
       hmac = hmac.substr(0, kHmacPrefix.size() + 16) + "...";
     rows.push_back({Cell(Field(j, "time")), Cell(Field(j, "event")), Cell(Field(j, "outcome")),
-                    Cell(Field(j, "session")), Cell(Field(j, "secret")), Cell(Field(j, "provider")),
-                    Cell(Field(j, "rule")), hmac.empty() ? "-" : hmac});
+                    Cell(Field(j, "session")), Cell(FieldOrSecrets(j, "secret")),
+                    Cell(FieldOrSecrets(j, "provider")), Cell(FieldOrSecrets(j, "rule")),
+                    hmac.empty() ? "-" : hmac});
   }
   std::array<size_t, kCols> width{};
   for (size_t c = 0; c < kCols; ++c) width[c] = std::string_view(header[c]).size();

@@ -134,6 +134,24 @@ TEST(SearchHmacKey, ALogNamesItsHmacKeyAndAnotherKeyIsRefused) {
   EXPECT_TRUE(CheckHmacKey({LogFile{"old.log", "{}\n"}}, other_id, "/k/other.key").ok());
 }
 
+TEST(SearchCacheHit, FoundBySecretAndShownWithItsSecrets) {
+  std::string line =
+      R"({"v":1,"log":"l","seq":3,"time":"2026-01-01T10:00:00.000Z","event":"cache.hit",)"
+      R"("session":"s1","cache_key":"k","secrets":[{"secret":"tok","rule":"team-a",)"
+      R"("provider":"file","reference":"/t"},{"secret":"npmrc","rule":"declared-source",)"
+      R"("provider":"file","reference":"/n"}],"step":{},"requester":"uid=0","prev":"x"})";
+  std::vector<LogFile> files{{"a.log", line + "\n"}};
+  SearchFilter f;
+  f.secret = "npmrc";
+  EXPECT_EQ(Search(files, f).lines.size(), 1u);
+  f.secret = "other";
+  EXPECT_EQ(Search(files, f).lines.size(), 0u);
+  std::string table = FormatTable({line});
+  EXPECT_NE(table.find("cache.hit  -        s1       tok,npmrc  file,file  team-a,declared-source"),
+            std::string::npos)
+      << table;
+}
+
 TEST(SearchFilter, RejectsBadValues) {
   SearchFilter f;
   f.outcome = "maybe";
