@@ -259,7 +259,9 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
   if (!config.ok()) return Fail(config.status());
   auto req = MakeRequest(f, *config);
   if (!req.ok()) return usage(req.status());
-  auto broker = Broker::Start(*config);
+  BrokerOptions broker_options;
+  broker_options.cancelled = &executor::CancelFlag();  // Ctrl-C also ends a hung provider fetch
+  auto broker = Broker::Start(*config, broker_options);
   if (!broker.ok()) return Fail(broker.status());
   std::error_code ec;
   std::string cwd = std::filesystem::current_path(ec).string();

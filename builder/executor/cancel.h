@@ -9,6 +9,8 @@
 #ifndef LATCHKEY_BUILDER_EXECUTOR_CANCEL_H_
 #define LATCHKEY_BUILDER_EXECUTOR_CANCEL_H_
 
+#include <atomic>
+
 #include "latchkey/status.h"
 
 namespace latchkey::executor {
@@ -22,6 +24,10 @@ void RequestCancel() noexcept;
 
 // True once RequestCancel has been called.
 bool CancelRequested() noexcept;
+
+// The flag behind CancelRequested, for code that polls an atomic (the broker's provider
+// fetches: BrokerOptions::cancelled). Lives as long as the process.
+const std::atomic<bool>& CancelFlag() noexcept;
 
 // A descriptor that becomes (and stays) readable after RequestCancel; -1 before
 // InitCancellation.

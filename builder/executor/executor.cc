@@ -272,6 +272,9 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
       case MountType::kSecret: {
         auto fetched = secrets.Fetch(m.id);
         std::shared_ptr<const SecretBuffer> value;
+        // A fetch cut short by the build's cancellation (a hung provider, say) is a cancelled
+        // step, not a failed one.
+        if (!fetched.ok() && CancelRequested()) return CancelledError("build cancelled");
         if (!fetched.ok()) {
           // NOT_FOUND means "no such secret"; anything else is a real failure.
           if (fetched.status().code() != StatusCode::kNotFound || m.required) {
