@@ -22,6 +22,7 @@
 #include "builder/executor/ssh_forwarder.h"
 #include "builder/executor/sys_util.h"
 #include "builder/executor/user_lookup.h"
+#include "builder/image/owner_lock.h"
 
 namespace latchkey::executor {
 namespace {
@@ -37,6 +38,10 @@ constexpr size_t kBundleTmpfsBytes = 8u << 20;
 // Everything a step sets up, torn down by Teardown in reverse order.
 struct StepState {
   std::string id;
+  // <state>/secrets/<id>.lock, held while the step runs: state recovery leaves the bundle and
+  // scratch dirs of a live step alone (image/owner_lock.h).
+  image::OwnerLock owner;
+  std::string runtime;
   std::string bundle;  // the per-step tmpfs
   bool bundle_mounted = false;
   std::string rootfs;
@@ -73,6 +78,13 @@ Status Teardown(StepState& st) {
     Keep(first, Unmount(*it));
   }
   if (!st.scratch.empty()) Keep(first, RemoveAll(st.scratch));
+  // A runtime killed on cancel (or by a dead builder: state recovery) leaves its state and
+  // cgroups; its container died with it (runtime_process.h).
+  std::string container = "latchkey-" + st.id;
+  struct stat cst;
+  if (st.bundle_mounted && ::stat((st.bundle + "/runc/" + container).c_str(), &cst) == 0) {
+    RunQuietly({st.runtime, "--root", st.bundle + "/runc", "delete", "--force", container});
+  }
   if (st.rootfs_mounted) {
     Status s = Unmount(st.rootfs);
     Keep(first, s);
@@ -84,6 +96,7 @@ Status Teardown(StepState& st) {
   }
   if (!st.bundle.empty()) ::rmdir(st.bundle.c_str());
   st.caches.clear();
+  st.owner.Release();  // after the bundle and scratch dirs are gone
   return first;
 }
 
@@ -222,6 +235,8 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
     return ErrnoStatus("chmod", secrets_root, errno);
   }
   st.id = RandomHex(8);
+  st.runtime = options.runtime;
+  LK_ASSIGN_OR_RETURN(st.owner, image::OwnerLock::Create(secrets_root + "/" + st.id + ".lock"));
   st.bundle = secrets_root + "/" + st.id;
   if (::mkdir(st.bundle.c_str(), 0700) != 0) return ErrnoStatus("mkdir", st.bundle, errno);
   LK_RETURN_IF_ERROR(MountFs("tmpfs", "tmpfs", st.bundle, MS_NODEV | MS_NOSUID | MS_NOEXEC,
@@ -383,10 +398,7 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
       options.runtime, "--root",  st.bundle + "/runc", "--log", log, "--log-format", "json", "run",
       "--bundle",      st.bundle, "latchkey-" + st.id};
   size_t max_pattern = std::max<size_t>(64, 2 * max_secret + 4);
-  std::vector<std::string> kill = {options.runtime,     "--root", st.bundle + "/runc", "kill",
-                                   "latchkey-" + st.id, "KILL"};
-  LK_ASSIGN_OR_RETURN(int code,
-                      RunRuntimeProcess(argv, sink, max_pattern, [&] { RunQuietly(kill); }));
+  LK_ASSIGN_OR_RETURN(int code, RunRuntimeProcess(argv, sink, max_pattern));
   if (CancelRequested()) return CancelledError("build cancelled");
   if (code != 0) {
     // runc logs its own failures (bad config, exec not found) as level=error JSON lines; a
