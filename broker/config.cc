@@ -62,10 +62,9 @@ class Parser {
     std::string configured_state_dir;
     if (!root.IsNull()) {
       if (!c_.ExpectMap(root, "", false)) return c_.ToStatus();
-      c_.CheckKeys(
-          root, "",
-          {"state_dir", "plugins", "fetch_timeout", "secrets", "policy", "audit", "log", "builder",
-           "store"});
+      c_.CheckKeys(root, "",
+                   {"state_dir", "plugins", "fetch_timeout", "secrets", "policy", "audit", "log",
+                    "builder", "store"});
       if (root["state_dir"]) {
         auto s = Path(root["state_dir"], "state_dir");
         if (s) configured_state_dir = *s;

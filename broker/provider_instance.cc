@@ -182,8 +182,7 @@ Result<FetchedSecret> ProviderInstance::Fetch(const FetchRequest& request) {
     auto limit = request.timeout.count() > 0
                      ? request.timeout
                      : std::chrono::ceil<std::chrono::milliseconds>(*deadline - start);
-    return DeadlineExceededError(quoted + " did not answer within " + FormatDuration(limit) +
-                                 what);
+    return DeadlineExceededError(quoted + " did not answer within " + FormatDuration(limit) + what);
   };
   auto cancelled = [&] { return CancelledError(quoted + " was cancelled" + what); };
 

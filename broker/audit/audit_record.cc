@@ -58,8 +58,10 @@ const char* EventName(const AuditRecord& record) {
       return "secret.fetch";
     case 2:
       return "session.close";
-    default:
+    case 3:
       return "leak.finding";
+    default:
+      return "recovered";
   }
 }
 
@@ -101,6 +103,16 @@ void AppendEventFields(const AuditRecord& record, Json* out) {
     j["layer"] = Cap(r->layer);
     j["path"] = Cap(r->path);
     j["step"] = StepJson(r->step);
+  } else if (const auto* r = std::get_if<RecoveredRecord>(&record)) {
+    auto list = [](const std::vector<std::string>& items) {
+      Json a = Json::array();
+      for (const auto& s : items) a.push_back(Cap(s));
+      return a;
+    };
+    j["state_dir"] = Cap(r->state_dir);
+    j["containers"] = list(r->containers);
+    j["mounts"] = list(r->mounts);
+    j["dirs"] = list(r->dirs);
   }
 }
 

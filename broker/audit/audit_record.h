@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace latchkey::audit {
 
@@ -74,10 +75,19 @@ struct LeakFindingRecord {
   StepInfo step;
 };
 
-using AuditRecord =
-    std::variant<SessionOpenRecord, SecretFetchRecord, SessionCloseRecord, LeakFindingRecord>;
+// What a start of latchkey cleaned from its state directory after builds that died
+// (builder/build/state_recovery.h). Written only when something was cleaned.
+struct RecoveredRecord {
+  std::string state_dir;                // the builder state directory
+  std::vector<std::string> containers;  // runc containers killed and deleted
+  std::vector<std::string> mounts;      // mount points wiped (tmpfs) and unmounted
+  std::vector<std::string> dirs;        // directories removed
+};
 
-// "session.open", "secret.fetch", "session.close", "leak.finding".
+using AuditRecord = std::variant<SessionOpenRecord, SecretFetchRecord, SessionCloseRecord,
+                                 LeakFindingRecord, RecoveredRecord>;
+
+// "session.open", "secret.fetch", "session.close", "leak.finding", "recovered".
 const char* EventName(const AuditRecord& record);
 inline constexpr const char* kCheckpointEvent = "audit.checkpoint";
 

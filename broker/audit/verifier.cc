@@ -15,7 +15,7 @@ using Json = nlohmann::ordered_json;
 
 const std::set<std::string>& KnownEvents() {
   static const std::set<std::string> events = {"session.open", "secret.fetch", "session.close",
-                                               "leak.finding", kCheckpointEvent};
+                                               "leak.finding", "recovered",    kCheckpointEvent};
   return events;
 }
 

@@ -105,8 +105,8 @@ Result<int> RunRuntimeProcess(const std::vector<std::string>& argv, OutputSink& 
   std::vector<char*> cargv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
-  ChildSetup setup{path.c_str(), cargv.data(), environ,     devnull.get(), out_w.get(),
-                   err_w.get(),  life_r.get(),  life_w.get(), status_w.get()};
+  ChildSetup setup{path.c_str(), cargv.data(), environ,      devnull.get(), out_w.get(),
+                   err_w.get(),  life_r.get(), life_w.get(), status_w.get()};
   // fork(2) semantics (no new stack), plus a new PID and mount namespace.
   long rc = ::syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | SIGCHLD, nullptr, nullptr, nullptr,
                       nullptr);

@@ -84,13 +84,34 @@ Result<std::optional<OwnerLock>> OwnerLock::Claim(const std::string& path) {
       return ErrnoStatus("lock", path, errno);
     }
     // Still the file at `path`? Its owner may have released (unlinked) it after our open.
-    struct stat held {}, now {};
+    struct stat held {
+    }, now{};
     if (::fstat(fd.get(), &held) == 0 && ::stat(path.c_str(), &now) == 0 &&
         held.st_dev == now.st_dev && held.st_ino == now.st_ino) {
       return std::optional<OwnerLock>(OwnerLock(path, std::move(fd)));
     }
   }
   return UnavailableError("lock file " + path + " keeps changing; try again");
+}
+
+Result<OwnedDir> MakeOwnedTempDir(const std::string& parent, const std::string& prefix) {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  static const char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::string name = prefix;
+    for (int i = 0; i < 10; ++i) name.push_back(kChars[rng() % 36]);
+    OwnedDir out;
+    out.path = parent + "/" + name;
+    auto lock = OwnerLock::Create(out.path + ".lock");
+    if (!lock.ok()) {
+      if (lock.status().code() == StatusCode::kAlreadyExists) continue;
+      return lock.status();
+    }
+    out.lock = std::move(*lock);
+    if (::mkdir(out.path.c_str(), 0700) == 0) return out;
+    if (errno != EEXIST) return ErrnoStatus("mkdir", out.path, errno);
+  }
+  return InternalError("cannot make a temporary directory in " + parent);
 }
 
 void OwnerLock::Release() {

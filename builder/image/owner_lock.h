@@ -55,6 +55,14 @@ class OwnerLock {
   UniqueFd fd_;
 };
 
+// A new directory `<parent>/<prefix><random>` (mode 0700) owned through `<dir>.lock`, the lock
+// created first. Errors name the path.
+struct OwnedDir {
+  std::string path;
+  OwnerLock lock;
+};
+Result<OwnedDir> MakeOwnedTempDir(const std::string& parent, const std::string& prefix);
+
 }  // namespace latchkey::image
 
 #endif  // LATCHKEY_BUILDER_IMAGE_OWNER_LOCK_H_
