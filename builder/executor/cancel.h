@@ -1,9 +1,10 @@
 // Build cancellation: Ctrl-C or SIGTERM must stop a build promptly AND let every step tear down
 // (secret tmpfs wiped and unmounted, overlay unmounted, session closed). A signal handler calls
 // RequestCancel(); a running step notices through a self-pipe it polls together with the
-// runtime's output, kills its container (`runc kill <id> KILL`: the container's PID 1 ignores
-// SIGINT/SIGTERM it has no handler for), and returns; the builder then stops before the next
-// step with CANCELLED.
+// runtime's output, kills its container (by killing runc, the init of the container's enclosing
+// PID namespace: runtime_process.h; the container's PID 1 ignores SIGINT/SIGTERM it has no
+// handler for), and returns; a step waiting for a provider's fetch returns too (the broker
+// polls CancelFlag()); the builder then stops before the next step with CANCELLED.
 //
 // Thread-safety: RequestCancel is async-signal-safe; everything else is thread-safe.
 #ifndef LATCHKEY_BUILDER_EXECUTOR_CANCEL_H_
