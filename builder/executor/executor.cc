@@ -15,6 +15,7 @@
 #include "broker/redactor.h"
 #include "builder/executor/cache_dirs.h"
 #include "builder/executor/cancel.h"
+#include "builder/executor/config_feeder.h"
 #include "builder/executor/in_root.h"
 #include "builder/executor/mount_stubs.h"
 #include "builder/executor/oci_config.h"
@@ -55,6 +56,7 @@ struct StepState {
   std::optional<MountStubs> stubs;
   std::vector<std::string> lower_dirs;
   std::string upper_dir;
+  std::unique_ptr<ConfigFeeder> config;  // <bundle>/config.json, a FIFO
 };
 
 void Keep(Status& first, const Status& s) {
@@ -63,6 +65,7 @@ void Keep(Status& first, const Status& s) {
 
 Status Teardown(StepState& st) {
   Status first;
+  if (st.config) Keep(first, st.config->Finish());
   for (auto& f : st.forwarders) f->Stop();
   std::vector<std::string> restored;
   if (st.stubs && st.root_fd.valid()) {
@@ -390,8 +393,11 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
   in.rootfs_path = st.rootfs;
   in.mounts = std::move(all);
   nlohmann::json config = BuildOciConfig(in, secret_env);
-  LK_RETURN_IF_ERROR(WriteOciConfig(st.bundle + "/config.json", config, secret_env));
-  secret_env.clear();  // drop our references to the values before the process runs
+  // config.json is a FIFO fed by a thread as runc reads it: the env secrets never sit in a file.
+  st.config = std::make_unique<ConfigFeeder>();
+  LK_RETURN_IF_ERROR(
+      st.config->Start(st.bundle + "/config.json", std::move(config), std::move(secret_env)));
+  secret_env.clear();  // the feeder holds the values until runc has read them
 
   std::string log = st.bundle + "/runc.log";
   std::vector<std::string> argv = {
@@ -399,6 +405,7 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
       "--bundle",      st.bundle, "latchkey-" + st.id};
   size_t max_pattern = std::max<size_t>(64, 2 * max_secret + 4);
   LK_ASSIGN_OR_RETURN(int code, RunRuntimeProcess(argv, sink, max_pattern));
+  LK_RETURN_IF_ERROR(st.config->Finish());
   if (CancelRequested()) return CancelledError("build cancelled");
   if (code != 0) {
     // runc logs its own failures (bad config, exec not found) as level=error JSON lines; a

@@ -4,8 +4,9 @@
 // What happens, in order:
 //   1. A private per-step tmpfs (nodev, nosuid, noexec, 0700) is mounted at
 //      <state>/secrets/<step id>; it is the bundle directory (config.json, /etc/hosts and
-//      /etc/resolv.conf copies, runc's --root state and log) so that nothing of the step,
-//      env secrets included, is written to a disk.
+//      /etc/resolv.conf copies, runc's --root state and log) so that nothing of the step is
+//      written to a disk. config.json is a FIFO fed while runc reads it (config_feeder.h), so
+//      env secrets are never in a file at all.
 //   2. overlayfs (lowerdir=lower_dirs, upperdir, workdir) is mounted at <bundle>/rootfs.
 //   3. USER is resolved in the rootfs, WORKDIR is created (root:root 0755) when missing.
 //   4. Mounts are prepared: secrets are fetched now (never earlier); each secret file lives on
