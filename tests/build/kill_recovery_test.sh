@@ -3,6 +3,8 @@
 # file mount and an env= secret), 30 times. After each kill:
 #   - no process of the step survives its builder (runc runs as the init of its own PID
 #     namespace with a parent-death signal: executor/runtime_process.h);
+#   - only the secret files' tmpfs holds the canary (config.json, with the env= secret, is a
+#     FIFO: executor/config_feeder.h);
 # and the next start of latchkey that opens the builder state (`latchkey images`) recovers:
 #   - nothing is mounted under the state dir (/proc/self/mountinfo), no runc container state
 #     and no cgroup of ours is left, secrets/, scratch/, tmp/ and layers/tmp/ are empty,
@@ -48,6 +50,10 @@ for i in $(seq 30); do
   # The container died with its builder (give the kernel a moment to reap the namespace).
   for _ in $(seq 20); do [ -z "$(step_pids)" ] && break; sleep 0.05; done
   [ -z "$(step_pids)" ] || problems+=("kill $i (+${delay}s): the step's processes outlived the builder: $(step_pids)")
+  # Before recovery the only copies are the secret files on their tmpfs (secrets/<step>/secretN):
+  # the env= secret's config.json is a FIFO, never a file (grep -r skips FIFOs).
+  early=$(grep -rlF "$canary" "$STATE" 2> /dev/null | grep -v '/secrets/[0-9a-f]*/secret[0-9]*/' || true)
+  [ -z "$early" ] || problems+=("kill $i (+${delay}s): before recovery, files outside the secret tmpfs hold the canary: ${early//$'\n'/; }")
   left_before="$(mounts_under_state)$(leftover_files)"
   ids=$(step_ids)
   before=$(recovered_count)
