@@ -32,18 +32,24 @@ leftover_files() {  # work dirs and lock files that should be gone (the roots th
 step_pids() { pgrep -f "kr-$rnd" || true; }
 # The steps a kill interrupted (bundle dirs), and the cgroups runc makes for their containers
 # (other builds on this machine have their own: only these are ours to check).
-step_ids() { ls "$B/secrets" 2> /dev/null | sed 's/\.lock$//' | sort -u; }
+step_ids() { { ls "$B/secrets" 2> /dev/null || true; } | sed 's/\.lock$//' | sort -u; }
 cgroups_of() { for id in "$@"; do ls -d /sys/fs/cgroup/*/"latchkey-$id" /sys/fs/cgroup/"latchkey-$id" 2> /dev/null; done; true; }
 recovered_count() { grep -c '"event":"recovered"' "$STATE/audit/audit.log" || true; }
 
 problems=()
 kills_with_leftovers=0
 for i in $(seq 30); do
-  # 0 to 1.5 s after the start: before the step, while it sets up its mounts, while the secret
-  # is mounted and the process runs, while it tears down, after it.
-  delay=$(awk -v r="$RANDOM" 'BEGIN { printf "%.3f", (r % 1500) / 1000 }')
+  # Every third kill: 0 to 0.6 s after the start (configuration, session, image, cache). The
+  # others: 0 to 1.3 s after the RUN step starts (secret fetch and mounts, the process running
+  # with the secret, teardown), whatever the machine's load makes the time before it.
   "$LK" build --progress plain --no-cache --secret "id=s,src=$W/s" "$ctx" > "$OUT" 2> "$ERR" &
   pid=$!
+  if [ $((i % 3)) -eq 0 ]; then
+    delay=$(awk -v r="$RANDOM" 'BEGIN { printf "%.3f", (r % 600) / 1000 }')
+  else
+    delay=$(awk -v r="$RANDOM" 'BEGIN { printf "%.3f", (r % 1300) / 1000 }')
+    for _ in $(seq 500); do grep -q 'RUN --mount' "$ERR" 2> /dev/null && break; sleep 0.01; done
+  fi
   sleep "$delay"
   kill -9 "$pid" 2> /dev/null || true
   wait "$pid" 2> /dev/null || true
@@ -89,6 +95,29 @@ grep '"event":"recovered"' "$STATE/audit/audit.log" | grep -q '"containers":\["l
 "$LK" audit verify --state-dir "$STATE" --pubkey "$STATE/audit-signing.pub" > "$W/verify.txt" 2>&1 \
   || fail "audit verify after the recoveries: $(cat "$W/verify.txt")"
 expect_file_lacks "$STATE/audit/audit.log" "$canary" "audit log"
+# Recovery leaves a live build alone: while one build's secret step runs, another build is
+# killed in its step, and a third start recovers the dead step; the live build still succeeds.
+printf 'FROM busybox:test\nRUN --mount=type=secret,id=s --mount=type=secret,id=s,env=TOK sleep 3 && echo "live-%s"\n' \
+  "$rnd" > "$W/live.Dockerfile"
+"$LK" build --progress plain --no-cache --secret "id=s,src=$W/s" -f "$W/live.Dockerfile" "$ctx" \
+  > "$W/live.out" 2> "$W/live.err" &
+live=$!
+track_pid "$live"
+for _ in $(seq 100); do pgrep -f "live-$rnd" > /dev/null && break; sleep 0.05; done
+pgrep -f "live-$rnd" > /dev/null || fail "the live build's step never started"
+"$LK" build --progress plain --no-cache --secret "id=s,src=$W/s" "$ctx" > "$OUT" 2> "$ERR" &
+victim=$!
+for _ in $(seq 100); do [ -n "$(step_pids)" ] && break; sleep 0.05; done
+kill -9 "$victim"; wait "$victim" 2> /dev/null || true
+before=$(recovered_count)
+"$LK" images > /dev/null
+[ "$(recovered_count)" -gt "$before" ] || fail "the dead step next to the live build was not recovered"
+pgrep -f "live-$rnd" > /dev/null || fail "the live build's step ended during the recovery"
+[ -n "$(mounts_under_state)" ] || fail "recovery unmounted the live build's step"
+set +e; wait "$live"; live_rc=$?; set -e
+[ "$live_rc" -eq 0 ] || { cat "$W/live.err" >&2; fail "the live build failed after a recovery ran beside it (exit $live_rc)"; }
+grep -q "live-$rnd" "$W/live.err" || fail "the live build's step output is missing"
+[ -z "$(mounts_under_state)" ] || fail "left mounted after the live build: $(mounts_under_state)"
 # The state dir still builds, and a build is itself a start that recovers.
 printf 'FROM busybox:test\nRUN --mount=type=secret,id=s cat /run/secrets/s > /dev/null && echo ok > /ok\n' \
   > "$ctx/Dockerfile"
