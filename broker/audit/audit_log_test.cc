@@ -111,9 +111,9 @@ TEST(AuditLog, RecoveredRecordListsWhatWasCleanedAndVerifies) {
   EXPECT_EQ(j["event"], "recovered");
   std::vector<std::string> keys_in_order;
   for (auto it = j.begin(); it != j.end(); ++it) keys_in_order.push_back(it.key());
-  EXPECT_EQ(keys_in_order, (std::vector<std::string>{"v", "log", "seq", "time", "event",
-                                                      "state_dir", "containers", "mounts", "dirs",
-                                                      "prev"}));
+  EXPECT_EQ(keys_in_order,
+            (std::vector<std::string>{"v", "log", "seq", "time", "event", "state_dir", "containers",
+                                      "mounts", "dirs", "prev"}));
   EXPECT_EQ(j["containers"], nlohmann::ordered_json::array({"latchkey-0123456789abcdef"}));
   EXPECT_EQ(j["dirs"].size(), 2u);
   auto report = VerifyPath(path, keys->public_key);
