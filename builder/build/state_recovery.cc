@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -156,9 +157,13 @@ Result<std::vector<MountPoint>> MountsUnder(const std::string& dir) {
   return out;
 }
 
-Status RecoverState(const std::string& state_dir, const std::string& runtime,
+Status RecoverState(const std::string& configured_dir, const std::string& runtime,
                     RecoveryReport* report) {
-  if (!Exists(state_dir)) return Status::OK();
+  if (!Exists(configured_dir)) return Status::OK();
+  // mountinfo names mount points by their real paths: resolve symlinks in the configured one.
+  std::error_code ec;
+  std::string state_dir = std::filesystem::canonical(configured_dir, ec).string();
+  if (ec) return executor::ErrnoStatus("resolve", configured_dir, ec.value());
   // Steps: secrets/<id>(.lock) and scratch/<id>, owned through secrets/<id>.lock.
   std::set<std::string> steps = OwnedNames(state_dir + "/secrets");
   for (const auto& n : ListDir(state_dir + "/scratch")) steps.insert(n);

@@ -93,6 +93,22 @@ TEST_F(StateRecoveryTest, CleansADeadStepAndADeadBuildButNotLiveOnes) {
   }
 }
 
+TEST_F(StateRecoveryTest, AStateDirReachedThroughASymlinkIsRecovered) {
+  ASSERT_TRUE(image::MakeDirs(state_ + "/real", 0700).ok());
+  ASSERT_EQ(::symlink((state_ + "/real").c_str(), (state_ + "/link").c_str()), 0);
+  std::string saved = state_;
+  state_ = state_ + "/link";
+  DeadStep("dead2");
+  state_ = saved;
+  RecoveryReport report;
+  Status st = RecoverState(state_ + "/link", "runc", &report);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(report.mounts.size(), 2u);
+  auto left = MountsUnder(state_);
+  ASSERT_TRUE(left.ok());
+  EXPECT_TRUE(left->empty());
+}
+
 TEST_F(StateRecoveryTest, MountsUnderIsDeepestFirstAndDecodesEscapes) {
   std::string a = state_ + "/a b";
   ASSERT_TRUE(image::MakeDirs(a, 0700).ok());
