@@ -82,6 +82,8 @@ Result<std::unique_ptr<Broker>> Broker::Start(const Config& config, const Broker
   const Policy* policy = &broker->config_.policy;
   so.policy = [policy](const PolicyRequest& request) { return policy->Decide(request); };
   so.audit = broker->audit_.get();
+  so.fetch_timeout = config.fetch_timeout;
+  so.cancelled = options.cancelled;
   LK_ASSIGN_OR_RETURN(broker->sessions_, SessionManager::Create(std::move(so)));
   return broker;
 }

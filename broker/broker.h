@@ -22,6 +22,9 @@ struct BrokerOptions {
   // built-in defaults work with no setup at all. Off: a missing key is an error naming
   // `latchkey audit keygen`.
   bool create_missing_keys = true;
+  // Cancels provider fetches in flight when set (SessionManagerOptions::cancelled). May be
+  // nullptr; must outlive the broker.
+  const std::atomic<bool>* cancelled = nullptr;
 };
 
 class Broker {

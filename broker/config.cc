@@ -62,14 +62,22 @@ class Parser {
     std::string configured_state_dir;
     if (!root.IsNull()) {
       if (!c_.ExpectMap(root, "", false)) return c_.ToStatus();
-      c_.CheckKeys(
-          root, "",
-          {"state_dir", "plugins", "secrets", "policy", "audit", "log", "builder", "store"});
+      c_.CheckKeys(root, "",
+                   {"state_dir", "plugins", "fetch_timeout", "secrets", "policy", "audit", "log",
+                    "builder", "store"});
       if (root["state_dir"]) {
         auto s = Path(root["state_dir"], "state_dir");
         if (s) configured_state_dir = *s;
       }
       Plugins(root["plugins"], &cfg);
+      if (root["fetch_timeout"]) {
+        auto d = c_.GetDuration(root["fetch_timeout"], "fetch_timeout");
+        if (d && d->count() == 0) {
+          c_.Error(root["fetch_timeout"], "fetch_timeout", "must be greater than 0");
+        } else if (d) {
+          cfg.fetch_timeout = *d;
+        }
+      }
     }
     std::vector<std::string> provider_names;
     for (const auto& p : cfg.plugins) provider_names.push_back(p.name);

@@ -97,7 +97,9 @@ struct StoreConfig {
 struct Config {
   std::string source;  // the file it was loaded from; "" for built-in defaults
   std::string state_dir;
-  std::vector<PluginConfig> plugins;   // bundled first (file, env), then the file's, in order
+  std::vector<PluginConfig> plugins;  // bundled first (file, env), then the file's, in order
+  // How long one provider fetch may take before it fails (and, in inline mode, is abandoned).
+  std::chrono::milliseconds fetch_timeout{30000};
   std::vector<SecretBinding> secrets;  // sorted by id
   Policy policy;
   AuditConfig audit;

@@ -116,6 +116,7 @@ std::string EmitConfigYaml(const Config& config, const IsSecretConfigKey& is_sec
     out << YAML::EndMap;
   }
   out << YAML::EndSeq;
+  out << YAML::Key << "fetch_timeout" << YAML::Value << FormatDuration(config.fetch_timeout);
 
   out << YAML::Key << "secrets" << YAML::Value;
   if (config.secrets.empty()) {

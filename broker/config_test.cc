@@ -54,6 +54,7 @@ TEST(Config, DefaultsWithoutAFile) {
   EXPECT_EQ(c->audit.path, "/var/lib/latchkey/audit/audit.log");
   EXPECT_EQ(c->audit.fsync, AuditFsync::kPerRecord);
   EXPECT_EQ(c->audit.timeout, std::chrono::milliseconds(5000));
+  EXPECT_EQ(c->fetch_timeout, std::chrono::milliseconds(30000));
   EXPECT_EQ(c->audit.rotation_max_bytes, 64u << 20);
   EXPECT_EQ(c->audit.rotation_max_files, 10u);
   EXPECT_EQ(c->audit.checkpoint_interval, 1000u);
@@ -247,6 +248,11 @@ TEST(Config, ExactErrors) {
        "500ms, got \"5\""},
       {"audit:\n  timeout: 0s\n",
        "/etc/latchkey/latchkey.yaml:2:12: audit.timeout: must be greater than 0"},
+      {"fetch_timeout: 0s\n",
+       "/etc/latchkey/latchkey.yaml:1:16: fetch_timeout: must be greater than 0"},
+      {"fetch_timeout: soon\n",
+       "/etc/latchkey/latchkey.yaml:1:16: fetch_timeout: expected a duration such as 5s or "
+       "500ms, got \"soon\""},
       {"audit:\n  rotation: {max_bytes: 10MB}\n",
        "/etc/latchkey/latchkey.yaml:2:25: audit.rotation.max_bytes: expected a size such as "
        "67108864 or 64MiB, got \"10MB\""},
@@ -425,6 +431,7 @@ TEST(Config, EmitDefaults) {
             "    path: /opt/lk/lib/latchkey/providers/latchkey-file.so\n"
             "  - name: env\n"
             "    path: /opt/lk/lib/latchkey/providers/latchkey-env.so\n"
+            "fetch_timeout: 30s\n"
             "secrets: {}\n"
             "policy:\n"
             "  rules: []\n"

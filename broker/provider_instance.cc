@@ -2,9 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
 #include <cstring>
 #include <string_view>
+#include <system_error>
+#include <thread>
 #include <utility>
+
+#include "broker/config_yaml.h"
 
 namespace latchkey {
 
@@ -47,10 +52,12 @@ StatusCode StatusCodeFromPlugin(int32_t code) {
 
 ProviderInstance::ProviderInstance(std::shared_ptr<PluginLibrary> library,
                                    std::unique_ptr<HostContext> ctx)
-    : library_(std::move(library)),
-      api_(library_->api()),
-      instance_ctx_(std::move(ctx)),
-      serialized_(api_->threading == LK_THREADING_SERIALIZED) {}
+    : core_(std::make_shared<Core>()) {
+  core_->library = std::move(library);
+  core_->api = core_->library->api();
+  core_->instance_ctx = std::move(ctx);
+  core_->serialized = core_->api->threading == LK_THREADING_SERIALIZED;
+}
 
 Result<std::unique_ptr<ProviderInstance>> ProviderInstance::Create(
     std::shared_ptr<PluginLibrary> library, const std::vector<ConfigValue>& config) {
@@ -61,42 +68,46 @@ Result<std::unique_ptr<ProviderInstance>> ProviderInstance::Create(
 
   auto ctx = std::make_unique<HostContext>(HostContext::Kind::kInstance, library->name());
   std::unique_ptr<ProviderInstance> self(new ProviderInstance(library, std::move(ctx)));
+  HostContext& instance_ctx = *self->core_->instance_ctx;
 
   lk_error err{};
   InitHeader(err);
   lk_instance* instance = nullptr;
-  int32_t rc = api->create(HostApi(), self->instance_ctx_->handle(), validated.kvs().data(),
+  int32_t rc = api->create(HostApi(), instance_ctx.handle(), validated.kvs().data(),
                            validated.kvs().size(), &instance, &err);
   if (rc != LK_OK) {
     if (instance != nullptr) {
-      self->instance_ctx_->logger().warn(
+      instance_ctx.logger().warn(
           "plugin bug: provider {} set an instance on a failed create; it was ignored",
           library->name());
     }
-    WarnLeftovers(*self->instance_ctx_, "a failed create");
+    WarnLeftovers(instance_ctx, "a failed create");
     return self->PluginError(rc, err, "create");
   }
   if (instance == nullptr) {
-    WarnLeftovers(*self->instance_ctx_, "a failed create");
+    WarnLeftovers(instance_ctx, "a failed create");
     return InternalError("provider " + library->name() + ": create returned OK but no instance");
   }
-  self->instance_ = instance;
+  self->core_->instance = instance;
   return self;
 }
 
 ProviderInstance::~ProviderInstance() {
-  if (instance_ != nullptr) {
+  // A poisoned instance may still have a call running inside the plugin: it is never
+  // destroyed; the Core (and the instance context's blocks) go when that call returns, if ever.
+  if (core_->poisoned.load()) return;
+  if (core_->instance != nullptr) {
     auto lock = MaybeSerialize();
-    api_->destroy(instance_);
-    instance_ = nullptr;
+    core_->api->destroy(core_->instance);
+    core_->instance = nullptr;
   }
   // Blocks an instance keeps until destroy are legitimate; the context frees them now.
-  instance_ctx_->ReleaseAll();
+  core_->instance_ctx->ReleaseAll();
 }
 
-std::unique_lock<std::mutex> ProviderInstance::MaybeSerialize() {
-  if (!serialized_) return std::unique_lock<std::mutex>();
-  return std::unique_lock<std::mutex>(call_mu_);
+std::unique_lock<std::mutex> ProviderInstance::Core::MaybeSerialize() {
+  if (!serialized) return std::unique_lock<std::mutex>();
+  return std::unique_lock<std::mutex>(call_mu);
 }
 
 Status ProviderInstance::PluginError(int32_t rc, lk_error& err, const char* operation) const {
@@ -118,31 +129,118 @@ Status ProviderInstance::PluginError(int32_t rc, lk_error& err, const char* oper
   return Status(code, std::move(msg));
 }
 
-Result<FetchedSecret> ProviderInstance::Fetch(const FetchRequest& request) {
-  HostContext call_ctx(HostContext::Kind::kCall, name(), request.deadline, request.cancelled);
+// One fetch: the request's strings and the response, owned jointly by the caller and the
+// worker thread (an abandoned call outlives its caller).
+struct ProviderInstance::Call {
+  Call(const FetchRequest& r, const std::string& provider,
+       std::optional<std::chrono::steady_clock::time_point> deadline)
+      : ref(r.ref),
+        secret_id(r.secret_id),
+        session_id(r.session_id),
+        build_id(r.build_id),
+        stage(r.stage),
+        ctx(HostContext::Kind::kCall, provider, deadline, &cancelled) {}
+
+  const std::string ref, secret_id, session_id, build_id, stage;
+  // The plugin's view of cancellation (check_deadline); set when the caller is cancelled.
+  std::atomic<bool> cancelled{false};
+  HostContext ctx;
   lk_request req{};
+  lk_secret out{};
+  lk_error err{};
+  int32_t rc = LK_OK;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;  // GUARDED_BY(mu)
+
+  // Calls the plugin (serialised when it asks) and records the answer.
+  void Run(Core& core) {
+    int32_t result;
+    {
+      auto lock = core.MaybeSerialize();
+      result = core.api->fetch(core.instance, &req, &out, &err);
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    rc = result;
+    done = true;
+    cv.notify_all();
+  }
+};
+
+Result<FetchedSecret> ProviderInstance::Fetch(const FetchRequest& request) {
+  const auto start = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> deadline = request.deadline;
+  if (!deadline.has_value() && request.timeout.count() > 0) deadline = start + request.timeout;
+  const std::string quoted = "provider \"" + name() + "\"";
+  const std::string what = " while fetching \"" + request.secret_id + "\"";
+  if (core_->poisoned.load()) {
+    return UnavailableError(quoted +
+                            " is not called again in this session: an earlier fetch did not "
+                            "answer");
+  }
+  auto timed_out = [&] {
+    auto limit = request.timeout.count() > 0
+                     ? request.timeout
+                     : std::chrono::ceil<std::chrono::milliseconds>(*deadline - start);
+    return DeadlineExceededError(quoted + " did not answer within " + FormatDuration(limit) + what);
+  };
+  auto cancelled = [&] { return CancelledError(quoted + " was cancelled" + what); };
+
+  auto call = std::make_shared<Call>(request, name(), deadline);
+  lk_request& req = call->req;
   InitHeader(req);
   req.requester_uid = request.requester_uid;
   req.step_index = request.step_index;
   req.dockerfile_line = request.dockerfile_line;
-  req.ref = request.ref.c_str();
-  req.secret_id = request.secret_id.c_str();
-  req.session_id = request.session_id.c_str();
-  req.build_id = request.build_id.c_str();
-  req.stage = request.stage.c_str();
-  req.deadline_unix_ms = request.deadline.has_value() ? ToUnixMs(*request.deadline) : 0;
-  req.ctx = call_ctx.handle();
+  req.ref = call->ref.c_str();
+  req.secret_id = call->secret_id.c_str();
+  req.session_id = call->session_id.c_str();
+  req.build_id = call->build_id.c_str();
+  req.stage = call->stage.c_str();
+  req.deadline_unix_ms = deadline.has_value() ? ToUnixMs(*deadline) : 0;
+  req.ctx = call->ctx.handle();
+  InitHeader(call->out);
+  InitHeader(call->err);
 
-  lk_secret out{};
-  InitHeader(out);
-  lk_error err{};
-  InitHeader(err);
-  int32_t rc;
-  {
-    auto lock = MaybeSerialize();
-    rc = api_->fetch(instance_, &req, &out, &err);
+  if (!deadline.has_value() && request.cancelled == nullptr) {
+    call->Run(*core_);  // nothing to wait for besides the plugin: call it here
+    return Finish(*call);
   }
+  if (request.cancelled != nullptr && request.cancelled->load()) return cancelled();
+  if (deadline.has_value() && start >= *deadline) return timed_out();
+  try {
+    std::thread([core = core_, call] { call->Run(*core); }).detach();
+  } catch (const std::system_error& e) {
+    return UnavailableError(quoted + ": cannot start a thread for the fetch: " + e.what());
+  }
+  // Wake at least every 50 ms to look at the cancellation flag (it has no descriptor to wait
+  // on), and at the deadline.
+  constexpr auto kPoll = std::chrono::milliseconds(50);
+  std::unique_lock<std::mutex> lock(call->mu);
+  while (!call->done) {
+    auto now = std::chrono::steady_clock::now();
+    bool cancel = request.cancelled != nullptr && request.cancelled->load();
+    if (cancel || (deadline.has_value() && now >= *deadline)) {
+      call->cancelled.store(cancel);
+      core_->poisoned.store(true);
+      call->ctx.logger().warn(
+          "provider {} did not answer a fetch of {} ({}); the call is abandoned and the "
+          "instance is not used again",
+          name(), request.secret_id, cancel ? "cancelled" : "deadline passed");
+      return cancel ? cancelled() : timed_out();
+    }
+    auto until = now + kPoll;
+    if (deadline.has_value() && *deadline < until) until = *deadline;
+    call->cv.wait_until(lock, until);
+  }
+  lock.unlock();
+  return Finish(*call);
+}
 
+Result<FetchedSecret> ProviderInstance::Finish(Call& call) const {
+  HostContext& call_ctx = call.ctx;
+  lk_secret& out = call.out;
+  int32_t rc = call.rc;
   if (rc != LK_OK) {
     if (out.data != nullptr) {
       call_ctx.logger().warn(
@@ -152,7 +250,7 @@ Result<FetchedSecret> ProviderInstance::Fetch(const FetchRequest& request) {
       if (call_ctx.BlockSize(out.data).has_value()) call_ctx.Free(out.data);
     }
     WarnLeftovers(call_ctx, "a failed fetch");
-    return PluginError(rc, err, "fetch");
+    return PluginError(rc, call.err, "fetch");
   }
 
   FetchedSecret result;
@@ -195,7 +293,7 @@ Result<FetchedSecret> ProviderInstance::Fetch(const FetchRequest& request) {
 }
 
 Result<std::vector<std::string>> ProviderInstance::List() {
-  if (!LK_HAS_FN(api_, lk_provider_api, list)) {
+  if (!LK_HAS_FN(core_->api, lk_provider_api, list)) {
     return UnimplementedError("provider " + name() + ": list is not implemented");
   }
   std::vector<std::string> refs;
@@ -207,14 +305,14 @@ Result<std::vector<std::string>> ProviderInstance::List() {
   int32_t rc;
   {
     auto lock = MaybeSerialize();
-    rc = api_->list(instance_, emit, &refs, &err);
+    rc = core_->api->list(core_->instance, emit, &refs, &err);
   }
   if (rc != LK_OK) return PluginError(rc, err, "list");
   return refs;
 }
 
 Status ProviderInstance::Health() {
-  if (!LK_HAS_FN(api_, lk_provider_api, health)) {
+  if (!LK_HAS_FN(core_->api, lk_provider_api, health)) {
     return UnimplementedError("provider " + name() + ": health is not implemented");
   }
   lk_error err{};
@@ -222,7 +320,7 @@ Status ProviderInstance::Health() {
   int32_t rc;
   {
     auto lock = MaybeSerialize();
-    rc = api_->health(instance_, &err);
+    rc = core_->api->health(core_->instance, &err);
   }
   if (rc != LK_OK) return PluginError(rc, err, "health");
   return Status::OK();

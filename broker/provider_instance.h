@@ -7,6 +7,15 @@
 // (once: a message that already starts with that prefix, as the SDK's do, keeps just one),
 // and frees whatever a plugin forgot. A plugin that declares LK_THREADING_SERIALIZED gets a
 // mutex per instance around every call; otherwise calls run concurrently.
+//
+// Hung providers (inline mode): a fetch with a deadline or a cancellation flag runs the plugin
+// call on its own worker thread; the caller waits for the answer, the deadline and the flag.
+// When the deadline passes or the flag is set first, the caller gets an error at once and the
+// call is abandoned: the worker stays blocked in the plugin (a thread cannot be killed safely),
+// and the instance is *poisoned*: it is never called again (later fetches fail at once), and
+// its destroy is never called, since the plugin may still be running inside it. What the
+// abandoned call holds (its call context, the instance's state) is released only if the plugin
+// ever returns. A crash or a hang that ignores this still needs providers out of process.
 #ifndef LATCHKEY_BROKER_PROVIDER_INSTANCE_H_
 #define LATCHKEY_BROKER_PROVIDER_INSTANCE_H_
 
@@ -38,8 +47,10 @@ struct FetchRequest {
   uint32_t dockerfile_line = 0;
   uint32_t requester_uid = 0;
   // When the caller stops waiting; passed to the plugin as wall-clock ms and via
-  // check_deadline.
+  // check_deadline. When unset and `timeout` is set: the start of the call + `timeout`.
   std::optional<std::chrono::steady_clock::time_point> deadline;
+  // The configured fetch timeout (`fetch_timeout`), named in the error when it passes.
+  std::chrono::milliseconds timeout{0};
   // Set by the caller to cancel; may be nullptr; must outlive the Fetch call.
   const std::atomic<bool>* cancelled = nullptr;
 };
@@ -59,37 +70,57 @@ class ProviderInstance {
   static Result<std::unique_ptr<ProviderInstance>> Create(std::shared_ptr<PluginLibrary> library,
                                                           const std::vector<ConfigValue>& config);
   // Calls destroy, then wipes and frees every block still held under the instance context.
-  // Must not run while a call is in flight.
+  // Must not run while a call is in flight, except an abandoned one: a poisoned instance is
+  // never destroyed (its state is released if and when the abandoned call returns).
   ~ProviderInstance();
   ProviderInstance(const ProviderInstance&) = delete;
   ProviderInstance& operator=(const ProviderInstance&) = delete;
 
   // Fetches one secret. Thread-safe (serialised per instance when the plugin asks for it).
+  // With a deadline or a cancellation flag (see the file comment), besides the plugin's own
+  // errors:
+  //   DEADLINE_EXCEEDED  provider "<name>" did not answer within <timeout> while fetching "<id>"
+  //                      (<timeout> as configured: 30s, 1m30s, 500ms)
+  //   CANCELLED          provider "<name>" was cancelled while fetching "<id>"
+  //   UNAVAILABLE        provider "<name>" is not called again in this session: an earlier
+  //                      fetch did not answer (the instance is poisoned)
   Result<FetchedSecret> Fetch(const FetchRequest& request);
   // Every reference the instance can serve. UNIMPLEMENTED when the plugin has no list.
   Result<std::vector<std::string>> List();
   // OK when the backend is usable. UNIMPLEMENTED when the plugin has no health.
   Status Health();
 
-  const std::string& name() const { return library_->name(); }
-  const PluginLibrary& library() const { return *library_; }
+  const std::string& name() const { return core_->library->name(); }
+  const PluginLibrary& library() const { return *core_->library; }
   // Blocks the plugin currently keeps under its instance context (for tests and diagnostics).
-  size_t instance_block_count() const { return instance_ctx_->block_count(); }
+  size_t instance_block_count() const { return core_->instance_ctx->block_count(); }
+  // True once a fetch was abandoned (see the file comment).
+  bool poisoned() const { return core_->poisoned.load(); }
 
  private:
+  // What a plugin call touches. Shared with the worker thread of a fetch, so that an abandoned
+  // call never reaches into a destroyed ProviderInstance.
+  struct Core {
+    std::shared_ptr<PluginLibrary> library;
+    const lk_provider_api* api = nullptr;
+    std::unique_ptr<HostContext> instance_ctx;
+    lk_instance* instance = nullptr;
+    bool serialized = false;
+    std::mutex call_mu;
+    std::atomic<bool> poisoned{false};
+    // Locks call_mu when the plugin is SERIALIZED; otherwise returns an empty lock.
+    std::unique_lock<std::mutex> MaybeSerialize();
+  };
+  struct Call;  // one fetch's request, response and completion (provider_instance.cc)
+
   ProviderInstance(std::shared_ptr<PluginLibrary> library, std::unique_ptr<HostContext> ctx);
-  // Locks the per-instance mutex when the plugin is SERIALIZED; otherwise returns an empty
-  // lock.
-  std::unique_lock<std::mutex> MaybeSerialize();
+  std::unique_lock<std::mutex> MaybeSerialize() { return core_->MaybeSerialize(); }
   // The Status for a failed plugin call: code mapped, message terminated and prefixed.
   Status PluginError(int32_t rc, lk_error& err, const char* operation) const;
+  // Turns a finished call's response into a FetchedSecret (the ABI checks).
+  Result<FetchedSecret> Finish(Call& call) const;
 
-  std::shared_ptr<PluginLibrary> library_;
-  const lk_provider_api* api_;
-  std::unique_ptr<HostContext> instance_ctx_;
-  lk_instance* instance_ = nullptr;
-  bool serialized_ = false;
-  std::mutex call_mu_;
+  std::shared_ptr<Core> core_;
 };
 
 // Maps a code from across the boundary: 0..16 one-to-one, anything else INTERNAL.

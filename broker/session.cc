@@ -438,7 +438,8 @@ Result<SecretView> Session::FetchUncached(const std::string& secret_id, const St
   req.step_index = step.index;
   req.dockerfile_line = step.line;
   req.requester_uid = attrs_.uid;
-  req.deadline = std::chrono::steady_clock::now() + manager_->options().fetch_timeout;
+  req.timeout = manager_->options().fetch_timeout;  // hung providers: provider_instance.h
+  req.cancelled = manager_->options().cancelled;
   {
     std::lock_guard lock(mu_);
     ++provider_calls_;

@@ -23,6 +23,7 @@
 #ifndef LATCHKEY_BROKER_SESSION_H_
 #define LATCHKEY_BROKER_SESSION_H_
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -262,6 +263,9 @@ struct SessionManagerOptions {
   PolicyFn policy;                   // required
   audit::AuditLog* audit = nullptr;  // required; not owned; must outlive the manager
   std::chrono::milliseconds fetch_timeout{30000};
+  // Set (by a signal handler, say) to cancel the fetches in flight: they return CANCELLED at
+  // once (provider_instance.h). May be nullptr; must outlive the manager.
+  const std::atomic<bool>* cancelled = nullptr;
   // Who opened sessions, for session.open ("uid=0(root) pid=42"); default derived.
   std::string requester;
 };

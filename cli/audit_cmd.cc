@@ -293,7 +293,7 @@ void Register(CLI::App& app, CommandContext& ctx) {
   search->add_option("--session", sf->filter.session, "Session id");
   search->add_option("--outcome", sf->filter.outcome, "granted, denied, not_found or error");
   search->add_option("--event", sf->filter.event,
-                     "session.open, secret.fetch, session.close, leak.finding, cache.hit or "
+                     "session.open, secret.fetch, session.close, leak.finding, cache.hit, recovered or "
                      "audit.checkpoint");
   search->add_option("--since", sf->since, "RFC 3339 time or a duration ago (24h, 30m, 7d)");
   search->add_option("--until", sf->until, "RFC 3339 time or a duration ago");

@@ -27,6 +27,7 @@
 #include "builder/image/image_ref.h"
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
+#include "cli/state_recovery_setup.h"
 
 namespace latchkey::cli {
 namespace {
@@ -259,8 +260,16 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
   if (!config.ok()) return Fail(config.status());
   auto req = MakeRequest(f, *config);
   if (!req.ok()) return usage(req.status());
-  auto broker = Broker::Start(*config);
+  BrokerOptions broker_options;
+  broker_options.cancelled = &executor::CancelFlag();  // Ctrl-C also ends a hung provider fetch
+  auto broker = Broker::Start(*config, broker_options);
   if (!broker.ok()) return Fail(broker.status());
+  // What builds that died left behind (mounts holding secrets, containers, temp dirs) goes
+  // before anything else touches the state dir; live concurrent builds are left alone.
+  if (Status st = RecoverBuilderState(*config, req->state_dir, req->runtime, &(*broker)->audit());
+      !st.ok()) {
+    return Fail(st);
+  }
   std::error_code ec;
   std::string cwd = std::filesystem::current_path(ec).string();
   auto flags = ParseSecretFlags(f.secrets, (*broker)->FlagContext(ProcessEnvNames(), cwd));

@@ -21,6 +21,7 @@
 #include "builder/image/image_store.h"
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
+#include "cli/state_recovery_setup.h"
 
 namespace latchkey::cli {
 namespace {
@@ -50,10 +51,10 @@ int Usage(const std::string& msg) {
 }
 
 Result<ImageStore> OpenStore(const ImageFlags& f) {
-  std::string dir = f.state_dir;
-  if (dir.empty()) {
-    LK_ASSIGN_OR_RETURN(dir, ProcessBuilderStateDir(*f.global));
-  }
+  LK_ASSIGN_OR_RETURN(Config config, LoadProcessConfig(*f.global));
+  std::string dir = f.state_dir.empty() ? BuilderStateDir(config) : f.state_dir;
+  // Every start that opens the builder state cleans what dead builds left there.
+  LK_RETURN_IF_ERROR(RecoverBuilderState(config, dir, "", nullptr));
   return ImageStore::Open(dir);
 }
 

@@ -91,6 +91,36 @@ TEST(AuditLog, WritesChainedRecordsThatVerify) {
   EXPECT_EQ(report.checkpoints, 1u);
 }
 
+TEST(AuditLog, RecoveredRecordListsWhatWasCleanedAndVerifies) {
+  TempDir dir;
+  auto keys = NewKeys();
+  std::string path = dir.Join("audit/audit.log");
+  auto log = AuditLog::Open(QuickOptions(path), keys);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  RecoveredRecord rec;
+  rec.state_dir = "/var/lib/latchkey/builder";
+  rec.containers = {"latchkey-0123456789abcdef"};
+  rec.mounts = {"/var/lib/latchkey/builder/secrets/0123456789abcdef/secret0"};
+  rec.dirs = {"/var/lib/latchkey/builder/secrets/0123456789abcdef",
+              "/var/lib/latchkey/builder/tmp/build-x"};
+  ASSERT_TRUE((*log)->Append(rec).ok());
+  ASSERT_TRUE((*log)->Checkpoint("recovered").ok());
+  auto lines = Lines(ReadFile(path));
+  ASSERT_EQ(lines.size(), 2u);
+  auto j = nlohmann::ordered_json::parse(lines[0]);
+  EXPECT_EQ(j["event"], "recovered");
+  std::vector<std::string> keys_in_order;
+  for (auto it = j.begin(); it != j.end(); ++it) keys_in_order.push_back(it.key());
+  EXPECT_EQ(keys_in_order,
+            (std::vector<std::string>{"v", "log", "seq", "time", "event", "state_dir", "containers",
+                                      "mounts", "dirs", "prev"}));
+  EXPECT_EQ(j["containers"], nlohmann::ordered_json::array({"latchkey-0123456789abcdef"}));
+  EXPECT_EQ(j["dirs"].size(), 2u);
+  auto report = VerifyPath(path, keys->public_key);
+  EXPECT_TRUE(report.ok) << report.failure;
+  EXPECT_TRUE(report.warnings.empty()) << report.warnings.front();
+}
+
 TEST(AuditLog, CheckpointIsNoOpRightAfterACheckpoint) {
   TempDir dir;
   auto keys = NewKeys();

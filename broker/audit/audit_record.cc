@@ -60,8 +60,10 @@ const char* EventName(const AuditRecord& record) {
       return "session.close";
     case 3:
       return "leak.finding";
-    default:
+    case 4:
       return "cache.hit";
+    default:
+      return "recovered";
   }
 }
 
@@ -120,6 +122,16 @@ void AppendEventFields(const AuditRecord& record, Json* out) {
     j["secrets"] = std::move(secrets);
     j["step"] = StepJson(r->step);
     j["requester"] = Cap(r->requester);
+  } else if (const auto* r = std::get_if<RecoveredRecord>(&record)) {
+    auto list = [](const std::vector<std::string>& items) {
+      Json a = Json::array();
+      for (const auto& s : items) a.push_back(Cap(s));
+      return a;
+    };
+    j["state_dir"] = Cap(r->state_dir);
+    j["containers"] = list(r->containers);
+    j["mounts"] = list(r->mounts);
+    j["dirs"] = list(r->dirs);
   }
 }
 

@@ -98,10 +98,20 @@ struct CacheHitRecord {
   std::string requester;
 };
 
-using AuditRecord = std::variant<SessionOpenRecord, SecretFetchRecord, SessionCloseRecord,
-                                 LeakFindingRecord, CacheHitRecord>;
+// What a start of latchkey cleaned from its state directory after builds that died
+// (builder/build/state_recovery.h). Written only when something was cleaned.
+struct RecoveredRecord {
+  std::string state_dir;                // the builder state directory
+  std::vector<std::string> containers;  // runc containers killed and deleted
+  std::vector<std::string> mounts;      // mount points wiped (tmpfs) and unmounted
+  std::vector<std::string> dirs;        // directories removed
+};
 
-// "session.open", "secret.fetch", "session.close", "leak.finding", "cache.hit".
+using AuditRecord = std::variant<SessionOpenRecord, SecretFetchRecord, SessionCloseRecord,
+                                 LeakFindingRecord, CacheHitRecord, RecoveredRecord>;
+
+// "session.open", "secret.fetch", "session.close", "leak.finding", "cache.hit",
+// "recovered".
 const char* EventName(const AuditRecord& record);
 inline constexpr const char* kCheckpointEvent = "audit.checkpoint";
 

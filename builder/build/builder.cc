@@ -34,6 +34,7 @@
 #include "builder/image/image_store.h"
 #include "builder/image/layer_extract.h"
 #include "builder/image/layer_writer.h"
+#include "builder/image/owner_lock.h"
 
 namespace latchkey::build {
 namespace {
@@ -171,6 +172,7 @@ class BuildRun {
     stages_.clear();
     images_.clear();
     if (!tmp_.empty()) (void)image::RemoveAll(tmp_);
+    tmp_lock_.Release();  // after the directory is gone (state_recovery.h)
   }
 
   Result<BuildResult> Run();
@@ -224,8 +226,9 @@ class BuildRun {
   image::ImageStore store_;
   BuildCache cache_;
 
-  std::string tmp_;        // <state>/tmp/build-XXXXXX: this build's scratch space
-  std::string empty_dir_;  // an empty directory (overlay padding, scratch lower)
+  std::string tmp_;            // <state>/tmp/build-XXXXXX: this build's scratch space
+  image::OwnerLock tmp_lock_;  // <tmp_>.lock, held while the build runs
+  std::string empty_dir_;      // an empty directory (overlay padding, scratch lower)
   IgnoreMatcher ignore_;
   std::string dockerfile_name_;
   frontend::EvaluatedBuild eval_;
@@ -328,7 +331,10 @@ Result<ResolvedImage*> BuildRun::ResolveImage(const std::string& ref) {
 Status BuildRun::Prepare() {
   LK_RETURN_IF_ERROR(image::MakeDirs(req_.state_dir + "/tmp", 0700));
   LK_RETURN_IF_ERROR(image::MakeDirs(req_.state_dir + "/layers/sha256", 0700));
-  LK_ASSIGN_OR_RETURN(tmp_, image::MakeTempDir(req_.state_dir + "/tmp", "build-"));
+  LK_ASSIGN_OR_RETURN(image::OwnedDir tmp,
+                      image::MakeOwnedTempDir(req_.state_dir + "/tmp", "build-"));
+  tmp_ = tmp.path;
+  tmp_lock_ = std::move(tmp.lock);
   empty_dir_ = tmp_ + "/empty";
   return image::MakeDirs(empty_dir_, 0755);
 }

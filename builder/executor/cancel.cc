@@ -45,6 +45,8 @@ void RequestCancel() noexcept {
 
 bool CancelRequested() noexcept { return g_cancelled.load(); }
 
+const std::atomic<bool>& CancelFlag() noexcept { return g_cancelled; }
+
 int CancelPollFd() noexcept { return g_read_fd.load(); }
 
 }  // namespace latchkey::executor

@@ -15,6 +15,7 @@
 #include "broker/redactor.h"
 #include "builder/executor/cache_dirs.h"
 #include "builder/executor/cancel.h"
+#include "builder/executor/config_feeder.h"
 #include "builder/executor/in_root.h"
 #include "builder/executor/mount_stubs.h"
 #include "builder/executor/oci_config.h"
@@ -22,6 +23,7 @@
 #include "builder/executor/ssh_forwarder.h"
 #include "builder/executor/sys_util.h"
 #include "builder/executor/user_lookup.h"
+#include "builder/image/owner_lock.h"
 
 namespace latchkey::executor {
 namespace {
@@ -37,6 +39,10 @@ constexpr size_t kBundleTmpfsBytes = 8u << 20;
 // Everything a step sets up, torn down by Teardown in reverse order.
 struct StepState {
   std::string id;
+  // <state>/secrets/<id>.lock, held while the step runs: state recovery leaves the bundle and
+  // scratch dirs of a live step alone (image/owner_lock.h).
+  image::OwnerLock owner;
+  std::string runtime;
   std::string bundle;  // the per-step tmpfs
   bool bundle_mounted = false;
   std::string rootfs;
@@ -50,6 +56,7 @@ struct StepState {
   std::optional<MountStubs> stubs;
   std::vector<std::string> lower_dirs;
   std::string upper_dir;
+  std::unique_ptr<ConfigFeeder> config;  // <bundle>/config.json, a FIFO
 };
 
 void Keep(Status& first, const Status& s) {
@@ -58,6 +65,7 @@ void Keep(Status& first, const Status& s) {
 
 Status Teardown(StepState& st) {
   Status first;
+  if (st.config) Keep(first, st.config->Finish());
   for (auto& f : st.forwarders) f->Stop();
   std::vector<std::string> restored;
   if (st.stubs && st.root_fd.valid()) {
@@ -73,6 +81,13 @@ Status Teardown(StepState& st) {
     Keep(first, Unmount(*it));
   }
   if (!st.scratch.empty()) Keep(first, RemoveAll(st.scratch));
+  // A runtime killed on cancel (or by a dead builder: state recovery) leaves its state and
+  // cgroups; its container died with it (runtime_process.h).
+  std::string container = "latchkey-" + st.id;
+  struct stat cst;
+  if (st.bundle_mounted && ::stat((st.bundle + "/runc/" + container).c_str(), &cst) == 0) {
+    RunQuietly({st.runtime, "--root", st.bundle + "/runc", "delete", "--force", container});
+  }
   if (st.rootfs_mounted) {
     Status s = Unmount(st.rootfs);
     Keep(first, s);
@@ -84,6 +99,7 @@ Status Teardown(StepState& st) {
   }
   if (!st.bundle.empty()) ::rmdir(st.bundle.c_str());
   st.caches.clear();
+  st.owner.Release();  // after the bundle and scratch dirs are gone
   return first;
 }
 
@@ -222,6 +238,8 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
     return ErrnoStatus("chmod", secrets_root, errno);
   }
   st.id = RandomHex(8);
+  st.runtime = options.runtime;
+  LK_ASSIGN_OR_RETURN(st.owner, image::OwnerLock::Create(secrets_root + "/" + st.id + ".lock"));
   st.bundle = secrets_root + "/" + st.id;
   if (::mkdir(st.bundle.c_str(), 0700) != 0) return ErrnoStatus("mkdir", st.bundle, errno);
   LK_RETURN_IF_ERROR(MountFs("tmpfs", "tmpfs", st.bundle, MS_NODEV | MS_NOSUID | MS_NOEXEC,
@@ -272,6 +290,9 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
       case MountType::kSecret: {
         auto fetched = secrets.Fetch(m.id);
         std::shared_ptr<const SecretBuffer> value;
+        // A fetch cut short by the build's cancellation (a hung provider, say) is a cancelled
+        // step, not a failed one.
+        if (!fetched.ok() && CancelRequested()) return CancelledError("build cancelled");
         if (!fetched.ok()) {
           // NOT_FOUND means "no such secret"; anything else is a real failure.
           if (fetched.status().code() != StatusCode::kNotFound || m.required) {
@@ -372,18 +393,19 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
   in.rootfs_path = st.rootfs;
   in.mounts = std::move(all);
   nlohmann::json config = BuildOciConfig(in, secret_env);
-  LK_RETURN_IF_ERROR(WriteOciConfig(st.bundle + "/config.json", config, secret_env));
-  secret_env.clear();  // drop our references to the values before the process runs
+  // config.json is a FIFO fed by a thread as runc reads it: the env secrets never sit in a file.
+  st.config = std::make_unique<ConfigFeeder>();
+  LK_RETURN_IF_ERROR(
+      st.config->Start(st.bundle + "/config.json", std::move(config), std::move(secret_env)));
+  secret_env.clear();  // the feeder holds the values until runc has read them
 
   std::string log = st.bundle + "/runc.log";
   std::vector<std::string> argv = {
       options.runtime, "--root",  st.bundle + "/runc", "--log", log, "--log-format", "json", "run",
       "--bundle",      st.bundle, "latchkey-" + st.id};
   size_t max_pattern = std::max<size_t>(64, 2 * max_secret + 4);
-  std::vector<std::string> kill = {options.runtime,     "--root", st.bundle + "/runc", "kill",
-                                   "latchkey-" + st.id, "KILL"};
-  LK_ASSIGN_OR_RETURN(int code,
-                      RunRuntimeProcess(argv, sink, max_pattern, [&] { RunQuietly(kill); }));
+  LK_ASSIGN_OR_RETURN(int code, RunRuntimeProcess(argv, sink, max_pattern));
+  LK_RETURN_IF_ERROR(st.config->Finish());
   if (CancelRequested()) return CancelledError("build cancelled");
   if (code != 0) {
     // runc logs its own failures (bad config, exec not found) as level=error JSON lines; a

@@ -4,8 +4,9 @@
 // What happens, in order:
 //   1. A private per-step tmpfs (nodev, nosuid, noexec, 0700) is mounted at
 //      <state>/secrets/<step id>; it is the bundle directory (config.json, /etc/hosts and
-//      /etc/resolv.conf copies, runc's --root state and log) so that nothing of the step,
-//      env secrets included, is written to a disk.
+//      /etc/resolv.conf copies, runc's --root state and log) so that nothing of the step is
+//      written to a disk. config.json is a FIFO fed while runc reads it (config_feeder.h), so
+//      env secrets are never in a file at all.
 //   2. overlayfs (lowerdir=lower_dirs, upperdir, workdir) is mounted at <bundle>/rootfs.
 //   3. USER is resolved in the rootfs, WORKDIR is created (root:root 0755) when missing.
 //   4. Mounts are prepared: secrets are fetched now (never earlier); each secret file lives on
@@ -14,7 +15,9 @@
 //      Targets are resolved inside the root (a symlink in the image never reaches the host).
 //   5. Missing mount targets (and missing parents) are recorded as mount stubs.
 //   6. `runc --root <bundle>/runc --log <bundle>/runc.log run --bundle <bundle> <id>` runs in
-//      the foreground; stdout/stderr go through SecretRegistry::Global() redaction to the sink.
+//      the foreground, as the init of its own PID namespace with a parent-death signal, so the
+//      container dies with the builder (runtime_process.h); stdout/stderr go through
+//      SecretRegistry::Global() redaction to the sink.
 //   7. Teardown (always, also on errors): ssh forwarders stop, stubs are removed, secret
 //      tmpfs files are overwritten with zeros and unmounted, the overlay is unmounted, copied-up
 //      empty parents are pruned from the upper dir, the bundle tmpfs is wiped and unmounted.
@@ -34,8 +37,10 @@ namespace latchkey::executor {
 
 struct ExecutorOptions {
   // The builder's state directory (created 0700 when missing). Holds secrets/ (0700; per-step
-  // tmpfs mountpoints only, empty between steps), cache/ (cache mounts) and scratch/ (per-step
-  // throwaway data: rw bind overlays, ssh forwarding sockets; removed after each step).
+  // tmpfs mountpoints and the steps' owner locks <id>.lock, empty between steps), cache/ (cache
+  // mounts) and scratch/ (per-step throwaway data: rw bind overlays, ssh forwarding sockets;
+  // removed after each step). What a killed process leaves there is cleaned by
+  // build::RecoverState (builder/build/state_recovery.h).
   std::string state_dir;
   // The OCI runtime binary: a path, or a name looked up in PATH.
   std::string runtime = "runc";

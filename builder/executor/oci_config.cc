@@ -143,15 +143,20 @@ Status CheckEnvSecretValue(const std::string& id, const std::string& name,
 
 Status WriteOciConfig(const std::string& path, const nlohmann::json& config,
                       const std::vector<SecretEnv>& secret_env) {
-  std::string text = config.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd.valid()) return ErrnoStatus("create", path, errno);
+  return WriteOciConfigTo(fd.get(), path, config, secret_env);
+}
+
+Status WriteOciConfigTo(int out_fd, const std::string& path, const nlohmann::json& config,
+                        const std::vector<SecretEnv>& secret_env) {
+  std::string text = config.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   size_t pos = 0;
   for (size_t i = 0; i < secret_env.size(); ++i) {
     std::string token = EscapedPlaceholder(i);
     size_t at = text.find(token, pos);
     if (at == std::string::npos) return InternalError("config.json: secret env placeholder lost");
-    LK_RETURN_IF_ERROR(WriteAll(fd.get(), text.data() + pos, at - pos, path));
+    LK_RETURN_IF_ERROR(WriteAll(out_fd, text.data() + pos, at - pos, path));
     pos = at + token.size();
     if (!secret_env[i].value || secret_env[i].value->empty()) continue;
     auto raw = secret_env[i].value->bytes();
@@ -174,9 +179,9 @@ Status WriteOciConfig(const std::string& path, const nlohmann::json& config,
         out[n++] = c;
       }
     }
-    LK_RETURN_IF_ERROR(WriteAll(fd.get(), out, n, path));
+    LK_RETURN_IF_ERROR(WriteAll(out_fd, out, n, path));
   }
-  return WriteAll(fd.get(), text.data() + pos, text.size() - pos, path);
+  return WriteAll(out_fd, text.data() + pos, text.size() - pos, path);
 }
 
 }  // namespace latchkey::executor

@@ -73,6 +73,9 @@ Status CheckEnvSecretValue(const std::string& id, const std::string& name,
 // in-memory tmpfs: the file holds secret values.
 Status WriteOciConfig(const std::string& path, const nlohmann::json& config,
                       const std::vector<SecretEnv>& secret_env);
+// The same, to an open descriptor (a pipe); `display` names it in errors.
+Status WriteOciConfigTo(int fd, const std::string& display, const nlohmann::json& config,
+                        const std::vector<SecretEnv>& secret_env);
 
 }  // namespace latchkey::executor
 

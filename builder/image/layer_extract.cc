@@ -18,6 +18,7 @@
 #include "builder/image/in_root.h"
 #include "builder/image/layer_stream.h"
 #include "builder/image/media_types.h"
+#include "builder/image/owner_lock.h"
 
 namespace latchkey::image {
 
@@ -377,9 +378,11 @@ Result<std::string> ExtractLayer(const BlobStore& blobs, std::string_view digest
   LK_ASSIGN_OR_RETURN(std::string blob, blobs.Path(digest));
   LK_RETURN_IF_ERROR(MakeDirs(base + "/sha256", 0700));
   LK_RETURN_IF_ERROR(MakeDirs(base + "/tmp", 0700));
+  // Owned through <tmp>.lock until the rename, so that state recovery leaves it alone.
   LK_ASSIGN_OR_RETURN(
-      std::string tmp,
-      MakeTempDir(base + "/tmp", std::string(DigestHex(diff_id).substr(0, 12)) + "-"));
+      OwnedDir owned,
+      MakeOwnedTempDir(base + "/tmp", std::string(DigestHex(diff_id).substr(0, 12)) + "-"));
+  const std::string tmp = owned.path;
   auto cleanup = [&](Status s) -> Result<std::string> {
     (void)RemoveAll(tmp);
     return s;

@@ -145,6 +145,15 @@ static int32_t Fetch(lk_instance* inst, const lk_request* req, lk_secret* out, l
     memset(err->message, 'x', sizeof(err->message));
     return LK_UNAVAILABLE;
   }
+  if (strcmp(ref, "hang") == 0) {
+    /* A backend that never answers and never looks at the deadline. */
+    for (;;) SleepMs(1000);
+  }
+  if (StartsWith(ref, "sleep:")) {
+    /* Answers after <ms>, ignoring the deadline. */
+    SleepMs(atoi(ref + 6));
+    return Reply(inst, req, out, "slept", 5, 0);
+  }
   if (strcmp(ref, "deadline") == 0) {
     int32_t rc = inst->host->check_deadline(req->ctx);
     if (rc != LK_OK) return lk_error_set(err, rc, "check_deadline said %d", (int)rc);
