@@ -127,8 +127,15 @@ Result<build::BuildRequest> MakeRequest(const BuildFlags& f, const Config& confi
     req.named_contexts.push_back(std::move(nc));
   }
   for (const auto& t : f.tags) {
-    LK_ASSIGN_OR_RETURN(image::ImageRef ref, image::ParseImageRef(t));
-    req.tags.push_back(ref.ToString());
+    // Docker's text: invalid argument "X" for "-t, --tag" flag: <reference error>.
+    auto parsed = image::ParseNormalizedReference(t);
+    auto ref = image::ParseImageRef(t);
+    if (!parsed.ok() || !ref.ok()) {
+      std::string why = !parsed.ok() ? parsed.status().message() : ref.status().message();
+      if (parsed.ok()) why = why.substr(why.find(": ") + 2);
+      return InvalidArgumentError("invalid argument \"" + t + "\" for \"-t, --tag\" flag: " + why);
+    }
+    req.tags.push_back(ref->ToString());
   }
   for (const auto& o : f.outputs) {
     LK_ASSIGN_OR_RETURN(image::ExportSpec spec, image::ParseExportSpec(o));

@@ -839,10 +839,12 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
     progress_.Done(v);
     return Status::OK();
   };
-  std::string ref_name = "latest";
+  // OCI outputs are named as BuildKit names them: io.containerd.image.name is the full name
+  // (name= or the first -t), org.opencontainers.image.ref.name its tag ("latest" unnamed).
+  image::ImageRef default_name;
   if (!req_.tags.empty()) {
     Result<image::ImageRef> ref = image::ParseImageRef(req_.tags.front());
-    if (ref.ok()) ref_name = ref->tag;
+    if (ref.ok()) default_name = *ref;
   }
   if (!req_.tags.empty()) {
     LK_RETURN_IF_ERROR(step("exporting to image", [&](int v) -> Status {
@@ -858,19 +860,23 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
     }));
   }
   for (const auto& out : req_.outputs) {
-    std::string name_ref = out.ref_name.empty() ? ref_name : out.ref_name;
+    const image::ImageRef& named = out.name.name.empty() ? default_name : out.name;
+    const std::string name_ref = named.name.empty() ? "latest" : named.tag;
+    const std::string image_name = named.name.empty() ? "" : named.FullString();
     switch (out.type) {
       case image::ExportType::kOciArchive:
         LK_RETURN_IF_ERROR(step("exporting to oci image format", [&](int v) -> Status {
           progress_.Note(v, "exporting manifest " + img.manifest_digest + " done");
-          LK_RETURN_IF_ERROR(image::WriteOciArchive(store_.blobs(), img, out.dest, name_ref));
+          LK_RETURN_IF_ERROR(
+              image::WriteOciArchive(store_.blobs(), img, out.dest, name_ref, image_name));
           progress_.Note(v, "sending tarball to " + out.dest + " done");
           return Status::OK();
         }));
         break;
       case image::ExportType::kOciLayout:
         LK_RETURN_IF_ERROR(step("exporting to oci image layout", [&](int v) -> Status {
-          LK_RETURN_IF_ERROR(image::WriteOciLayout(store_.blobs(), img, out.dest, name_ref));
+          LK_RETURN_IF_ERROR(
+              image::WriteOciLayout(store_.blobs(), img, out.dest, name_ref, image_name));
           progress_.Note(v, "writing " + out.dest + ":" + name_ref + " done");
           return Status::OK();
         }));

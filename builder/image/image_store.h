@@ -56,8 +56,10 @@ class ImageStore {
   Status Put(std::string_view manifest_digest, std::string_view ref);
 
   // The image `ref` names. NOT_FOUND, with the text the builder shows for a missing base:
-  // `image "<ref>" is not in the local store (latchkey works offline; import it with:
-  // latchkey image import --rootfs DIR -t <ref>, or build it with -t)`.
+  // `image "<ref>" is not in the local store, and latchkey cannot pull from a registry yet.
+  // Make a base image: mmdebstrap --variant=minbase bookworm ROOTFS && latchkey image import
+  // --rootfs ROOTFS -t <ref>; or import one: latchkey image import --oci-layout DIR[:TAG] -t
+  // <ref> (or --archive FILE for an OCI or docker save archive); or build it with -t <ref>`.
   Result<Image> Resolve(std::string_view ref) const;
 
   // Every tag, sorted by ref.
@@ -68,7 +70,9 @@ class ImageStore {
 
   // Writes `rootfs_dir` as one layer and tags a default-config image as `ref`:
   // Env [PATH=...] + options.env, WorkingDir "/", Cmd per ImportOptions, one history entry
-  // "latchkey image import". Returns the image.
+  // "latchkey image import". Returns the image. INVALID_ARGUMENT when `rootfs_dir` is an OCI
+  // image layout (`import: DIR is an OCI image layout, not a root filesystem; use --oci-layout
+  // DIR`) or not a directory.
   Result<Image> ImportRootfs(const std::string& rootfs_dir, std::string_view ref,
                              const ImportOptions& options);
 

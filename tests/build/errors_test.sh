@@ -46,7 +46,7 @@ EOP
 # 2. A missing base image.
 printf 'FROM nope:1\nRUN true\n' > "$ctx/Dockerfile"
 build_fails "$ctx"
-expect_eq "$(last_err_line)" 'ERROR: failed to solve: Dockerfile:1: image "nope:1" is not in the local store (latchkey works offline; import it with: latchkey image import --rootfs DIR -t nope:1, or build it with -t)' "missing base image"
+expect_eq "$(last_err_line)" 'ERROR: failed to solve: Dockerfile:1: image "nope:1" is not in the local store, and latchkey cannot pull from a registry yet. Make a base image: mmdebstrap --variant=minbase bookworm ROOTFS && latchkey image import --rootfs ROOTFS -t nope:1; or import one: latchkey image import --oci-layout DIR[:TAG] -t nope:1 (or --archive FILE for an OCI or docker save archive); or build it with -t nope:1' "missing base image"
 
 # 3. An unknown --target.
 printf 'FROM busybox:test AS one\nRUN true\n' > "$ctx/Dockerfile"
@@ -68,7 +68,7 @@ problems=()
 printf 'FROM busybox:test\nRUN echo step-ran\n' > "$ctx/Dockerfile"
 lk_build -t UPPER:case "$ctx"
 ! grep -qE '^#[0-9]+ [0-9.]+ step-ran$' "$ERR" || problems+=("an invalid -t is reported only after every step ran")
-expect_eq "$(last_err_line)" 'error: invalid image reference "UPPER:case": the name must be lowercase' "invalid -t"
+expect_eq "$(last_err_line)" 'error: invalid argument "UPPER:case" for "-t, --tag" flag: invalid reference format: repository name must be lowercase' "invalid -t (docker build's text)"
 [ "$RC" -eq 2 ] || problems+=("invalid -t exit code: got $RC, want 2")
 lk_build -o type=zip,dest=x "$ctx"
 expect_eq "$(cat "$ERR")" 'error: invalid -o "type=zip,dest=x": unknown type "zip" (want oci, oci-layout or local)' "bad -o"
