@@ -27,6 +27,7 @@
 #include "builder/executor/executor.h"
 #include "builder/executor/process_error.h"
 #include "builder/frontend/config_eval.h"
+#include "builder/frontend/lint.h"
 #include "builder/image/config_json.h"
 #include "builder/image/digest.h"
 #include "builder/image/fs_util.h"
@@ -490,6 +491,14 @@ Result<std::string> BuildRun::RunKey(const frontend::Step& step,
   key.Add(step.config.user).Add(step.config.working_dir);
   const auto& net = step.instruction.run_flags.network;
   key.Add(net ? *net : (req_.network == executor::NetworkMode::kNone ? "none" : "default"));
+  if (!req_.extra_hosts.empty() || req_.shm_size_bytes > 0 || !req_.ulimits.empty()) {
+    std::string opts = "run-options shm=" + std::to_string(req_.shm_size_bytes);
+    for (const auto& h : req_.extra_hosts) opts += " host=" + h.host + "=" + h.ip;
+    for (const auto& u : req_.ulimits) {
+      opts += " ulimit=" + u.type + "=" + std::to_string(u.soft) + ":" + std::to_string(u.hard);
+    }
+    key.Add(opts);
+  }
   for (const auto& m : step.mounts) {
     key.Add(frontend::MountSpecCacheKey(m));
     if (m.type != frontend::MountType::kBind) continue;
@@ -536,6 +545,9 @@ Status BuildRun::Execute(const frontend::Step& step,
                                                       : executor::NetworkMode::kHost;
     }
     spec.mounts = step.mounts;
+    spec.extra_hosts = req_.extra_hosts;
+    spec.shm_size_bytes = req_.shm_size_bytes;
+    spec.rlimits = req_.ulimits;
     executor::MountSources sources;
     sources.context_dir = req_.context_dir;
     sources.ssh_agents = req_.ssh_agents;
@@ -896,15 +908,23 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
 Result<BuildResult> BuildRun::Run() {
   LK_RETURN_IF_ERROR(Prepare());
   dockerfile_name_ = std::filesystem::path(req_.dockerfile_path).filename().string();
+  Result<frontend::Dockerfile> df =
+      frontend::ParseDockerfile(req_.dockerfile_text, dockerfile_name_);
+  std::vector<std::string> warnings;
   {
     int v = progress_.Start("[internal] load build definition from " + dockerfile_name_);
     progress_.Note(v, "transferring dockerfile: " +
                           image::HumanSize(static_cast<int64_t>(req_.dockerfile_text.size())) +
                           " done");
+    if (df.ok()) {
+      // BuildKit's linter.LintFormatShort, shown on this vertex as "WARN: ..." lines.
+      for (const frontend::LintWarning& w : frontend::LintDockerfile(*df)) {
+        warnings.push_back(w.rule + ": " + w.message + " (line " + std::to_string(w.line) + ")");
+        progress_.Note(v, "WARN: " + warnings.back());
+      }
+    }
     progress_.Done(v);
   }
-  Result<frontend::Dockerfile> df =
-      frontend::ParseDockerfile(req_.dockerfile_text, dockerfile_name_);
   if (!df.ok()) return Fail(0, "", 0, 0, df.status());
   {
     int v = progress_.Start("[internal] load .dockerignore");
@@ -946,6 +966,7 @@ Result<BuildResult> BuildRun::Run() {
   result.image = std::move(img);
   result.steps_run = steps_run_;
   result.steps_cached = steps_cached_;
+  result.warnings = std::move(warnings);
   return result;
 }
 
