@@ -27,6 +27,7 @@
 #include "builder/executor/executor.h"
 #include "builder/executor/process_error.h"
 #include "builder/frontend/config_eval.h"
+#include "builder/frontend/go_text.h"
 #include "builder/frontend/lint.h"
 #include "builder/image/config_json.h"
 #include "builder/image/digest.h"
@@ -614,7 +615,8 @@ Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Ste
     step.argv = std::move(cmd->argv);
     scripts = std::move(cmd->scripts);
   }
-  std::string text = StepDisplayText(step);
+  // Progress, errors and the audit record show the step's text cut to a sane length.
+  std::string text = frontend::TruncateForDisplay(StepDisplayText(step));
   frontend::HistoryEntry h;
   h.created_by = HistoryCreatedBy(step);
   bool fs_step = ins.kind == InstructionKind::kRun || ins.kind == InstructionKind::kCopy ||

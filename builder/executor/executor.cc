@@ -403,7 +403,10 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
         pos = nl + 1;
       }
       if (!last.empty()) {
-        return UnknownError("runc run failed: " + SecretRegistry::Global().Redact(last));
+        // runc 1.1 already starts its message with "runc run failed: "; say it once.
+        const std::string prefix = "runc run failed: ";
+        if (last.compare(0, prefix.size(), prefix) == 0) last.erase(0, prefix.size());
+        return UnknownError(prefix + SecretRegistry::Global().Redact(last));
       }
     }
   }

@@ -79,4 +79,20 @@ set -e
 expect_eq "$(cat "$ERR")" 'error: invalid progress mode "fancy": want auto, plain, tty, json or quiet' "bad --progress"
 [ "$RC" -eq 2 ] || problems+=("bad --progress exit code: got $RC, want 2")
 [ ${#problems[@]} -eq 0 ] || fail "$(printf '%s\n' "${problems[@]}")"
+
+# 6. A runtime failure says "runc run failed:" once per message (runc's own text starts with it).
+printf 'FROM busybox:test\nRUN ["/no/such/binary"]\n' > "$ctx/Dockerfile"
+build_fails "$ctx"
+expect_eq "$(last_err_line)" 'ERROR: failed to solve: runc run failed: unable to start container process: exec: "/no/such/binary": stat /no/such/binary: no such file or directory' "runc failure"
+expect_eq "$(grep -c 'runc run failed: runc run failed' "$ERR")" "0" "runc run failed repeated"
+
+# 7. A 1 MB RUN command is shown cut to 256 bytes with "..." in the progress, the error and the
+# Dockerfile snippet, never in full.
+python3 -c "print('FROM busybox:test\nRUN echo ' + 'x' * 1000000 + ' >/dev/null; exit 3')" > "$ctx/Dockerfile"
+build_fails "$ctx"
+x240=$(printf 'x%.0s' $(seq 240)); x247=$(printf 'x%.0s' $(seq 247))
+expect_eq "$(last_err_line)" "ERROR: failed to solve: process \"/bin/sh -c echo $x240...\" did not complete successfully: exit code: 1" "1 MB RUN: final error"
+expect_file_contains "$ERR" "#4 [2/2] RUN echo $x247..." "1 MB RUN: vertex name"
+expect_file_contains "$ERR" "   2 | >>> RUN echo $x247..." "1 MB RUN: snippet"
+[ "$(wc -c < "$ERR")" -lt 4000 ] || fail "1 MB RUN: stderr is $(wc -c < "$ERR") bytes"
 echo "errors: OK"
