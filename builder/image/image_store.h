@@ -2,7 +2,8 @@
 // index.json maps tags ("NAME:TAG", normalised by image_ref.h) to manifests. Blobs are shared by
 // all images (content-addressed, see blob_store.h); unpacked layers are cached in
 // "<state_dir>/layers" (see layer_extract.h). latchkey works offline: images enter the store
-// only by import (ImportRootfs) or by a build tagging its result (Tag).
+// only by import (ImportRootfs; or image_import.h into blobs() and then Tag) or by a build
+// tagging its result (Tag).
 //
 // Thread-safety: an ImageStore may be used from many threads, and many processes may open the
 // same state dir: index.json changes are read-modify-write under an exclusive flock on

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end: images in and out. Exports carry BuildKit's names (io.containerd.image.name and
-# org.opencontainers.image.ref.name); skopeo copies them to an OCI layout and to a `docker save`
+# org.opencontainers.image.ref.name); buildah pulls the archive under that name; skopeo copies them to an OCI layout and to a `docker save`
 # archive; `latchkey image import` reads back an OCI layout (DIR[:TAG]), an OCI archive and the
 # docker save archive with the same image ID; `image tag`; references normalised as Docker does;
 # the exact messages of the failures.
@@ -45,6 +45,12 @@ grep -q '"org.opencontainers.image.ref.name":"dev"' "$W/copied/index.json" \
   || fail "skopeo's layout: $(cat "$W/copied/index.json")"
 skopeo_q copy -q "oci-archive:$W/app.tar:dev" "docker-archive:$W/save.tar:docker.io/library/app:dev"
 tar -xOf "$W/save.tar" manifest.json | grep -q '"RepoTags":\["docker.io/library/app:dev"\]' || fail "docker save RepoTags"
+# buildah (containers/image) names an OCI archive by its io.containerd.image.name annotation.
+if command -v buildah >/dev/null; then
+  bh="buildah --root $W/bh-root --runroot $W/bh-run --storage-driver vfs"
+  unshare -m --propagation private sh -c "mount -t tmpfs tmpfs /var/lib && $bh pull -q oci-archive:$W/app.tar >/dev/null && $bh images --format '{{.Name}}:{{.Tag}}'" > "$W/bh.txt"
+  expect_eq "$(cat "$W/bh.txt")" "docker.io/library/app:dev" "buildah sees the name"
+fi
 if command -v umoci >/dev/null; then
   umoci unpack --image "$W/copied:dev" "$W/bundle" >/dev/null
   cmp -s "$W/bundle/rootfs/bin/busybox" /bin/busybox || fail "umoci unpack of the copy"
