@@ -137,6 +137,14 @@ TEST(ImageImport, DockerSaveArchive) {
   ASSERT_EQ(r->image.layers.size(), 1u);
   EXPECT_EQ(r->image.layers[0].digest, img.layers[0].digest);
   EXPECT_EQ(r->image.layers[0].media_type, kMediaTypeLayerTar);
+  // `docker save | gzip` reads the same.
+  WriteTar(
+      d / "save.tar.gz",
+      {F(id + ".json", config), F("aaa/layer.tar", layer), F("manifest.json", manifest.dump())},
+      /*gzip=*/true);
+  auto gz = ImportArchive(*dst, d / "save.tar.gz", "");
+  ASSERT_TRUE(gz.ok()) << gz.status().ToString();
+  EXPECT_EQ(gz->image.manifest_digest, r->image.manifest_digest);
   EXPECT_EQ(ImportArchive(*dst, d / "save.tar", "sid").status().message(),
             "archive " + (d / "save.tar") + " has no image \"sid\" (it has: debian:bookworm)");
 
@@ -147,6 +155,52 @@ TEST(ImageImport, DockerSaveArchive) {
                 "manifest.json)");
   WriteText(d / "notatar", std::string(1024, 'x'));
   EXPECT_EQ(ImportArchive(*dst, d / "notatar", "").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ImageImport, MultiPlatformIndexResolvesToThisPlatform) {
+  ScratchDir d;
+  auto src = BlobStore::Open(d / "src");
+  auto dst = BlobStore::Open(d / "dst");
+  Image amd = OneLayerImage(d, *src, "amd64");
+  Image arm = OneLayerImage(d, *src, "arm64");
+  auto desc = [](const Image& img, const char* arch) {
+    return nlohmann::json{{"mediaType", kMediaTypeManifest},
+                          {"digest", img.manifest_digest},
+                          {"size", img.manifest_size},
+                          {"platform", {{"os", "linux"}, {"architecture", arch}}}};
+  };
+  nlohmann::json index = {{"schemaVersion", 2},
+                          {"mediaType", kMediaTypeImageIndex},
+                          {"manifests", {desc(arm, "arm64"), desc(amd, "amd64")}}};
+  auto info = src->PutBytes(CanonicalJson(index));
+  ASSERT_TRUE(info.ok());
+  Image as_index = amd;
+  as_index.manifest_digest = info->digest;  // WriteOciLayout copies these blobs
+  as_index.manifest_size = info->size;
+  ASSERT_TRUE(WriteOciLayout(*src, as_index, d / "layout", "multi").ok());
+  // The amd64 manifest, and of arm64 only manifest and config: an arm64 layer is never needed.
+  for (const auto& blob : {amd.manifest_digest, arm.manifest_digest, arm.config_digest}) {
+    auto p = src->Path(blob);
+    ASSERT_TRUE(p.ok());
+    ASSERT_EQ(
+        ::link(p->c_str(), (d / ("layout/blobs/sha256/" + std::string(DigestHex(blob)))).c_str()),
+        0);
+  }
+  auto r = ImportOciLayout(*dst, d / "layout", "multi");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->image.manifest_digest, amd.manifest_digest);
+
+  nlohmann::json arm_only = {{"schemaVersion", 2},
+                             {"mediaType", kMediaTypeImageIndex},
+                             {"manifests", {desc(arm, "arm64")}}};
+  info = src->PutBytes(CanonicalJson(arm_only));
+  as_index.manifest_digest = info->digest;
+  as_index.manifest_size = info->size;
+  ASSERT_TRUE(WriteOciLayout(*src, as_index, d / "layout", "arm").ok());
+  EXPECT_EQ(ImportOciLayout(*dst, d / "layout", "arm").status().message(),
+            "OCI layout " + (d / "layout") +
+                ": no linux/amd64 image in its index (it has: "
+                "linux/arm64)");
 }
 
 TEST(ImageImport, SplitPathAndTag) {
