@@ -16,15 +16,20 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "broker/broker.h"
 #include "broker/redactor.h"
 #include "broker/secret_flags.h"
+#include "builder/build/build_flags.h"
 #include "builder/build/builder.h"
 #include "builder/build/progress.h"
 #include "builder/executor/cancel.h"
+#include "builder/frontend/go_text.h"
 #include "builder/image/export_spec.h"
 #include "builder/image/fs_util.h"
 #include "builder/image/image_ref.h"
+#include "builder/image/media_types.h"
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
 #include "cli/state_recovery_setup.h"
@@ -50,7 +55,19 @@ struct BuildFlags {
   std::vector<std::string> allow_leaks;
   std::vector<std::string> labels;
   std::string iidfile;
+  std::vector<std::string> platforms;
+  bool quiet = false;
+  std::vector<std::string> add_hosts;
+  std::string metadata_file;
+  std::string shm_size;
+  std::vector<std::string> ulimits;
 };
+
+// Docker's flag error: invalid argument "<value>" for "<flag>" flag: <message>.
+Status FlagError(const std::string& value, const std::string& flag, const Status& st) {
+  return Status(st.code(),
+                "invalid argument \"" + value + "\" for \"" + flag + "\" flag: " + st.message());
+}
 
 std::string Absolute(const std::string& path) {
   std::error_code ec;
@@ -128,8 +145,15 @@ Result<build::BuildRequest> MakeRequest(const BuildFlags& f, const Config& confi
     req.named_contexts.push_back(std::move(nc));
   }
   for (const auto& t : f.tags) {
-    LK_ASSIGN_OR_RETURN(image::ImageRef ref, image::ParseImageRef(t));
-    req.tags.push_back(ref.ToString());
+    // Docker's text: invalid argument "X" for "-t, --tag" flag: <reference error>.
+    auto parsed = image::ParseNormalizedReference(t);
+    auto ref = image::ParseImageRef(t);
+    if (!parsed.ok() || !ref.ok()) {
+      std::string why = !parsed.ok() ? parsed.status().message() : ref.status().message();
+      if (parsed.ok()) why = why.substr(why.find(": ") + 2);
+      return InvalidArgumentError("invalid argument \"" + t + "\" for \"-t, --tag\" flag: " + why);
+    }
+    req.tags.push_back(ref->ToString());
   }
   for (const auto& o : f.outputs) {
     LK_ASSIGN_OR_RETURN(image::ExportSpec spec, image::ParseExportSpec(o));
@@ -177,6 +201,21 @@ Result<build::BuildRequest> MakeRequest(const BuildFlags& f, const Config& confi
     }
     req.source_date_epoch = v;
   }
+  LK_ASSIGN_OR_RETURN(req.frontend.target_platform, build::ParsePlatforms(f.platforms));
+  for (const auto& h : f.add_hosts) {
+    LK_ASSIGN_OR_RETURN(executor::ExtraHost eh, build::ParseAddHost(h));
+    req.extra_hosts.push_back(std::move(eh));
+  }
+  if (!f.shm_size.empty()) {
+    auto n = build::ParseShmSize(f.shm_size);
+    if (!n.ok()) return FlagError(f.shm_size, "--shm-size", n.status());
+    req.shm_size_bytes = *n;
+  }
+  for (const auto& u : f.ulimits) {
+    auto r = build::ParseUlimit(u);
+    if (!r.ok()) return FlagError(u, "--ulimit", r.status());
+    req.ulimits.push_back(*r);
+  }
   req.state_dir = BuilderStateDir(config);
   return req;
 }
@@ -215,13 +254,46 @@ std::string FailureText(const build::BuildFailure& failure, const build::BuildRe
         bool hit = i >= failure.line && i <= std::max(failure.line, failure.end_line);
         char num[16];
         std::snprintf(num, sizeof(num), " %3d | ", i);
-        out << num << (hit ? ">>>" : "   ") << " " << lines[i - 1] << "\n";
+        out << num << (hit ? ">>>" : "   ") << " " << frontend::TruncateForDisplay(lines[i - 1])
+            << "\n";
       }
       out << "--------------------\n";
     }
   }
   out << "ERROR: failed to solve: " << st.message() << "\n";
   return SecretRegistry::Global().Redact(out.str());
+}
+
+// buildx's --metadata-file: the image exporter's response plus buildx.build.ref.
+std::string MetadataJson(const build::BuildResult& r, const std::string& build_ref) {
+  nlohmann::json j = {
+      {"buildx.build.ref", build_ref},
+      {"containerimage.config.digest", r.image.config_digest},
+      {"containerimage.digest", r.image.manifest_digest},
+      {"containerimage.descriptor",
+       {{"mediaType", image::kMediaTypeManifest},
+        {"digest", r.image.manifest_digest},
+        {"size", r.image.manifest_size}}},
+  };
+  std::string names;
+  for (const auto& t : r.tags) {
+    auto ref = image::ParseImageRef(t);
+    if (ref.ok()) names += (names.empty() ? "" : ",") + ref->FullString();
+  }
+  if (!names.empty()) j["image.name"] = names;
+  return j.dump(2);
+}
+
+// buildx's printWarnings, after a build that succeeded (not in quiet or json mode).
+std::string WarningSummary(const std::vector<std::string>& warnings, build::ProgressMode mode) {
+  if (warnings.empty() || mode == build::ProgressMode::kQuiet ||
+      mode == build::ProgressMode::kJson) {
+    return "";
+  }
+  std::string out = "\n " + std::to_string(warnings.size()) +
+                    (warnings.size() == 1 ? " warning found:\n" : " warnings found:\n");
+  for (const auto& w : warnings) out += " - " + w + "\n";
+  return out;
 }
 
 volatile sig_atomic_t g_signal = 0;
@@ -254,12 +326,16 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
     Fail(st);
     return st.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
   };
-  auto mode = build::ParseProgressMode(f.progress);
+  auto mode = build::ParseProgressMode(f.quiet ? "quiet" : f.progress);
   if (!mode.ok()) return usage(mode.status());
   auto config = LoadProcessConfig(ctx.global);
   if (!config.ok()) return Fail(config.status());
   auto req = MakeRequest(f, *config);
-  if (!req.ok()) return usage(req.status());
+  if (!req.ok()) {
+    // Only a platform with no emulation is not a usage error (buildx: a build failure).
+    if (req.status().code() == StatusCode::kFailedPrecondition) return Fail(req.status());
+    return usage(req.status());
+  }
   BrokerOptions broker_options;
   broker_options.cancelled = &executor::CancelFlag();  // Ctrl-C also ends a hung provider fetch
   auto broker = Broker::Start(*config, broker_options);
@@ -279,6 +355,7 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
 
   SessionAttributes attrs;
   attrs.build_id = NewSessionId();
+  const std::string build_ref = "latchkey/local/" + attrs.build_id;
   attrs.uid = ::geteuid();
   if (const char* user = std::getenv("USER")) attrs.user = user;
   attrs.working_dir = cwd;
@@ -312,6 +389,13 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
     Status st = image::WriteFileAtomic(Absolute(f.iidfile), result->image.config_digest, 0644);
     if (!st.ok()) return Fail(st);
   }
+  if (!f.metadata_file.empty()) {
+    Status st = image::WriteFileAtomic(Absolute(f.metadata_file),
+                                       MetadataJson(*result, build_ref) + "\n", 0644);
+    if (!st.ok()) return Fail(st);
+  }
+  if (f.quiet) std::printf("%s\n", result->image.config_digest.c_str());
+  std::fputs(WarningSummary(result->warnings, *mode).c_str(), stderr);
   return kExitOk;
 }
 
@@ -340,6 +424,14 @@ CommandRegistrar reg("build", [](CLI::App& app, CommandContext& ctx) {
                 "Let this secret id's value stay in the image (the leak is still audited)");
   b->add_option("--label", f->labels, "Image label KEY=VALUE");
   b->add_option("--iidfile", f->iidfile, "Write the image ID (config digest) to this file");
+  b->add_option("--platform", f->platforms,
+                "Target platform (only this host's, e.g. linux/amd64: there is no emulation)");
+  b->add_flag("-q,--quiet", f->quiet, "Print only the image ID on success (no progress)");
+  b->add_option("--add-host", f->add_hosts, "Add HOST:IP to RUN steps' /etc/hosts");
+  b->add_option("--metadata-file", f->metadata_file,
+                "Write the build result metadata (buildx's keys) to this JSON file");
+  b->add_option("--shm-size", f->shm_size, "Size of /dev/shm in RUN steps (e.g. 128m)");
+  b->add_option("--ulimit", f->ulimits, "Resource limit for RUN steps, NAME=SOFT[:HARD]");
   b->callback([f, &ctx] { ctx.exit_code = RunBuild(ctx, *f); });
 });
 

@@ -1,4 +1,4 @@
-// `latchkey images`, `latchkey image import|export|inspect|rm`: the local image store
+// `latchkey images`, `latchkey image import|tag|export|inspect|rm`: the local image store
 // (builder/image/image_store.h). Exit codes: 0 ok, 1 the operation failed (`error: <message>`
 // on stderr), 2 usage (bad flags, bad -o spec, bad --config-* values).
 //
@@ -18,6 +18,7 @@
 
 #include "builder/image/config_json.h"
 #include "builder/image/export_spec.h"
+#include "builder/image/image_import.h"
 #include "builder/image/image_store.h"
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
@@ -32,11 +33,12 @@ struct ImageFlags {
   std::string state_dir;
   const GlobalOptions* global = nullptr;  // for the configured builder state dir
   // import
-  std::string rootfs, tag, config_cmd, config_entrypoint, architecture = "amd64";
+  std::string rootfs, oci_layout, archive, tag, config_cmd, config_entrypoint,
+      architecture = "amd64";
   std::vector<std::string> config_env;
   std::string source_date_epoch;
-  // export / inspect / rm
-  std::string ref, output;
+  // export / inspect / rm / tag
+  std::string ref, output, target;
   bool no_trunc = false;
 };
 
@@ -132,7 +134,42 @@ int RunImages(const ImageFlags& f) {
   return kExitOk;
 }
 
+// --oci-layout DIR[:TAG] / --archive FILE[:TAG]: the image is named by -t, else by the name
+// the source gives it (io.containerd.image.name, a docker save RepoTag).
+int RunImportImage(const ImageFlags& f) {
+  const bool layout = !f.oci_layout.empty();
+  if (!f.config_cmd.empty() || !f.config_entrypoint.empty() || !f.config_env.empty() ||
+      !f.source_date_epoch.empty()) {
+    return Usage(std::string("--config-* and --source-date-epoch apply to --rootfs only; ") +
+                 (layout ? "--oci-layout" : "--archive") + " imports the image as it is");
+  }
+  if (!f.tag.empty()) {
+    auto ref = image::ParseImageRef(f.tag);
+    if (!ref.ok()) return Usage(ref.status().message());
+  }
+  auto store = OpenStore(f);
+  if (!store.ok()) return Fail(store.status());
+  auto [path, tag] = image::SplitPathAndTag(layout ? f.oci_layout : f.archive);
+  auto img = layout ? image::ImportOciLayout(store->blobs(), path, tag)
+                    : image::ImportArchive(store->blobs(), path, tag);
+  if (!img.ok()) return Fail(img.status());
+  std::string name = f.tag.empty() ? img->name : f.tag;
+  if (name.empty()) {
+    return Fail(InvalidArgumentError(
+        "import: " + path + " does not name the image (no io.containerd.image.name annotation" +
+        (layout ? "" : " or RepoTags") + "); name it with -t NAME[:TAG]"));
+  }
+  Status st = store->Tag(name, img->image);
+  if (!st.ok()) return Fail(st);
+  std::cout << img->image.config_digest << "\n";
+  return kExitOk;
+}
+
 int RunImport(const ImageFlags& f) {
+  int sources = !f.rootfs.empty() + !f.oci_layout.empty() + !f.archive.empty();
+  if (sources != 1) return Usage("import: give exactly one of --rootfs, --oci-layout or --archive");
+  if (f.rootfs.empty()) return RunImportImage(f);
+  if (f.tag.empty()) return Usage("import: --rootfs needs -t NAME[:TAG]");
   image::ImportOptions opts;
   opts.architecture = f.architecture;
   opts.env = f.config_env;
@@ -159,6 +196,21 @@ int RunImport(const ImageFlags& f) {
   return kExitOk;
 }
 
+// `image tag SRC DST`, as `docker tag`.
+int RunTag(const ImageFlags& f) {
+  for (const auto& r : {f.ref, f.target}) {
+    auto p = image::ParseImageRef(r);
+    if (!p.ok()) return Usage(p.status().message());
+  }
+  auto store = OpenStore(f);
+  if (!store.ok()) return Fail(store.status());
+  auto img = store->Resolve(f.ref);
+  if (!img.ok()) return Fail(img.status());
+  Status st = store->Tag(f.target, *img);
+  if (!st.ok()) return Fail(st);
+  return kExitOk;
+}
+
 int RunExport(const ImageFlags& f) {
   auto spec = image::ParseExportSpec(f.output);
   if (!spec.ok()) return Usage(spec.status().message());
@@ -166,15 +218,15 @@ int RunExport(const ImageFlags& f) {
   if (!store.ok()) return Fail(store.status());
   auto img = store->Resolve(f.ref);
   if (!img.ok()) return Fail(img.status());
-  std::string ref_name = spec->ref_name;
-  if (ref_name.empty()) ref_name = image::ParseImageRef(f.ref)->tag;
+  // Named as BuildKit names its OCI exports: the full name and, as the ref name, its tag.
+  image::ImageRef name = spec->name.name.empty() ? *image::ParseImageRef(f.ref) : spec->name;
   Status st;
   switch (spec->type) {
     case image::ExportType::kOciArchive:
-      st = image::WriteOciArchive(store->blobs(), *img, spec->dest, ref_name);
+      st = image::WriteOciArchive(store->blobs(), *img, spec->dest, name.tag, name.FullString());
       break;
     case image::ExportType::kOciLayout:
-      st = image::WriteOciLayout(store->blobs(), *img, spec->dest, ref_name);
+      st = image::WriteOciLayout(store->blobs(), *img, spec->dest, name.tag, name.FullString());
       break;
     case image::ExportType::kLocal:
       st = image::ExportRootfs(store->blobs(), *img, spec->dest);
@@ -231,10 +283,17 @@ void Register(CLI::App& app, CommandContext& ctx) {
   auto* image = app.add_subcommand("image", "Manage the local image store");
   image->require_subcommand(1);
 
-  auto* imp = image->add_subcommand("import", "Import a root filesystem directory as an image");
+  auto* imp = image->add_subcommand(
+      "import", "Import a root filesystem directory, an OCI layout or an image archive");
   AddStateDir(imp, f.get());
-  imp->add_option("--rootfs", f->rootfs, "Root filesystem directory")->required();
-  imp->add_option("-t,--tag", f->tag, "Image reference NAME[:TAG]")->required();
+  imp->add_option("--rootfs", f->rootfs, "Root filesystem directory (e.g. from mmdebstrap)");
+  imp->add_option("--oci-layout", f->oci_layout,
+                  "OCI image layout DIR[:TAG] (TAG: its ref name or image name; needed when the "
+                  "layout holds several images)");
+  imp->add_option("--archive", f->archive, "OCI archive or `docker save` archive FILE[:TAG]");
+  imp->add_option("-t,--tag", f->tag,
+                  "Image reference NAME[:TAG] (required with --rootfs; default: the name the "
+                  "layout or archive gives)");
   imp->add_option("--config-cmd", f->config_cmd,
                   "Cmd: JSON array (exec form) or a shell command (default [\"/bin/sh\"] if "
                   "/bin/sh exists)");
@@ -246,12 +305,18 @@ void Register(CLI::App& app, CommandContext& ctx) {
                   "Clamp mtimes and set created (default: $SOURCE_DATE_EPOCH)");
   imp->callback([f, &ctx] { ctx.exit_code = RunImport(*f); });
 
+  auto* tag = image->add_subcommand("tag", "Give an image in the local store another name");
+  AddStateDir(tag, f.get());
+  tag->add_option("source", f->ref, "Image reference SOURCE[:TAG]")->required();
+  tag->add_option("target", f->target, "New reference TARGET[:TAG]")->required();
+  tag->callback([f, &ctx] { ctx.exit_code = RunTag(*f); });
+
   auto* exp = image->add_subcommand("export", "Write an image as an OCI archive, layout or rootfs");
   AddStateDir(exp, f.get());
   exp->add_option("ref", f->ref, "Image reference NAME[:TAG]")->required();
   exp->add_option("-o,--output", f->output,
                   "type=oci,dest=FILE.tar | type=oci-layout,dest=DIR | type=local,dest=DIR "
-                  "[,name=REFNAME]")
+                  "[,name=NAME[:TAG]]")
       ->required();
   exp->callback([f, &ctx] { ctx.exit_code = RunExport(*f); });
 

@@ -121,10 +121,32 @@ SearchResult Search(const std::vector<LogFile>& files, const SearchFilter& filte
   return result;
 }
 
+namespace {
+
+// The STEP cell: "<stage> #<index> line <line>", parts that are unknown left out
+// ("build #2 line 7", "#0 line 3"); "-" for records without a step.
+std::string StepCell(const Json& j) {
+  auto it = j.find("step");
+  if (it == j.end() || !it->is_object()) return "-";
+  std::string out = Field(*it, "stage");
+  auto add = [&out](const std::string& part) { out += (out.empty() ? "" : " ") + part; };
+  if (auto i = it->find("index");
+      i != it->end() && i->is_number_integer() && i->get<int64_t>() >= 0) {
+    add("#" + std::to_string(i->get<int64_t>()));
+  }
+  if (auto l = it->find("line");
+      l != it->end() && l->is_number_integer() && l->get<int64_t>() > 0) {
+    add("line " + std::to_string(l->get<int64_t>()));
+  }
+  return Cell(out);
+}
+
+}  // namespace
+
 std::string FormatTable(const std::vector<std::string>& lines) {
-  constexpr size_t kCols = 8;
-  const std::array<const char*, kCols> header = {"TIME",   "EVENT",    "OUTCOME", "SESSION",
-                                                 "SECRET", "PROVIDER", "RULE",    "HMAC"};
+  constexpr size_t kCols = 9;
+  const std::array<const char*, kCols> header = {"TIME", "EVENT",    "OUTCOME", "SESSION", "SECRET",
+                                                 "STEP", "PROVIDER", "RULE",    "HMAC"};
   std::vector<std::array<std::string, kCols>> rows;
   for (const std::string& text : lines) {
     Json j = Json::parse(text, nullptr, false);
@@ -133,7 +155,7 @@ std::string FormatTable(const std::vector<std::string>& lines) {
     if (hmac.size() > kHmacPrefix.size() + 16)
       hmac = hmac.substr(0, kHmacPrefix.size() + 16) + "...";
     rows.push_back({Cell(Field(j, "time")), Cell(Field(j, "event")), Cell(Field(j, "outcome")),
-                    Cell(Field(j, "session")), Cell(FieldOrSecrets(j, "secret")),
+                    Cell(Field(j, "session")), Cell(FieldOrSecrets(j, "secret")), StepCell(j),
                     Cell(FieldOrSecrets(j, "provider")), Cell(FieldOrSecrets(j, "rule")),
                     hmac.empty() ? "-" : hmac});
   }

@@ -50,8 +50,9 @@ std::vector<std::string> HmacKeyIds(const std::vector<LogFile>& files);
 Status CheckHmacKey(const std::vector<LogFile>& files, const std::string& key_id,
                     const std::string& key_path);
 
-// A fixed-width table: TIME EVENT OUTCOME SESSION SECRET PROVIDER RULE HMAC, a header line, one
-// row per line; empty fields print "-", HMACs are cut to "hmac-sha256:" + 16 hex digits + "...".
+// A fixed-width table: TIME EVENT OUTCOME SESSION SECRET STEP PROVIDER RULE HMAC, a header line,
+// one row per line; empty fields print "-", HMACs are cut to "hmac-sha256:" + 16 hex digits +
+// "...". STEP is "<stage> #<index> line <line>" with unknown parts left out ("build #2 line 7").
 std::string FormatTable(const std::vector<std::string>& lines);
 
 }  // namespace latchkey::audit

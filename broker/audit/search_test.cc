@@ -96,13 +96,25 @@ TEST_F(SearchTest, TableShowsTheColumnsAndShortensTheHmac) {
   f.session = "s1";
   std::string table = FormatTable(Search(files_, f).lines);
   std::string short_hmac = hmac_.substr(0, 12 + 16) + "...";
-  EXPECT_EQ(
-      table,
-      "TIME                      EVENT         OUTCOME  SESSION  SECRET  PROVIDER  RULE       "
-      "HMAC\n"
-      "2026-01-01T10:00:00.000Z  secret.fetch  granted  s1       npmrc   file      "
-      "allow-npm  " +
-          short_hmac + "\n");
+  EXPECT_EQ(table,
+            "TIME                      EVENT         OUTCOME  SESSION  SECRET  STEP             "
+            "PROVIDER  RULE       HMAC\n"
+            "2026-01-01T10:00:00.000Z  secret.fetch  granted  s1       npmrc   build #2 line 7  "
+            "file      allow-npm  " +
+                short_hmac + "\n");
+  // Records without a step (session events) show "-"; unknown parts are left out.
+  SearchFilter open;
+  open.event = "session.open";
+  open.session = "s1";
+  EXPECT_EQ(FormatTable(Search(files_, open).lines),
+            "TIME                      EVENT         OUTCOME  SESSION  SECRET  STEP  PROVIDER  "
+            "RULE  HMAC\n"
+            "2026-01-01T10:00:00.000Z  session.open  -        s1       -       -     -         "
+            "-     -\n");
+  EXPECT_EQ(FormatTable(
+                {R"({"time":"t","event":"secret.fetch","step":{"stage":"","index":-1,"line":3}})"}),
+            "TIME  EVENT         OUTCOME  SESSION  SECRET  STEP    PROVIDER  RULE  HMAC\n"
+            "t     secret.fetch  -        -        -       line 3  -         -     -\n");
 }
 
 // Issue 11 item 4: `audit search --hmac` with a hash made with another HMAC key printed nothing

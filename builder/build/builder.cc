@@ -27,6 +27,8 @@
 #include "builder/executor/executor.h"
 #include "builder/executor/process_error.h"
 #include "builder/frontend/config_eval.h"
+#include "builder/frontend/go_text.h"
+#include "builder/frontend/lint.h"
 #include "builder/image/config_json.h"
 #include "builder/image/digest.h"
 #include "builder/image/fs_util.h"
@@ -496,6 +498,14 @@ Result<std::string> BuildRun::RunKey(const frontend::Step& step,
   key.Add(step.config.user).Add(step.config.working_dir);
   const auto& net = step.instruction.run_flags.network;
   key.Add(net ? *net : (req_.network == executor::NetworkMode::kNone ? "none" : "default"));
+  if (!req_.extra_hosts.empty() || req_.shm_size_bytes > 0 || !req_.ulimits.empty()) {
+    std::string opts = "run-options shm=" + std::to_string(req_.shm_size_bytes);
+    for (const auto& h : req_.extra_hosts) opts += " host=" + h.host + "=" + h.ip;
+    for (const auto& u : req_.ulimits) {
+      opts += " ulimit=" + u.type + "=" + std::to_string(u.soft) + ":" + std::to_string(u.hard);
+    }
+    key.Add(opts);
+  }
   for (const auto& m : step.mounts) {
     key.Add(frontend::MountSpecCacheKey(m));
     if (m.type != frontend::MountType::kBind) continue;
@@ -542,6 +552,9 @@ Status BuildRun::Execute(const frontend::Step& step,
                                                       : executor::NetworkMode::kHost;
     }
     spec.mounts = step.mounts;
+    spec.extra_hosts = req_.extra_hosts;
+    spec.shm_size_bytes = req_.shm_size_bytes;
+    spec.rlimits = req_.ulimits;
     executor::MountSources sources;
     sources.context_dir = req_.context_dir;
     sources.ssh_agents = req_.ssh_agents;
@@ -608,7 +621,8 @@ Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Ste
     step.argv = std::move(cmd->argv);
     scripts = std::move(cmd->scripts);
   }
-  std::string text = StepDisplayText(step);
+  // Progress, errors and the audit record show the step's text cut to a sane length.
+  std::string text = frontend::TruncateForDisplay(StepDisplayText(step));
   frontend::HistoryEntry h;
   h.created_by = HistoryCreatedBy(step);
   bool fs_step = ins.kind == InstructionKind::kRun || ins.kind == InstructionKind::kCopy ||
@@ -861,10 +875,12 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
     progress_.Done(v);
     return Status::OK();
   };
-  std::string ref_name = "latest";
+  // OCI outputs are named as BuildKit names them: io.containerd.image.name is the full name
+  // (name= or the first -t), org.opencontainers.image.ref.name its tag ("latest" unnamed).
+  image::ImageRef default_name;
   if (!req_.tags.empty()) {
     Result<image::ImageRef> ref = image::ParseImageRef(req_.tags.front());
-    if (ref.ok()) ref_name = ref->tag;
+    if (ref.ok()) default_name = *ref;
   }
   if (!req_.tags.empty()) {
     LK_RETURN_IF_ERROR(step("exporting to image", [&](int v) -> Status {
@@ -880,19 +896,23 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
     }));
   }
   for (const auto& out : req_.outputs) {
-    std::string name_ref = out.ref_name.empty() ? ref_name : out.ref_name;
+    const image::ImageRef& named = out.name.name.empty() ? default_name : out.name;
+    const std::string name_ref = named.name.empty() ? "latest" : named.tag;
+    const std::string image_name = named.name.empty() ? "" : named.FullString();
     switch (out.type) {
       case image::ExportType::kOciArchive:
         LK_RETURN_IF_ERROR(step("exporting to oci image format", [&](int v) -> Status {
           progress_.Note(v, "exporting manifest " + img.manifest_digest + " done");
-          LK_RETURN_IF_ERROR(image::WriteOciArchive(store_.blobs(), img, out.dest, name_ref));
+          LK_RETURN_IF_ERROR(
+              image::WriteOciArchive(store_.blobs(), img, out.dest, name_ref, image_name));
           progress_.Note(v, "sending tarball to " + out.dest + " done");
           return Status::OK();
         }));
         break;
       case image::ExportType::kOciLayout:
         LK_RETURN_IF_ERROR(step("exporting to oci image layout", [&](int v) -> Status {
-          LK_RETURN_IF_ERROR(image::WriteOciLayout(store_.blobs(), img, out.dest, name_ref));
+          LK_RETURN_IF_ERROR(
+              image::WriteOciLayout(store_.blobs(), img, out.dest, name_ref, image_name));
           progress_.Note(v, "writing " + out.dest + ":" + name_ref + " done");
           return Status::OK();
         }));
@@ -912,15 +932,23 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
 Result<BuildResult> BuildRun::Run() {
   LK_RETURN_IF_ERROR(Prepare());
   dockerfile_name_ = std::filesystem::path(req_.dockerfile_path).filename().string();
+  Result<frontend::Dockerfile> df =
+      frontend::ParseDockerfile(req_.dockerfile_text, dockerfile_name_);
+  std::vector<std::string> warnings;
   {
     int v = progress_.Start("[internal] load build definition from " + dockerfile_name_);
     progress_.Note(v, "transferring dockerfile: " +
                           image::HumanSize(static_cast<int64_t>(req_.dockerfile_text.size())) +
                           " done");
+    if (df.ok()) {
+      // BuildKit's linter.LintFormatShort, shown on this vertex as "WARN: ..." lines.
+      for (const frontend::LintWarning& w : frontend::LintDockerfile(*df)) {
+        warnings.push_back(w.rule + ": " + w.message + " (line " + std::to_string(w.line) + ")");
+        progress_.Note(v, "WARN: " + warnings.back());
+      }
+    }
     progress_.Done(v);
   }
-  Result<frontend::Dockerfile> df =
-      frontend::ParseDockerfile(req_.dockerfile_text, dockerfile_name_);
   if (!df.ok()) return Fail(0, "", 0, 0, df.status());
   {
     int v = progress_.Start("[internal] load .dockerignore");
@@ -962,6 +990,7 @@ Result<BuildResult> BuildRun::Run() {
   result.image = std::move(img);
   result.steps_run = steps_run_;
   result.steps_cached = steps_cached_;
+  result.warnings = std::move(warnings);
   return result;
 }
 

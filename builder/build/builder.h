@@ -70,6 +70,11 @@ struct BuildRequest {
   std::map<std::string, std::string> ssh_agents;  // --ssh id -> socket
   std::optional<int64_t> source_date_epoch;       // SOURCE_DATE_EPOCH
   std::string state_dir;                          // the builder state directory
+  // RUN step options (buildx flags): --add-host, --shm-size (0 = 64 MiB), --ulimit. They are
+  // part of every RUN step's cache key when set.
+  std::vector<executor::ExtraHost> extra_hosts;
+  int64_t shm_size_bytes = 0;
+  std::vector<executor::Rlimit> ulimits;
 };
 
 // Where a failed build failed, for the CLI's BuildKit-style error block.
@@ -81,6 +86,10 @@ struct BuildFailure {
 
 struct BuildResult {
   image::Image image;
+  // BuildKit's lint warnings for the Dockerfile, as buildx summarises them:
+  // "SecretsUsedInArgOrEnv: Do not use ARG or ENV instructions for sensitive data (ARG
+  // \"NPM_TOKEN\") (line 3)". Also shown as "WARN: ..." lines of the first vertex.
+  std::vector<std::string> warnings;
   int steps_run = 0;
   int steps_cached = 0;
   std::vector<std::string> tags;  // as stored

@@ -366,11 +366,13 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
 
   // /etc/hosts and /etc/resolv.conf, as BuildKit provides them.
   std::string hosts = st.bundle + "/hosts";
-  LK_RETURN_IF_ERROR(WriteNewFile(hosts, kHostsFile, 0644));
+  std::string hosts_text = kHostsFile;
+  for (const auto& h : spec.extra_hosts) hosts_text += h.ip + "\t" + h.host + "\n";
+  LK_RETURN_IF_ERROR(WriteNewFile(hosts, hosts_text, 0644));
   std::string resolv = st.bundle + "/resolv.conf";
   auto host_resolv = ReadWholeFile("/etc/resolv.conf");
   LK_RETURN_IF_ERROR(WriteNewFile(resolv, host_resolv.ok() ? *host_resolv : "", 0644));
-  std::vector<OciMount> all = DefaultMounts();
+  std::vector<OciMount> all = DefaultMounts(spec.shm_size_bytes);
   for (auto [dst, src] :
        {std::pair<std::string, std::string>{"/etc/resolv.conf", resolv}, {"/etc/hosts", hosts}}) {
     LK_ASSIGN_OR_RETURN(std::string d, ResolveInRoot(st.root_fd.get(), root_host, dst));
@@ -392,6 +394,7 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
   in.network = spec.network;
   in.rootfs_path = st.rootfs;
   in.mounts = std::move(all);
+  in.rlimits = spec.rlimits;
   nlohmann::json config = BuildOciConfig(in, secret_env);
   // config.json is a FIFO fed by a thread as runc reads it: the env secrets never sit in a file.
   st.config = std::make_unique<ConfigFeeder>();
@@ -422,7 +425,10 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
         pos = nl + 1;
       }
       if (!last.empty()) {
-        return UnknownError("runc run failed: " + SecretRegistry::Global().Redact(last));
+        // runc 1.1 already starts its message with "runc run failed: "; say it once.
+        const std::string prefix = "runc run failed: ";
+        if (last.compare(0, prefix.size(), prefix) == 0) last.erase(0, prefix.size());
+        return UnknownError(prefix + SecretRegistry::Global().Redact(last));
       }
     }
   }

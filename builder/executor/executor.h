@@ -61,7 +61,9 @@ struct ExecutorOptions {
 //   bind mount from "<from>" is not available to the executor
 //   bind mount needs the build context, but none is available
 //   cache mount from="<from>" is not supported: drop from= (the cache starts empty)
-//   runc run failed: <runc's error message>       (the runtime could not start the process)
+//   runc run failed: <runc's error message>       (the runtime could not start the process;
+//                                                  runc's own leading "runc run failed: " is
+//                                                  not repeated)
 //   invalid step: <what>                          (empty args, no lower dirs, ...)
 //   build cancelled                               (CANCELLED: cancel.h; the container was
 //                                                  killed, teardown still ran)

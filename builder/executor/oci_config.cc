@@ -47,7 +47,9 @@ std::string EscapedPlaceholder(size_t i) {
 
 }  // namespace
 
-std::vector<OciMount> DefaultMounts() {
+std::vector<OciMount> DefaultMounts(int64_t shm_size_bytes) {
+  const std::string shm_size =
+      shm_size_bytes > 0 ? "size=" + std::to_string(shm_size_bytes) : "size=65536k";
   return {
       {"/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}},
       {"/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}},
@@ -55,7 +57,7 @@ std::vector<OciMount> DefaultMounts() {
        "devpts",
        "devpts",
        {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
-      {"/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+      {"/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", shm_size}},
       {"/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}},
       {"/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}},
   };
@@ -99,16 +101,22 @@ nlohmann::json BuildOciConfig(const OciConfigInput& in, const std::vector<Secret
   json ro = json::array();
   for (const char* p : kReadonlyPaths) ro.push_back(p);
 
+  json process = {{"terminal", false},
+                  {"user", user},
+                  {"args", in.args},
+                  {"env", env},
+                  {"cwd", in.cwd},
+                  {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
+                  {"noNewPrivileges", true}};
+  if (!in.rlimits.empty()) {
+    json rl = json::array();
+    for (const auto& r : in.rlimits)
+      rl.push_back({{"type", r.type}, {"soft", r.soft}, {"hard", r.hard}});
+    process["rlimits"] = rl;
+  }
   return json{
       {"ociVersion", "1.0.2-dev"},
-      {"process",
-       {{"terminal", false},
-        {"user", user},
-        {"args", in.args},
-        {"env", env},
-        {"cwd", in.cwd},
-        {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
-        {"noNewPrivileges", true}}},
+      {"process", process},
       {"root", {{"path", in.rootfs_path}, {"readonly", false}}},
       {"hostname", in.hostname},
       {"mounts", mounts},

@@ -49,10 +49,12 @@ struct OciConfigInput {
   NetworkMode network = NetworkMode::kHost;
   std::string rootfs_path;
   std::vector<OciMount> mounts;  // after the default mounts, in this order
+  std::vector<Rlimit> rlimits;   // process.rlimits (--ulimit); none: runc's defaults
 };
 
 // The default mounts every step gets (/proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys).
-std::vector<OciMount> DefaultMounts();
+// /dev/shm is `shm_size_bytes` large (0: BuildKit's 64 MiB).
+std::vector<OciMount> DefaultMounts(int64_t shm_size_bytes = 0);
 
 // config.json without secrets. Each SecretEnv i is represented by a placeholder env entry that
 // WriteOciConfig replaces; `secret_env` gives the names in order.

@@ -51,7 +51,9 @@ std::string FormatProcessFailure(const std::vector<std::string>& args,
     if (i) joined += " ";
     joined += args[i];
   }
-  return "process " + frontend::GoQuote(MaskSecretEnvRefs(joined, secret_env_names)) +
+  return "process " +
+         frontend::GoQuote(
+             frontend::TruncateForDisplay(MaskSecretEnvRefs(joined, secret_env_names))) +
          " did not complete successfully: exit code: " + std::to_string(exit_code);
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "builder/frontend/go_text.h"
 #include "builder/frontend/shell_lex.h"
 
 namespace latchkey::executor {
@@ -24,6 +25,19 @@ TEST(ProcessError, EnvSecretReferencesMasked) {
                                  {"PW"}, 1),
             "process \"/bin/sh -c [ \\\"****\\\" == \\\"pw\\\" ] && curl -u **** $PWD\" did not "
             "complete successfully: exit code: 1");
+}
+
+TEST(ProcessError, LongCommandIsCutWithAnEllipsis) {
+  // 1 MB of command: the message shows the first 256 bytes of "/bin/sh -c echo xxx...", then
+  // "...", once.
+  const std::string cmd = "echo " + std::string(1 << 20, 'x');
+  const std::string shown = "/bin/sh -c echo " + std::string(256 - 16, 'x') + "...";
+  EXPECT_EQ(FormatProcessFailure({"/bin/sh", "-c", cmd}, {}, 1),
+            "process \"" + shown + "\" did not complete successfully: exit code: 1");
+  // Cut at a rune boundary: a 2-byte rune straddling the limit is left out whole.
+  EXPECT_EQ(frontend::TruncateForDisplay(std::string(255, 'a') + "é"),
+            std::string(255, 'a') + "...");
+  EXPECT_EQ(frontend::TruncateForDisplay("short"), "short");
 }
 
 TEST(ProcessError, MaskLeavesOtherVariables) {

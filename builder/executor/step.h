@@ -8,6 +8,7 @@
 #ifndef LATCHKEY_BUILDER_EXECUTOR_STEP_H_
 #define LATCHKEY_BUILDER_EXECUTOR_STEP_H_
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -27,6 +28,22 @@ inline constexpr const char* kDefaultHostname = "buildkitsandbox";
 enum class NetworkMode {
   kHost,  // RUN --network=default or host: the host's network namespace
   kNone,  // RUN --network=none: a fresh network namespace with only a (down) loopback
+};
+
+// One --add-host entry: a line "<ip>\t<host>" appended to the step's /etc/hosts.
+struct ExtraHost {
+  std::string host;
+  std::string ip;
+  friend bool operator==(const ExtraHost&, const ExtraHost&) = default;
+};
+
+// One --ulimit entry, as an OCI process rlimit ("RLIMIT_NOFILE"). -1 (unlimited) is stored as
+// UINT64_MAX, as Docker does.
+struct Rlimit {
+  std::string type;
+  uint64_t soft = 0;
+  uint64_t hard = 0;
+  friend bool operator==(const Rlimit&, const Rlimit&) = default;
 };
 
 struct StepSpec {
@@ -54,6 +71,13 @@ struct StepSpec {
   // frontend::ResolveTarget(spec, workdir) (idempotent for already absolute targets).
   std::vector<frontend::MountSpec> mounts;
   std::string hostname = kDefaultHostname;
+  // --add-host entries, in order.
+  std::vector<ExtraHost> extra_hosts;
+  // /dev/shm size in bytes (--shm-size); 0 = BuildKit's default, 64 MiB.
+  int64_t shm_size_bytes = 0;
+  // --ulimit: the process's rlimits (runc applies them; it cannot raise a hard limit above the
+  // host's).
+  std::vector<Rlimit> rlimits;
 };
 
 // Supplies secret values when a step runs (never earlier). Implemented by the build session.

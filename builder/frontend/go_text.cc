@@ -88,4 +88,15 @@ std::string AsciiLower(std::string_view s) {
   return out;
 }
 
+std::string TruncateForDisplay(std::string_view s, size_t max_bytes) {
+  if (s.size() <= max_bytes) return std::string(s);
+  size_t cut = 0;
+  while (cut < max_bytes) {
+    size_t w = DecodeRune(s, cut).width;
+    if (w == 0 || cut + w > max_bytes) break;
+    cut += w;
+  }
+  return std::string(s.substr(0, cut)) + "...";
+}
+
 }  // namespace latchkey::frontend

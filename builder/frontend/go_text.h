@@ -47,6 +47,12 @@ std::string_view TrimLeftGoSpace(std::string_view s);
 // ASCII lower-casing (Go's strings.ToLower on the instruction words we compare).
 std::string AsciiLower(std::string_view s);
 
+// Display length limit for user text echoed in progress lines and errors (a RUN command, a
+// Dockerfile line): longer text is cut at a rune boundary at or before this many bytes and
+// "..." appended, so a 1 MB command does not flood a terminal or a CI log.
+inline constexpr size_t kMaxDisplayBytes = 256;
+std::string TruncateForDisplay(std::string_view s, size_t max_bytes = kMaxDisplayBytes);
+
 }  // namespace latchkey::frontend
 
 #endif  // LATCHKEY_BUILDER_FRONTEND_GO_TEXT_H_

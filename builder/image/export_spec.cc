@@ -36,7 +36,9 @@ Result<ExportSpec> ParseExportSpec(std::string_view spec) {
     } else if (key == "dest") {
       out.dest = value;
     } else if (key == "name") {
-      out.ref_name = value;
+      auto r = ParseImageRef(value);
+      if (!r.ok()) return bad(r.status().message());
+      out.name = *r;
     } else {
       return bad("unknown key \"" + key + "\" (want type, dest or name)");
     }

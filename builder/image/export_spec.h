@@ -1,13 +1,16 @@
 // Parsing of `latchkey image export -o ...` (and later `latchkey build -o ...`) output specs,
 // in BuildKit's CSV form: "type=oci,dest=out.tar", "type=oci-layout,dest=dir",
-// "type=local,dest=dir", plus an optional "name=REFNAME" (the index.json ref name of the oci
-// types; default: the image's tag).
+// "type=local,dest=dir", plus an optional "name=NAME[:TAG]": the image name the oci types
+// write into index.json as BuildKit does (io.containerd.image.name = the full name
+// "docker.io/library/app:dev", org.opencontainers.image.ref.name = its tag "dev"); default: the
+// image's (first) tag.
 #ifndef LATCHKEY_BUILDER_IMAGE_EXPORT_SPEC_H_
 #define LATCHKEY_BUILDER_IMAGE_EXPORT_SPEC_H_
 
 #include <string>
 #include <string_view>
 
+#include "builder/image/image_ref.h"
 #include "latchkey/status.h"
 
 namespace latchkey::image {
@@ -21,11 +24,13 @@ enum class ExportType {
 struct ExportSpec {
   ExportType type = ExportType::kOciArchive;
   std::string dest;
-  std::string ref_name;  // empty: the caller's default
+  // From name=: the image reference, normalised (image_ref.h); empty name = the caller's default.
+  ImageRef name;
 };
 
 // INVALID_ARGUMENT with the spec quoted, e.g.
-// `invalid -o "type=zip,dest=x": unknown type "zip" (want oci, oci-layout or local)`.
+// `invalid -o "type=zip,dest=x": unknown type "zip" (want oci, oci-layout or local)` or
+// `invalid -o "type=oci,dest=x,name=A": "A" is not a valid repository/tag: ...`.
 Result<ExportSpec> ParseExportSpec(std::string_view spec);
 
 // Docker-style human size with 3 significant digits and decimal units: "512B", "1.09MB".

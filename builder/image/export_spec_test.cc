@@ -13,7 +13,10 @@ TEST(ExportSpec, ParsesTheThreeTypes) {
   auto b = ParseExportSpec("dest=/x/y,type=oci-layout,name=v1");
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(b->type, ExportType::kOciLayout);
-  EXPECT_EQ(b->ref_name, "v1");
+  EXPECT_EQ(b->name.FullString(), "docker.io/library/v1:latest");
+  auto n = ParseExportSpec("type=oci,dest=x,name=docker.io/library/app:dev");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->name.ToString(), "app:dev");
   auto c = ParseExportSpec("type=local,dest=rootfs");
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->type, ExportType::kLocal);
@@ -30,6 +33,9 @@ TEST(ExportSpec, Errors) {
   EXPECT_EQ(ParseExportSpec("type=oci,dest=x,compression=zstd").status().message(),
             "invalid -o \"type=oci,dest=x,compression=zstd\": unknown key \"compression\" (want "
             "type, dest or name)");
+  EXPECT_EQ(ParseExportSpec("type=oci,dest=x,name=App").status().message(),
+            "invalid -o \"type=oci,dest=x,name=App\": \"App\" is not a valid repository/tag: "
+            "invalid reference format: repository name must be lowercase");
   EXPECT_EQ(ParseExportSpec("oci").status().message(),
             "invalid -o \"oci\": \"oci\" is not key=value");
 }

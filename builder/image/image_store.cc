@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "builder/image/image_import.h"
 #include "builder/image/layer_writer.h"
 #include "builder/image/media_types.h"
 
@@ -24,9 +25,13 @@ namespace {
 Status NotInStore(std::string_view ref) {
   const std::string r(ref);
   return NotFoundError("image \"" + r +
-                       "\" is not in the local store (latchkey works offline; import it with: "
-                       "latchkey image import --rootfs DIR -t " +
-                       r + ", or build it with -t)");
+                       "\" is not in the local store, and latchkey cannot pull from a registry "
+                       "yet. Make a base image: mmdebstrap --variant=minbase bookworm ROOTFS && "
+                       "latchkey image import --rootfs ROOTFS -t " +
+                       r + "; or import one: latchkey image import --oci-layout DIR[:TAG] -t " + r +
+                       " (or --archive FILE for an OCI or docker save archive); or build it with "
+                       "-t " +
+                       r);
 }
 
 }  // namespace
@@ -120,7 +125,15 @@ Result<Image> ImageStore::ImportRootfs(const std::string& rootfs_dir, std::strin
     return ErrnoStatus("import: root filesystem", rootfs_dir, errno);
   }
   if (!S_ISDIR(st.st_mode)) {
-    return InvalidArgumentError("import: root filesystem " + rootfs_dir + " is not a directory");
+    return InvalidArgumentError("import: root filesystem " + rootfs_dir +
+                                " is not a directory (for an OCI or docker save archive use "
+                                "--archive " +
+                                rootfs_dir + ")");
+  }
+  if (IsOciLayoutDir(rootfs_dir)) {
+    return InvalidArgumentError(
+        "import: " + rootfs_dir +
+        " is an OCI image layout, not a root filesystem; use --oci-layout " + rootfs_dir);
   }
   LayerOptions lo;
   lo.source = LayerSource::kRootfs;

@@ -2,7 +2,8 @@
 // index.json maps tags ("NAME:TAG", normalised by image_ref.h) to manifests. Blobs are shared by
 // all images (content-addressed, see blob_store.h); unpacked layers are cached in
 // "<state_dir>/layers" (see layer_extract.h). latchkey works offline: images enter the store
-// only by import (ImportRootfs) or by a build tagging its result (Tag).
+// only by import (ImportRootfs; or image_import.h into blobs() and then Tag) or by a build
+// tagging its result (Tag).
 //
 // Thread-safety: an ImageStore may be used from many threads, and many processes may open the
 // same state dir: index.json changes are read-modify-write under an exclusive flock on
@@ -56,8 +57,10 @@ class ImageStore {
   Status Put(std::string_view manifest_digest, std::string_view ref);
 
   // The image `ref` names. NOT_FOUND, with the text the builder shows for a missing base:
-  // `image "<ref>" is not in the local store (latchkey works offline; import it with:
-  // latchkey image import --rootfs DIR -t <ref>, or build it with -t)`.
+  // `image "<ref>" is not in the local store, and latchkey cannot pull from a registry yet.
+  // Make a base image: mmdebstrap --variant=minbase bookworm ROOTFS && latchkey image import
+  // --rootfs ROOTFS -t <ref>; or import one: latchkey image import --oci-layout DIR[:TAG] -t
+  // <ref> (or --archive FILE for an OCI or docker save archive); or build it with -t <ref>`.
   Result<Image> Resolve(std::string_view ref) const;
 
   // Every tag, sorted by ref.
@@ -68,7 +71,9 @@ class ImageStore {
 
   // Writes `rootfs_dir` as one layer and tags a default-config image as `ref`:
   // Env [PATH=...] + options.env, WorkingDir "/", Cmd per ImportOptions, one history entry
-  // "latchkey image import". Returns the image.
+  // "latchkey image import". Returns the image. INVALID_ARGUMENT when `rootfs_dir` is an OCI
+  // image layout (`import: DIR is an OCI image layout, not a root filesystem; use --oci-layout
+  // DIR`) or not a directory.
   Result<Image> ImportRootfs(const std::string& rootfs_dir, std::string_view ref,
                              const ImportOptions& options);
 

@@ -20,11 +20,13 @@ TEST(ImageStore, MissingImageHasTheBuilderMessage) {
   auto r = store->Resolve("busybox:1.36");
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
   EXPECT_EQ(r.status().message(),
-            "image \"busybox:1.36\" is not in the local store (latchkey works offline; import it "
-            "with: latchkey image import --rootfs DIR -t busybox:1.36, or build it with -t)");
-  EXPECT_EQ(store->Remove("busybox").message(),
-            "image \"busybox\" is not in the local store (latchkey works offline; import it "
-            "with: latchkey image import --rootfs DIR -t busybox, or build it with -t)");
+            "image \"busybox:1.36\" is not in the local store, and latchkey cannot pull from a "
+            "registry yet. Make a base image: mmdebstrap --variant=minbase bookworm ROOTFS && "
+            "latchkey image import --rootfs ROOTFS -t busybox:1.36; or import one: latchkey image "
+            "import --oci-layout DIR[:TAG] -t busybox:1.36 (or --archive FILE for an OCI or docker "
+            "save archive); or build it with -t busybox:1.36");
+  EXPECT_EQ(store->Remove("busybox").message().substr(0, 50),
+            "image \"busybox\" is not in the local store, and lat");
 }
 
 TEST(ImageStore, ImportResolveNormaliseListRemove) {
@@ -80,7 +82,18 @@ TEST(ImageStore, ImportWithoutShellHasNoCmdAndBadInputsAreNamed) {
   EXPECT_EQ(store->ImportRootfs(d / "nope", "x:1", ImportOptions{}).status().message(),
             "import: root filesystem " + (d / "nope") + ": No such file or directory");
   EXPECT_EQ(store->ImportRootfs(d / "rootfs", "X", ImportOptions{}).status().message(),
-            "invalid image reference \"X\": the name must be lowercase");
+            "\"X\" is not a valid repository/tag: invalid reference format: repository name must "
+            "be lowercase");
+  WriteText(d / "layout/oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
+  EXPECT_EQ(store->ImportRootfs(d / "layout", "x:1", ImportOptions{}).status().message(),
+            "import: " + (d / "layout") +
+                " is an OCI image layout, not a root filesystem; use --oci-layout " +
+                (d / "layout"));
+  WriteText(d / "image.tar", "x");
+  EXPECT_EQ(store->ImportRootfs(d / "image.tar", "x:1", ImportOptions{}).status().message(),
+            "import: root filesystem " + (d / "image.tar") +
+                " is not a directory (for an OCI or docker save archive use --archive " +
+                (d / "image.tar") + ")");
   ImportOptions bad;
   bad.env = {"NOEQUALS"};
   EXPECT_EQ(store->ImportRootfs(d / "rootfs", "x:2", bad).status().message(),

@@ -11,7 +11,14 @@ inline constexpr const char* kMediaTypeLayerGzip = "application/vnd.oci.image.la
 inline constexpr const char* kMediaTypeLayerTar = "application/vnd.oci.image.layer.v1.tar";
 inline constexpr const char* kMediaTypeDockerLayerGzip =
     "application/vnd.docker.image.rootfs.diff.tar.gzip";
+inline constexpr const char* kMediaTypeDockerManifest =
+    "application/vnd.docker.distribution.manifest.v2+json";
+inline constexpr const char* kMediaTypeDockerManifestList =
+    "application/vnd.docker.distribution.manifest.list.v2+json";
 inline constexpr const char* kAnnotationRefName = "org.opencontainers.image.ref.name";
+// The full image name BuildKit and containerd write into index.json
+// ("docker.io/library/app:dev"); `docker load` and containerd read it.
+inline constexpr const char* kAnnotationImageName = "io.containerd.image.name";
 inline constexpr const char* kOciLayoutFile = "{\"imageLayoutVersion\":\"1.0.0\"}";
 
 // OCI whiteout names inside layer tars.

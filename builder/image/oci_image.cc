@@ -28,7 +28,7 @@ int64_t Image::LayersSize() const {
 
 namespace {
 
-constexpr const char* kDockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
+constexpr const char* kDockerManifest = kMediaTypeDockerManifest;
 
 json DescriptorJson(std::string_view media_type, std::string_view digest, int64_t size) {
   return json{{"mediaType", media_type}, {"digest", digest}, {"size", size}};
@@ -122,22 +122,16 @@ Result<Image> LoadImage(const BlobStore& blobs, std::string_view manifest_digest
   return img;
 }
 
-Result<std::vector<IndexEntry>> ReadIndex(const std::string& layout_dir) {
-  const std::string path = layout_dir + "/index.json";
-  auto text = ReadFile(path);
-  std::vector<IndexEntry> out;
-  if (!text.ok()) {
-    if (text.status().code() == StatusCode::kNotFound) return out;
-    return text.status();
-  }
-  LK_ASSIGN_OR_RETURN(json j, ParseJson(*text, path));
+Result<std::vector<IndexEntry>> ParseIndex(std::string_view text, const std::string& what) {
+  LK_ASSIGN_OR_RETURN(json j, ParseJson(text, what));
   auto ms = j.find("manifests");
   if (!j.is_object() || ms == j.end() || !ms->is_array()) {
-    return InvalidArgumentError(path + ": no \"manifests\" array");
+    return InvalidArgumentError(what + ": no \"manifests\" array");
   }
+  std::vector<IndexEntry> out;
   for (const auto& m : *ms) {
     if (!m.is_object() || !m.contains("digest") || !m["digest"].is_string()) {
-      return InvalidArgumentError(path + ": a manifest entry has no digest");
+      return InvalidArgumentError(what + ": a manifest entry has no digest");
     }
     IndexEntry e;
     e.digest = m["digest"].get<std::string>();
@@ -154,6 +148,16 @@ Result<std::vector<IndexEntry>> ReadIndex(const std::string& layout_dir) {
     out.push_back(std::move(e));
   }
   return out;
+}
+
+Result<std::vector<IndexEntry>> ReadIndex(const std::string& layout_dir) {
+  const std::string path = layout_dir + "/index.json";
+  auto text = ReadFile(path);
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound) return std::vector<IndexEntry>();
+    return text.status();
+  }
+  return ParseIndex(*text, path);
 }
 
 Status WriteIndex(const std::string& layout_dir, const std::vector<IndexEntry>& entries) {
@@ -246,7 +250,7 @@ Status PrepareLayoutDir(const std::string& dest) {
 }  // namespace
 
 Status WriteOciLayout(const BlobStore& blobs, const Image& image, const std::string& dest,
-                      const std::string& ref_name) {
+                      const std::string& ref_name, const std::string& image_name) {
   LK_RETURN_IF_ERROR(PrepareLayoutDir(dest));
   LK_RETURN_IF_ERROR(MakeDirs(dest + "/blobs/sha256"));
   for (const auto& d : ImageBlobs(image)) {
@@ -265,6 +269,7 @@ Status WriteOciLayout(const BlobStore& blobs, const Image& image, const std::str
   e.media_type = kMediaTypeManifest;
   e.digest = image.manifest_digest;
   e.size = image.manifest_size;
+  if (!image_name.empty()) e.annotations[kAnnotationImageName] = image_name;
   kept.push_back(std::move(e));
   return WriteIndex(dest, kept);
 }
@@ -309,7 +314,7 @@ Status AddTarEntry(struct archive* a, const std::string& name, bool dir, const s
 }  // namespace
 
 Status WriteOciArchive(const BlobStore& blobs, const Image& image, const std::string& dest_tar,
-                       const std::string& ref_name) {
+                       const std::string& ref_name, const std::string& image_name) {
   std::string tmp = dest_tar + ".tmp-XXXXXX";
   int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("create", tmp, errno);
@@ -326,7 +331,10 @@ Status WriteOciArchive(const BlobStore& blobs, const Image& image, const std::st
   json ms = json::array();
   {
     json d = DescriptorJson(ie.media_type, ie.digest, ie.size);
-    if (!ref_name.empty()) d["annotations"] = {{kAnnotationRefName, ref_name}};
+    json ann = json::object();
+    if (!image_name.empty()) ann[kAnnotationImageName] = image_name;
+    if (!ref_name.empty()) ann[kAnnotationRefName] = ref_name;
+    if (!ann.empty()) d["annotations"] = ann;
     ms.push_back(d);
   }
   const std::string index = CanonicalJson(

@@ -62,23 +62,27 @@ struct IndexEntry {
 
 // Reads "<layout_dir>/index.json"; a missing file is an empty index.
 Result<std::vector<IndexEntry>> ReadIndex(const std::string& layout_dir);
+// Parses the text of an index.json; `what` names it in errors.
+Result<std::vector<IndexEntry>> ParseIndex(std::string_view text, const std::string& what);
 // Writes "<layout_dir>/index.json" atomically (canonical JSON, entries in the given order).
 Status WriteIndex(const std::string& layout_dir, const std::vector<IndexEntry>& entries);
 
 // Writes `image` into the OCI image layout directory `dest` under ref name `ref_name` (for
 // `skopeo inspect oci:DEST:REF` and `umoci unpack --image DEST:REF`, use a plain tag such as
-// "latest"). `dest` may be missing, empty, or an existing OCI layout (the image is added and an
-// older entry with the same ref name replaced); anything else is FAILED_PRECONDITION
+// "latest"). A non-empty `image_name` ("docker.io/library/app:dev") is written as the
+// io.containerd.image.name annotation, as BuildKit does, so `docker load` names the image. `dest`
+// may be missing, empty, or an existing OCI layout (the image is added and an older entry with the
+// same ref name replaced); anything else is FAILED_PRECONDITION
 // `<dest> exists and is not an OCI image layout (no oci-layout file); choose an empty or new
 // directory`. Blobs are hard-linked from `blobs` when on the same filesystem, else copied.
 Status WriteOciLayout(const BlobStore& blobs, const Image& image, const std::string& dest,
-                      const std::string& ref_name);
+                      const std::string& ref_name, const std::string& image_name = "");
 
 // Writes `image` as an OCI archive: a tar (oci-layout, index.json, blobs/sha256/...) of the
 // layout WriteOciLayout would produce, at `dest_tar` (replaced atomically). Entries have mtime
 // 0, owner 0:0 and mode 0644/0755, so equal images give byte-identical archives.
 Status WriteOciArchive(const BlobStore& blobs, const Image& image, const std::string& dest_tar,
-                       const std::string& ref_name);
+                       const std::string& ref_name, const std::string& image_name = "");
 
 // Applies every layer of `image` in order into `dest` (created if missing), executing
 // whiteouts (WhiteoutMode::kApply): the image's root filesystem as a plain directory. Layer

@@ -58,6 +58,15 @@ struct Errors {
     return UnavailableError("secret " + id + ": file " + path +
                             ": read failed: " + std::strerror(err));
   }
+  // The call's deadline passed while waiting on a stream (a FIFO with no writer, or one that
+  // has not closed it); other statuses (cancellation) pass unchanged.
+  Status Waiting(const Status& st, bool writer_seen) const {
+    if (st.code() != StatusCode::kDeadlineExceeded) return st;
+    return DeadlineExceededError(
+        "secret " + id + ": file " + path + ": deadline exceeded " +
+        (writer_seen ? "waiting for the writer to finish (no end of file yet)"
+                     : "waiting for a writer (nothing opened the FIFO for writing)"));
+  }
 };
 
 // Grows a host secure block by allocating a bigger one and copying; the old one is freed
@@ -118,7 +127,7 @@ Result<sdk::SecretBytes> ReadStream(int fd, const sdk::Request& req, const Error
       if (errno != EAGAIN && errno != EWOULDBLOCK) return errors.Read(errno);
       writer_seen = true;  // EAGAIN: a writer is connected but has not written yet
     }
-    LK_RETURN_IF_ERROR(req.CheckDeadline());
+    if (Status d = req.CheckDeadline(); !d.ok()) return errors.Waiting(d, writer_seen);
     // Linux reports POLLHUP on a FIFO only once a writer has come and gone since our open.
     struct pollfd p = {fd, POLLIN, 0};
     int ready = ::poll(&p, 1, kPollSliceMs);

@@ -294,7 +294,10 @@ TEST(FileProvider, SilentFifoHonoursTheDeadline) {
   ASSERT_NE(inst, nullptr);
   FetchRequest req = Req(p);
   req.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(150);
-  EXPECT_EQ(inst->Fetch(req).status(), DeadlineExceededError("provider file: deadline exceeded"));
+  EXPECT_EQ(inst->Fetch(req).status(),
+            DeadlineExceededError("provider file: secret sid: file " + p +
+                                  ": deadline exceeded waiting for the writer to finish (no end "
+                                  "of file yet)"));
   std::atomic<bool> cancelled{true};
   req.deadline.reset();
   req.cancelled = &cancelled;
@@ -311,7 +314,10 @@ TEST(FileProvider, FifoWithoutWriterWaitsForOneUntilTheDeadline) {
   ASSERT_NE(inst, nullptr);
   FetchRequest req = Req(p);
   req.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(150);
-  EXPECT_EQ(inst->Fetch(req).status(), DeadlineExceededError("provider file: deadline exceeded"));
+  EXPECT_EQ(inst->Fetch(req).status(),
+            DeadlineExceededError("provider file: secret sid: file " + p +
+                                  ": deadline exceeded waiting for a writer (nothing opened the "
+                                  "FIFO for writing)"));
   EXPECT_EQ(inst->instance_block_count(), 0u);
 }
 

@@ -124,6 +124,10 @@ Result<ConformanceOptions> ParseConformanceArgs(const std::vector<std::string>& 
     }
   }
   if (o.plugin_path.empty()) return InvalidArgumentError("missing PLUGIN.so");
+  // A bare name is the file in the current directory, as for any other path argument: given to
+  // dlopen as is, it would be looked up on the library path (LD_LIBRARY_PATH, ld.so.cache) and
+  // check some other library of that name.
+  if (o.plugin_path.find('/') == std::string::npos) o.plugin_path = "./" + o.plugin_path;
   if (!o.refs.empty() && o.refs.back().expect_file.empty()) {
     return InvalidArgumentError("--ref " + o.refs.back().ref + " has no --expect-file");
   }

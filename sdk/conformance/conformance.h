@@ -55,6 +55,8 @@ struct ConformanceReport {
 // Parses the command line of latchkey-plugin-check / `latchkey plugin check` (without the
 // program name): PLUGIN.so [--config key=value]... [--ref REF --expect-file FILE]...
 // [--threads N] [--cycles N] [--timeout SECONDS] [--json]. INVALID_ARGUMENT names the bad flag.
+// A PLUGIN.so with no "/" names the file in the current directory: plugin_path is "./PLUGIN.so"
+// (dlopen would search the library path for a bare name).
 Result<ConformanceOptions> ParseConformanceArgs(const std::vector<std::string>& args);
 
 // The usage text printed for --help and after a usage error.

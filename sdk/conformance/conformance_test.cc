@@ -27,7 +27,9 @@ TEST(ConformanceArgs, ParsesEveryFlag) {
       ParseConformanceArgs({"--config", "a=b=c", "p.so", "--ref", "r1", "--expect-file", "f1",
                             "--ref", "r2", "--expect-file", "f2", "--threads", "3", "--json"});
   ASSERT_TRUE(o.ok()) << o.status().ToString();
-  EXPECT_EQ(o->plugin_path, "p.so");
+  EXPECT_EQ(o->plugin_path, "./p.so");  // a bare name is in the current directory
+  EXPECT_EQ(ParseConformanceArgs({"/abs/p.so"})->plugin_path, "/abs/p.so");
+  EXPECT_EQ(ParseConformanceArgs({"sub/p.so"})->plugin_path, "sub/p.so");
   ASSERT_EQ(o->config.size(), 1u);
   EXPECT_EQ(o->config[0].first, "a");
   EXPECT_EQ(o->config[0].second, "b=c");

@@ -51,8 +51,8 @@ run "$lk" audit search "$log" --hmac "$npm_hmac" --format json
 check "search hmac json count" 2 "$(printf '%s\n' "$out" | grep -c '"secret":"npmrc"')"
 check "search never prints the value" 0 "$(printf '%s\n' "$out" | grep -c fixture-npm-token || true)"
 run "$lk" audit search "$log" --session s-0002 --outcome granted --secret pip
-check "search table" "TIME                      EVENT         OUTCOME  SESSION  SECRET  PROVIDER  RULE       HMAC
-2026-11-20T10:07:00.000Z  secret.fetch  granted  s-0002   pip     file      allow-pip  hmac-sha256:90066db3ecef4eed..." "$out"
+check "search table" "TIME                      EVENT         OUTCOME  SESSION  SECRET  STEP             PROVIDER  RULE       HMAC
+2026-11-20T10:07:00.000Z  secret.fetch  granted  s-0002   pip     build #2 line 5  file      allow-pip  hmac-sha256:90066db3ecef4eed..." "$out"
 run "$lk" audit search "$log" --since 2026-11-20T10:08:00Z --until 2026-11-20T10:09:00Z --format json
 check "search time window" 2 "$(printf '%s\n' "$out" | wc -l)"
 run "$lk" audit search "$log" --since yesterday

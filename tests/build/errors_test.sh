@@ -46,7 +46,7 @@ EOP
 # 2. A missing base image.
 printf 'FROM nope:1\nRUN true\n' > "$ctx/Dockerfile"
 build_fails "$ctx"
-expect_eq "$(last_err_line)" 'ERROR: failed to solve: Dockerfile:1: image "nope:1" is not in the local store (latchkey works offline; import it with: latchkey image import --rootfs DIR -t nope:1, or build it with -t)' "missing base image"
+expect_eq "$(last_err_line)" 'ERROR: failed to solve: Dockerfile:1: image "nope:1" is not in the local store, and latchkey cannot pull from a registry yet. Make a base image: mmdebstrap --variant=minbase bookworm ROOTFS && latchkey image import --rootfs ROOTFS -t nope:1; or import one: latchkey image import --oci-layout DIR[:TAG] -t nope:1 (or --archive FILE for an OCI or docker save archive); or build it with -t nope:1' "missing base image"
 
 # 3. An unknown --target.
 printf 'FROM busybox:test AS one\nRUN true\n' > "$ctx/Dockerfile"
@@ -68,7 +68,7 @@ problems=()
 printf 'FROM busybox:test\nRUN echo step-ran\n' > "$ctx/Dockerfile"
 lk_build -t UPPER:case "$ctx"
 ! grep -qE '^#[0-9]+ [0-9.]+ step-ran$' "$ERR" || problems+=("an invalid -t is reported only after every step ran")
-expect_eq "$(last_err_line)" 'error: invalid image reference "UPPER:case": the name must be lowercase' "invalid -t"
+expect_eq "$(last_err_line)" 'error: invalid argument "UPPER:case" for "-t, --tag" flag: invalid reference format: repository name must be lowercase' "invalid -t (docker build's text)"
 [ "$RC" -eq 2 ] || problems+=("invalid -t exit code: got $RC, want 2")
 lk_build -o type=zip,dest=x "$ctx"
 expect_eq "$(cat "$ERR")" 'error: invalid -o "type=zip,dest=x": unknown type "zip" (want oci, oci-layout or local)' "bad -o"
@@ -79,4 +79,20 @@ set -e
 expect_eq "$(cat "$ERR")" 'error: invalid progress mode "fancy": want auto, plain, tty, json or quiet' "bad --progress"
 [ "$RC" -eq 2 ] || problems+=("bad --progress exit code: got $RC, want 2")
 [ ${#problems[@]} -eq 0 ] || fail "$(printf '%s\n' "${problems[@]}")"
+
+# 6. A runtime failure says "runc run failed:" once per message (runc's own text starts with it).
+printf 'FROM busybox:test\nRUN ["/no/such/binary"]\n' > "$ctx/Dockerfile"
+build_fails "$ctx"
+expect_eq "$(last_err_line)" 'ERROR: failed to solve: runc run failed: unable to start container process: exec: "/no/such/binary": stat /no/such/binary: no such file or directory' "runc failure"
+expect_eq "$(grep -c 'runc run failed: runc run failed' "$ERR")" "0" "runc run failed repeated"
+
+# 7. A 1 MB RUN command is shown cut to 256 bytes with "..." in the progress, the error and the
+# Dockerfile snippet, never in full.
+python3 -c "print('FROM busybox:test\nRUN echo ' + 'x' * 1000000 + ' >/dev/null; exit 3')" > "$ctx/Dockerfile"
+build_fails "$ctx"
+x240=$(printf 'x%.0s' $(seq 240)); x247=$(printf 'x%.0s' $(seq 247))
+expect_eq "$(last_err_line)" "ERROR: failed to solve: process \"/bin/sh -c echo $x240...\" did not complete successfully: exit code: 1" "1 MB RUN: final error"
+expect_file_contains "$ERR" "#4 [2/2] RUN echo $x247..." "1 MB RUN: vertex name"
+expect_file_contains "$ERR" "   2 | >>> RUN echo $x247..." "1 MB RUN: snippet"
+[ "$(wc -c < "$ERR")" -lt 4000 ] || fail "1 MB RUN: stderr is $(wc -c < "$ERR") bytes"
 echo "errors: OK"

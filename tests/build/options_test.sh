@@ -18,13 +18,13 @@ RUN echo "$GREETING" > /greeting.txt
 DF
 build_ok --build-context "extra=$W/extra" --build-context "base=oci-layout://$W/base-layout:test" \
   --build-arg GREETING=hello --label org.example.team=core \
-  -o "type=oci-layout,dest=$W/layout,name=named" -o "type=local,dest=$W/out" "$ctx"
+  -o "type=oci-layout,dest=$W/layout,name=named:v1" -o "type=local,dest=$W/out" "$ctx"
 expect_eq "$(cat "$W/out/e.txt")" "from-extra" "COPY --from=<named dir context>"
 expect_eq "$(cat "$W/out/copied-by-run.txt")" "from-extra" "RUN --mount=from=<named dir context>"
 expect_eq "$(cat "$W/out/greeting.txt")" "hello" "--build-arg"
 [ -x "$W/out/bin/busybox" ] || fail "FROM <oci-layout context> lost the base files"
-expect_eq "$(jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"]' "$W/layout/index.json")" \
-  "named" "-o name="
+expect_eq "$(jq -r '.manifests[0].annotations | .["io.containerd.image.name"] + " " + .["org.opencontainers.image.ref.name"]' "$W/layout/index.json")" \
+  "docker.io/library/named:v1 v1" "-o name= (BuildKit's annotations)"
 oci_config_of "$W/layout" > "$W/config.json"
 expect_eq "$(jq -r '.config.Labels["org.example.team"]' "$W/config.json")" "core" "--label"
 jq -r '.history[].created_by' "$W/config.json" > "$W/history.txt"

@@ -20,4 +20,16 @@ printf 'relative-ok' > "$tmp/rel"
 printf 'from the environment' > "$tmp/env-expected"
 LK_CONFORMANCE_VALUE='from the environment' \
   "$check" "$providers/latchkey-env.so" --ref LK_CONFORMANCE_VALUE --expect-file "$tmp/env-expected"
+# A bare relative name is the file in the current directory, never a library found on the
+# library path: with latchkey-env.so only on LD_LIBRARY_PATH, the check does not load it.
+mkdir "$tmp/cwd"
+set +e
+out=$(cd "$tmp/cwd" && LD_LIBRARY_PATH=$providers "$check" latchkey-env.so 2>&1); rc=$?
+set -e
+[ "$rc" = 1 ] || { echo "FAIL: bare name found on the library path (rc $rc)" >&2; exit 1; }
+want='FAIL load: cannot load plugin ./latchkey-env.so: ./latchkey-env.so: cannot open shared object file: No such file or directory'
+grep -qxF "$want" <<< "$out" || { echo "FAIL: bare name: got [$out]" >&2; exit 1; }
+cp "$providers/latchkey-file.so" "$tmp/cwd/evil.so"
+(cd "$tmp/cwd" && LD_LIBRARY_PATH=$providers "$check" evil.so --ref "$tmp/secret" --expect-file "$tmp/secret" > /dev/null) \
+  || { echo "FAIL: evil.so in the current directory was not checked" >&2; exit 1; }
 echo "bundled providers pass the conformance suite"
