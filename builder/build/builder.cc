@@ -136,7 +136,7 @@ CopyInstruction ToCopyInstruction(const frontend::Step& step) {
   ci.sources = ins.sources;
   ci.inline_sources = ins.source_contents;
   ci.dest = ins.dest;
-  ci.workdir = step.config.working_dir.empty() ? "/" : step.config.working_dir;
+  ci.workdir = step.config->working_dir.empty() ? "/" : step.config->working_dir;
   ci.chown = ins.chown;
   ci.chmod = ins.chmod;
   ci.excludes = ins.excludes;
@@ -487,7 +487,7 @@ Result<std::string> BuildRun::RunKey(const frontend::Step& step,
   CacheKeyBuilder key;
   key.Add("run").Add(r.chain).Add(step.argv).Add(step.run_env);
   for (const auto& f : scripts) key.Add(f.name).Add(f.data);
-  key.Add(step.config.user).Add(step.config.working_dir);
+  key.Add(step.config->user).Add(step.config->working_dir);
   const auto& net = step.instruction.run_flags.network;
   key.Add(net ? *net : (req_.network == executor::NetworkMode::kNone ? "none" : "default"));
   for (const auto& m : step.mounts) {
@@ -528,8 +528,8 @@ Status BuildRun::Execute(const frontend::Step& step,
     spec.work_dir = work;
     spec.args = step.argv;
     spec.env = step.run_env;
-    spec.user = step.config.user;
-    spec.workdir = step.config.working_dir.empty() ? "/" : step.config.working_dir;
+    spec.user = step.config->user;
+    spec.workdir = step.config->working_dir.empty() ? "/" : step.config->working_dir;
     spec.network = req_.network;
     if (ins.run_flags.network) {
       spec.network = *ins.run_flags.network == "none" ? executor::NetworkMode::kNone
