@@ -176,7 +176,11 @@ int RunExport(const ImageFlags& f) {
       st = image::WriteOciLayout(store->blobs(), *img, spec->dest, ref_name);
       break;
     case image::ExportType::kLocal:
-      st = image::ExportRootfs(store->blobs(), *img, spec->dest);
+    {
+      std::vector<std::string> devices;
+      st = image::ExportRootfs(store->blobs(), *img, spec->dest, &devices);
+      for (const std::string& d : devices) std::cerr << image::SkippedDeviceWarning(d) << "\n";
+    }
       break;
   }
   if (!st.ok()) return Fail(st);

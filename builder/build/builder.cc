@@ -451,7 +451,12 @@ Result<std::optional<image::LayerDescriptor>> BuildRun::CommitLayer(
   image::LayerOptions opts;
   opts.source = image::LayerSource::kOverlayUpper;
   opts.source_date_epoch = req_.source_date_epoch;
-  LK_ASSIGN_OR_RETURN(image::LayerDescriptor desc, image::WriteLayer(upper, opts, store_.blobs()));
+  Result<image::LayerDescriptor> written = image::WriteLayer(upper, opts, store_.blobs());
+  if (!written.ok()) {
+    return written.status().WithPrefix("step " + std::to_string(where.step) + " (Dockerfile:" +
+                                       std::to_string(where.line) + ")");
+  }
+  image::LayerDescriptor desc = std::move(written).value();
   Status scan = ScanLayer(desc, where, allowed, /*at_step=*/true);
   if (!scan.ok()) {
     ::unlink(store_.blobs().PathFor(desc.digest).c_str());
@@ -877,7 +882,9 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
         break;
       case image::ExportType::kLocal:
         LK_RETURN_IF_ERROR(step("exporting to client directory", [&](int v) -> Status {
-          LK_RETURN_IF_ERROR(image::ExportRootfs(store_.blobs(), img, out.dest));
+          std::vector<std::string> devices;
+          LK_RETURN_IF_ERROR(image::ExportRootfs(store_.blobs(), img, out.dest, &devices));
+          for (const std::string& d : devices) progress_.Note(v, image::SkippedDeviceWarning(d));
           progress_.Note(v, "copying files to " + out.dest + " done");
           return Status::OK();
         }));
