@@ -91,8 +91,7 @@ Status CheckDirectory(const std::string& plugin, const std::string& dir, const s
     return PermissionDeniedError(Prefix(plugin) + "directory " + dir + " is owned by uid " +
                                  std::to_string(st.st_uid) + ", expected root or uid " +
                                  std::to_string(euid) +
-                                 ": its owner could swap the plugin (fix: chown root " + dir +
-                                 ")");
+                                 ": its owner could swap the plugin (fix: chown root " + dir + ")");
   }
   const bool sticky = (st.st_mode & S_ISVTX) != 0;
   if ((st.st_mode & S_IWOTH) != 0 && (!sticky || is_parent)) {
@@ -102,15 +101,14 @@ Status CheckDirectory(const std::string& plugin, const std::string& dir, const s
           "): anyone could plant a file of the plugin's name there first (fix: keep plugins in "
           "a directory only root can write)");
     }
-    return PermissionDeniedError(Prefix(plugin) + "directory " + dir +
-                                 " is world-writable (mode " + Octal(st.st_mode) +
+    return PermissionDeniedError(Prefix(plugin) + "directory " + dir + " is world-writable (mode " +
+                                 Octal(st.st_mode) +
                                  "): anyone could swap the plugin (fix: chmod o-w " + dir + ")");
   }
   if ((st.st_mode & S_IWGRP) != 0 && (!sticky || is_parent)) {
-    return PermissionDeniedError(Prefix(plugin) + "directory " + dir +
-                                 " is group-writable (mode " + Octal(st.st_mode) +
-                                 "): its group could swap the plugin (fix: chmod g-w " + dir +
-                                 ")");
+    return PermissionDeniedError(Prefix(plugin) + "directory " + dir + " is group-writable (mode " +
+                                 Octal(st.st_mode) +
+                                 "): its group could swap the plugin (fix: chmod g-w " + dir + ")");
   }
   return Status::OK();
 }

@@ -192,11 +192,10 @@ TEST(PluginLoader, DirectoryOwnedBySomeoneElseIsRefused) {
   fs::permissions(dir.Join("sub"), fs::perms(0755));
   std::string p = CopyPlugin(dir, FixturePath("fixture-behave"), "sub/plugin.so");
   if (::chown(dir.Join("sub").c_str(), 1000, 1000) != 0) GTEST_SKIP() << "cannot chown";
-  EXPECT_EQ(LoadError(p), "plugin " + p + ": directory " + dir.Join("sub") +
-                              " is owned by uid 1000, expected root or uid " +
-                              std::to_string(::geteuid()) +
-                              ": its owner could swap the plugin (fix: chown root " +
-                              dir.Join("sub") + ")");
+  EXPECT_EQ(LoadError(p),
+            "plugin " + p + ": directory " + dir.Join("sub") +
+                " is owned by uid 1000, expected root or uid " + std::to_string(::geteuid()) +
+                ": its owner could swap the plugin (fix: chown root " + dir.Join("sub") + ")");
 }
 
 // A symlink in a world-writable directory could be pointed at any root-owned library: the

@@ -175,13 +175,11 @@ int RunExport(const ImageFlags& f) {
     case image::ExportType::kOciLayout:
       st = image::WriteOciLayout(store->blobs(), *img, spec->dest, ref_name);
       break;
-    case image::ExportType::kLocal:
-    {
+    case image::ExportType::kLocal: {
       std::vector<std::string> devices;
       st = image::ExportRootfs(store->blobs(), *img, spec->dest, &devices);
       for (const std::string& d : devices) std::cerr << image::SkippedDeviceWarning(d) << "\n";
-    }
-      break;
+    } break;
   }
   if (!st.ok()) return Fail(st);
   return kExitOk;

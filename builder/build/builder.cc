@@ -453,8 +453,8 @@ Result<std::optional<image::LayerDescriptor>> BuildRun::CommitLayer(
   opts.source_date_epoch = req_.source_date_epoch;
   Result<image::LayerDescriptor> written = image::WriteLayer(upper, opts, store_.blobs());
   if (!written.ok()) {
-    return written.status().WithPrefix("step " + std::to_string(where.step) + " (Dockerfile:" +
-                                       std::to_string(where.line) + ")");
+    return written.status().WithPrefix("step " + std::to_string(where.step) +
+                                       " (Dockerfile:" + std::to_string(where.line) + ")");
   }
   image::LayerDescriptor desc = std::move(written).value();
   Status scan = ScanLayer(desc, where, allowed, /*at_step=*/true);

@@ -144,9 +144,9 @@ size_t ConfigBytes(const ImageConfig& c) {
 // A step itself: the struct and the (expanded) values its instruction and argv hold.
 size_t StepBytes(const Step& step) {
   const Instruction& x = step.instruction;
-  size_t n = sizeof(Step) + x.original.size() + Bytes(x.cmd) + Bytes(x.words) +
-             Bytes(x.sources) + x.dest.size() + x.chown.size() + x.chmod.size() +
-             x.trigger.size() + Bytes(step.argv) + step.mounts.size() * sizeof(MountSpec);
+  size_t n = sizeof(Step) + x.original.size() + Bytes(x.cmd) + Bytes(x.words) + Bytes(x.sources) +
+             x.dest.size() + x.chown.size() + x.chmod.size() + x.trigger.size() + Bytes(step.argv) +
+             step.mounts.size() * sizeof(MountSpec);
   for (const KeyValue& kv : x.kvs) n += sizeof(kv) + kv.key.size() + kv.value.size();
   for (const SourceContent& c : x.source_contents) n += sizeof(c) + c.path.size() + c.data.size();
   for (const InlineFile& f : x.files) n += sizeof(f) + f.name.size() + f.data.size();
@@ -214,8 +214,7 @@ bool ViewHasFields(InstructionKind kind) {
 
 // The part of `config` (the config after `ins`) that the history text of `ins` needs (see
 // Step::config).
-ImageConfig MetadataView(const ImageConfig& config, const Instruction& ins,
-                         const EnvIndex& index) {
+ImageConfig MetadataView(const ImageConfig& config, const Instruction& ins, const EnvIndex& index) {
   ImageConfig v;
   v.os = config.os;
   v.architecture = config.architecture;

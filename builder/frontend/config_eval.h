@@ -21,7 +21,7 @@
 //     and everything the evaluation keeps (steps, snapshots, each RUN's environment and ARG
 //     list, ENV/LABEL/ARG values, each stage's config) is counted against kMaxEvaluatedBytes;
 //     past it the evaluation fails with "<file>:<line>: the evaluated steps, image configs and
-//     step environments exceed 96 MiB: use fewer instructions or fewer and smaller ENV,
+//     step environments exceed 64 MiB: use fewer instructions or fewer and smaller ENV,
 //     LABEL, ARG and WORKDIR values". Together with the expansion limits of shell_lex.h this
 //     keeps `dockerfile outline` of any 1 MB Dockerfile under 256 MiB of memory
 //     (tests/fuzz/hostile_dockerfile_test.sh).
@@ -122,7 +122,7 @@ struct EvaluatedBuild {
 
 // The most the evaluation keeps in configs, RUN environments and variable values (see the
 // top of this file).
-inline constexpr size_t kMaxEvaluatedBytes = size_t{96} << 20;
+inline constexpr size_t kMaxEvaluatedBytes = size_t{64} << 20;
 
 // Evaluates the stages the target reaches. Errors carry "<file>:<line>: ".
 Result<EvaluatedBuild> EvaluateBuild(const Dockerfile& df, const BuildOptions& opts,

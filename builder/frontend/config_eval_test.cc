@@ -285,9 +285,10 @@ TEST(ConfigEvalMemory, TotalBoundNamesTheLine) {
   // Each ENV keeps its 4 MiB value three times (config, variables, history view): five fit
   // (63 MiB with the ARG); the RUN that snapshots them and copies them into its environment
   // passes 96 MiB.
-  auto b = Eval("FROM scratch\nARG w\nENV a=$w$w$w$w\nENV b=$w$w$w$w\nENV c=$w$w$w$w\n"
-                "ENV d=$w$w$w$w\nENV e=$w$w$w$w\nRUN x\n",
-                opts);
+  auto b = Eval(
+      "FROM scratch\nARG w\nENV a=$w$w$w$w\nENV b=$w$w$w$w\nENV c=$w$w$w$w\n"
+      "ENV d=$w$w$w$w\nENV e=$w$w$w$w\nRUN x\n",
+      opts);
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.status().message(),
             "Dockerfile:8: the evaluated steps, image configs and step environments exceed 96 "

@@ -771,8 +771,8 @@ Result<WordResult> ShellLex::ProcessWordWithMatches(std::string_view word,
   if (!status.ok()) {
     // A hostile word can be megabytes long: the message quotes its start only.
     constexpr size_t kQuoted = 256;
-    std::string quoted = word.size() > kQuoted ? GoQuote(word.substr(0, kQuoted)) + "..."
-                                               : GoQuote(word);
+    std::string quoted =
+        word.size() > kQuoted ? GoQuote(word.substr(0, kQuoted)) + "..." : GoQuote(word);
     return InvalidArgumentError("failed to process " + quoted + ": " + status.message());
   }
   return result;

@@ -484,9 +484,8 @@ TEST(ShellLexLimits, NestingDeeperThan64LevelsFails) {
   deep += "z" + std::string(5000, '}');
   Result<std::string> d = ShellLex().ProcessWord(deep, {});
   ASSERT_FALSE(d.ok());
-  EXPECT_EQ(d.status().message(),
-            "failed to process \"" + deep.substr(0, 256) +
-                "\"...: variable expansion nested more than 64 levels deep");
+  EXPECT_EQ(d.status().message(), "failed to process \"" + deep.substr(0, 256) +
+                                      "\"...: variable expansion nested more than 64 levels deep");
   // Unclosed, and inside double quotes: the same bound.
   std::string unclosed;
   for (int i = 0; i < 100; ++i) unclosed += "\"${a:-";
