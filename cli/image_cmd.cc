@@ -179,7 +179,8 @@ int RunExport(const ImageFlags& f) {
       std::vector<std::string> devices;
       st = image::ExportRootfs(store->blobs(), *img, spec->dest, &devices);
       for (const std::string& d : devices) std::cerr << image::SkippedDeviceWarning(d) << "\n";
-    } break;
+      break;
+    }
   }
   if (!st.ok()) return Fail(st);
   return kExitOk;

@@ -284,23 +284,23 @@ TEST(ConfigEvalMemory, TotalBoundNamesTheLine) {
   opts.build_args["w"] = std::string(size_t{1} << 20, 'w');
   // Each ENV keeps its 4 MiB value three times (config, variables, history view): five fit
   // (63 MiB with the ARG); the RUN that snapshots them and copies them into its environment
-  // passes 96 MiB.
+  // passes 64 MiB.
   auto b = Eval(
       "FROM scratch\nARG w\nENV a=$w$w$w$w\nENV b=$w$w$w$w\nENV c=$w$w$w$w\n"
       "ENV d=$w$w$w$w\nENV e=$w$w$w$w\nRUN x\n",
       opts);
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.status().message(),
-            "Dockerfile:8: the evaluated steps, image configs and step environments exceed 96 "
+            "Dockerfile:8: the evaluated steps, image configs and step environments exceed 64 "
             "MiB: use fewer instructions or fewer and smaller ENV, LABEL, ARG and WORKDIR values");
   // Each RUN after a change keeps a new snapshot (4 MiB) and its environment and ARG list
-  // (4 + 1 + 1 MiB): the ninth such RUN (line 21) passes the bound.
+  // (4 + 1 + 1 MiB): the fifth such RUN (line 13) passes the bound.
   std::string text = "FROM scratch\nARG w\nENV a=$w$w$w$w\n";
   for (int i = 0; i < 20; ++i) text += "ENV n" + std::to_string(i) + "=1\nRUN x\n";
   auto r = Eval(text, opts);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(),
-            "Dockerfile:21: the evaluated steps, image configs and step environments exceed 96 "
+            "Dockerfile:13: the evaluated steps, image configs and step environments exceed 64 "
             "MiB: use fewer instructions or fewer and smaller ENV, LABEL, ARG and WORKDIR values");
 }
 
