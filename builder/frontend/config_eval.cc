@@ -451,6 +451,10 @@ Result<EvaluatedBuild> EvaluateBuild(const Dockerfile& df, const BuildOptions& o
     if (!es.config.on_build.empty()) {
       std::string text;
       for (const std::string& t : es.config.on_build) text += t + "\n";
+      // The trigger text, its parse tree and the parsed instructions.
+      Status kept = budget.Add(3 * text.size() +
+                               es.config.on_build.size() * (sizeof(Node) + sizeof(Instruction)));
+      if (!kept.ok()) return line_err(st.line, kept);
       Result<ParseResult> parsed = Parse(text, filename);
       if (!parsed.ok()) {
         return LineError(filename, st.line,
