@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Hostile Dockerfile shapes (issue 11, item 11): each ~1 MB Dockerfile is run through
-# `latchkey dockerfile outline` and `latchkey dockerfile dump` under /usr/bin/time -v. Every run
+# `latchkey dockerfile outline` and `latchkey dockerfile dump` (and those that need no base
+# image through `latchkey build`) under /usr/bin/time -v. Every run
 # must end (exit 0, or 1 with an error naming the file and line: never a signal or bad_alloc)
 # with a max RSS <= 256 MiB. A memory bound, not a timing test; the timeout only stops a
 # runaway. Env: LATCHKEY_BUILD_DIR, LATCHKEY_SOURCE_DIR; HOSTILE_KEEP=1 keeps the files.
@@ -89,5 +90,28 @@ for f in "$tmp"/*; do
       echo "ok: $cmd $name: exit $rc, max RSS $((rss / 1024)) MiB${msg:+ (${msg:0:160})}"
     fi
   done
+done
+# `latchkey build` evaluates the same way: the shapes that need no base image and fail (or
+# finish) before any RUN would start, with a private state dir.
+mkdir -p "$tmp/state" "$tmp/ctx"
+printf 'state_dir: %s\n' "$tmp/state" > "$tmp/latchkey.yaml"
+for name in deep_nesting deep_mount deep_unclosed arg_doubling env_doubling labels envs \
+    huge_label wide_word stages onbuild; do
+  f="$tmp/$name"
+  ( ulimit -v $((2 * 1024 * 1024)); LATCHKEY_CONFIG="$tmp/latchkey.yaml" exec /usr/bin/time -v \
+      -o "$f.build.time" timeout 120 "$bin" build --progress plain -f "$f" "$tmp/ctx" ) \
+      > /dev/null 2> "$f.build.err"
+  rc=$?
+  rss="$(awk -F': ' '/Maximum resident set size/{print $2}' "$f.build.time")"
+  msg="$(grep -m1 -E '^ERROR|^error' "$f.build.err" | head -c 200)"
+  if [[ "$rc" != 0 && "$rc" != 1 ]]; then
+    echo "FAIL: build $name: exit $rc (max RSS ${rss} KiB) $(tail -c 300 "$f.build.err")"; fail=1
+  elif [[ "$rc" == 1 && ! "$msg" =~ "failed to solve: $name:"[0-9]+": " ]]; then
+    echo "FAIL: build $name: error does not name the line: ${msg}"; fail=1
+  elif [[ -z "$rss" || "$rss" -gt "$limit_kb" ]]; then
+    echo "FAIL: build $name: max RSS ${rss} KiB > ${limit_kb} KiB"; fail=1
+  else
+    echo "ok: build $name: exit $rc, max RSS $((rss / 1024)) MiB${msg:+ (${msg:0:160})}"
+  fi
 done
 exit $fail
