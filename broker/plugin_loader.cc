@@ -23,6 +23,7 @@
 namespace latchkey {
 
 void (*PluginLoader::TEST_before_dlopen)(const std::string&, const std::string&) = nullptr;
+void (*PluginLoader::TEST_after_realpath)(const std::string&) = nullptr;
 
 namespace {
 
@@ -332,6 +333,7 @@ Result<std::shared_ptr<PluginLibrary>> PluginLoader::Load(const std::string& pat
   char resolved[PATH_MAX];
   if (::realpath(path.c_str(), resolved) == nullptr) return OpenError(path, errno);
   LK_RETURN_IF_ERROR(CheckGivenPath(path));
+  if (TEST_after_realpath != nullptr) TEST_after_realpath(resolved);
   LK_ASSIGN_OR_RETURN(int fd, OpenResolved(path, resolved));
   FdCloser closer(fd);
 

@@ -101,6 +101,10 @@ class PluginLoader {
   // test replace the file at the original path after the checks ran. Not thread-safe; set it
   // only in tests, and reset it to nullptr afterwards.
   static void (*TEST_before_dlopen)(const std::string& original_path, const std::string& fd_path);
+  // Test hook: called with realpath(path) after the checks of the path as given and before
+  // the resolved path is opened. Lets a test swap a component for a symlink in that window.
+  // Same rules as TEST_before_dlopen.
+  static void (*TEST_after_realpath)(const std::string& resolved_path);
 };
 
 }  // namespace latchkey

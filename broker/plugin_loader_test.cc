@@ -218,6 +218,41 @@ TEST(PluginLoader, SymlinkInAWritableDirectoryIsRefused) {
   EXPECT_EQ(lib->get()->resolved_path(), target);
 }
 
+// A path swapped for a symlink between realpath and open is not followed: neither the file
+// itself nor a directory on the way.
+std::string g_swap_target;
+void SwapForSymlink(const std::string& resolved) {
+  std::string victim = resolved;
+  if (g_swap_target.rfind("dir:", 0) == 0) victim = fs::path(resolved).parent_path().string();
+  fs::rename(victim, victim + ".orig");
+  fs::create_symlink(g_swap_target.rfind("dir:", 0) == 0 ? g_swap_target.substr(4) : g_swap_target,
+                     victim);
+}
+
+TEST(PluginLoader, SymlinkSwappedInAfterRealpathIsNotFollowed) {
+  ScratchDir dir;
+  fs::create_directories(dir.Join("sub"));
+  fs::create_directories(dir.Join("other"));
+  fs::permissions(dir.Join("sub"), fs::perms(0755));
+  fs::permissions(dir.Join("other"), fs::perms(0755));
+  std::string p = CopyPlugin(dir, FixturePath("fixture-behave"), "sub/plugin.so");
+  std::string other = CopyPlugin(dir, FixturePath("fixture-behave"), "other/plugin.so");
+
+  g_swap_target = other;
+  PluginLoader::TEST_after_realpath = SwapForSymlink;
+  std::string file_error = LoadError(p);
+  PluginLoader::TEST_after_realpath = nullptr;
+  EXPECT_EQ(file_error, "plugin " + p + ": cannot open: Too many levels of symbolic links");
+
+  fs::remove(p);
+  fs::rename(p + ".orig", p);
+  g_swap_target = "dir:" + dir.Join("other");
+  PluginLoader::TEST_after_realpath = SwapForSymlink;
+  std::string dir_error = LoadError(p);
+  PluginLoader::TEST_after_realpath = nullptr;
+  EXPECT_EQ(dir_error, "plugin " + p + ": cannot open: Not a directory");
+}
+
 TEST(PluginLoader, Sha256PinThatMatchesLoads) {
   PluginLoadOptions options;
   options.sha256_pin = Sha256OfFile(FixturePath("fixture-behave-short"));
