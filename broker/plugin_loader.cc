@@ -16,12 +16,14 @@
 #include <map>
 #include <mutex>
 #include <utility>
+#include <vector>
 
 #include "broker/secret_buffer.h"
 
 namespace latchkey {
 
 void (*PluginLoader::TEST_before_dlopen)(const std::string&, const std::string&) = nullptr;
+void (*PluginLoader::TEST_after_realpath)(const std::string&) = nullptr;
 
 namespace {
 
@@ -67,6 +69,104 @@ const char* FileKind(mode_t mode) {
   if (S_ISSOCK(mode)) return "a socket";
   if (S_ISLNK(mode)) return "a symbolic link";
   return "an unknown file type";
+}
+
+std::string Octal(mode_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof(buf), "%04o", static_cast<unsigned>(mode & 07777));
+  return buf;
+}
+
+// Checks one directory on the way to the plugin: owned by root or the effective uid, and
+// writable by nobody else. A world-writable directory with the sticky bit (/tmp) is accepted
+// above the plugin (nobody else can rename the entries it holds) but not as the plugin's own
+// parent (anyone could plant the file name there first).
+Status CheckDirectory(const std::string& plugin, const std::string& dir, const struct stat& st,
+                      bool is_parent) {
+  if (!S_ISDIR(st.st_mode)) {
+    return FailedPreconditionError(Prefix(plugin) + dir + " is not a directory (" +
+                                   FileKind(st.st_mode) + ")");
+  }
+  const uid_t euid = ::geteuid();
+  if (st.st_uid != 0 && st.st_uid != euid) {
+    return PermissionDeniedError(Prefix(plugin) + "directory " + dir + " is owned by uid " +
+                                 std::to_string(st.st_uid) + ", expected root or uid " +
+                                 std::to_string(euid) +
+                                 ": its owner could swap the plugin (fix: chown root " + dir + ")");
+  }
+  const bool sticky = (st.st_mode & S_ISVTX) != 0;
+  if ((st.st_mode & S_IWOTH) != 0 && (!sticky || is_parent)) {
+    if (sticky) {
+      return PermissionDeniedError(
+          Prefix(plugin) + "directory " + dir + " is world-writable (mode " + Octal(st.st_mode) +
+          "): anyone could plant a file of the plugin's name there first (fix: keep plugins in "
+          "a directory only root can write)");
+    }
+    return PermissionDeniedError(Prefix(plugin) + "directory " + dir + " is world-writable (mode " +
+                                 Octal(st.st_mode) +
+                                 "): anyone could swap the plugin (fix: chmod o-w " + dir + ")");
+  }
+  if ((st.st_mode & S_IWGRP) != 0 && (!sticky || is_parent)) {
+    return PermissionDeniedError(Prefix(plugin) + "directory " + dir + " is group-writable (mode " +
+                                 Octal(st.st_mode) +
+                                 "): its group could swap the plugin (fix: chmod g-w " + dir + ")");
+  }
+  return Status::OK();
+}
+
+// Every directory of `path` as given (each one holds the next component, a symlink or not),
+// checked by path: the directories a symlink in the path lives in are checked here.
+Status CheckGivenPath(const std::string& path) {
+  std::string abs = path;
+  if (abs.empty() || abs[0] != '/') {
+    char cwd[PATH_MAX];
+    if (::getcwd(cwd, sizeof(cwd)) == nullptr) return OpenError(path, errno);
+    abs = std::string(cwd) + "/" + abs;
+  }
+  std::vector<std::string> dirs{"/"};
+  for (size_t i = 1; i < abs.size(); ++i) {
+    if (abs[i] == '/' && abs[i - 1] != '/') dirs.push_back(abs.substr(0, i));
+  }
+  for (size_t i = 0; i < dirs.size(); ++i) {
+    struct stat st;
+    if (::stat(dirs[i].c_str(), &st) != 0) return OpenError(path, errno);
+    LK_RETURN_IF_ERROR(CheckDirectory(path, dirs[i], st, i + 1 == dirs.size()));
+  }
+  return Status::OK();
+}
+
+// Opens the plugin at `resolved` (absolute, no symlinks) one component at a time, each
+// directory with O_NOFOLLOW relative to the one before and checked by CheckDirectory on the
+// opened descriptor; the file itself with O_NOFOLLOW. A component swapped for a symlink after
+// realpath fails to open instead of being followed.
+Result<int> OpenResolved(const std::string& path, const std::string& resolved) {
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < resolved.size();) {
+    size_t j = resolved.find('/', i);
+    if (j == std::string::npos) j = resolved.size();
+    if (j > i) parts.push_back(resolved.substr(i, j - i));
+    i = j + 1;
+  }
+  if (parts.empty()) return InvalidArgumentError(Prefix(path) + "not a regular file (a directory)");
+  int dir = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return OpenError(path, errno);
+  std::string shown = "/";
+  for (size_t i = 0;; ++i) {
+    FdCloser close_dir(dir);
+    struct stat st;
+    if (::fstat(dir, &st) != 0) return OpenError(path, errno);
+    LK_RETURN_IF_ERROR(CheckDirectory(path, shown, st, i + 1 == parts.size()));
+    if (i + 1 == parts.size()) {
+      // O_NONBLOCK: opening a FIFO must not hang; it is refused by the fstat check after.
+      int fd = ::openat(dir, parts[i].c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+      if (fd < 0) return OpenError(path, errno);
+      return fd;
+    }
+    int next = ::openat(dir, parts[i].c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (next < 0) return OpenError(path, errno);
+    shown = (i == 0 ? "/" : shown + "/") + parts[i];
+    dir = next;
+  }
 }
 
 bool IsLowerHex64(const std::string& s) {
@@ -232,10 +332,9 @@ Result<std::shared_ptr<PluginLibrary>> PluginLoader::Load(const std::string& pat
 
   char resolved[PATH_MAX];
   if (::realpath(path.c_str(), resolved) == nullptr) return OpenError(path, errno);
-  // O_NOFOLLOW: realpath resolved every link, so a link appearing now is a swap. O_NONBLOCK:
-  // opening a FIFO must not hang; it is refused by the fstat check below.
-  int fd = ::open(resolved, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-  if (fd < 0) return OpenError(path, errno);
+  LK_RETURN_IF_ERROR(CheckGivenPath(path));
+  if (TEST_after_realpath != nullptr) TEST_after_realpath(resolved);
+  LK_ASSIGN_OR_RETURN(int fd, OpenResolved(path, resolved));
   FdCloser closer(fd);
 
   struct stat st;

@@ -1,16 +1,29 @@
 // PluginLoader: opens a provider plugin (.so), checks it, dlopens it and negotiates the ABI.
 //
 // Loading order, each step with its own error message (see plugin_loader_test.cc):
-//   1. realpath(path), then open(O_RDONLY|O_CLOEXEC|O_NOFOLLOW|O_NONBLOCK). Symlinks in an
-//      install (e.g. a versioned .so) are resolved first; every check after this is made on
+//   1. Directories. Every directory of the path as given (each holds the next component, so
+//      the directory of a symlink is checked too) and every directory of realpath(path) must
+//      be owned by root or the effective uid and be neither group- nor world-writable; a
+//      world-writable directory with the sticky bit (/tmp) is accepted above the plugin but
+//      not as the directory that holds it. Messages: "plugin P: directory D is
+//      world-writable (mode 0777): anyone could swap the plugin (fix: chmod o-w D)", "... is
+//      group-writable (mode 0775): its group could swap the plugin (fix: chmod g-w D)", "...
+//      is world-writable (mode 1777): anyone could plant a file of the plugin's name there
+//      first (fix: keep plugins in a directory only root can write)", "... directory D is
+//      owned by uid U, expected root or uid E: its owner could swap the plugin (fix: chown
+//      root D)".
+//   2. The resolved path is opened one component at a time: each directory with
+//      openat(O_PATH|O_DIRECTORY|O_NOFOLLOW) from the one before and checked on its
+//      descriptor, the file with openat(O_RDONLY|O_CLOEXEC|O_NOFOLLOW|O_NONBLOCK); a component
+//      swapped for a symlink after realpath fails to open. Every check after this is made on
 //      the opened descriptor, never on the path again.
-//   2. fstat the descriptor: a regular file, not group- or world-writable, owned by root or by
+//   3. fstat the descriptor: a regular file, not group- or world-writable, owned by root or by
 //      the broker's effective uid.
-//   3. SHA-256 of the descriptor's contents; compared with the optional pin from config.
-//   4. dlopen("/proc/self/fd/<N>", RTLD_NOW|RTLD_LOCAL): the very file that was checked is the
+//   4. SHA-256 of the descriptor's contents; compared with the optional pin from config.
+//   5. dlopen("/proc/self/fd/<N>", RTLD_NOW|RTLD_LOCAL): the very file that was checked is the
 //      one loaded, so a swap of the path between check and load is harmless. (Each load
 //      spells that path uniquely: glibc matches dlopen names textually.)
-//   5. dlsym lk_provider_entry, call it with this host's ABI version, validate the table.
+//   6. dlsym lk_provider_entry, call it with this host's ABI version, validate the table.
 // Libraries are never dlclose'd. A process-wide registry keyed by (device, inode) makes a
 // second load of the same file return the same PluginLibrary.
 #ifndef LATCHKEY_BROKER_PLUGIN_LOADER_H_
@@ -88,6 +101,10 @@ class PluginLoader {
   // test replace the file at the original path after the checks ran. Not thread-safe; set it
   // only in tests, and reset it to nullptr afterwards.
   static void (*TEST_before_dlopen)(const std::string& original_path, const std::string& fd_path);
+  // Test hook: called with realpath(path) after the checks of the path as given and before
+  // the resolved path is opened. Lets a test swap a component for a symlink in that window.
+  // Same rules as TEST_before_dlopen.
+  static void (*TEST_after_realpath)(const std::string& resolved_path);
 };
 
 }  // namespace latchkey

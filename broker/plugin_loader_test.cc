@@ -147,6 +147,112 @@ TEST(PluginLoader, OwnedBySomeoneElseIsRefused) {
                               std::to_string(::geteuid()) + " (fix: chown root " + p + ")");
 }
 
+// issue 11: every directory on the way to the plugin is checked before anything is opened.
+TEST(PluginLoader, WorldWritableParentDirectoryIsRefused) {
+  ScratchDir dir;
+  std::string p = CopyPlugin(dir, FixturePath("fixture-behave"), "plugin.so");
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0777), 0);
+  EXPECT_EQ(LoadError(p), "plugin " + p + ": directory " + dir.path() +
+                              " is world-writable (mode 0777): anyone could swap the plugin "
+                              "(fix: chmod o-w " +
+                              dir.path() + ")");
+}
+
+TEST(PluginLoader, GroupWritableAncestorIsRefused) {
+  ScratchDir dir;
+  fs::create_directories(dir.Join("sub"));
+  fs::permissions(dir.Join("sub"), fs::perms(0755));
+  std::string p = CopyPlugin(dir, FixturePath("fixture-behave"), "sub/plugin.so");
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0775), 0);
+  EXPECT_EQ(LoadError(p), "plugin " + p + ": directory " + dir.path() +
+                              " is group-writable (mode 0775): its group could swap the plugin "
+                              "(fix: chmod g-w " +
+                              dir.path() + ")");
+}
+
+TEST(PluginLoader, StickyParentIsRefusedStickyAncestorIsNot) {
+  ScratchDir dir;
+  fs::create_directories(dir.Join("sub"));
+  fs::permissions(dir.Join("sub"), fs::perms(0755));
+  std::string direct = CopyPlugin(dir, FixturePath("fixture-behave"), "plugin.so");
+  std::string below = CopyPlugin(dir, FixturePath("fixture-behave"), "sub/plugin.so");
+  ASSERT_EQ(::chmod(dir.path().c_str(), 01777), 0);
+  EXPECT_EQ(LoadError(direct),
+            "plugin " + direct + ": directory " + dir.path() +
+                " is world-writable (mode 1777): anyone could plant a file of the plugin's name "
+                "there first (fix: keep plugins in a directory only root can write)");
+  // Like /tmp/x/plugin.so with /tmp/x owned by root and 0755: nobody else can rename sub.
+  auto lib = PluginLoader::Load(below);
+  EXPECT_TRUE(lib.ok()) << lib.status().message();
+}
+
+TEST(PluginLoader, DirectoryOwnedBySomeoneElseIsRefused) {
+  ScratchDir dir;
+  fs::create_directories(dir.Join("sub"));
+  fs::permissions(dir.Join("sub"), fs::perms(0755));
+  std::string p = CopyPlugin(dir, FixturePath("fixture-behave"), "sub/plugin.so");
+  if (::chown(dir.Join("sub").c_str(), 1000, 1000) != 0) GTEST_SKIP() << "cannot chown";
+  EXPECT_EQ(LoadError(p),
+            "plugin " + p + ": directory " + dir.Join("sub") +
+                " is owned by uid 1000, expected root or uid " + std::to_string(::geteuid()) +
+                ": its owner could swap the plugin (fix: chown root " + dir.Join("sub") + ")");
+}
+
+// A symlink in a world-writable directory could be pointed at any root-owned library: the
+// directory holding the link is checked, not only the link's target.
+TEST(PluginLoader, SymlinkInAWritableDirectoryIsRefused) {
+  ScratchDir safe;
+  ScratchDir open;
+  std::string target = CopyPlugin(safe, FixturePath("fixture-behave"), "plugin.so");
+  std::string link = open.Join("plugin.so");
+  ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+  ASSERT_EQ(::chmod(open.path().c_str(), 0777), 0);
+  EXPECT_EQ(LoadError(link), "plugin " + link + ": directory " + open.path() +
+                                 " is world-writable (mode 0777): anyone could swap the plugin "
+                                 "(fix: chmod o-w " +
+                                 open.path() + ")");
+  // The same link in a safe directory loads the target.
+  ASSERT_EQ(::chmod(open.path().c_str(), 0755), 0);
+  auto lib = PluginLoader::Load(link);
+  ASSERT_TRUE(lib.ok()) << lib.status().message();
+  EXPECT_EQ(lib->get()->resolved_path(), target);
+}
+
+// A path swapped for a symlink between realpath and open is not followed: neither the file
+// itself nor a directory on the way.
+std::string g_swap_target;
+void SwapForSymlink(const std::string& resolved) {
+  std::string victim = resolved;
+  if (g_swap_target.rfind("dir:", 0) == 0) victim = fs::path(resolved).parent_path().string();
+  fs::rename(victim, victim + ".orig");
+  fs::create_symlink(g_swap_target.rfind("dir:", 0) == 0 ? g_swap_target.substr(4) : g_swap_target,
+                     victim);
+}
+
+TEST(PluginLoader, SymlinkSwappedInAfterRealpathIsNotFollowed) {
+  ScratchDir dir;
+  fs::create_directories(dir.Join("sub"));
+  fs::create_directories(dir.Join("other"));
+  fs::permissions(dir.Join("sub"), fs::perms(0755));
+  fs::permissions(dir.Join("other"), fs::perms(0755));
+  std::string p = CopyPlugin(dir, FixturePath("fixture-behave"), "sub/plugin.so");
+  std::string other = CopyPlugin(dir, FixturePath("fixture-behave"), "other/plugin.so");
+
+  g_swap_target = other;
+  PluginLoader::TEST_after_realpath = SwapForSymlink;
+  std::string file_error = LoadError(p);
+  PluginLoader::TEST_after_realpath = nullptr;
+  EXPECT_EQ(file_error, "plugin " + p + ": cannot open: Too many levels of symbolic links");
+
+  fs::remove(p);
+  fs::rename(p + ".orig", p);
+  g_swap_target = "dir:" + dir.Join("other");
+  PluginLoader::TEST_after_realpath = SwapForSymlink;
+  std::string dir_error = LoadError(p);
+  PluginLoader::TEST_after_realpath = nullptr;
+  EXPECT_EQ(dir_error, "plugin " + p + ": cannot open: Not a directory");
+}
+
 TEST(PluginLoader, Sha256PinThatMatchesLoads) {
   PluginLoadOptions options;
   options.sha256_pin = Sha256OfFile(FixturePath("fixture-behave-short"));

@@ -228,9 +228,12 @@ int RunExport(const ImageFlags& f) {
     case image::ExportType::kOciLayout:
       st = image::WriteOciLayout(store->blobs(), *img, spec->dest, name.tag, name.FullString());
       break;
-    case image::ExportType::kLocal:
-      st = image::ExportRootfs(store->blobs(), *img, spec->dest);
+    case image::ExportType::kLocal: {
+      std::vector<std::string> devices;
+      st = image::ExportRootfs(store->blobs(), *img, spec->dest, &devices);
+      for (const std::string& d : devices) std::cerr << image::SkippedDeviceWarning(d) << "\n";
       break;
+    }
   }
   if (!st.ok()) return Fail(st);
   return kExitOk;

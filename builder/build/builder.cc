@@ -139,7 +139,7 @@ CopyInstruction ToCopyInstruction(const frontend::Step& step) {
   ci.sources = ins.sources;
   ci.inline_sources = ins.source_contents;
   ci.dest = ins.dest;
-  ci.workdir = step.config.working_dir.empty() ? "/" : step.config.working_dir;
+  ci.workdir = step.config->working_dir.empty() ? "/" : step.config->working_dir;
   ci.chown = ins.chown;
   ci.chmod = ins.chmod;
   ci.excludes = ins.excludes;
@@ -459,7 +459,12 @@ Result<std::optional<image::LayerDescriptor>> BuildRun::CommitLayer(
   image::LayerOptions opts;
   opts.source = image::LayerSource::kOverlayUpper;
   opts.source_date_epoch = req_.source_date_epoch;
-  LK_ASSIGN_OR_RETURN(image::LayerDescriptor desc, image::WriteLayer(upper, opts, store_.blobs()));
+  Result<image::LayerDescriptor> written = image::WriteLayer(upper, opts, store_.blobs());
+  if (!written.ok()) {
+    return written.status().WithPrefix("step " + std::to_string(where.step) +
+                                       " (Dockerfile:" + std::to_string(where.line) + ")");
+  }
+  image::LayerDescriptor desc = std::move(written).value();
   Status scan = ScanLayer(desc, where, allowed, /*at_step=*/true);
   if (!scan.ok()) {
     ::unlink(store_.blobs().PathFor(desc.digest).c_str());
@@ -495,7 +500,7 @@ Result<std::string> BuildRun::RunKey(const frontend::Step& step,
   CacheKeyBuilder key;
   key.Add("run").Add(r.chain).Add(step.argv).Add(step.run_env);
   for (const auto& f : scripts) key.Add(f.name).Add(f.data);
-  key.Add(step.config.user).Add(step.config.working_dir);
+  key.Add(step.config->user).Add(step.config->working_dir);
   const auto& net = step.instruction.run_flags.network;
   key.Add(net ? *net : (req_.network == executor::NetworkMode::kNone ? "none" : "default"));
   if (!req_.extra_hosts.empty() || req_.shm_size_bytes > 0 || !req_.ulimits.empty()) {
@@ -544,8 +549,8 @@ Status BuildRun::Execute(const frontend::Step& step,
     spec.work_dir = work;
     spec.args = step.argv;
     spec.env = step.run_env;
-    spec.user = step.config.user;
-    spec.workdir = step.config.working_dir.empty() ? "/" : step.config.working_dir;
+    spec.user = step.config->user;
+    spec.workdir = step.config->working_dir.empty() ? "/" : step.config->working_dir;
     spec.network = req_.network;
     if (ins.run_flags.network) {
       spec.network = *ins.run_flags.network == "none" ? executor::NetworkMode::kNone
@@ -919,7 +924,9 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
         break;
       case image::ExportType::kLocal:
         LK_RETURN_IF_ERROR(step("exporting to client directory", [&](int v) -> Status {
-          LK_RETURN_IF_ERROR(image::ExportRootfs(store_.blobs(), img, out.dest));
+          std::vector<std::string> devices;
+          LK_RETURN_IF_ERROR(image::ExportRootfs(store_.blobs(), img, out.dest, &devices));
+          for (const std::string& d : devices) progress_.Note(v, image::SkippedDeviceWarning(d));
           progress_.Note(v, "copying files to " + out.dest + " done");
           return Status::OK();
         }));

@@ -93,7 +93,7 @@ std::string RunCommandString(const std::vector<std::string>& args,
 
 std::string HistoryCreatedBy(const frontend::Step& step) {
   const frontend::Instruction& x = step.instruction;
-  const frontend::ImageConfig& c = step.config;
+  const frontend::ImageConfig& c = *step.config;
   switch (x.kind) {
     case InstructionKind::kRun:
       return "RUN " + RunCommandString(step.argv, step.stage_args, step.run_env) + " # buildkit";

@@ -15,7 +15,7 @@ Result<RunCommand> ResolveRunCommand(const frontend::Step& step) {
     return InvalidArgumentError("RUN with a heredoc needs the shell form");
   }
   std::vector<std::string> shell =
-      step.config.shell.value_or(std::vector<std::string>{"/bin/sh", "-c"});
+      step.config->shell.value_or(std::vector<std::string>{"/bin/sh", "-c"});
   const std::string& line = ins.cmd.front();
   Result<std::optional<frontend::Heredoc>> only = frontend::ParseHeredoc(line);
   if (only.ok() && only->has_value() && ins.files.size() == 1) {

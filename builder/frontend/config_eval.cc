@@ -1,7 +1,9 @@
 #include "builder/frontend/config_eval.h"
 
 #include <algorithm>
+#include <memory>
 #include <set>
+#include <unordered_map>
 
 #include "builder/frontend/go_text.h"
 
@@ -106,6 +108,159 @@ Status Expand(const ShellLex& lex, const VarMap& vars, std::string& word) {
   return Status::OK();
 }
 
+// ---- Memory accounting (see kMaxEvaluatedBytes) -------------------------------------------
+
+// Approximate heap and header bytes of one string and of one tree node.
+constexpr size_t kStringOverhead = sizeof(std::string);
+constexpr size_t kNodeOverhead = 48;
+
+size_t Bytes(const std::string& s) { return kStringOverhead + s.size(); }
+size_t Bytes(const std::vector<std::string>& v) {
+  size_t n = sizeof(v);
+  for (const std::string& s : v) n += Bytes(s);
+  return n;
+}
+size_t Bytes(const std::set<std::string>& v) {
+  size_t n = sizeof(v);
+  for (const std::string& s : v) n += Bytes(s) + kNodeOverhead;
+  return n;
+}
+
+size_t ConfigBytes(const ImageConfig& c) {
+  size_t n = sizeof(ImageConfig) + Bytes(c.env) + Bytes(c.exposed_ports) + Bytes(c.volumes) +
+             Bytes(c.on_build) + Bytes(c.diff_ids) + c.user.size() + c.working_dir.size() +
+             c.stop_signal.size() + c.created.size() + c.author.size();
+  for (const auto& [k, v] : c.labels) n += Bytes(k) + Bytes(v) + kNodeOverhead;
+  for (const auto* list : {&c.entrypoint, &c.cmd, &c.shell}) {
+    if (*list) n += Bytes(**list);
+  }
+  if (c.healthcheck) n += Bytes(c.healthcheck->test);
+  for (const HistoryEntry& h : c.history) {
+    n += sizeof(h) + h.created.size() + h.created_by.size() + h.comment.size();
+  }
+  return n;
+}
+
+// A step itself: the struct and the (expanded) values its instruction and argv hold.
+size_t StepBytes(const Step& step) {
+  const Instruction& x = step.instruction;
+  size_t n = sizeof(Step) + x.original.size() + Bytes(x.cmd) + Bytes(x.words) + Bytes(x.sources) +
+             x.dest.size() + x.chown.size() + x.chmod.size() + x.trigger.size() + Bytes(step.argv) +
+             step.mounts.size() * sizeof(MountSpec);
+  for (const KeyValue& kv : x.kvs) n += sizeof(kv) + kv.key.size() + kv.value.size();
+  for (const SourceContent& c : x.source_contents) n += sizeof(c) + c.path.size() + c.data.size();
+  for (const InlineFile& f : x.files) n += sizeof(f) + f.name.size() + f.data.size();
+  return n;
+}
+
+size_t VarMapBytes(const VarMap& vars) {
+  size_t n = sizeof(vars);
+  for (const auto& [k, v] : vars) n += Bytes(k) + Bytes(v) + kNodeOverhead;
+  return n;
+}
+
+// Counts what an evaluation keeps; fails once the total passes kMaxEvaluatedBytes.
+class EvalBudget {
+ public:
+  Status Add(size_t bytes) {
+    used_ += bytes;
+    if (used_ <= kMaxEvaluatedBytes) return Status::OK();
+    return ResourceExhaustedError(
+        "the evaluated steps, image configs and step environments exceed " +
+        std::to_string(kMaxEvaluatedBytes >> 20) +
+        " MiB: use fewer instructions or fewer and smaller ENV, LABEL, ARG and WORKDIR values");
+  }
+
+ private:
+  size_t used_ = 0;
+};
+
+// Position of each env key ("KEY" of "KEY=value") in ImageConfig::env, so that ENV replaces
+// or appends in constant time. The first entry of a key wins, as in ImageConfig::SetEnv.
+using EnvIndex = std::unordered_map<std::string, size_t>;
+
+EnvIndex IndexEnv(const std::vector<std::string>& env) {
+  EnvIndex index;
+  for (size_t i = 0; i < env.size(); ++i) {
+    const size_t eq = env[i].find('=');
+    if (eq != std::string::npos) index.emplace(env[i].substr(0, eq), i);
+  }
+  return index;
+}
+
+// ApplyToConfig with an env index (may be null: ImageConfig::SetEnv then) and the bytes of the
+// values the instruction stored added to `*stored`.
+Status Apply(const Instruction& ins, const ShellLex& lex, VarMap& vars, ImageConfig& config,
+             bool& cmd_set, EnvIndex* index, size_t* stored);
+
+// Whether MetadataView keeps a field of the config for instructions of this kind.
+bool ViewHasFields(InstructionKind kind) {
+  using K = InstructionKind;
+  switch (kind) {
+    case K::kEnv:
+    case K::kLabel:
+    case K::kWorkdir:
+    case K::kUser:
+    case K::kCmd:
+    case K::kEntrypoint:
+    case K::kShell:
+    case K::kStopSignal:
+    case K::kMaintainer:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The part of `config` (the config after `ins`) that the history text of `ins` needs (see
+// Step::config).
+ImageConfig MetadataView(const ImageConfig& config, const Instruction& ins, const EnvIndex& index) {
+  ImageConfig v;
+  v.os = config.os;
+  v.architecture = config.architecture;
+  v.variant = config.variant;
+  v.working_dir.clear();
+  using K = InstructionKind;
+  switch (ins.kind) {
+    case K::kEnv:
+      for (const KeyValue& kv : ins.kvs) {
+        auto it = index.find(kv.key);
+        if (it != index.end()) v.env.push_back(config.env[it->second]);
+      }
+      break;
+    case K::kLabel:
+      for (const KeyValue& kv : ins.kvs) {
+        auto it = config.labels.find(kv.key);
+        if (it != config.labels.end()) v.labels.insert(*it);
+      }
+      break;
+    case K::kWorkdir:
+      v.working_dir = config.working_dir;
+      break;
+    case K::kUser:
+      v.user = config.user;
+      break;
+    case K::kCmd:
+      v.cmd = config.cmd;
+      break;
+    case K::kEntrypoint:
+      v.entrypoint = config.entrypoint;
+      break;
+    case K::kShell:
+      v.shell = config.shell;
+      break;
+    case K::kStopSignal:
+      v.stop_signal = config.stop_signal;
+      break;
+    case K::kMaintainer:
+      v.author = config.author;
+      break;
+    default:
+      break;
+  }
+  return v;
+}
+
 }  // namespace
 
 Result<ImageConfig> MapImageResolver::Resolve(const std::string& ref, const std::string&) {
@@ -137,13 +292,30 @@ const EvaluatedStage* EvaluatedBuild::Stage(int index) const {
 
 Status ApplyToConfig(const Instruction& ins, const ShellLex& lex, VarMap& vars, ImageConfig& config,
                      bool& cmd_set) {
+  size_t stored = 0;
+  return Apply(ins, lex, vars, config, cmd_set, nullptr, &stored);
+}
+
+namespace {
+
+Status Apply(const Instruction& ins, const ShellLex& lex, VarMap& vars, ImageConfig& config,
+             bool& cmd_set, EnvIndex* index, size_t* stored) {
   using K = InstructionKind;
   switch (ins.kind) {
     case K::kEnv:
       for (KeyValue kv : ins.kvs) {
         LK_RETURN_IF_ERROR(Expand(lex, vars, kv.key));
         LK_RETURN_IF_ERROR(Expand(lex, vars, kv.value));
-        config.SetEnv(kv.key, kv.value);
+        // Kept in the config and in the variables (the step's history view counts itself).
+        *stored += 2 * (Bytes(kv.key) + Bytes(kv.value) + kNodeOverhead);
+        if (index == nullptr) {
+          config.SetEnv(kv.key, kv.value);
+        } else if (auto it = index->find(kv.key); it != index->end()) {
+          config.env[it->second] = kv.key + "=" + kv.value;
+        } else {
+          index->emplace(kv.key, config.env.size());
+          config.env.push_back(kv.key + "=" + kv.value);
+        }
         vars[kv.key] = kv.value;
       }
       break;
@@ -151,6 +323,7 @@ Status ApplyToConfig(const Instruction& ins, const ShellLex& lex, VarMap& vars, 
       for (KeyValue kv : ins.kvs) {
         LK_RETURN_IF_ERROR(Expand(lex, vars, kv.key));
         LK_RETURN_IF_ERROR(Expand(lex, vars, kv.value));
+        *stored += 2 * (Bytes(kv.key) + Bytes(kv.value) + kNodeOverhead);
         config.labels[kv.key] = kv.value;
       }
       break;
@@ -180,6 +353,7 @@ Status ApplyToConfig(const Instruction& ins, const ShellLex& lex, VarMap& vars, 
         if (TrimGoSpace(v).empty()) {
           return InvalidArgumentError("VOLUME specified can not be an empty string");
         }
+        *stored += Bytes(v) + kNodeOverhead;
         config.volumes.insert(v);
       }
       break;
@@ -222,6 +396,8 @@ Status ApplyToConfig(const Instruction& ins, const ShellLex& lex, VarMap& vars, 
   return Status::OK();
 }
 
+}  // namespace
+
 Result<EvaluatedBuild> EvaluateBuild(const Dockerfile& df, const BuildOptions& opts,
                                      BaseImageResolver& resolver, std::string_view filename) {
   EvaluatedBuild out;
@@ -232,6 +408,8 @@ Result<EvaluatedBuild> EvaluateBuild(const Dockerfile& df, const BuildOptions& o
   raw_opts.escape_token = '\\';
   raw_opts.skip_process_quotes = true;
   const ShellLex raw_lex(raw_opts);
+  EvalBudget budget;
+  std::unordered_map<int, size_t> evaluated;  // stage index -> position in out.stages
 
   // Evaluate in stage index order (a FROM only names an earlier stage, so a base is always
   // done first); pruned stages are skipped.
@@ -249,10 +427,7 @@ Result<EvaluatedBuild> EvaluateBuild(const Dockerfile& df, const BuildOptions& o
 
     // A fresh config from the base.
     if (node.base_stage >= 0) {
-      const EvaluatedStage* base = nullptr;
-      for (const EvaluatedStage& e : out.stages) {
-        if (e.index == node.base_stage) base = &e;
-      }
+      const EvaluatedStage* base = &out.stages[evaluated.at(node.base_stage)];
       es.config = base->config;  // a copy: the two stages never share state
     } else if (node.scratch) {
       es.config = ImageConfig::Scratch();
@@ -269,11 +444,17 @@ Result<EvaluatedBuild> EvaluateBuild(const Dockerfile& df, const BuildOptions& o
       es.config = std::move(r).value();
     }
 
+    if (Status s = budget.Add(ConfigBytes(es.config)); !s.ok()) return line_err(st.line, s);
+
     // ONBUILD triggers of the base run first.
-    std::vector<std::pair<Instruction, bool>> commands;
+    std::vector<Instruction> triggers;
     if (!es.config.on_build.empty()) {
       std::string text;
       for (const std::string& t : es.config.on_build) text += t + "\n";
+      // The trigger text, its parse tree and the parsed instructions.
+      Status kept = budget.Add(3 * text.size() +
+                               es.config.on_build.size() * (sizeof(Node) + sizeof(Instruction)));
+      if (!kept.ok()) return line_err(st.line, kept);
       Result<ParseResult> parsed = Parse(text, filename);
       if (!parsed.ok()) {
         return LineError(filename, st.line,
@@ -287,15 +468,30 @@ Result<EvaluatedBuild> EvaluateBuild(const Dockerfile& df, const BuildOptions& o
         Instruction trig = std::move(ins).value();
         trig.line = st.line;
         trig.end_line = st.line;
-        commands.emplace_back(std::move(trig), true);
+        triggers.push_back(std::move(trig));
       }
       es.config.on_build.clear();
     }
-    for (const Instruction& ins : st.commands) commands.emplace_back(ins, false);
+    std::vector<std::pair<const Instruction*, bool>> commands;
+    for (const Instruction& ins : triggers) commands.emplace_back(&ins, true);
+    for (const Instruction& ins : st.commands) commands.emplace_back(&ins, false);
 
     VarMap vars = VarMapFromEnvList(es.config.env);
+    EnvIndex env_index = IndexEnv(es.config.env);
     bool cmd_set = false;
-    for (auto& [ins, from_onbuild] : commands) {
+    // The full config shared by RUN/COPY/ADD steps; reset when an instruction changes it.
+    std::shared_ptr<const ImageConfig> snapshot;
+    auto full_snapshot = [&]() -> Result<std::shared_ptr<const ImageConfig>> {
+      if (!snapshot) {
+        LK_RETURN_IF_ERROR(budget.Add(ConfigBytes(es.config)));
+        snapshot = std::make_shared<const ImageConfig>(es.config);
+      }
+      return snapshot;
+    };
+    // The view of metadata instructions that need no field of the config (ARG, EXPOSE, ...).
+    std::shared_ptr<const ImageConfig> empty_view;
+    for (auto& [ins_ptr, from_onbuild] : commands) {
+      const Instruction& ins = *ins_ptr;
       Step step;
       step.instruction = ins;
       step.line = ins.line;
@@ -323,6 +519,9 @@ Result<EvaluatedBuild> EvaluateBuild(const Dockerfile& df, const BuildOptions& o
               if (m != g.meta_scope.end()) a.value = m->second;
             }
             if (a.value) {
+              // Kept in the variables and the stage's ARG list (the step counts itself).
+              Status b = budget.Add(2 * (Bytes(kv.key) + Bytes(*a.value) + kNodeOverhead));
+              if (!b.ok()) return line_err(ins.line, b);
               vars[kv.key] = *a.value;
               kv.value = *a.value;
               kv.has_value = true;
@@ -350,6 +549,12 @@ Result<EvaluatedBuild> EvaluateBuild(const Dockerfile& df, const BuildOptions& o
               step.run_env.push_back(p + "=" + ba->second);
             }
           }
+          for (const ResolvedArg& a : es.args) {
+            step.stage_args.emplace_back(a.name, a.value.value_or(""));
+          }
+          size_t kept = Bytes(step.run_env);
+          for (const auto& [k, v] : step.stage_args) kept += Bytes(k) + Bytes(v);
+          if (Status b = budget.Add(kept); !b.ok()) return line_err(ins.line, b);
           break;
         }
         case InstructionKind::kCopy:
@@ -377,27 +582,46 @@ Result<EvaluatedBuild> EvaluateBuild(const Dockerfile& df, const BuildOptions& o
           break;
         }
         default: {
-          Status s = ApplyToConfig(ins, lex, vars, es.config, cmd_set);
+          size_t stored = 0;
+          Status s = Apply(ins, lex, vars, es.config, cmd_set, &env_index, &stored);
+          if (s.ok()) s = budget.Add(stored);
           if (!s.ok()) return line_err(ins.line, s);
+          snapshot.reset();
           break;
         }
       }
-      step.config = es.config;
-      for (const ResolvedArg& a : es.args) {
-        step.stage_args.emplace_back(a.name, a.value.value_or(""));
+      switch (ins.kind) {
+        case InstructionKind::kRun:
+        case InstructionKind::kCopy:
+        case InstructionKind::kAdd: {
+          Result<std::shared_ptr<const ImageConfig>> full = full_snapshot();
+          if (!full.ok()) return line_err(ins.line, full.status());
+          step.config = std::move(full).value();
+          break;
+        }
+        default: {
+          ImageConfig view = MetadataView(es.config, ins, env_index);
+          if (!ViewHasFields(ins.kind)) {
+            if (!empty_view) empty_view = std::make_shared<const ImageConfig>(std::move(view));
+            step.config = empty_view;
+            break;
+          }
+          if (Status b = budget.Add(ConfigBytes(view)); !b.ok()) return line_err(ins.line, b);
+          step.config = std::make_shared<const ImageConfig>(std::move(view));
+          break;
+        }
       }
+      if (Status b = budget.Add(StepBytes(step)); !b.ok()) return line_err(ins.line, b);
       es.steps.push_back(std::move(step));
     }
+    if (Status s = budget.Add(VarMapBytes(vars)); !s.ok()) return line_err(st.line, s);
     es.vars = std::move(vars);
+    evaluated[es.index] = out.stages.size();
     out.stages.push_back(std::move(es));
   }
   // Report stages in build order (dependencies first).
   std::vector<EvaluatedStage> ordered;
-  for (int i : g.build_order) {
-    for (EvaluatedStage& s : out.stages) {
-      if (s.index == i) ordered.push_back(std::move(s));
-    }
-  }
+  for (int i : g.build_order) ordered.push_back(std::move(out.stages[evaluated.at(i)]));
   out.stages = std::move(ordered);
   return out;
 }

@@ -17,12 +17,22 @@
 //   * ARG scoping: a stage ARG takes its --build-arg value, else its default (expanded), else
 //     the global ARG of the same name (redeclaring a global ARG imports it), else stays unset.
 //     Proxy build args (PredefinedProxyArgs) reach RUN's environment without an ARG line.
+//   * Memory stays linear in the Dockerfile: steps share config snapshots (see Step::config),
+//     and everything the evaluation keeps (steps, snapshots, each RUN's environment and ARG
+//     list, ENV/LABEL/ARG values, each stage's config) is counted against kMaxEvaluatedBytes;
+//     past it the evaluation fails with "<file>:<line>: the evaluated steps, image configs and
+//     step environments exceed 64 MiB: use fewer instructions or fewer and smaller ENV,
+//     LABEL, ARG and WORKDIR values". Together with the expansion limits of shell_lex.h this
+//     keeps `dockerfile outline` of any 1 MB Dockerfile under 256 MiB of memory
+//     (tests/fuzz/hostile_dockerfile_test.sh).
 //
 // Thread-safety: EvaluateBuild is a pure function except for calls into the resolver.
 #ifndef LATCHKEY_BUILDER_FRONTEND_CONFIG_EVAL_H_
 #define LATCHKEY_BUILDER_FRONTEND_CONFIG_EVAL_H_
 
+#include <cstddef>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,10 +89,16 @@ struct Step {
   // COPY --from / RUN mounts: the stage index used, or -1 with `from_image` set.
   int from_stage = -1;
   std::string from_image;
-  // The stage's config after this step (for RUN/COPY/ADD: the config the step runs with --
-  // USER, WORKDIR, SHELL, ENV), and the ARGs declared in the stage so far with their values
-  // ("" when unset), for BuildKit's history text (`RUN |1 FOO=bar /bin/sh -c ...`).
-  ImageConfig config;
+  // Never null. RUN/COPY/ADD: the full config the step runs with (USER, WORKDIR, SHELL, ENV),
+  // immutable and shared with the other RUN/COPY/ADD steps of the stage that see the same
+  // config (a new snapshot only after an instruction changed it). Every other instruction:
+  // only the part of the config after the step that its history text needs (ENV: the env
+  // entries of its keys; LABEL: the labels of its keys; WORKDIR, USER, CMD, ENTRYPOINT,
+  // SHELL, STOPSIGNAL, MAINTAINER: that field; os/architecture/variant always), so that a
+  // run of metadata instructions does not keep one full copy of the config each.
+  std::shared_ptr<const ImageConfig> config;
+  // RUN only: the ARGs declared in the stage so far with their values ("" when unset), for
+  // BuildKit's history text (`RUN |1 FOO=bar /bin/sh -c ...`).
   std::vector<std::pair<std::string, std::string>> stage_args;
 };
 
@@ -103,6 +119,10 @@ struct EvaluatedBuild {
   // The evaluated stage with this index, or nullptr when it was pruned.
   const EvaluatedStage* Stage(int index) const;
 };
+
+// The most the evaluation keeps in configs, RUN environments and variable values (see the
+// top of this file).
+inline constexpr size_t kMaxEvaluatedBytes = size_t{64} << 20;
 
 // Evaluates the stages the target reaches. Errors carry "<file>:<line>: ".
 Result<EvaluatedBuild> EvaluateBuild(const Dockerfile& df, const BuildOptions& opts,

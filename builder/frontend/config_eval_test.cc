@@ -217,5 +217,92 @@ TEST(ConfigEval, ErrorsCarryLines) {
   EXPECT_EQ(e.status().message(), "Dockerfile:2: invalid proto: xyz");
 }
 
+// Steps share one full config while it does not change; metadata steps keep only what their
+// history needs, so N LABEL lines keep N labels, not N^2 (issue 11).
+TEST(ConfigEvalMemory, StepsShareConfigSnapshots) {
+  auto b = Eval("FROM scratch\nRUN a\nCOPY x /x\nLABEL l=1\nENV E=2\nRUN b\nADD y /y\n");
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  const std::vector<Step>& steps = b->stages[0].steps;
+  ASSERT_EQ(steps.size(), 6u);
+  EXPECT_EQ(steps[0].config, steps[1].config);
+  EXPECT_NE(steps[1].config, steps[4].config);
+  EXPECT_EQ(steps[4].config, steps[5].config);
+  EXPECT_TRUE(steps[0].config->labels.empty());
+  EXPECT_EQ(steps[4].config->labels, (std::map<std::string, std::string>{{"l", "1"}}));
+  EXPECT_EQ(steps[4].config->GetEnv("E"), "2");
+  EXPECT_EQ(steps[4].config->working_dir, "/");
+  // The metadata steps: only their own keys.
+  EXPECT_EQ(steps[2].config->labels, (std::map<std::string, std::string>{{"l", "1"}}));
+  EXPECT_TRUE(steps[2].config->env.empty());
+  EXPECT_EQ(steps[3].config->env, std::vector<std::string>{"E=2"});
+  EXPECT_TRUE(steps[3].config->labels.empty());
+}
+
+TEST(ConfigEvalMemory, ManyLabelsKeepOneLabelPerStep) {
+  std::string text = "FROM scratch\n";
+  for (int i = 0; i < 10000; ++i) text += "LABEL l" + std::to_string(i) + "=v\n";
+  text += "RUN x\n";
+  auto b = Eval(text);
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  const std::vector<Step>& steps = b->stages[0].steps;
+  ASSERT_EQ(steps.size(), 10001u);
+  EXPECT_EQ(steps[9999].config->labels.size(), 1u);
+  EXPECT_EQ(steps[10000].config->labels.size(), 10000u);
+  EXPECT_EQ(b->stages[0].config.labels.size(), 10000u);
+}
+
+TEST(ConfigEvalMemory, DoublingArgsFailAtTheLineThatPasses4MiB) {
+  std::string text = "FROM scratch\nARG a0=x\n";
+  for (int i = 1; i < 40; ++i) {
+    text += "ARG a" + std::to_string(i) + "=${a" + std::to_string(i - 1) + "}${a" +
+            std::to_string(i - 1) + "}\n";
+  }
+  auto b = Eval(text);
+  ASSERT_FALSE(b.ok());
+  // a22 is 4 MiB; a23 (line 25) would be 8 MiB.
+  EXPECT_EQ(b.status().message(),
+            "Dockerfile:25: failed to process \"${a22}${a22}\": the result of variable "
+            "expansion exceeds 4 MiB");
+}
+
+TEST(ConfigEvalMemory, DeepNestingFailsWithTheLine) {
+  std::string deep;
+  for (int i = 0; i < 5000; ++i) deep += "${a:-";
+  deep += "z" + std::string(5000, '}');
+  auto b = Eval("FROM scratch\nENV x=" + deep + "\n");
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().message(), "Dockerfile:2: failed to process \"" + deep.substr(0, 256) +
+                                      "\"...: variable expansion nested more than 64 levels deep");
+  auto m = Eval("FROM scratch\nRUN --mount=type=secret,id=" + deep + " true\n");
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().message(), "Dockerfile:2: failed to process \"" + deep.substr(0, 256) +
+                                      "\"...: variable expansion nested more than 64 levels deep");
+}
+
+TEST(ConfigEvalMemory, TotalBoundNamesTheLine) {
+  BuildOptions opts;
+  opts.build_args["w"] = std::string(size_t{1} << 20, 'w');
+  // Each ENV keeps its 4 MiB value three times (config, variables, history view): five fit
+  // (63 MiB with the ARG); the RUN that snapshots them and copies them into its environment
+  // passes 64 MiB.
+  auto b = Eval(
+      "FROM scratch\nARG w\nENV a=$w$w$w$w\nENV b=$w$w$w$w\nENV c=$w$w$w$w\n"
+      "ENV d=$w$w$w$w\nENV e=$w$w$w$w\nRUN x\n",
+      opts);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().message(),
+            "Dockerfile:8: the evaluated steps, image configs and step environments exceed 64 "
+            "MiB: use fewer instructions or fewer and smaller ENV, LABEL, ARG and WORKDIR values");
+  // Each RUN after a change keeps a new snapshot (4 MiB) and its environment and ARG list
+  // (4 + 1 + 1 MiB): the fifth such RUN (line 13) passes the bound.
+  std::string text = "FROM scratch\nARG w\nENV a=$w$w$w$w\n";
+  for (int i = 0; i < 20; ++i) text += "ENV n" + std::to_string(i) + "=1\nRUN x\n";
+  auto r = Eval(text, opts);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "Dockerfile:13: the evaluated steps, image configs and step environments exceed 64 "
+            "MiB: use fewer instructions or fewer and smaller ENV, LABEL, ARG and WORKDIR values");
+}
+
 }  // namespace
 }  // namespace latchkey::frontend

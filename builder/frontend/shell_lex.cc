@@ -385,6 +385,11 @@ std::string ExpandTemplate(std::string_view tmpl) {
   return out;
 }
 
+Status TooLarge() {
+  return InvalidArgumentError("the result of variable expansion exceeds " +
+                              std::to_string(kMaxExpansionBytes >> 20) + " MiB");
+}
+
 // ${v/pat/rep} and ${v//pat/rep}.
 Result<std::string> Replace(std::string_view pattern, std::string_view replacement,
                             std::string_view value, bool all) {
@@ -416,6 +421,7 @@ Result<std::string> Replace(std::string_view pattern, std::string_view replaceme
     if (!m) break;
     out.append(value.substr(val.offsets[last_end], val.offsets[m->first] - val.offsets[last_end]));
     if (m->second > last_end || m->first == 0) out += expanded;
+    if (out.size() > kMaxExpansionBytes) return TooLarge();
     last_end = m->second;
     if (search < n && search + 1 > m->second) {
       search += 1;
@@ -426,6 +432,7 @@ Result<std::string> Replace(std::string_view pattern, std::string_view replaceme
     }
   }
   out.append(value.substr(val.offsets[last_end]));
+  if (out.size() > kMaxExpansionBytes) return TooLarge();
   return out;
 }
 
@@ -443,11 +450,19 @@ class ShellWord {
 
  private:
   // Processes until `stop` (consumed) or the end. Fails when `stop` is not kEof and never seen.
+  // Each nested ${...} word is one level deeper: the depth is bounded so that hostile input
+  // cannot exhaust the stack.
   Status ProcessStopOn(int32_t stop, bool raw_escapes, std::string* result,
                        std::vector<std::string>* split) {
+    if (depth_ >= kMaxExpansionDepth) {
+      return InvalidArgumentError("variable expansion nested more than " +
+                                  std::to_string(kMaxExpansionDepth) + " levels deep");
+    }
     bool saved = raw_escapes_;
     raw_escapes_ = raw_escapes;
+    ++depth_;
     Status status = ProcessStopOnInner(stop, result, split);
+    --depth_;
     raw_escapes_ = saved;
     return status;
   }
@@ -469,6 +484,7 @@ class ShellWord {
                                 : ProcessDoubleQuote(&tmp);
         if (!s.ok()) return s;
         *result += tmp;
+        if (result->size() > kMaxExpansionBytes) return TooLarge();
         if (ch == '$') {
           words.AddString(tmp);
         } else {
@@ -490,6 +506,7 @@ class ShellWord {
         words.AddChar(ch);
       }
       AppendRune(result, ch);
+      if (result->size() > kMaxExpansionBytes) return TooLarge();
     }
     if (stop != kEof) {
       return InvalidArgumentError("unexpected end of statement while looking for matching " +
@@ -535,6 +552,7 @@ class ShellWord {
         std::string value;
         LK_RETURN_IF_ERROR(ProcessDollar(&value));
         *result += value;
+        if (result->size() > kMaxExpansionBytes) return TooLarge();
         continue;
       }
       ch = scanner_.Next();
@@ -708,6 +726,7 @@ class ShellWord {
   RuneScanner scanner_;
   bool raw_escapes_;
   WordResult* out_;
+  int depth_ = 0;
 };
 
 // Go unicode.IsPrint, approximated above Latin-1 (see GoQuote's contract).
@@ -750,7 +769,11 @@ Result<WordResult> ShellLex::ProcessWordWithMatches(std::string_view word,
   ShellWord sw(options_, vars, word, &result);
   Status status = sw.Process(&result.result, &result.words);
   if (!status.ok()) {
-    return InvalidArgumentError("failed to process " + GoQuote(word) + ": " + status.message());
+    // A hostile word can be megabytes long: the message quotes its start only.
+    constexpr size_t kQuoted = 256;
+    std::string quoted =
+        word.size() > kQuoted ? GoQuote(word.substr(0, kQuoted)) + "..." : GoQuote(word);
+    return InvalidArgumentError("failed to process " + quoted + ": " + status.message());
   }
   return result;
 }

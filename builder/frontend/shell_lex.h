@@ -20,6 +20,13 @@
 // where <cause> is e.g. "unsupported modifier (:x) in substitution", "v: is not allowed to be
 // unset", "syntax error: missing '}'", "syntax error: bad substitution".
 //
+// Limits (hostile input must fail with a message, not exhaust the stack or memory):
+//   * ${...} words nest at most kMaxExpansionDepth deep: deeper fails with
+//     "variable expansion nested more than 64 levels deep";
+//   * one expansion (and every part of it, ${v/p/r} included) yields at most
+//     kMaxExpansionBytes: more fails with "the result of variable expansion exceeds 4 MiB".
+// Words longer than 256 bytes are quoted in errors by their first 256 bytes and "...".
+//
 // Variable names follow BuildKit: letters, digits and '_'; a name starting with a digit is all
 // the digits; one special parameter character (@ * # ? - $ ! 0) is a name by itself.
 //
@@ -42,6 +49,9 @@ namespace latchkey::frontend {
 // The variables visible to an expansion: name -> value. Names are case-sensitive (Linux
 // semantics). A present key with an empty value is "set but empty" (matters for ":-" vs "-").
 using VarMap = std::map<std::string, std::string, std::less<>>;
+
+inline constexpr int kMaxExpansionDepth = 64;
+inline constexpr size_t kMaxExpansionBytes = size_t{4} << 20;
 
 // Builds a VarMap from "KEY=value" strings (BuildKit BuildEnvs): the first '=' splits; an entry
 // without '=' maps to ""; a later duplicate key overwrites an earlier one.

@@ -469,5 +469,47 @@ TEST(GoQuote, MatchesStrconvQuote) {
   EXPECT_EQ(GoQuote("'"), "\"'\"");
 }
 
+// Hostile words (issue 11): nesting is bounded before the stack runs out, and a result is
+// bounded before memory runs out.
+TEST(ShellLexLimits, NestingDeeperThan64LevelsFails) {
+  std::string ok;
+  for (int i = 0; i < 63; ++i) ok += "${a:-";
+  ok += "z" + std::string(63, '}');
+  Result<std::string> r = ShellLex().ProcessWord(ok, {});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(*r, "z");
+
+  std::string deep;
+  for (int i = 0; i < 5000; ++i) deep += "${a:-";
+  deep += "z" + std::string(5000, '}');
+  Result<std::string> d = ShellLex().ProcessWord(deep, {});
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().message(), "failed to process \"" + deep.substr(0, 256) +
+                                      "\"...: variable expansion nested more than 64 levels deep");
+  // Unclosed, and inside double quotes: the same bound.
+  std::string unclosed;
+  for (int i = 0; i < 100; ++i) unclosed += "\"${a:-";
+  EXPECT_EQ(ShellLex().ProcessWord(unclosed, {}).status().message(),
+            "failed to process " + GoQuote(unclosed.substr(0, 256)) +
+                "...: variable expansion nested more than 64 levels deep");
+}
+
+TEST(ShellLexLimits, ResultLargerThan4MiBFails) {
+  VarMap vars{{"w", std::string(1 << 20, 'y')}};
+  Result<std::string> four = ShellLex().ProcessWord("$w$w$w$w", vars);
+  ASSERT_TRUE(four.ok()) << four.status().message();
+  EXPECT_EQ(four->size(), size_t{4} << 20);
+  const std::string kTooLarge = "the result of variable expansion exceeds 4 MiB";
+  EXPECT_EQ(ShellLex().ProcessWord("$w$w$w$w.", vars).status().message(),
+            "failed to process \"$w$w$w$w.\": " + kTooLarge);
+  EXPECT_EQ(ShellLex().ProcessWord("\"$w$w$w$w$w\"", vars).status().message(),
+            "failed to process \"\\\"$w$w$w$w$w\\\"\": " + kTooLarge);
+  EXPECT_EQ(ShellLex().ProcessWord("${a:-$w$w$w$w$w}", vars).status().message(),
+            "failed to process \"${a:-$w$w$w$w$w}\": " + kTooLarge);
+  // A replacement multiplies: 1 MiB matches of "?" each replaced by 8 bytes.
+  EXPECT_EQ(ShellLex().ProcessWord("${w//?/abcdefgh}", vars).status().message(),
+            "failed to process \"${w//?/abcdefgh}\": " + kTooLarge);
+}
+
 }  // namespace
 }  // namespace latchkey::frontend

@@ -1,7 +1,8 @@
 #include "builder/frontend/stages.h"
 
 #include <algorithm>
-#include <functional>
+#include <unordered_map>
+#include <utility>
 
 #include "builder/frontend/go_text.h"
 
@@ -114,15 +115,14 @@ Result<StageGraph> BuildStageGraph(const Dockerfile& df, const BuildOptions& opt
   }
 
   // Stages and FROM resolution (a FROM can only name an earlier stage).
+  std::unordered_map<std::string, int> by_name;  // the named stages so far
   for (const Stage& st : df.stages) {
     StageNode n;
     n.index = st.index;
     n.name = st.name;
     n.line = st.line;
-    for (const StageNode& prev : g.stages) {
-      if (!n.name.empty() && prev.name == n.name) {
-        return LineError(filename, st.line, "duplicate stage name " + GoQuote(n.name));
-      }
+    if (!n.name.empty() && !by_name.emplace(n.name, n.index).second) {
+      return LineError(filename, st.line, "duplicate stage name " + GoQuote(n.name));
     }
     Result<WordResult> base = lex.ProcessWordWithMatches(st.base_name, g.meta_scope);
     if (!base.ok()) return LineError(filename, st.line, base.status().message());
@@ -137,9 +137,8 @@ Result<StageGraph> BuildStageGraph(const Dockerfile& df, const BuildOptions& opt
       n.platform = p->result;
       for (const std::string& m : p->matched) n.used_meta_args.push_back(m);
     }
-    const std::string lower_base = AsciiLower(n.base);
-    for (const StageNode& prev : g.stages) {
-      if (!prev.name.empty() && prev.name == lower_base) n.base_stage = prev.index;
+    if (auto it = by_name.find(AsciiLower(n.base)); it != by_name.end() && it->second != n.index) {
+      n.base_stage = it->second;
     }
     if (n.base_stage >= 0) {
       AddUnique(n.deps, n.base_stage);
@@ -194,26 +193,34 @@ Result<StageGraph> BuildStageGraph(const Dockerfile& df, const BuildOptions& opt
   }
 
   // Depth-first from the target: post-order is the build order; a grey node seen again is a
-  // cycle.
+  // cycle. Iterative (an explicit stack of (stage, next dependency)): a chain of thousands of
+  // stages must not exhaust the call stack.
   std::vector<int> color(g.stages.size(), 0);  // 0 white, 1 grey, 2 black
   g.reachable.assign(g.stages.size(), false);
-  Status cycle;
-  std::function<bool(int)> visit = [&](int i) -> bool {
-    color[i] = 1;
-    for (int d : g.stages[i].deps) {
+  std::vector<std::pair<int, size_t>> stack;
+  color[g.target] = 1;
+  stack.emplace_back(g.target, 0);
+  while (!stack.empty()) {
+    const int i = stack.back().first;
+    const size_t k = stack.back().second;
+    if (k < g.stages[i].deps.size()) {
+      stack.back().second = k + 1;
+      const int d = g.stages[i].deps[k];
       if (color[d] == 1) {
-        cycle = LineError(filename, g.stages[d].line,
-                          "circular dependency detected on stage: " + StageLabel(g.stages[d]));
-        return false;
+        return LineError(filename, g.stages[d].line,
+                         "circular dependency detected on stage: " + StageLabel(g.stages[d]));
       }
-      if (color[d] == 0 && !visit(d)) return false;
+      if (color[d] == 0) {
+        color[d] = 1;
+        stack.emplace_back(d, 0);
+      }
+      continue;
     }
     color[i] = 2;
     g.reachable[i] = true;
     g.build_order.push_back(i);
-    return true;
-  };
-  if (!visit(g.target)) return cycle;
+    stack.pop_back();
+  }
 
   for (const ImageUse& u : image_uses) {
     if (!g.reachable[u.stage]) continue;

@@ -163,5 +163,21 @@ TEST(Instructions, CopyHeredocSources) {
   EXPECT_EQ(c.dest, "/dst/");
 }
 
+// issue 11: a chain of 100,000 stages is walked without recursion (no stack overflow) and
+// without quadratic name lookups.
+TEST(StageGraph, LongChainOfStages) {
+  std::string text = "FROM scratch AS s0\n";
+  const int n = 100000;
+  for (int i = 0; i < n; ++i) {
+    text += "FROM s" + std::to_string(i) + " AS s" + std::to_string(i + 1) + "\n";
+  }
+  auto g = Graph(text);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  ASSERT_EQ(g->build_order.size(), static_cast<size_t>(n + 1));
+  EXPECT_EQ(g->build_order.front(), 0);
+  EXPECT_EQ(g->build_order.back(), n);
+  EXPECT_EQ(g->stages[n].base_stage, n - 1);
+}
+
 }  // namespace
 }  // namespace latchkey::frontend

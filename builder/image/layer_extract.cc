@@ -90,6 +90,11 @@ class Extractor {
         return Symlink(parent.get(), leaf, e);
       case AE_IFCHR:
       case AE_IFBLK:
+        if (opts_.skip_devices) {
+          skipped_devices_.push_back("/" + rel);
+          return Status::OK();
+        }
+        return Node(parent.get(), leaf, type, e);
       case AE_IFIFO:
         return Node(parent.get(), leaf, type, e);
       default:
@@ -304,6 +309,9 @@ class Extractor {
   std::string name_, display_;
   std::map<std::string, DirMeta> dirs_;
   std::set<std::string> written_;
+
+ public:
+  std::vector<std::string> skipped_devices_;
 };
 
 }  // namespace
@@ -354,6 +362,7 @@ Result<ExtractResult> ExtractLayerTo(const std::string& layer_path, const std::s
   LK_RETURN_IF_ERROR(reader.Drain().WithPrefix(prefix));
   result.digest = reader.Digest();
   result.diff_id = reader.DiffId();
+  result.skipped_devices = std::move(ex.skipped_devices_);
   if (!options.expected_digest.empty() && options.expected_digest != result.digest) {
     return DataLossError(prefix + ": content has digest " + result.digest + ", expected " +
                          options.expected_digest);

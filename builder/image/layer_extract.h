@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "builder/image/blob_store.h"
 #include "latchkey/status.h"
@@ -42,6 +43,10 @@ struct ExtractOptions {
   // a partial tree on failure (the cache throws it away).
   std::string expected_diff_id;
   std::string expected_digest;
+  // Do not create character or block device nodes (the local exporter: a host directory never
+  // gets device nodes); each skipped entry is listed in ExtractResult::skipped_devices. Fifos
+  // are still created.
+  bool skip_devices = false;
   ExtractOptions();
 };
 
@@ -49,6 +54,7 @@ struct ExtractResult {
   std::string diff_id;  // "sha256:..." of the uncompressed tar
   std::string digest;   // "sha256:..." of the file as stored
   int64_t entries = 0;
+  std::vector<std::string> skipped_devices;  // "/dev/mem": devices not created (skip_devices)
 };
 
 // Unpacks the layer file at `layer_path` (gzip-compressed or plain tar; zstd is rejected with a

@@ -249,5 +249,28 @@ TEST(LayerCache, ExtractsOnceVerifiesAndSharesConcurrently) {
   EXPECT_TRUE(std::filesystem::is_empty(d / "state/layers/tmp"));
 }
 
+// The local exporter never creates device nodes on the host (issue 11): skip_devices lists them
+// instead; fifos and everything else are still written.
+TEST(LayerExtract, SkipDevicesCreatesNoDeviceNodes) {
+  Sandbox s;
+  TarEntry mem;
+  mem.name = "dev/mem";
+  mem.type = 'c';
+  mem.mode = 0666;
+  mem.rdev_major = 1;
+  mem.rdev_minor = 1;
+  WriteTar(s.tar, {D("dev"), mem, F("dev/ok", "fine")});
+  ExtractOptions o;
+  o.whiteouts = WhiteoutMode::kApply;
+  o.skip_devices = true;
+  auto r = ExtractLayerTo(s.tar, s.root, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->skipped_devices, std::vector<std::string>{"/dev/mem"});
+  struct stat st;
+  EXPECT_NE(::lstat((s.root + "/dev/mem").c_str(), &st), 0);
+  EXPECT_EQ(ReadText(s.root + "/dev/ok"), "fine");
+  EXPECT_TRUE(s.HostUntouched());
+}
+
 }  // namespace
 }  // namespace latchkey::image

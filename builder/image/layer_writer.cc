@@ -93,6 +93,21 @@ struct EntryDeleter {
 using ArchivePtr = std::unique_ptr<struct archive, ArchiveDeleter>;
 using EntryPtr = std::unique_ptr<struct archive_entry, EntryDeleter>;
 
+// A file whose name starts with ".wh." would be read as a whiteout by every consumer of the
+// layer: it deletes a file of the image (".wh.x" deletes x) or empties its directory
+// (".wh..wh..opq"), so such names never go into a layer.
+Status WhiteoutNameError(const std::string& rel, const std::string& base) {
+  const std::string dir = rel.substr(0, rel.size() - base.size());  // "etc/" or ""
+  const std::string effect =
+      base == kWhiteoutOpaque
+          ? "would hide everything else in /" + (dir.empty() ? "" : dir.substr(0, dir.size() - 1))
+          : "would delete /" + dir + base.substr(std::string_view(kWhiteoutPrefix).size()) +
+                " from the image";
+  return FailedPreconditionError("layer: /" + rel +
+                                 ": a file name starting with \".wh.\" is an OCI whiteout and " +
+                                 effect + "; rename or remove it");
+}
+
 bool KeepXattr(const std::string& name) {
   return name.rfind("user.", 0) == 0 || name == "security.capability";
 }
@@ -218,6 +233,7 @@ class TreeWriter {
     std::string path = root_ + "/" + rel;
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0) return ErrnoStatus("layer: stat", path, errno);
+    if (base.rfind(kWhiteoutPrefix, 0) == 0) return WhiteoutNameError(rel, base);
     EntryPtr e(archive_entry_new());
     FillCommon(e.get(), rel, st);
 

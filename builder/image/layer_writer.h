@@ -11,7 +11,11 @@
 // target, device numbers, hardlinks (files with several links inside the tree are written once,
 // then as hardlink entries), and the xattrs "user.*" and "security.capability" (others,
 // notably trusted.* and security.selinux, are dropped). User and group names are left empty.
-// Sockets are skipped (as Docker does).
+// Sockets are skipped (as Docker does). A file of the tree whose name starts with ".wh." fails
+// the layer with FAILED_PRECONDITION "layer: /etc/.wh.passwd: a file name starting with ".wh."
+// is an OCI whiteout and would delete /etc/passwd from the image; rename or remove it" (for
+// ".wh..wh..opq": "... and would hide everything else in /bin; ..."): consumers would read it
+// as a whiteout.
 //
 // Overlay upper dirs (LayerSource::kOverlayUpper) are converted to OCI whiteouts: a character
 // device 0/0 "x" becomes an empty regular file ".wh.x" (mode 0600, owner and mtime of the device);

@@ -259,5 +259,34 @@ TEST(LayerWriter, RealOverlayRoundTrip) {
   EXPECT_EQ(testing::ReadText(d / "flat/dir/new"), "new");
 }
 
+// A ".wh." name in a new layer would delete a file of the image for every consumer (issue 11):
+// refused, naming the path and what it would do, whatever the source kind.
+TEST(LayerWriter, RefusesWhiteoutNames) {
+  for (LayerSource source : {LayerSource::kOverlayUpper, LayerSource::kRootfs}) {
+    ScratchDir d;
+    auto store = BlobStore::Open(d / "store");
+    ASSERT_TRUE(store.ok());
+    LayerOptions o;
+    o.source = source;
+    WriteText(d / "a/etc/.wh.passwd", "");
+    WriteText(d / "a/etc/hosts", "");
+    auto a = WriteLayer(d / "a", o, *store);
+    ASSERT_FALSE(a.ok());
+    EXPECT_EQ(a.status().code(), StatusCode::kFailedPrecondition);
+    EXPECT_EQ(a.status().message(),
+              "layer: /etc/.wh.passwd: a file name starting with \".wh.\" is an OCI whiteout and "
+              "would delete /etc/passwd from the image; rename or remove it");
+    std::filesystem::create_directories(d / "b/bin/.wh..wh..opq");
+    EXPECT_EQ(WriteLayer(d / "b", o, *store).status().message(),
+              "layer: /bin/.wh..wh..opq: a file name starting with \".wh.\" is an OCI whiteout "
+              "and would hide everything else in /bin; rename or remove it");
+    std::filesystem::create_directories(d / "c");
+    ASSERT_EQ(::symlink("x", (d / "c/.wh..wh..opq").c_str()), 0);
+    EXPECT_EQ(WriteLayer(d / "c", o, *store).status().message(),
+              "layer: /.wh..wh..opq: a file name starting with \".wh.\" is an OCI whiteout and "
+              "would hide everything else in /; rename or remove it");
+  }
+}
+
 }  // namespace
 }  // namespace latchkey::image

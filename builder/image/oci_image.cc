@@ -374,7 +374,8 @@ Status WriteOciArchive(const BlobStore& blobs, const Image& image, const std::st
   return Status::OK();
 }
 
-Status ExportRootfs(const BlobStore& blobs, const Image& image, const std::string& dest) {
+Status ExportRootfs(const BlobStore& blobs, const Image& image, const std::string& dest,
+                    std::vector<std::string>* skipped_devices) {
   LK_RETURN_IF_ERROR(MakeDirs(dest));
   for (const auto& l : image.layers) {
     LK_ASSIGN_OR_RETURN(std::string path, blobs.Path(l.digest));
@@ -382,10 +383,19 @@ Status ExportRootfs(const BlobStore& blobs, const Image& image, const std::strin
     opts.whiteouts = WhiteoutMode::kApply;
     opts.expected_digest = l.digest;
     opts.expected_diff_id = l.diff_id;
+    opts.skip_devices = true;
     LK_ASSIGN_OR_RETURN(ExtractResult r, ExtractLayerTo(path, dest, opts));
-    (void)r;
+    if (skipped_devices != nullptr) {
+      skipped_devices->insert(skipped_devices->end(), r.skipped_devices.begin(),
+                              r.skipped_devices.end());
+    }
   }
   return Status::OK();
+}
+
+std::string SkippedDeviceWarning(const std::string& path) {
+  return "warning: device node " + path +
+         " was not exported (the local exporter never creates device nodes)";
 }
 
 }  // namespace latchkey::image

@@ -86,8 +86,15 @@ Status WriteOciArchive(const BlobStore& blobs, const Image& image, const std::st
 
 // Applies every layer of `image` in order into `dest` (created if missing), executing
 // whiteouts (WhiteoutMode::kApply): the image's root filesystem as a plain directory. Layer
-// digests and diff_ids are verified.
-Status ExportRootfs(const BlobStore& blobs, const Image& image, const std::string& dest);
+// digests and diff_ids are verified. Character and block device nodes are never created on
+// the host (ExtractOptions::skip_devices): their image paths ("/dev/mem") are appended to
+// `*skipped_devices` when it is given, for the caller to warn about.
+Status ExportRootfs(const BlobStore& blobs, const Image& image, const std::string& dest,
+                    std::vector<std::string>* skipped_devices = nullptr);
+
+// The warning for one skipped device: "warning: device node /dev/mem was not exported (the
+// local exporter never creates device nodes)".
+std::string SkippedDeviceWarning(const std::string& path);
 
 }  // namespace latchkey::image
 

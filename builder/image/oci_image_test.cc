@@ -117,6 +117,37 @@ TEST(OciImage, LayoutArchiveAndRootfsExports) {
   EXPECT_EQ(ReadText(d / "rootfs/dir/y"), "y");
 }
 
+// issue 11: a layer with a device node exports to a directory without it, and says so.
+TEST(OciImage, RootfsExportSkipsDeviceNodes) {
+  ScratchDir d;
+  auto blobs = BlobStore::Open(d / "store");
+  ASSERT_TRUE(blobs.ok());
+  TarEntry mem;
+  mem.name = "dev/mem";
+  mem.type = 'c';
+  mem.mode = 0666;
+  mem.rdev_major = 1;
+  mem.rdev_minor = 1;
+  WriteTar(d / "dev.tar", {testing::D("dev"), mem, testing::F("dev/ok", "ok")});
+  auto blob = blobs->PutFile(d / "dev.tar");
+  ASSERT_TRUE(blob.ok());
+  LayerDescriptor l;
+  l.media_type = kMediaTypeLayerTar;
+  l.digest = blob->digest;
+  l.size = blob->size;
+  l.diff_id = blob->digest;
+  auto img = CommitImage(frontend::ImageConfig::Scratch(), {l}, *blobs);
+  ASSERT_TRUE(img.ok()) << img.status().ToString();
+  std::vector<std::string> skipped;
+  ASSERT_TRUE(ExportRootfs(*blobs, *img, d / "rootfs", &skipped).ok());
+  EXPECT_EQ(skipped, std::vector<std::string>{"/dev/mem"});
+  EXPECT_FALSE(Exists(d / "rootfs/dev/mem"));
+  EXPECT_EQ(ReadText(d / "rootfs/dev/ok"), "ok");
+  EXPECT_EQ(SkippedDeviceWarning("/dev/mem"),
+            "warning: device node /dev/mem was not exported (the local exporter never creates "
+            "device nodes)");
+}
+
 TEST(OciImage, LayoutRefusesANonLayoutDirectory) {
   ScratchDir d;
   auto blobs = BlobStore::Open(d / "store");
