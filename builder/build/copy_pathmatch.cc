@@ -195,34 +195,4 @@ bool HasMeta(std::string_view path) {
   return path.find_first_of("*?[\\") != std::string_view::npos;
 }
 
-std::string CleanSlashPath(std::string_view path) {
-  if (path.empty()) return ".";
-  bool rooted = path[0] == '/';
-  std::vector<std::string_view> parts;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    std::string_view c = path.substr(i, j - i);
-    if (c.empty() || c == ".") {
-    } else if (c == "..") {
-      if (!parts.empty() && parts.back() != "..") {
-        parts.pop_back();
-      } else if (!rooted) {
-        parts.push_back(c);
-      }
-    } else {
-      parts.push_back(c);
-    }
-    i = j + 1;
-  }
-  std::string out = rooted ? "/" : "";
-  for (size_t k = 0; k < parts.size(); ++k) {
-    if (k) out += "/";
-    out += parts[k];
-  }
-  if (out.empty()) return ".";
-  return out;
-}
-
 }  // namespace latchkey::build

@@ -41,7 +41,7 @@ struct StepState {
   bool bundle_mounted = false;
   std::string rootfs;
   bool rootfs_mounted = false;
-  Fd root_fd;
+  base::UniqueFd root_fd;
   std::string scratch;                     // <state>/scratch/<id>
   std::vector<std::string> secret_mounts;  // tmpfs mountpoints inside the bundle
   std::vector<std::string> bind_overlays;  // rw bind overlay mountpoints in scratch
@@ -134,7 +134,8 @@ Status SetUpSecretFile(StepState& st, size_t index, const MountSpec& m, const Se
   LK_RETURN_IF_ERROR(MountFs("tmpfs", "tmpfs", dir, flags, opts));
   st.secret_mounts.push_back(dir);
   std::string file = dir + "/" + RandomHex(16);
-  Fd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  base::UniqueFd fd(
+      ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd.valid()) return ErrnoStatus("create", "secret file for " + m.id, errno);
   LK_RETURN_IF_ERROR(WriteAll(fd.get(), value.data(), value.size(), "secret file for " + m.id));
   if (::fchown(fd.get(), m.uid, m.gid) != 0) return ErrnoStatus("chown", "secret file", errno);
@@ -163,7 +164,7 @@ Result<std::string> BindSource(const MountSpec& m, const MountSources& sources) 
     root = it->second;
     where = "\"" + m.from + "\"";
   }
-  Fd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  base::UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd.valid()) return ErrnoStatus("open", root, errno);
   auto src = OpenInRoot(root_fd.get(), m.source.empty() ? "/" : m.source, O_PATH);
   if (!src.ok()) {
@@ -189,7 +190,7 @@ Status SetUpBind(StepState& st, size_t index, const MountSpec& m, const MountSou
   if (::stat(host.c_str(), &sst) != 0) return ErrnoStatus("stat", host, errno);
   if (!S_ISDIR(sst.st_mode)) {
     std::string copy = base + "/file";
-    LK_ASSIGN_OR_RETURN(std::string data, ReadWholeFile(host));
+    LK_ASSIGN_OR_RETURN(std::string data, base::ReadFile(host));
     LK_RETURN_IF_ERROR(WriteNewFile(copy, data, sst.st_mode & 07777));
     mounts.push_back({dest, "bind", copy, {"rbind", "rw"}});
     return Status::OK();
@@ -244,7 +245,7 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
   }
   LK_RETURN_IF_ERROR(MountFs("overlay", "overlay", st.rootfs, 0, ovl));
   st.rootfs_mounted = true;
-  st.root_fd = Fd(::open(st.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  st.root_fd = base::UniqueFd(::open(st.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!st.root_fd.valid()) return ErrnoStatus("open", st.rootfs, errno);
   LK_ASSIGN_OR_RETURN(std::string root_host, FdPath(st.root_fd.get()));
 
@@ -347,7 +348,7 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
   std::string hosts = st.bundle + "/hosts";
   LK_RETURN_IF_ERROR(WriteNewFile(hosts, kHostsFile, 0644));
   std::string resolv = st.bundle + "/resolv.conf";
-  auto host_resolv = ReadWholeFile("/etc/resolv.conf");
+  auto host_resolv = base::ReadFile("/etc/resolv.conf");
   LK_RETURN_IF_ERROR(WriteNewFile(resolv, host_resolv.ok() ? *host_resolv : "", 0644));
   std::vector<OciMount> all = DefaultMounts();
   for (auto [dst, src] :
@@ -388,7 +389,7 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
   if (code != 0) {
     // runc logs its own failures (bad config, exec not found) as level=error JSON lines; a
     // process that ran and exited non-zero leaves none.
-    auto text = ReadWholeFile(log);
+    auto text = base::ReadFile(log);
     if (text.ok()) {
       std::string last;
       size_t pos = 0;

@@ -43,7 +43,8 @@ std::vector<std::string> PathComponents(std::string_view clean_path) {
 }
 
 namespace {
-Result<Fd> Openat2(int root_fd, std::string_view path, int flags, mode_t mode, uint64_t resolve) {
+Result<base::UniqueFd> Openat2(int root_fd, std::string_view path, int flags, mode_t mode,
+                               uint64_t resolve) {
   std::string rel = CleanPath(path).substr(1);
   if (rel.empty()) rel = ".";
   struct open_how how = {};
@@ -52,18 +53,18 @@ Result<Fd> Openat2(int root_fd, std::string_view path, int flags, mode_t mode, u
   how.resolve = resolve;
   for (;;) {
     long fd = ::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how);
-    if (fd >= 0) return Fd(static_cast<int>(fd));
+    if (fd >= 0) return base::UniqueFd(static_cast<int>(fd));
     if (errno == EINTR || errno == EAGAIN) continue;
     return ErrnoStatus("open", CleanPath(path), errno);
   }
 }
 }  // namespace
 
-Result<Fd> OpenBeneathNoSymlinks(int root_fd, std::string_view path, int flags) {
+Result<base::UniqueFd> OpenBeneathNoSymlinks(int root_fd, std::string_view path, int flags) {
   return Openat2(root_fd, path, flags, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
 }
 
-Result<Fd> OpenInRoot(int root_fd, std::string_view path, int flags, mode_t mode) {
+Result<base::UniqueFd> OpenInRoot(int root_fd, std::string_view path, int flags, mode_t mode) {
   return Openat2(root_fd, path, flags, mode, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
@@ -123,7 +124,7 @@ Status MakeDirsInRoot(int root_fd, std::string_view path, mode_t mode, uid_t uid
     auto fd = OpenInRoot(root_fd, prefix, O_PATH | O_DIRECTORY);
     if (fd.ok()) continue;
     if (fd.status().code() != StatusCode::kNotFound) return fd.status();
-    LK_ASSIGN_OR_RETURN(Fd pfd, OpenInRoot(root_fd, parent, O_PATH | O_DIRECTORY));
+    LK_ASSIGN_OR_RETURN(base::UniqueFd pfd, OpenInRoot(root_fd, parent, O_PATH | O_DIRECTORY));
     if (::mkdirat(pfd.get(), part.c_str(), mode) != 0 && errno != EEXIST) {
       return ErrnoStatus("mkdir", prefix, errno);
     }
@@ -138,7 +139,8 @@ Status MakeDirsInRoot(int root_fd, std::string_view path, mode_t mode, uid_t uid
 }
 
 Result<std::string> ReadFileInRoot(int root_fd, std::string_view path, size_t max_bytes) {
-  LK_ASSIGN_OR_RETURN(Fd fd, OpenInRoot(root_fd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK));
+  LK_ASSIGN_OR_RETURN(base::UniqueFd fd,
+                      OpenInRoot(root_fd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK));
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("stat", CleanPath(path), errno);
   if (!S_ISREG(st.st_mode)) {

@@ -31,11 +31,11 @@ std::vector<std::string> PathComponents(std::string_view clean_path);
 
 // openat2(root_fd, path, flags | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS). "/" opens
 // the root itself. The error names `path` (a container path).
-Result<Fd> OpenInRoot(int root_fd, std::string_view path, int flags, mode_t mode = 0);
+Result<base::UniqueFd> OpenInRoot(int root_fd, std::string_view path, int flags, mode_t mode = 0);
 
 // Like OpenInRoot, but refuses any symlink on the way (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS):
 // for trees a container may have written (an overlay upper dir).
-Result<Fd> OpenBeneathNoSymlinks(int root_fd, std::string_view path, int flags);
+Result<base::UniqueFd> OpenBeneathNoSymlinks(int root_fd, std::string_view path, int flags);
 
 // The host path of an open descriptor (readlink of /proc/self/fd/N).
 Result<std::string> FdPath(int fd);

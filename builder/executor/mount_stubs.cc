@@ -62,7 +62,7 @@ Result<MountStubs> MountStubs::Record(int root_fd, const std::vector<std::string
     if (it == out.ancestors_.end()) {
       Ancestor a;
       a.path = p;
-      LK_ASSIGN_OR_RETURN(Fd fd, OpenInRoot(root_fd, p, O_PATH | O_DIRECTORY));
+      LK_ASSIGN_OR_RETURN(base::UniqueFd fd, OpenInRoot(root_fd, p, O_PATH | O_DIRECTORY));
       struct stat st;
       if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("stat", p, errno);
       a.times[0] = st.st_atim;
@@ -112,7 +112,7 @@ Status MountStubs::Remove(int root_fd) {
 
 Status PruneCopiedUpDirs(const std::string& upper_dir, const std::vector<std::string>& lower_dirs,
                          const std::vector<std::string>& dirs) {
-  Fd upper(::open(upper_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  base::UniqueFd upper(::open(upper_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!upper.valid()) return ErrnoStatus("open", upper_dir, errno);
   for (const auto& start : dirs) {
     std::string p = CleanPath(start);
@@ -132,7 +132,7 @@ Status PruneCopiedUpDirs(const std::string& upper_dir, const std::vector<std::st
       if (::fgetxattr(dfd->get(), "trusted.overlay.opaque", &v, 1) >= 0) break;
       bool same = false;
       for (const auto& lower : lower_dirs) {
-        Fd lfd(::open(lower.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        base::UniqueFd lfd(::open(lower.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!lfd.valid()) continue;
         auto l = OpenBeneathNoSymlinks(lfd.get(), p, O_PATH);
         if (!l.ok()) continue;

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "builder/frontend/go_text.h"
+#include "base/go_text.h"
 #include "builder/frontend/shell_lex.h"
 
 namespace latchkey::executor {
@@ -51,7 +51,7 @@ std::string FormatProcessFailure(const std::vector<std::string>& args,
     if (i) joined += " ";
     joined += args[i];
   }
-  return "process " + frontend::GoQuote(MaskSecretEnvRefs(joined, secret_env_names)) +
+  return "process " + base::GoQuote(MaskSecretEnvRefs(joined, secret_env_names)) +
          " did not complete successfully: exit code: " + std::to_string(exit_code);
 }
 

@@ -23,9 +23,9 @@ Result<int> RunRuntimeProcess(const std::vector<std::string>& argv, OutputSink& 
   if (argv.empty()) return InvalidArgumentError("no OCI runtime command");
   int out[2], err[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return ErrnoStatus("pipe", "for runtime stdout", errno);
-  Fd out_r(out[0]), out_w(out[1]);
+  base::UniqueFd out_r(out[0]), out_w(out[1]);
   if (::pipe2(err, O_CLOEXEC) != 0) return ErrnoStatus("pipe", "for runtime stderr", errno);
-  Fd err_r(err[0]), err_w(err[1]);
+  base::UniqueFd err_r(err[0]), err_w(err[1]);
 
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);

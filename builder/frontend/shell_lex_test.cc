@@ -456,18 +456,5 @@ TEST(ShellLex, InvalidUtf8BecomesReplacementChar) {
             "b");
 }
 
-TEST(GoQuote, MatchesStrconvQuote) {
-  EXPECT_EQ(GoQuote(""), "\"\"");
-  EXPECT_EQ(GoQuote("abc"), "\"abc\"");
-  EXPECT_EQ(GoQuote("a\"b\\c"), "\"a\\\"b\\\\c\"");
-  EXPECT_EQ(GoQuote("\a\b\f\n\r\t\v"), "\"\\a\\b\\f\\n\\r\\t\\v\"");
-  EXPECT_EQ(GoQuote(std::string("\x00\x1b\x7f", 3)), "\"\\x00\\x1b\\x7f\"");
-  EXPECT_EQ(GoQuote("\xff"), "\"\\xff\"");
-  EXPECT_EQ(GoQuote("caf\xc3\xa9"), "\"caf\xc3\xa9\"");
-  EXPECT_EQ(GoQuote("\xc2\xa0"), "\"\\u00a0\"");
-  EXPECT_EQ(GoQuote("\xef\xbb\xbf"), "\"\\ufeff\"");
-  EXPECT_EQ(GoQuote("'"), "\"'\"");
-}
-
 }  // namespace
 }  // namespace latchkey::frontend

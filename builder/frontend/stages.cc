@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <functional>
 
-#include "builder/frontend/go_text.h"
+#include "base/go_text.h"
 
 namespace latchkey::frontend {
 namespace {
@@ -56,7 +56,7 @@ VarMap AutomaticPlatformArgs(const BuildOptions& opts) {
 }
 
 Result<int> FindStageRef(const std::vector<StageNode>& stages, std::string_view value) {
-  const std::string lower = AsciiLower(value);
+  const std::string lower = base::AsciiLower(value);
   for (const StageNode& s : stages) {
     if (!s.name.empty() && s.name == lower) return s.index;
   }
@@ -121,7 +121,7 @@ Result<StageGraph> BuildStageGraph(const Dockerfile& df, const BuildOptions& opt
     n.line = st.line;
     for (const StageNode& prev : g.stages) {
       if (!n.name.empty() && prev.name == n.name) {
-        return LineError(filename, st.line, "duplicate stage name " + GoQuote(n.name));
+        return LineError(filename, st.line, "duplicate stage name " + base::GoQuote(n.name));
       }
     }
     Result<WordResult> base = lex.ProcessWordWithMatches(st.base_name, g.meta_scope);
@@ -137,7 +137,7 @@ Result<StageGraph> BuildStageGraph(const Dockerfile& df, const BuildOptions& opt
       n.platform = p->result;
       for (const std::string& m : p->matched) n.used_meta_args.push_back(m);
     }
-    const std::string lower_base = AsciiLower(n.base);
+    const std::string lower_base = base::AsciiLower(n.base);
     for (const StageNode& prev : g.stages) {
       if (!prev.name.empty() && prev.name == lower_base) n.base_stage = prev.index;
     }
@@ -183,13 +183,13 @@ Result<StageGraph> BuildStageGraph(const Dockerfile& df, const BuildOptions& opt
   if (opts.target.empty()) {
     g.target = static_cast<int>(g.stages.size()) - 1;
   } else {
-    const std::string t = AsciiLower(opts.target);
+    const std::string t = base::AsciiLower(opts.target);
     for (const StageNode& s : g.stages) {
       if (!s.name.empty() && s.name == t) g.target = s.index;
     }
     if (g.target < 0) {
       return LineError(filename, g.stages.back().line,
-                       "target stage " + GoQuote(opts.target) + " could not be found");
+                       "target stage " + base::GoQuote(opts.target) + " could not be found");
     }
   }
 

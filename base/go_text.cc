@@ -1,6 +1,6 @@
-#include "builder/frontend/go_text.h"
+#include "base/go_text.h"
 
-namespace latchkey::frontend {
+namespace latchkey::base {
 
 DecodedRune DecodeRune(std::string_view s, size_t pos) {
   const auto b0 = static_cast<unsigned char>(s[pos]);
@@ -88,4 +88,83 @@ std::string AsciiLower(std::string_view s) {
   return out;
 }
 
-}  // namespace latchkey::frontend
+bool IsGoPrint(uint32_t c) {
+  if (c < 0x20 || c == 0x7F) return false;
+  if (c < 0x7F) return true;
+  if (c < 0xA0 || c == 0xAD) return false;
+  if ((c >= 0x200B && c <= 0x200F) || (c >= 0x2028 && c <= 0x202E) ||
+      (c >= 0x2060 && c <= 0x206F) || c == 0xFEFF || (c >= 0xFFF9 && c <= 0xFFFB)) {
+    return false;
+  }
+  if (c >= 0xE000 && c <= 0xF8FF) return false;  // private use
+  if (c >= 0xF0000) return false;                // private use planes
+  if (IsGoSpace(c)) return false;                // only ASCII space is printable
+  return true;
+}
+
+std::string GoQuote(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  size_t i = 0;
+  while (i < s.size()) {
+    DecodedRune d = DecodeRune(s, i);
+    if (d.rune == kRuneError && d.width == 1) {  // invalid byte
+      unsigned char b = static_cast<unsigned char>(s[i]);
+      out += "\\x";
+      out.push_back(kHex[b >> 4]);
+      out.push_back(kHex[b & 0xF]);
+      i += 1;
+      continue;
+    }
+    i += d.width;
+    const uint32_t c = d.rune;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        continue;
+      case '\\':
+        out += "\\\\";
+        continue;
+      case '\a':
+        out += "\\a";
+        continue;
+      case '\b':
+        out += "\\b";
+        continue;
+      case '\f':
+        out += "\\f";
+        continue;
+      case '\n':
+        out += "\\n";
+        continue;
+      case '\r':
+        out += "\\r";
+        continue;
+      case '\t':
+        out += "\\t";
+        continue;
+      case '\v':
+        out += "\\v";
+        continue;
+      default:
+        break;
+    }
+    if (IsGoPrint(c)) {
+      AppendRune(out, c);
+    } else if (c < 0x20 || c == 0x7F) {
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xF]);
+    } else if (c < 0x10000) {
+      out += "\\u";
+      for (int shift = 12; shift >= 0; shift -= 4) out.push_back(kHex[(c >> shift) & 0xF]);
+    } else {
+      out += "\\U";
+      for (int shift = 28; shift >= 0; shift -= 4) out.push_back(kHex[(c >> shift) & 0xF]);
+    }
+  }
+  out += "\"";
+  return out;
+}
+
+}  // namespace latchkey::base

@@ -1,17 +1,18 @@
-// Go-compatible text primitives the Dockerfile frontend needs to match BuildKit byte for byte:
-// UTF-8 decoding as Go's unicode/utf8 does it, unicode.IsSpace, strings.TrimSpace and the ASCII
-// whitespace class `[\t\v\f\r ]` that BuildKit's parser splits on.
+// Go-compatible text primitives, so that messages and parsing match Go tools (BuildKit, the
+// docker CLI) byte for byte: UTF-8 decoding as Go's unicode/utf8 does it, unicode.IsSpace,
+// strings.TrimSpace, the ASCII whitespace class `[\t\v\f\r ]` that BuildKit's parser splits on,
+// and strconv.Quote (GoQuote).
 //
 // Thread-safety: pure functions.
-#ifndef LATCHKEY_BUILDER_FRONTEND_GO_TEXT_H_
-#define LATCHKEY_BUILDER_FRONTEND_GO_TEXT_H_
+#ifndef LATCHKEY_BASE_GO_TEXT_H_
+#define LATCHKEY_BASE_GO_TEXT_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace latchkey::frontend {
+namespace latchkey::base {
 
 inline constexpr uint32_t kRuneError = 0xFFFD;
 
@@ -47,6 +48,16 @@ std::string_view TrimLeftGoSpace(std::string_view s);
 // ASCII lower-casing (Go's strings.ToLower on the instruction words we compare).
 std::string AsciiLower(std::string_view s);
 
-}  // namespace latchkey::frontend
+// Go's unicode.IsPrint, approximated above Latin-1: false for controls, DEL, C1 controls, soft
+// hyphen, zero-width and bidi format characters, private use, and every space but ' '.
+bool IsGoPrint(uint32_t r);
 
-#endif  // LATCHKEY_BUILDER_FRONTEND_GO_TEXT_H_
+// Quotes `s` as Go's strconv.Quote / fmt "%q" does (used to render Go tools' messages exactly):
+// surrounding double quotes; \" and \\ escaped; \a \b \f \n \r \t \v; other control bytes and
+// invalid UTF-8 bytes as \xNN; DEL as \x7f; non-printable runes as \uNNNN or \UNNNNNNNN;
+// printable Unicode kept as is.
+std::string GoQuote(std::string_view s);
+
+}  // namespace latchkey::base
+
+#endif  // LATCHKEY_BASE_GO_TEXT_H_
