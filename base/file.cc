@@ -29,16 +29,16 @@ Status WriteAll(int fd, const void* data, size_t size, std::string_view path_for
   return Status::OK();
 }
 
-Result<std::string> ReadFile(const std::string& path) {
+Result<std::string> ReadFile(const std::string& path, std::string_view verb) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoStatus("open", path, errno);
+  if (!fd.valid()) return ErrnoStatus(verb.empty() ? "open" : verb, path, errno);
   std::string out;
   char buf[65536];
   for (;;) {
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return ErrnoStatus("read", path, errno);
+      return ErrnoStatus(verb.empty() ? "read" : verb, path, errno);
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));

@@ -22,8 +22,9 @@ namespace latchkey::base {
 Status WriteAll(int fd, const void* data, size_t size, std::string_view path_for_errors);
 
 // Reads the whole file at `path` (follows symlinks). Errors: "open <path>: ...",
-// "read <path>: ...".
-Result<std::string> ReadFile(const std::string& path);
+// "read <path>: ..."; with a non-empty `verb`, both are "<verb> <path>: ..." instead (for
+// callers whose messages say e.g. "reading <path>: ...").
+Result<std::string> ReadFile(const std::string& path, std::string_view verb = {});
 
 // Replaces `path` with `data` atomically and durably: writes "<path>.tmp-<random>" in the same
 // directory, fsyncs it, renames it over `path` and fsyncs the directory. Readers see either the

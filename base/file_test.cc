@@ -56,6 +56,12 @@ TEST_F(FileTest, ReadMissingFileIsNotFound) {
   EXPECT_EQ(r.status().message(), "open " + P("missing") + ": No such file or directory");
 }
 
+TEST_F(FileTest, ReadWithAVerbWordsEveryFailureWithIt) {
+  EXPECT_EQ(ReadFile(P("missing"), "reading").status().message(),
+            "reading " + P("missing") + ": No such file or directory");
+  EXPECT_EQ(ReadFile(dir_, "reading").status().message(), "reading " + dir_ + ": Is a directory");
+}
+
 TEST_F(FileTest, WriteIntoMissingDirectoryNamesTheTemporaryFile) {
   Status s = WriteFileAtomic(P("no/f"), "x");
   ASSERT_FALSE(s.ok());
