@@ -13,15 +13,14 @@
 #include <string>
 #include <vector>
 
+#include "base/in_root.h"
 #include "builder/image/fs_util.h"
-#include "builder/image/in_root.h"
 
 namespace latchkey::build {
 namespace {
 
-using image::CleanComponents;
+using base::JoinComponents;
 using image::ErrnoStatus;
-using image::JoinComponents;
 using image::UniqueFd;
 
 struct ArchiveDeleter {
@@ -61,18 +60,18 @@ class Unpacker {
     const char* raw = archive_entry_pathname(e);
     std::string name = raw ? raw : "";
     where_ = std::string(display_) + ": entry \"" + name + "\"";
-    std::vector<std::string> parts = CleanComponents(name);
+    std::vector<std::string> parts = base::RootedComponents(name);
     const char* hardlink = archive_entry_hardlink(e);
     mode_t type = archive_entry_filetype(e);
     if (parts.empty()) return Status::OK();  // "./": the destination itself stays as it is
     const std::string leaf = parts.back();
     LK_ASSIGN_OR_RETURN(UniqueFd parent,
-                        image::OpenOrMakeDirInRoot(root_, parts, parts.size() - 1, where_));
+                        base::OpenOrMakeDirInRoot(root_, parts, parts.size() - 1, where_));
     bool is_dir = hardlink == nullptr && type == AE_IFDIR;
     struct stat st;
     if (::fstatat(parent.get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
       if (!(is_dir && S_ISDIR(st.st_mode))) {
-        LK_RETURN_IF_ERROR(image::RemoveAt(parent.get(), leaf, where_));
+        LK_RETURN_IF_ERROR(base::RemoveAt(parent.get(), leaf, where_));
       }
     } else if (errno != ENOENT) {
       return ErrnoStatus("stat", where_, errno);
@@ -83,7 +82,7 @@ class Unpacker {
         if (::mkdirat(parent.get(), leaf.c_str(), 0700) != 0 && errno != EEXIST) {
           return ErrnoStatus("mkdir", where_, errno);
         }
-        dirs_[JoinComponents(parts, parts.size())] = Meta(e);
+        dirs_[base::JoinComponents(parts, parts.size())] = Meta(e);
         return Status::OK();
       case AE_IFREG:
         return File(a, parent.get(), leaf, e);
@@ -120,8 +119,8 @@ class Unpacker {
   // Directory modes, owners and mtimes go last (creating children changes a dir's mtime).
   Status FinishDirs() {
     for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) {
-      auto fd = image::OpenInRoot(root_, it->first, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0,
-                                  std::string(display_) + ": directory \"" + it->first + "\"");
+      auto fd = base::OpenInRoot(root_, it->first, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0,
+                                 std::string(display_) + ": directory \"" + it->first + "\"");
       if (!fd.ok()) {
         if (fd.status().code() == StatusCode::kNotFound) continue;  // replaced later
         return fd.status();
@@ -146,10 +145,10 @@ class Unpacker {
   }
 
   Status Hardlink(int parent, const std::string& leaf, const char* target) {
-    std::vector<std::string> t = CleanComponents(target);
+    std::vector<std::string> t = base::RootedComponents(target);
     if (t.empty()) return InvalidArgumentError(where_ + ": hardlink to the root directory");
-    auto tparent =
-        image::OpenInRoot(root_, JoinComponents(t, t.size() - 1), O_PATH | O_DIRECTORY, 0, where_);
+    auto tparent = base::OpenInRoot(root_, base::JoinComponents(t, t.size() - 1),
+                                    O_PATH | O_DIRECTORY, 0, where_);
     if (tparent.ok() && ::linkat(tparent->get(), t.back().c_str(), parent, leaf.c_str(), 0) == 0) {
       return Status::OK();
     }

@@ -12,10 +12,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/in_root.h"
+#include "base/path.h"
 #include "broker/redactor.h"
 #include "builder/executor/cache_dirs.h"
 #include "builder/executor/cancel.h"
-#include "builder/executor/in_root.h"
 #include "builder/executor/mount_stubs.h"
 #include "builder/executor/oci_config.h"
 #include "builder/executor/runtime_process.h"
@@ -107,13 +108,14 @@ bool UnderProcOrSys(const std::string& p) {
 // Resolves a user mount target inside the root and refuses / , /proc and /sys.
 Result<std::string> ResolveDestination(StepState& st, const std::string& root_host,
                                        const char* type, const std::string& target) {
-  std::string lexical = CleanPath(target);
+  std::string lexical = base::RootedPath(target);
   const std::string managed = "/proc and /sys are managed by the runtime";
   if (UnderProcOrSys(lexical)) {
     return InvalidArgumentError(std::string(type) + " target " + lexical +
                                 " is not allowed: " + managed);
   }
-  LK_ASSIGN_OR_RETURN(std::string resolved, ResolveInRoot(st.root_fd.get(), root_host, lexical));
+  LK_ASSIGN_OR_RETURN(std::string resolved,
+                      base::ResolveInRoot(st.root_fd.get(), root_host, lexical));
   if (UnderProcOrSys(resolved) || resolved == "/") {
     return InvalidArgumentError(std::string(type) + " target " + lexical +
                                 " is not allowed: it resolves to " + resolved +
@@ -166,14 +168,14 @@ Result<std::string> BindSource(const MountSpec& m, const MountSources& sources) 
   }
   base::UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd.valid()) return ErrnoStatus("open", root, errno);
-  auto src = OpenInRoot(root_fd.get(), m.source.empty() ? "/" : m.source, O_PATH);
+  auto src = base::OpenInRoot(root_fd.get(), m.source.empty() ? "/" : m.source, O_PATH);
   if (!src.ok()) {
     if (src.status().code() == StatusCode::kNotFound) {
       return NotFoundError("bind mount source \"" + m.source + "\" does not exist in " + where);
     }
     return src.status();
   }
-  return FdPath(src->get());
+  return base::FdPath(src->get());
 }
 
 Status SetUpBind(StepState& st, size_t index, const MountSpec& m, const MountSources& sources,
@@ -247,11 +249,11 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
   st.rootfs_mounted = true;
   st.root_fd = base::UniqueFd(::open(st.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!st.root_fd.valid()) return ErrnoStatus("open", st.rootfs, errno);
-  LK_ASSIGN_OR_RETURN(std::string root_host, FdPath(st.root_fd.get()));
+  LK_ASSIGN_OR_RETURN(std::string root_host, base::FdPath(st.root_fd.get()));
 
   LK_ASSIGN_OR_RETURN(ExecUser user, ResolveUserInRoot(st.root_fd.get(), spec.user));
-  std::string cwd = CleanPath(spec.workdir.empty() ? "/" : spec.workdir);
-  LK_RETURN_IF_ERROR(MakeDirsInRoot(st.root_fd.get(), cwd, 0755, 0, 0));
+  std::string cwd = base::RootedPath(spec.workdir.empty() ? "/" : spec.workdir);
+  LK_RETURN_IF_ERROR(base::MakeDirsInRoot(st.root_fd.get(), cwd, 0755, 0, 0));
 
   std::vector<OciMount> mounts;
   std::vector<SecretEnv> secret_env;
@@ -341,7 +343,8 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
   }
   // Parents before children, stable otherwise (the order runc mounts them in).
   std::stable_sort(mounts.begin(), mounts.end(), [](const OciMount& a, const OciMount& b) {
-    return PathComponents(a.destination).size() < PathComponents(b.destination).size();
+    return base::RootedComponents(a.destination).size() <
+           base::RootedComponents(b.destination).size();
   });
 
   // /etc/hosts and /etc/resolv.conf, as BuildKit provides them.
@@ -353,7 +356,7 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
   std::vector<OciMount> all = DefaultMounts();
   for (auto [dst, src] :
        {std::pair<std::string, std::string>{"/etc/resolv.conf", resolv}, {"/etc/hosts", hosts}}) {
-    LK_ASSIGN_OR_RETURN(std::string d, ResolveInRoot(st.root_fd.get(), root_host, dst));
+    LK_ASSIGN_OR_RETURN(std::string d, base::ResolveInRoot(st.root_fd.get(), root_host, dst));
     all.push_back({d, "bind", src, {"rbind", "ro", "nosuid", "nodev", "noexec"}});
   }
   for (auto& m : mounts) all.push_back(std::move(m));

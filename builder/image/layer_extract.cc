@@ -14,8 +14,8 @@
 #include <set>
 #include <vector>
 
+#include "base/in_root.h"
 #include "builder/image/digest.h"
-#include "builder/image/in_root.h"
 #include "builder/image/layer_stream.h"
 #include "builder/image/media_types.h"
 
@@ -55,7 +55,7 @@ class Extractor {
     const char* raw_name = archive_entry_pathname(e);
     name_ = raw_name ? raw_name : "";
     display_ = "entry \"" + name_ + "\"";
-    std::vector<std::string> parts = CleanComponents(name_);
+    std::vector<std::string> parts = base::RootedComponents(name_);
     const char* hardlink = archive_entry_hardlink(e);
     mode_t type = archive_entry_filetype(e);
 
@@ -67,13 +67,13 @@ class Extractor {
       return InvalidArgumentError(display_ + ": would replace the root directory");
     }
     const std::string leaf = parts.back();
-    const std::string rel = JoinComponents(parts, parts.size());
-    const std::string parent_rel = JoinComponents(parts, parts.size() - 1);
+    const std::string rel = base::JoinComponents(parts, parts.size());
+    const std::string parent_rel = base::JoinComponents(parts, parts.size() - 1);
 
     if (leaf.rfind(kWhiteoutPrefix, 0) == 0) return Whiteout(parts, parent_rel, leaf, e);
 
     LK_ASSIGN_OR_RETURN(UniqueFd parent,
-                        OpenOrMakeDirInRoot(root_, parts, parts.size() - 1, display_));
+                        base::OpenOrMakeDirInRoot(root_, parts, parts.size() - 1, display_));
     bool is_dir = hardlink == nullptr && type == AE_IFDIR;
     LK_RETURN_IF_ERROR(ClearLeaf(parent.get(), leaf, is_dir));
     written_.insert(rel);
@@ -99,8 +99,8 @@ class Extractor {
   // Applies directory modes, owners and mtimes last (creating children changes a dir's mtime).
   Status FinishDirs() {
     for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) {
-      auto fd = OpenInRoot(root_, it->first, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0,
-                           "directory \"" + it->first + "\"");
+      auto fd = base::OpenInRoot(root_, it->first, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0,
+                                 "directory \"" + it->first + "\"");
       if (!fd.ok()) {
         if (fd.status().code() == StatusCode::kNotFound) continue;  // removed by a later entry
         return fd.status();
@@ -133,24 +133,24 @@ class Extractor {
       return ErrnoStatus("stat", display_, errno);
     }
     if (new_is_dir && S_ISDIR(st.st_mode)) return Status::OK();
-    return RemoveAt(parent, leaf, display_);
+    return base::RemoveAt(parent, leaf, display_);
   }
 
   Status Whiteout(const std::vector<std::string>& parts, const std::string& parent_rel,
                   const std::string& leaf, struct archive_entry* e) {
     LK_ASSIGN_OR_RETURN(UniqueFd parent,
-                        OpenOrMakeDirInRoot(root_, parts, parts.size() - 1, display_));
+                        base::OpenOrMakeDirInRoot(root_, parts, parts.size() - 1, display_));
     if (leaf == kWhiteoutOpaque) {
       if (opts_.whiteouts == WhiteoutMode::kOverlay) {
-        LK_ASSIGN_OR_RETURN(UniqueFd dir,
-                            OpenInRoot(root_, parent_rel, O_RDONLY | O_DIRECTORY, 0, display_));
+        LK_ASSIGN_OR_RETURN(
+            UniqueFd dir, base::OpenInRoot(root_, parent_rel, O_RDONLY | O_DIRECTORY, 0, display_));
         if (::fsetxattr(dir.get(), "trusted.overlay.opaque", "y", 1, 0) != 0) {
           return ErrnoStatus("set trusted.overlay.opaque on the directory of", display_, errno);
         }
         return Status::OK();
       }
       const std::string prefix = parent_rel.empty() ? "" : parent_rel + "/";
-      return RemoveChildrenExcept(
+      return base::RemoveChildrenExcept(
           parent.get(), [&](const std::string& n) { return written_.count(prefix + n) > 0; },
           display_);
     }
@@ -159,7 +159,7 @@ class Extractor {
     if (target.empty() || target == "." || target == "..") {
       return InvalidArgumentError(display_ + ": is not a valid whiteout");
     }
-    LK_RETURN_IF_ERROR(RemoveAt(parent.get(), target, display_));
+    LK_RETURN_IF_ERROR(base::RemoveAt(parent.get(), target, display_));
     dirs_.erase(parent_rel.empty() ? target : parent_rel + "/" + target);
     if (opts_.whiteouts == WhiteoutMode::kApply) return Status::OK();
     if (::mknodat(parent.get(), target.c_str(), S_IFCHR | 0, makedev(0, 0)) != 0) {
@@ -175,11 +175,11 @@ class Extractor {
   }
 
   Status Hardlink(int parent, const std::string& leaf, const char* target) {
-    std::vector<std::string> t = CleanComponents(target);
+    std::vector<std::string> t = base::RootedComponents(target);
     std::string shown = "\"" + std::string(target) + "\"";
     if (t.empty()) return InvalidArgumentError(display_ + ": hardlink to the root directory");
-    auto tparent =
-        OpenInRoot(root_, JoinComponents(t, t.size() - 1), O_PATH | O_DIRECTORY, 0, display_);
+    auto tparent = base::OpenInRoot(root_, base::JoinComponents(t, t.size() - 1),
+                                    O_PATH | O_DIRECTORY, 0, display_);
     if (!tparent.ok()) {
       if (tparent.status().code() == StatusCode::kNotFound) {
         return InvalidArgumentError(display_ + ": hardlink target " + shown +

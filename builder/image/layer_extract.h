@@ -2,7 +2,7 @@
 // content-addressed cache of unpacked layers.
 //
 // Hostile input. Every entry name, symlink target and hardlink target is resolved inside the
-// destination with openat2(RESOLVE_IN_ROOT) (see in_root.h): "../x", "/etc/passwd", a symlink
+// destination with openat2(RESOLVE_IN_ROOT) (see base/in_root.h): "../x", "/etc/passwd", a symlink
 // "a -> /" followed by "a/etc/passwd", a hardlink to "../../../etc/shadow" all land inside (or
 // fail inside) the destination; nothing outside it is read, written, linked or removed. Only
 // the xattrs "user.*" and "security.capability" are applied (a layer cannot plant trusted.overlay
