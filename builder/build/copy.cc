@@ -472,7 +472,7 @@ Status ExecuteCopy(const CopySourceRoot& src, const CopyInstruction& ins,
     if (tree.exclude != nullptr && tree.exclude->Excluded(item.base)) continue;
     if (ins.add && S_ISREG(item.st.st_mode)) {
       LK_ASSIGN_OR_RETURN(UniqueFd in, Reopen(item.fd.get(), item.written));
-      if (IsTarArchive(in.get())) {
+      if (image::IsTarArchive(in.get())) {
         LK_RETURN_IF_ERROR(w.MakeDirs(dest.rel));
         LK_ASSIGN_OR_RETURN(UniqueFd dir, base::OpenInRoot(root.get(), dest.rel,
                                                            O_PATH | O_DIRECTORY, 0, shown_dest));
