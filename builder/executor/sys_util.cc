@@ -108,36 +108,6 @@ void WipeAt(int dir_fd) {
   }
 }
 
-Status RemoveAt(int dir_fd, const std::string& name, const std::string& display) {
-  struct stat st;
-  if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    if (errno == ENOENT) return Status::OK();
-    return ErrnoStatus("stat", display, errno);
-  }
-  if (S_ISDIR(st.st_mode)) {
-    base::UniqueFd sub(
-        ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!sub.valid()) return ErrnoStatus("open", display, errno);
-    DIR* d = ::fdopendir(::dup(sub.get()));
-    if (d == nullptr) return ErrnoStatus("opendir", display, errno);
-    std::vector<std::string> names;
-    while (struct dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n != "." && n != "..") names.push_back(n);
-    }
-    ::closedir(d);
-    for (const auto& n : names) LK_RETURN_IF_ERROR(RemoveAt(sub.get(), n, display + "/" + n));
-    if (::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
-      return ErrnoStatus("rmdir", display, errno);
-    }
-    return Status::OK();
-  }
-  if (::unlinkat(dir_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
-    return ErrnoStatus("unlink", display, errno);
-  }
-  return Status::OK();
-}
-
 }  // namespace
 
 void WipeTree(const std::string& dir) {
