@@ -1,4 +1,4 @@
-#include "plugins/store/schema.h"
+#include "store/schema.h"
 
 #include <string>
 

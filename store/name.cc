@@ -1,4 +1,4 @@
-#include "plugins/store/name.h"
+#include "store/name.h"
 
 #include <charconv>
 

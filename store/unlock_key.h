@@ -2,8 +2,8 @@
 // "LKSKEY-1-<base64>" (in the style of swarm's "SWMKEY-1-...") and kept in a mode-0600 file.
 //
 // Thread-safety: pure functions and file I/O; no shared state.
-#ifndef LATCHKEY_PLUGINS_STORE_UNLOCK_KEY_H_
-#define LATCHKEY_PLUGINS_STORE_UNLOCK_KEY_H_
+#ifndef LATCHKEY_STORE_UNLOCK_KEY_H_
+#define LATCHKEY_STORE_UNLOCK_KEY_H_
 
 #include <cstdint>
 #include <span>
@@ -41,4 +41,4 @@ Status RenameDurably(const std::string& from, const std::string& to);
 
 }  // namespace latchkey::store
 
-#endif  // LATCHKEY_PLUGINS_STORE_UNLOCK_KEY_H_
+#endif  // LATCHKEY_STORE_UNLOCK_KEY_H_

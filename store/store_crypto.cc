@@ -1,4 +1,4 @@
-#include "plugins/store/store_crypto.h"
+#include "store/store_crypto.h"
 
 #include <sodium.h>
 

@@ -1,4 +1,4 @@
-#include "plugins/store/secret_io.h"
+#include "store/secret_io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,7 +8,7 @@
 
 #include <cstring>
 
-#include "plugins/store/name.h"
+#include "store/name.h"
 
 namespace latchkey::store {
 namespace {

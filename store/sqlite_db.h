@@ -6,8 +6,8 @@
 //
 // Thread-safety: a Db and its statements are used by one thread at a time (the Store holds a
 // mutex around them).
-#ifndef LATCHKEY_PLUGINS_STORE_SQLITE_DB_H_
-#define LATCHKEY_PLUGINS_STORE_SQLITE_DB_H_
+#ifndef LATCHKEY_STORE_SQLITE_DB_H_
+#define LATCHKEY_STORE_SQLITE_DB_H_
 
 #include <sqlite3.h>
 
@@ -116,4 +116,4 @@ class Transaction {
 
 }  // namespace latchkey::store
 
-#endif  // LATCHKEY_PLUGINS_STORE_SQLITE_DB_H_
+#endif  // LATCHKEY_STORE_SQLITE_DB_H_

@@ -1,4 +1,4 @@
-#include "plugins/store/store.h"
+#include "store/store.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -9,8 +9,8 @@
 #include <fstream>
 #include <string>
 
-#include "plugins/store/test_util.h"
-#include "plugins/store/unlock_key.h"
+#include "store/test_util.h"
+#include "store/unlock_key.h"
 
 namespace latchkey::store {
 namespace {

@@ -1,4 +1,4 @@
-#include "plugins/store/unlock_key.h"
+#include "store/unlock_key.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +9,9 @@
 #include <cstdio>
 #include <cstring>
 
-#include "plugins/store/store_crypto.h"
+#include "base/path.h"
+#include "base/unique_fd.h"
+#include "store/store_crypto.h"
 
 namespace latchkey::store {
 namespace {
@@ -19,20 +21,12 @@ constexpr size_t kMaxKeyFileSize = 4096;
 
 std::string Errno(int err) { return std::strerror(err); }
 
-std::string DirOf(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
 Status FsyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return InternalError("cannot open directory " + dir + ": " + Errno(errno));
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return InternalError("cannot fsync directory " + dir + ": " + Errno(err));
+  base::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return InternalError("cannot open directory " + dir + ": " + Errno(errno));
+  if (::fsync(fd.get()) != 0) {
+    return InternalError("cannot fsync directory " + dir + ": " + Errno(errno));
+  }
   return Status::OK();
 }
 
@@ -151,14 +145,14 @@ Status WriteUnlockKeyFile(const std::string& path, const SecretBuffer& key, bool
   }
   ::close(fd);
   if (!st.ok()) return st;
-  return FsyncDir(DirOf(path));
+  return FsyncDir(base::DirName(path));
 }
 
 Status RenameDurably(const std::string& from, const std::string& to) {
   if (::rename(from.c_str(), to.c_str()) != 0) {
     return InternalError("cannot rename " + from + " to " + to + ": " + Errno(errno));
   }
-  return FsyncDir(DirOf(to));
+  return FsyncDir(base::DirName(to));
 }
 
 }  // namespace latchkey::store

@@ -1,4 +1,4 @@
-#include "plugins/store/store.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -9,8 +9,9 @@
 #include <cstring>
 #include <unordered_map>
 
-#include "plugins/store/schema.h"
-#include "plugins/store/unlock_key.h"
+#include "base/path.h"
+#include "store/schema.h"
+#include "store/unlock_key.h"
 
 namespace latchkey::store {
 namespace {
@@ -33,13 +34,6 @@ std::string Hex(std::span<const uint8_t> bytes) {
 
 std::vector<uint8_t> ToVector(std::span<const uint8_t> s) { return {s.begin(), s.end()}; }
 
-std::string DirOf(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
 // mkdir -p with mode 0700 for the directories it creates.
 Status MakeDirs(const std::string& dir) {
   struct stat st;
@@ -47,7 +41,7 @@ Status MakeDirs(const std::string& dir) {
     if (S_ISDIR(st.st_mode)) return Status::OK();
     return FailedPreconditionError(dir + " exists and is not a directory");
   }
-  if (dir != "/" && dir != ".") LK_RETURN_IF_ERROR(MakeDirs(DirOf(dir)));
+  if (dir != "/" && dir != ".") LK_RETURN_IF_ERROR(MakeDirs(base::DirName(dir)));
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return PermissionDeniedError("cannot create directory " + dir + ": " + std::strerror(errno));
   }
@@ -213,7 +207,7 @@ Result<std::unique_ptr<Store>> Store::Init(const std::string& path, const KeySou
                                            SecretBuffer* unlock_key_text,
                                            const OpenOptions& options) {
   LK_RETURN_IF_ERROR(EnsureSodium());
-  LK_RETURN_IF_ERROR(MakeDirs(DirOf(path)));
+  LK_RETURN_IF_ERROR(MakeDirs(base::DirName(path)));
   Status exists = AlreadyExistsError("store " + path + " already exists");
   struct stat st;
   if (::stat(path.c_str(), &st) == 0 && st.st_size > 0) {
@@ -640,7 +634,7 @@ Status Store::RekeyKek(const KeySource& new_key, SecretBuffer* unlock_key_text) 
     if (target != unlock_key_file_ && FileExists(target)) {
       return AlreadyExistsError("unlock key file " + target + " already exists");
     }
-    LK_RETURN_IF_ERROR(MakeDirs(DirOf(target)));
+    LK_RETURN_IF_ERROR(MakeDirs(base::DirName(target)));
     LK_ASSIGN_OR_RETURN(new_kek, RandomKey());
     pending = target + ".new";
     LK_RETURN_IF_ERROR(WriteUnlockKeyFile(pending, new_kek, false));

@@ -5,8 +5,8 @@
 //   data:      1 to 511999 bytes (swarm: larger than 0 and less than 512000)
 //
 // Thread-safety: pure functions.
-#ifndef LATCHKEY_PLUGINS_STORE_NAME_H_
-#define LATCHKEY_PLUGINS_STORE_NAME_H_
+#ifndef LATCHKEY_STORE_NAME_H_
+#define LATCHKEY_STORE_NAME_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -45,4 +45,4 @@ Result<Reference> ParseReference(std::string_view ref);
 
 }  // namespace latchkey::store
 
-#endif  // LATCHKEY_PLUGINS_STORE_NAME_H_
+#endif  // LATCHKEY_STORE_NAME_H_

@@ -9,8 +9,8 @@
 //
 // A sealed blob is nonce (24 bytes) ‖ ciphertext ‖ tag (16 bytes).
 // Thread-safety: pure functions (libsodium is initialised by EnsureSodium).
-#ifndef LATCHKEY_PLUGINS_STORE_STORE_CRYPTO_H_
-#define LATCHKEY_PLUGINS_STORE_STORE_CRYPTO_H_
+#ifndef LATCHKEY_STORE_STORE_CRYPTO_H_
+#define LATCHKEY_STORE_STORE_CRYPTO_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -80,4 +80,4 @@ bool Unseal(const SecretBuffer& key, std::span<const uint8_t> sealed, std::span<
 
 }  // namespace latchkey::store
 
-#endif  // LATCHKEY_PLUGINS_STORE_STORE_CRYPTO_H_
+#endif  // LATCHKEY_STORE_STORE_CRYPTO_H_

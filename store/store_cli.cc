@@ -1,8 +1,8 @@
-#include "plugins/store/store_cli.h"
+#include "store/store_cli.h"
 
 #include <ctime>
 
-#include "plugins/store/secret_io.h"
+#include "store/secret_io.h"
 
 namespace latchkey::store {
 

@@ -1,6 +1,6 @@
 // Helpers shared by the store's tests: temporary directories, byte spans, raw SQL.
-#ifndef LATCHKEY_PLUGINS_STORE_TEST_UTIL_H_
-#define LATCHKEY_PLUGINS_STORE_TEST_UTIL_H_
+#ifndef LATCHKEY_STORE_TEST_UTIL_H_
+#define LATCHKEY_STORE_TEST_UTIL_H_
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -55,4 +55,4 @@ inline void UseMinPwhashLimits() { ::setenv("LATCHKEY_STORE_PWHASH_LIMITS", "min
 
 }  // namespace latchkey::store::testing
 
-#endif  // LATCHKEY_PLUGINS_STORE_TEST_UTIL_H_
+#endif  // LATCHKEY_STORE_TEST_UTIL_H_

@@ -1,4 +1,4 @@
-#include "plugins/store/sqlite_db.h"
+#include "store/sqlite_db.h"
 
 namespace latchkey::store {
 

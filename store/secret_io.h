@@ -3,8 +3,8 @@
 // Reads from a terminal turn echo off for their duration and restore it afterwards.
 // Thread-safety: no shared state; terminal reads change the terminal's settings, so only one
 // thread should read from a given terminal at a time.
-#ifndef LATCHKEY_PLUGINS_STORE_SECRET_IO_H_
-#define LATCHKEY_PLUGINS_STORE_SECRET_IO_H_
+#ifndef LATCHKEY_STORE_SECRET_IO_H_
+#define LATCHKEY_STORE_SECRET_IO_H_
 
 #include <string>
 
@@ -36,4 +36,4 @@ Result<SecretBuffer> PromptPassphrase(const std::string& prompt, bool confirm);
 
 }  // namespace latchkey::store
 
-#endif  // LATCHKEY_PLUGINS_STORE_SECRET_IO_H_
+#endif  // LATCHKEY_STORE_SECRET_IO_H_

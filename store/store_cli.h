@@ -2,15 +2,15 @@
 // is unlocked, and how times are shown. No flag parsing here (that is cli/), no printing.
 //
 // Thread-safety: OpenStoreForCommand may prompt on the terminal; call it from one thread.
-#ifndef LATCHKEY_PLUGINS_STORE_STORE_CLI_H_
-#define LATCHKEY_PLUGINS_STORE_STORE_CLI_H_
+#ifndef LATCHKEY_STORE_STORE_CLI_H_
+#define LATCHKEY_STORE_STORE_CLI_H_
 
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "latchkey/status.h"
-#include "plugins/store/store.h"
+#include "store/store.h"
 
 namespace latchkey::store {
 
@@ -38,4 +38,4 @@ std::string FormatTime(int64_t unix_ms);
 
 }  // namespace latchkey::store
 
-#endif  // LATCHKEY_PLUGINS_STORE_STORE_CLI_H_
+#endif  // LATCHKEY_STORE_STORE_CLI_H_

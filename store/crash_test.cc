@@ -14,8 +14,8 @@
 #include <string>
 #include <thread>
 
-#include "plugins/store/store.h"
-#include "plugins/store/test_util.h"
+#include "store/store.h"
+#include "store/test_util.h"
 
 namespace latchkey::store {
 namespace {

@@ -1,4 +1,4 @@
-#include "plugins/store/secret_io.h"
+#include "store/secret_io.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -8,8 +8,8 @@
 #include <string>
 #include <thread>
 
-#include "plugins/store/test_util.h"
-#include "plugins/store/unlock_key.h"
+#include "store/test_util.h"
+#include "store/unlock_key.h"
 
 namespace latchkey::store {
 namespace {

@@ -13,8 +13,8 @@
 // Thread-safety: a Store is safe to use from many threads (one mutex around its connection).
 // Many processes may open the same store: readers run alongside one writer, and writers wait
 // for each other up to the busy timeout.
-#ifndef LATCHKEY_PLUGINS_STORE_STORE_H_
-#define LATCHKEY_PLUGINS_STORE_STORE_H_
+#ifndef LATCHKEY_STORE_STORE_H_
+#define LATCHKEY_STORE_STORE_H_
 
 #include <cstdint>
 #include <functional>
@@ -28,9 +28,9 @@
 
 #include "broker/secret_buffer.h"
 #include "latchkey/status.h"
-#include "plugins/store/name.h"
-#include "plugins/store/sqlite_db.h"
-#include "plugins/store/store_crypto.h"
+#include "store/name.h"
+#include "store/sqlite_db.h"
+#include "store/store_crypto.h"
 
 namespace latchkey::store {
 
@@ -221,4 +221,4 @@ class Store {
 
 }  // namespace latchkey::store
 
-#endif  // LATCHKEY_PLUGINS_STORE_STORE_H_
+#endif  // LATCHKEY_STORE_STORE_H_

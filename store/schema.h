@@ -3,11 +3,11 @@
 // PRAGMA user_version holds the schema version. Migration N takes a database at version N-1 to
 // N; Open applies the missing ones in one transaction. Version 0 is an empty file.
 // Thread-safety: operates on the caller's connection.
-#ifndef LATCHKEY_PLUGINS_STORE_SCHEMA_H_
-#define LATCHKEY_PLUGINS_STORE_SCHEMA_H_
+#ifndef LATCHKEY_STORE_SCHEMA_H_
+#define LATCHKEY_STORE_SCHEMA_H_
 
 #include "latchkey/status.h"
-#include "plugins/store/sqlite_db.h"
+#include "store/sqlite_db.h"
 
 namespace latchkey::store {
 
@@ -22,4 +22,4 @@ Status Migrate(Db* db, int from);
 
 }  // namespace latchkey::store
 
-#endif  // LATCHKEY_PLUGINS_STORE_SCHEMA_H_
+#endif  // LATCHKEY_STORE_SCHEMA_H_
