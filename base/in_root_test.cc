@@ -97,8 +97,7 @@ TEST_F(InRootTest, MagicLinksAreRefused) {
 
 TEST_F(InRootTest, SymlinkToProcInsideTheRootStaysInside) {
   Symlink("/proc/self/root", "escape");
-  EXPECT_EQ(Read("escape/etc/passwd"),
-            "error: open /escape/etc/passwd: No such file or directory");
+  EXPECT_EQ(Read("escape/etc/passwd"), "error: open /escape/etc/passwd: No such file or directory");
 }
 
 TEST_F(InRootTest, ErrorsNameTheCallersDisplayText) {
