@@ -129,6 +129,11 @@ TEST_F(SecretFlagsTest, ExactErrors) {
       {"id=x,type=File", "unsupported secret type \"File\""},
       {"id=x,type=", "unsupported secret type \"\""},
       {"id=x,type=a\tb", "unsupported secret type \"a\\tb\""},
+      // Go's %q: an invalid UTF-8 byte is \xNN, a non-printable rune \uNNNN, printable kept.
+      {"id=x,type=a\xff"
+       "b",
+       "unsupported secret type \"a\\xffb\""},
+      {"id=x,type=\xc3\xa9\xc2\xa0", "unsupported secret type \"\xc3\xa9\\u00a0\""},
       {"id=x,Target=/run/x", "unexpected key 'target' in 'Target=/run/x'"},
       {"id=x,required", "invalid field 'required' must be a key=value pair"},
       // A field error stops at the first bad field, in order.
