@@ -73,10 +73,10 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mo
   return FsyncDir(DirName(path));
 }
 
-Status FsyncDir(const std::string& path) {
+Status FsyncDir(const std::string& path, std::string_view open_verb, std::string_view sync_verb) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoStatus("open", path, errno);
-  if (::fsync(fd.get()) != 0) return ErrnoStatus("fsync", path, errno);
+  if (!fd.valid()) return ErrnoStatus(open_verb, path, errno);
+  if (::fsync(fd.get()) != 0) return ErrnoStatus(sync_verb, path, errno);
   return Status::OK();
 }
 

@@ -31,8 +31,11 @@ Result<std::string> ReadFile(const std::string& path, std::string_view verb = {}
 // old or the new content, never a mix. On failure the temporary file is removed.
 Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0644);
 
-// fsyncs the directory at `path` (makes a rename or creation inside it durable).
-Status FsyncDir(const std::string& path);
+// fsyncs the directory at `path` (makes a rename or creation inside it durable). Errors:
+// "<open_verb> <path>: ..." and "<sync_verb> <path>: ..." (e.g. "opening directory", "syncing
+// directory" for callers that word their errors so).
+Status FsyncDir(const std::string& path, std::string_view open_verb = "open",
+                std::string_view sync_verb = "fsync");
 
 // mkdir -p with `mode` for each created component. An existing directory is fine; an existing
 // non-directory is "mkdir <path>: Not a directory". An empty path is INVALID_ARGUMENT

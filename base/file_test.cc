@@ -97,6 +97,8 @@ TEST_F(FileTest, RemoveAllDoesNotFollowSymlinks) {
 TEST_F(FileTest, FsyncDirOfAMissingDirectoryFails) {
   EXPECT_TRUE(FsyncDir(dir_).ok());
   EXPECT_EQ(FsyncDir(P("nope")).message(), "open " + P("nope") + ": No such file or directory");
+  EXPECT_EQ(FsyncDir(P("nope"), "opening directory", "syncing directory").message(),
+            "opening directory " + P("nope") + ": No such file or directory");
 }
 
 TEST_F(FileTest, MakeTempDirIsFreshAndPrivate) {

@@ -9,8 +9,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/errno_status.h"
+#include "base/file.h"
 #include "base/path.h"
-#include "base/unique_fd.h"
 #include "store/store_crypto.h"
 
 namespace latchkey::store {
@@ -21,13 +22,10 @@ constexpr size_t kMaxKeyFileSize = 4096;
 
 std::string Errno(int err) { return std::strerror(err); }
 
+// base::FsyncDir in the store's wording; every failure is INTERNAL.
 Status FsyncDir(const std::string& dir) {
-  base::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return InternalError("cannot open directory " + dir + ": " + Errno(errno));
-  if (::fsync(fd.get()) != 0) {
-    return InternalError("cannot fsync directory " + dir + ": " + Errno(errno));
-  }
-  return Status::OK();
+  return base::WithCode(base::FsyncDir(dir, "cannot open directory", "cannot fsync directory"),
+                        StatusCode::kInternal);
 }
 
 bool IsSpace(uint8_t c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }

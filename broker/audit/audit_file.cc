@@ -22,16 +22,17 @@ namespace {
 // The audit log fails closed, so every I/O failure but a missing file is UNAVAILABLE: an
 // explicit override of base::ErrnoCode (which says RESOURCE_EXHAUSTED for a full disk, for
 // example). The wording is base::ErrnoStatus's.
+Status UnavailableUnlessNotFound(const Status& s) {
+  if (s.ok() || s.code() == StatusCode::kNotFound) return s;
+  return base::WithCode(s, StatusCode::kUnavailable);
+}
+
 Status ErrnoStatus(const std::string& what, const std::string& path, int err) {
-  Status s = base::ErrnoStatus(what, path, err);
-  return err == ENOENT ? s : base::WithCode(s, StatusCode::kUnavailable);
+  return UnavailableUnlessNotFound(base::ErrnoStatus(what, path, err));
 }
 
 Status FsyncDir(const std::string& dir) {
-  base::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoStatus("opening directory", dir, errno);
-  if (::fsync(fd.get()) != 0) return ErrnoStatus("syncing directory", dir, errno);
-  return Status::OK();
+  return UnavailableUnlessNotFound(base::FsyncDir(dir, "opening directory", "syncing directory"));
 }
 
 class PosixFile final : public AuditFile {
@@ -221,8 +222,8 @@ std::shared_ptr<AuditFs> PosixAuditFs() {
 
 Result<std::string> ReadWholeFile(const std::string& path) {
   Result<std::string> r = base::ReadFile(path, "reading");
-  if (r.ok() || r.status().code() == StatusCode::kNotFound) return r;
-  return base::WithCode(r.status(), StatusCode::kUnavailable);
+  if (r.ok()) return r;
+  return UnavailableUnlessNotFound(r.status());
 }
 
 }  // namespace latchkey::audit
