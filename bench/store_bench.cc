@@ -1,4 +1,4 @@
-// The encrypted store (plugins/store): create throughput, fetch latency through the provider
+// The encrypted store (store/): create throughput, fetch latency through the provider
 // plugin, and open time with 100,000 secrets.
 //
 //   build-dir/bench/store_bench                       # everything
@@ -22,7 +22,7 @@
 #include "broker/plugin_config.h"
 #include "broker/plugin_loader.h"
 #include "broker/provider_instance.h"
-#include "plugins/store/store.h"
+#include "store/store.h"
 
 namespace {
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <map>
 
+#include "base/path.h"
 #include "broker/config_policy.h"
 #include "broker/config_yaml.h"
 #include "broker/state_dir.h"
@@ -17,13 +18,6 @@ namespace latchkey {
 namespace {
 
 const std::vector<std::string> kBundledPlugins = {"file", "env"};
-
-std::string DirName(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
 
 std::string Cwd(const ConfigContext& ctx) {
   if (!ctx.cwd.empty()) return ctx.cwd;
@@ -415,7 +409,7 @@ ConfigContext ConfigContextFromProcess() {
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
   if (n > 0) {
     buf[n] = '\0';
-    ctx.exe_dir = DirName(buf);
+    ctx.exe_dir = base::DirName(buf);
   }
   ctx.cwd = Cwd(ctx);
   return ctx;
@@ -451,7 +445,7 @@ Result<Config> ParseConfig(std::string_view yaml, const std::string& source,
   } catch (const YAML::Exception& e) {
     return InvalidArgumentError(source + ": invalid YAML: " + e.msg);
   }
-  std::string base_dir = source.empty() ? "/" : DirName(JoinPath(Cwd(ctx), source));
+  std::string base_dir = source.empty() ? "/" : base::DirName(JoinPath(Cwd(ctx), source));
   Parser parser(source, ctx, base_dir);
   try {
     return parser.Run(root, source);

@@ -5,6 +5,8 @@
 #include <limits>
 #include <set>
 
+#include "base/edit_distance.h"
+
 namespace latchkey {
 
 std::string KeyPath(std::string_view parent, std::string_view key) {
@@ -18,25 +20,11 @@ std::string IndexPath(std::string_view parent, size_t index) {
   return std::string(parent) + "[" + std::to_string(index) + "]";
 }
 
-size_t Levenshtein(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates) {
   std::string best;
   size_t best_d = std::numeric_limits<size_t>::max();
   for (const std::string& c : candidates) {
-    size_t d = Levenshtein(word, c);
+    size_t d = base::EditDistance(word, c);
     if (d < best_d) {
       best_d = d;
       best = c;

@@ -32,9 +32,7 @@ namespace latchkey {
 std::string KeyPath(std::string_view parent, std::string_view key);
 std::string IndexPath(std::string_view parent, size_t index);
 
-// Edit distance (insert, delete, substitute cost 1).
-size_t Levenshtein(std::string_view a, std::string_view b);
-// The closest of `candidates` to `word` when close enough to be a likely typo
+// The closest of `candidates` to `word` (base::EditDistance) when close enough to be a likely typo
 // (distance <= 2 and less than the word's length), else the only candidate that starts with
 // `word` (at least 3 characters); "" otherwise.
 std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates);

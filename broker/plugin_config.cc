@@ -5,23 +5,11 @@
 #include <cstring>
 #include <string_view>
 
+#include "base/edit_distance.h"
+
 namespace latchkey {
 
 namespace {
-
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t subst = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, subst});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
 
 // A value as shown in a message: printable, at most 64 characters.
 std::string Shown(std::string_view v) {
@@ -152,7 +140,7 @@ Result<ValidatedConfig> ValidateConfig(const std::string& provider_name,
       size_t best = 3;
       const char* suggestion = nullptr;
       for (size_t i = 0; i < descriptor_count; ++i) {
-        size_t d = EditDistance(value.key, descriptors[i].key);
+        size_t d = base::EditDistance(value.key, descriptors[i].key);
         if (d < best && d < std::strlen(descriptors[i].key)) {
           best = d;
           suggestion = descriptors[i].key;

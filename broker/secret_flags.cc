@@ -8,58 +8,12 @@
 #include <map>
 #include <utility>
 
+#include "base/go_csv.h"
+#include "base/go_text.h"
 #include "broker/state_dir.h"
 
 namespace latchkey {
 namespace {
-
-// Go's strconv.Quote for the ASCII range; bytes >= 0x80 pass through unchanged.
-std::string GoQuote(std::string_view s) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (char ch : s) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\a':
-        out += "\\a";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\v':
-        out += "\\v";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out += "\\x";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xf];
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
 
 // Go's error text for a failed os.Stat: "stat <path>: no such file or directory".
 std::string GoStatError(std::string_view path, int err) {
@@ -67,47 +21,6 @@ std::string GoStatError(std::string_view path, int err) {
   if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
   return "stat " + std::string(path) + ": " + text;
 }
-
-// Reads lines the way Go's csv.Reader.readLine does: each line keeps its '\n'; "\r\n"
-// becomes "\n"; a final '\r' before EOF is dropped.
-class CsvLines {
- public:
-  explicit CsvLines(std::string_view in) : in_(in) {}
-  // Returns false at EOF (no more bytes).
-  bool Next(std::string* line) {
-    if (pos_ >= in_.size()) return false;
-    size_t nl = in_.find('\n', pos_);
-    size_t end = nl == std::string_view::npos ? in_.size() : nl + 1;
-    *line = std::string(in_.substr(pos_, end - pos_));
-    pos_ = end;
-    ++num_line_;
-    size_t n = line->size();
-    if (n >= 2 && (*line)[n - 2] == '\r' && (*line)[n - 1] == '\n') {
-      line->erase(n - 2, 1);
-    } else if (nl == std::string_view::npos && n > 0 && (*line)[n - 1] == '\r') {
-      line->pop_back();
-    }
-    return true;
-  }
-  int num_line() const { return num_line_; }
-
- private:
-  std::string_view in_;
-  size_t pos_ = 0;
-  int num_line_ = 0;
-};
-
-size_t LengthNL(std::string_view s) { return !s.empty() && s.back() == '\n' ? 1 : 0; }
-
-std::string CsvError(int start_line, int line, int col, const char* what) {
-  std::string prefix;
-  if (start_line != line) prefix = "record on line " + std::to_string(start_line) + "; ";
-  return prefix + "parse error on line " + std::to_string(line) + ", column " +
-         std::to_string(col) + ": " + what;
-}
-
-constexpr const char* kErrBareQuote = "bare \" in non-quoted-field";
-constexpr const char* kErrQuote = "extraneous or missing \" in quoted-field";
 
 }  // namespace
 
@@ -123,84 +36,6 @@ const char* SecretSourceKindName(SecretSource::Kind kind) {
   return "file";
 }
 
-Result<std::vector<std::string>> ParseCsvRecord(std::string_view input) {
-  CsvLines lines(input);
-  std::string buf;
-  bool have = false;
-  // Skip empty lines.
-  while ((have = lines.Next(&buf))) {
-    if (buf.size() != LengthNL(buf)) break;
-  }
-  if (!have) return InvalidArgumentError("EOF");
-  std::string_view line = buf;
-  std::string owned;  // storage when `line` moves to a later physical line
-  const int rec_line = lines.num_line();
-  int pos_line = rec_line;
-  int pos_col = 1;
-  std::vector<std::string> fields;
-  while (true) {
-    if (line.empty() || line[0] != '"') {
-      size_t i = line.find(',');
-      std::string_view field = i == std::string_view::npos
-                                   ? line.substr(0, line.size() - LengthNL(line))
-                                   : line.substr(0, i);
-      size_t j = field.find('"');
-      if (j != std::string_view::npos) {
-        return InvalidArgumentError(
-            CsvError(rec_line, lines.num_line(), pos_col + static_cast<int>(j), kErrBareQuote));
-      }
-      fields.emplace_back(field);
-      if (i != std::string_view::npos) {
-        line = line.substr(i + 1);
-        pos_col += static_cast<int>(i) + 1;
-        continue;
-      }
-      return fields;
-    }
-    // Quoted field.
-    std::string field;
-    line = line.substr(1);
-    pos_col += 1;
-    while (true) {
-      size_t i = line.find('"');
-      if (i != std::string_view::npos) {
-        field.append(line.substr(0, i));
-        line = line.substr(i + 1);
-        pos_col += static_cast<int>(i) + 1;
-        if (!line.empty() && line[0] == '"') {
-          field += '"';
-          line = line.substr(1);
-          pos_col += 1;
-        } else if (!line.empty() && line[0] == ',') {
-          line = line.substr(1);
-          pos_col += 1;
-          fields.push_back(std::move(field));
-          break;  // next field
-        } else if (LengthNL(line) == line.size()) {
-          fields.push_back(std::move(field));
-          return fields;
-        } else {
-          return InvalidArgumentError(CsvError(rec_line, lines.num_line(), pos_col - 1, kErrQuote));
-        }
-      } else if (!line.empty()) {
-        field.append(line);
-        pos_col += static_cast<int>(line.size());
-        if (lines.Next(&owned)) {
-          line = owned;
-          if (!line.empty()) {
-            pos_line++;
-            pos_col = 1;
-          }
-        } else {
-          line = std::string_view();
-        }
-      } else {
-        return InvalidArgumentError(CsvError(rec_line, pos_line, pos_col, kErrQuote));
-      }
-    }
-  }
-}
-
 namespace {
 
 struct RawSecret {
@@ -212,7 +47,7 @@ struct RawSecret {
 
 // buildx util/buildflags/secrets.go parseSecret, plus provider types.
 Result<RawSecret> ParseFields(std::string_view flag, const SecretFlagContext& ctx) {
-  auto fields = ParseCsvRecord(flag);
+  auto fields = base::ReadCsvRecord(flag);
   if (!fields.ok()) {
     return InvalidArgumentError("failed to parse csv secret: " + fields.status().message());
   }
@@ -227,7 +62,7 @@ Result<RawSecret> ParseFields(std::string_view flag, const SecretFlagContext& ct
     std::string value = field.substr(eq + 1);
     if (key == "type") {
       if (value != "file" && value != "env" && ctx.providers.count(value) == 0) {
-        return InvalidArgumentError("unsupported secret type " + GoQuote(value));
+        return InvalidArgumentError("unsupported secret type " + base::GoQuote(value));
       }
       s.type = value;
     } else if (key == "id") {

@@ -70,11 +70,6 @@ struct SecretFlagContext {
   std::set<std::string, std::less<>> providers;
 };
 
-// Splits one CSV record the way Go's csv.Reader.Read does (Comma ',', no lazy quotes).
-// Errors carry Go's text: "parse error on line 1, column 4: bare \" in non-quoted-field",
-// "... extraneous or missing \" in quoted-field", or "EOF" for empty input.
-Result<std::vector<std::string>> ParseCsvRecord(std::string_view input);
-
 // Parses one flag value (without "--secret"). Errors (INVALID_ARGUMENT for syntax,
 // NOT_FOUND for a missing variable or file, FAILED_PRECONDITION for size and directories)
 // carry the exact texts listed above and in secret_flags_test.cc.

@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/path.h"
 #include "broker/config_env.h"
 #include "latchkey/status.h"
 
@@ -32,13 +33,14 @@ inline constexpr const char* kRootStateDir = "/var/lib/latchkey";
 // `configured` must already be absolute (the config loader resolves relative paths).
 Result<std::string> ResolveStateDir(std::string_view configured, const EnvMap& env, uid_t euid);
 
-// Lexically normalises an absolute path: collapses "//", removes "." and resolves ".."
-// (never above "/"), drops a trailing '/'. Relative inputs are normalised the same way
-// without a leading '/'. Does not touch the filesystem.
-std::string NormalizePath(std::string_view path);
+// base::CleanPath (Go's path.Clean) under the name the broker's callers use: collapses "//",
+// removes "." and resolves ".." (never above "/"), drops a trailing '/'.
+inline std::string NormalizePath(std::string_view path) { return base::CleanPath(path); }
 
-// `base`/`path` normalised; `path` alone when it is absolute.
-std::string JoinPath(std::string_view base, std::string_view path);
+// base::ResolvePath: `base`/`path` normalised; `path` alone when it is absolute.
+inline std::string JoinPath(std::string_view base, std::string_view path) {
+  return base::ResolvePath(base, path);
+}
 
 }  // namespace latchkey
 

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "base/errno_status.h"
 #include "broker/audit/audit_file.h"
 #include "broker/audit/audit_keys.h"
 #include "broker/audit/log_set.h"
@@ -97,7 +98,8 @@ struct HashFlags {
 // Reads at most kMaxValueBytes from `path` ("-": stdin) into a sealed SecretBuffer.
 Result<SecretBuffer> ReadValue(const std::string& path) {
   int fd = path == "-" ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return UnavailableError("cannot read value file " + path + ": " + ErrnoText(errno));
+  if (fd < 0)
+    return UnavailableError("cannot read value file " + path + ": " + base::ErrnoText(errno));
   auto buf = SecretBuffer::Allocate(kMaxValueBytes + 1);
   if (!buf.ok()) {
     if (fd != STDIN_FILENO) ::close(fd);
@@ -109,7 +111,7 @@ Result<SecretBuffer> ReadValue(const std::string& path) {
     ssize_t n = ::read(fd, buf->mutable_data() + got, kMaxValueBytes + 1 - got);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      st = UnavailableError("cannot read value file " + path + ": " + ErrnoText(errno));
+      st = UnavailableError("cannot read value file " + path + ": " + base::ErrnoText(errno));
       break;
     }
     if (n == 0) break;

@@ -25,7 +25,7 @@
 #include "builder/build/builder.h"
 #include "builder/build/progress.h"
 #include "builder/executor/cancel.h"
-#include "builder/frontend/go_text.h"
+#include "base/go_text.h"
 #include "builder/image/export_spec.h"
 #include "builder/image/fs_util.h"
 #include "builder/image/image_ref.h"
@@ -254,7 +254,7 @@ std::string FailureText(const build::BuildFailure& failure, const build::BuildRe
         bool hit = i >= failure.line && i <= std::max(failure.line, failure.end_line);
         char num[16];
         std::snprintf(num, sizeof(num), " %3d | ", i);
-        out << num << (hit ? ">>>" : "   ") << " " << frontend::TruncateForDisplay(lines[i - 1])
+        out << num << (hit ? ">>>" : "   ") << " " << base::TruncateForDisplay(lines[i - 1])
             << "\n";
       }
       out << "--------------------\n";

@@ -1,5 +1,5 @@
 // `latchkey secret create|ls|inspect|rotate|rm`: secrets in the encrypted store
-// (plugins/store/store.h; docs/store-format.md). Listing and inspecting never print data.
+// (store/store.h; docs/store-format.md). Listing and inspecting never print data.
 // Exit codes: 0 ok, 1 the operation failed (`error: <message>` on stderr), 2 usage.
 //
 // Common options on every subcommand: --store PATH (default <state_dir>/store/secrets.db),
@@ -22,9 +22,9 @@
 #include "broker/state_dir.h"
 #include "cli/command_registry.h"
 #include "cli/store_setup.h"
-#include "plugins/store/secret_io.h"
-#include "plugins/store/store.h"
-#include "plugins/store/store_cli.h"
+#include "store/secret_io.h"
+#include "store/store.h"
+#include "store/store_cli.h"
 
 extern char** environ;
 

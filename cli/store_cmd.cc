@@ -1,5 +1,5 @@
 // `latchkey store init|rekey|status`: the encrypted secret store itself
-// (plugins/store/store.h; docs/store-format.md). Exit codes: 0 ok, 1 failed, 2 usage.
+// (store/store.h; docs/store-format.md). Exit codes: 0 ok, 1 failed, 2 usage.
 //
 //   store init    creates the store, locked by a new unlock key (written to
 //                 --unlock-key-file, mode 0600, and printed once) or by a passphrase
@@ -21,8 +21,8 @@
 #include "broker/state_dir.h"
 #include "cli/command_registry.h"
 #include "cli/store_setup.h"
-#include "plugins/store/store.h"
-#include "plugins/store/store_cli.h"
+#include "store/store.h"
+#include "store/store_cli.h"
 
 extern char** environ;
 

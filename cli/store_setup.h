@@ -8,7 +8,7 @@
 #include "broker/hardening.h"
 #include "cli/cli_setup.h"
 #include "latchkey/status.h"
-#include "plugins/store/store_cli.h"
+#include "store/store_cli.h"
 
 namespace latchkey::cli {
 

@@ -10,31 +10,29 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/errno_status.h"
+#include "base/file.h"
+#include "base/path.h"
+#include "base/unique_fd.h"
+
 namespace latchkey::audit {
 
 namespace {
 
-std::string DirName(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
+// The audit log fails closed, so every I/O failure but a missing file is UNAVAILABLE: an
+// explicit override of base::ErrnoCode (which says RESOURCE_EXHAUSTED for a full disk, for
+// example). The wording is base::ErrnoStatus's.
+Status UnavailableUnlessNotFound(const Status& s) {
+  if (s.ok() || s.code() == StatusCode::kNotFound) return s;
+  return base::WithCode(s, StatusCode::kUnavailable);
 }
 
 Status ErrnoStatus(const std::string& what, const std::string& path, int err) {
-  StatusCode code = StatusCode::kUnavailable;
-  if (err == ENOENT) code = StatusCode::kNotFound;
-  return Status(code, what + " " + path + ": " + ErrnoText(err));
+  return UnavailableUnlessNotFound(base::ErrnoStatus(what, path, err));
 }
 
 Status FsyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("opening directory", dir, errno);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return ErrnoStatus("syncing directory", dir, err);
-  return Status::OK();
+  return UnavailableUnlessNotFound(base::FsyncDir(dir, "opening directory", "syncing directory"));
 }
 
 class PosixFile final : public AuditFile {
@@ -115,7 +113,7 @@ class PosixFs final : public AuditFs {
     if (::rename(from.c_str(), to.c_str()) != 0) {
       return ErrnoStatus("renaming " + from + " to", to, errno);
     }
-    return FsyncDir(DirName(to));
+    return FsyncDir(base::DirName(to));
   }
 
   Status Remove(const std::string& path) override {
@@ -186,27 +184,21 @@ class PosixFs final : public AuditFs {
     if (::rename(tmp.c_str(), path.c_str()) != 0) {
       return ErrnoStatus("renaming " + tmp + " to", path, errno);
     }
-    if (sync) return FsyncDir(DirName(path));
+    if (sync) return FsyncDir(base::DirName(path));
     return Status::OK();
   }
 };
 
 }  // namespace
 
-std::string ErrnoText(int err) {
-  const char* text = ::strerrordesc_np(err);
-  if (text == nullptr) return "errno " + std::to_string(err);
-  return text;
-}
-
 Result<std::shared_ptr<void>> AuditFs::LockExclusive(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return UnavailableError("opening " + path + ": " + ErrnoText(errno));
+  if (fd < 0) return UnavailableError("opening " + path + ": " + base::ErrnoText(errno));
   while (::flock(fd, LOCK_EX) != 0) {
     if (errno != EINTR) {
       int err = errno;
       ::close(fd);
-      return UnavailableError("locking " + path + ": " + ErrnoText(err));
+      return UnavailableError("locking " + path + ": " + base::ErrnoText(err));
     }
   }
   return std::shared_ptr<void>(reinterpret_cast<void*>(static_cast<intptr_t>(fd) + 1),
@@ -217,7 +209,7 @@ Result<FileIdentity> AuditFs::Identify(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return NotFoundError(path + " does not exist");
-    return UnavailableError("stat " + path + ": " + ErrnoText(errno));
+    return UnavailableError("stat " + path + ": " + base::ErrnoText(errno));
   }
   return FileIdentity{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
                       static_cast<uint64_t>(st.st_size)};
@@ -229,23 +221,9 @@ std::shared_ptr<AuditFs> PosixAuditFs() {
 }
 
 Result<std::string> ReadWholeFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("reading", path, errno);
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return ErrnoStatus("reading", path, err);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return out;
+  Result<std::string> r = base::ReadFile(path, "reading");
+  if (r.ok()) return r;
+  return UnavailableUnlessNotFound(r.status());
 }
 
 }  // namespace latchkey::audit

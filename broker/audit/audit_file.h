@@ -83,9 +83,6 @@ std::shared_ptr<AuditFs> PosixAuditFs();
 // UNAVAILABLE naming the path and errno otherwise.
 Result<std::string> ReadWholeFile(const std::string& path);
 
-// "No space left on device" style text for an errno value.
-std::string ErrnoText(int err);
-
 }  // namespace latchkey::audit
 
 #endif  // LATCHKEY_BROKER_AUDIT_AUDIT_FILE_H_

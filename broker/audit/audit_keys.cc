@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "base/errno_status.h"
 #include "broker/audit/audit_file.h"
 #include "broker/audit/paths.h"
 
@@ -40,13 +41,13 @@ Result<SecretBuffer> ReadSecretFile(const std::string& what, const std::string& 
       return NotFoundError(what + " " + path + " not found; create the audit keys with `latchkey " +
                            "audit keygen --state-dir " + (dir.empty() ? "." : dir) + "`");
     }
-    return UnavailableError("reading " + what + " " + path + ": " + ErrnoText(err));
+    return UnavailableError("reading " + what + " " + path + ": " + base::ErrnoText(err));
   }
   struct stat st;
   if (::fstat(fd, &st) != 0) {
     int err = errno;
     ::close(fd);
-    return UnavailableError("reading " + what + " " + path + ": " + ErrnoText(err));
+    return UnavailableError("reading " + what + " " + path + ": " + base::ErrnoText(err));
   }
   if ((st.st_mode & 077) != 0) {
     ::close(fd);
@@ -71,7 +72,7 @@ Result<SecretBuffer> ReadSecretFile(const std::string& what, const std::string& 
     if (n <= 0) {
       int err = n < 0 ? errno : EIO;
       ::close(fd);
-      return UnavailableError("reading " + what + " " + path + ": " + ErrnoText(err));
+      return UnavailableError("reading " + what + " " + path + ": " + base::ErrnoText(err));
     }
     got += static_cast<size_t>(n);
   }
@@ -84,21 +85,22 @@ Status WriteKeyFile(const std::string& path, std::span<const uint8_t> bytes, mod
                     bool force) {
   int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (force ? O_TRUNC : O_EXCL);
   int fd = ::open(path.c_str(), flags, mode);
-  if (fd < 0) return UnavailableError("writing " + path + ": " + ErrnoText(errno));
+  if (fd < 0) return UnavailableError("writing " + path + ": " + base::ErrnoText(errno));
   Status st;
-  if (::fchmod(fd, mode) != 0) st = UnavailableError("chmod " + path + ": " + ErrnoText(errno));
+  if (::fchmod(fd, mode) != 0)
+    st = UnavailableError("chmod " + path + ": " + base::ErrnoText(errno));
   size_t done = 0;
   while (st.ok() && done < bytes.size()) {
     ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      st = UnavailableError("writing " + path + ": " + ErrnoText(errno));
+      st = UnavailableError("writing " + path + ": " + base::ErrnoText(errno));
       break;
     }
     done += static_cast<size_t>(n);
   }
   if (st.ok() && ::fsync(fd) != 0) {
-    st = UnavailableError("syncing " + path + ": " + ErrnoText(errno));
+    st = UnavailableError("syncing " + path + ": " + base::ErrnoText(errno));
   }
   ::close(fd);
   return st;

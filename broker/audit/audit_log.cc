@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/path.h"
 #include "broker/audit/chain.h"
 #include "broker/audit/paths.h"
 
@@ -21,13 +22,6 @@ using Json = nlohmann::ordered_json;
 
 // How far back from the end of a file the writer looks for its last record.
 constexpr size_t kTailBytes = 1 << 20;
-
-std::string DirName(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
 
 std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
@@ -169,7 +163,7 @@ std::string RandomLogId() {
 // `known_log_id` is kept for an empty log (recovery); otherwise opts.log_id or a random id.
 Status LoadChainState(Shared& s, const std::string& known_log_id) {
   const std::string& path = s.opts.path;
-  LK_RETURN_IF_ERROR(s.opts.fs->CreateDirs(DirName(path)));
+  LK_RETURN_IF_ERROR(s.opts.fs->CreateDirs(base::DirName(path)));
   std::string source = path;
   LK_ASSIGN_OR_RETURN(std::string tail, ReadCompleteTail(s, path, true));
   if (tail.empty()) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/errno_status.h"
 #include "broker/audit/audit_testutil.h"
 #include "broker/audit/chain.h"
 #include "broker/audit/fault_fs_testutil.h"
@@ -379,7 +380,7 @@ TEST(AuditLog, RealDiskFullFailsClosed) {
   std::string mnt = dir.Join("small");
   std::filesystem::create_directories(mnt);
   if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=16k") != 0) {
-    GTEST_SKIP() << "cannot mount a tmpfs here: " << ErrnoText(errno);
+    GTEST_SKIP() << "cannot mount a tmpfs here: " << base::ErrnoText(errno);
   }
   auto keys = NewKeys();
   std::string path = mnt + "/audit.log";
@@ -420,11 +421,11 @@ TEST(AuditLog, RealReadOnlyDirectoryFailsOpen) {
   std::string logs = dir.Join("logs");
   std::filesystem::create_directories(logs);
   if (::mount(logs.c_str(), logs.c_str(), nullptr, MS_BIND, nullptr) != 0) {
-    GTEST_SKIP() << "cannot bind-mount here: " << ErrnoText(errno);
+    GTEST_SKIP() << "cannot bind-mount here: " << base::ErrnoText(errno);
   }
   if (::mount(nullptr, logs.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) != 0) {
     ::umount(logs.c_str());
-    GTEST_SKIP() << "cannot remount read-only: " << ErrnoText(errno);
+    GTEST_SKIP() << "cannot remount read-only: " << base::ErrnoText(errno);
   }
   std::string path = logs + "/audit.log";
   auto log = AuditLog::Open(QuickOptions(path), NewKeys());

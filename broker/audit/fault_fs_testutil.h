@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 
+#include "base/errno_status.h"
 #include "broker/audit/audit_file.h"
 
 namespace latchkey::audit::testing {
@@ -67,7 +68,7 @@ class FaultFile final : public AuditFile {
         lk.unlock();
         (void)real_->Append(bytes.substr(0, bytes.size() / 2));
       }
-      return UnavailableError("writing " + path_ + ": " + ErrnoText(err));
+      return UnavailableError("writing " + path_ + ": " + base::ErrnoText(err));
     }
     ++plan_->writes;
     lk.unlock();
@@ -82,7 +83,7 @@ class FaultFile final : public AuditFile {
       --plan_->hanging;
     }
     if (plan_->sync_errno != 0) {
-      return UnavailableError("syncing " + path_ + ": " + ErrnoText(plan_->sync_errno));
+      return UnavailableError("syncing " + path_ + ": " + base::ErrnoText(plan_->sync_errno));
     }
     ++plan_->syncs;
     lk.unlock();

@@ -10,12 +10,11 @@
 #include <optional>
 #include <utility>
 
+#include "base/in_root.h"
 #include "builder/build/copy_owner.h"
 #include "builder/build/copy_source.h"
 #include "builder/build/copy_untar.h"
-#include "builder/executor/in_root.h"
 #include "builder/image/digest.h"
-#include "builder/image/in_root.h"
 
 namespace latchkey::build {
 namespace {
@@ -76,14 +75,14 @@ Dest ResolveDest(const CopyInstruction& ins) {
   const std::string& p = ins.dest;
   d.dir_syntax = p.empty() || p == "." || EndsWith(p, "/") || EndsWith(p, "/.");
   std::string abs = StartsWith(p, "/") ? p : ins.workdir + "/" + p;
-  d.parts = image::CleanComponents(abs);
-  d.rel = image::JoinComponents(d.parts, d.parts.size());
+  d.parts = base::RootedComponents(abs);
+  d.rel = base::JoinComponents(d.parts, d.parts.size());
   if (d.parts.empty()) d.dir_syntax = true;
   return d;
 }
 
 bool IsDirInRoot(int root, const std::string& rel) {
-  return image::OpenInRoot(root, rel, O_PATH | O_DIRECTORY, 0, rel).ok();
+  return base::OpenInRoot(root, rel, O_PATH | O_DIRECTORY, 0, rel).ok();
 }
 
 std::pair<std::string, std::string> SplitRel(const std::string& rel) {
@@ -138,7 +137,7 @@ class Writer {
 
   // mkdir -p of a destination directory (0755, the --chown user or root).
   Status MakeDirs(const std::string& rel) {
-    return executor::MakeDirsInRoot(root_, "/" + rel, 0755, DefaultOwner().uid, DefaultOwner().gid);
+    return base::MakeDirsInRoot(root_, "/" + rel, 0755, DefaultOwner().uid, DefaultOwner().gid);
   }
 
   // Creates `leaf` in the destination directory `parent_rel` as a copy of the source entry
@@ -241,7 +240,7 @@ class Writer {
       const std::string shown = "/" + it->rel;
       LK_ASSIGN_OR_RETURN(
           UniqueFd fd,
-          image::OpenInRoot(root_, it->rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, shown));
+          base::OpenInRoot(root_, it->rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, shown));
       struct timespec times[2] = {it->mtime, it->mtime};
       LK_RETURN_IF_ERROR(Finish(fd.get(), it->owner, it->mode, times, shown));
     }
@@ -262,7 +261,7 @@ class Writer {
   Result<int> DirFd(const std::string& rel) {
     if (!dir_fd_.valid() || rel != dir_rel_) {
       LK_ASSIGN_OR_RETURN(dir_fd_,
-                          image::OpenInRoot(root_, rel, O_PATH | O_DIRECTORY, 0, "/" + rel));
+                          base::OpenInRoot(root_, rel, O_PATH | O_DIRECTORY, 0, "/" + rel));
       dir_rel_ = rel;
     }
     return dir_fd_.get();
@@ -272,7 +271,7 @@ class Writer {
               const std::string& shown) {
     auto [parent, name] = SplitRel(first_rel);
     LK_ASSIGN_OR_RETURN(UniqueFd fpfd,
-                        image::OpenInRoot(root_, parent, O_PATH | O_DIRECTORY, 0, shown));
+                        base::OpenInRoot(root_, parent, O_PATH | O_DIRECTORY, 0, shown));
     if (::linkat(fpfd.get(), name.c_str(), pfd, leaf.c_str(), 0) != 0) {
       return ErrnoStatus("link", shown, errno);
     }
@@ -473,10 +472,10 @@ Status ExecuteCopy(const CopySourceRoot& src, const CopyInstruction& ins,
     if (tree.exclude != nullptr && tree.exclude->Excluded(item.base)) continue;
     if (ins.add && S_ISREG(item.st.st_mode)) {
       LK_ASSIGN_OR_RETURN(UniqueFd in, Reopen(item.fd.get(), item.written));
-      if (IsTarArchive(in.get())) {
+      if (image::IsTarArchive(in.get())) {
         LK_RETURN_IF_ERROR(w.MakeDirs(dest.rel));
-        LK_ASSIGN_OR_RETURN(UniqueFd dir, image::OpenInRoot(root.get(), dest.rel,
-                                                            O_PATH | O_DIRECTORY, 0, shown_dest));
+        LK_ASSIGN_OR_RETURN(UniqueFd dir, base::OpenInRoot(root.get(), dest.rel,
+                                                           O_PATH | O_DIRECTORY, 0, shown_dest));
         LK_RETURN_IF_ERROR(UnpackTar(in.get(), dir.get(), "ADD " + item.written));
         continue;
       }
@@ -487,7 +486,7 @@ Status ExecuteCopy(const CopySourceRoot& src, const CopyInstruction& ins,
     LK_RETURN_IF_ERROR(w.Put(parent, leaf, item.st, item.fd.get(), "", item.written));
   }
   for (const auto& c : ins.inline_sources) {
-    std::vector<std::string> parts = image::CleanComponents(c.path);
+    std::vector<std::string> parts = base::RootedComponents(c.path);
     if (parts.empty()) return InvalidArgumentError(std::string(verb) + ": empty heredoc name");
     std::string parent = dest.rel, leaf = parts.back();
     if (!dest_is_dir) std::tie(parent, leaf) = SplitRel(dest.rel);

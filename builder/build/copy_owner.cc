@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "builder/executor/in_root.h"
+#include "base/in_root.h"
 
 namespace latchkey::build {
 namespace {
@@ -43,7 +43,7 @@ std::optional<std::vector<std::string>> FindEntry(const std::string& db, std::st
 }
 
 Result<std::string> ReadDb(int root_fd, std::string_view path) {
-  auto data = executor::ReadFileInRoot(root_fd, path, kMaxDbFile);
+  auto data = base::ReadFileInRoot(root_fd, path, kMaxDbFile);
   if (!data.ok() && data.status().code() == StatusCode::kNotFound) return std::string();
   return data;
 }

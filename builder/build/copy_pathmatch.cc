@@ -3,39 +3,20 @@
 #include <cstdint>
 #include <vector>
 
+#include "base/go_text.h"
+
 namespace latchkey::build {
 namespace {
 
 Status BadPattern() { return InvalidArgumentError("syntax error in pattern"); }
 
-// Decodes one UTF-8 rune at the start of `s` (non-empty). Invalid bytes decode as U+FFFD with
-// length 1, like utf8.DecodeRuneInString; *invalid reports that case.
+// base::DecodeRune at the start of `s` (non-empty); *invalid reports an invalid byte (decoded
+// as U+FFFD with length 1, like utf8.DecodeRuneInString).
 char32_t DecodeRune(std::string_view s, size_t* len, bool* invalid) {
-  auto b0 = static_cast<unsigned char>(s[0]);
-  *invalid = false;
-  *len = 1;
-  if (b0 < 0x80) return b0;
-  int n = b0 >= 0xF0 && b0 < 0xF8 ? 4 : b0 >= 0xE0 ? 3 : b0 >= 0xC2 && b0 < 0xE0 ? 2 : 0;
-  if (n == 0 || s.size() < static_cast<size_t>(n)) {
-    *invalid = true;
-    return 0xFFFD;
-  }
-  char32_t r = b0 & (n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07);
-  for (int i = 1; i < n; ++i) {
-    auto b = static_cast<unsigned char>(s[static_cast<size_t>(i)]);
-    if ((b & 0xC0) != 0x80) {
-      *invalid = true;
-      return 0xFFFD;
-    }
-    r = (r << 6) | (b & 0x3F);
-  }
-  if ((n == 3 && r < 0x800) || (n == 4 && (r < 0x10000 || r > 0x10FFFF)) ||
-      (r >= 0xD800 && r <= 0xDFFF)) {
-    *invalid = true;
-    return 0xFFFD;
-  }
-  *len = static_cast<size_t>(n);
-  return r;
+  base::DecodedRune d = base::DecodeRune(s, 0);
+  *len = d.width;
+  *invalid = d.rune == base::kRuneError && d.width == 1;
+  return d.rune;
 }
 
 // Go's scanChunk: leading stars, then the chunk up to the next star outside a class.
@@ -193,36 +174,6 @@ Result<bool> PathMatch(std::string_view pattern, std::string_view name) {
 
 bool HasMeta(std::string_view path) {
   return path.find_first_of("*?[\\") != std::string_view::npos;
-}
-
-std::string CleanSlashPath(std::string_view path) {
-  if (path.empty()) return ".";
-  bool rooted = path[0] == '/';
-  std::vector<std::string_view> parts;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    std::string_view c = path.substr(i, j - i);
-    if (c.empty() || c == ".") {
-    } else if (c == "..") {
-      if (!parts.empty() && parts.back() != "..") {
-        parts.pop_back();
-      } else if (!rooted) {
-        parts.push_back(c);
-      }
-    } else {
-      parts.push_back(c);
-    }
-    i = j + 1;
-  }
-  std::string out = rooted ? "/" : "";
-  for (size_t k = 0; k < parts.size(); ++k) {
-    if (k) out += "/";
-    out += parts[k];
-  }
-  if (out.empty()) return ".";
-  return out;
 }
 
 }  // namespace latchkey::build

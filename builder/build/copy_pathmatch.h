@@ -24,10 +24,6 @@ Result<bool> PathMatch(std::string_view pattern, std::string_view name);
 // ('*', '?', '[' or '\\'), like Go's filepath hasMeta on Linux.
 bool HasMeta(std::string_view path);
 
-// path.Clean: collapses "//", drops ".", applies ".." lexically (a rooted path never goes
-// above "/"; a relative one keeps leading ".."), removes a trailing '/'. "" gives ".".
-std::string CleanSlashPath(std::string_view path);
-
 }  // namespace latchkey::build
 
 #endif  // LATCHKEY_BUILDER_BUILD_COPY_PATHMATCH_H_

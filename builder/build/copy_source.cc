@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "base/in_root.h"
 #include "builder/build/copy_pathmatch.h"
-#include "builder/image/in_root.h"
 
 namespace latchkey::build {
 namespace {
@@ -43,7 +43,7 @@ struct Walker {
 
   Status Dir(int dir_fd, const std::string& root_rel, const std::string& rel,
              std::string_view display) {
-    LK_ASSIGN_OR_RETURN(std::vector<std::string> names, image::ListDirAt(dir_fd, display));
+    LK_ASSIGN_OR_RETURN(std::vector<std::string> names, base::ListDirAt(dir_fd, display));
     std::sort(names.begin(), names.end());
     for (const auto& n : names) {
       WalkEntry e{JoinRel(rel, n), dir_fd, n, {}};
@@ -128,7 +128,7 @@ Result<ResolvedSource> OpenOne(const SourceTree& tree, const std::string& lexica
   UniqueFd fd(static_cast<int>(raw));
   ResolvedSource r;
   r.written = written;
-  std::vector<std::string> parts = image::CleanComponents(written);
+  std::vector<std::string> parts = base::RootedComponents(written);
   r.base = parts.empty() ? "" : parts.back();
   if (::fstat(fd.get(), &r.st) != 0) return image::ErrnoStatus("stat", written, errno);
   LK_ASSIGN_OR_RETURN(std::string host, HostPath(fd.get()));
@@ -174,10 +174,10 @@ Result<SourceTree> OpenSourceTree(const std::string& dir, const IgnoreMatcher* i
 Result<std::vector<ResolvedSource>> ResolveSource(const SourceTree& tree,
                                                   const std::string& written) {
   std::vector<ResolvedSource> out;
-  std::vector<std::string> parts = image::CleanComponents(written);
+  std::vector<std::string> parts = base::RootedComponents(written);
   if (!HasMeta(written)) {
     LK_ASSIGN_OR_RETURN(ResolvedSource r,
-                        OpenOne(tree, image::JoinComponents(parts, parts.size()), written));
+                        OpenOne(tree, base::JoinComponents(parts, parts.size()), written));
     out.push_back(std::move(r));
     return out;
   }
@@ -190,9 +190,9 @@ Result<std::vector<ResolvedSource>> ResolveSource(const SourceTree& tree,
         next.push_back(JoinRel(c, part));
         continue;
       }
-      auto dir = image::OpenInRoot(tree.root.get(), c, O_RDONLY | O_DIRECTORY, 0, written);
+      auto dir = base::OpenInRoot(tree.root.get(), c, O_RDONLY | O_DIRECTORY, 0, written);
       if (!dir.ok()) continue;
-      LK_ASSIGN_OR_RETURN(std::vector<std::string> names, image::ListDirAt(dir->get(), written));
+      LK_ASSIGN_OR_RETURN(std::vector<std::string> names, base::ListDirAt(dir->get(), written));
       std::sort(names.begin(), names.end());
       for (const auto& n : names) {
         auto m = PathMatch(part, n);

@@ -8,6 +8,7 @@
 #include <functional>
 #include <sstream>
 
+#include "base/path.h"
 #include "builder/build/copy_pathmatch.h"
 
 namespace latchkey::build {
@@ -269,7 +270,7 @@ Result<IgnoreMatcher> IgnoreMatcher::Parse(std::string_view text, std::string_vi
     std::string_view body = invert ? TrimSpace(trimmed.substr(1)) : trimmed;
     std::string pattern;
     if (!body.empty()) {
-      pattern = CleanSlashPath(body);
+      pattern = base::CleanPath(body);
       if (pattern.size() > 1 && pattern[0] == '/') pattern.erase(0, 1);
     }
     if (invert) pattern = "!" + pattern;

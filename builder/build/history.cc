@@ -3,6 +3,7 @@
 #include <cctype>
 #include <map>
 
+#include "base/go_text.h"
 #include "builder/executor/process_error.h"
 #include "builder/frontend/shell_lex.h"
 
@@ -20,7 +21,7 @@ std::string JoinSpace(const std::vector<std::string>& v) {
 // Go's fmt %q of a []string: ["a" "b"].
 std::string GoQuoteList(const std::vector<std::string>& v) {
   std::string out = "[";
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? " " : "") + frontend::GoQuote(v[i]);
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? " " : "") + base::GoQuote(v[i]);
   return out + "]";
 }
 

@@ -10,9 +10,9 @@
 namespace latchkey::executor {
 namespace {
 
-Result<Fd> OpenLock(const std::string& dir) {
+Result<base::UniqueFd> OpenLock(const std::string& dir) {
   std::string path = dir + ".lock";
-  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  base::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd.valid()) return ErrnoStatus("open", path, errno);
   return fd;
 }
@@ -55,7 +55,7 @@ Result<CacheLease> AcquireCacheDir(const std::string& cache_root,
     case frontend::CacheSharing::kPrivate: {
       for (int i = 0;; ++i) {
         std::string dir = i == 0 ? base : base + "-" + std::to_string(i);
-        LK_ASSIGN_OR_RETURN(Fd fd, OpenLock(dir));
+        LK_ASSIGN_OR_RETURN(base::UniqueFd fd, OpenLock(dir));
         if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
           lease.lock = std::move(fd);
           lease.path = dir;

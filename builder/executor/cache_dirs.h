@@ -21,7 +21,7 @@ namespace latchkey::executor {
 // A cache directory held for one step; the lock is released on destruction.
 struct CacheLease {
   std::string path;
-  Fd lock;
+  base::UniqueFd lock;
 };
 
 // Acquires the cache directory for `mount` (type cache) under `cache_root` (created 0700).

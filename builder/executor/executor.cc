@@ -12,11 +12,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/in_root.h"
+#include "base/path.h"
 #include "broker/redactor.h"
 #include "builder/executor/cache_dirs.h"
 #include "builder/executor/cancel.h"
 #include "builder/executor/config_feeder.h"
-#include "builder/executor/in_root.h"
 #include "builder/executor/mount_stubs.h"
 #include "builder/executor/oci_config.h"
 #include "builder/executor/runtime_process.h"
@@ -47,7 +48,7 @@ struct StepState {
   bool bundle_mounted = false;
   std::string rootfs;
   bool rootfs_mounted = false;
-  Fd root_fd;
+  base::UniqueFd root_fd;
   std::string scratch;                     // <state>/scratch/<id>
   std::vector<std::string> secret_mounts;  // tmpfs mountpoints inside the bundle
   std::vector<std::string> bind_overlays;  // rw bind overlay mountpoints in scratch
@@ -123,13 +124,14 @@ bool UnderProcOrSys(const std::string& p) {
 // Resolves a user mount target inside the root and refuses / , /proc and /sys.
 Result<std::string> ResolveDestination(StepState& st, const std::string& root_host,
                                        const char* type, const std::string& target) {
-  std::string lexical = CleanPath(target);
+  std::string lexical = base::RootedPath(target);
   const std::string managed = "/proc and /sys are managed by the runtime";
   if (UnderProcOrSys(lexical)) {
     return InvalidArgumentError(std::string(type) + " target " + lexical +
                                 " is not allowed: " + managed);
   }
-  LK_ASSIGN_OR_RETURN(std::string resolved, ResolveInRoot(st.root_fd.get(), root_host, lexical));
+  LK_ASSIGN_OR_RETURN(std::string resolved,
+                      base::ResolveInRoot(st.root_fd.get(), root_host, lexical));
   if (UnderProcOrSys(resolved) || resolved == "/") {
     return InvalidArgumentError(std::string(type) + " target " + lexical +
                                 " is not allowed: it resolves to " + resolved +
@@ -150,7 +152,8 @@ Status SetUpSecretFile(StepState& st, size_t index, const MountSpec& m, const Se
   LK_RETURN_IF_ERROR(MountFs("tmpfs", "tmpfs", dir, flags, opts));
   st.secret_mounts.push_back(dir);
   std::string file = dir + "/" + RandomHex(16);
-  Fd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  base::UniqueFd fd(
+      ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd.valid()) return ErrnoStatus("create", "secret file for " + m.id, errno);
   LK_RETURN_IF_ERROR(WriteAll(fd.get(), value.data(), value.size(), "secret file for " + m.id));
   if (::fchown(fd.get(), m.uid, m.gid) != 0) return ErrnoStatus("chown", "secret file", errno);
@@ -179,16 +182,16 @@ Result<std::string> BindSource(const MountSpec& m, const MountSources& sources) 
     root = it->second;
     where = "\"" + m.from + "\"";
   }
-  Fd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  base::UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd.valid()) return ErrnoStatus("open", root, errno);
-  auto src = OpenInRoot(root_fd.get(), m.source.empty() ? "/" : m.source, O_PATH);
+  auto src = base::OpenInRoot(root_fd.get(), m.source.empty() ? "/" : m.source, O_PATH);
   if (!src.ok()) {
     if (src.status().code() == StatusCode::kNotFound) {
       return NotFoundError("bind mount source \"" + m.source + "\" does not exist in " + where);
     }
     return src.status();
   }
-  return FdPath(src->get());
+  return base::FdPath(src->get());
 }
 
 Status SetUpBind(StepState& st, size_t index, const MountSpec& m, const MountSources& sources,
@@ -205,7 +208,7 @@ Status SetUpBind(StepState& st, size_t index, const MountSpec& m, const MountSou
   if (::stat(host.c_str(), &sst) != 0) return ErrnoStatus("stat", host, errno);
   if (!S_ISDIR(sst.st_mode)) {
     std::string copy = base + "/file";
-    LK_ASSIGN_OR_RETURN(std::string data, ReadWholeFile(host));
+    LK_ASSIGN_OR_RETURN(std::string data, base::ReadFile(host));
     LK_RETURN_IF_ERROR(WriteNewFile(copy, data, sst.st_mode & 07777));
     mounts.push_back({dest, "bind", copy, {"rbind", "rw"}});
     return Status::OK();
@@ -262,13 +265,13 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
   }
   LK_RETURN_IF_ERROR(MountFs("overlay", "overlay", st.rootfs, 0, ovl));
   st.rootfs_mounted = true;
-  st.root_fd = Fd(::open(st.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  st.root_fd = base::UniqueFd(::open(st.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!st.root_fd.valid()) return ErrnoStatus("open", st.rootfs, errno);
-  LK_ASSIGN_OR_RETURN(std::string root_host, FdPath(st.root_fd.get()));
+  LK_ASSIGN_OR_RETURN(std::string root_host, base::FdPath(st.root_fd.get()));
 
   LK_ASSIGN_OR_RETURN(ExecUser user, ResolveUserInRoot(st.root_fd.get(), spec.user));
-  std::string cwd = CleanPath(spec.workdir.empty() ? "/" : spec.workdir);
-  LK_RETURN_IF_ERROR(MakeDirsInRoot(st.root_fd.get(), cwd, 0755, 0, 0));
+  std::string cwd = base::RootedPath(spec.workdir.empty() ? "/" : spec.workdir);
+  LK_RETURN_IF_ERROR(base::MakeDirsInRoot(st.root_fd.get(), cwd, 0755, 0, 0));
 
   std::vector<OciMount> mounts;
   std::vector<SecretEnv> secret_env;
@@ -361,7 +364,8 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
   }
   // Parents before children, stable otherwise (the order runc mounts them in).
   std::stable_sort(mounts.begin(), mounts.end(), [](const OciMount& a, const OciMount& b) {
-    return PathComponents(a.destination).size() < PathComponents(b.destination).size();
+    return base::RootedComponents(a.destination).size() <
+           base::RootedComponents(b.destination).size();
   });
 
   // /etc/hosts and /etc/resolv.conf, as BuildKit provides them.
@@ -370,12 +374,12 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
   for (const auto& h : spec.extra_hosts) hosts_text += h.ip + "\t" + h.host + "\n";
   LK_RETURN_IF_ERROR(WriteNewFile(hosts, hosts_text, 0644));
   std::string resolv = st.bundle + "/resolv.conf";
-  auto host_resolv = ReadWholeFile("/etc/resolv.conf");
+  auto host_resolv = base::ReadFile("/etc/resolv.conf");
   LK_RETURN_IF_ERROR(WriteNewFile(resolv, host_resolv.ok() ? *host_resolv : "", 0644));
   std::vector<OciMount> all = DefaultMounts(spec.shm_size_bytes);
   for (auto [dst, src] :
        {std::pair<std::string, std::string>{"/etc/resolv.conf", resolv}, {"/etc/hosts", hosts}}) {
-    LK_ASSIGN_OR_RETURN(std::string d, ResolveInRoot(st.root_fd.get(), root_host, dst));
+    LK_ASSIGN_OR_RETURN(std::string d, base::ResolveInRoot(st.root_fd.get(), root_host, dst));
     all.push_back({d, "bind", src, {"rbind", "ro", "nosuid", "nodev", "noexec"}});
   }
   for (auto& m : mounts) all.push_back(std::move(m));
@@ -413,7 +417,7 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
   if (code != 0) {
     // runc logs its own failures (bad config, exec not found) as level=error JSON lines; a
     // process that ran and exited non-zero leaves none.
-    auto text = ReadWholeFile(log);
+    auto text = base::ReadFile(log);
     if (text.ok()) {
       std::string last;
       size_t pos = 0;

@@ -9,7 +9,9 @@
 #include <cerrno>
 #include <set>
 
-#include "builder/executor/in_root.h"
+#include "base/in_root.h"
+#include "base/path.h"
+#include "builder/executor/sys_util.h"
 
 namespace latchkey::executor {
 namespace {
@@ -20,7 +22,7 @@ std::string Parent(const std::string& clean) {
 }
 std::string Base(const std::string& clean) { return clean.substr(clean.find_last_of('/') + 1); }
 
-size_t Depth(const std::string& clean) { return PathComponents(clean).size(); }
+size_t Depth(const std::string& clean) { return base::RootedComponents(clean).size(); }
 
 // True when directory `fd` has no entries besides . and ..
 bool DirIsEmpty(int dir_fd, const std::string& name) {
@@ -49,9 +51,9 @@ Result<MountStubs> MountStubs::Record(int root_fd, const std::vector<std::string
   MountStubs out;
   std::set<std::string> seen;
   for (const auto& target : targets) {
-    std::string p = CleanPath(target);
+    std::string p = base::RootedPath(target);
     std::string child;
-    while (p != "/" && !ExistsInRoot(root_fd, p)) {
+    while (p != "/" && !base::ExistsInRoot(root_fd, p)) {
       if (seen.insert(p).second) out.stubs_.push_back(p);
       child = p;
       p = Parent(p);
@@ -62,7 +64,7 @@ Result<MountStubs> MountStubs::Record(int root_fd, const std::vector<std::string
     if (it == out.ancestors_.end()) {
       Ancestor a;
       a.path = p;
-      LK_ASSIGN_OR_RETURN(Fd fd, OpenInRoot(root_fd, p, O_PATH | O_DIRECTORY));
+      LK_ASSIGN_OR_RETURN(base::UniqueFd fd, base::OpenInRoot(root_fd, p, O_PATH | O_DIRECTORY));
       struct stat st;
       if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("stat", p, errno);
       a.times[0] = st.st_atim;
@@ -82,7 +84,7 @@ Result<MountStubs> MountStubs::Record(int root_fd, const std::vector<std::string
 Status MountStubs::Remove(int root_fd) {
   std::set<std::string> removed;
   for (const auto& p : stubs_) {
-    auto parent = OpenInRoot(root_fd, Parent(p), O_PATH | O_DIRECTORY);
+    auto parent = base::OpenInRoot(root_fd, Parent(p), O_PATH | O_DIRECTORY);
     if (!parent.ok()) continue;
     std::string name = Base(p);
     struct stat st;
@@ -103,7 +105,7 @@ Status MountStubs::Remove(int root_fd) {
     bool all = std::all_of(a.children.begin(), a.children.end(),
                            [&](const std::string& c) { return removed.count(c) > 0; });
     if (!all) continue;
-    auto fd = OpenInRoot(root_fd, a.path, O_RDONLY | O_DIRECTORY);
+    auto fd = base::OpenInRoot(root_fd, a.path, O_RDONLY | O_DIRECTORY);
     if (!fd.ok()) continue;
     if (::futimens(fd->get(), a.times) == 0) restored_.push_back(a.path);
   }
@@ -112,12 +114,12 @@ Status MountStubs::Remove(int root_fd) {
 
 Status PruneCopiedUpDirs(const std::string& upper_dir, const std::vector<std::string>& lower_dirs,
                          const std::vector<std::string>& dirs) {
-  Fd upper(::open(upper_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  base::UniqueFd upper(::open(upper_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!upper.valid()) return ErrnoStatus("open", upper_dir, errno);
   for (const auto& start : dirs) {
-    std::string p = CleanPath(start);
+    std::string p = base::RootedPath(start);
     while (p != "/") {
-      auto parent = OpenBeneathNoSymlinks(upper.get(), Parent(p), O_PATH | O_DIRECTORY);
+      auto parent = base::OpenBeneathNoSymlinks(upper.get(), Parent(p), O_PATH | O_DIRECTORY);
       if (!parent.ok()) break;
       std::string name = Base(p);
       struct stat ust;
@@ -126,15 +128,15 @@ Status PruneCopiedUpDirs(const std::string& upper_dir, const std::vector<std::st
         break;
       }
       // An opaque directory hides the lower one's entries: removing it would change the view.
-      auto dfd = OpenBeneathNoSymlinks(upper.get(), p, O_RDONLY | O_DIRECTORY);
+      auto dfd = base::OpenBeneathNoSymlinks(upper.get(), p, O_RDONLY | O_DIRECTORY);
       if (!dfd.ok()) break;
       char v;
       if (::fgetxattr(dfd->get(), "trusted.overlay.opaque", &v, 1) >= 0) break;
       bool same = false;
       for (const auto& lower : lower_dirs) {
-        Fd lfd(::open(lower.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        base::UniqueFd lfd(::open(lower.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!lfd.valid()) continue;
-        auto l = OpenBeneathNoSymlinks(lfd.get(), p, O_PATH);
+        auto l = base::OpenBeneathNoSymlinks(lfd.get(), p, O_PATH);
         if (!l.ok()) continue;
         struct stat lst;
         if (::fstat(l->get(), &lst) != 0) break;

@@ -5,8 +5,8 @@
 
 #include <cstring>
 
+#include "base/go_text.h"
 #include "builder/executor/sys_util.h"
-#include "builder/frontend/go_text.h"
 
 namespace latchkey::executor {
 namespace {
@@ -140,8 +140,8 @@ Status CheckEnvSecretValue(const std::string& id, const std::string& name,
   std::string_view view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   size_t i = 0;
   while (i < view.size()) {
-    auto [r, width] = frontend::DecodeRune(view, i);
-    if (r == frontend::kRuneError && width == 1) {
+    auto [r, width] = base::DecodeRune(view, i);
+    if (r == base::kRuneError && width == 1) {
       return InvalidArgumentError(prefix + "is not valid UTF-8" + fix);
     }
     i += width;
@@ -151,7 +151,7 @@ Status CheckEnvSecretValue(const std::string& id, const std::string& name,
 
 Status WriteOciConfig(const std::string& path, const nlohmann::json& config,
                       const std::vector<SecretEnv>& secret_env) {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  base::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd.valid()) return ErrnoStatus("create", path, errno);
   return WriteOciConfigTo(fd.get(), path, config, secret_env);
 }

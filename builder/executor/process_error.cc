@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "builder/frontend/go_text.h"
+#include "base/go_text.h"
 #include "builder/frontend/shell_lex.h"
 
 namespace latchkey::executor {
@@ -52,8 +52,8 @@ std::string FormatProcessFailure(const std::vector<std::string>& args,
     joined += args[i];
   }
   return "process " +
-         frontend::GoQuote(
-             frontend::TruncateForDisplay(MaskSecretEnvRefs(joined, secret_env_names))) +
+         base::GoQuote(
+             base::TruncateForDisplay(MaskSecretEnvRefs(joined, secret_env_names))) +
          " did not complete successfully: exit code: " + std::to_string(exit_code);
 }
 

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "builder/frontend/go_text.h"
+#include "base/go_text.h"
 #include "builder/frontend/shell_lex.h"
 
 namespace latchkey::executor {
@@ -17,7 +17,7 @@ TEST(ProcessError, GoQuoting) {
   EXPECT_EQ(FormatProcessFailure({"/bin/sh", "-c", "echo \"a\\b\"\ttab\nnl"}, {}, 1),
             "process \"/bin/sh -c echo \\\"a\\\\b\\\"\\ttab\\nnl\" did not complete "
             "successfully: exit code: 1");
-  EXPECT_EQ(frontend::GoQuote("\x01\x7f\xff é"), "\"\\x01\\x7f\\xff é\"");
+  EXPECT_EQ(base::GoQuote("\x01\x7f\xff é"), "\"\\x01\\x7f\\xff é\"");
 }
 
 TEST(ProcessError, EnvSecretReferencesMasked) {

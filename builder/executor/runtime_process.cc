@@ -92,14 +92,14 @@ Result<int> RunRuntimeProcess(const std::vector<std::string>& argv, OutputSink& 
   if (path.empty()) return cannot_start(ENOENT);
   int out[2], err[2], life[2], status[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return ErrnoStatus("pipe", "for runtime stdout", errno);
-  Fd out_r(out[0]), out_w(out[1]);
+  base::UniqueFd out_r(out[0]), out_w(out[1]);
   if (::pipe2(err, O_CLOEXEC) != 0) return ErrnoStatus("pipe", "for runtime stderr", errno);
-  Fd err_r(err[0]), err_w(err[1]);
+  base::UniqueFd err_r(err[0]), err_w(err[1]);
   if (::pipe2(life, O_CLOEXEC) != 0) return ErrnoStatus("pipe", "for the runtime", errno);
-  Fd life_r(life[0]), life_w(life[1]);
+  base::UniqueFd life_r(life[0]), life_w(life[1]);
   if (::pipe2(status, O_CLOEXEC) != 0) return ErrnoStatus("pipe", "for the runtime", errno);
-  Fd status_r(status[0]), status_w(status[1]);
-  Fd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  base::UniqueFd status_r(status[0]), status_w(status[1]);
+  base::UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!devnull.valid()) return ErrnoStatus("open", "/dev/null", errno);
 
   std::vector<char*> cargv;

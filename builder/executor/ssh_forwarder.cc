@@ -24,9 +24,9 @@ Result<sockaddr_un> UnixAddr(const std::string& path) {
   return addr;
 }
 
-Result<Fd> ConnectUnix(const std::string& path) {
+Result<base::UniqueFd> ConnectUnix(const std::string& path) {
   LK_ASSIGN_OR_RETURN(sockaddr_un addr, UnixAddr(path));
-  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  base::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return ErrnoStatus("socket for", path, errno);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     return ErrnoStatus("connect", path, errno);
@@ -56,7 +56,7 @@ Result<std::unique_ptr<SshForwarder>> SshForwarder::Start(const std::string& id,
   if (::chmod(dir.c_str(), 0711) != 0) return ErrnoStatus("chmod", dir, errno);
   f->socket_path_ = dir + "/ssh_auth_sock";
   LK_ASSIGN_OR_RETURN(sockaddr_un addr, UnixAddr(f->socket_path_));
-  f->listen_fd_ = Fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  f->listen_fd_ = base::UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!f->listen_fd_.valid()) return ErrnoStatus("socket for", f->socket_path_, errno);
   if (::bind(f->listen_fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     return ErrnoStatus("bind", f->socket_path_, errno);
@@ -70,8 +70,8 @@ Result<std::unique_ptr<SshForwarder>> SshForwarder::Start(const std::string& id,
   if (::listen(f->listen_fd_.get(), 16) != 0) return ErrnoStatus("listen", f->socket_path_, errno);
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return ErrnoStatus("pipe", "for ssh forwarder", errno);
-  f->stop_read_ = Fd(p[0]);
-  f->stop_write_ = Fd(p[1]);
+  f->stop_read_ = base::UniqueFd(p[0]);
+  f->stop_write_ = base::UniqueFd(p[1]);
   f->acceptor_ = std::thread([raw = f.get()] { raw->AcceptLoop(); });
   return f;
 }
@@ -104,7 +104,7 @@ void SshForwarder::AcceptLoop() {
     }
     if (fds[1].revents) return;
     if (!(fds[0].revents & POLLIN)) continue;
-    Fd client(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    base::UniqueFd client(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!client.valid()) continue;
     std::lock_guard<std::mutex> lock(mu_);
     if (stopped_) return;
@@ -112,7 +112,7 @@ void SshForwarder::AcceptLoop() {
   }
 }
 
-void SshForwarder::Pump(Fd client) {
+void SshForwarder::Pump(base::UniqueFd client) {
   auto agent = ConnectUnix(agent_socket_);
   if (!agent.ok()) return;
   int a = client.get();

@@ -44,12 +44,12 @@ class SshForwarder {
  private:
   SshForwarder() = default;
   void AcceptLoop();
-  void Pump(Fd client);
+  void Pump(base::UniqueFd client);
 
   std::string agent_socket_;
   std::string socket_path_;
-  Fd listen_fd_;
-  Fd stop_read_, stop_write_;
+  base::UniqueFd listen_fd_;
+  base::UniqueFd stop_read_, stop_write_;
   std::thread acceptor_;
   std::mutex mu_;
   std::vector<std::thread> pumps_;

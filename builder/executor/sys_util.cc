@@ -14,21 +14,6 @@
 
 namespace latchkey::executor {
 
-Fd& Fd::operator=(Fd&& o) noexcept {
-  if (this != &o) {
-    reset();
-    fd_ = o.release();
-  }
-  return *this;
-}
-
-Fd::~Fd() { reset(); }
-
-void Fd::reset() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
-
 std::string RandomHex(size_t bytes) {
   std::vector<unsigned char> raw(bytes);
   size_t got = 0;
@@ -78,7 +63,8 @@ Status Unmount(const std::string& target) {
 }
 
 Status WriteNewFile(const std::string& path, std::string_view data, mode_t mode) {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+  base::UniqueFd fd(
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
   if (!fd.valid()) return ErrnoStatus("create", path, errno);
   return WriteAll(fd.get(), data.data(), data.size(), path);
 }
@@ -100,12 +86,13 @@ void WipeAt(int dir_fd) {
     struct stat st;
     if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     if (S_ISDIR(st.st_mode)) {
-      Fd sub(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      base::UniqueFd sub(
+          ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (sub.valid()) WipeAt(sub.get());
       continue;  // directories (and mountpoints) are removed by the caller
     }
     if (S_ISREG(st.st_mode)) {
-      Fd f(::openat(dir_fd, name.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+      base::UniqueFd f(::openat(dir_fd, name.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
       if (f.valid()) {
         off_t left = st.st_size;
         while (left > 0) {
@@ -121,57 +108,11 @@ void WipeAt(int dir_fd) {
   }
 }
 
-Status RemoveAt(int dir_fd, const std::string& name, const std::string& display) {
-  struct stat st;
-  if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    if (errno == ENOENT) return Status::OK();
-    return ErrnoStatus("stat", display, errno);
-  }
-  if (S_ISDIR(st.st_mode)) {
-    Fd sub(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!sub.valid()) return ErrnoStatus("open", display, errno);
-    DIR* d = ::fdopendir(::dup(sub.get()));
-    if (d == nullptr) return ErrnoStatus("opendir", display, errno);
-    std::vector<std::string> names;
-    while (struct dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n != "." && n != "..") names.push_back(n);
-    }
-    ::closedir(d);
-    for (const auto& n : names) LK_RETURN_IF_ERROR(RemoveAt(sub.get(), n, display + "/" + n));
-    if (::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
-      return ErrnoStatus("rmdir", display, errno);
-    }
-    return Status::OK();
-  }
-  if (::unlinkat(dir_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
-    return ErrnoStatus("unlink", display, errno);
-  }
-  return Status::OK();
-}
-
 }  // namespace
 
 void WipeTree(const std::string& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  base::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (fd.valid()) WipeAt(fd.get());
-}
-
-Result<std::string> ReadWholeFile(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoStatus("open", path, errno);
-  std::string out;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus("read", path, errno);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
 }
 
 }  // namespace latchkey::executor

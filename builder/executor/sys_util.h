@@ -1,5 +1,5 @@
-// Small POSIX helpers for the executor: owned descriptors, errno -> Status, random ids, mount
-// and unmount, whole-file writes and zero-wiping.
+// Small POSIX helpers for the executor: random ids, mount and unmount, new-file writes and
+// zero-wiping (owned descriptors, errno -> Status and whole-file I/O are in base/).
 //
 // Every function is thread-safe (no shared state). Failures name the operation, the path and
 // the OS error: "mount tmpfs on /x: Operation not permitted".
@@ -12,41 +12,19 @@
 #include <string>
 #include <string_view>
 
-#include "builder/image/fs_util.h"
+#include "base/errno_status.h"
+#include "base/file.h"
+#include "base/unique_fd.h"
 #include "latchkey/status.h"
 
 namespace latchkey::executor {
 
-// The file helpers the image library already has ("<op> <path>: <strerror>" errors, mkdir -p,
-// full writes, rm -rf without following symlinks).
-using image::ErrnoStatus;
-using image::MakeDirs;
-using image::RemoveAll;
-using image::WriteAll;
-
-// Owns one file descriptor; closes it on destruction. Move-only.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(o.release()) {}
-  Fd& operator=(Fd&& o) noexcept;
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd();
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int release() {
-    int f = fd_;
-    fd_ = -1;
-    return f;
-  }
-  void reset();
-
- private:
-  int fd_ = -1;
-};
+// The file helpers of base/ ("<op> <path>: <strerror>" errors, mkdir -p, full writes, rm -rf
+// without following symlinks), used unqualified throughout the executor.
+using base::ErrnoStatus;
+using base::MakeDirs;
+using base::RemoveAll;
+using base::WriteAll;
 
 // 2*bytes lower-case hex characters from the kernel's random source.
 std::string RandomHex(size_t bytes);
@@ -67,9 +45,6 @@ Status WriteNewFile(const std::string& path, std::string_view data, mode_t mode)
 // mounts' contents beyond what readdir shows) with zeros, then unlinks it. Used to wipe the
 // in-memory step directory before its tmpfs is unmounted. Best effort: never fails.
 void WipeTree(const std::string& dir);
-
-// Reads a whole regular file.
-Result<std::string> ReadWholeFile(const std::string& path);
 
 }  // namespace latchkey::executor
 

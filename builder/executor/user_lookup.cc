@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "builder/executor/in_root.h"
+#include "base/in_root.h"
 
 namespace latchkey::executor {
 namespace {
@@ -151,7 +151,7 @@ Result<ExecUser> ResolveUser(std::string_view spec, const std::optional<std::str
 
 Result<ExecUser> ResolveUserInRoot(int root_fd, std::string_view spec) {
   auto read = [&](const char* path) -> Result<std::optional<std::string>> {
-    auto r = ReadFileInRoot(root_fd, path, kMaxUserFileBytes);
+    auto r = base::ReadFileInRoot(root_fd, path, kMaxUserFileBytes);
     if (r.ok()) return std::optional<std::string>(std::move(r).value());
     if (r.status().code() == StatusCode::kNotFound) return std::optional<std::string>();
     return r.status();

@@ -1,6 +1,6 @@
 // USER resolution for a RUN step, as BuildKit does it (executor/oci/user.go GetUser, built on
 // runc's libcontainer/user GetExecUser): the spec is looked up in the step's root filesystem's
-// /etc/passwd and /etc/group, read inside the root (in_root.h), never on the host.
+// /etc/passwd and /etc/group, read inside the root (base/in_root.h), never on the host.
 //
 //   ""            -> uid 0, gid 0, no supplementary groups (also when passwd lacks root)
 //   "uid:gid"     -> both numeric: taken as is, no lookup, no supplementary groups

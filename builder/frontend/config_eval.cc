@@ -5,41 +5,11 @@
 #include <set>
 #include <unordered_map>
 
-#include "builder/frontend/go_text.h"
+#include "base/go_text.h"
+#include "base/path.h"
 
 namespace latchkey::frontend {
 namespace {
-
-// Go's path.Clean.
-std::string CleanPath(std::string_view p) {
-  if (p.empty()) return ".";
-  const bool rooted = p[0] == '/';
-  std::vector<std::string> parts;
-  size_t i = 0;
-  while (i < p.size()) {
-    size_t j = p.find('/', i);
-    if (j == std::string_view::npos) j = p.size();
-    std::string_view seg = p.substr(i, j - i);
-    if (seg.empty() || seg == ".") {
-    } else if (seg == "..") {
-      if (!parts.empty() && parts.back() != "..") {
-        parts.pop_back();
-      } else if (!rooted) {
-        parts.emplace_back("..");
-      }
-    } else {
-      parts.emplace_back(seg);
-    }
-    i = j + 1;
-  }
-  std::string out = rooted ? "/" : "";
-  for (size_t k = 0; k < parts.size(); ++k) {
-    if (k) out += '/';
-    out += parts[k];
-  }
-  if (out.empty()) return ".";
-  return out;
-}
 
 bool ValidSignal(const std::string& s) {
   if (s.empty()) return false;
@@ -74,7 +44,7 @@ Status ParseExposedPorts(const std::string& raw, std::set<std::string>& out) {
   const size_t slash = spec.find('/');
   if (slash != std::string::npos) {
     port = spec.substr(0, slash);
-    proto = AsciiLower(spec.substr(slash + 1));
+    proto = base::AsciiLower(spec.substr(slash + 1));
   }
   if (proto != "tcp" && proto != "udp" && proto != "sctp") {
     return InvalidArgumentError("invalid proto: " + proto);
@@ -332,7 +302,7 @@ Status Apply(const Instruction& ins, const ShellLex& lex, VarMap& vars, ImageCon
       LK_RETURN_IF_ERROR(Expand(lex, vars, wd));
       if (wd.empty()) return InvalidArgumentError("cannot normalize nothing");
       if (wd[0] != '/') wd = "/" + config.working_dir + "/" + wd;
-      config.working_dir = CleanPath(wd);
+      config.working_dir = base::CleanPath(wd);
       break;
     }
     case K::kUser: {
@@ -350,7 +320,7 @@ Status Apply(const Instruction& ins, const ShellLex& lex, VarMap& vars, ImageCon
     case K::kVolume:
       for (std::string v : ins.words) {
         LK_RETURN_IF_ERROR(Expand(lex, vars, v));
-        if (TrimGoSpace(v).empty()) {
+        if (base::TrimGoSpace(v).empty()) {
           return InvalidArgumentError("VOLUME specified can not be an empty string");
         }
         *stored += Bytes(v) + kNodeOverhead;

@@ -1,5 +1,6 @@
 #include "builder/frontend/dump.h"
 
+#include "base/go_text.h"
 #include "builder/frontend/shell_lex.h"
 
 namespace latchkey::frontend {
@@ -10,14 +11,14 @@ std::string DumpNode(const Node& node) {
     out += " [";
     for (size_t i = 0; i < node.flags.size(); ++i) {
       if (i > 0) out += ' ';
-      out += GoQuote(node.flags[i]);
+      out += base::GoQuote(node.flags[i]);
     }
     out += ']';
   }
   for (const Node& nested : node.nested) out += " (" + DumpNode(nested) + ")";
   for (const std::string& arg : node.args) {
     out += ' ';
-    out += GoQuote(arg);
+    out += base::GoQuote(arg);
   }
   return out;
 }

@@ -5,7 +5,7 @@
 //   (env "name" "\"value value1\"" "=")
 //   (onbuild (run "echo" "test"))
 //   (healthcheck ["--interval=5s"] "CMD" "/check.sh --quiet")
-// Strings are quoted as Go's strconv.Quote does (GoQuote in shell_lex.h).
+// Strings are quoted as Go's strconv.Quote does (base::GoQuote, base/go_text.h).
 //
 // Thread-safety: pure functions.
 #ifndef LATCHKEY_BUILDER_FRONTEND_DUMP_H_

@@ -2,8 +2,8 @@
 
 #include <map>
 
-#include "builder/frontend/csv.h"
-#include "builder/frontend/go_text.h"
+#include "base/go_csv.h"
+#include "base/go_text.h"
 #include "builder/frontend/shell_lex.h"
 #include "builder/frontend/suggest.h"
 
@@ -52,7 +52,7 @@ Result<std::map<std::string, FlagValue>> ParseFlags(
         if (eq != std::string::npos && value.empty()) {
           return InvalidArgumentError("missing a value on flag: " + flag);
         }
-        const std::string lower = AsciiLower(value);
+        const std::string lower = base::AsciiLower(value);
         if (lower == "true" || lower.empty()) {
           fv.value = "true";
         } else if (lower == "false") {
@@ -112,7 +112,9 @@ Status ParseKvps(const Node& n, const char* name, Instruction& ins) {
 
 // Go's time.ParseDuration, in nanoseconds.
 Result<int64_t> ParseGoDuration(const std::string& orig) {
-  auto invalid = [&] { return InvalidArgumentError("time: invalid duration " + GoQuote(orig)); };
+  auto invalid = [&] {
+    return InvalidArgumentError("time: invalid duration " + base::GoQuote(orig));
+  };
   std::string_view s = orig;
   bool neg = false;
   if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
@@ -147,7 +149,7 @@ Result<int64_t> ParseGoDuration(const std::string& orig) {
     while (u < s.size() && s[u] != '.' && !(s[u] >= '0' && s[u] <= '9')) ++u;
     const std::string unit(s.substr(i, u - i));
     if (unit.empty()) {
-      return InvalidArgumentError("time: missing unit in duration " + GoQuote(orig));
+      return InvalidArgumentError("time: missing unit in duration " + base::GoQuote(orig));
     }
     long double mult = 0;
     if (unit == "ns")
@@ -163,8 +165,8 @@ Result<int64_t> ParseGoDuration(const std::string& orig) {
     else if (unit == "h")
       mult = 3600e9L;
     else {
-      return InvalidArgumentError("time: unknown unit " + GoQuote(unit) + " in duration " +
-                                  GoQuote(orig));
+      return InvalidArgumentError("time: unknown unit " + base::GoQuote(unit) + " in duration " +
+                                  base::GoQuote(orig));
     }
     total += v * mult;
     if (total > 9.223372036854775807e18L) return invalid();
@@ -202,7 +204,7 @@ Status ParseHealthcheck(const Node& n, Instruction& ins) {
     return Status::OK();
   }
   if (typ != "CMD") {
-    return InvalidArgumentError("Unknown type " + GoQuote(typ) + " in HEALTHCHECK (try CMD)");
+    return InvalidArgumentError("Unknown type " + base::GoQuote(typ) + " in HEALTHCHECK (try CMD)");
   }
   std::vector<std::string> rest(n.args.begin() + 1, n.args.end());
   std::vector<std::string> cmd = HandleJsonArgs(n, rest);
@@ -231,7 +233,7 @@ Status ParseHealthcheck(const Node& n, Instruction& ins) {
     if (ok && !neg && v > 2147483647LL) ok = false;
     if (!ok) {
       return InvalidArgumentError(
-          "strconv.ParseInt: parsing " + GoQuote(r) +
+          "strconv.ParseInt: parsing " + base::GoQuote(r) +
           (i < r.size() || r.size() <= 1 ? ": invalid syntax" : ": value out of range"));
     }
     if (neg) v = -v;
@@ -324,11 +326,11 @@ Result<Instruction> ParseOne(const Node& n) {
     LK_ASSIGN_OR_RETURN(ins.run_flags, ParseRunFlags(n.flags));
     for (const std::string& m : ins.run_flags.mount_values) {
       std::string from;
-      Result<std::vector<std::string>> fields = ParseCsvRecord(m);
+      Result<std::vector<std::string>> fields = base::CsvValueFields(m);
       if (fields.ok()) {
         for (const std::string& f : *fields) {
           const size_t eq = f.find('=');
-          if (eq != std::string::npos && AsciiLower(f.substr(0, eq)) == "from") {
+          if (eq != std::string::npos && base::AsciiLower(f.substr(0, eq)) == "from") {
             from = f.substr(eq + 1);
           }
         }
@@ -359,7 +361,7 @@ Result<Instruction> ParseOne(const Node& n) {
     LK_RETURN_IF_ERROR(no_flags());
     if (n.args.empty()) return AtLeastOne("VOLUME");
     for (const std::string& a : n.args) {
-      if (TrimGoSpace(a).empty()) {
+      if (base::TrimGoSpace(a).empty()) {
         return InvalidArgumentError("VOLUME specified can not be an empty string");
       }
     }
@@ -511,11 +513,11 @@ Result<Dockerfile> ParseInstructions(const ParseResult& parsed, std::string_view
           ParseFlags(n.flags, {{"platform", FlagType::kString}});
       if (!f.ok()) return err(f.status().message());
       Stage st;
-      if (n.args.size() == 3 && AsciiLower(n.args[1]) == "as") {
+      if (n.args.size() == 3 && base::AsciiLower(n.args[1]) == "as") {
         st.orig_name = n.args[2];
-        st.name = AsciiLower(n.args[2]);
+        st.name = base::AsciiLower(n.args[2]);
         if (!IsValidStageName(st.name)) {
-          return err("invalid name for build stage: " + GoQuote(st.name) +
+          return err("invalid name for build stage: " + base::GoQuote(st.name) +
                      ", name can't start with a number or contain symbols");
         }
       } else if (n.args.size() != 1) {

@@ -2,7 +2,7 @@
 
 #include <cstdint>
 
-#include "builder/frontend/go_text.h"
+#include "base/go_text.h"
 
 namespace latchkey::frontend {
 namespace {
@@ -208,15 +208,15 @@ std::string DecodeString(std::string_view s, size_t* pos) {
                 r = 0x10000 + ((r - 0xD800) << 10) + (lo - 0xDC00);
                 i += 6;
               } else {
-                r = kRuneError;
+                r = base::kRuneError;
               }
             } else {
-              r = kRuneError;
+              r = base::kRuneError;
             }
           } else if (r >= 0xDC00 && r < 0xE000) {
-            r = kRuneError;
+            r = base::kRuneError;
           }
-          AppendRune(out, r);
+          base::AppendRune(out, r);
           break;
         }
         default:
@@ -226,9 +226,9 @@ std::string DecodeString(std::string_view s, size_t* pos) {
       }
       continue;
     }
-    const DecodedRune d = DecodeRune(s, i);
-    if (d.rune == kRuneError && d.width == 1) {
-      AppendRune(out, kRuneError);
+    const base::DecodedRune d = base::DecodeRune(s, i);
+    if (d.rune == base::kRuneError && d.width == 1) {
+      base::AppendRune(out, base::kRuneError);
     } else {
       out.append(s.substr(i, d.width));
     }
@@ -249,7 +249,7 @@ void SkipJsonWs(std::string_view s, size_t* pos) {
 
 JsonArrayStatus ParseJsonStringArray(std::string_view text, std::vector<std::string>* out) {
   out->clear();
-  text = TrimLeftGoSpace(text);
+  text = base::TrimLeftGoSpace(text);
   if (text.empty() || text[0] != '[') return JsonArrayStatus::kNotJson;
   if (!Validator(text).Valid()) return JsonArrayStatus::kNotJson;
   // The text is a valid JSON array: walk its top-level elements.

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "builder/frontend/go_text.h"
+#include "base/go_text.h"
 #include "builder/frontend/shell_lex.h"
 
 namespace latchkey::frontend {
@@ -17,13 +17,13 @@ bool RuleSkipped(const std::vector<Directive>& directives, std::string_view rule
     std::string_view v = d.value;
     while (!v.empty()) {
       size_t semi = v.find(';');
-      std::string_view part = TrimGoSpace(v.substr(0, semi));
+      std::string_view part = base::TrimGoSpace(v.substr(0, semi));
       v = semi == std::string_view::npos ? std::string_view() : v.substr(semi + 1);
       if (part.substr(0, 5) != "skip=") continue;
       std::string_view list = part.substr(5);
       while (!list.empty()) {
         size_t comma = list.find(',');
-        std::string_view item = TrimGoSpace(list.substr(0, comma));
+        std::string_view item = base::TrimGoSpace(list.substr(0, comma));
         list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
         if (item == "all" || item == rule) return true;
       }
@@ -40,7 +40,7 @@ void Check(const Instruction& ins, std::vector<LintWarning>& out) {
     out.push_back(
         LintWarning{kSecretsRule,
                     std::string("Do not use ARG or ENV instructions for sensitive data (") + what +
-                        " " + GoQuote(kv.key) + ")",
+                        " " + base::GoQuote(kv.key) + ")",
                     ins.line});
   }
 }
@@ -52,7 +52,7 @@ bool IsSecretLikeName(std::string_view name) {
                                                  "key",    "password", "pword",      "passwd",
                                                  "secret", "token"};
   static const std::vector<std::string> kAllow = {"public", "file", "version"};
-  const std::string lower = AsciiLower(name);
+  const std::string lower = base::AsciiLower(name);
   bool deny = false;
   bool allow = false;
   size_t start = 0;

@@ -5,7 +5,9 @@
 #include <cstdlib>
 #include <limits>
 
-#include "builder/frontend/csv.h"
+#include "base/go_csv.h"
+#include "base/go_text.h"
+#include "base/path.h"
 #include "builder/frontend/suggest.h"
 
 namespace latchkey::frontend {
@@ -35,14 +37,6 @@ const std::vector<std::string>& MountKeyNames() {
   return kNames;
 }
 
-std::string AsciiLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 // Go strconv.ParseBool.
 std::optional<bool> ParseGoBool(std::string_view v) {
   if (v == "1" || v == "t" || v == "T" || v == "TRUE" || v == "true" || v == "True") return true;
@@ -70,7 +64,7 @@ std::optional<int64_t> RamInBytes(std::string_view s) {
   size_t sep = s.find_last_of("0123456789. ");
   if (sep == std::string_view::npos) return std::nullopt;
   std::string_view num = s[sep] == ' ' ? s.substr(0, sep) : s.substr(0, sep + 1);
-  std::string sfx = AsciiLower(s.substr(sep + 1));
+  std::string sfx = base::AsciiLower(s.substr(sep + 1));
   // strconv.ParseFloat subset: [+]digits[.digits][e[+-]digits] or .digits.
   size_t i = 0;
   if (i < num.size() && num[i] == '+') ++i;
@@ -108,58 +102,6 @@ std::optional<int64_t> RamInBytes(std::string_view s) {
   return static_cast<int64_t>(size);
 }
 
-// Go path.Clean.
-std::string CleanPath(std::string_view p) {
-  if (p.empty()) return ".";
-  bool rooted = p.front() == '/';
-  std::vector<std::string_view> parts;
-  size_t i = 0;
-  while (i < p.size()) {
-    size_t j = p.find('/', i);
-    if (j == std::string_view::npos) j = p.size();
-    std::string_view part = p.substr(i, j - i);
-    i = j + 1;
-    if (part.empty() || part == ".") continue;
-    if (part == "..") {
-      if (!parts.empty() && parts.back() != "..") {
-        parts.pop_back();
-      } else if (!rooted) {
-        parts.push_back(part);
-      }
-      continue;
-    }
-    parts.push_back(part);
-  }
-  std::string out = rooted ? "/" : "";
-  for (size_t k = 0; k < parts.size(); ++k) {
-    if (k > 0) out += "/";
-    out += parts[k];
-  }
-  if (out.empty()) return ".";
-  return out;
-}
-
-// Go path.Base.
-std::string BasePath(std::string_view p) {
-  if (p.empty()) return ".";
-  while (p.size() > 1 && p.back() == '/') p.remove_suffix(1);
-  if (p == "/") return "/";
-  size_t slash = p.rfind('/');
-  if (slash != std::string_view::npos) p.remove_prefix(slash + 1);
-  return std::string(p);
-}
-
-// Go path.Join for non-empty elements.
-std::string JoinPath(std::string_view a, std::string_view b, std::string_view c) {
-  std::string joined;
-  for (std::string_view part : {a, b, c}) {
-    if (part.empty()) continue;
-    if (!joined.empty()) joined += "/";
-    joined += part;
-  }
-  return joined.empty() ? "" : CleanPath(joined);
-}
-
 std::optional<MountType> MountTypeFromName(std::string_view name) {
   if (name == "bind") return MountType::kBind;
   if (name == "cache") return MountType::kCache;
@@ -179,7 +121,7 @@ std::optional<CacheSharing> SharingFromName(std::string_view name) {
 Status Invalid(std::string message) { return InvalidArgumentError(std::move(message)); }
 
 Result<std::vector<std::string>> SplitMountCsv(std::string_view value) {
-  auto fields = ParseCsvRecord(value);
+  auto fields = base::CsvValueFields(value);
   if (!fields.ok()) return fields.status().WithPrefix("failed to parse csv mounts");
   return fields;
 }
@@ -190,7 +132,7 @@ Status CheckMountValue(std::string_view value) {
   for (const std::string& field : fields) {
     size_t eq = field.find('=');
     if (eq == std::string::npos) continue;  // evaluated in pass 2
-    if (AsciiLower(std::string_view(field).substr(0, eq)) != "from") continue;
+    if (base::AsciiLower(std::string_view(field).substr(0, eq)) != "from") continue;
     std::string_view v = std::string_view(field).substr(eq + 1);
     size_t dollar = v.find('$');
     if (dollar != std::string_view::npos && dollar != v.size() - 1) {
@@ -267,10 +209,10 @@ Result<RunFlags> ParseRunFlags(const std::vector<std::string>& flag_words) {
   for (const std::string& value : flags.mount_values) LK_RETURN_IF_ERROR(CheckMountValue(value));
   if (flags.network && *flags.network != "default" && *flags.network != "none" &&
       *flags.network != "host") {
-    return Invalid("invalid network mode " + GoQuote(*flags.network));
+    return Invalid("invalid network mode " + base::GoQuote(*flags.network));
   }
   if (flags.security && *flags.security != "sandbox" && *flags.security != "insecure") {
-    return Invalid("security " + GoQuote(*flags.security) + " is not valid");
+    return Invalid("security " + base::GoQuote(*flags.security) + " is not valid");
   }
   return flags;
 }
@@ -289,7 +231,7 @@ Result<MountSpec> ParseMountValue(std::string_view value, const WordExpander& ex
 
   for (const std::string& field : fields) {
     size_t eq = field.find('=');
-    std::string key = AsciiLower(std::string_view(field).substr(0, eq));
+    std::string key = base::AsciiLower(std::string_view(field).substr(0, eq));
     if (eq == std::string::npos) {
       if (key == "readonly" || key == "ro") {
         m.readonly = true;
@@ -310,9 +252,10 @@ Result<MountSpec> ParseMountValue(std::string_view value, const WordExpander& ex
     LK_ASSIGN_OR_RETURN(std::string v, expand(std::string_view(field).substr(eq + 1)));
 
     if (key == "type") {
-      std::optional<MountType> type = MountTypeFromName(AsciiLower(v));
+      std::optional<MountType> type = MountTypeFromName(base::AsciiLower(v));
       if (!type) {
-        return Invalid(WithSuggestion("unsupported mount type " + GoQuote(v), v, MountTypeNames()));
+        return Invalid(
+            WithSuggestion("unsupported mount type " + base::GoQuote(v), v, MountTypeNames()));
       }
       m.type = *type;
     } else if (key == "from") {
@@ -343,10 +286,10 @@ Result<MountSpec> ParseMountValue(std::string_view value, const WordExpander& ex
     } else if (key == "id") {
       m.id = v;
     } else if (key == "sharing") {
-      std::optional<CacheSharing> sharing = SharingFromName(AsciiLower(v));
+      std::optional<CacheSharing> sharing = SharingFromName(base::AsciiLower(v));
       if (!sharing) {
         return Invalid(
-            WithSuggestion("unsupported sharing value " + GoQuote(v), v, SharingNames()));
+            WithSuggestion("unsupported sharing value " + base::GoQuote(v), v, SharingNames()));
       }
       m.sharing = *sharing;
       sharing_set = true;
@@ -372,9 +315,9 @@ Result<MountSpec> ParseMountValue(std::string_view value, const WordExpander& ex
   const bool file_info_allowed =
       m.type == MountType::kSecret || m.type == MountType::kSsh || m.type == MountType::kCache;
   if (!file_info_allowed) {
-    if (mode) return Invalid("mode not allowed for " + GoQuote(type) + " type mounts");
-    if (uid) return Invalid("uid not allowed for " + GoQuote(type) + " type mounts");
-    if (gid) return Invalid("gid not allowed for " + GoQuote(type) + " type mounts");
+    if (mode) return Invalid("mode not allowed for " + base::GoQuote(type) + " type mounts");
+    if (uid) return Invalid("uid not allowed for " + base::GoQuote(type) + " type mounts");
+    if (gid) return Invalid("gid not allowed for " + base::GoQuote(type) + " type mounts");
   }
   if (ro_auto) m.readonly = !(m.type == MountType::kCache || m.type == MountType::kTmpfs);
   if (m.type == MountType::kSecret) {
@@ -410,9 +353,9 @@ Result<MountSpec> ParseMountValue(std::string_view value, const WordExpander& ex
   switch (m.type) {
     case MountType::kSecret:
       if (!m.source.empty()) m.id = m.source;
-      if (m.id.empty()) m.id = BasePath(m.target);
+      if (m.id.empty()) m.id = base::BaseName(m.target);
       if (m.target.empty() && !m.env) {
-        m.target = std::string(kSecretTargetDir) + BasePath(m.id);
+        m.target = std::string(kSecretTargetDir) + base::BaseName(m.id);
         m.target_defaulted = true;
       }
       m.mode = mode.value_or(kDefaultSecretMode);
@@ -450,21 +393,21 @@ Result<std::vector<MountSpec>> ExpandMounts(const RunFlags& flags, const WordExp
 std::string ResolveTarget(const MountSpec& spec, std::string_view workdir) {
   if (spec.type == MountType::kSecret || spec.type == MountType::kSsh) {
     if (spec.target.empty()) return "";
-    return JoinPath("/", spec.target, "");
+    return base::JoinPath({"/", spec.target});
   }
-  std::string cleaned = CleanPath(spec.target);
+  std::string cleaned = base::CleanPath(spec.target);
   if (!cleaned.empty() && cleaned.front() == '/') return cleaned;
-  return JoinPath("/", workdir, spec.target);
+  return base::JoinPath({"/", workdir, spec.target});
 }
 
 std::string MountSpecCacheKey(const MountSpec& spec) {
   std::string key = "type=";
   key += MountTypeName(spec.type);
-  key += ";id=" + GoQuote(spec.id);
-  key += ";target=" + GoQuote(spec.target);
+  key += ";id=" + base::GoQuote(spec.id);
+  key += ";target=" + base::GoQuote(spec.target);
   // A secret's source is only another spelling of its id, which is already in the key.
-  key += ";source=" + GoQuote(spec.type == MountType::kSecret ? "" : spec.source);
-  key += ";from=" + GoQuote(spec.from);
+  key += ";source=" + base::GoQuote(spec.type == MountType::kSecret ? "" : spec.source);
+  key += ";from=" + base::GoQuote(spec.from);
   key += std::string(";readonly=") + (spec.readonly ? "true" : "false");
   key += std::string(";required=") + (spec.required ? "true" : "false");
   key += std::string(";sharing=") + CacheSharingName(spec.sharing);
@@ -472,7 +415,7 @@ std::string MountSpecCacheKey(const MountSpec& spec) {
   key += ";uid=" + std::to_string(spec.uid);
   key += ";gid=" + std::to_string(spec.gid);
   key += ";size=" + (spec.size_bytes ? std::to_string(*spec.size_bytes) : std::string("none"));
-  key += ";env=" + (spec.env ? GoQuote(*spec.env) : std::string("none"));
+  key += ";env=" + (spec.env ? base::GoQuote(*spec.env) : std::string("none"));
   return key;
 }
 

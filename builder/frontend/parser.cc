@@ -2,7 +2,7 @@
 
 #include <optional>
 
-#include "builder/frontend/go_text.h"
+#include "base/go_text.h"
 #include "builder/frontend/json_array.h"
 #include "builder/frontend/shell_lex.h"
 #include "builder/frontend/suggest.h"
@@ -40,7 +40,7 @@ Status PossibleParserDirective(Directives& d, std::string_view token, int line) 
     d.done = true;
     return Status::OK();
   }
-  std::string_view s = TrimLeftGoSpace(token.substr(1));
+  std::string_view s = base::TrimLeftGoSpace(token.substr(1));
   // ^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$
   size_t i = 0;
   if (s.empty() || !IsAlpha(s[0])) {
@@ -48,7 +48,7 @@ Status PossibleParserDirective(Directives& d, std::string_view token, int line) 
     return Status::OK();
   }
   while (i < s.size() && (IsAlpha(s[i]) || IsDigit(s[i]))) ++i;
-  const std::string name = AsciiLower(s.substr(0, i));
+  const std::string name = base::AsciiLower(s.substr(0, i));
   while (i < s.size() && IsReSpace(s[i])) ++i;
   if (i >= s.size() || s[i] != '=') {
     d.done = true;
@@ -93,7 +93,7 @@ std::string_view TrimNewline(std::string_view s) {
 }
 
 bool IsComment(std::string_view raw) {
-  std::string_view t = TrimLeftGoSpace(TrimNewline(raw));
+  std::string_view t = base::TrimLeftGoSpace(TrimNewline(raw));
   return !t.empty() && t[0] == '#';
 }
 
@@ -117,13 +117,13 @@ struct SplitLine {
 
 SplitLine SplitCommand(std::string_view line) {
   SplitLine out;
-  std::string_view t = TrimGoSpace(line);
+  std::string_view t = base::TrimGoSpace(line);
   size_t i = 0;
-  while (i < t.size() && !IsReWhitespace(t[i])) ++i;
+  while (i < t.size() && !base::IsReWhitespace(t[i])) ++i;
   out.cmd = std::string(t.substr(0, i));
   if (i == t.size()) return out;
   size_t j = i;
-  while (j < t.size() && IsReWhitespace(t[j])) ++j;
+  while (j < t.size() && base::IsReWhitespace(t[j])) ++j;
   const std::string_view rest = t.substr(j);
 
   enum { kSpaces, kWord, kQuote } phase = kSpaces;
@@ -137,7 +137,7 @@ SplitLine SplitCommand(std::string_view line) {
     char ch = pos != n ? rest[pos] : 0;
     if (phase == kSpaces) {
       if (pos == n) break;
-      if (IsGoSpaceByte(static_cast<unsigned char>(ch))) continue;
+      if (base::IsGoSpaceByte(static_cast<unsigned char>(ch))) continue;
       if (ch != '-' || pos + 1 == n || rest[pos + 1] != '-') {
         remaining = rest.substr(pos);
         have_remaining = true;
@@ -150,7 +150,7 @@ SplitLine SplitCommand(std::string_view line) {
       break;
     }
     if (phase == kWord) {
-      if (IsGoSpaceByte(static_cast<unsigned char>(ch))) {
+      if (base::IsGoSpaceByte(static_cast<unsigned char>(ch))) {
         phase = kSpaces;
         if (word == "--") {
           remaining = rest.substr(pos);
@@ -192,7 +192,7 @@ SplitLine SplitCommand(std::string_view line) {
       word.push_back(ch);
     }
   }
-  if (have_remaining) out.args = std::string(TrimGoSpace(remaining));
+  if (have_remaining) out.args = std::string(base::TrimGoSpace(remaining));
   return out;
 }
 
@@ -208,7 +208,7 @@ std::vector<std::string> ParseWords(std::string_view rest, char escape) {
   size_t width = 0;
   const size_t n = rest.size();
   auto decode = [&](size_t pos) {
-    DecodedRune d = DecodeRune(rest, pos);
+    base::DecodedRune d = base::DecodeRune(rest, pos);
     ch = d.rune;
     width = d.width;
   };
@@ -216,7 +216,7 @@ std::vector<std::string> ParseWords(std::string_view rest, char escape) {
     if (pos != n) decode(pos);
     if (phase == kSpaces) {
       if (pos == n) break;
-      if (IsGoSpace(ch) && !(ch == kRuneError && width == 1)) continue;
+      if (base::IsGoSpace(ch) && !(ch == base::kRuneError && width == 1)) continue;
       phase = kWord;
     }
     if ((phase == kWord || phase == kQuote) && pos == n) {
@@ -224,7 +224,7 @@ std::vector<std::string> ParseWords(std::string_view rest, char escape) {
       break;
     }
     if (phase == kWord) {
-      if (IsGoSpace(ch) && !(ch == kRuneError && width == 1)) {
+      if (base::IsGoSpace(ch) && !(ch == base::kRuneError && width == 1)) {
         phase = kSpaces;
         if (blank_ok || !word.empty()) words.push_back(word);
         word.clear();
@@ -238,11 +238,11 @@ std::vector<std::string> ParseWords(std::string_view rest, char escape) {
       }
       if (ch == static_cast<unsigned char>(escape)) {
         if (pos + width == n) continue;
-        AppendRune(word, ch);
+        base::AppendRune(word, ch);
         pos += width;
         decode(pos);
       }
-      AppendRune(word, ch);
+      base::AppendRune(word, ch);
       continue;
     }
     // kQuote
@@ -253,10 +253,10 @@ std::vector<std::string> ParseWords(std::string_view rest, char escape) {
         continue;
       }
       pos += width;
-      AppendRune(word, ch);
+      base::AppendRune(word, ch);
       decode(pos);
     }
-    AppendRune(word, ch);
+    base::AppendRune(word, ch);
   }
   return words;
 }
@@ -269,12 +269,12 @@ std::vector<std::string> SplitReWhitespace(std::string_view s, int limit) {
   size_t i = 0;
   while (i < s.size()) {
     if (limit > 0 && static_cast<int>(parts.size()) == limit - 1) break;
-    if (!IsReWhitespace(s[i])) {
+    if (!base::IsReWhitespace(s[i])) {
       ++i;
       continue;
     }
     size_t j = i;
-    while (j < s.size() && IsReWhitespace(s[j])) ++j;
+    while (j < s.size() && base::IsReWhitespace(s[j])) ++j;
     if (j != 0) parts.emplace_back(s.substr(beg, i - beg));
     beg = j;
     i = j;
@@ -297,7 +297,7 @@ Result<Parsed> ParseNameVal(std::string_view rest, const char* key, char escape)
   for (const std::string& w : words) {
     const size_t eq = w.find('=');
     if (eq == std::string::npos) {
-      return InvalidArgumentError("Syntax error - can't find = in " + GoQuote(w) +
+      return InvalidArgumentError("Syntax error - can't find = in " + base::GoQuote(w) +
                                   ". Must be of the form: name=value");
     }
     p.args.push_back(w.substr(0, eq));
@@ -358,9 +358,10 @@ Result<Parsed> Dispatch(const std::string& cmd, std::string_view rest, const Dir
   }
   if (cmd == "healthcheck") {
     size_t sep = 0;
-    while (sep < rest.size() && !IsGoSpaceByte(static_cast<unsigned char>(rest[sep]))) ++sep;
+    while (sep < rest.size() && !base::IsGoSpaceByte(static_cast<unsigned char>(rest[sep]))) ++sep;
     size_t next = sep;
-    while (next < rest.size() && IsGoSpaceByte(static_cast<unsigned char>(rest[next]))) ++next;
+    while (next < rest.size() && base::IsGoSpaceByte(static_cast<unsigned char>(rest[next])))
+      ++next;
     if (sep == 0) return p;
     LK_ASSIGN_OR_RETURN(Parsed cmd_part, ParseJsonOrFallback(rest.substr(next), false));
     p.args.emplace_back(rest.substr(0, sep));
@@ -386,7 +387,7 @@ Result<Parsed> Dispatch(const std::string& cmd, std::string_view rest, const Dir
 Result<Node> NewNodeFromLine(std::string_view line, const Directives& d, int depth) {
   SplitLine split = SplitCommand(line);
   Node node;
-  node.value = AsciiLower(split.cmd);
+  node.value = base::AsciiLower(split.cmd);
   LK_ASSIGN_OR_RETURN(Parsed p, Dispatch(node.value, split.args, d, depth));
   node.original_cmd = std::move(split.cmd);
   node.original = std::string(line);
@@ -435,7 +436,7 @@ Result<ParseResult> Parse(std::string_view text, std::string_view filename) {
   size_t idx = 0;
   auto process_line = [&](std::string_view raw, bool strip_left, std::string* out) -> Status {
     std::string_view token = TrimNewline(raw);
-    if (strip_left) token = TrimLeftGoSpace(token);
+    if (strip_left) token = base::TrimLeftGoSpace(token);
     Status s = PossibleParserDirective(d, token, current_line + 1);
     if (IsComment(token)) {
       out->clear();
@@ -454,7 +455,7 @@ Result<ParseResult> Parse(std::string_view text, std::string_view filename) {
     // Directive lines are not comments of the instruction below them.
     if (IsComment(raw) && d.seen.size() == directives_before) {
       std::string_view body = TrimNewline(raw);
-      std::string comment(TrimGoSpace(body.substr(1)));
+      std::string comment(base::TrimGoSpace(body.substr(1)));
       if (comment.empty()) {
         comments.clear();
       } else {
@@ -474,7 +475,7 @@ Result<ParseResult> Parse(std::string_view text, std::string_view filename) {
       if (!ns.ok()) return LineError(filename, current_line + 1, ns.message());
       ++current_line;
       if (IsComment(next_raw)) continue;
-      if (TrimLeftGoSpace(next).empty()) {
+      if (base::TrimLeftGoSpace(next).empty()) {
         has_empty_continuation = true;
         continue;
       }

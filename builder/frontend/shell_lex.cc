@@ -5,6 +5,8 @@
 #include <optional>
 #include <utility>
 
+#include "base/go_text.h"
+
 namespace latchkey::frontend {
 namespace {
 
@@ -729,21 +731,6 @@ class ShellWord {
   int depth_ = 0;
 };
 
-// Go unicode.IsPrint, approximated above Latin-1 (see GoQuote's contract).
-bool IsPrint(int32_t c) {
-  if (c < 0x20 || c == 0x7F) return false;
-  if (c < 0x7F) return true;
-  if (c < 0xA0 || c == 0xAD) return false;
-  if ((c >= 0x200B && c <= 0x200F) || (c >= 0x2028 && c <= 0x202E) ||
-      (c >= 0x2060 && c <= 0x206F) || c == 0xFEFF || (c >= 0xFFF9 && c <= 0xFFFB)) {
-    return false;
-  }
-  if (c >= 0xE000 && c <= 0xF8FF) return false;  // private use
-  if (c >= 0xF0000) return false;                // private use planes
-  if (IsSpace(c)) return false;                  // only ASCII space is printable
-  return true;
-}
-
 }  // namespace
 
 VarMap VarMapFromEnvList(const std::vector<std::string>& env) {
@@ -772,7 +759,7 @@ Result<WordResult> ShellLex::ProcessWordWithMatches(std::string_view word,
     // A hostile word can be megabytes long: the message quotes its start only.
     constexpr size_t kQuoted = 256;
     std::string quoted =
-        word.size() > kQuoted ? GoQuote(word.substr(0, kQuoted)) + "..." : GoQuote(word);
+        word.size() > kQuoted ? base::GoQuote(word.substr(0, kQuoted)) + "..." : base::GoQuote(word);
     return InvalidArgumentError("failed to process " + quoted + ": " + status.message());
   }
   return result;
@@ -787,71 +774,6 @@ Result<std::vector<std::string>> ShellLex::ProcessWords(std::string_view word,
                                                         const VarMap& vars) const {
   LK_ASSIGN_OR_RETURN(WordResult r, ProcessWordWithMatches(word, vars));
   return std::move(r.words);
-}
-
-std::string GoQuote(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t len;
-    int32_t c = DecodeRune(s, i, &len);
-    if (c == kReplacementChar && len == 1) {  // invalid byte
-      unsigned char b = static_cast<unsigned char>(s[i]);
-      out += "\\x";
-      out.push_back(kHex[b >> 4]);
-      out.push_back(kHex[b & 0xF]);
-      i += 1;
-      continue;
-    }
-    i += len;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        continue;
-      case '\\':
-        out += "\\\\";
-        continue;
-      case '\a':
-        out += "\\a";
-        continue;
-      case '\b':
-        out += "\\b";
-        continue;
-      case '\f':
-        out += "\\f";
-        continue;
-      case '\n':
-        out += "\\n";
-        continue;
-      case '\r':
-        out += "\\r";
-        continue;
-      case '\t':
-        out += "\\t";
-        continue;
-      case '\v':
-        out += "\\v";
-        continue;
-      default:
-        break;
-    }
-    if (IsPrint(c)) {
-      AppendRune(&out, c);
-    } else if (c < 0x20 || c == 0x7F) {
-      out += "\\x";
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xF]);
-    } else if (c < 0x10000) {
-      out += "\\u";
-      for (int shift = 12; shift >= 0; shift -= 4) out.push_back(kHex[(c >> shift) & 0xF]);
-    } else {
-      out += "\\U";
-      for (int shift = 28; shift >= 0; shift -= 4) out.push_back(kHex[(c >> shift) & 0xF]);
-    }
-  }
-  out += "\"";
-  return out;
 }
 
 }  // namespace latchkey::frontend

@@ -101,11 +101,6 @@ class ShellLex {
   ShellLexOptions options_;
 };
 
-// Quotes `s` as Go's strconv.Quote / fmt "%q" does (used to render BuildKit messages exactly):
-// surrounding double quotes; \" and \\ escaped; \a \b \f \n \r \t \v; other control bytes and
-// invalid UTF-8 bytes as \xNN; DEL as \x7f; printable Unicode kept as is.
-std::string GoQuote(std::string_view s);
-
 }  // namespace latchkey::frontend
 
 #endif  // LATCHKEY_BUILDER_FRONTEND_SHELL_LEX_H_

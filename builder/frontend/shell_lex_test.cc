@@ -1,6 +1,7 @@
 #include "builder/frontend/shell_lex.h"
 
 #include <gtest/gtest.h>
+#include "base/go_text.h"
 
 namespace latchkey::frontend {
 namespace {
@@ -456,19 +457,6 @@ TEST(ShellLex, InvalidUtf8BecomesReplacementChar) {
             "b");
 }
 
-TEST(GoQuote, MatchesStrconvQuote) {
-  EXPECT_EQ(GoQuote(""), "\"\"");
-  EXPECT_EQ(GoQuote("abc"), "\"abc\"");
-  EXPECT_EQ(GoQuote("a\"b\\c"), "\"a\\\"b\\\\c\"");
-  EXPECT_EQ(GoQuote("\a\b\f\n\r\t\v"), "\"\\a\\b\\f\\n\\r\\t\\v\"");
-  EXPECT_EQ(GoQuote(std::string("\x00\x1b\x7f", 3)), "\"\\x00\\x1b\\x7f\"");
-  EXPECT_EQ(GoQuote("\xff"), "\"\\xff\"");
-  EXPECT_EQ(GoQuote("caf\xc3\xa9"), "\"caf\xc3\xa9\"");
-  EXPECT_EQ(GoQuote("\xc2\xa0"), "\"\\u00a0\"");
-  EXPECT_EQ(GoQuote("\xef\xbb\xbf"), "\"\\ufeff\"");
-  EXPECT_EQ(GoQuote("'"), "\"'\"");
-}
-
 // Hostile words (issue 11): nesting is bounded before the stack runs out, and a result is
 // bounded before memory runs out.
 TEST(ShellLexLimits, NestingDeeperThan64LevelsFails) {
@@ -490,7 +478,7 @@ TEST(ShellLexLimits, NestingDeeperThan64LevelsFails) {
   std::string unclosed;
   for (int i = 0; i < 100; ++i) unclosed += "\"${a:-";
   EXPECT_EQ(ShellLex().ProcessWord(unclosed, {}).status().message(),
-            "failed to process " + GoQuote(unclosed.substr(0, 256)) +
+            "failed to process " + base::GoQuote(unclosed.substr(0, 256)) +
                 "...: variable expansion nested more than 64 levels deep");
 }
 

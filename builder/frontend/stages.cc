@@ -4,7 +4,7 @@
 #include <unordered_map>
 #include <utility>
 
-#include "builder/frontend/go_text.h"
+#include "base/go_text.h"
 
 namespace latchkey::frontend {
 namespace {
@@ -57,7 +57,7 @@ VarMap AutomaticPlatformArgs(const BuildOptions& opts) {
 }
 
 Result<int> FindStageRef(const std::vector<StageNode>& stages, std::string_view value) {
-  const std::string lower = AsciiLower(value);
+  const std::string lower = base::AsciiLower(value);
   for (const StageNode& s : stages) {
     if (!s.name.empty() && s.name == lower) return s.index;
   }
@@ -122,7 +122,7 @@ Result<StageGraph> BuildStageGraph(const Dockerfile& df, const BuildOptions& opt
     n.name = st.name;
     n.line = st.line;
     if (!n.name.empty() && !by_name.emplace(n.name, n.index).second) {
-      return LineError(filename, st.line, "duplicate stage name " + GoQuote(n.name));
+      return LineError(filename, st.line, "duplicate stage name " + base::GoQuote(n.name));
     }
     Result<WordResult> base = lex.ProcessWordWithMatches(st.base_name, g.meta_scope);
     if (!base.ok()) return LineError(filename, st.line, base.status().message());
@@ -137,7 +137,7 @@ Result<StageGraph> BuildStageGraph(const Dockerfile& df, const BuildOptions& opt
       n.platform = p->result;
       for (const std::string& m : p->matched) n.used_meta_args.push_back(m);
     }
-    if (auto it = by_name.find(AsciiLower(n.base)); it != by_name.end() && it->second != n.index) {
+    if (auto it = by_name.find(base::AsciiLower(n.base)); it != by_name.end() && it->second != n.index) {
       n.base_stage = it->second;
     }
     if (n.base_stage >= 0) {
@@ -182,13 +182,13 @@ Result<StageGraph> BuildStageGraph(const Dockerfile& df, const BuildOptions& opt
   if (opts.target.empty()) {
     g.target = static_cast<int>(g.stages.size()) - 1;
   } else {
-    const std::string t = AsciiLower(opts.target);
+    const std::string t = base::AsciiLower(opts.target);
     for (const StageNode& s : g.stages) {
       if (!s.name.empty() && s.name == t) g.target = s.index;
     }
     if (g.target < 0) {
       return LineError(filename, g.stages.back().line,
-                       "target stage " + GoQuote(opts.target) + " could not be found");
+                       "target stage " + base::GoQuote(opts.target) + " could not be found");
     }
   }
 

@@ -11,13 +11,10 @@
 
 namespace latchkey::frontend {
 
-// Levenshtein edit distance between `a` and `b` counted in Unicode code points (UTF-8 input;
-// an invalid byte counts as one code point). Insert, delete and substitute each cost 1.
-size_t LevenshteinDistance(std::string_view a, std::string_view b);
-
-// Returns the candidate closest to `word` whose edit distance is below 3, or "" when there is
-// none. When `word` equals a candidate exactly, returns "" (the error was not a misspelling).
-// On a tie the earlier candidate wins, so pass candidates in a fixed, meaningful order.
+// Returns the candidate closest to `word` whose edit distance (base::EditDistance) is below 3, or
+// "" when there is none. When `word` equals a candidate exactly, returns "" (the error was not a
+// misspelling). On a tie the earlier candidate wins, so pass candidates in a fixed, meaningful
+// order.
 //
 // With case_sensitive == false both sides are compared lower-cased (ASCII) and the returned
 // candidate takes the case of `word`: all lower-case word -> lower-case candidate, all

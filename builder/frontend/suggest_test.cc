@@ -5,22 +5,6 @@
 namespace latchkey::frontend {
 namespace {
 
-TEST(LevenshteinDistance, CountsEdits) {
-  EXPECT_EQ(LevenshteinDistance("", ""), 0u);
-  EXPECT_EQ(LevenshteinDistance("abc", ""), 3u);
-  EXPECT_EQ(LevenshteinDistance("", "abc"), 3u);
-  EXPECT_EQ(LevenshteinDistance("kitten", "sitting"), 3u);
-  EXPECT_EQ(LevenshteinDistance("tmp", "tmpfs"), 2u);
-  EXPECT_EQ(LevenshteinDistance("typ", "type"), 1u);
-  EXPECT_EQ(LevenshteinDistance("flaw", "lawn"), 2u);
-}
-
-TEST(LevenshteinDistance, CountsCodePointsNotBytes) {
-  // "é" is two bytes but one edit.
-  EXPECT_EQ(LevenshteinDistance("caf\xc3\xa9", "cafe"), 1u);
-  EXPECT_EQ(LevenshteinDistance("\xea\xb0\x80", "\xea\xb0\x81"), 1u);
-}
-
 TEST(Suggest, ReturnsClosestBelowThree) {
   std::vector<std::string> types = {"bind", "cache", "tmpfs", "secret", "ssh"};
   EXPECT_EQ(Suggest("tmp", types), "tmpfs");

@@ -1,20 +1,12 @@
 // Unpacking OCI layer tars (gzip or plain) into directories, safely, and the shared
 // content-addressed cache of unpacked layers.
 //
-// Hostile input. Every entry name, symlink target and hardlink target is resolved inside the
-// destination with openat2(RESOLVE_IN_ROOT) (see in_root.h): "../x", "/etc/passwd", a symlink
-// "a -> /" followed by "a/etc/passwd", a hardlink to "../../../etc/shadow" all land inside (or
-// fail inside) the destination; nothing outside it is read, written, linked or removed. Only
-// the xattrs "user.*" and "security.capability" are applied (a layer cannot plant trusted.overlay
-// xattrs). Entry types other than file, dir, symlink, hardlink, char/block device and fifo are
-// rejected. Owners are applied only when running as root (ExtractOptions::chown).
-//
-// Whiteouts. Two modes:
-//  * kOverlay (for overlay lowerdirs, used by the cache): ".wh.x" becomes a 0/0 character device
-//    "x" and ".wh..wh..opq" sets trusted.overlay.opaque=y on its directory, so stacking the
-//    per-layer directories as overlay lowerdirs gives the image's filesystem.
-//  * kApply (for flattening into one directory, used by rootfs export): ".wh.x" removes x and
-//    ".wh..wh..opq" removes every child of its directory that this layer did not itself create.
+// Hostile input and whiteouts: entries are unpacked by the shared TarUnpacker (tar_unpack.h),
+// with the layer option set: xattrs "user.*" and "security.capability" applied, owners only when
+// running as root (ExtractOptions::chown), an entry naming the root applies a directory's
+// metadata and is an error for any other type, and whiteouts as ExtractOptions::whiteouts says
+// (kOverlay for overlay lowerdirs, used by the cache, so stacking the per-layer directories
+// gives the image's filesystem; kApply for flattening into one directory, used by rootfs export).
 //
 // Thread-safety: ExtractLayerTo into distinct directories may run concurrently. ExtractLayer
 // (the cache) is safe between threads and processes: each extractor unpacks into its own temp
@@ -28,11 +20,10 @@
 #include <vector>
 
 #include "builder/image/blob_store.h"
+#include "builder/image/tar_unpack.h"
 #include "latchkey/status.h"
 
 namespace latchkey::image {
-
-enum class WhiteoutMode { kOverlay, kApply };
 
 struct ExtractOptions {
   WhiteoutMode whiteouts = WhiteoutMode::kOverlay;

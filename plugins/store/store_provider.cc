@@ -8,9 +8,9 @@
 #include <string>
 
 #include "latchkey/provider.hpp"
-#include "plugins/store/name.h"
-#include "plugins/store/secret_io.h"
-#include "plugins/store/store.h"
+#include "store/name.h"
+#include "store/secret_io.h"
+#include "store/store.h"
 
 namespace latchkey::store {
 

@@ -14,7 +14,7 @@
 #include "broker/plugin_config.h"
 #include "broker/plugin_loader.h"
 #include "broker/provider_instance.h"
-#include "plugins/store/store.h"
+#include "store/store.h"
 
 namespace latchkey {
 namespace {

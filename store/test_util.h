@@ -1,0 +1,58 @@
+// Helpers shared by the store's tests: temporary directories, byte spans, raw SQL.
+#ifndef LATCHKEY_STORE_TEST_UTIL_H_
+#define LATCHKEY_STORE_TEST_UTIL_H_
+
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "broker/secret_buffer.h"
+
+namespace latchkey::store::testing {
+
+// A fresh directory under /tmp, removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/lk-store-test-XXXXXX";
+    path_ = ::mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+  std::string File(std::string_view name) const { return path_ + "/" + std::string(name); }
+
+ private:
+  std::string path_;
+};
+
+inline std::span<const uint8_t> Bytes(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+inline std::string_view View(const SecretBuffer& b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+// Runs `sql` on the database file directly (what an attacker with file access could do).
+inline int RawSql(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open(db_path.c_str(), &db);
+  if (rc == SQLITE_OK) rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  return rc;
+}
+
+// Makes Argon2id cheap for tests (the limits are recorded in the store, so opening matches).
+inline void UseMinPwhashLimits() { ::setenv("LATCHKEY_STORE_PWHASH_LIMITS", "min", 1); }
+
+}  // namespace latchkey::store::testing
+
+#endif  // LATCHKEY_STORE_TEST_UTIL_H_

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# The include-edge check: fails when a source file includes a header from a folder its
+# component may not depend on (docs/architecture.md, "Dependency edges").
+#
+#   bash tests/structure/include_edges_test.sh [SOURCE_DIR]
+#
+# SOURCE_DIR defaults to $LATCHKEY_SOURCE_DIR, else the checkout this script is in. Every
+# C/C++ file below the component folders is read (tracked or not; build trees are skipped).
+# Each `#include "x"` or `#include <x>` naming one of our folders (or latchkey/…, the SDK) is
+# mapped to the folder of the header it names and checked against the rules below.
+#
+# Rules (a file may always include headers of its own component):
+#   sdk/                 -> sdk only
+#   base/                -> sdk/include only
+#   builder/frontend/    -> sdk/include, base/
+#   plugins/<p>/         -> sdk/include, plugins/<p>/
+#   builder/{image,executor,build}/ -> no broker/ header except the KNOWN DEPARTURES below
+#   store/ (the engine)  -> sdk/include, base/, broker/secret_buffer.h (latchkey_secure)
+#   broker/              -> no builder/, cli/, plugins/ or store/ header
+#
+# Exceptions are listed one per line as "<file or folder prefix> <included header> <reason>",
+# so each is visible and has a reason. Remove a line when its edge goes away: a listed
+# exception that no file uses any more is itself reported (the list must not rot).
+#
+# Output: one line per forbidden edge, "<file>:<line>: <component> may not include <header>
+# (<rule>)", then "include edges: N files checked, M forbidden" and exit 1 when M > 0.
+set -uo pipefail
+
+root=${1:-${LATCHKEY_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}}
+cd "$root" || { echo "include edges: cannot enter $root"; exit 1; }
+
+# Allowed exceptions to a rule: "<file or folder prefix> <header> <reason>".
+ALLOWED_EXCEPTIONS=$(cat <<'EOF'
+plugins/store/store_provider.cc store/store.h the store plugin is the adapter from the provider ABI to the engine library
+plugins/store/store_provider.cc store/secret_io.h the store plugin is the adapter from the provider ABI to the engine library
+plugins/store/store_provider.cc store/name.h the store plugin is the adapter from the provider ABI to the engine library
+plugins/file/file_provider_test.cc broker/plugin_test_util.h the test loads the built plugin through the host's loader
+plugins/file/file_provider_test.cc broker/provider_instance.h the test drives the plugin through the host's ABI checks
+plugins/env/env_provider_test.cc broker/plugin_test_util.h the test loads the built plugin through the host's loader
+plugins/env/env_provider_test.cc broker/provider_instance.h the test drives the plugin through the host's ABI checks
+EOF
+)
+
+# Known departures: builder files that reach into broker internals today. To be removed when
+# the builder sees the broker through one small session interface (issue 10, step 3).
+KNOWN_DEPARTURES=$(cat <<'EOF'
+builder/executor/ broker/redactor.h step output redaction reads SecretRegistry::Global()
+builder/executor/ broker/secret_buffer.h secret values for mounts and env live in SecretBuffer
+builder/build/ broker/redactor.h progress output and the leak guard use SecretRegistry
+builder/build/ broker/secret_buffer.h fetched secret values live in SecretBuffer
+builder/build/ broker/session.h Build() takes the concrete Session
+builder/build/ broker/audit/audit_log.h Build() takes the audit log to record leak findings
+builder/build/ broker/logging.h builder.cc logs through the broker's logger
+EOF
+)
+
+# Folders we own; an include whose first component is one of these (or latchkey/) is ours.
+OURS='^(base|broker|builder|cli|plugins|sdk|store|tests|bench|examples|latchkey)/'
+
+component_of() {  # path -> component name used by the rules
+  case $1 in
+    sdk/*) echo sdk ;;
+    base/*) echo base ;;
+    builder/frontend/*) echo frontend ;;
+    builder/image/* | builder/executor/* | builder/build/*) echo builder ;;
+    plugins/*/*) echo "plugins/$(cut -d/ -f2 <<<"$1")" ;;
+    broker/*) echo broker ;;
+    store/*) echo store ;;
+    *) echo other ;;
+  esac
+}
+
+# Is "<file> <header>" covered by a line of the list in $1?
+listed() {
+  local list=$1 file=$2 header=$3 prefix h _
+  while read -r prefix h _; do
+    [ -z "$prefix" ] && continue
+    if [ "$h" = "$header" ] && [[ $file == "$prefix"* ]]; then
+      used["$prefix $h"]=1
+      return 0
+    fi
+  done <<<"$list"
+  return 1
+}
+
+declare -A used=()
+files=0
+bad=0
+report() {
+  echo "$1"
+  bad=$((bad + 1))
+}
+
+while IFS= read -r f; do
+  files=$((files + 1))
+  comp=$(component_of "$f")
+  [ "$comp" = other ] && continue
+  dir=$(dirname "$f")
+  while IFS=: read -r lineno inc; do
+    # A bare name ("conformance.h") is resolved next to the including file.
+    if [[ $inc != */* ]]; then
+      [ -e "$dir/$inc" ] && header="$dir/$inc" || continue
+    elif [[ $inc =~ ^latchkey/ ]]; then
+      header="sdk/include/$inc"
+    elif [[ $inc =~ $OURS ]]; then
+      header=$inc
+    else
+      continue
+    fi
+    hcomp=$(component_of "$header")
+    [ "$hcomp" = "$comp" ] && continue
+    rule=""
+    case $comp in
+      sdk) rule="sdk includes nothing of ours" ;;
+      base) [[ $header == sdk/include/* ]] || rule="base/ includes only sdk/include" ;;
+      frontend)
+        [[ $header == sdk/include/* || $header == base/* ]] ||
+          rule="the frontend includes only sdk/include and base/" ;;
+      plugins/*)
+        [[ $header == sdk/include/* ]] || rule="a plugin includes only sdk/include" ;;
+      builder)
+        if [[ $header == broker/* ]] && ! listed "$KNOWN_DEPARTURES" "$f" "$header"; then
+          rule="the builder does not include broker internals"
+        fi ;;
+      store)
+        [[ $header == sdk/include/* || $header == base/* || $header == broker/secret_buffer.h ]] ||
+          rule="the store engine includes only sdk/include, base/ and broker/secret_buffer.h" ;;
+      broker)
+        [[ $header == builder/* || $header == cli/* || $header == plugins/* || $header == store/* ]] &&
+          rule="the broker never includes the builder, the CLI, a plugin or the store engine" ;;
+    esac
+    [ -z "$rule" ] && continue
+    listed "$ALLOWED_EXCEPTIONS" "$f" "$header" && continue
+    report "$f:$lineno: $comp may not include $header ($rule)"
+  done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<][^">]+[">]' "$f" |
+           sed -E 's/^([0-9]+):[[:space:]]*#[[:space:]]*include[[:space:]]*["<]([^">]+)[">].*/\1:\2/')
+done < <(find base broker builder cli plugins sdk store -type f \
+           \( -name '*.cc' -o -name '*.h' -o -name '*.hpp' -o -name '*.c' \) \
+           -not -path '*/build/CMakeFiles/*' 2>/dev/null | sort)
+
+# A listed exception or departure that nothing uses any more is stale: delete its line.
+while read -r prefix h _; do
+  [ -z "$prefix" ] && continue
+  [ -n "${used["$prefix $h"]:-}" ] ||
+    report "stale exception: no file under $prefix includes $h any more (delete its line)"
+done <<<"$ALLOWED_EXCEPTIONS
+$KNOWN_DEPARTURES"
+
+echo "include edges: $files files checked, $bad forbidden"
+[ "$bad" -eq 0 ]
