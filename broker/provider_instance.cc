@@ -214,13 +214,18 @@ Result<FetchedSecret> ProviderInstance::Fetch(const FetchRequest& request) {
     return UnavailableError(quoted + ": cannot start a thread for the fetch: " + e.what());
   }
   // Wake at least every 50 ms to look at the cancellation flag (it has no descriptor to wait
-  // on), and at the deadline.
+  // on), and at the deadline. A plugin that honours the deadline answers right at it, with an
+  // error that says what it was waiting for (a FIFO's writer, a server): it gets a short grace
+  // past the deadline before the call counts as hung and is abandoned.
   constexpr auto kPoll = std::chrono::milliseconds(50);
+  constexpr auto kGrace = std::chrono::milliseconds(500);
+  std::optional<std::chrono::steady_clock::time_point> abandon_at;
+  if (deadline.has_value()) abandon_at = *deadline + kGrace;
   std::unique_lock<std::mutex> lock(call->mu);
   while (!call->done) {
     auto now = std::chrono::steady_clock::now();
     bool cancel = request.cancelled != nullptr && request.cancelled->load();
-    if (cancel || (deadline.has_value() && now >= *deadline)) {
+    if (cancel || (abandon_at.has_value() && now >= *abandon_at)) {
       call->cancelled.store(cancel);
       core_->poisoned.store(true);
       call->ctx.logger().warn(
@@ -230,7 +235,7 @@ Result<FetchedSecret> ProviderInstance::Fetch(const FetchRequest& request) {
       return cancel ? cancelled() : timed_out();
     }
     auto until = now + kPoll;
-    if (deadline.has_value() && *deadline < until) until = *deadline;
+    if (abandon_at.has_value() && *abandon_at < until) until = *abandon_at;
     call->cv.wait_until(lock, until);
   }
   lock.unlock();

@@ -80,7 +80,8 @@ class ProviderInstance {
   // With a deadline or a cancellation flag (see the file comment), besides the plugin's own
   // errors:
   //   DEADLINE_EXCEEDED  provider "<name>" did not answer within <timeout> while fetching "<id>"
-  //                      (<timeout> as configured: 30s, 1m30s, 500ms)
+  //                      (<timeout> as configured: 30s, 1m30s, 500ms), when the plugin has not
+  //                      answered 500 ms past the deadline (its own deadline error wins before)
   //   CANCELLED          provider "<name>" was cancelled while fetching "<id>"
   //   UNAVAILABLE        provider "<name>" is not called again in this session: an earlier
   //                      fetch did not answer (the instance is poisoned)

@@ -300,13 +300,13 @@ TEST(ProviderInstance, ACancelledFetchReturnsWhileThePluginStillRuns) {
 TEST(ProviderInstance, AnAbandonedCallThatReturnsLaterIsReleased) {
   auto inst = Instance();
   ASSERT_NE(inst, nullptr);
-  FetchRequest req = Ref("sleep:300");
+  FetchRequest req = Ref("sleep:900");
   req.timeout = std::chrono::milliseconds(50);
   EXPECT_EQ(inst->Fetch(req).status().code(), StatusCode::kDeadlineExceeded);
   inst.reset();
   // The worker finishes after its caller and the instance are gone; it must only touch what
   // it shares (nothing to assert beyond not crashing, which the sanitizer build checks).
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
 }
 
 TEST(ProviderInstance, ListAndHealth) {

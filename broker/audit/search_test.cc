@@ -159,8 +159,9 @@ TEST(SearchCacheHit, FoundBySecretAndShownWithItsSecrets) {
   f.secret = "other";
   EXPECT_EQ(Search(files, f).lines.size(), 0u);
   std::string table = FormatTable({line});
-  EXPECT_NE(table.find("cache.hit  -        s1       tok,npmrc  file,file  team-a,declared-source"),
-            std::string::npos)
+  EXPECT_NE(
+      table.find("cache.hit  -        s1       tok,npmrc  -     file,file  team-a,declared-source"),
+      std::string::npos)
       << table;
 }
 

@@ -27,7 +27,7 @@
 #include "builder/executor/executor.h"
 #include "builder/executor/process_error.h"
 #include "builder/frontend/config_eval.h"
-#include "builder/frontend/go_text.h"
+#include "base/go_text.h"
 #include "builder/frontend/lint.h"
 #include "builder/image/config_json.h"
 #include "builder/image/digest.h"
@@ -36,7 +36,7 @@
 #include "builder/image/image_store.h"
 #include "builder/image/layer_extract.h"
 #include "builder/image/layer_writer.h"
-#include "builder/image/owner_lock.h"
+#include "base/owner_lock.h"
 
 namespace latchkey::build {
 namespace {
@@ -229,7 +229,7 @@ class BuildRun {
   BuildCache cache_;
 
   std::string tmp_;            // <state>/tmp/build-XXXXXX: this build's scratch space
-  image::OwnerLock tmp_lock_;  // <tmp_>.lock, held while the build runs
+  base::OwnerLock tmp_lock_;  // <tmp_>.lock, held while the build runs
   std::string empty_dir_;      // an empty directory (overlay padding, scratch lower)
   IgnoreMatcher ignore_;
   std::string dockerfile_name_;
@@ -333,8 +333,8 @@ Result<ResolvedImage*> BuildRun::ResolveImage(const std::string& ref) {
 Status BuildRun::Prepare() {
   LK_RETURN_IF_ERROR(image::MakeDirs(req_.state_dir + "/tmp", 0700));
   LK_RETURN_IF_ERROR(image::MakeDirs(req_.state_dir + "/layers/sha256", 0700));
-  LK_ASSIGN_OR_RETURN(image::OwnedDir tmp,
-                      image::MakeOwnedTempDir(req_.state_dir + "/tmp", "build-"));
+  LK_ASSIGN_OR_RETURN(base::OwnedDir tmp,
+                      base::MakeOwnedTempDir(req_.state_dir + "/tmp", "build-"));
   tmp_ = tmp.path;
   tmp_lock_ = std::move(tmp.lock);
   empty_dir_ = tmp_ + "/empty";
@@ -627,7 +627,7 @@ Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Ste
     scripts = std::move(cmd->scripts);
   }
   // Progress, errors and the audit record show the step's text cut to a sane length.
-  std::string text = frontend::TruncateForDisplay(StepDisplayText(step));
+  std::string text = base::TruncateForDisplay(StepDisplayText(step));
   frontend::HistoryEntry h;
   h.created_by = HistoryCreatedBy(step);
   bool fs_step = ins.kind == InstructionKind::kRun || ins.kind == InstructionKind::kCopy ||

@@ -11,7 +11,7 @@
 
 #include "builder/executor/runtime_process.h"
 #include "builder/executor/sys_util.h"
-#include "builder/image/owner_lock.h"
+#include "base/owner_lock.h"
 
 namespace latchkey::build {
 namespace {
@@ -169,7 +169,7 @@ Status RecoverState(const std::string& configured_dir, const std::string& runtim
   for (const auto& n : ListDir(state_dir + "/scratch")) steps.insert(n);
   for (const auto& id : steps) {
     LK_ASSIGN_OR_RETURN(auto claim,
-                        image::OwnerLock::Claim(state_dir + "/secrets/" + id + kLockSuffix));
+                        base::OwnerLock::Claim(state_dir + "/secrets/" + id + kLockSuffix));
     if (!claim.has_value()) continue;  // a live step
     LK_RETURN_IF_ERROR(RecoverStep(state_dir, id, runtime, report));
     claim->Release();
@@ -177,7 +177,7 @@ Status RecoverState(const std::string& configured_dir, const std::string& runtim
   // Builds' temp dirs (tmp/build-*) and layer extraction dirs (layers/tmp/*).
   for (const std::string& root : {state_dir + "/tmp", state_dir + "/layers/tmp"}) {
     for (const auto& name : OwnedNames(root)) {
-      LK_ASSIGN_OR_RETURN(auto claim, image::OwnerLock::Claim(root + "/" + name + kLockSuffix));
+      LK_ASSIGN_OR_RETURN(auto claim, base::OwnerLock::Claim(root + "/" + name + kLockSuffix));
       if (!claim.has_value()) continue;  // a live build
       LK_RETURN_IF_ERROR(RemoveDir(root + "/" + name, report));
       claim->Release();

@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "builder/image/fs_util.h"
-#include "builder/image/owner_lock.h"
+#include "base/owner_lock.h"
 
 namespace latchkey::build {
 namespace {
@@ -64,11 +64,11 @@ TEST_F(StateRecoveryTest, CleansADeadStepAndADeadBuildButNotLiveOnes) {
   ASSERT_TRUE(image::MakeDirs(build + "/view-1", 0700).ok());
   ASSERT_EQ(::mount("tmpfs", (build + "/view-1").c_str(), "tmpfs", 0, nullptr), 0);
   // A live step and a live build (their owner locks held by "another process").
-  auto live_step = image::OwnerLock::Create(state_ + "/secrets/live1.lock");
+  auto live_step = base::OwnerLock::Create(state_ + "/secrets/live1.lock");
   ASSERT_TRUE(live_step.ok()) << live_step.status().ToString();
   ASSERT_TRUE(image::MakeDirs(state_ + "/secrets/live1", 0700).ok());
   ASSERT_TRUE(image::MakeDirs(state_ + "/scratch/live1", 0700).ok());
-  auto live_build = image::MakeOwnedTempDir(state_ + "/tmp", "build-");
+  auto live_build = base::MakeOwnedTempDir(state_ + "/tmp", "build-");
   ASSERT_TRUE(live_build.ok());
 
   RecoveryReport report;

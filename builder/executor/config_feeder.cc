@@ -59,7 +59,7 @@ Status ConfigFeeder::Finish() {
   // is read: be that reader until it is done.
   char buf[4096];
   while (!done_.load()) {
-    Fd r(::open(path_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    base::UniqueFd r(::open(path_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!r.valid()) break;
     for (int idle = 0; idle < 5 && !done_.load();) {
       pollfd p{r.get(), POLLIN, 0};

@@ -24,7 +24,7 @@
 #include "builder/executor/ssh_forwarder.h"
 #include "builder/executor/sys_util.h"
 #include "builder/executor/user_lookup.h"
-#include "builder/image/owner_lock.h"
+#include "base/owner_lock.h"
 
 namespace latchkey::executor {
 namespace {
@@ -42,7 +42,7 @@ struct StepState {
   std::string id;
   // <state>/secrets/<id>.lock, held while the step runs: state recovery leaves the bundle and
   // scratch dirs of a live step alone (image/owner_lock.h).
-  image::OwnerLock owner;
+  base::OwnerLock owner;
   std::string runtime;
   std::string bundle;  // the per-step tmpfs
   bool bundle_mounted = false;
@@ -242,7 +242,7 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
   }
   st.id = RandomHex(8);
   st.runtime = options.runtime;
-  LK_ASSIGN_OR_RETURN(st.owner, image::OwnerLock::Create(secrets_root + "/" + st.id + ".lock"));
+  LK_ASSIGN_OR_RETURN(st.owner, base::OwnerLock::Create(secrets_root + "/" + st.id + ".lock"));
   st.bundle = secrets_root + "/" + st.id;
   if (::mkdir(st.bundle.c_str(), 0700) != 0) return ErrnoStatus("mkdir", st.bundle, errno);
   LK_RETURN_IF_ERROR(MountFs("tmpfs", "tmpfs", st.bundle, MS_NODEV | MS_NOSUID | MS_NOEXEC,

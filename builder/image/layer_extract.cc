@@ -12,7 +12,7 @@
 #include "builder/image/digest.h"
 #include "builder/image/layer_stream.h"
 #include "builder/image/media_types.h"
-#include "builder/image/owner_lock.h"
+#include "base/owner_lock.h"
 #include "builder/image/tar_unpack.h"
 
 namespace latchkey::image {
@@ -112,8 +112,8 @@ Result<std::string> ExtractLayer(const BlobStore& blobs, std::string_view digest
   LK_RETURN_IF_ERROR(MakeDirs(base + "/tmp", 0700));
   // Owned through <tmp>.lock until the rename, so that state recovery leaves it alone.
   LK_ASSIGN_OR_RETURN(
-      OwnedDir owned,
-      MakeOwnedTempDir(base + "/tmp", std::string(DigestHex(diff_id).substr(0, 12)) + "-"));
+      base::OwnedDir owned,
+      base::MakeOwnedTempDir(base + "/tmp", std::string(DigestHex(diff_id).substr(0, 12)) + "-"));
   const std::string tmp = owned.path;
   auto cleanup = [&](Status s) -> Result<std::string> {
     (void)RemoveAll(tmp);

@@ -13,16 +13,16 @@
 // directory, then Releases. Two cleaners never clean the same directory at once.
 //
 // Thread-safety: an OwnerLock is a move-only value; distinct locks may be used from any thread.
-#ifndef LATCHKEY_BUILDER_IMAGE_OWNER_LOCK_H_
-#define LATCHKEY_BUILDER_IMAGE_OWNER_LOCK_H_
+#ifndef LATCHKEY_BASE_OWNER_LOCK_H_
+#define LATCHKEY_BASE_OWNER_LOCK_H_
 
 #include <optional>
 #include <string>
 
-#include "builder/image/fs_util.h"
+#include "base/unique_fd.h"
 #include "latchkey/status.h"
 
-namespace latchkey::image {
+namespace latchkey::base {
 
 class OwnerLock {
  public:
@@ -63,6 +63,6 @@ struct OwnedDir {
 };
 Result<OwnedDir> MakeOwnedTempDir(const std::string& parent, const std::string& prefix);
 
-}  // namespace latchkey::image
+}  // namespace latchkey::base
 
-#endif  // LATCHKEY_BUILDER_IMAGE_OWNER_LOCK_H_
+#endif  // LATCHKEY_BASE_OWNER_LOCK_H_

@@ -1,11 +1,13 @@
-#include "builder/image/owner_lock.h"
+#include "base/owner_lock.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace latchkey::image {
+#include "base/file.h"
+
+namespace latchkey::base {
 namespace {
 
 class OwnerLockTest : public ::testing::Test {
@@ -83,4 +85,4 @@ TEST_F(OwnerLockTest, OwnedTempDirHasItsLockFirst) {
 }
 
 }  // namespace
-}  // namespace latchkey::image
+}  // namespace latchkey::base

@@ -1,4 +1,7 @@
-#include "builder/image/owner_lock.h"
+#include "base/owner_lock.h"
+
+#include "base/errno_status.h"
+#include "base/file.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -9,7 +12,7 @@
 #include <filesystem>
 #include <random>
 
-namespace latchkey::image {
+namespace latchkey::base {
 namespace {
 
 std::string Parent(const std::string& path) {
@@ -120,4 +123,4 @@ void OwnerLock::Release() {
   fd_ = UniqueFd();
 }
 
-}  // namespace latchkey::image
+}  // namespace latchkey::base
