@@ -2,6 +2,11 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <climits>
 
 #include <algorithm>
 #include <cerrno>
@@ -9,7 +14,9 @@
 
 #include "broker/redactor.h"
 #include "broker/secret_parts.h"
+#include "builder/build/changed_tree.h"
 #include "builder/build/leak_matcher.h"
+#include "builder/image/fs_util.h"
 #include "builder/image/layer_stream.h"
 
 namespace latchkey::build {
@@ -252,6 +259,54 @@ std::vector<LeakFinding> LeakScanner::ScanText(std::string_view text,
   LeakScanContext ctx(*matcher_, secret_ids_, encoding_of_, secret_of_, out);
   ctx.BeginPart(std::string(where), "text");
   ctx.Feed(Bytes(text));
+  return out;
+}
+
+Result<std::vector<LeakFinding>> LeakScanner::ScanChangedTree(const std::string& root,
+                                                              const struct timespec& since) const {
+  std::vector<LeakFinding> out;
+  if (empty()) return out;
+  LeakScanContext ctx(*matcher_, secret_ids_, encoding_of_, secret_of_, out);
+  auto display = [&](std::string_view name) { return Masked(*matcher_, widen_of_, name); };
+  Status walked = WalkChangedTree(
+      root, since, display,
+      [&](int dirfd, const char* name, const struct stat& st, const std::string& path) -> Status {
+        ctx.BeginPart(path, "name");
+        ctx.Feed(Bytes(name));
+        if (S_ISLNK(st.st_mode)) {
+          char target[PATH_MAX];
+          ssize_t n = ::readlinkat(dirfd, name, target, sizeof target);
+          if (n > 0) {
+            ctx.BeginPart(path, "linkname");
+            ctx.Feed({reinterpret_cast<const uint8_t*>(target), static_cast<size_t>(n)});
+          }
+          sodium_memzero(target, sizeof target);
+          return Status::OK();
+        }
+        if (!S_ISREG(st.st_mode)) return Status::OK();
+        int fd = ::openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+          if (errno == ENOENT) return Status::OK();
+          return image::ErrnoStatus("leak scan: open", root + "/" + path, errno);
+        }
+        ctx.BeginPart(path, "data");
+        uint8_t buf[1 << 16];
+        Status st_read = Status::OK();
+        for (;;) {
+          ssize_t n = ::read(fd, buf, sizeof buf);
+          if (n < 0 && errno == EINTR) continue;
+          if (n < 0) {
+            st_read = image::ErrnoStatus("leak scan: read", root + "/" + path, errno);
+            break;
+          }
+          if (n == 0 || ctx.done()) break;
+          ctx.Feed({buf, static_cast<size_t>(n)});
+        }
+        sodium_memzero(buf, sizeof buf);
+        ::close(fd);
+        return st_read;
+      });
+  if (!walked.ok()) return walked;
   return out;
 }
 

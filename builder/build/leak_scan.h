@@ -24,6 +24,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <memory>
 #include <set>
 #include <string>
@@ -91,6 +92,14 @@ class LeakScanner {
   // corrupt: <zlib message>", "leak scan: <path>: gzip data is truncated", or "leak scan: <path>:
   // <libarchive message>" (e.g. "Unrecognized archive format") for a corrupt blob.
   Result<std::vector<LeakFinding>> ScanLayerFile(const std::string& blob_path) const;
+
+  // Scans what a step changed in a directory that outlives it (a cache mount): every entry under
+  // `root` whose ctime is at or after `since` (changed_tree.h) -- its name, its symlink target
+  // and, for a regular file, its data -- reporting as ScanLayerFile does, with the path relative
+  // to `root` (secret bytes masked). Errors: those of WalkChangedTree, and "leak scan: open|read
+  // <root>/<path>: <strerror>".
+  Result<std::vector<LeakFinding>> ScanChangedTree(const std::string& root,
+                                                   const struct timespec& since) const;
 
   // Scans text (config JSON, history, captured output): at most one finding per secret id, in
   // order of first occurrence. `where` becomes LeakFinding::path; part "text".

@@ -6,12 +6,15 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "builder/build/changed_tree.h"
 #include "builder/image/blob_store.h"
 #include "builder/image/layer_stream.h"
 #include "builder/image/layer_writer.h"
@@ -417,6 +420,28 @@ TEST(LeakScanLayer, ConcurrentScansShareOneScanner) {
   }
   for (auto& t : threads) t.join();
   for (const auto& r : results) EXPECT_EQ(r, want);
+}
+
+TEST(LeakScanChangedTree, FindsSecretsInWhatChangedOnly) {
+  ScratchDir d;
+  std::filesystem::create_directories(d / "cache");
+  std::ofstream(d / "cache/before") << "tok/en+k?y";  // there before the step: not its doing
+  struct timespec since = ChangedTreeClock();
+  while (ChangedTreeClock().tv_nsec == since.tv_nsec && ChangedTreeClock().tv_sec == since.tv_sec) {
+    ::usleep(1000);
+  }
+  since = ChangedTreeClock();
+  std::ofstream(d / "cache/leak") << "x dXNlcjp0b2svZW4raz95 y";  // base64("user:" + token)
+  std::ofstream(d / "cache/tok%2Fen%2Bk%3Fy") << "clean";
+  ASSERT_EQ(::symlink("/tok/en+k?y", (d / "cache/l").c_str()), 0);
+  LeakScanner s = Scanner({{"tok", Value(kToken)}});
+  auto got = s.ScanChangedTree(d / "cache", since);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  std::sort(got->begin(), got->end(),
+            [](const LeakFinding& a, const LeakFinding& b) { return a.path < b.path; });
+  EXPECT_EQ(*got, (std::vector<LeakFinding>{Finding("tok", "url", "****", "name"),
+                                            Finding("tok", "raw", "l", "linkname"),
+                                            Finding("tok", "base64", "leak", "data")}));
 }
 
 TEST(LeakScanLayer, MissingBlobIsNotFound) {
