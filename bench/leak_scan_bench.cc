@@ -77,7 +77,7 @@ struct Fixture {
       patterns.push_back(v);
       auto forms = latchkey::EncodedForms(released.back().second->bytes());
       for (const auto& f : *forms) {
-        patterns.emplace_back(reinterpret_cast<const char*>(f.data()), f.size());
+        patterns.emplace_back(reinterpret_cast<const char*>(f.bytes.data()), f.bytes.size());
       }
       for (bool upper : {true, false}) {
         std::string u = UrlEncode(v, upper);

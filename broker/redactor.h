@@ -3,9 +3,13 @@
 // Sessions register each value they hand out (SecretRegistry) and unregister it when they
 // close. Anything that writes text a person or a log shipper will see -- the operational log
 // (logging.h), a build step's stdout/stderr -- passes it through Redact() first. Each value is
-// matched raw and in the encodings a careless script is likely to print: standard and URL-safe
-// base64 (padded and unpadded) and lower- and upper-case hex. The encoded forms are derived
-// secrets, so they are held in SecretBuffers too.
+// matched raw and in the encodings a careless script is likely to print (EncodedForms: base64
+// in both alphabets at every alignment, lower- and upper-case hex), and so is each credential
+// part of a structured value (secret_parts.h: an .npmrc token, a URL's password, a JSON `auth`,
+// a PEM body...) with its encodings. A base64 match is widened over the one character on either
+// side that mixes in a neighbouring byte, and over trailing '=' padding, so no bit of the value
+// stays visible. The encoded forms and parts are derived secrets, so they are held in
+// SecretBuffers too.
 //
 // Thread-safety: every method is thread-safe. Redact() takes a shared lock; Add/Remove take
 // it exclusively.
@@ -25,6 +29,16 @@
 namespace latchkey {
 
 inline constexpr std::string_view kRedactionMask = "****";
+
+// One encoded form of a value.
+struct EncodedForm {
+  SecretBuffer bytes;    // sealed
+  const char* encoding;  // "base64", "base64url", "hex" or "HEX" (a string literal)
+  // base64 only: the character just before / just after `bytes` in an encoding of a longer
+  // string also depends on the value (it mixes in bits of a neighbouring byte).
+  bool partial_before = false;
+  bool partial_after = false;
+};
 
 class SecretRegistry {
  public:
@@ -52,9 +66,11 @@ class SecretRegistry {
  private:
   struct Entry {
     std::shared_ptr<const SecretBuffer> raw;
-    std::vector<SecretBuffer> encodings;
+    std::vector<SecretBuffer> parts;
+    std::vector<EncodedForm> encodings;  // of the raw value and of every part
   };
-  // Calls fn(pattern) for every non-empty pattern; lock held by the caller.
+  // Calls fn(pattern, form) for every non-empty pattern (form is null for a raw value or part);
+  // lock held by the caller.
   template <typename Fn>
   void ForEachPattern(Fn&& fn) const;
 
@@ -63,10 +79,16 @@ class SecretRegistry {
   std::unordered_map<uint64_t, Entry> entries_;
 };
 
-// Returns the standard base64, URL-safe base64 (both padded and unpadded, when they differ)
-// and lower/upper hex forms of `value`, each in a sealed SecretBuffer. Used by the redactor and
-// by the builder's leak scanner.
-Result<std::vector<SecretBuffer>> EncodedForms(std::span<const uint8_t> value);
+// Base64 is searched at every alignment: for the value preceded by 0, 1 or 2 unknown bytes
+// (`printf 'user:%s' "$v" | base64`, how Docker's config.json `auth` is made), the encoded
+// core -- the characters that depend on the value's bytes alone -- in the standard and the
+// URL-safe alphabet (a URL-safe core is listed only when it differs). A core covers the whole
+// encoding except at most one character at either end (and '=' padding), so it matches padded
+// and unpadded encodings alike. Cores shorter than kMinBase64CoreLength characters are left out
+// (they would match ordinary text). Then lower- and upper-case hex. Each form is sealed. Used by
+// the redactor and by the builder's leak scanner.
+inline constexpr size_t kMinBase64CoreLength = 4;
+Result<std::vector<EncodedForm>> EncodedForms(std::span<const uint8_t> value);
 
 }  // namespace latchkey
 

@@ -13,6 +13,7 @@
 #include "base/path.h"
 #include "broker/audit/chain.h"
 #include "broker/audit/paths.h"
+#include "broker/secret_parts.h"
 
 namespace latchkey::audit {
 
@@ -560,6 +561,10 @@ Status AuditLog::AppendFetch(SecretFetchRecord record, const SecretBuffer* value
                                   " is granted but no value was given to fingerprint");
     }
     record.value_hmac = ValueHmac(shared_->keys->hmac_key, value->bytes());
+    LK_ASSIGN_OR_RETURN(std::vector<SecretPart> parts, DeriveSecretParts(value->bytes()));
+    for (const auto& part : parts) {
+      record.part_hmacs.push_back(ValueHmac(shared_->keys->hmac_key, part.value.bytes()));
+    }
   }
   AuditRecord r = std::move(record);
   if (value != nullptr) MaskValue(&r, value->bytes());

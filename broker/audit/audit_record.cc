@@ -91,6 +91,7 @@ void AppendEventFields(const AuditRecord& record, Json* out) {
     j["duration_us"] = r->duration_us;
     if (r->outcome == FetchOutcome::kGranted) {
       j["value_hmac"] = r->value_hmac;
+      if (!r->part_hmacs.empty()) j["part_hmacs"] = r->part_hmacs;
     } else {
       j["error"] = Cap(r->error);
     }

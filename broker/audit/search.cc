@@ -40,8 +40,16 @@ bool HasSecret(const Json& j, const std::string& id) {
 
 bool Matches(const Json& j, const SearchFilter& f) {
   if (!f.hmac.empty()) {
-    std::string h = Field(j, "value_hmac");
-    if (h.compare(0, f.hmac.size(), f.hmac) != 0 || h.empty()) return false;
+    auto matches = [&](const std::string& h) {
+      return !h.empty() && h.compare(0, f.hmac.size(), f.hmac) == 0;
+    };
+    bool found = matches(Field(j, "value_hmac"));
+    if (!found && j.contains("part_hmacs") && j["part_hmacs"].is_array()) {
+      for (const auto& h : j["part_hmacs"]) {
+        if (h.is_string() && matches(h.get<std::string>())) found = true;
+      }
+    }
+    if (!found) return false;
   }
   if (!f.secret.empty() && !HasSecret(j, f.secret)) return false;
   if (!f.session.empty() && Field(j, "session") != f.session) return false;

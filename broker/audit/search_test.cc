@@ -74,6 +74,35 @@ TEST_F(SearchTest, FiltersCombineWithAnd) {
   EXPECT_EQ(Count(f), 2u);
 }
 
+// A structured value's grant records the HMAC of each credential part: searching for the HMAC
+// of the token alone (what `audit hash` prints for it) finds the grant of the whole .npmrc.
+TEST(SearchParts, FindsTheGrantOfAValueByTheHmacOfOneOfItsParts) {
+  TempDir dir;
+  auto keys = NewKeys();
+  std::string path = dir.Join("audit.log");
+  auto log = AuditLog::Open(QuickOptions(path), keys);
+  ASSERT_TRUE(log.ok());
+  auto bytes = [](std::string_view s) {
+    return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+  };
+  auto npmrc = SecretBuffer::CopyOf(bytes("//registry.example/:_authToken=npm_s3cr3tT0ken\n"));
+  ASSERT_TRUE(npmrc.ok());
+  ASSERT_TRUE((*log)->Append(SampleOpen("s1")).ok());
+  ASSERT_TRUE(
+      (*log)->AppendFetch(SampleFetch("s1", "npmrc", FetchOutcome::kGranted), &*npmrc).ok());
+  log->reset();
+  auto files = LoadLogSet({path});
+  ASSERT_TRUE(files.ok());
+  SearchFilter f;
+  f.hmac = ValueHmac(keys->hmac_key, bytes("npm_s3cr3tT0ken"));
+  SearchResult r = Search(*files, f);
+  ASSERT_EQ(r.lines.size(), 1u);
+  EXPECT_NE(r.lines[0].find("\"part_hmacs\":[\"" + f.hmac + "\"]"), std::string::npos)
+      << r.lines[0];
+  f.hmac = ValueHmac(keys->hmac_key, bytes("npm_s3cr3tT0ke"));
+  EXPECT_TRUE(Search(*files, f).lines.empty());
+}
+
 TEST_F(SearchTest, HmacPrefixMatches) {
   SearchFilter f;
   f.hmac = hmac_.substr(0, 12 + 16);

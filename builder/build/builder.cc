@@ -10,6 +10,7 @@
 #include <ctime>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -17,15 +18,18 @@
 #include "broker/logging.h"
 #include "broker/redactor.h"
 #include "builder/build/build_cache.h"
+#include "builder/build/changed_tree.h"
 #include "builder/build/copy.h"
 #include "builder/build/dockerignore.h"
 #include "builder/build/history.h"
+#include "builder/build/leak_report.h"
 #include "builder/build/leak_scan.h"
 #include "builder/build/overlay_mount.h"
 #include "builder/build/run_heredoc.h"
 #include "builder/executor/cancel.h"
 #include "builder/executor/executor.h"
 #include "builder/executor/process_error.h"
+#include "builder/executor/sys_util.h"
 #include "builder/frontend/config_eval.h"
 #include "base/go_text.h"
 #include "builder/frontend/lint.h"
@@ -173,6 +177,7 @@ class BuildRun {
   ~BuildRun() {
     stages_.clear();
     images_.clear();
+    if (refused_) RemoveWrittenLayers();
     if (!tmp_.empty()) (void)image::RemoveAll(tmp_);
     tmp_lock_.Release();  // after the directory is gone (state_recovery.h)
   }
@@ -200,11 +205,20 @@ class BuildRun {
   Status ScanLayer(const image::LayerDescriptor& desc, const LayerRef& where,
                    std::vector<std::string>* allowed, bool at_step);
   // After a leak: no cache entry this build wrote may be reused (a rebuild must run those
-  // steps again, fetch the secrets again and meet the leak guard again).
+  // steps again, fetch the secrets again and meet the leak guard again), and the build is
+  // marked refused, so that the layers it wrote are deleted when it ends.
   void DropCacheEntries();
+  // A refused build's layers: every blob and unpacked layer directory this build created (not
+  // there at Prepare) is deleted. Runs after the stage views are unmounted.
+  void RemoveWrittenLayers();
+  // After a RUN step that mounted secrets: what it changed in its cache mounts (the only
+  // writable mounts that outlive a step) is leak-scanned; a refused finding removes the files
+  // the step changed there and fails the step.
+  Status ScanCacheMounts(const frontend::Step& step, const struct timespec& since,
+                         const StepContext& ctx);
   Status RecordLeak(const LeakFinding& f, const std::string& layer, const LayerRef& where);
   Result<const LeakScanner*> Scanner();
-  Status ScanFinal(const image::Image& img, const StageResult& target);
+  Status ScanFinal(const frontend::ImageConfig& config, const StageResult& target);
   Status Export(const image::Image& img, BuildResult& result);
   Status Fail(int vertex, const std::string& name, int line, int end_line, Status st);
   std::string Created() const {
@@ -243,7 +257,10 @@ class BuildRun {
   // The leak scanner, rebuilt when the session has released more secrets.
   std::unique_ptr<LeakScanner> scanner_;
   size_t scanner_secrets_ = 0;
-  std::vector<std::string> written_keys_;  // cache entries this build wrote
+  std::vector<std::string> written_keys_;                   // cache entries this build wrote
+  bool refused_ = false;                                    // the leak guard refused this build
+  std::vector<image::LayerDescriptor> written_layers_;      // layers this build committed
+  std::set<std::string> blobs_before_, layer_dirs_before_;  // hex names present at Prepare
 };
 
 Result<frontend::ImageConfig> RunResolver::Resolve(const std::string& ref,
@@ -338,6 +355,14 @@ Status BuildRun::Prepare() {
   tmp_ = tmp.path;
   tmp_lock_ = std::move(tmp.lock);
   empty_dir_ = tmp_ + "/empty";
+  // What was there before, so that a refused build deletes only what it wrote.
+  for (auto [dir, names] : {std::pair{store_.blobs().root() + "/blobs/sha256", &blobs_before_},
+                            std::pair{req_.state_dir + "/layers/sha256", &layer_dirs_before_}}) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      names->insert(e.path().filename().string());
+    }
+  }
   return image::MakeDirs(empty_dir_, 0755);
 }
 
@@ -426,7 +451,7 @@ Status BuildRun::ScanLayer(const image::LayerDescriptor& desc, const LayerRef& w
   if (scanner->empty()) return Status::OK();
   LK_ASSIGN_OR_RETURN(std::string path, store_.blobs().Path(desc.digest));
   LK_ASSIGN_OR_RETURN(std::vector<LeakFinding> findings, scanner->ScanLayerFile(path));
-  std::optional<Status> first;
+  std::vector<LeakPlace> refused;
   for (const LeakFinding& f : findings) {
     LK_RETURN_IF_ERROR(RecordLeak(f, desc.digest, where));
     if (req_.allowed_leaks.count(f.secret_id)) {
@@ -439,16 +464,14 @@ Status BuildRun::ScanLayer(const image::LayerDescriptor& desc, const LayerRef& w
       }
       continue;
     }
-    if (!first) {
-      first = FailedPreconditionError(
-          "secret \"" + f.secret_id + "\" leaked into layer " + std::to_string(where.number) +
-          " (step " + std::to_string(where.step) + ", Dockerfile:" + std::to_string(where.line) +
-          ") at /" + f.path + (at_step ? "; the layer was discarded" : "; nothing was exported") +
-          " (if this is intended, pass --allow-secret-leak " + f.secret_id + ")");
-    }
+    refused.push_back({f.secret_id, "/" + f.path});
   }
-  if (first) return *first;
-  return Status::OK();
+  if (refused.empty()) return Status::OK();
+  return FailedPreconditionError(FormatLeakError(
+      refused,
+      "layer " + std::to_string(where.number) + " (step " + std::to_string(where.step) +
+          ", Dockerfile:" + std::to_string(where.line) + ")",
+      at_step ? "the layer was discarded" : "nothing was exported"));
 }
 
 // Turns a step's upper dir into a layer: written to the blob store, leak-scanned, then moved
@@ -483,6 +506,7 @@ Result<std::optional<image::LayerDescriptor>> BuildRun::CommitLayer(
       return image::ErrnoStatus("rename", upper, errno);
     }
   }
+  written_layers_.push_back(desc);
   return std::optional<image::LayerDescriptor>(desc);
 }
 
@@ -590,7 +614,9 @@ Status BuildRun::Execute(const frontend::Step& step,
     executor::ExecutorOptions eo;
     eo.state_dir = req_.state_dir;
     eo.runtime = req_.runtime;
+    const struct timespec since = ChangedTreeClock();
     Result<executor::StepResult> res = executor::RunStep(eo, spec, secrets, sources, out);
+    LK_RETURN_IF_ERROR(ScanCacheMounts(step, since, ctx));  // also after a failed step
     if (!res.ok()) return res.status();
     if (res->exit_code != 0) {
       return UnknownError(
@@ -826,13 +852,93 @@ Status BuildRun::RunStage(const frontend::EvaluatedStage& es, size_t stage_count
 void BuildRun::DropCacheEntries() {
   for (const auto& key : written_keys_) (void)cache_.Remove(key);
   written_keys_.clear();
+  refused_ = true;
+}
+
+void BuildRun::RemoveWrittenLayers() {
+  for (const auto& l : written_layers_) {
+    std::string blob(image::DigestHex(l.digest)), dir(image::DigestHex(l.diff_id));
+    if (!blobs_before_.count(blob)) ::unlink(store_.blobs().PathFor(l.digest).c_str());
+    if (!layer_dirs_before_.count(dir)) {
+      (void)image::RemoveAll(req_.state_dir + "/layers/sha256/" + dir);
+    }
+  }
+  written_layers_.clear();
+}
+
+Status BuildRun::ScanCacheMounts(const frontend::Step& step, const struct timespec& since,
+                                 const StepContext& ctx) {
+  bool secrets = false;
+  std::vector<const frontend::MountSpec*> caches;
+  for (const auto& m : step.mounts) {
+    if (m.type == frontend::MountType::kSecret) secrets = true;
+    if (m.type == frontend::MountType::kCache && !m.readonly) caches.push_back(&m);
+  }
+  if (!secrets || caches.empty()) return Status::OK();
+  LK_ASSIGN_OR_RETURN(const LeakScanner* scanner, Scanner());
+  if (scanner->empty()) return Status::OK();
+  LayerRef where;
+  where.stage = ctx.stage;
+  where.step = static_cast<int>(ctx.index);
+  where.line = static_cast<int>(ctx.line);
+  where.instruction = ctx.instruction;
+  std::vector<LeakPlace> refused;
+  std::vector<std::string> targets;  // of the mounts with a refused finding
+  std::vector<std::string> to_clean;
+  for (const frontend::MountSpec* m : caches) {
+    // The mount's directory, and the other directories of a sharing=private id.
+    const std::string base = req_.state_dir + "/cache/" + executor::Sha256Hex(m->id);
+    std::vector<std::string> dirs = {base};
+    for (int i = 1; ::access((base + "-" + std::to_string(i)).c_str(), F_OK) == 0; ++i) {
+      dirs.push_back(base + "-" + std::to_string(i));
+    }
+    bool hit = false;
+    for (const auto& dir : dirs) {
+      LK_ASSIGN_OR_RETURN(std::vector<LeakFinding> findings, scanner->ScanChangedTree(dir, since));
+      for (const LeakFinding& f : findings) {
+        LK_RETURN_IF_ERROR(RecordLeak(f, "cache mount " + m->target, where));
+        std::string at = (f.path.empty() ? "" : "/") + f.path;
+        if (req_.allowed_leaks.count(f.secret_id)) {
+          progress_.Print("WARNING: secret \"" + f.secret_id + "\" leaked into cache mount " +
+                          m->target + " (Dockerfile:" + std::to_string(where.line) + ") at " + at +
+                          "; allowed by --allow-secret-leak");
+          continue;
+        }
+        refused.push_back({f.secret_id, at});
+        hit = true;
+      }
+      if (hit) to_clean.push_back(dir);
+    }
+    if (hit) targets.push_back(m->target);
+  }
+  if (refused.empty()) return Status::OK();
+  for (const auto& dir : to_clean) {
+    Result<size_t> removed = RemoveChangedTree(dir, since);
+    if (!removed.ok())
+      return removed.status().WithPrefix("removing what leaked into a cache mount");
+  }
+  DropCacheEntries();
+  const std::string step_text =
+      "(step " + std::to_string(where.step) + ", Dockerfile:" + std::to_string(where.line) + ")";
+  return FailedPreconditionError(
+      FormatLeakError(refused,
+                      (targets.size() == 1 ? "cache mount " + targets[0]
+                                           : "the cache mounts " +
+                                                 [&] {
+                                                   std::string t;
+                                                   for (const auto& x : targets)
+                                                     t += (t.empty() ? "" : ", ") + x;
+                                                   return t;
+                                                 }()) +
+                          " " + step_text,
+                      "the files the step wrote there were removed"));
 }
 
 // The last check before export. Every layer of the image that is not the base's is scanned
 // against every value released in this build, unless it already was: a layer made before a
 // secret was first fetched (COPY of a file that holds it, then a RUN that mounts it), or a
 // cached layer, was not. Then the config and the captured output.
-Status BuildRun::ScanFinal(const image::Image& img, const StageResult& target) {
+Status BuildRun::ScanFinal(const frontend::ImageConfig& config, const StageResult& target) {
   LK_ASSIGN_OR_RETURN(const LeakScanner* scanner, Scanner());
   if (scanner->empty()) return Status::OK();
   for (const LayerRef& l : target.layers) {
@@ -846,22 +952,21 @@ Status BuildRun::ScanFinal(const image::Image& img, const StageResult& target) {
       return st;
     }
   }
-  std::vector<LeakFinding> findings = scanner->ScanText(image::ConfigToJson(img.config), "config");
+  std::vector<LeakFinding> findings = scanner->ScanText(image::ConfigToJson(config), "config");
   for (auto& f : scanner->ScanText(captured_, "output")) findings.push_back(std::move(f));
   LayerRef where;
   where.stage = "final";
+  std::vector<LeakPlace> refused;
   for (const LeakFinding& f : findings) {
     LK_RETURN_IF_ERROR(RecordLeak(f, f.path, where));
     if (req_.allowed_leaks.count(f.secret_id)) continue;
-    DropCacheEntries();
-    std::string what =
-        f.path == "config" ? "the image config (its history, labels or env)" : "the build output";
-    return FailedPreconditionError("secret \"" + f.secret_id + "\" leaked into " + what +
-                                   "; nothing was exported (if this is intended, pass "
-                                   "--allow-secret-leak " +
-                                   f.secret_id + ")");
+    refused.push_back({f.secret_id, f.path == "config"
+                                        ? "the image config (its history, labels or env)"
+                                        : "the build output"});
   }
-  return Status::OK();
+  if (refused.empty()) return Status::OK();
+  DropCacheEntries();
+  return FailedPreconditionError(FormatLeakError(refused, "", "nothing was exported"));
 }
 
 Status BuildRun::Export(const image::Image& img, BuildResult& result) {
@@ -988,9 +1093,10 @@ Result<BuildResult> BuildRun::Run() {
   config.created = req_.source_date_epoch ? Created() : r.last_created;
   std::vector<image::LayerDescriptor> descs;
   for (const auto& l : r.layers) descs.push_back(l.desc);
-  LK_ASSIGN_OR_RETURN(image::Image img, image::CommitImage(config, descs, store_.blobs()));
-  Status scan = ScanFinal(img, r);
+  // Scanned before the config and manifest blobs are written: a refused build writes neither.
+  Status scan = ScanFinal(config, r);
   if (!scan.ok()) return Fail(0, "", 0, 0, scan);
+  LK_ASSIGN_OR_RETURN(image::Image img, image::CommitImage(config, descs, store_.blobs()));
 
   BuildResult result;
   LK_RETURN_IF_ERROR(Export(img, result));
@@ -1005,6 +1111,11 @@ Result<BuildResult> BuildRun::Run() {
 
 Result<BuildResult> Build(const BuildRequest& request, Session& session, audit::AuditLog& audit,
                           ProgressWriter& progress, BuildFailure* failure) {
+  // The state dir holds layers, caches and the audit log of secret builds: owner only.
+  LK_RETURN_IF_ERROR(image::MakeDirs(request.state_dir, 0700));
+  if (::chmod(request.state_dir.c_str(), 0700) != 0) {
+    return image::ErrnoStatus("chmod", request.state_dir, errno);
+  }
   LK_ASSIGN_OR_RETURN(image::ImageStore store, image::ImageStore::Open(request.state_dir));
   LK_ASSIGN_OR_RETURN(BuildCache cache, BuildCache::Open(request.state_dir));
   BuildRun run(request, session, audit, progress, failure, std::move(store), std::move(cache));

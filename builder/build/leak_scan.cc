@@ -2,13 +2,21 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <climits>
 
 #include <algorithm>
 #include <cerrno>
 #include <map>
 
 #include "broker/redactor.h"
+#include "broker/secret_parts.h"
+#include "builder/build/changed_tree.h"
 #include "builder/build/leak_matcher.h"
+#include "builder/image/fs_util.h"
 #include "builder/image/layer_stream.h"
 
 namespace latchkey::build {
@@ -39,25 +47,15 @@ Result<SecretBuffer> UrlEncode(std::span<const uint8_t> value, bool upper) {
   return out;
 }
 
-// Names an EncodedForms() form of a value of `raw_size` bytes (>= kMinLeakScanLength). Hex forms
-// are exactly twice as long and all hex digits; base64 forms are shorter, except the padded form
-// of a 4-byte value, which ends in "==". URL-safe base64 survives deduplication against the
-// standard form only when it contains '-' or '_'.
-const char* ClassifyForm(const SecretBuffer& form, size_t raw_size) {
-  auto bytes = form.bytes();
-  if (bytes.size() == 2 * raw_size) {
-    bool lower = true, upper = true;
-    for (uint8_t c : bytes) {
-      bool digit = c >= '0' && c <= '9';
-      lower = lower && (digit || (c >= 'a' && c <= 'f'));
-      upper = upper && (digit || (c >= 'A' && c <= 'F'));
-    }
-    if (lower) return "hex";
-    if (upper) return "HEX";
+// The encoding names of a part's patterns ("part " + the whole value's names).
+const char* PartEncoding(const char* encoding) {
+  static constexpr std::pair<std::string_view, const char*> kNames[] = {
+      {"raw", "part raw"}, {"base64", "part base64"}, {"base64url", "part base64url"},
+      {"hex", "part hex"}, {"HEX", "part HEX"},       {"url", "part url"}};
+  for (const auto& [name, part] : kNames) {
+    if (name == encoding) return part;
   }
-  bool url =
-      std::any_of(bytes.begin(), bytes.end(), [](uint8_t c) { return c == '-' || c == '_'; });
-  return url ? "base64url" : "base64";
+  return "part";
 }
 
 std::span<const uint8_t> Bytes(std::string_view s) {
@@ -143,12 +141,17 @@ class LeakScanContext {
 };
 
 // `text` with every byte covered by a match replaced, one kRedactionMask per covered run.
-std::string Masked(const LeakMatcher& matcher, std::string_view text) {
+// A base64 core's match also covers the character on either side that mixes in a neighbouring
+// byte (`widen_of` by pattern: bit 0 before, bit 1 after), as the redactor does.
+std::string Masked(const LeakMatcher& matcher, const std::vector<uint8_t>& widen_of,
+                   std::string_view text) {
   std::vector<bool> covered(text.size(), false);
   bool any = false;
   matcher.Feed(LeakMatcher::kStart, Bytes(text), [&](size_t pattern, size_t end) {
-    size_t len = matcher.pattern_length(pattern);
-    std::fill(covered.begin() + static_cast<ptrdiff_t>(end - len),
+    size_t begin = end - matcher.pattern_length(pattern);
+    if ((widen_of[pattern] & 1) != 0 && begin > 0) --begin;
+    if ((widen_of[pattern] & 2) != 0 && end < text.size()) ++end;
+    std::fill(covered.begin() + static_cast<ptrdiff_t>(begin),
               covered.begin() + static_cast<ptrdiff_t>(end), true);
     any = true;
   });
@@ -186,30 +189,49 @@ Result<LeakScanner> LeakScanner::Create(
     size_t derived_index;  // SIZE_MAX for the raw value itself
     uint32_t secret;
     const char* encoding;
+    uint8_t widen = 0;  // base64 cores: bit 0 partial_before, bit 1 partial_after
   };
   std::vector<Pending> pending;
+  // The patterns of one value (the secret's own, or a part of it when `part`).
+  auto add_value = [&](const SecretBuffer* raw, size_t raw_index, uint32_t secret,
+                       bool part) -> Status {
+    auto name = [&](const char* e) { return part ? PartEncoding(e) : e; };
+    std::span<const uint8_t> bytes =
+        raw_index == SIZE_MAX ? raw->bytes() : derived[raw_index].bytes();
+    pending.push_back({raw, raw_index, secret, name("raw")});
+    LK_ASSIGN_OR_RETURN(std::vector<EncodedForm> forms, EncodedForms(bytes));
+    LK_ASSIGN_OR_RETURN(SecretBuffer upper, UrlEncode(bytes, true));
+    LK_ASSIGN_OR_RETURN(SecretBuffer lower, UrlEncode(bytes, false));
+    bool differs = raw_index == SIZE_MAX ? !raw->Equals(upper.bytes())
+                                         : !derived[raw_index].Equals(upper.bytes());
+    bool lower_differs = !lower.Equals(upper.bytes());
+    // `bytes` stays valid while `derived` grows: it points into a SecretBuffer's own memory.
+    for (auto& f : forms) {
+      uint8_t widen = (f.partial_before ? 1 : 0) | (f.partial_after ? 2 : 0);
+      pending.push_back({raw, derived.size(), secret, name(f.encoding), widen});
+      derived.push_back(std::move(f.bytes));
+    }
+    if (differs) {
+      pending.push_back({raw, derived.size(), secret, name("url")});
+      derived.push_back(std::move(upper));
+      if (lower_differs) {
+        pending.push_back({raw, derived.size(), secret, name("url")});
+        derived.push_back(std::move(lower));
+      }
+    }
+    return Status::OK();
+  };
   for (const auto& [id, value] : released) {
     if (allowed.count(id) != 0 || value == nullptr || value->size() < kMinLeakScanLength) continue;
     auto [it, inserted] = index.emplace(id, static_cast<uint32_t>(s.secret_ids_.size()));
     if (inserted) s.secret_ids_.push_back(id);
     const uint32_t secret = it->second;
-    pending.push_back({value.get(), SIZE_MAX, secret, "raw"});
-    LK_ASSIGN_OR_RETURN(std::vector<SecretBuffer> forms, EncodedForms(value->bytes()));
-    for (auto& f : forms) {
-      const char* name = ClassifyForm(f, value->size());
-      pending.push_back({value.get(), derived.size(), secret, name});
-      derived.push_back(std::move(f));
-    }
-    LK_ASSIGN_OR_RETURN(SecretBuffer upper, UrlEncode(value->bytes(), true));
-    LK_ASSIGN_OR_RETURN(SecretBuffer lower, UrlEncode(value->bytes(), false));
-    bool lower_differs = !lower.Equals(upper.bytes());
-    if (!value->Equals(upper.bytes())) {
-      pending.push_back({value.get(), derived.size(), secret, "url"});
-      derived.push_back(std::move(upper));
-      if (lower_differs) {
-        pending.push_back({value.get(), derived.size(), secret, "url"});
-        derived.push_back(std::move(lower));
-      }
+    LK_RETURN_IF_ERROR(add_value(value.get(), SIZE_MAX, secret, false));
+    LK_ASSIGN_OR_RETURN(std::vector<SecretPart> parts, DeriveSecretParts(value->bytes()));
+    for (auto& part : parts) {
+      size_t at = derived.size();
+      derived.push_back(std::move(part.value));
+      LK_RETURN_IF_ERROR(add_value(nullptr, at, secret, true));
     }
   }
   if (pending.empty()) return s;
@@ -219,6 +241,7 @@ Result<LeakScanner> LeakScanner::Create(
                                                 : derived[p.derived_index].bytes());
     s.secret_of_.push_back(p.secret);
     s.encoding_of_.push_back(p.encoding);
+    s.widen_of_.push_back(p.widen);
   }
   LK_ASSIGN_OR_RETURN(LeakMatcher matcher, LeakMatcher::Build(spans));
   s.matcher_ = std::make_shared<const LeakMatcher>(std::move(matcher));
@@ -236,6 +259,54 @@ std::vector<LeakFinding> LeakScanner::ScanText(std::string_view text,
   LeakScanContext ctx(*matcher_, secret_ids_, encoding_of_, secret_of_, out);
   ctx.BeginPart(std::string(where), "text");
   ctx.Feed(Bytes(text));
+  return out;
+}
+
+Result<std::vector<LeakFinding>> LeakScanner::ScanChangedTree(const std::string& root,
+                                                              const struct timespec& since) const {
+  std::vector<LeakFinding> out;
+  if (empty()) return out;
+  LeakScanContext ctx(*matcher_, secret_ids_, encoding_of_, secret_of_, out);
+  auto display = [&](std::string_view name) { return Masked(*matcher_, widen_of_, name); };
+  Status walked = WalkChangedTree(
+      root, since, display,
+      [&](int dirfd, const char* name, const struct stat& st, const std::string& path) -> Status {
+        ctx.BeginPart(path, "name");
+        ctx.Feed(Bytes(name));
+        if (S_ISLNK(st.st_mode)) {
+          char target[PATH_MAX];
+          ssize_t n = ::readlinkat(dirfd, name, target, sizeof target);
+          if (n > 0) {
+            ctx.BeginPart(path, "linkname");
+            ctx.Feed({reinterpret_cast<const uint8_t*>(target), static_cast<size_t>(n)});
+          }
+          sodium_memzero(target, sizeof target);
+          return Status::OK();
+        }
+        if (!S_ISREG(st.st_mode)) return Status::OK();
+        int fd = ::openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+          if (errno == ENOENT) return Status::OK();
+          return image::ErrnoStatus("leak scan: open", root + "/" + path, errno);
+        }
+        ctx.BeginPart(path, "data");
+        uint8_t buf[1 << 16];
+        Status st_read = Status::OK();
+        for (;;) {
+          ssize_t n = ::read(fd, buf, sizeof buf);
+          if (n < 0 && errno == EINTR) continue;
+          if (n < 0) {
+            st_read = image::ErrnoStatus("leak scan: read", root + "/" + path, errno);
+            break;
+          }
+          if (n == 0 || ctx.done()) break;
+          ctx.Feed({buf, static_cast<size_t>(n)});
+        }
+        sodium_memzero(buf, sizeof buf);
+        ::close(fd);
+        return st_read;
+      });
+  if (!walked.ok()) return walked;
   return out;
 }
 
@@ -274,7 +345,7 @@ Result<std::vector<LeakFinding>> LeakScanner::ScanLayerFile(const std::string& b
     // may hold a secret, which must not be copied into a std::string.
     const char* name = archive_entry_pathname(e);
     if (name == nullptr) name = archive_entry_pathname_utf8(e);
-    const std::string path = Masked(*matcher_, name != nullptr ? name : "");
+    const std::string path = Masked(*matcher_, widen_of_, name != nullptr ? name : "");
 
     scan_string(path, "name", name);
     const char* link = archive_entry_hardlink(e);
@@ -298,7 +369,7 @@ Result<std::vector<LeakFinding>> LeakScanner::ScanLayerFile(const std::string& b
       it->second.push_back({static_cast<const uint8_t*>(xvalue), xsize});
     }
     for (const auto& [key, values] : xattrs) {
-      ctx.BeginPart(path, "xattr " + Masked(*matcher_, key));
+      ctx.BeginPart(path, "xattr " + Masked(*matcher_, widen_of_, key));
       ctx.Feed(Bytes(key));
       for (const auto& v : values) {
         ctx.Restart();

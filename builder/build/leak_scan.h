@@ -2,10 +2,13 @@
 // layer, the image config, its history and the captured build output for every secret value the
 // session handed out, raw and in the encodings a careless step is likely to write.
 //
-// Patterns per secret value: the raw bytes; every EncodedForms() form (standard and URL-safe
-// base64, padded and unpadded; lower- and upper-case hex); and URL percent-encoding (RFC 3986
-// unreserved characters kept, everything else %XX), in upper- and lower-case hex variants, each
-// only when it differs from the raw value and from the other variant.
+// Patterns per secret value: the raw bytes; every EncodedForms() form (base64 cores in the
+// standard and URL-safe alphabets at all three alignments, so a value encoded after 1 or 2
+// other bytes -- `printf 'user:%s' "$v" | base64` -- is found; lower- and upper-case hex); and
+// URL percent-encoding (RFC 3986 unreserved characters kept, everything else %XX), in upper- and
+// lower-case hex variants, each only when it differs from the raw value and from the other
+// variant. The same again for every credential part of the value (DeriveSecretParts: an .npmrc
+// token, a URL's password, a JSON `auth`, a PEM body ...), reported as encoding "part <name>".
 //
 // All patterns of all secrets go into one Aho-Corasick automaton (LeakMatcher) that reads each
 // byte once, whatever the number of secrets. Its tables are LeakSecureArrays (SecretBuffer-
@@ -21,6 +24,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <memory>
 #include <set>
 #include <string>
@@ -41,7 +45,9 @@ inline constexpr size_t kMinLeakScanLength = 4;
 
 struct LeakFinding {
   std::string secret_id;
-  std::string encoding;  // "raw", "base64", "base64url", "hex", "HEX", "url"
+  // "raw", "base64", "base64url", "hex", "HEX", "url"; for a part of the value the same with
+  // "part " in front ("part raw", "part base64", ...).
+  std::string encoding;
   // The tar entry name ("app/x.txt"; matches of secrets in the name masked as "****"), or for
   // text scans the `where` given.
   std::string path;
@@ -87,6 +93,14 @@ class LeakScanner {
   // <libarchive message>" (e.g. "Unrecognized archive format") for a corrupt blob.
   Result<std::vector<LeakFinding>> ScanLayerFile(const std::string& blob_path) const;
 
+  // Scans what a step changed in a directory that outlives it (a cache mount): every entry under
+  // `root` whose ctime is at or after `since` (changed_tree.h) -- its name, its symlink target
+  // and, for a regular file, its data -- reporting as ScanLayerFile does, with the path relative
+  // to `root` (secret bytes masked). Errors: those of WalkChangedTree, and "leak scan: open|read
+  // <root>/<path>: <strerror>".
+  Result<std::vector<LeakFinding>> ScanChangedTree(const std::string& root,
+                                                   const struct timespec& since) const;
+
   // Scans text (config JSON, history, captured output): at most one finding per secret id, in
   // order of first occurrence. `where` becomes LeakFinding::path; part "text".
   std::vector<LeakFinding> ScanText(std::string_view text, std::string_view where) const;
@@ -98,6 +112,8 @@ class LeakScanner {
   // encoding name (a string literal).
   std::vector<uint32_t> secret_of_;
   std::vector<const char*> encoding_of_;
+  // By pattern index: how far a mask widens around a base64 core (see Masked in the .cc).
+  std::vector<uint8_t> widen_of_;
 };
 
 }  // namespace latchkey::build

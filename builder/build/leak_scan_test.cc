@@ -6,12 +6,15 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "builder/build/changed_tree.h"
 #include "builder/image/blob_store.h"
 #include "builder/image/layer_stream.h"
 #include "builder/image/layer_writer.h"
@@ -70,13 +73,21 @@ std::string Base64(const std::string& in) {
 
 TEST(LeakScanText, FindsEveryEncoding) {
   LeakScanner s = Scanner({{"tok", Value(kToken)}});
-  // raw, base64 padded + unpadded, base64url padded + unpadded, hex, HEX, url upper + lower.
+  // raw, the base64 cores at the three alignments (standard and, where it differs, URL-safe),
+  // hex, HEX, url upper + lower.
   EXPECT_EQ(s.pattern_count(), 9u);
   const std::vector<std::pair<std::string, std::string>> forms = {
-      {"tok/en+k?y", "raw"},           {"dG9rL2VuK2s/eQ==", "base64"},
-      {"dG9rL2VuK2s/eQ", "base64"},    {"dG9rL2VuK2s_eQ==", "base64url"},
-      {"dG9rL2VuK2s_eQ", "base64url"}, {"746f6b2f656e2b6b3f79", "hex"},
-      {"746F6B2F656E2B6B3F79", "HEX"}, {"tok%2Fen%2Bk%3Fy", "url"},
+      {"tok/en+k?y", "raw"},
+      {"dG9rL2VuK2s/eQ==", "base64"},
+      {"dG9rL2VuK2s/eQ", "base64"},
+      {"dG9rL2VuK2s_eQ==", "base64url"},
+      {"dG9rL2VuK2s_eQ", "base64url"},
+      {"YXRvay9lbitrP3k=", "base64"},      // base64("a" + token)
+      {"YWJ0b2svZW4raz95", "base64"},      // base64("ab" + token)
+      {"dXNlcjp0b2svZW4raz95", "base64"},  // base64("user:" + token), as Docker's `auth`
+      {"746f6b2f656e2b6b3f79", "hex"},
+      {"746F6B2F656E2B6B3F79", "HEX"},
+      {"tok%2Fen%2Bk%3Fy", "url"},
       {"tok%2fen%2bk%3fy", "url"},
   };
   for (const auto& [form, encoding] : forms) {
@@ -85,7 +96,25 @@ TEST(LeakScanText, FindsEveryEncoding) {
               std::vector<LeakFinding>{Finding("tok", encoding, "build output", "text")})
         << form;
   }
-  EXPECT_TRUE(s.ScanText("tok/en+k?Y dG9rL2VuK2s 746f6b2f656e2b6b3f7 tok%2Fen", "x").empty());
+  EXPECT_TRUE(
+      s.ScanText("tok/en+k?Y dG9rL2VuK2s 746f6b2f656e2b6b3f7 tok%2Fen Rvay9lbitrP", "x").empty());
+}
+
+TEST(LeakScanText, FindsTheCredentialPartsOfAStructuredValue) {
+  LeakScanner s = Scanner({{"npmrc", Value("registry=https://registry.example.com/\n"
+                                           "//registry.example.com/:_authToken=npm_T0ken42\n")},
+                           {"docker", Value("{\"auths\":{\"r.example\":{\"auth\":"
+                                            "\"dXNlcjpkb2NrZXJwdzE=\"}}}")}});
+  EXPECT_EQ(s.ScanText("token npm_T0ken42", "x"),
+            std::vector<LeakFinding>{Finding("npmrc", "part raw", "x", "text")});
+  EXPECT_EQ(s.ScanText("b64 bnBtX1QwXXXX bnBtX1Qwa2VuNDI=", "x"),
+            std::vector<LeakFinding>{Finding("npmrc", "part base64", "x", "text")});
+  // The `auth` value itself; its decoded password's base64 core ends first.
+  EXPECT_EQ(s.ScanText("dXNlcjpkb2NrZXJwdzE=", "x"),
+            std::vector<LeakFinding>{Finding("docker", "part base64", "x", "text")});
+  EXPECT_EQ(s.ScanText("password dockerpw1", "x"),
+            std::vector<LeakFinding>{Finding("docker", "part raw", "x", "text")});
+  EXPECT_TRUE(s.ScanText("https://registry.example.com/ r.example", "x").empty());
 }
 
 TEST(LeakScanText, ReportsEachSecretOnceInOrderOfFirstOccurrence) {
@@ -300,7 +329,7 @@ TEST(LeakScanLayer, ScansA50MegabyteLayerWithNoHit) {
   // Near-misses everywhere: every secret's prefix repeats, so the automaton keeps matching
   // partway and falling back.
   std::string chunk;
-  while (chunk.size() < (1 << 20)) chunk += "tok/en+k?Y alpha-secre dG9rL2VuK2s/e 746f6b2f656e ";
+  while (chunk.size() < (1 << 20)) chunk += "tok/en+k?Y alpha-secre dG9rL2VuK2s/ 746f6b2f656e ";
   std::string data;
   while (data.size() < 50u * 1000 * 1000) data += chunk;
   WriteTar(d / "big.tar.gz", {F("a", data), F("b", data.substr(0, 1000))}, /*gzip=*/true);
@@ -391,6 +420,28 @@ TEST(LeakScanLayer, ConcurrentScansShareOneScanner) {
   }
   for (auto& t : threads) t.join();
   for (const auto& r : results) EXPECT_EQ(r, want);
+}
+
+TEST(LeakScanChangedTree, FindsSecretsInWhatChangedOnly) {
+  ScratchDir d;
+  std::filesystem::create_directories(d / "cache");
+  std::ofstream(d / "cache/before") << "tok/en+k?y";  // there before the step: not its doing
+  struct timespec since = ChangedTreeClock();
+  while (ChangedTreeClock().tv_nsec == since.tv_nsec && ChangedTreeClock().tv_sec == since.tv_sec) {
+    ::usleep(1000);
+  }
+  since = ChangedTreeClock();
+  std::ofstream(d / "cache/leak") << "x dXNlcjp0b2svZW4raz95 y";  // base64("user:" + token)
+  std::ofstream(d / "cache/tok%2Fen%2Bk%3Fy") << "clean";
+  ASSERT_EQ(::symlink("/tok/en+k?y", (d / "cache/l").c_str()), 0);
+  LeakScanner s = Scanner({{"tok", Value(kToken)}});
+  auto got = s.ScanChangedTree(d / "cache", since);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  std::sort(got->begin(), got->end(),
+            [](const LeakFinding& a, const LeakFinding& b) { return a.path < b.path; });
+  EXPECT_EQ(*got, (std::vector<LeakFinding>{Finding("tok", "url", "****", "name"),
+                                            Finding("tok", "raw", "l", "linkname"),
+                                            Finding("tok", "base64", "leak", "data")}));
 }
 
 TEST(LeakScanLayer, MissingBlobIsNotFound) {

@@ -62,7 +62,7 @@ Result<BlobStore::Writer> BlobStore::NewWriter() const {
   std::string tmpl = root_ + "/ingest/blob-XXXXXX";
   int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("create", tmpl, errno);
-  ::fchmod(fd, 0644);
+  ::fchmod(fd, 0600);  // blobs may be layers of secret builds: owner only
   return Writer(root_, UniqueFd(fd), tmpl);
 }
 

@@ -4,6 +4,7 @@
 //
 // Writes are atomic and durable (temp file + fsync + rename + fsync of the directory) and
 // deduplicated (a blob that already exists is not rewritten). Readers never see partial blobs.
+// Blob files are mode 0600 (owner only); exporters copy them out with the modes they need.
 // Thread-safety: a BlobStore is immutable after Open; any number of threads and processes may
 // put and read concurrently (two writers of the same content both succeed, one file remains).
 #ifndef LATCHKEY_BUILDER_IMAGE_BLOB_STORE_H_
