@@ -297,6 +297,7 @@ Result<SecretView> Session::FetchUncached(const std::string& secret_id, const St
   query.secret_id = secret_id;
   query.provider = resolved->provider;
   query.source = resolved->kind;
+  query.declared = resolved->declared;
   if (resolved->provider == "file") query.file_path = resolved->ref;
   query.uid = attrs_.uid;
   query.user = attrs_.user;

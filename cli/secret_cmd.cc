@@ -34,6 +34,7 @@ namespace {
 using store::StoreLocation;
 
 struct SecretFlags {
+  const GlobalOptions* global = nullptr;  // --config: where the store is (`store:`)
   StoreLocation loc;
   std::string name, file;
   std::vector<std::string> names, labels, filters;
@@ -41,7 +42,7 @@ struct SecretFlags {
 };
 
 Result<std::unique_ptr<store::Store>> Open(SecretFlags& f) {
-  LK_RETURN_IF_ERROR(ResolveStoreLocation(&f.loc));
+  LK_RETURN_IF_ERROR(ResolveStoreLocation(*f.global, &f.loc));
   return store::OpenStoreForCommand(f.loc);
 }
 
@@ -204,6 +205,7 @@ void AddStoreOptions(CLI::App* sub, StoreLocation* loc) {
 
 void Register(CLI::App& app, CommandContext& ctx) {
   auto f = std::make_shared<SecretFlags>();
+  f->global = &ctx.global;
   auto* secret = app.add_subcommand("secret", "Manage secrets in the encrypted store");
   secret->require_subcommand(1);
 

@@ -1,13 +1,7 @@
 #include "cli/store_setup.h"
 
-#include <unistd.h>
-
 #include <iostream>
 
-#include "broker/config_env.h"
-#include "broker/state_dir.h"
-
-extern char** environ;
 
 namespace latchkey::cli {
 
@@ -16,12 +10,11 @@ int Usage(const std::string& msg) {
   return kExitUsage;
 }
 
-Status ResolveStoreLocation(store::StoreLocation* loc) {
+Status ResolveStoreLocation(const GlobalOptions& global, store::StoreLocation* loc) {
   if (!loc->store_path.empty() && !loc->unlock_key_file.empty()) return Status::OK();
-  LK_ASSIGN_OR_RETURN(
-      std::string state_dir,
-      ResolveStateDir("", SnapshotEnv(environ, {"HOME", "XDG_STATE_HOME"}), ::geteuid()));
-  store::ApplyDefaultPaths(state_dir, loc);
+  LK_ASSIGN_OR_RETURN(Config config, LoadProcessConfig(global));
+  if (loc->store_path.empty()) loc->store_path = config.store.path;
+  if (loc->unlock_key_file.empty()) loc->unlock_key_file = config.store.unlock_key_file;
   return Status::OK();
 }
 
