@@ -85,8 +85,9 @@ TEST(Config, StorePluginFollowsTheStoreSection) {
   c = ParseConfig("plugins:\n  - name: store\n    config: {passphrase_fd: 3}\n", kFile, Ctx());
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_TRUE(c->FindPlugin("store")->bundled);
-  EXPECT_EQ(c->FindPlugin("store")->config,
-            (std::vector<KV>{{"passphrase_fd", "3"}, {"path", "/var/lib/latchkey/store/secrets.db"}}));
+  EXPECT_EQ(
+      c->FindPlugin("store")->config,
+      (std::vector<KV>{{"passphrase_fd", "3"}, {"path", "/var/lib/latchkey/store/secrets.db"}}));
 }
 
 TEST(Config, DefaultsForAUser) {

@@ -131,11 +131,11 @@ PolicyExplanation Policy::Explain(const PolicyRequest& request) const {
   } else {
     out.decision.allowed = true;
     out.decision.rule = kDeclaredSourceRule;
-    out.decision.reason = std::string("declared with --secret (") +
-                          (declared_store ? request.provider + " secret"
-                                          : std::string(SecretSourceKindName(request.source)) +
-                                                " source") +
-                          "); allowed for this session only";
+    out.decision.reason =
+        std::string("declared with --secret (") +
+        (declared_store ? request.provider + " secret"
+                        : std::string(SecretSourceKindName(request.source)) + " source") +
+        "); allowed for this session only";
   }
   return out;
 }

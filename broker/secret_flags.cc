@@ -222,11 +222,11 @@ std::string UnsupportedType(const std::string& type, const SecretFlagContext& ct
   }
   msg += configured.empty() ? " (no providers are configured)"
                             : " and the configured providers (" + configured + ")";
-  bool plugin_name = !type.empty() && type.size() <= 64 && type[0] >= 'a' && type[0] <= 'z' &&
-                     std::all_of(type.begin(), type.end(), [](char c) {
-                       return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                              c == '_';
-                     });
+  bool plugin_name =
+      !type.empty() && type.size() <= 64 && type[0] >= 'a' && type[0] <= 'z' &&
+      std::all_of(type.begin(), type.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+      });
   if (plugin_name) {
     std::string dir = ctx.provider_dir.empty() ? "/usr/lib/latchkey/providers" : ctx.provider_dir;
     msg += "; to add provider " + type +

@@ -193,10 +193,12 @@ TEST_F(SecretFlagsTest, ExactErrors) {
       {"id=x,type=File",
        "unsupported secret type \"File\": the types are file, env and the configured "
        "providers (store)"},
-      {"id=x,type=", "unsupported secret type \"\": the types are file, env and the configured "
-                     "providers (store)"},
-      {"id=x,type=a\tb", "unsupported secret type \"a\\tb\": the types are file, env and the "
-                         "configured providers (store)"},
+      {"id=x,type=",
+       "unsupported secret type \"\": the types are file, env and the configured "
+       "providers (store)"},
+      {"id=x,type=a\tb",
+       "unsupported secret type \"a\\tb\": the types are file, env and the "
+       "configured providers (store)"},
       {"id=x,Target=/run/x", "unexpected key 'target' in 'Target=/run/x'"},
       {"id=x,required", "invalid field 'required' must be a key=value pair"},
       // A field error stops at the first bad field, in order.

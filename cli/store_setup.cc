@@ -2,7 +2,6 @@
 
 #include <iostream>
 
-
 namespace latchkey::cli {
 
 int Usage(const std::string& msg) {
