@@ -107,4 +107,11 @@ bash -c 'source "$1"; complete -p latchkey' _ "$root/share/bash-completion/compl
   | grep -qx 'complete -o default -F _latchkey latchkey' || fail "complete -p latchkey"
 [ "$("$lk" completion bash)" = "$(cat "$root/share/bash-completion/completions/latchkey")" ] \
   || fail "the installed completion differs from latchkey completion bash"
+# Only bash, for now: another shell is a usage error naming the choices.
+set +e
+err=$("$lk" completion zsh 2>&1 >/dev/null); rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "completion zsh exited $rc"
+[ "$err" = "SHELL: zsh not in {bash}
+Run with --help for more information." ] || fail "completion zsh: [$err]"
 echo "install ok"
