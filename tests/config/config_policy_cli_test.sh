@@ -83,4 +83,11 @@ run "$bin" --config "$pol" policy explain --secret npmrc --source disk:/x
 [ "$rc" -eq 2 ] && [ "$err" = "--source disk:/x: expected file:PATH, env:VAR or store:REF" ] || fail "bad source: $err"
 run "$bin" --config "$pol" policy explain --source env:X
 [ "$rc" -eq 2 ] || fail "missing --secret rc=$rc"
+# A store secret named with --secret type=store is declared: allowed with no rule.
+echo "state_dir: $tmp/state" > "$tmp/empty.yaml"
+run "$bin" --config "$tmp/empty.yaml" policy explain --secret npmrc --source store:ci-npmrc@2
+[ "$rc" -eq 0 ] || fail "explain store rc=$rc err=$err"
+[ "$out" = 'secret "npmrc" from declared store secret ci-npmrc@2
+allow by rule "declared-source" (built in): declared with --secret (store secret); allowed for this session only' ] \
+  || fail "explain declared store: $out"
 echo ok
