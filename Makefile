@@ -1,5 +1,6 @@
-# Thin wrapper around CMake. `make demo` and `make test` each work alone on a fresh Debian 12
-# machine as root: both install what they need first (`make deps`, idempotent).
+# Thin wrapper around CMake. `make demo`, `make test`, `make bench` and `make install` each work
+# alone on a fresh Debian 12 machine as root: they install what they need first (`make deps`,
+# idempotent).
 SHELL := /bin/bash
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -11,9 +12,13 @@ DEB_PACKAGES := cmake ninja-build g++ pkg-config clang libclang-rt-14-dev \
   libsodium-dev libyaml-cpp-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev \
   libsqlite3-dev sqlite3 libarchive-dev nlohmann-json3-dev libcli11-dev zlib1g-dev \
   runc busybox-static skopeo umoci oci-image-tool binutils file util-linux iproute2 hyperfine \
-  buildah python3 time
+  buildah python3 python3-yaml time help2man
 
-.PHONY: all deps configure build test demo bench sanitize fuzz format clean
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+.PHONY: all deps configure build test release release-configure demo bench install sanitize \
+  fuzz format clean
 
 all: build
 
@@ -26,10 +31,11 @@ deps:
 	else echo "deps: all $(words $(DEB_PACKAGES)) packages installed"; fi
 
 # The test build is unoptimised and without debug info: it compiles about 2.5 times faster than
-# -O2 -g, which keeps CI well inside its time budget. `make bench` uses its own optimised build.
+# -O2 -g, which keeps CI well inside its time budget. `make demo`, `make bench` and `make
+# install` use the optimised Release build in $(RELEASE_BUILD) (CI compiles all of it).
 TEST_FLAGS := -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0 -DCMAKE_C_FLAGS_DEBUG=-O0 \
   -DLATCHKEY_BUILD_BENCH=OFF
-BENCH_BUILD ?= build-release
+RELEASE_BUILD ?= build-release
 
 configure:
 	@[ -f $(BUILD)/build.ninja ] || cmake -S . -B $(BUILD) -G Ninja $(TEST_FLAGS) $(CMAKE_FLAGS)
@@ -41,14 +47,26 @@ test: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 	bash tests/run_shell_tests.sh $(BUILD)
 
-demo: deps build
-	bash examples/demo.sh $(BUILD)
+release-configure:
+	@[ -f $(RELEASE_BUILD)/build.ninja ] || cmake -S . -B $(RELEASE_BUILD) -G Ninja \
+	  -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
 
-bench: deps
-	@[ -f $(BENCH_BUILD)/build.ninja ] || cmake -S . -B $(BENCH_BUILD) -G Ninja \
-	  -DCMAKE_BUILD_TYPE=Release
-	cmake --build $(BENCH_BUILD) -j $(JOBS)
-	bash bench/run.sh $(BENCH_BUILD)
+# Everything (tests and benchmarks too), optimised: what CI compiles so it cannot break.
+release: deps release-configure
+	cmake --build $(RELEASE_BUILD) -j $(JOBS)
+
+# The demo needs only what `make install` installs (latchkey_dist), optimised.
+demo: deps release-configure
+	cmake --build $(RELEASE_BUILD) -j $(JOBS) --target latchkey_dist
+	bash examples/demo.sh $(RELEASE_BUILD)
+
+bench: release
+	bash bench/run.sh $(RELEASE_BUILD)
+
+# make install [PREFIX=/usr/local] [DESTDIR=staging-dir]
+install: deps release-configure
+	cmake --build $(RELEASE_BUILD) -j $(JOBS) --target latchkey_dist
+	DESTDIR="$(DESTDIR)" cmake --install $(RELEASE_BUILD) --prefix "$(PREFIX)"
 
 sanitize: deps
 	@[ -f $(ASAN_BUILD)/build.ninja ] || cmake -S . -B $(ASAN_BUILD) -G Ninja \
@@ -63,4 +81,4 @@ format:
 	git ls-files '*.cc' '*.h' '*.hpp' '*.c' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(RELEASE_BUILD)

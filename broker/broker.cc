@@ -92,6 +92,7 @@ SecretFlagContext Broker::FlagContext(EnvNames env, std::string cwd) const {
   SecretFlagContext ctx;
   ctx.env = std::move(env);
   ctx.cwd = std::move(cwd);
+  ctx.provider_dir = config_.provider_dir;
   for (const auto& p : config_.plugins) {
     if (p.name != "file" && p.name != "env") ctx.providers.insert(p.name);
   }

@@ -17,7 +17,22 @@
 namespace latchkey {
 namespace {
 
-const std::vector<std::string> kBundledPlugins = {"file", "env"};
+const std::vector<std::string> kBundledPlugins = {"file", "env", "store"};
+
+bool HasKey(const PluginConfig& p, std::string_view key) {
+  return std::any_of(p.config.begin(), p.config.end(),
+                     [&](const auto& kv) { return kv.first == key; });
+}
+
+// The store plugin reads the store that `latchkey store` and `latchkey secret` use: `path`
+// defaults to store.path and, unless one of the two unlock keys is set, `unlock_key_file` to
+// store.unlock_key_file.
+void ApplyStoreDefaults(const StoreConfig& store, PluginConfig* p) {
+  if (!HasKey(*p, "path")) p->config.emplace_back("path", store.path);
+  if (!HasKey(*p, "unlock_key_file") && !HasKey(*p, "passphrase_fd")) {
+    p->config.emplace_back("unlock_key_file", store.unlock_key_file);
+  }
+}
 
 std::string Cwd(const ConfigContext& ctx) {
   if (!ctx.cwd.empty()) return ctx.cwd;
@@ -26,11 +41,14 @@ std::string Cwd(const ConfigContext& ctx) {
   return "/";
 }
 
+std::string ProviderDir(const ConfigContext& ctx) {
+  return JoinPath(ctx.exe_dir.empty() ? "/usr/bin" : ctx.exe_dir, "../lib/latchkey/providers");
+}
+
 PluginConfig BundledPlugin(const std::string& name, const ConfigContext& ctx) {
   PluginConfig p;
   p.name = name;
-  p.path = JoinPath(ctx.exe_dir.empty() ? "/usr/bin" : ctx.exe_dir,
-                    "../lib/latchkey/providers/latchkey-" + name + ".so");
+  p.path = ProviderDir(ctx) + "/latchkey-" + name + ".so";
   p.bundled = true;
   return p;
 }
@@ -52,6 +70,7 @@ class Parser {
   Result<Config> Run(const YAML::Node& root, const std::string& source) {
     Config cfg;
     cfg.source = source;
+    cfg.provider_dir = ProviderDir(ctx_);
     for (const auto& name : kBundledPlugins) cfg.plugins.push_back(BundledPlugin(name, ctx_));
     std::string configured_state_dir;
     if (!root.IsNull()) {
@@ -95,6 +114,13 @@ class Parser {
       Store(root["store"], &cfg.store);
     }
     if (!c_.ok()) return c_.ToStatus();
+    if (!cfg.store.present) {
+      cfg.store.path = JoinPath(cfg.state_dir, "store/secrets.db");
+      cfg.store.unlock_key_file = JoinPath(cfg.state_dir, "store/unlock.key");
+    }
+    for (auto& p : cfg.plugins) {
+      if (p.name == "store") ApplyStoreDefaults(cfg.store, &p);
+    }
     return cfg;
   }
 
@@ -146,8 +172,8 @@ class Parser {
         p.path = BundledPlugin(p.name, ctx_).path;
       } else {
         c_.Error(item, path,
-                 "missing required key \"path\" (only the bundled file and env plugins have a "
-                 "default path)");
+                 "missing required key \"path\" (only the bundled file, env and store plugins "
+                 "have a default path)");
       }
       if (item["sha256"]) {
         auto s = c_.GetString(item["sha256"], KeyPath(path, "sha256"));

@@ -48,7 +48,7 @@ struct PluginConfig {
   // `config:` key/values in file order, as text; validated later against the plugin's
   // descriptor table (the config layer does not load plugins). Values may be secrets.
   std::vector<std::pair<std::string, std::string>> config;
-  bool bundled = false;  // the implicit `file` or `env` plugin (possibly overridden)
+  bool bundled = false;  // the implicit `file`, `env` or `store` plugin (possibly overridden)
   SourceMark where;      // the entry in the file; empty for an implicit bundled plugin
 };
 
@@ -87,17 +87,21 @@ struct BuilderConfig {
   std::string state_dir;  // optional; "" = <state_dir>/builder
 };
 
-// Reserved for the encrypted store: accepted and validated now, used later.
+// Where the encrypted store is: used by `latchkey store`/`latchkey secret` and as the default
+// `path` and `unlock_key_file` of the `store` plugin. Without the section both are filled in
+// from the state directory.
 struct StoreConfig {
-  bool present = false;
-  std::string path;             // required when present
-  std::string unlock_key_file;  // required when present
+  bool present = false;         // the file has a `store:` section
+  std::string path;             // required when present; default <state_dir>/store/secrets.db
+  std::string unlock_key_file;  // required when present; default <state_dir>/store/unlock.key
 };
 
 struct Config {
   std::string source;  // the file it was loaded from; "" for built-in defaults
   std::string state_dir;
-  std::vector<PluginConfig> plugins;  // bundled first (file, env), then the file's, in order
+  // Where the bundled provider plugins are: <exe_dir>/../lib/latchkey/providers.
+  std::string provider_dir;
+  std::vector<PluginConfig> plugins;   // bundled first (file, env, store), then the file's
   // How long one provider fetch may take before it fails (and, in inline mode, is abandoned).
   std::chrono::milliseconds fetch_timeout{30000};
   std::vector<SecretBinding> secrets;  // sorted by id
@@ -135,7 +139,8 @@ ConfigContext ConfigContextFromProcess();
 // missing file is not an error here; LoadConfig reports it.
 std::string FindConfigFile(std::string_view flag, const ConfigContext& ctx);
 
-// Built-in defaults: bundled plugins, no bindings, no rules, audit under the state directory.
+// Built-in defaults: bundled plugins (the store plugin on the default store), no bindings, no
+// rules, audit and store under the state directory.
 Result<Config> DefaultConfig(const ConfigContext& ctx);
 
 // Reads and validates `path`. Errors: "cannot read configuration file <path>: <strerror>"

@@ -43,12 +43,20 @@ TEST(Config, DefaultsWithoutAFile) {
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->source, "");
   EXPECT_EQ(c->state_dir, "/var/lib/latchkey");
-  ASSERT_EQ(c->plugins.size(), 2u);
+  ASSERT_EQ(c->plugins.size(), 3u);
   EXPECT_EQ(c->plugins[0].name, "file");
   EXPECT_EQ(c->plugins[0].path, "/opt/lk/lib/latchkey/providers/latchkey-file.so");
   EXPECT_TRUE(c->plugins[0].bundled);
   EXPECT_EQ(c->plugins[1].name, "env");
   EXPECT_EQ(c->plugins[1].path, "/opt/lk/lib/latchkey/providers/latchkey-env.so");
+  // The store plugin reads the store `latchkey store init` creates, with no configuration.
+  EXPECT_EQ(c->plugins[2].name, "store");
+  EXPECT_EQ(c->plugins[2].path, "/opt/lk/lib/latchkey/providers/latchkey-store.so");
+  EXPECT_TRUE(c->plugins[2].bundled);
+  using KV = std::pair<std::string, std::string>;
+  EXPECT_EQ(c->plugins[2].config,
+            (std::vector<KV>{{"path", "/var/lib/latchkey/store/secrets.db"},
+                             {"unlock_key_file", "/var/lib/latchkey/store/unlock.key"}}));
   EXPECT_TRUE(c->secrets.empty());
   EXPECT_TRUE(c->policy.rules().empty());
   EXPECT_EQ(c->audit.path, "/var/lib/latchkey/audit/audit.log");
@@ -64,6 +72,23 @@ TEST(Config, DefaultsWithoutAFile) {
   EXPECT_EQ(c->log.level, "info");
   EXPECT_FALSE(c->builder.present);
   EXPECT_FALSE(c->store.present);
+  EXPECT_EQ(c->store.path, "/var/lib/latchkey/store/secrets.db");
+  EXPECT_EQ(c->store.unlock_key_file, "/var/lib/latchkey/store/unlock.key");
+}
+
+TEST(Config, StorePluginFollowsTheStoreSection) {
+  auto c = ParseConfig("store: {path: /s/db, unlock_key_file: /s/key}\n", kFile, Ctx());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  using KV = std::pair<std::string, std::string>;
+  EXPECT_EQ(c->FindPlugin("store")->config,
+            (std::vector<KV>{{"path", "/s/db"}, {"unlock_key_file", "/s/key"}}));
+  // Keys the plugin entry sets win; a passphrase_fd replaces the default unlock key file.
+  c = ParseConfig("plugins:\n  - name: store\n    config: {passphrase_fd: 3}\n", kFile, Ctx());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(c->FindPlugin("store")->bundled);
+  EXPECT_EQ(
+      c->FindPlugin("store")->config,
+      (std::vector<KV>{{"passphrase_fd", "3"}, {"path", "/var/lib/latchkey/store/secrets.db"}}));
 }
 
 TEST(Config, DefaultsForAUser) {
@@ -77,7 +102,7 @@ TEST(Config, EmptyFileMeansDefaults) {
   auto c = ParseConfig("# nothing here\n", kFile, Ctx());
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->source, kFile);
-  EXPECT_EQ(c->plugins.size(), 2u);
+  EXPECT_EQ(c->plugins.size(), 3u);
 }
 
 TEST(Config, FindConfigFilePrecedence) {
@@ -183,7 +208,7 @@ TEST(Config, ExactErrors) {
        "letters, digits, '-', '_' and '.', starting with a letter or digit"},
       {"policy:\n  rules:\n    - {name: a, allow: true, reason: r, provider: stor}\n",
        "/etc/latchkey/latchkey.yaml:3:51: policy.rules[0].provider: unknown provider \"stor\" "
-       "(configured: file, env)"},
+       "(did you mean store?)"},
       {"policy:\n  rules:\n    - {name: a, allow: true, reason: r, provider: [file, evn]}\n",
        "/etc/latchkey/latchkey.yaml:3:58: policy.rules[0].provider[1]: unknown provider \"evn\" "
        "(did you mean env?)"},
@@ -218,7 +243,7 @@ TEST(Config, ExactErrors) {
        "/etc/latchkey/latchkey.yaml:2:5: plugins[0]: missing required key \"name\""},
       {"plugins:\n  - name: vault\n",
        "/etc/latchkey/latchkey.yaml:2:5: plugins[0]: missing required key \"path\" (only the "
-       "bundled file and env plugins have a default path)"},
+       "bundled file, env and store plugins have a default path)"},
       {"plugins:\n  - {name: Vault, path: /x.so}\n",
        "/etc/latchkey/latchkey.yaml:2:12: plugins[0].name: invalid plugin name \"Vault\": use "
        "lowercase letters, digits, '-' and '_', starting with a letter"},
@@ -233,9 +258,12 @@ TEST(Config, ExactErrors) {
        "a sequence"},
       {"plugins:\n  - {name: v, path: /x.so, confg: {}}\n",
        "/etc/latchkey/latchkey.yaml:2:28: plugins[0].confg: unknown key (did you mean config?)"},
+      {"secrets:\n  npmrc: {provider: hashicorp, ref: x}\n",
+       "/etc/latchkey/latchkey.yaml:2:21: secrets.npmrc.provider: unknown provider "
+       "\"hashicorp\" (configured: file, env, store)"},
       {"secrets:\n  npmrc: {provider: stroe, ref: x}\n",
        "/etc/latchkey/latchkey.yaml:2:21: secrets.npmrc.provider: unknown provider \"stroe\" "
-       "(configured: file, env)"},
+       "(did you mean store?)"},
       {"secrets:\n  npmrc: {provider: file}\n",
        "/etc/latchkey/latchkey.yaml:2:10: secrets.npmrc: missing required key \"ref\""},
       {"secrets:\n  npmrc: /x\n",
@@ -313,7 +341,7 @@ TEST(Config, RelativePathsResolveAgainstTheFilesDirectory) {
       "conf/latchkey.yaml", Ctx());
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->state_dir, "/work/conf/state");
-  EXPECT_EQ(c->plugins[2].path, "/work/plugins/v.so");
+  EXPECT_EQ(c->plugins[3].path, "/work/plugins/v.so");
   EXPECT_EQ(c->audit.path, "/work/conf/logs/a.log");
   EXPECT_EQ(c->audit.hmac_key_file, "/work/conf/state/audit-hmac.key");
   EXPECT_EQ(c->store.path, "/work/conf/s");
@@ -327,7 +355,7 @@ TEST(Config, BundledPluginOverride) {
       "\"CI_*\", strict: true, retries: 3}\n",
       kFile, Ctx());
   ASSERT_TRUE(c.ok()) << c.status().message();
-  ASSERT_EQ(c->plugins.size(), 2u);
+  ASSERT_EQ(c->plugins.size(), 3u);
   const PluginConfig* env = c->FindPlugin("env");
   ASSERT_NE(env, nullptr);
   EXPECT_TRUE(env->bundled);
@@ -429,6 +457,11 @@ TEST(Config, EmitDefaults) {
             "    path: /opt/lk/lib/latchkey/providers/latchkey-file.so\n"
             "  - name: env\n"
             "    path: /opt/lk/lib/latchkey/providers/latchkey-env.so\n"
+            "  - name: store\n"
+            "    path: /opt/lk/lib/latchkey/providers/latchkey-store.so\n"
+            "    config:\n"
+            "      path: \"/var/lib/latchkey/store/secrets.db\"\n"
+            "      unlock_key_file: \"/var/lib/latchkey/store/unlock.key\"\n"
             "fetch_timeout: 30s\n"
             "secrets: {}\n"
             "policy:\n"

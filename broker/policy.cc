@@ -124,7 +124,9 @@ PolicyExplanation Policy::Explain(const PolicyRequest& request) const {
     out.decision.where = rule.where;
     return out;
   }
-  if (request.source == SecretSource::Kind::kProvider) {
+  bool declared_store = request.source == SecretSource::Kind::kProvider && request.declared &&
+                        request.provider == kDeclarableProvider;
+  if (request.source == SecretSource::Kind::kProvider && !declared_store) {
     out.decision.allowed = false;
     out.decision.rule = kDefaultDenyProviderRule;
     out.decision.reason = "no policy rule allows secret " + Quote(request.secret_id) +
@@ -134,9 +136,11 @@ PolicyExplanation Policy::Explain(const PolicyRequest& request) const {
   } else {
     out.decision.allowed = true;
     out.decision.rule = kDeclaredSourceRule;
-    out.decision.reason = std::string("declared with --secret (") +
-                          SecretSourceKindName(request.source) +
-                          " source); allowed for this session only";
+    out.decision.reason =
+        std::string("declared with --secret (") +
+        (declared_store ? request.provider + " secret"
+                        : std::string(SecretSourceKindName(request.source)) + " source") +
+        "); allowed for this session only";
   }
   return out;
 }

@@ -1,10 +1,13 @@
 // Policy: which secret requests a session may serve. Rules are checked in order; the first
 // rule whose every matcher matches decides (allow or deny, with its reason). When no rule
 // matches, one of two built-in rules decides:
-//   "declared-source"        allow: a file or env source the user declared with --secret is
-//                            the user's own, usable for that session only;
-//   "default-deny-provider"  deny:  a secret from a configured provider (a `secrets:` binding
-//                            or --secret type=<provider>) needs a rule that allows it.
+//   "declared-source"        allow: a file or env source the user declared with --secret, or
+//                            a secret of the bundled store provider the user named with
+//                            --secret type=store, is the user's own, usable for that
+//                            session only;
+//   "default-deny-provider"  deny:  any other secret from a configured provider (a `secrets:`
+//                            binding, or --secret type=<provider> for a provider other than
+//                            store) needs a rule that allows it.
 // So rules can forbid declared sources (no env sources; files only under /home) and must
 // grant provider secrets. The user-facing description is docs/policy.md.
 //
@@ -28,6 +31,8 @@ namespace latchkey {
 
 inline constexpr const char* kDeclaredSourceRule = "declared-source";
 inline constexpr const char* kDefaultDenyProviderRule = "default-deny-provider";
+// The provider whose secrets a --secret flag may name like a file (the "declared-source" rule).
+inline constexpr const char* kDeclarableProvider = "store";
 
 // One secret request, as the session describes it to the policy. Strings are empty when
 // unknown; an unknown attribute never matches a rule that constrains it.
@@ -36,6 +41,9 @@ struct PolicyRequest {
   // How the secret was specified: kFile / kEnv for sources declared with --secret;
   // kProvider for configured providers (a `secrets:` binding or --secret type=<provider>).
   SecretSource::Kind source = SecretSource::Kind::kProvider;
+  // True when the user named the secret with --secret (any kind); false for a `secrets:`
+  // binding.
+  bool declared = false;
   // The provider that reads the value: "file" for declared files, "env" for declared
   // variables, else the configured provider's name ("store", or "file" for a binding
   // `{provider: file, ref: /etc/x}`).

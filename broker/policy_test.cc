@@ -214,6 +214,31 @@ TEST(Policy, NoRulesDefaults) {
   EXPECT_EQ(d.Describe(),
             "deny by rule \"default-deny-provider\" (built in): no policy rule allows secret "
             "\"npmrc\" from provider store; add a rule with allow: true under policy.rules");
+  // A store secret named with --secret type=store is the user's own, like a file.
+  PolicyRequest declared = StoreReq("npmrc");
+  declared.declared = true;
+  d = p.Decide(declared);
+  EXPECT_TRUE(d.allowed);
+  EXPECT_EQ(d.Describe(),
+            "allow by rule \"declared-source\" (built in): declared with --secret (store "
+            "secret); allowed for this session only");
+  // Only the store: another provider named on the command line still needs a rule.
+  declared.provider = "vault";
+  EXPECT_EQ(p.Decide(declared).rule, "default-deny-provider");
+}
+
+TEST(Policy, RulesCanForbidDeclaredStoreSecrets) {
+  // The store is bundled: a rule may name it without a plugins: entry.
+  Policy p = PolicyFrom(R"(
+policy:
+  rules:
+    - {name: store-closed, provider: store, source: provider, allow: false, reason: ask}
+)");
+  PolicyRequest declared = StoreReq("npmrc");
+  declared.declared = true;
+  PolicyDecision d = p.Decide(declared);
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.rule, "store-closed");
 }
 
 TEST(Policy, FirstMatchWins) {

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -45,6 +46,32 @@ struct RawSecret {
   std::string env;
 };
 
+// buildx's error for an unknown type=, then what latchkey offers instead: the configured
+// providers and, when `type` is a valid plugin name, the configuration lines that add it.
+std::string UnsupportedType(const std::string& type, const SecretFlagContext& ctx) {
+  std::string msg = "unsupported secret type " + base::GoQuote(type) + ": the types are file, env";
+  std::string configured;
+  for (const std::string& p : ctx.providers) {
+    if (p == "file" || p == "env") continue;
+    configured += (configured.empty() ? "" : ", ") + p;
+  }
+  msg += configured.empty() ? " (no providers are configured)"
+                            : " and the configured providers (" + configured + ")";
+  bool plugin_name =
+      !type.empty() && type.size() <= 64 && type[0] >= 'a' && type[0] <= 'z' &&
+      std::all_of(type.begin(), type.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+      });
+  if (plugin_name) {
+    std::string dir = ctx.provider_dir.empty() ? "/usr/lib/latchkey/providers" : ctx.provider_dir;
+    msg += "; to add provider " + type +
+           ", install its plugin and add these lines to the configuration file "
+           "(docs/configuration.md):\nplugins:\n  - name: " +
+           type + "\n    path: " + dir + "/latchkey-" + type + ".so";
+  }
+  return msg;
+}
+
 // buildx util/buildflags/secrets.go parseSecret, plus provider types.
 Result<RawSecret> ParseFields(std::string_view flag, const SecretFlagContext& ctx) {
   auto fields = base::ReadCsvRecord(flag);
@@ -62,7 +89,7 @@ Result<RawSecret> ParseFields(std::string_view flag, const SecretFlagContext& ct
     std::string value = field.substr(eq + 1);
     if (key == "type") {
       if (value != "file" && value != "env" && ctx.providers.count(value) == 0) {
-        return InvalidArgumentError("unsupported secret type " + base::GoQuote(value));
+        return InvalidArgumentError(UnsupportedType(value, ctx));
       }
       s.type = value;
     } else if (key == "id") {

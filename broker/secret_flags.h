@@ -5,7 +5,10 @@
 // key=value fields. Keys are case-insensitive; values are not.
 //   id=<id>                  required
 //   type=file|env|<provider> "file" and "env" are the client-side kinds; any other value must
-//                            name a configured provider (extension, e.g. type=store)
+//                            name a configured provider (extension, e.g. type=store). An
+//                            unconfigured one fails with buildx's "unsupported secret type
+//                            \"vault\"", followed by the configured providers and, for a valid
+//                            plugin name, the configuration lines that would add it.
 //   src=<v> | source=<v>     file: a path (relative to the working directory);
 //                            env: the variable name (when env= is absent);
 //                            provider: the provider's reference ("ci/npmrc@2")
@@ -68,6 +71,9 @@ struct SecretFlagContext {
   std::string cwd;
   // Names of configured providers that type= may name (besides "file" and "env").
   std::set<std::string, std::less<>> providers;
+  // Where installed provider plugins live (<prefix>/lib/latchkey/providers); shown in the
+  // config lines that the error for an unconfigured type= suggests. "" = /usr/lib/...
+  std::string provider_dir;
 };
 
 // Parses one flag value (without "--secret"). Errors (INVALID_ARGUMENT for syntax,

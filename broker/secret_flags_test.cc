@@ -109,7 +109,22 @@ TEST_F(SecretFlagsTest, ProviderType) {
   EXPECT_EQ(Error("id=npmrc,type=store"), "secret npmrc: type=store needs src=<reference>");
   EXPECT_EQ(Error("id=npmrc,type=store,env=X"),
             "secret npmrc: env= cannot be used with type=store; use src=<reference>");
-  EXPECT_EQ(Error("id=npmrc,type=vault,src=a"), "unsupported secret type \"vault\"");
+  EXPECT_EQ(Error("id=npmrc,type=vault,src=a"),
+            "unsupported secret type \"vault\": the types are file, env and the configured "
+            "providers (store); to add provider vault, install its plugin and add these lines "
+            "to the configuration file (docs/configuration.md):\n"
+            "plugins:\n"
+            "  - name: vault\n"
+            "    path: /usr/lib/latchkey/providers/latchkey-vault.so");
+  ctx_.providers.clear();
+  ctx_.provider_dir = "/opt/lk/lib/latchkey/providers";
+  EXPECT_EQ(Error("id=npmrc,type=store,src=a"),
+            "unsupported secret type \"store\": the types are file, env (no providers are "
+            "configured); to add provider store, install its plugin and add these lines to the "
+            "configuration file (docs/configuration.md):\n"
+            "plugins:\n"
+            "  - name: store\n"
+            "    path: /opt/lk/lib/latchkey/providers/latchkey-store.so");
 }
 
 TEST_F(SecretFlagsTest, ExactErrors) {
@@ -126,14 +141,23 @@ TEST_F(SecretFlagsTest, ExactErrors) {
        "non-quoted-field"},
       {"src=foo", "secret missing ID"},
       {"id=,env=GIT_AUTH_TOKEN", "secret missing ID"},
-      {"id=x,type=File", "unsupported secret type \"File\""},
-      {"id=x,type=", "unsupported secret type \"\""},
-      {"id=x,type=a\tb", "unsupported secret type \"a\\tb\""},
+      {"id=x,type=File",
+       "unsupported secret type \"File\": the types are file, env and the configured "
+       "providers (store)"},
+      {"id=x,type=",
+       "unsupported secret type \"\": the types are file, env and the configured "
+       "providers (store)"},
+      {"id=x,type=a\tb",
+       "unsupported secret type \"a\\tb\": the types are file, env and the "
+       "configured providers (store)"},
       // Go's %q: an invalid UTF-8 byte is \xNN, a non-printable rune \uNNNN, printable kept.
       {"id=x,type=a\xff"
        "b",
-       "unsupported secret type \"a\\xffb\""},
-      {"id=x,type=\xc3\xa9\xc2\xa0", "unsupported secret type \"\xc3\xa9\\u00a0\""},
+       "unsupported secret type \"a\\xffb\": the types are file, env and the configured "
+       "providers (store)"},
+      {"id=x,type=\xc3\xa9\xc2\xa0",
+       "unsupported secret type \"\xc3\xa9\\u00a0\": the types are file, env and the "
+       "configured providers (store)"},
       {"id=x,Target=/run/x", "unexpected key 'target' in 'Target=/run/x'"},
       {"id=x,required", "invalid field 'required' must be a key=value pair"},
       // A field error stops at the first bad field, in order.

@@ -340,6 +340,7 @@ Session::Decided Session::Decide(const std::string& secret_id, const Resolved& r
   query.secret_id = secret_id;
   query.provider = resolved.provider;
   query.source = resolved.kind;
+  query.declared = resolved.declared;
   if (resolved.provider == "file") {
     if (!resolved.file_path.empty()) {
       auto opened = OpenedFile::Open(secret_id, resolved.file_path);

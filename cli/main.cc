@@ -2,12 +2,13 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/command_registry.h"
+#include "cli/version.h"
 
 int main(int argc, char** argv) {
   using namespace latchkey::cli;
   CommandContext ctx;
   CLI::App app{"latchkey: build container images with secrets that never land in a layer"};
-  app.set_version_flag("--version", "latchkey 0.1.0");
+  app.set_version_flag("--version", VersionLine(), "Print the version and git commit, then exit");
   app.require_subcommand(1);
   app.option_defaults()->always_capture_default();
   app.add_option("--config", ctx.global.config_path, "Configuration file (YAML)");

@@ -2,7 +2,7 @@
 // and why each earlier rule did not match.
 //
 // The request is described by flags. Where the secret comes from is one of:
-//   --source file:PATH | --source env:VAR   a source declared with --secret
+//   --source file:PATH | env:VAR | store:REF  a source declared with --secret
 //   --provider NAME [--ref REF]             a configured provider (REF is the path for "file")
 //   neither                                 the `secrets.<ID>` binding in the configuration
 // Exit codes: 0 a decision was printed (allow or deny; with --exit-code a deny exits 3),
@@ -100,8 +100,13 @@ int RunExplain(const ExplainFlags& f, const GlobalOptions& global) {
       req.source = SecretSource::Kind::kEnv;
       req.provider = "env";
       origin = "declared environment variable " + f.source.substr(4);
+    } else if (f.source.rfind("store:", 0) == 0 && f.source.size() > 6) {
+      req.source = SecretSource::Kind::kProvider;
+      req.provider = kDeclarableProvider;
+      req.declared = true;
+      origin = "declared store secret " + f.source.substr(6);
     } else {
-      std::cerr << "--source " << f.source << ": expected file:PATH or env:VAR\n";
+      std::cerr << "--source " << f.source << ": expected file:PATH, env:VAR or store:REF\n";
       return kExitUsage;
     }
   } else {
@@ -154,7 +159,7 @@ CommandRegistrar reg("policy", [](CLI::App& app, CommandContext& ctx) {
   explain->add_option("--provider", f->provider, "Configured provider that serves the secret");
   explain->add_option("--ref", f->ref, "Provider reference (the path for the file provider)");
   explain->add_option("--source", f->source,
-                      "Declared source: file:PATH or env:VAR (as with build --secret)");
+                      "Declared source: file:PATH, env:VAR or store:REF (as with build --secret)");
   explain->add_option("--label", f->labels, "Build label KEY=VALUE (repeatable)");
   explain->add_option("--user", f->user, "Requesting user name");
   explain->add_option("--uid", f->uid, "Requesting uid")->check(CLI::Range(0LL, 4294967294LL));

@@ -34,7 +34,7 @@ namespace {
 using store::StoreLocation;
 
 struct SecretFlags {
-  GlobalOptions global;  // for the configuration's store and state_dir
+  const GlobalOptions* global = nullptr;  // --config: where the store is (`store:`)
   StoreLocation loc;
   std::string name, file;
   std::vector<std::string> names, labels, filters;
@@ -42,7 +42,7 @@ struct SecretFlags {
 };
 
 Result<std::unique_ptr<store::Store>> Open(SecretFlags& f) {
-  LK_RETURN_IF_ERROR(ResolveStoreLocation(f.global, &f.loc));
+  LK_RETURN_IF_ERROR(ResolveStoreLocation(*f.global, &f.loc));
   return store::OpenStoreForCommand(f.loc);
 }
 
@@ -205,6 +205,7 @@ void AddStoreOptions(CLI::App* sub, StoreLocation* loc) {
 
 void Register(CLI::App& app, CommandContext& ctx) {
   auto f = std::make_shared<SecretFlags>();
+  f->global = &ctx.global;
   auto* secret = app.add_subcommand("secret", "Manage secrets in the encrypted store");
   secret->require_subcommand(1);
 
@@ -214,7 +215,6 @@ void Register(CLI::App& app, CommandContext& ctx) {
   create->add_option("--label,-l", f->labels, "Secret label (key=value), repeatable");
   AddStoreOptions(create, &f->loc);
   create->callback([f, &ctx] {
-    f->global = ctx.global;
     ctx.exit_code = Hardened([&] { return RunCreate(*f); });
   });
 
@@ -224,7 +224,6 @@ void Register(CLI::App& app, CommandContext& ctx) {
   ls->add_option("--format", f->format, "Output format")->check(CLI::IsMember({"table", "json"}));
   AddStoreOptions(ls, &f->loc);
   ls->callback([f, &ctx] {
-    f->global = ctx.global;
     ctx.exit_code = Hardened([&] { return RunList(*f); });
   });
 
@@ -232,7 +231,6 @@ void Register(CLI::App& app, CommandContext& ctx) {
   inspect->add_option("NAME", f->names, "NAME or NAME@VERSION, repeatable")->required();
   AddStoreOptions(inspect, &f->loc);
   inspect->callback([f, &ctx] {
-    f->global = ctx.global;
     ctx.exit_code = Hardened([&] { return RunInspect(*f); });
   });
 
@@ -241,7 +239,6 @@ void Register(CLI::App& app, CommandContext& ctx) {
   rotate->add_option("FILE", f->file, "File to read the data from, or - for standard input");
   AddStoreOptions(rotate, &f->loc);
   rotate->callback([f, &ctx] {
-    f->global = ctx.global;
     ctx.exit_code = Hardened([&] { return RunRotate(*f); });
   });
 
@@ -250,7 +247,6 @@ void Register(CLI::App& app, CommandContext& ctx) {
   rm->add_option("NAME", f->names, "Secret names")->required();
   AddStoreOptions(rm, &f->loc);
   rm->callback([f, &ctx] {
-    f->global = ctx.global;
     ctx.exit_code = Hardened([&] { return RunRemove(*f); });
   });
 }

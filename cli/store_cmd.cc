@@ -32,7 +32,7 @@ namespace {
 using store::StoreLocation;
 
 struct StoreFlags {
-  GlobalOptions global;  // for the configuration's store and state_dir
+  const GlobalOptions* global = nullptr;  // --config: where the store is (`store:`)
   StoreLocation loc;
   bool passphrase = false;  // init: prompt for a passphrase
   std::string new_unlock_key_file;
@@ -54,7 +54,7 @@ void PrintUnlockKey(const SecretBuffer& text, const std::string& file) {
 }
 
 int RunInit(StoreFlags& f) {
-  Status st = ResolveStoreLocation(f.global, &f.loc);
+  Status st = ResolveStoreLocation(*f.global, &f.loc);
   if (!st.ok()) return Fail(st);
   auto key = store::NewKeySource(f.loc.passphrase_fd, f.passphrase, f.loc.unlock_key_file);
   if (!key.ok()) return Fail(key.status());
@@ -78,7 +78,7 @@ int RunRekey(StoreFlags& f) {
         "store rekey needs exactly one of --new-unlock-key-file PATH, --new-passphrase, "
         "--new-passphrase-fd N, --data-key");
   }
-  Status st = ResolveStoreLocation(f.global, &f.loc);
+  Status st = ResolveStoreLocation(*f.global, &f.loc);
   if (!st.ok()) return Fail(st);
   auto s = store::OpenStoreForCommand(f.loc);
   if (!s.ok()) return Fail(s.status());
@@ -106,7 +106,7 @@ int RunRekey(StoreFlags& f) {
 }
 
 int RunStatus(StoreFlags& f) {
-  Status st = ResolveStoreLocation(f.global, &f.loc);
+  Status st = ResolveStoreLocation(*f.global, &f.loc);
   if (!st.ok()) return Fail(st);
   auto s = store::OpenStoreForCommand(f.loc);
   if (!s.ok()) return Fail(s.status());
@@ -157,6 +157,7 @@ void AddStoreOptions(CLI::App* sub, StoreLocation* loc) {
 
 void Register(CLI::App& app, CommandContext& ctx) {
   auto f = std::make_shared<StoreFlags>();
+  f->global = &ctx.global;
   auto* store = app.add_subcommand("store", "Create, rekey and inspect the encrypted store");
   store->require_subcommand(1);
 
@@ -168,7 +169,6 @@ void Register(CLI::App& app, CommandContext& ctx) {
       ->excludes("--passphrase-fd")
       ->excludes("--unlock-key-file");
   init->callback([f, &ctx] {
-    f->global = ctx.global;
     ctx.exit_code = Hardened([&] { return RunInit(*f); });
   });
 
@@ -186,7 +186,6 @@ void Register(CLI::App& app, CommandContext& ctx) {
   rekey->add_flag("--data-key", f->data_key,
                   "Replace the data key and re-encrypt every version in one transaction");
   rekey->callback([f, &ctx] {
-    f->global = ctx.global;
     ctx.exit_code = Hardened([&] { return RunRekey(*f); });
   });
 
@@ -195,7 +194,6 @@ void Register(CLI::App& app, CommandContext& ctx) {
   status->add_option("--format", f->format, "Output format")
       ->check(CLI::IsMember({"table", "json"}));
   status->callback([f, &ctx] {
-    f->global = ctx.global;
     ctx.exit_code = Hardened([&] { return RunStatus(*f); });
   });
 }

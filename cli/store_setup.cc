@@ -1,7 +1,5 @@
 #include "cli/store_setup.h"
 
-#include <unistd.h>
-
 #include <iostream>
 
 namespace latchkey::cli {
@@ -14,11 +12,8 @@ int Usage(const std::string& msg) {
 Status ResolveStoreLocation(const GlobalOptions& global, store::StoreLocation* loc) {
   if (!loc->store_path.empty() && !loc->unlock_key_file.empty()) return Status::OK();
   LK_ASSIGN_OR_RETURN(Config config, LoadProcessConfig(global));
-  if (config.store.present) {
-    if (loc->store_path.empty()) loc->store_path = config.store.path;
-    if (loc->unlock_key_file.empty()) loc->unlock_key_file = config.store.unlock_key_file;
-  }
-  store::ApplyDefaultPaths(config.state_dir, loc);
+  if (loc->store_path.empty()) loc->store_path = config.store.path;
+  if (loc->unlock_key_file.empty()) loc->unlock_key_file = config.store.unlock_key_file;
   return Status::OK();
 }
 

@@ -24,9 +24,10 @@ int Hardened(F run) {
 // Prints "error: <msg>" to stderr and returns kExitUsage.
 int Usage(const std::string& msg);
 
-// Fills in the store path and the unlock key file the flags left empty from the loaded
-// configuration (--config, $LATCHKEY_CONFIG, ...): its `store:` section when present, else the
-// defaults under its state_dir -- the state directory builds use.
+// Fills in the store path and the unlock key file the flags left empty from the
+// configuration (--config, $LATCHKEY_CONFIG, /etc/latchkey/latchkey.yaml): its `store:`
+// section, else <state_dir>/store/secrets.db and unlock.key -- the store the bundled `store`
+// provider reads. Fails with the configuration's error when it does not load.
 Status ResolveStoreLocation(const GlobalOptions& global, store::StoreLocation* loc);
 
 }  // namespace latchkey::cli

@@ -6,11 +6,6 @@
 
 namespace latchkey::store {
 
-void ApplyDefaultPaths(const std::string& state_dir, StoreLocation* loc) {
-  if (loc->store_path.empty()) loc->store_path = state_dir + "/store/secrets.db";
-  if (loc->unlock_key_file.empty()) loc->unlock_key_file = state_dir + "/store/unlock.key";
-}
-
 Result<std::unique_ptr<Store>> OpenStoreForCommand(const StoreLocation& loc) {
   if (loc.passphrase_fd >= 0) {
     LK_ASSIGN_OR_RETURN(SecretBuffer pass, ReadPassphraseFd(loc.passphrase_fd));

@@ -16,13 +16,10 @@ namespace latchkey::store {
 
 // The common options: --store, --unlock-key-file, --passphrase-fd.
 struct StoreLocation {
-  std::string store_path;       // empty: <state_dir>/store/secrets.db
-  std::string unlock_key_file;  // empty: <state_dir>/store/unlock.key
+  std::string store_path;       // empty: the configuration's store.path
+  std::string unlock_key_file;  // empty: the configuration's store.unlock_key_file
   int passphrase_fd = -1;       // >= 0: read the passphrase from this descriptor
 };
-
-// Fills the empty paths of `loc` from `state_dir`.
-void ApplyDefaultPaths(const std::string& state_dir, StoreLocation* loc);
 
 // Opens the store at loc.store_path: with the passphrase from loc.passphrase_fd when given;
 // else, for a passphrase-locked store, with a passphrase prompted on the terminal; else with

@@ -91,9 +91,9 @@ Status MatchChunk(std::string_view chunk, std::string_view s, std::string_view* 
             chunk.remove_prefix(1);
             break;
           }
-          char32_t lo, hi;
+          char32_t lo = 0;  // GetEsc sets it on success; GCC -O3 cannot see through the macro
           LK_RETURN_IF_ERROR(GetEsc(&chunk, &lo));
-          hi = lo;
+          char32_t hi = lo;
           if (chunk[0] == '-') {
             chunk.remove_prefix(1);
             LK_RETURN_IF_ERROR(GetEsc(&chunk, &hi));

@@ -76,11 +76,18 @@ run "$bin" --config "$src/config/latchkey.example.yaml" policy explain --secret 
 grep -q '^secret "registry-token" from binding secrets.registry-token: provider store, ref ci/registry-token$' <<<"$out" || fail "origin: $out"
 grep -q '^allow by rule "ci-registry"' <<<"$out" || fail "explain binding: $out"
 run "$bin" --config "$pol" policy explain --secret npmrc --provider nope
-[ "$rc" -eq 1 ] && [ "$err" = 'unknown provider "nope" (configured: file, env)' ] || fail "unknown provider: rc=$rc err=$err"
+[ "$rc" -eq 1 ] && [ "$err" = 'unknown provider "nope" (configured: file, env, store)' ] || fail "unknown provider: rc=$rc err=$err"
 run "$bin" --config "$pol" policy explain --secret npmrc
 [ "$rc" -eq 2 ] || fail "no source rc=$rc"
 run "$bin" --config "$pol" policy explain --secret npmrc --source disk:/x
-[ "$rc" -eq 2 ] && [ "$err" = "--source disk:/x: expected file:PATH or env:VAR" ] || fail "bad source: $err"
+[ "$rc" -eq 2 ] && [ "$err" = "--source disk:/x: expected file:PATH, env:VAR or store:REF" ] || fail "bad source: $err"
 run "$bin" --config "$pol" policy explain --source env:X
 [ "$rc" -eq 2 ] || fail "missing --secret rc=$rc"
+# A store secret named with --secret type=store is declared: allowed with no rule.
+echo "state_dir: $tmp/state" > "$tmp/empty.yaml"
+run "$bin" --config "$tmp/empty.yaml" policy explain --secret npmrc --source store:ci-npmrc@2
+[ "$rc" -eq 0 ] || fail "explain store rc=$rc err=$err"
+[ "$out" = 'secret "npmrc" from declared store secret ci-npmrc@2
+allow by rule "declared-source" (built in): declared with --secret (store secret); allowed for this session only' ] \
+  || fail "explain declared store: $out"
 echo ok
