@@ -426,11 +426,10 @@ TEST(LeakScanChangedTree, FindsSecretsInWhatChangedOnly) {
   ScratchDir d;
   std::filesystem::create_directories(d / "cache");
   std::ofstream(d / "cache/before") << "tok/en+k?y";  // there before the step: not its doing
+  // Well past the file's ctime: file timestamps may run a tick or two ahead of the coarse clock
+  // a reader sees (multigrain timestamps), and a step starts tens of milliseconds after `since`.
+  ::usleep(50 * 1000);
   struct timespec since = ChangedTreeClock();
-  while (ChangedTreeClock().tv_nsec == since.tv_nsec && ChangedTreeClock().tv_sec == since.tv_sec) {
-    ::usleep(1000);
-  }
-  since = ChangedTreeClock();
   std::ofstream(d / "cache/leak") << "x dXNlcjp0b2svZW4raz95 y";  // base64("user:" + token)
   std::ofstream(d / "cache/tok%2Fen%2Bk%3Fy") << "clean";
   ASSERT_EQ(::symlink("/tok/en+k?y", (d / "cache/l").c_str()), 0);

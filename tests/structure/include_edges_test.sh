@@ -48,6 +48,7 @@ builder/executor/ broker/redactor.h step output redaction reads SecretRegistry::
 builder/executor/ broker/secret_buffer.h secret values for mounts and env live in SecretBuffer
 builder/build/ broker/redactor.h progress output and the leak guard use SecretRegistry
 builder/build/ broker/secret_buffer.h fetched secret values live in SecretBuffer
+builder/build/ broker/secret_parts.h the leak guard scans the credential parts the redactor masks
 builder/build/ broker/session.h Build() takes the concrete Session
 builder/build/ broker/audit/audit_log.h Build() takes the audit log to record leak findings
 builder/build/ broker/logging.h builder.cc logs through the broker's logger
