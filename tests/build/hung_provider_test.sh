@@ -42,16 +42,17 @@ config_with_timeout 1h
 setsid "$LK" build --progress plain --no-cache "$ctx" > "$OUT" 2> "$ERR" &
 pid=$!
 track_pid "$pid"
-for _ in $(seq 100); do grep -q 'RUN --mount' "$ERR" 2> /dev/null && break; sleep 0.1; done
+# Generous bounds: these are liveness checks on a loaded CI machine, not timing goals.
+for _ in $(seq 600); do grep -q 'RUN --mount' "$ERR" 2> /dev/null && break; sleep 0.1; done
 grep -q 'RUN --mount' "$ERR" || fail "the RUN step never started"
 sleep 0.5
 kill -0 "$pid" 2> /dev/null || fail "the build ended before the signal"
 kill -INT -- "-$pid"
 waited=0
-while kill -0 "$pid" 2> /dev/null && [ "$waited" -lt 50 ]; do sleep 0.1; waited=$((waited + 1)); done
+while kill -0 "$pid" 2> /dev/null && [ "$waited" -lt 300 ]; do sleep 0.1; waited=$((waited + 1)); done
 if kill -0 "$pid" 2> /dev/null; then
   kill -9 "$pid"
-  fail "latchkey build still running 5 s after SIGINT during a hung fetch"
+  fail "latchkey build still running 30 s after SIGINT during a hung fetch"
 fi
 set +e; wait "$pid"; rc=$?; set -e
 expect_eq "$rc" 130 "exit code of a build interrupted during a hung fetch"
