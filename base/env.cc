@@ -202,13 +202,18 @@ Result<FileIdentity> Env::Identify(const std::string& path) {
 }
 
 Result<std::unique_ptr<WritableFile>> Env::CreateTemp(const std::string& dir,
-                                                      const std::string& prefix,
+                                                      const std::string& prefix, uint32_t mode,
                                                       std::string* path) {
   const std::string pattern = dir + "/" + prefix + "XXXXXX";
   std::string tmpl = pattern;  // mkostemp rewrites the X's, even when it fails
   int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("creating", pattern, errno);
-  ::fchmod(fd, 0600);
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
+    int err = errno;
+    ::close(fd);
+    ::unlink(tmpl.c_str());
+    return ErrnoStatus("creating", tmpl, err);
+  }
   *path = tmpl;
   return std::unique_ptr<WritableFile>(std::make_unique<PosixFile>(tmpl, fd, 0));
 }
@@ -216,6 +221,19 @@ Result<std::unique_ptr<WritableFile>> Env::CreateTemp(const std::string& dir,
 std::shared_ptr<Env> PosixEnv() {
   static const std::shared_ptr<Env> fs = std::make_shared<PosixEnvImpl>();
   return fs;
+}
+
+Status WriteFileAtomic(Env& env, const std::string& path, std::string_view data, uint32_t mode) {
+  std::string tmp;
+  const std::string name = path.substr(path.rfind('/') + 1);
+  LK_ASSIGN_OR_RETURN(auto file, env.CreateTemp(DirName(path), name + ".tmp-", mode, &tmp));
+  Status st = file->Append(data);
+  if (st.ok()) st = file->Sync();
+  Status closed = file->Close();
+  if (st.ok()) st = closed;
+  if (st.ok()) st = env.Rename(tmp, path);
+  if (!st.ok()) (void)env.Remove(tmp);
+  return st;
 }
 
 }  // namespace latchkey::base

@@ -63,11 +63,11 @@ class Env {
   virtual Result<FileIdentity> Identify(const std::string& path);
   // Opens `path` for appending, creating it with mode 0600 when missing.
   virtual Result<std::unique_ptr<WritableFile>> OpenAppend(const std::string& path) = 0;
-  // Creates a new, empty file with mode 0600 and a unique name "<dir>/<prefix>XXXXXX" (mkstemp)
-  // and opens it for writing; stores its path in `*path`. `dir` must exist. The default
-  // implementation is real.
+  // Creates a new, empty file with permission bits `mode` and a unique name
+  // "<dir>/<prefix>XXXXXX" (mkstemp) and opens it for writing; stores its path in `*path`. `dir`
+  // must exist. The default implementation is real.
   virtual Result<std::unique_ptr<WritableFile>> CreateTemp(const std::string& dir,
-                                                           const std::string& prefix,
+                                                           const std::string& prefix, uint32_t mode,
                                                            std::string* path);
   // Creates `dir` and missing parents with mode 0700. OK when it exists.
   virtual Status CreateDirs(const std::string& dir) = 0;
@@ -87,6 +87,13 @@ class Env {
 
 // The real POSIX implementation. The returned object is shared and stateless.
 std::shared_ptr<Env> PosixEnv();
+
+// Replaces `path` with `data` atomically and durably through `env`, for stores whose writers may
+// race (each writer has its own temporary file): CreateTemp("<dir>", "<name>.tmp-", mode), Append,
+// Sync, Close, then Rename (which fsyncs the directory). Readers see the old or the new content,
+// never a mix. On failure the temporary file is removed and the error is env's, naming the file
+// ("writing <dir>/<name>.tmp-XXXXXX: No space left on device").
+Status WriteFileAtomic(Env& env, const std::string& path, std::string_view data, uint32_t mode);
 
 }  // namespace latchkey::base
 

@@ -71,8 +71,8 @@ TEST_F(EnvTest, MissingFilesAreNotFoundWithTheirPath) {
 TEST_F(EnvTest, CreateTempIsPrivateAndUnique) {
   auto env = PosixEnv();
   std::string a, b;
-  auto fa = env->CreateTemp(dir_, "blob-", &a);
-  auto fb = env->CreateTemp(dir_, "blob-", &b);
+  auto fa = env->CreateTemp(dir_, "blob-", 0600, &a);
+  auto fb = env->CreateTemp(dir_, "blob-", 0600, &b);
   ASSERT_TRUE(fa.ok() && fb.ok());
   EXPECT_NE(a, b);
   EXPECT_EQ(a.rfind(dir_ + "/blob-", 0), 0u);
@@ -80,7 +80,7 @@ TEST_F(EnvTest, CreateTempIsPrivateAndUnique) {
   ASSERT_EQ(::stat(a.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   std::string c;
-  auto bad = env->CreateTemp(P("missing"), "blob-", &c);
+  auto bad = env->CreateTemp(P("missing"), "blob-", 0600, &c);
   EXPECT_EQ(bad.status().message(),
             "creating " + P("missing") + "/blob-XXXXXX: No such file or directory");
 }

@@ -140,9 +140,9 @@ class FaultEnv final : public Env {
     return std::unique_ptr<WritableFile>(std::make_unique<FaultFile>(std::move(file), path, plan_));
   }
   Result<std::unique_ptr<WritableFile>> CreateTemp(const std::string& dir,
-                                                   const std::string& prefix,
+                                                   const std::string& prefix, uint32_t mode,
                                                    std::string* path) override {
-    LK_ASSIGN_OR_RETURN(auto file, real_->CreateTemp(dir, prefix, path));
+    LK_ASSIGN_OR_RETURN(auto file, real_->CreateTemp(dir, prefix, mode, path));
     return std::unique_ptr<WritableFile>(
         std::make_unique<FaultFile>(std::move(file), *path, plan_));
   }
@@ -177,6 +177,16 @@ class FaultEnv final : public Env {
   std::shared_ptr<Env> real_;
   std::shared_ptr<FaultPlan> plan_;
 };
+
+// `message` with the six characters after the first `marker` replaced by "XXXXXX": makes the
+// name of a temporary file (mkstemp's random suffix) comparable in an exact-text assertion.
+inline std::string MaskTempName(std::string message, std::string_view marker) {
+  size_t at = message.find(marker);
+  if (at != std::string::npos && at + marker.size() + 6 <= message.size()) {
+    message.replace(at + marker.size(), 6, "XXXXXX");
+  }
+  return message;
+}
 
 }  // namespace latchkey::base::testing
 

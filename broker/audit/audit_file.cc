@@ -53,9 +53,9 @@ class FailClosedEnv final : public AuditFs {
     return std::unique_ptr<AuditFile>(std::make_unique<FailClosedFile>(std::move(file)));
   }
   Result<std::unique_ptr<AuditFile>> CreateTemp(const std::string& dir, const std::string& prefix,
-                                                std::string* path) override {
+                                                uint32_t mode, std::string* path) override {
     LK_ASSIGN_OR_RETURN(auto file,
-                        UnavailableUnlessNotFound(inner_->CreateTemp(dir, prefix, path)));
+                        UnavailableUnlessNotFound(inner_->CreateTemp(dir, prefix, mode, path)));
     return std::unique_ptr<AuditFile>(std::make_unique<FailClosedFile>(std::move(file)));
   }
   Status CreateDirs(const std::string& dir) override {
