@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/fault_env_testutil.h"
 #include "broker/audit/audit_file.h"
 #include "broker/audit/audit_keys.h"
 #include "broker/redactor.h"
@@ -44,57 +46,6 @@ std::shared_ptr<const SecretBuffer> Environ(const std::string& raw) {
   return std::make_shared<const SecretBuffer>(std::move(*buf));
 }
 
-// An AuditFs whose appends fail or hang on demand; everything else goes to the real one.
-class FaultyFs final : public audit::AuditFs {
- public:
-  enum class Mode { kOk, kNoSpace, kHang };
-  std::atomic<Mode> mode{Mode::kOk};
-
-  class File final : public audit::AuditFile {
-   public:
-    File(std::unique_ptr<audit::AuditFile> inner, FaultyFs* fs)
-        : inner_(std::move(inner)), fs_(fs) {}
-    Status Append(std::string_view bytes) override {
-      switch (fs_->mode.load()) {
-        case Mode::kNoSpace:
-          return UnavailableError("writing audit.log: No space left on device");
-        case Mode::kHang:
-          std::this_thread::sleep_for(std::chrono::seconds(3));
-          break;
-        case Mode::kOk:
-          break;
-      }
-      return inner_->Append(bytes);
-    }
-    Status Sync() override { return inner_->Sync(); }
-    uint64_t Size() const override { return inner_->Size(); }
-    Status Close() override { return inner_->Close(); }
-
-   private:
-    std::unique_ptr<audit::AuditFile> inner_;
-    FaultyFs* fs_;
-  };
-
-  Result<std::unique_ptr<audit::AuditFile>> OpenAppend(const std::string& path) override {
-    LK_ASSIGN_OR_RETURN(auto inner, real_->OpenAppend(path));
-    return std::unique_ptr<audit::AuditFile>(new File(std::move(inner), this));
-  }
-  Status CreateDirs(const std::string& d) override { return real_->CreateDirs(d); }
-  bool Exists(const std::string& p) override { return real_->Exists(p); }
-  Status Rename(const std::string& a, const std::string& b) override { return real_->Rename(a, b); }
-  Status Remove(const std::string& p) override { return real_->Remove(p); }
-  Status Truncate(const std::string& p, uint64_t n) override { return real_->Truncate(p, n); }
-  Result<audit::FileTail> ReadTail(const std::string& p, size_t n) override {
-    return real_->ReadTail(p, n);
-  }
-  Status WriteFileAtomic(const std::string& p, std::string_view b, bool s) override {
-    return real_->WriteFileAtomic(p, b, s);
-  }
-
- private:
-  std::shared_ptr<audit::AuditFs> real_ = audit::PosixAuditFs();
-};
-
 class SessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -103,9 +54,10 @@ class SessionTest : public ::testing::Test {
     fs::create_directories(dir_);
     secret_path_ = (dir_ / "npmrc").string();
     std::ofstream(secret_path_) << "canary-npm-token-5150";
-    faulty_ = std::make_shared<FaultyFs>();
+    plan_ = std::make_shared<base::testing::FaultPlan>();
   }
   void TearDown() override {
+    plan_->Release();  // a hung audit write (HungAuditWrite...) lets the writer thread finish
     sessions_.clear();
     manager_.reset();
     log_.reset();
@@ -118,7 +70,7 @@ class SessionTest : public ::testing::Test {
     ASSERT_TRUE(keys.ok()) << keys.status().ToString();
     audit::AuditOptions ao;
     ao.path = (dir_ / "audit.log").string();
-    ao.fs = faulty_;
+    ao.fs = std::make_shared<base::testing::FaultEnv>(plan_);
     ao.write_timeout = timeout;
     ao.on_error = [](const std::string&) {};
     auto log =
@@ -173,7 +125,7 @@ class SessionTest : public ::testing::Test {
   std::chrono::milliseconds fetch_timeout_{30000};
   fs::path dir_;
   std::string secret_path_;
-  std::shared_ptr<FaultyFs> faulty_;
+  std::shared_ptr<base::testing::FaultPlan> plan_;  // faults of the audit log's files
   std::unique_ptr<audit::AuditLog> log_;
   std::unique_ptr<SessionManager> manager_;
   std::vector<std::shared_ptr<Session>> sessions_;
@@ -532,19 +484,25 @@ TEST_F(SessionTest, AuthorizeDecidesWithoutFetchingAndCacheHitsAreAudited) {
 TEST_F(SessionTest, AuditFailureReleasesNoValue) {
   Start();
   auto s = Open({FileSource("npmrc")});
-  faulty_->mode = FaultyFs::Mode::kNoSpace;
+  {
+    std::lock_guard<std::mutex> lk(plan_->mu);
+    plan_->write_errno = ENOSPC;
+  }
   auto v = s->Fetch("npmrc", {});
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(v.status().code(), StatusCode::kUnavailable);
-  EXPECT_EQ(v.status().message(),
-            "audit log unavailable: writing audit.log: No space left on device");
+  EXPECT_EQ(v.status().message(), "audit log unavailable: writing " +
+                                      (dir_ / "audit.log").string() + ": No space left on device");
   EXPECT_TRUE(s->Released().empty());
 }
 
 TEST_F(SessionTest, HungAuditWriteTimesOutInsteadOfHanging) {
   Start(nullptr, std::chrono::milliseconds(300));
   auto s = Open({FileSource("npmrc")});
-  faulty_->mode = FaultyFs::Mode::kHang;
+  {
+    std::lock_guard<std::mutex> lk(plan_->mu);
+    plan_->hang_write = true;
+  }
   auto v = s->Fetch("npmrc", {});
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(v.status().message(), "audit log unavailable: write timed out after 300 ms");

@@ -1,222 +1,95 @@
 #include "broker/audit/audit_file.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
+#include <utility>
 
 #include "base/errno_status.h"
 #include "base/file.h"
-#include "base/path.h"
-#include "base/unique_fd.h"
 
 namespace latchkey::audit {
 
 namespace {
 
 // The audit log fails closed, so every I/O failure but a missing file is UNAVAILABLE: an
-// explicit override of base::ErrnoCode (which says RESOURCE_EXHAUSTED for a full disk, for
-// example). The wording is base::ErrnoStatus's.
+// explicit override of base::ErrnoCode. The wording is base::Env's.
 Status UnavailableUnlessNotFound(const Status& s) {
   if (s.ok() || s.code() == StatusCode::kNotFound) return s;
   return base::WithCode(s, StatusCode::kUnavailable);
 }
 
-Status ErrnoStatus(const std::string& what, const std::string& path, int err) {
-  return UnavailableUnlessNotFound(base::ErrnoStatus(what, path, err));
+template <typename T>
+Result<T> UnavailableUnlessNotFound(Result<T> r) {
+  if (r.ok()) return r;
+  return UnavailableUnlessNotFound(r.status());
 }
 
-Status FsyncDir(const std::string& dir) {
-  return UnavailableUnlessNotFound(base::FsyncDir(dir, "opening directory", "syncing directory"));
-}
-
-class PosixFile final : public AuditFile {
+class FailClosedFile final : public AuditFile {
  public:
-  PosixFile(std::string path, int fd, uint64_t size)
-      : path_(std::move(path)), fd_(fd), size_(size) {}
-  ~PosixFile() override { (void)Close(); }
-
+  explicit FailClosedFile(std::unique_ptr<AuditFile> inner) : inner_(std::move(inner)) {}
   Status Append(std::string_view bytes) override {
-    if (fd_ < 0) return UnavailableError("writing " + path_ + ": file is closed");
-    while (!bytes.empty()) {
-      ssize_t n = ::write(fd_, bytes.data(), bytes.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return ErrnoStatus("writing", path_, errno);
-      }
-      size_ += static_cast<uint64_t>(n);
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-    return Status::OK();
+    return UnavailableUnlessNotFound(inner_->Append(bytes));
   }
+  Status Sync() override { return UnavailableUnlessNotFound(inner_->Sync()); }
+  uint64_t Size() const override { return inner_->Size(); }
+  Status Close() override { return UnavailableUnlessNotFound(inner_->Close()); }
 
-  Status Sync() override {
-    if (fd_ < 0) return UnavailableError("syncing " + path_ + ": file is closed");
-    if (::fdatasync(fd_) != 0) return ErrnoStatus("syncing", path_, errno);
-    return Status::OK();
+ private:
+  std::unique_ptr<AuditFile> inner_;
+};
+
+class FailClosedEnv final : public AuditFs {
+ public:
+  explicit FailClosedEnv(std::shared_ptr<AuditFs> inner) : inner_(std::move(inner)) {}
+
+  Result<std::shared_ptr<void>> LockExclusive(const std::string& path) override {
+    auto r = inner_->LockExclusive(path);
+    if (r.ok()) return r;
+    return base::WithCode(r.status(), StatusCode::kUnavailable);
   }
-
-  uint64_t Size() const override { return size_; }
-
-  Status Close() override {
-    if (fd_ < 0) return Status::OK();
-    int rc = ::close(fd_);
-    fd_ = -1;
-    if (rc != 0) return ErrnoStatus("closing", path_, errno);
-    return Status::OK();
+  Result<FileIdentity> Identify(const std::string& path) override {
+    return UnavailableUnlessNotFound(inner_->Identify(path));
+  }
+  Result<std::unique_ptr<AuditFile>> OpenAppend(const std::string& path) override {
+    LK_ASSIGN_OR_RETURN(auto file, UnavailableUnlessNotFound(inner_->OpenAppend(path)));
+    return std::unique_ptr<AuditFile>(std::make_unique<FailClosedFile>(std::move(file)));
+  }
+  Result<std::unique_ptr<AuditFile>> CreateTemp(const std::string& dir, const std::string& prefix,
+                                                uint32_t mode, std::string* path) override {
+    LK_ASSIGN_OR_RETURN(auto file,
+                        UnavailableUnlessNotFound(inner_->CreateTemp(dir, prefix, mode, path)));
+    return std::unique_ptr<AuditFile>(std::make_unique<FailClosedFile>(std::move(file)));
+  }
+  Status CreateDirs(const std::string& dir) override {
+    return UnavailableUnlessNotFound(inner_->CreateDirs(dir));
+  }
+  bool Exists(const std::string& path) override { return inner_->Exists(path); }
+  Status Rename(const std::string& from, const std::string& to) override {
+    return UnavailableUnlessNotFound(inner_->Rename(from, to));
+  }
+  Status Remove(const std::string& path) override {
+    return UnavailableUnlessNotFound(inner_->Remove(path));
+  }
+  Status Truncate(const std::string& path, uint64_t size) override {
+    return UnavailableUnlessNotFound(inner_->Truncate(path, size));
+  }
+  Result<FileTail> ReadTail(const std::string& path, size_t max_bytes) override {
+    return UnavailableUnlessNotFound(inner_->ReadTail(path, max_bytes));
+  }
+  Status WriteFileAtomic(const std::string& path, std::string_view bytes, bool sync) override {
+    return UnavailableUnlessNotFound(inner_->WriteFileAtomic(path, bytes, sync));
   }
 
  private:
-  std::string path_;
-  int fd_;
-  uint64_t size_;
-};
-
-class PosixFs final : public AuditFs {
- public:
-  Result<std::unique_ptr<AuditFile>> OpenAppend(const std::string& path) override {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0) return ErrnoStatus("opening", path, errno);
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      int err = errno;
-      ::close(fd);
-      return ErrnoStatus("opening", path, err);
-    }
-    return std::unique_ptr<AuditFile>(
-        std::make_unique<PosixFile>(path, fd, static_cast<uint64_t>(st.st_size)));
-  }
-
-  Status CreateDirs(const std::string& dir) override {
-    if (dir.empty()) return Status::OK();
-    for (size_t pos = 1; pos <= dir.size(); ++pos) {
-      if (pos != dir.size() && dir[pos] != '/') continue;
-      std::string prefix = dir.substr(0, pos);
-      if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
-        return ErrnoStatus("creating directory", prefix, errno);
-      }
-    }
-    return Status::OK();
-  }
-
-  bool Exists(const std::string& path) override {
-    struct stat st;
-    return ::stat(path.c_str(), &st) == 0;
-  }
-
-  Status Rename(const std::string& from, const std::string& to) override {
-    if (::rename(from.c_str(), to.c_str()) != 0) {
-      return ErrnoStatus("renaming " + from + " to", to, errno);
-    }
-    return FsyncDir(base::DirName(to));
-  }
-
-  Status Remove(const std::string& path) override {
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("removing", path, errno);
-    return Status::OK();
-  }
-
-  Status Truncate(const std::string& path, uint64_t size) override {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return ErrnoStatus("truncating", path, errno);
-    int rc = ::ftruncate(fd, static_cast<off_t>(size));
-    if (rc == 0) rc = ::fsync(fd);
-    int err = errno;
-    ::close(fd);
-    if (rc != 0) return ErrnoStatus("truncating", path, err);
-    return Status::OK();
-  }
-
-  Result<FileTail> ReadTail(const std::string& path, size_t max_bytes) override {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return ErrnoStatus("reading", path, errno);
-    FileTail tail;
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      int err = errno;
-      ::close(fd);
-      return ErrnoStatus("reading", path, err);
-    }
-    tail.size = static_cast<uint64_t>(st.st_size);
-    uint64_t want = std::min<uint64_t>(tail.size, max_bytes);
-    tail.bytes.resize(want);
-    size_t got = 0;
-    while (got < want) {
-      ssize_t n = ::pread(fd, tail.bytes.data() + got, want - got,
-                          static_cast<off_t>(tail.size - want + got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        int err = n < 0 ? errno : EIO;
-        ::close(fd);
-        return ErrnoStatus("reading", path, err);
-      }
-      got += static_cast<size_t>(n);
-    }
-    ::close(fd);
-    return tail;
-  }
-
-  Status WriteFileAtomic(const std::string& path, std::string_view bytes, bool sync) override {
-    std::string tmp = path + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return ErrnoStatus("writing", tmp, errno);
-    while (!bytes.empty()) {
-      ssize_t n = ::write(fd, bytes.data(), bytes.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        int err = errno;
-        ::close(fd);
-        return ErrnoStatus("writing", tmp, err);
-      }
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-    if (sync && ::fdatasync(fd) != 0) {
-      int err = errno;
-      ::close(fd);
-      return ErrnoStatus("syncing", tmp, err);
-    }
-    ::close(fd);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-      return ErrnoStatus("renaming " + tmp + " to", path, errno);
-    }
-    if (sync) return FsyncDir(base::DirName(path));
-    return Status::OK();
-  }
+  std::shared_ptr<AuditFs> inner_;
 };
 
 }  // namespace
 
-Result<std::shared_ptr<void>> AuditFs::LockExclusive(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return UnavailableError("opening " + path + ": " + base::ErrnoText(errno));
-  while (::flock(fd, LOCK_EX) != 0) {
-    if (errno != EINTR) {
-      int err = errno;
-      ::close(fd);
-      return UnavailableError("locking " + path + ": " + base::ErrnoText(err));
-    }
-  }
-  return std::shared_ptr<void>(reinterpret_cast<void*>(static_cast<intptr_t>(fd) + 1),
-                               [fd](void*) { ::close(fd); });
-}
-
-Result<FileIdentity> AuditFs::Identify(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT) return NotFoundError(path + " does not exist");
-    return UnavailableError("stat " + path + ": " + base::ErrnoText(errno));
-  }
-  return FileIdentity{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
-                      static_cast<uint64_t>(st.st_size)};
+std::shared_ptr<AuditFs> FailClosed(std::shared_ptr<AuditFs> env) {
+  return std::make_shared<FailClosedEnv>(std::move(env));
 }
 
 std::shared_ptr<AuditFs> PosixAuditFs() {
-  static const std::shared_ptr<AuditFs> fs = std::make_shared<PosixFs>();
+  static const std::shared_ptr<AuditFs> fs = FailClosed(base::PosixEnv());
   return fs;
 }
 

@@ -1,5 +1,5 @@
-// The audit log's side effects on the filesystem, behind two small interfaces so that tests can
-// inject faults (disk full, permission denied, I/O errors, a write that hangs).
+// The audit log's side effects on the filesystem go through base::Env (base/env.h), so that tests
+// can inject faults (disk full, permission denied, I/O errors, a write that hangs).
 //
 // Every failure is a Status whose message is the cause alone, naming the operation and the path
 // ("writing /var/lib/latchkey/audit/audit.log: No space left on device"); the AuditLog adds the
@@ -13,71 +13,24 @@
 #include <string>
 #include <string_view>
 
+#include "base/env.h"
 #include "latchkey/status.h"
 
 namespace latchkey::audit {
 
-// One log file opened for appending. Not thread-safe: the AuditLog's writer thread is its only
-// user.
-class AuditFile {
- public:
-  virtual ~AuditFile() = default;
-  // Writes all of `bytes` at the end of the file, retrying short writes. On failure a prefix of
-  // `bytes` may have reached the file.
-  virtual Status Append(std::string_view bytes) = 0;
-  // fdatasync: the appended bytes are on stable storage when this returns OK.
-  virtual Status Sync() = 0;
-  // The file's size in bytes, including everything appended so far.
-  virtual uint64_t Size() const = 0;
-  // Closes the descriptor. Idempotent; Append/Sync after Close fail.
-  virtual Status Close() = 0;
-};
+// The audit log's file interface is the base library's Env (base/env.h).
+using AuditFile = base::WritableFile;
+using AuditFs = base::Env;
+using base::FileIdentity;
+using base::FileTail;
 
-// The tail of a file: its total size and up to the last `max_bytes` bytes of it.
-struct FileTail {
-  uint64_t size = 0;
-  std::string bytes;
-};
-
-// Who a file is and how big: equal identities before and after mean nobody else wrote to it
-// (or replaced it) in between.
-struct FileIdentity {
-  uint64_t dev = 0;
-  uint64_t ino = 0;
-  uint64_t size = 0;
-  friend bool operator==(const FileIdentity&, const FileIdentity&) = default;
-};
-
-// Directory and whole-file operations. Implementations must be thread-safe.
-class AuditFs {
- public:
-  virtual ~AuditFs() = default;
-  // Takes an exclusive flock(2) on `path` (created with mode 0600 when missing), blocking until
-  // it is granted; released when the returned handle is destroyed. Serialises the writers of
-  // one log across processes. The default implementation is the real one.
-  virtual Result<std::shared_ptr<void>> LockExclusive(const std::string& path);
-  // stat(2) of `path`; NOT_FOUND when it does not exist. The default implementation is real.
-  virtual Result<FileIdentity> Identify(const std::string& path);
-  // Opens `path` for appending, creating it with mode 0600 when missing.
-  virtual Result<std::unique_ptr<AuditFile>> OpenAppend(const std::string& path) = 0;
-  // Creates `dir` and missing parents with mode 0700. OK when it exists.
-  virtual Status CreateDirs(const std::string& dir) = 0;
-  virtual bool Exists(const std::string& path) = 0;
-  // rename(2), then fsync of the target's directory.
-  virtual Status Rename(const std::string& from, const std::string& to) = 0;
-  // unlink(2); OK when `path` does not exist.
-  virtual Status Remove(const std::string& path) = 0;
-  // truncate(2) to `size` bytes, then fsync.
-  virtual Status Truncate(const std::string& path, uint64_t size) = 0;
-  // The size and last `max_bytes` bytes of `path`; NOT_FOUND when it does not exist.
-  virtual Result<FileTail> ReadTail(const std::string& path, size_t max_bytes) = 0;
-  // Replaces `path` with `bytes` atomically (temporary file + rename), mode 0600; fsyncs the
-  // file and its directory when `sync` is true.
-  virtual Status WriteFileAtomic(const std::string& path, std::string_view bytes, bool sync) = 0;
-};
-
-// The real POSIX implementation. The returned object is shared and stateless.
+// base::PosixEnv() with the audit log's fail-closed codes: every failure but a missing file is
+// UNAVAILABLE (an explicit override of base::ErrnoCode, which says RESOURCE_EXHAUSTED for a full
+// disk, for example); the messages are base::Env's. The returned object is shared and stateless.
 std::shared_ptr<AuditFs> PosixAuditFs();
+
+// Wraps `env` so that its failures carry the codes described above PosixAuditFs().
+std::shared_ptr<AuditFs> FailClosed(std::shared_ptr<AuditFs> env);
 
 // Reads a whole file into a string (used by the read-only tools); NOT_FOUND when missing,
 // UNAVAILABLE naming the path and errno otherwise.

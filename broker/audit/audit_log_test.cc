@@ -11,16 +11,16 @@
 #include <thread>
 
 #include "base/errno_status.h"
+#include "base/fault_env_testutil.h"
 #include "broker/audit/audit_testutil.h"
 #include "broker/audit/chain.h"
-#include "broker/audit/fault_fs_testutil.h"
 #include "broker/audit/search.h"
 
 namespace latchkey::audit {
 namespace {
 
-using testing::FaultFs;
-using testing::FaultPlan;
+using base::testing::FaultEnv;
+using base::testing::FaultPlan;
 using testing::Lines;
 using testing::NewKeys;
 using testing::QuickOptions;
@@ -275,7 +275,7 @@ TEST_P(AuditLogFault, FailsClosedThenRecovers) {
   auto plan = std::make_shared<FaultPlan>();
   auto opts = QuickOptions(path);
   opts.fsync = FsyncMode::kGroup;
-  opts.fs = std::make_shared<FaultFs>(plan);
+  opts.fs = std::make_shared<FaultEnv>(plan);
   auto ops = std::make_shared<OpLog>();
   opts.on_error = [ops](const std::string& m) { ops->Add(m); };
   auto log = AuditLog::Open(opts, keys);
@@ -326,7 +326,7 @@ TEST(AuditLog, HungWriteTimesOutAndFailsClosed) {
   auto keys = NewKeys();
   auto plan = std::make_shared<FaultPlan>();
   auto opts = QuickOptions(dir.Join("audit.log"));
-  opts.fs = std::make_shared<FaultFs>(plan);
+  opts.fs = std::make_shared<FaultEnv>(plan);
   opts.write_timeout = std::chrono::milliseconds(200);
   auto ops = std::make_shared<OpLog>();
   opts.on_error = [ops](const std::string& m) { ops->Add(m); };
@@ -364,7 +364,7 @@ TEST(AuditLog, HungSyncTimesOut) {
   auto plan = std::make_shared<FaultPlan>();
   auto opts = QuickOptions(dir.Join("audit.log"));
   opts.fsync = FsyncMode::kGroup;
-  opts.fs = std::make_shared<FaultFs>(plan);
+  opts.fs = std::make_shared<FaultEnv>(plan);
   opts.write_timeout = std::chrono::milliseconds(100);
   plan->hang_sync = true;
   auto log = AuditLog::Open(opts, NewKeys());
@@ -444,7 +444,8 @@ TEST(AuditLog, ConcurrentAppendersAllLandInOneValidChain) {
   auto plan = std::make_shared<FaultPlan>();
   auto opts = QuickOptions(path);
   opts.fsync = FsyncMode::kGroup;
-  opts.fs = std::make_shared<FaultFs>(plan);
+  opts.fs = std::make_shared<FaultEnv>(plan);
+  plan->path_filter = opts.path;  // the log's writes and syncs, not the head file's
   opts.checkpoint_every = 50;
   auto log = AuditLog::Open(opts, keys);
   ASSERT_TRUE(log.ok());
@@ -525,7 +526,8 @@ int SyncsForHeldBatch(FsyncMode mode, int waiting) {
   auto plan = std::make_shared<FaultPlan>();
   auto opts = QuickOptions(dir.Join("audit.log"));
   opts.fsync = mode;
-  opts.fs = std::make_shared<FaultFs>(plan);
+  opts.fs = std::make_shared<FaultEnv>(plan);
+  plan->path_filter = opts.path;  // the log's writes and syncs, not the head file's
   opts.checkpoint_every = 0;
   auto log = AuditLog::Open(opts, NewKeys());
   if (!log.ok()) return -1;

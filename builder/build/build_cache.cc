@@ -1,9 +1,5 @@
 #include "builder/build/build_cache.h"
 
-#include <unistd.h>
-
-#include <cerrno>
-
 #include <nlohmann/json.hpp>
 
 #include "builder/image/digest.h"
@@ -28,10 +24,10 @@ std::string CacheKeyBuilder::Finish() const {
   return std::string(image::DigestHex(image::Sha256Digest(data_)));
 }
 
-Result<BuildCache> BuildCache::Open(const std::string& state_dir) {
+Result<BuildCache> BuildCache::Open(const std::string& state_dir, base::Env* env) {
   std::string dir = state_dir + "/cache";
   LK_RETURN_IF_ERROR(image::MakeDirs(dir + "/index", 0700));
-  return BuildCache(dir);
+  return BuildCache(dir, env);
 }
 
 std::optional<CacheEntry> BuildCache::Lookup(std::string_view key) const {
@@ -71,17 +67,13 @@ Status BuildCache::Store(std::string_view key, const CacheEntry& entry) {
   }
   if (!entry.allowed_leaks.empty()) j["allowed_leaks"] = entry.allowed_leaks;
   LK_ASSIGN_OR_RETURN(image::FileLock lock, image::FileLock::Acquire(dir_ + "/index.lock"));
-  return image::WriteFileAtomic(dir_ + "/index/" + std::string(key) + ".json", j.dump() + "\n",
-                                0600);
+  return base::WriteFileAtomic(*env_, dir_ + "/index/" + std::string(key) + ".json",
+                               j.dump() + "\n", 0600);
 }
 
 Status BuildCache::Remove(std::string_view key) {
   LK_ASSIGN_OR_RETURN(image::FileLock lock, image::FileLock::Acquire(dir_ + "/index.lock"));
-  std::string path = dir_ + "/index/" + std::string(key) + ".json";
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    return image::ErrnoStatus("remove", path, errno);
-  }
-  return Status::OK();
+  return env_->Remove(dir_ + "/index/" + std::string(key) + ".json");
 }
 
 }  // namespace latchkey::build

@@ -7,6 +7,9 @@
 // key, written atomically (temp file + fsync + rename) under an exclusive flock on
 // "<state>/cache/index.lock"; readers never lock (they see the old or the new entry).
 //
+// Entries are written through a base::Env (default: the POSIX one). A failed write leaves the
+// previous entry (or none), never a partial one.
+//
 // Thread-safety: a BuildCache may be used from many threads and processes at once.
 #ifndef LATCHKEY_BUILDER_BUILD_BUILD_CACHE_H_
 #define LATCHKEY_BUILDER_BUILD_BUILD_CACHE_H_
@@ -16,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/env.h"
 #include "builder/image/layer_writer.h"
 #include "latchkey/status.h"
 
@@ -48,8 +52,10 @@ class CacheKeyBuilder {
 
 class BuildCache {
  public:
-  // Opens (creating if needed) the cache under `state_dir`.
-  static Result<BuildCache> Open(const std::string& state_dir);
+  // Opens (creating if needed) the cache under `state_dir`. Entries are written through `env`
+  // (not owned; must outlive the cache), the POSIX Env by default.
+  static Result<BuildCache> Open(const std::string& state_dir,
+                                 base::Env* env = base::PosixEnv().get());
 
   // The entry for `key`, or nullopt. An unreadable or corrupt entry is a miss (it is
   // rewritten by the next Store), never an error that stops a build.
@@ -62,8 +68,9 @@ class BuildCache {
   const std::string& dir() const { return dir_; }
 
  private:
-  explicit BuildCache(std::string dir) : dir_(std::move(dir)) {}
+  BuildCache(std::string dir, base::Env* env) : dir_(std::move(dir)), env_(env) {}
   std::string dir_;  // <state>/cache
+  base::Env* env_;
 };
 
 }  // namespace latchkey::build

@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <vector>
 
+#include "base/fault_env_testutil.h"
 #include "builder/image/fs_util.h"
 
 namespace latchkey::build {
@@ -86,6 +90,48 @@ TEST_F(BuildCacheTest, CorruptOrForeignEntriesAreMisses) {
   e.created = "t";
   ASSERT_TRUE(cache->Store("bad", e).ok());
   EXPECT_TRUE(cache->Lookup("bad").has_value());
+}
+
+// Faults injected through the shared FaultEnv (base/fault_env_testutil.h): a failed write
+// leaves the previous entry (or none), never a partial one, and the error names the file.
+
+TEST_F(BuildCacheTest, FullDiskKeepsThePreviousEntry) {
+  auto plan = std::make_shared<base::testing::FaultPlan>();
+  base::testing::FaultEnv env(plan);
+  auto cache = BuildCache::Open(dir_, &env);
+  ASSERT_TRUE(cache.ok());
+  CacheEntry first{Layer(), "2024-01-01T00:00:00Z", {}};
+  ASSERT_TRUE(cache->Store("k1", first).ok());
+  plan->write_errno = ENOSPC;
+  plan->partial_write = true;
+  CacheEntry second{std::nullopt, "2024-02-02T00:00:00Z", {}};
+  Status st = cache->Store("k1", second);
+  EXPECT_EQ(st.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(base::testing::MaskTempName(st.message(), "k1.json.tmp-"),
+            "writing " + dir_ + "/cache/index/k1.json.tmp-XXXXXX: No space left on device");
+  auto e = cache->Lookup("k1");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->created, "2024-01-01T00:00:00Z");
+  ASSERT_TRUE(e->layer.has_value());
+  EXPECT_EQ(e->layer->digest, Layer().digest);
+  std::vector<std::string> names;
+  for (const auto& f : std::filesystem::directory_iterator(dir_ + "/cache/index")) {
+    names.push_back(f.path().filename().string());
+  }
+  EXPECT_EQ(names, std::vector<std::string>{"k1.json"});
+}
+
+TEST_F(BuildCacheTest, FsyncFailureLeavesNoEntry) {
+  auto plan = std::make_shared<base::testing::FaultPlan>();
+  base::testing::FaultEnv env(plan);
+  auto cache = BuildCache::Open(dir_, &env);
+  ASSERT_TRUE(cache.ok());
+  plan->sync_errno = EIO;
+  Status st = cache->Store("k2", CacheEntry{Layer(), "2024-01-01T00:00:00Z", {}});
+  EXPECT_EQ(base::testing::MaskTempName(st.message(), "k2.json.tmp-"),
+            "syncing " + dir_ + "/cache/index/k2.json.tmp-XXXXXX: Input/output error");
+  EXPECT_FALSE(cache->Lookup("k2").has_value());
+  EXPECT_TRUE(std::filesystem::is_empty(dir_ + "/cache/index"));
 }
 
 }  // namespace

@@ -8,21 +8,26 @@
 
 namespace latchkey::image {
 
-BlobStore::Writer::Writer(std::string root, UniqueFd fd, std::string tmp_path)
+BlobStore::Writer::Writer(std::string root, base::Env* env,
+                          std::unique_ptr<base::WritableFile> file, std::string tmp_path)
     : root_(std::move(root)),
-      fd_(std::move(fd)),
+      env_(env),
+      file_(std::move(file)),
       tmp_path_(std::move(tmp_path)),
       hash_(std::make_unique<Sha256>()) {}
 
 BlobStore::Writer::~Writer() {
-  if (!done_ && !tmp_path_.empty()) ::unlink(tmp_path_.c_str());
+  if (!done_ && !tmp_path_.empty()) {
+    if (file_) (void)file_->Close();
+    (void)env_->Remove(tmp_path_);
+  }
 }
 
 Status BlobStore::Writer::Write(const void* data, size_t size) {
   if (done_) return FailedPreconditionError("blob writer: write after commit");
   hash_->Update(data, size);
   size_ += static_cast<int64_t>(size);
-  return WriteAll(fd_.get(), data, size, tmp_path_);
+  return file_->Append(std::string_view(static_cast<const char*>(data), size));
 }
 
 Result<BlobInfo> BlobStore::Writer::Commit(std::string_view expected_digest) {
@@ -30,40 +35,38 @@ Result<BlobInfo> BlobStore::Writer::Commit(std::string_view expected_digest) {
   done_ = true;
   BlobInfo info{hash_->Finish(), size_};
   auto fail = [&](Status st) -> Result<BlobInfo> {
-    ::unlink(tmp_path_.c_str());
+    (void)file_->Close();
+    (void)env_->Remove(tmp_path_);
     return st;
   };
   if (!expected_digest.empty() && expected_digest != info.digest) {
     return fail(DataLossError("blob content has digest " + info.digest + ", expected " +
                               std::string(expected_digest)));
   }
-  if (::fsync(fd_.get()) != 0) return fail(ErrnoStatus("fsync", tmp_path_, errno));
-  fd_ = UniqueFd();
+  if (Status st = file_->Sync(); !st.ok()) return fail(st);
+  if (Status st = file_->Close(); !st.ok()) return fail(st);
   std::string final_path = root_ + "/blobs/sha256/" + std::string(DigestHex(info.digest));
-  struct stat st;
-  if (::stat(final_path.c_str(), &st) == 0 && st.st_size == info.size) {
-    ::unlink(tmp_path_.c_str());  // dedup: identical content already published
+  auto existing = env_->Identify(final_path);
+  if (existing.ok() && existing->size == static_cast<uint64_t>(info.size)) {
+    (void)env_->Remove(tmp_path_);  // dedup: identical content already published
     return info;
   }
-  if (::rename(tmp_path_.c_str(), final_path.c_str()) != 0) {
-    return fail(ErrnoStatus("rename", tmp_path_, errno));
-  }
-  LK_RETURN_IF_ERROR(FsyncDir(root_ + "/blobs/sha256"));
+  // Rename fsyncs the directory. On failure the blob may have been published (and is complete).
+  if (Status st = env_->Rename(tmp_path_, final_path); !st.ok()) return fail(st);
   return info;
 }
 
-Result<BlobStore> BlobStore::Open(const std::string& root) {
+Result<BlobStore> BlobStore::Open(const std::string& root, base::Env* env) {
   LK_RETURN_IF_ERROR(MakeDirs(root + "/blobs/sha256"));
   LK_RETURN_IF_ERROR(MakeDirs(root + "/ingest"));
-  return BlobStore(root);
+  return BlobStore(root, env);
 }
 
 Result<BlobStore::Writer> BlobStore::NewWriter() const {
-  std::string tmpl = root_ + "/ingest/blob-XXXXXX";
-  int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("create", tmpl, errno);
-  ::fchmod(fd, 0600);  // blobs may be layers of secret builds: owner only
-  return Writer(root_, UniqueFd(fd), tmpl);
+  // Blobs may be layers of secret builds: owner only.
+  std::string tmp;
+  LK_ASSIGN_OR_RETURN(auto file, env_->CreateTemp(root_ + "/ingest", "blob-", 0600, &tmp));
+  return Writer(root_, env_, std::move(file), tmp);
 }
 
 Result<BlobInfo> BlobStore::PutBytes(std::string_view data) {

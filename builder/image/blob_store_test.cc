@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <thread>
 #include <vector>
 
+#include "base/fault_env_testutil.h"
 #include "builder/image/test_util.h"
 
 namespace latchkey::image {
@@ -111,6 +113,42 @@ TEST(BlobStore, PutFileOfMissingFileNamesIt) {
   auto r = store->PutFile(d / "absent");
   EXPECT_EQ(r.status().ToString(),
             "NOT_FOUND: open " + (d / "absent") + ": No such file or directory");
+}
+
+// Faults injected through the shared FaultEnv (base/fault_env_testutil.h).
+
+TEST(BlobStore, FailedWriteLeavesNoBlobAndNamesTheFile) {
+  ScratchDir d;
+  auto plan = std::make_shared<base::testing::FaultPlan>();
+  base::testing::FaultEnv env(plan);
+  auto store = BlobStore::Open(d.path(), &env);
+  ASSERT_TRUE(store.ok());
+  plan->write_errno = ENOSPC;
+  plan->partial_write = true;  // a short write, then the disk is full
+  auto r = store->PutBytes("a blob that does not fit");
+  EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(base::testing::MaskTempName(r.status().message(), "blob-"),
+            "writing " + (d / "ingest/blob-XXXXXX") + ": No space left on device");
+  EXPECT_FALSE(store->Has(Sha256Digest("a blob that does not fit")));
+  EXPECT_TRUE(std::filesystem::is_empty(d / "ingest"));
+  EXPECT_TRUE(std::filesystem::is_empty(d / "blobs/sha256"));
+}
+
+TEST(BlobStore, FailedSyncPublishesNothing) {
+  ScratchDir d;
+  auto plan = std::make_shared<base::testing::FaultPlan>();
+  base::testing::FaultEnv env(plan);
+  auto store = BlobStore::Open(d.path(), &env);
+  ASSERT_TRUE(store.ok());
+  plan->sync_errno = EIO;
+  plan->sync_fail_from = 2;  // the first blob is published, the second is not
+  ASSERT_TRUE(store->PutBytes("first").ok());
+  auto r = store->PutBytes("second");
+  EXPECT_EQ(base::testing::MaskTempName(r.status().message(), "blob-"),
+            "syncing " + (d / "ingest/blob-XXXXXX") + ": Input/output error");
+  EXPECT_TRUE(store->Has(Sha256Digest("first")));
+  EXPECT_FALSE(store->Has(Sha256Digest("second")));
+  EXPECT_TRUE(std::filesystem::is_empty(d / "ingest"));
 }
 
 }  // namespace

@@ -36,14 +36,14 @@ Status NotInStore(std::string_view ref) {
 
 }  // namespace
 
-Result<ImageStore> ImageStore::Open(const std::string& state_dir) {
+Result<ImageStore> ImageStore::Open(const std::string& state_dir, base::Env* env) {
   if (state_dir.empty()) return InvalidArgumentError("image store: empty state directory");
   const std::string layout = state_dir + "/images";
   LK_RETURN_IF_ERROR(MakeDirs(layout, 0755));
-  LK_ASSIGN_OR_RETURN(BlobStore blobs, BlobStore::Open(layout));
+  LK_ASSIGN_OR_RETURN(BlobStore blobs, BlobStore::Open(layout, env));
   struct stat st;
   if (::stat((layout + "/oci-layout").c_str(), &st) != 0) {
-    LK_RETURN_IF_ERROR(WriteFileAtomic(layout + "/oci-layout", kOciLayoutFile));
+    LK_RETURN_IF_ERROR(base::WriteFileAtomic(*env, layout + "/oci-layout", kOciLayoutFile, 0644));
   }
   return ImageStore(state_dir, std::move(blobs));
 }
@@ -73,7 +73,7 @@ Status ImageStore::Tag(std::string_view ref, const Image& image) {
   kept.push_back(std::move(e));
   std::sort(kept.begin(), kept.end(),
             [](const IndexEntry& a, const IndexEntry& b) { return a.ref_name < b.ref_name; });
-  return WriteIndex(layout_dir(), kept);
+  return WriteIndex(layout_dir(), kept, *blobs_.env());
 }
 
 Result<Image> ImageStore::Resolve(std::string_view ref) const {
@@ -114,7 +114,7 @@ Status ImageStore::Remove(std::string_view ref) {
     if (e.ref_name != name) kept.push_back(std::move(e));
   }
   if (kept.size() == entries.size()) return NotInStore(ref);
-  return WriteIndex(layout_dir(), kept);
+  return WriteIndex(layout_dir(), kept, *blobs_.env());
 }
 
 Result<Image> ImageStore::ImportRootfs(const std::string& rootfs_dir, std::string_view ref,

@@ -43,8 +43,12 @@ struct ImportOptions {
 
 class ImageStore {
  public:
-  // Opens (creating if needed) the store under `state_dir`.
-  static Result<ImageStore> Open(const std::string& state_dir);
+  // Opens (creating if needed) the store under `state_dir`. Blobs and index.json are written
+  // through `env` (not owned; must outlive the store), the POSIX Env by default. A failed write
+  // leaves no tag pointing at a partial blob: blobs are published complete or not at all, and
+  // index.json is replaced only after every blob an image needs is in the store.
+  static Result<ImageStore> Open(const std::string& state_dir,
+                                 base::Env* env = base::PosixEnv().get());
 
   const std::string& state_dir() const { return state_dir_; }
   std::string layout_dir() const { return state_dir_ + "/images"; }

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <thread>
 
+#include "base/fault_env_testutil.h"
 #include "builder/image/test_util.h"
 
 namespace latchkey::image {
@@ -119,6 +121,84 @@ TEST(ImageStore, ConcurrentTaggersLoseNoTag) {
   }
   for (auto& t : ts) t.join();
   EXPECT_EQ(store->List()->size(), 41u);
+}
+
+// Faults injected through the shared FaultEnv (base/fault_env_testutil.h): a failed write never
+// leaves a tag pointing at a partial or missing blob.
+
+std::string MakeRootfs(const ScratchDir& d) {
+  WriteText(d / "rootfs/etc/passwd", "root:x:0:0::/:/bin/sh\n");
+  return d / "rootfs";
+}
+
+// Every blob in the store hashes to its name, and ingest/ holds no leftovers.
+void ExpectOnlyCompleteBlobs(const ImageStore& store) {
+  const std::string layout = store.layout_dir();
+  EXPECT_TRUE(std::filesystem::is_empty(layout + "/ingest"));
+  for (const auto& e : std::filesystem::directory_iterator(layout + "/blobs/sha256")) {
+    std::string digest = "sha256:" + e.path().filename().string();
+    EXPECT_TRUE(store.blobs().Verify(digest).ok()) << digest;
+  }
+}
+
+TEST(ImageStore, FullDiskDuringImportLeavesNoTag) {
+  ScratchDir d;
+  auto plan = std::make_shared<base::testing::FaultPlan>();
+  plan->path_filter = "/ingest/";
+  base::testing::FaultEnv env(plan);
+  auto store = ImageStore::Open(d / "state", &env);
+  ASSERT_TRUE(store.ok());
+  plan->write_errno = ENOSPC;
+  plan->partial_write = true;
+  auto img = store->ImportRootfs(MakeRootfs(d), "app:1", ImportOptions{});
+  EXPECT_EQ(base::testing::MaskTempName(img.status().message(), "blob-"),
+            "writing " + (d / "state/images/ingest/blob-XXXXXX") + ": No space left on device");
+  EXPECT_EQ(store->Resolve("app:1").status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store->List()->empty());
+  ExpectOnlyCompleteBlobs(*store);
+}
+
+TEST(ImageStore, FsyncFailureOfTheNthBlobLeavesNoTag) {
+  ScratchDir d;
+  auto plan = std::make_shared<base::testing::FaultPlan>();
+  plan->path_filter = "/ingest/";
+  base::testing::FaultEnv env(plan);
+  auto store = ImageStore::Open(d / "state", &env);
+  ASSERT_TRUE(store.ok());
+  plan->sync_errno = EIO;
+  plan->sync_fail_from = 2;  // the layer is published; the next blob fails
+  auto img = store->ImportRootfs(MakeRootfs(d), "app:1", ImportOptions{});
+  EXPECT_EQ(base::testing::MaskTempName(img.status().message(), "blob-"),
+            "syncing " + (d / "state/images/ingest/blob-XXXXXX") + ": Input/output error");
+  EXPECT_EQ(plan->sync_calls, 2);
+  EXPECT_EQ(store->Resolve("app:1").status().code(), StatusCode::kNotFound);
+  ExpectOnlyCompleteBlobs(*store);
+}
+
+TEST(ImageStore, FailedIndexWriteKeepsTheOldIndex) {
+  ScratchDir d;
+  auto plan = std::make_shared<base::testing::FaultPlan>();
+  plan->path_filter = "/index.json";
+  base::testing::FaultEnv env(plan);
+  auto store = ImageStore::Open(d / "state", &env);
+  ASSERT_TRUE(store.ok());
+  auto old = store->ImportRootfs(MakeRootfs(d), "app:1", ImportOptions{});
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  plan->sync_errno = EIO;
+  ImportOptions o;
+  o.env = {"NEW=1"};
+  auto img = store->ImportRootfs(d / "rootfs", "app:2", o);
+  EXPECT_EQ(base::testing::MaskTempName(img.status().message(), "index.json.tmp-"),
+            "syncing " + (d / "state/images/index.json.tmp-XXXXXX") + ": Input/output error");
+  EXPECT_EQ(store->Resolve("app:2").status().code(), StatusCode::kNotFound);
+  auto still = store->Resolve("app:1");
+  ASSERT_TRUE(still.ok());
+  EXPECT_EQ(still->manifest_digest, old->manifest_digest);
+  EXPECT_EQ(store->List()->size(), 1u);
+  for (const auto& e : std::filesystem::directory_iterator(store->layout_dir())) {
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
+  }
+  ExpectOnlyCompleteBlobs(*store);
 }
 
 }  // namespace

@@ -160,7 +160,8 @@ Result<std::vector<IndexEntry>> ReadIndex(const std::string& layout_dir) {
   return ParseIndex(*text, path);
 }
 
-Status WriteIndex(const std::string& layout_dir, const std::vector<IndexEntry>& entries) {
+Status WriteIndex(const std::string& layout_dir, const std::vector<IndexEntry>& entries,
+                  base::Env& env) {
   json ms = json::array();
   for (const auto& e : entries) {
     json d = DescriptorJson(e.media_type, e.digest, e.size);
@@ -170,7 +171,7 @@ Status WriteIndex(const std::string& layout_dir, const std::vector<IndexEntry>& 
     ms.push_back(d);
   }
   json idx = {{"schemaVersion", 2}, {"mediaType", kMediaTypeImageIndex}, {"manifests", ms}};
-  return WriteFileAtomic(layout_dir + "/index.json", CanonicalJson(idx));
+  return base::WriteFileAtomic(env, layout_dir + "/index.json", CanonicalJson(idx), 0644);
 }
 
 namespace {

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/env.h"
 #include "builder/frontend/image_config.h"
 #include "builder/image/blob_store.h"
 #include "builder/image/layer_writer.h"
@@ -64,8 +65,10 @@ struct IndexEntry {
 Result<std::vector<IndexEntry>> ReadIndex(const std::string& layout_dir);
 // Parses the text of an index.json; `what` names it in errors.
 Result<std::vector<IndexEntry>> ParseIndex(std::string_view text, const std::string& what);
-// Writes "<layout_dir>/index.json" atomically (canonical JSON, entries in the given order).
-Status WriteIndex(const std::string& layout_dir, const std::vector<IndexEntry>& entries);
+// Writes "<layout_dir>/index.json" atomically (canonical JSON, entries in the given order, mode
+// 0644) through `env`. On failure index.json is unchanged and the error names the file.
+Status WriteIndex(const std::string& layout_dir, const std::vector<IndexEntry>& entries,
+                  base::Env& env = *base::PosixEnv());
 
 // Writes `image` into the OCI image layout directory `dest` under ref name `ref_name` (for
 // `skopeo inspect oci:DEST:REF` and `umoci unpack --image DEST:REF`, use a plain tag such as
