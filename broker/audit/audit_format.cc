@@ -12,16 +12,23 @@ std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_hand
 
 bool IsString(const Json& j, const char* key) { return j.contains(key) && j[key].is_string(); }
 
-}  // namespace
-
-std::string SerializeRecord(const std::string& log_id, uint64_t seq, const std::string& time,
-                            const AuditRecord& record, const std::string& prev) {
+// The keys every line starts with, in their fixed order.
+Json LineStart(const std::string& log_id, uint64_t seq, const std::string& time,
+               const std::string& event) {
   Json j = Json::object();
   j["v"] = kFormatVersion;
   j["log"] = log_id;
   j["seq"] = seq;
   j["time"] = time;
-  j["event"] = EventName(record);
+  j["event"] = event;
+  return j;
+}
+
+}  // namespace
+
+std::string SerializeRecord(const std::string& log_id, uint64_t seq, const std::string& time,
+                            const AuditRecord& record, const std::string& prev) {
+  Json j = LineStart(log_id, seq, time, EventName(record));
   AppendEventFields(record, &j);
   j["prev"] = prev;
   return Dump(j);
@@ -32,12 +39,7 @@ std::string SerializeCheckpoint(const AuditKeys& keys, const std::string& log_id
                                 const std::string& prev) {
   uint64_t count = seq - 1;
   std::string sig = SignBase64(keys, CheckpointMessage(log_id, seq, time, reason, prev, count));
-  Json j = Json::object();
-  j["v"] = kFormatVersion;
-  j["log"] = log_id;
-  j["seq"] = seq;
-  j["time"] = time;
-  j["event"] = kCheckpointEvent;
+  Json j = LineStart(log_id, seq, time, kCheckpointEvent);
   j["reason"] = reason;
   j["head"] = prev;
   j["count"] = count;

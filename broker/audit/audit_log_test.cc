@@ -5,7 +5,6 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 #include <sys/mount.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -634,36 +633,6 @@ TEST(AuditLog, OptionsAreValidated) {
   EXPECT_EQ(*ParseFsyncMode("per_record"), FsyncMode::kPerRecord);
 }
 
-// The real file system without fsync (truncate(2) and atomic replacement still real), so that a
-// test may reopen a log thousands of times.
-class NoSyncFs final : public AuditFs {
- public:
-  Result<std::unique_ptr<AuditFile>> OpenAppend(const std::string& path) override {
-    return real_->OpenAppend(path);
-  }
-  Status CreateDirs(const std::string& dir) override { return real_->CreateDirs(dir); }
-  bool Exists(const std::string& path) override { return real_->Exists(path); }
-  Status Rename(const std::string& from, const std::string& to) override {
-    return real_->Rename(from, to);
-  }
-  Status Remove(const std::string& path) override { return real_->Remove(path); }
-  Status Truncate(const std::string& path, uint64_t size) override {
-    if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0) {
-      return base::ErrnoStatus("truncate", path, errno);
-    }
-    return Status::OK();
-  }
-  Result<FileTail> ReadTail(const std::string& path, size_t max_bytes) override {
-    return real_->ReadTail(path, max_bytes);
-  }
-  Status WriteFileAtomic(const std::string& path, std::string_view bytes, bool) override {
-    return real_->WriteFileAtomic(path, bytes, false);
-  }
-
- private:
-  std::shared_ptr<AuditFs> real_ = PosixAuditFs();
-};
-
 // The messages docs/audit-log.md gives for a log that Open refuses.
 bool IsDocumentedOpenFailure(const Status& st, const std::string& path) {
   const std::string prefix = "FAILED_PRECONDITION: opening audit log: audit log " + path;
@@ -683,7 +652,9 @@ TEST(AuditLog, TruncationSweep) {
   TempDir dir;
   auto keys = NewKeys();
   std::string path = dir.Join("audit.log");
-  auto fs = std::make_shared<NoSyncFs>();
+  auto plan = std::make_shared<FaultPlan>();
+  plan->skip_fsync = true;
+  auto fs = std::make_shared<FaultFs>(plan);
   auto options = [&] {
     AuditOptions o = QuickOptions(path);
     o.fs = fs;
