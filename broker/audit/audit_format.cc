@@ -52,13 +52,8 @@ std::string SerializeCheckpoint(const AuditKeys& keys, const std::string& log_id
 
 std::string SerializeHead(const std::string& log_id, uint64_t seq, const std::string& hash,
                           const std::string& time) {
-  Json j = Json::object();
-  j["v"] = kFormatVersion;
-  j["log"] = log_id;
-  j["seq"] = seq;
-  j["hash"] = hash;
-  j["time"] = time;
-  return Dump(j);
+  return Dump(
+      Json{{"v", kFormatVersion}, {"log", log_id}, {"seq", seq}, {"hash", hash}, {"time", time}});
 }
 
 ParsedLine ParseLine(std::string_view text) {

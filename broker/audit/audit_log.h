@@ -110,7 +110,9 @@ class AuditLog {
   // The log id (stable across rotations and restarts).
   std::string log_id() const;
 
-  struct Shared;  // writer-thread state (audit_log.cc)
+  // Implementation detail: the state shared with the writer thread (audit_log.cc). Declared
+  // public only so that audit_log.cc's file-local phase functions can name it.
+  struct Shared;
 
  private:
   explicit AuditLog(std::shared_ptr<Shared> shared);
