@@ -36,6 +36,7 @@ struct FaultPlan {
   int sync_fail_from = 1;      // ... from this (1-based) matching Sync call on
   bool hang_write = false;     // block every Append until Release()
   bool hang_sync = false;      // block every Sync until Release()
+  bool skip_fsync = false;     // Sync succeeds without reaching the disk (fast sweeps)
   bool released = false;
   int hanging = 0;      // calls currently blocked
   int write_calls = 0;  // matching Append calls, failed or not
@@ -113,6 +114,7 @@ class FaultFile final : public WritableFile {
       return ErrnoStatus("syncing", path_, plan_->sync_errno);
     }
     ++plan_->syncs;
+    if (plan_->skip_fsync) return Status::OK();
     lk.unlock();
     return real_->Sync();
   }

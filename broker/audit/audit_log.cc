@@ -6,25 +6,19 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
 
 #include "base/path.h"
+#include "broker/audit/audit_format.h"
 #include "broker/audit/chain.h"
+#include "broker/audit/chain_state.h"
 #include "broker/audit/paths.h"
 #include "broker/secret_parts.h"
 
 namespace latchkey::audit {
 
 namespace {
-
-using Json = nlohmann::ordered_json;
-
-// How far back from the end of a file the writer looks for its last record.
-constexpr size_t kTailBytes = 1 << 20;
-
-std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
 Status Unavailable(const std::string& cause) {
   return UnavailableError("audit log unavailable: " + cause);
@@ -98,110 +92,42 @@ void Report(Shared& s, const std::string& message) {
   if (!TimedOut(s)) Emit(s, message);
 }
 
-// Finds the last complete line in `bytes` (which ends with '\n'); empty when none.
-std::string_view LastLine(std::string_view bytes) {
-  if (bytes.empty()) return {};
-  std::string_view body = bytes.substr(0, bytes.size() - 1);
-  size_t nl = body.rfind('\n');
-  return nl == std::string_view::npos ? body : body.substr(nl + 1);
-}
-
-// Counts the complete lines after the last checkpoint line in `bytes`.
-uint64_t LinesSinceCheckpoint(std::string_view bytes) {
-  uint64_t n = 0;
-  std::string_view rest = bytes;
-  while (!rest.empty()) {
-    std::string_view line = LastLine(rest);
-    if (line.find("\"event\":\"audit.checkpoint\"") != std::string_view::npos) break;
-    ++n;
-    rest = rest.substr(0, rest.size() - line.size() - 1);
-  }
-  return n;
-}
-
-// Reads the tail of `path`; drops an incomplete last line when `may_truncate` (the live file),
-// fails when not (a rotated file). Returns the tail ending in '\n' (or empty).
-Result<std::string> ReadCompleteTail(Shared& s, const std::string& path, bool may_truncate) {
-  auto tail = s.opts.fs->ReadTail(path, kTailBytes);
-  if (!tail.ok()) {
-    if (tail.status().code() == StatusCode::kNotFound) return std::string();
-    return tail.status();
-  }
-  std::string bytes = std::move(tail->bytes);
-  if (bytes.empty() || bytes.back() == '\n') return bytes;
-  size_t nl = bytes.rfind('\n');
-  if (nl == std::string::npos && tail->size > bytes.size()) {
-    return FailedPreconditionError("audit log " + path + ": the last record is longer than " +
-                                   std::to_string(kTailBytes) + " bytes; run `latchkey audit " +
-                                   "verify " + path + "` and move the damaged file aside");
-  }
-  if (!may_truncate) {
-    return FailedPreconditionError("audit log " + path + " ends with an incomplete record; run " +
-                                   "`latchkey audit verify " + path + "`");
-  }
-  uint64_t keep_in_tail = nl == std::string::npos ? 0 : nl + 1;
-  uint64_t keep = tail->size - bytes.size() + keep_in_tail;
-  LK_RETURN_IF_ERROR(s.opts.fs->Truncate(path, keep));
-  {
-    std::lock_guard<std::mutex> lk(s.mu);
-    s.stats.recovered_bytes += tail->size - keep;
-  }
-  spdlog::warn(
-      "audit log {}: dropped an incomplete last record ({} bytes) left by an "
-      "interrupted write; it was never acknowledged",
-      path, tail->size - keep);
-  bytes.resize(keep_in_tail);
-  return bytes;
-}
-
 std::string RandomLogId() {
   uint8_t id[16];
   randombytes_buf(id, sizeof id);
   return HexEncode(id);
 }
 
-// Reads the chain state back from the files and opens the live file for appending.
-// `known_log_id` is kept for an empty log (recovery); otherwise opts.log_id or a random id.
-Status LoadChainState(Shared& s, const std::string& known_log_id) {
+// Reads the chain state back from the files (chain_state.h) and opens the live file for
+// appending. `known_log_id` is kept for an empty log (recovery); otherwise opts.log_id or a
+// random id.
+Status ReloadChainState(Shared& s, const std::string& known_log_id) {
   const std::string& path = s.opts.path;
   LK_RETURN_IF_ERROR(s.opts.fs->CreateDirs(base::DirName(path)));
-  std::string source = path;
-  LK_ASSIGN_OR_RETURN(std::string tail, ReadCompleteTail(s, path, true));
-  if (tail.empty()) {
-    source = RotatedPath(path, 1);
-    LK_ASSIGN_OR_RETURN(tail, ReadCompleteTail(s, source, false));
-  }
-  if (tail.empty()) {
-    std::string id = !known_log_id.empty()    ? known_log_id
-                     : !s.opts.log_id.empty() ? s.opts.log_id
-                                              : RandomLogId();
+  std::string new_id = !known_log_id.empty()    ? known_log_id
+                       : !s.opts.log_id.empty() ? s.opts.log_id
+                                                : RandomLogId();
+  uint64_t dropped = 0;
+  Result<ChainState> state = LoadChainState(*s.opts.fs, path, new_id, &dropped);
+  if (dropped != 0) {
     {
       std::lock_guard<std::mutex> lk(s.mu);
-      s.log_id = id;
+      s.stats.recovered_bytes += dropped;
     }
-    s.next_seq = 1;
-    s.prev = GenesisHash(s.log_id);
-    s.since_checkpoint = 0;
-    s.last_is_checkpoint = false;
-  } else {
-    std::string_view line = LastLine(tail);
-    Json j = Json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("v") || j["v"] != kFormatVersion ||
-        !j.contains("log") || !j["log"].is_string() || !j.contains("seq") ||
-        !j["seq"].is_number_unsigned() || !j.contains("event") || !j["event"].is_string()) {
-      return FailedPreconditionError("audit log " + source + ": the last record is not a valid " +
-                                     "audit record; run `latchkey audit verify " + source +
-                                     "` and move the damaged file aside");
-    }
-    {
-      std::lock_guard<std::mutex> lk(s.mu);
-      s.log_id = j["log"].get<std::string>();
-    }
-    s.next_seq = j["seq"].get<uint64_t>() + 1;
-    s.prev = Sha256Tagged(line);
-    s.last_is_checkpoint = j["event"] == kCheckpointEvent;
-    s.since_checkpoint = LinesSinceCheckpoint(tail);
+    spdlog::warn(
+        "audit log {}: dropped an incomplete last record ({} bytes) left by an "
+        "interrupted write; it was never acknowledged",
+        path, dropped);
   }
+  if (!state.ok()) return state.status();
+  {
+    std::lock_guard<std::mutex> lk(s.mu);
+    s.log_id = state->log_id;
+  }
+  s.next_seq = state->next_seq;
+  s.prev = state->prev;
+  s.since_checkpoint = state->since_checkpoint;
+  s.last_is_checkpoint = state->last_is_checkpoint;
   LK_ASSIGN_OR_RETURN(s.file, s.opts.fs->OpenAppend(path));
   auto id = s.opts.fs->Identify(path);
   s.written = id.ok() ? *id : FileIdentity{};
@@ -213,24 +139,8 @@ Status LoadChainState(Shared& s, const std::string& known_log_id) {
 
 Line MakeCheckpoint(const Shared& s, uint64_t seq, const std::string& prev, const std::string& time,
                     const std::string& reason) {
-  uint64_t count = seq - 1;
-  std::string sig =
-      SignBase64(*s.keys, CheckpointMessage(s.log_id, seq, time, reason, prev, count));
-  Json j = Json::object();
-  j["v"] = kFormatVersion;
-  j["log"] = s.log_id;
-  j["seq"] = seq;
-  j["time"] = time;
-  j["event"] = kCheckpointEvent;
-  j["reason"] = reason;
-  j["head"] = prev;
-  j["count"] = count;
-  j["key_id"] = s.keys->key_id;
-  j["hmac_key_id"] = HmacKeyId(s.keys->hmac_key);
-  j["sig"] = sig;
-  j["prev"] = prev;
   Line line;
-  line.text = Dump(j);
+  line.text = SerializeCheckpoint(*s.keys, s.log_id, seq, time, reason, prev);
   line.seq = seq;
   line.hash = Sha256Tagged(line.text);
   line.checkpoint = true;
@@ -247,13 +157,8 @@ void Commit(Shared& s, const Line& line) {
 
 Status WriteHead(Shared& s, bool sync, const std::string& time) {
   if (!s.opts.write_head) return Status::OK();
-  Json j = Json::object();
-  j["v"] = kFormatVersion;
-  j["log"] = s.log_id;
-  j["seq"] = s.next_seq - 1;
-  j["hash"] = s.prev;
-  j["time"] = time;
-  return s.opts.fs->WriteFileAtomic(HeadPathFor(s.opts.path), Dump(j) + "\n", sync);
+  return s.opts.fs->WriteFileAtomic(
+      HeadPathFor(s.opts.path), SerializeHead(s.log_id, s.next_seq - 1, s.prev, time) + "\n", sync);
 }
 
 // Writes a rotation checkpoint, then shifts <path> to <path>.1 (and older files up by one).
@@ -284,18 +189,36 @@ Status Rotate(Shared& s, uint64_t* syncs, uint64_t* checkpoints) {
   return Status::OK();
 }
 
-void ProcessBatch(Shared& s, const std::vector<std::shared_ptr<Request>>& batch) {
-  auto fail_all = [&](const Status& st) {
-    for (const auto& r : batch) r->result = st;
-  };
-  // Other processes write to the same log: hold its lock for the whole batch, and continue
-  // from their last record when they wrote since our last batch.
+using Requests = std::vector<std::shared_ptr<Request>>;
+
+void FailAll(const Requests& batch, const Status& st) {
+  for (const auto& r : batch) r->result = st;
+}
+
+// The lines of one batch, and for request i the number of lines it needs durable.
+struct SerializedBatch {
+  std::vector<Line> lines;
+  std::vector<size_t> request_end;
+};
+
+// What one batch did, for the stats.
+struct BatchCounts {
+  uint64_t records = 0;
+  uint64_t checkpoints = 0;
+  uint64_t syncs = 0;
+  uint64_t rotations = 0;
+};
+
+// Phase 1. Other processes write to the same log: takes its lock (held for the whole batch;
+// released when the returned handle goes) and continues from their last record when they wrote
+// since our last batch, or from what is on disk after a failed batch. On failure reports it and
+// returns the UNAVAILABLE status every request of the batch fails with.
+Result<std::shared_ptr<void>> LockAndRecover(Shared& s) {
   auto lock = s.opts.fs->LockExclusive(s.opts.path + ".lock");
   if (!lock.ok()) {
     Status failed = Unavailable(lock.status().message());
     Report(s, failed.message());
-    fail_all(failed);
-    return;
+    return failed;
   }
   if (s.needs_recovery.ok()) {
     auto id = s.opts.fs->Identify(s.opts.path);
@@ -305,27 +228,31 @@ void ProcessBatch(Shared& s, const std::vector<std::shared_ptr<Request>>& batch)
   if (!s.needs_recovery.ok()) {
     if (s.file) (void)s.file->Close();
     s.file.reset();
-    Status st = LoadChainState(s, s.log_id);
+    Status st = ReloadChainState(s, s.log_id);
     if (!st.ok()) {
       Status failed = Unavailable(st.message());
       Report(s, failed.message());
-      fail_all(failed);
-      return;
+      return failed;
     }
     s.needs_recovery = Status::OK();
   }
-  const std::string time = FormatRfc3339Ms(s.opts.clock());
-  std::vector<Line> lines;
-  std::vector<size_t> request_end(batch.size());  // lines needed by request i
+  return std::move(lock).value();
+}
+
+// Phase 2. Turns the requests into lines continuing the chain from s's state (which it does not
+// change): an event record per Append, a checkpoint per Checkpoint unless the previous line is
+// one, and an "interval" checkpoint every opts.checkpoint_every records.
+SerializedBatch Serialize(const Shared& s, const Requests& batch, const std::string& time) {
+  SerializedBatch out;
+  out.request_end.resize(batch.size());
   uint64_t seq = s.next_seq;
   std::string prev = s.prev;
   uint64_t since = s.since_checkpoint;
   bool last_cp = s.last_is_checkpoint;
-  uint64_t new_records = 0, new_checkpoints = 0;
   auto add_checkpoint = [&](const std::string& reason) {
-    lines.push_back(MakeCheckpoint(s, seq, prev, time, reason));
+    out.lines.push_back(MakeCheckpoint(s, seq, prev, time, reason));
     ++seq;
-    prev = lines.back().hash;
+    prev = out.lines.back().hash;
     since = 0;
     last_cp = true;
   };
@@ -341,26 +268,31 @@ void ProcessBatch(Shared& s, const std::vector<std::shared_ptr<Request>>& batch)
       line.since_checkpoint = ++since;
       prev = line.hash;
       last_cp = false;
-      lines.push_back(std::move(line));
+      out.lines.push_back(std::move(line));
       if (s.opts.checkpoint_every != 0 && since >= s.opts.checkpoint_every) {
         add_checkpoint("interval");
       }
     }
-    request_end[i] = lines.size();
+    out.request_end[i] = out.lines.size();
   }
+  return out;
+}
 
-  size_t durable = 0;  // lines known durable
-  uint64_t syncs = 0;
+// Phase 3. Writes `lines` in the configured fsync mode: per record (write + sync each), or one
+// write and at most one sync. Sets *durable to the number of leading lines known durable and
+// counts the syncs; returns the first write or sync error.
+Status WriteBatch(Shared& s, const std::vector<Line>& lines, size_t* durable, BatchCounts* counts) {
+  *durable = 0;
   Status st;
   if (s.opts.fsync == FsyncMode::kPerRecord) {
     for (const Line& line : lines) {
       st = s.file->Append(line.text + "\n");
       if (st.ok()) {
         st = s.file->Sync();
-        ++syncs;
+        ++counts->syncs;
       }
       if (!st.ok()) break;
-      ++durable;
+      ++*durable;
     }
   } else if (!lines.empty()) {
     std::string buf;
@@ -371,28 +303,36 @@ void ProcessBatch(Shared& s, const std::vector<std::shared_ptr<Request>>& batch)
     st = s.file->Append(buf);
     if (st.ok() && s.opts.fsync == FsyncMode::kGroup) {
       st = s.file->Sync();
-      ++syncs;
+      ++counts->syncs;
     }
-    if (st.ok()) durable = lines.size();
+    if (st.ok()) *durable = lines.size();
   }
-  if (TimedOut(s)) return;  // the callers were failed already; touch nothing more
+  return st;
+}
+
+// Phase 4. Advances the chain state over the durable lines, marks the log for recovery after a
+// write error, updates the head file (when anything became durable), and answers each request:
+// OK when all its lines are durable and the head file was written, the failure otherwise (fail
+// closed).
+void CommitDurable(Shared& s, const Requests& batch, const SerializedBatch& lines, size_t durable,
+                   const Status& write_status, const std::string& time, BatchCounts* counts) {
   for (size_t i = 0; i < durable; ++i) {
-    Commit(s, lines[i]);
-    if (lines[i].checkpoint) {
-      ++new_checkpoints;
+    Commit(s, lines.lines[i]);
+    if (lines.lines[i].checkpoint) {
+      ++counts->checkpoints;
     } else {
-      ++new_records;
+      ++counts->records;
     }
   }
   Status failed;
-  if (!st.ok()) {
-    failed = Unavailable(st.message());
+  if (!write_status.ok()) {
+    failed = Unavailable(write_status.message());
     s.needs_recovery = failed;
     Report(s, failed.message() + "; secret fetches fail until the audit log can be written");
   }
   if (durable > 0) {
     bool had_checkpoint = false;
-    for (size_t i = 0; i < durable; ++i) had_checkpoint |= lines[i].checkpoint;
+    for (size_t i = 0; i < durable; ++i) had_checkpoint |= lines.lines[i].checkpoint;
     Status head = WriteHead(s, had_checkpoint, time);
     if (!head.ok()) {
       Status hf = Unavailable(head.message());
@@ -402,28 +342,54 @@ void ProcessBatch(Shared& s, const std::vector<std::shared_ptr<Request>>& batch)
     }
   }
   for (size_t i = 0; i < batch.size(); ++i) {
-    batch[i]->result = request_end[i] <= durable ? Status::OK() : failed;
+    batch[i]->result = lines.request_end[i] <= durable ? Status::OK() : failed;
   }
-  uint64_t rotations = 0;
-  if (s.needs_recovery.ok() && s.opts.max_bytes != 0 && s.file &&
-      s.file->Size() >= s.opts.max_bytes) {
-    Status rs = Rotate(s, &syncs, &new_checkpoints);
-    if (rs.ok()) {
-      rotations = 1;
-    } else {
-      s.needs_recovery = Unavailable(rs.message());
-      Report(s, s.needs_recovery.message() + " (while rotating)");
-    }
+}
+
+// Phase 5. Rotates once the live file reached opts.max_bytes (and the log is healthy); a
+// failed rotation marks the log for recovery. The batch's answers are not changed.
+void MaybeRotate(Shared& s, BatchCounts* counts) {
+  if (!s.needs_recovery.ok() || s.opts.max_bytes == 0 || !s.file ||
+      s.file->Size() < s.opts.max_bytes) {
+    return;
   }
-  if (auto id = s.opts.fs->Identify(s.opts.path); id.ok()) s.written = *id;
+  Status rs = Rotate(s, &counts->syncs, &counts->checkpoints);
+  if (rs.ok()) {
+    counts->rotations = 1;
+  } else {
+    s.needs_recovery = Unavailable(rs.message());
+    Report(s, s.needs_recovery.message() + " (while rotating)");
+  }
+}
+
+void PublishStats(Shared& s, const BatchCounts& counts) {
   std::lock_guard<std::mutex> lk(s.mu);
-  s.stats.records += new_records;
-  s.stats.checkpoints += new_checkpoints;
+  s.stats.records += counts.records;
+  s.stats.checkpoints += counts.checkpoints;
   s.stats.batches += 1;
-  s.stats.syncs += syncs;
-  s.stats.rotations += rotations;
+  s.stats.syncs += counts.syncs;
+  s.stats.rotations += counts.rotations;
   s.stats.last_seq = s.next_seq - 1;
   s.stats.head = s.prev;
+}
+
+// Runs one batch on the writer thread and sets every request's result.
+void ProcessBatch(Shared& s, const Requests& batch) {
+  auto lock = LockAndRecover(s);
+  if (!lock.ok()) {
+    FailAll(batch, lock.status());
+    return;
+  }
+  const std::string time = FormatRfc3339Ms(s.opts.clock());
+  SerializedBatch lines = Serialize(s, batch, time);
+  BatchCounts counts;
+  size_t durable = 0;
+  Status written = WriteBatch(s, lines.lines, &durable, &counts);
+  if (TimedOut(s)) return;  // the callers were failed already; touch nothing more
+  CommitDurable(s, batch, lines, durable, written, time, &counts);
+  MaybeRotate(s, &counts);
+  if (auto id = s.opts.fs->Identify(s.opts.path); id.ok()) s.written = *id;
+  PublishStats(s, counts);
 }
 
 void WriterLoop(std::shared_ptr<Shared> s) {
@@ -456,19 +422,6 @@ Result<FsyncMode> ParseFsyncMode(const std::string& text) {
                               "\": expected per_record, group or none");
 }
 
-std::string SerializeRecord(const std::string& log_id, uint64_t seq, const std::string& time,
-                            const AuditRecord& record, const std::string& prev) {
-  Json j = Json::object();
-  j["v"] = kFormatVersion;
-  j["log"] = log_id;
-  j["seq"] = seq;
-  j["time"] = time;
-  j["event"] = EventName(record);
-  AppendEventFields(record, &j);
-  j["prev"] = prev;
-  return Dump(j);
-}
-
 Result<std::unique_ptr<AuditLog>> AuditLog::Open(AuditOptions options,
                                                  std::shared_ptr<const AuditKeys> keys) {
   LK_RETURN_IF_ERROR(EnsureSodium());
@@ -490,7 +443,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(AuditOptions options,
   auto shared = std::make_shared<Shared>();
   shared->opts = std::move(options);
   shared->keys = std::move(keys);
-  Status st = LoadChainState(*shared, "");
+  Status st = ReloadChainState(*shared, "");
   if (!st.ok()) return st.WithPrefix("opening audit log");
   std::unique_ptr<AuditLog> log(new AuditLog(shared));
   log->writer_ = std::thread(WriterLoop, std::move(shared));

@@ -27,6 +27,7 @@
 #include <thread>
 
 #include "broker/audit/audit_file.h"
+#include "broker/audit/audit_format.h"  // SerializeRecord, used by callers of this header
 #include "broker/audit/audit_keys.h"
 #include "broker/audit/audit_record.h"
 #include "broker/audit/audit_time.h"
@@ -109,7 +110,9 @@ class AuditLog {
   // The log id (stable across rotations and restarts).
   std::string log_id() const;
 
-  struct Shared;  // writer-thread state (audit_log.cc)
+  // Implementation detail: the state shared with the writer thread (audit_log.cc). Declared
+  // public only so that audit_log.cc's file-local phase functions can name it.
+  struct Shared;
 
  private:
   explicit AuditLog(std::shared_ptr<Shared> shared);
@@ -118,11 +121,6 @@ class AuditLog {
   std::shared_ptr<Shared> shared_;
   std::thread writer_;  // runs the batches; holds its own reference to *shared_
 };
-
-// The canonical line of a record, exactly as written (without the newline). Exposed for the
-// verifier tests and the benchmarks.
-std::string SerializeRecord(const std::string& log_id, uint64_t seq, const std::string& time,
-                            const AuditRecord& record, const std::string& prev);
 
 }  // namespace latchkey::audit
 

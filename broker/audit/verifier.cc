@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "broker/audit/audit_format.h"
 #include "broker/audit/audit_record.h"
 #include "broker/audit/chain.h"
 
@@ -14,8 +15,8 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 const std::set<std::string>& KnownEvents() {
-  static const std::set<std::string> events = {"session.open", "secret.fetch", "session.close",
-                                               "leak.finding", "cache.hit", "recovered",
+  static const std::set<std::string> events = {"session.open",  "secret.fetch", "session.close",
+                                               "leak.finding",  "cache.hit",    "recovered",
                                                kCheckpointEvent};
   return events;
 }
@@ -86,21 +87,13 @@ struct Walker {
                   "incomplete record at end of file (no trailing newline): the file was "
                   "truncated mid-record or a write was interrupted");
     }
-    Json j = Json::parse(raw.text, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return Fail(where, 0, "not a JSON object");
-    if (!j.contains("v") || !j["v"].is_number_integer() || j["v"] != kFormatVersion) {
-      return Fail(where, 0, "unsupported or missing format version \"v\" (expected 1)");
-    }
-    if (!IsUint(j, "seq")) return Fail(where, 0, "missing field \"seq\"");
-    uint64_t seq = j["seq"];
-    for (const char* key : {"log", "time", "event", "prev"}) {
-      if (!IsString(j, key)) {
-        return Fail(where, seq, std::string("missing field \"") + key + "\"");
-      }
-    }
-    const std::string log = j["log"];
-    const std::string event = j["event"];
-    const std::string prev = j["prev"];
+    ParsedLine parsed = ParseLine(raw.text);
+    if (!parsed.ok()) return Fail(where, parsed.seq, parsed.error);
+    const Json& j = parsed.json;
+    const uint64_t seq = parsed.seq;
+    const std::string& log = parsed.log;
+    const std::string& event = parsed.event;
+    const std::string& prev = parsed.prev;
     if (!KnownEvents().count(event)) return Fail(where, seq, "unknown event \"" + event + "\"");
     if (!have_prev) {
       report.log_id = log;
