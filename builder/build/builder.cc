@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/go_text.h"
+#include "base/owner_lock.h"
 #include "broker/logging.h"
 #include "broker/redactor.h"
 #include "builder/build/build_cache.h"
@@ -31,7 +33,6 @@
 #include "builder/executor/process_error.h"
 #include "builder/executor/sys_util.h"
 #include "builder/frontend/config_eval.h"
-#include "base/go_text.h"
 #include "builder/frontend/lint.h"
 #include "builder/image/config_json.h"
 #include "builder/image/digest.h"
@@ -40,7 +41,6 @@
 #include "builder/image/image_store.h"
 #include "builder/image/layer_extract.h"
 #include "builder/image/layer_writer.h"
-#include "base/owner_lock.h"
 
 namespace latchkey::build {
 namespace {
@@ -91,6 +91,12 @@ std::string Lower(std::string s) {
 }
 
 std::string NowRfc3339() { return image::FormatRfc3339(static_cast<int64_t>(std::time(nullptr))); }
+
+// The build's cancel token (cancel.h), checked between the phases of a build: before each stage
+// and step, between extracting layers, after a step's work and before and after each output.
+Status CheckCancelled() {
+  return executor::CancelRequested() ? CancelledError("build cancelled") : Status::OK();
+}
 
 bool DirIsEmpty(const std::string& dir) {
   std::error_code ec;
@@ -242,9 +248,9 @@ class BuildRun {
   image::ImageStore store_;
   BuildCache cache_;
 
-  std::string tmp_;            // <state>/tmp/build-XXXXXX: this build's scratch space
+  std::string tmp_;           // <state>/tmp/build-XXXXXX: this build's scratch space
   base::OwnerLock tmp_lock_;  // <tmp_>.lock, held while the build runs
-  std::string empty_dir_;      // an empty directory (overlay padding, scratch lower)
+  std::string empty_dir_;     // an empty directory (overlay padding, scratch lower)
   IgnoreMatcher ignore_;
   std::string dockerfile_name_;
   frontend::EvaluatedBuild eval_;
@@ -704,6 +710,7 @@ Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Ste
               .Finish();
   }
 
+  if (Status st = CheckCancelled(); !st.ok()) return fail(st);
   bool use_cache = !req_.no_cache && !req_.no_cache_stages.count(es.name) &&
                    !req_.no_cache_stages.count(std::to_string(es.index));
   GetLogger("build")->debug("{}: cache key {}{}", name, key, use_cache ? "" : " (cache disabled)");
@@ -737,6 +744,7 @@ Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Ste
         Result<std::string> dir = image::ExtractLayer(store_.blobs(), hit->layer->digest,
                                                       hit->layer->diff_id, req_.state_dir);
         if (!dir.ok()) return fail(dir.status());
+        if (Status st = CheckCancelled(); !st.ok()) return fail(st);
         where.desc = *hit->layer;
         where.dir = *dir;
         where.cache_key = key;
@@ -756,6 +764,7 @@ Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Ste
   Result<std::string> dir = image::MakeTempDir(tmp_, "step-");
   if (!dir.ok()) return fail(dir.status());
   Status st = Execute(step, scripts, vertex, r, *dir, ctx);
+  if (st.ok()) st = CheckCancelled();  // a COPY's work is not committed after Ctrl-C
   if (!st.ok()) {
     (void)image::RemoveAll(*dir);
     return fail(st);
@@ -765,6 +774,7 @@ Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Ste
       CommitLayer(*dir + "/upper", where, &allowed);
   (void)image::RemoveAll(*dir);
   if (!layer.ok()) return fail(layer.status());
+  if (Status c = CheckCancelled(); !c.ok()) return fail(c);
   CacheEntry entry;
   entry.layer = *layer;
   entry.created = Created();
@@ -820,6 +830,8 @@ Status BuildRun::RunStage(const frontend::EvaluatedStage& es, size_t stage_count
     CacheKeyBuilder chain;
     chain.Add("image");
     for (const auto& l : (*img)->image.layers) {
+      if (Status st = CheckCancelled(); !st.ok())
+        return Fail(vertex, name, node.line, node.line, st);
       Result<std::string> dir =
           image::ExtractLayer(store_.blobs(), l.digest, l.diff_id, req_.state_dir);
       if (!dir.ok()) return Fail(vertex, name, node.line, node.line, dir.status());
@@ -843,6 +855,7 @@ Status BuildRun::RunStage(const frontend::EvaluatedStage& es, size_t stage_count
     bool fs_step =
         k == InstructionKind::kRun || k == InstructionKind::kCopy || k == InstructionKind::kAdd;
     if (fs_step) ++number;
+    LK_RETURN_IF_ERROR(CheckCancelled());
     LK_RETURN_IF_ERROR(RunStep(es, step, number, total, prefix, r));
   }
   stages_[es.index] = std::move(r);
@@ -977,9 +990,11 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
     return Status::OK();
   }
   auto step = [&](const std::string& name, const std::function<Status(int)>& fn) -> Status {
+    LK_RETURN_IF_ERROR(CheckCancelled());
     int v = progress_.Start(name);
     auto start = std::chrono::steady_clock::now();
     Status st = fn(v);
+    if (st.ok()) st = CheckCancelled();
     if (!st.ok()) return Fail(v, name, 0, 0, st);
     (void)start;
     progress_.Done(v);
@@ -1015,6 +1030,11 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
           progress_.Note(v, "exporting manifest " + img.manifest_digest + " done");
           LK_RETURN_IF_ERROR(
               image::WriteOciArchive(store_.blobs(), img, out.dest, name_ref, image_name));
+          if (executor::CancelRequested()) {
+            // Interrupted while the archive was written: it is not left behind as a result.
+            (void)::unlink(out.dest.c_str());
+            return CancelledError("build cancelled");
+          }
           progress_.Note(v, "sending tarball to " + out.dest + " done");
           return Status::OK();
         }));
@@ -1082,7 +1102,10 @@ Result<BuildResult> BuildRun::Run() {
   }
   eval_ = std::move(eval).value();
   size_t stage_count = eval_.graph.stages.size();
-  for (const auto& es : eval_.stages) LK_RETURN_IF_ERROR(RunStage(es, stage_count));
+  for (const auto& es : eval_.stages) {
+    LK_RETURN_IF_ERROR(CheckCancelled());
+    LK_RETURN_IF_ERROR(RunStage(es, stage_count));
+  }
 
   const frontend::EvaluatedStage* target = eval_.Stage(eval_.graph.target);
   if (target == nullptr) return InternalError("the target stage was not evaluated");
@@ -1094,8 +1117,10 @@ Result<BuildResult> BuildRun::Run() {
   std::vector<image::LayerDescriptor> descs;
   for (const auto& l : r.layers) descs.push_back(l.desc);
   // Scanned before the config and manifest blobs are written: a refused build writes neither.
+  LK_RETURN_IF_ERROR(CheckCancelled());
   Status scan = ScanFinal(config, r);
   if (!scan.ok()) return Fail(0, "", 0, 0, scan);
+  LK_RETURN_IF_ERROR(CheckCancelled());
   LK_ASSIGN_OR_RETURN(image::Image img, image::CommitImage(config, descs, store_.blobs()));
 
   BuildResult result;
