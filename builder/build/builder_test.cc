@@ -10,16 +10,42 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 
-#include "broker/audit/audit_testutil.h"
-#include "broker/policy.h"
+#include "broker/audit/audit_log.h"
+#include "broker/session.h"
 #include "builder/build/build_run.h"
 #include "builder/executor/cancel.h"
 
 namespace latchkey::build {
 namespace {
+
+// A fresh directory under /tmp, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/lk-builder-test-XXXXXX";
+    char* p = ::mkdtemp(tmpl);
+    if (p == nullptr) std::abort();
+    path_ = p;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string Join(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+void WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+}
 
 class BuilderTest : public ::testing::Test {
  protected:
@@ -27,7 +53,10 @@ class BuilderTest : public ::testing::Test {
     audit::AuditOptions ao;
     ao.path = dir_.Join("audit.log");
     ao.on_error = [](const std::string&) {};
-    auto log = audit::AuditLog::Open(ao, audit::testing::NewKeys());
+    auto keys = audit::GenerateKeys();
+    ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+    auto log =
+        audit::AuditLog::Open(ao, std::make_shared<const audit::AuditKeys>(std::move(*keys)));
     ASSERT_TRUE(log.ok()) << log.status().ToString();
     log_ = std::move(*log);
     SessionManagerOptions o;
@@ -68,7 +97,7 @@ class BuilderTest : public ::testing::Test {
     return Build(req, *session_, *log_, *progress_, failure);
   }
 
-  audit::testing::TempDir dir_;
+  TempDir dir_;
   std::unique_ptr<audit::AuditLog> log_;
   std::unique_ptr<SessionManager> manager_;
   std::shared_ptr<Session> session_;
@@ -103,7 +132,7 @@ TEST_F(BuilderTest, MetadataOnlyBuildRunsNoStep) {
 // source run the step again.
 TEST_F(BuilderTest, CopyStepHitsTheCacheUntilItsSourceChanges) {
   if (::geteuid() != 0) GTEST_SKIP() << "COPY mounts an overlay: needs root";
-  audit::testing::WriteFile(dir_.Join("ctx/a.txt"), "one\n");
+  WriteFile(dir_.Join("ctx/a.txt"), "one\n");
   const std::string df = "FROM scratch\nCOPY a.txt /a.txt\n";
   auto first = Run(Request(df));
   ASSERT_TRUE(first.ok()) << first.status().ToString();
@@ -124,7 +153,7 @@ TEST_F(BuilderTest, CopyStepHitsTheCacheUntilItsSourceChanges) {
   EXPECT_EQ(third->steps_run, 1);
   EXPECT_EQ(third->steps_cached, 0);
 
-  audit::testing::WriteFile(dir_.Join("ctx/a.txt"), "two\n");
+  WriteFile(dir_.Join("ctx/a.txt"), "two\n");
   auto changed = Run(Request(df));
   ASSERT_TRUE(changed.ok()) << changed.status().ToString();
   EXPECT_EQ(changed->steps_run, 1);
