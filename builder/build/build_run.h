@@ -97,6 +97,10 @@ class RunResolver : public frontend::BaseImageResolver {
   BuildRun& run_;
 };
 
+// One build. `req`, `session`, `audit`, `progress` and `failure` (may be null) are not owned and
+// must outlive it; it owns the image store and build cache handles. Run() is called once. The
+// destructor unmounts the source views, removes the build's scratch dir and, when the leak guard
+// refused the build, every layer the build wrote.
 class BuildRun {
  public:
   BuildRun(const BuildRequest& req, Session& session, audit::AuditLog& audit,
@@ -124,7 +128,11 @@ class BuildRun {
  private:
   Status Prepare();
   Result<ResolvedImage*> LoadFromLayout(const NamedContext& nc, const std::string& key);
+  // The base (an earlier stage, scratch or an image whose layers are unpacked), then each step;
+  // the result is kept in stages_. Checks the cancel token before each step.
   Status RunStage(const frontend::EvaluatedStage& es, size_t stage_count);
+  // One instruction: metadata ones add a history entry; a filesystem step is keyed, reused
+  // from the cache or executed and committed, and appended to `r`.
   Status RunStep(const frontend::EvaluatedStage& es, const frontend::Step& step, int number,
                  int total, const std::string& prefix, StageResult& r);
   Result<std::string> SourceView(int stage, const std::string& image_or_name, CopySourceRoot* root);
@@ -136,6 +144,7 @@ class BuildRun {
   Result<std::string> RunKey(const frontend::Step& step,
                              const std::vector<frontend::InlineFile>& scripts,
                              const StageResult& r);
+  // The cache entry the step may reuse (see step_key.cc), or nullopt: the step then runs.
   std::optional<CacheEntry> LookupStep(const frontend::EvaluatedStage& es,
                                        const frontend::Step& step, const std::string& key,
                                        const StepContext& ctx, const std::string& name);
