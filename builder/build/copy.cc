@@ -14,6 +14,7 @@
 #include "builder/build/copy_owner.h"
 #include "builder/build/copy_source.h"
 #include "builder/build/copy_untar.h"
+#include "builder/executor/cancel.h"
 #include "builder/image/digest.h"
 
 namespace latchkey::build {
@@ -281,6 +282,7 @@ class Writer {
   static Status CopyData(int in, int out, std::string_view written, std::string_view shown) {
     std::vector<char> buf(1 << 16);
     for (;;) {
+      if (executor::CancelRequested()) return CancelledError("build cancelled");
       ssize_t n = ::read(in, buf.data(), buf.size());
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return ErrnoStatus("read", written, errno);
@@ -366,6 +368,7 @@ Status HashEntry(FieldHasher& h, const std::string& rel, const struct stat& st, 
       std::vector<char> buf(1 << 16);
       uint64_t total = 0;
       for (;;) {
+        if (executor::CancelRequested()) return CancelledError("build cancelled");
         ssize_t n = ::read(in.get(), buf.data(), buf.size());
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return ErrnoStatus("read", written, errno);
@@ -420,6 +423,7 @@ Result<std::string> CopySourceDigest(const CopySourceRoot& src, const CopyInstru
     LK_RETURN_IF_ERROR(HashEntry(h, "", item.st, item.fd.get(), "", !src.is_context, item.written));
     if (!S_ISDIR(item.st.st_mode)) continue;
     LK_RETURN_IF_ERROR(WalkSource(tree, item, [&](const WalkEntry& e) {
+      if (executor::CancelRequested()) return CancelledError("build cancelled");
       return HashEntry(h, e.rel, e.st, e.parent_fd, e.name, !src.is_context, item.written);
     }));
     h.Str("end of directory");
@@ -464,6 +468,7 @@ Status ExecuteCopy(const CopySourceRoot& src, const CopyInstruction& ins,
         LK_RETURN_IF_ERROR(w.Put(parent, leaf, item.st, item.fd.get(), "", item.written));
       }
       LK_RETURN_IF_ERROR(WalkSource(tree, item, [&](const WalkEntry& e) {
+        if (executor::CancelRequested()) return CancelledError("build cancelled");
         auto [sub, leaf] = SplitRel(e.rel);
         return w.Put(JoinRel(dest.rel, sub), e.name, e.st, e.parent_fd, e.name, item.written);
       }));
