@@ -12,18 +12,18 @@ cxx="${CXX_FUZZ:-clang++}"
 flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -I"$root" -I"$root/sdk/include")
 
-# Every frontend library source (not tests).
+# Every frontend library source and the base library it uses (not tests).
 srcs=()
-for f in "$root"/builder/frontend/*.cc; do
+for f in "$root"/builder/frontend/*.cc "$root"/base/*.cc; do
   case "$f" in *_test.cc|*_main.cc|*_fuzz.cc|*_bench.cc) continue ;; esac
   srcs+=("$f")
 done
 
-echo "fuzz: compiling ${#srcs[@]} frontend sources into $out"
+echo "fuzz: compiling ${#srcs[@]} frontend and base sources into $out"
 objs=()
 pids=()
 for f in "${srcs[@]}"; do
-  o="$out/obj/$(basename "${f%.cc}").o"
+  o="$out/obj/$(basename "$(dirname "$f")")-$(basename "${f%.cc}").o"
   objs+=("$o")
   if [[ ! -f "$o" || "$f" -nt "$o" || "$0" -nt "$o" ]]; then
     # -fsanitize=fuzzer-no-link instruments library code without pulling in libFuzzer's main.
