@@ -93,8 +93,9 @@ Result<std::unique_ptr<ProviderInstance>> ProviderInstance::Create(
 }
 
 ProviderInstance::~ProviderInstance() {
-  // A poisoned instance may still have a call running inside the plugin: it is never
-  // destroyed; the Core (and the instance context's blocks) go when that call returns, if ever.
+  // A poisoned instance may still have a call running inside the plugin: it is not destroyed
+  // here; the Core destroys it (and frees the instance context's blocks) when that call
+  // returns, if ever.
   if (core_->poisoned.load()) return;
   if (core_->instance != nullptr) {
     auto lock = MaybeSerialize();
@@ -103,6 +104,14 @@ ProviderInstance::~ProviderInstance() {
   }
   // Blocks an instance keeps until destroy are legitimate; the context frees them now.
   core_->instance_ctx->ReleaseAll();
+}
+
+ProviderInstance::Core::~Core() {
+  if (instance != nullptr) {
+    api->destroy(instance);
+    instance = nullptr;
+  }
+  if (instance_ctx != nullptr) instance_ctx->ReleaseAll();
 }
 
 std::unique_lock<std::mutex> ProviderInstance::Core::MaybeSerialize() {

@@ -13,9 +13,9 @@
 // When the deadline passes or the flag is set first, the caller gets an error at once and the
 // call is abandoned: the worker stays blocked in the plugin (a thread cannot be killed safely),
 // and the instance is *poisoned*: it is never called again (later fetches fail at once), and
-// its destroy is never called, since the plugin may still be running inside it. What the
-// abandoned call holds (its call context, the instance's state) is released only if the plugin
-// ever returns. A crash or a hang that ignores this still needs providers out of process.
+// its destroy is not called while the plugin may still be running inside it: when the
+// abandoned call returns (if ever) and the ProviderInstance is gone, the shared Core destroys
+// the instance and frees what the call and the instance held. A crash or a hang that ignores this still needs providers out of process.
 #ifndef LATCHKEY_BROKER_PROVIDER_INSTANCE_H_
 #define LATCHKEY_BROKER_PROVIDER_INSTANCE_H_
 
@@ -111,6 +111,9 @@ class ProviderInstance {
     std::atomic<bool> poisoned{false};
     // Locks call_mu when the plugin is SERIALIZED; otherwise returns an empty lock.
     std::unique_lock<std::mutex> MaybeSerialize();
+    // The last owner is gone, so no call is inside the plugin any more: an instance that a
+    // poisoned ProviderInstance left (its abandoned call has returned) is destroyed here.
+    ~Core();
   };
   struct Call;  // one fetch's request, response and completion (provider_instance.cc)
 
