@@ -2,7 +2,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -17,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/in_root.h"
 #include "builder/image/media_types.h"
 
 namespace latchkey::image {
@@ -160,17 +160,11 @@ class TreeWriter {
 
   Status WriteDir(const std::string& rel) {
     std::string dir_path = rel.empty() ? root_ : root_ + "/" + rel;
-    DIR* d = ::opendir(dir_path.c_str());
-    if (d == nullptr) return ErrnoStatus("layer: open directory", dir_path, errno);
-    std::vector<std::string> names;
-    errno = 0;
-    while (struct dirent* de = ::readdir(d)) {
-      std::string n = de->d_name;
-      if (n != "." && n != "..") names.push_back(std::move(n));
-    }
-    int err = errno;
-    ::closedir(d);
-    if (err != 0) return ErrnoStatus("layer: read directory", dir_path, err);
+    UniqueFd dir(::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir.valid()) return ErrnoStatus("layer: open directory", dir_path, errno);
+    Result<std::vector<std::string>> listed = base::ListDirAt(dir.get(), dir_path);
+    if (!listed.ok()) return listed.status().WithPrefix("layer");
+    std::vector<std::string> names = std::move(listed).value();
     std::sort(names.begin(), names.end());
     for (const auto& n : names) {
       LK_RETURN_IF_ERROR(WriteOne(rel.empty() ? n : rel + "/" + n, n));
