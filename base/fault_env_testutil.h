@@ -15,6 +15,7 @@
 #define LATCHKEY_BASE_FAULT_ENV_TESTUTIL_H_
 
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -43,6 +44,9 @@ struct FaultPlan {
   int sync_calls = 0;   // matching Sync calls, failed or not
   int writes = 0;       // Append calls that reached the file
   int syncs = 0;        // Sync calls that reached the file
+  // Called (outside the plan's lock) after every ReadTail: lets a test act between a store's
+  // reading of a file and what it does next, as another process would.
+  std::function<void(const std::string& path)> after_read_tail;
 
   void Release() {
     std::lock_guard<std::mutex> lk(mu);
@@ -158,7 +162,14 @@ class FaultEnv final : public Env {
     return real_->Truncate(path, size);
   }
   Result<FileTail> ReadTail(const std::string& path, size_t max_bytes) override {
-    return real_->ReadTail(path, max_bytes);
+    auto tail = real_->ReadTail(path, max_bytes);
+    std::function<void(const std::string&)> hook;
+    {
+      std::lock_guard<std::mutex> lk(plan_->mu);
+      hook = plan_->after_read_tail;
+    }
+    if (hook) hook(path);
+    return tail;
   }
   // The real one's steps, with the temporary file written through a FaultFile.
   Status WriteFileAtomic(const std::string& path, std::string_view bytes, bool sync) override {

@@ -443,8 +443,17 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(AuditOptions options,
   auto shared = std::make_shared<Shared>();
   shared->opts = std::move(options);
   shared->keys = std::move(keys);
-  Status st = ReloadChainState(*shared, "");
-  if (!st.ok()) return st.WithPrefix("opening audit log");
+  {
+    // Under the log's lock, like every batch: another process may be appending (or be between
+    // its write and the head file), and its record must be either wholly before the state read
+    // here or after it, never half-read and truncated as "incomplete".
+    LK_RETURN_IF_ERROR(shared->opts.fs->CreateDirs(base::DirName(shared->opts.path))
+                           .WithPrefix("opening audit log"));
+    auto lock = shared->opts.fs->LockExclusive(shared->opts.path + ".lock");
+    if (!lock.ok()) return lock.status().WithPrefix("opening audit log");
+    Status st = ReloadChainState(*shared, "");
+    if (!st.ok()) return st.WithPrefix("opening audit log");
+  }
   std::unique_ptr<AuditLog> log(new AuditLog(shared));
   log->writer_ = std::thread(WriterLoop, std::move(shared));
   return log;

@@ -432,7 +432,7 @@ TEST(AuditLog, RealReadOnlyDirectoryFailsOpen) {
   auto log = AuditLog::Open(QuickOptions(path), NewKeys());
   ASSERT_FALSE(log.ok());
   EXPECT_EQ(log.status().ToString(),
-            "UNAVAILABLE: opening audit log: opening " + path + ": Read-only file system");
+            "UNAVAILABLE: opening audit log: opening " + path + ".lock: Read-only file system");
   ASSERT_EQ(::umount(logs.c_str()), 0);
 }
 
@@ -518,6 +518,43 @@ TEST(AuditLog, TwoWritersOnOneFileKeepOneValidChain) {
     f.session = session;
     EXPECT_EQ(Search(*files, f).lines.size(), static_cast<size_t>(kPerWriter)) << session;
   }
+}
+
+// A log opened while another process appends: Open reads the chain state under the log's lock,
+// so the other writer's record lands either before (and Open continues after it) or after (and
+// the first batch reads it back); never two records with one seq.
+TEST(AuditLog, OpenWhileAnotherWriterAppendsKeepsOneChain) {
+  TempDir dir;
+  auto keys = NewKeys();
+  std::string path = dir.Join("audit.log");
+  auto a = AuditLog::Open(QuickOptions(path), keys);
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE((*a)->Append(SampleOpen("a")).ok());
+  auto plan = std::make_shared<FaultPlan>();
+  std::thread other;
+  bool started = false;
+  // Between Open's reading of the tail and its looking at the file, `a` appends; without the
+  // lock it would finish within the wait, with the lock it waits for Open.
+  plan->after_read_tail = [&](const std::string& p) {
+    if (p != path || started) return;
+    started = true;
+    std::atomic<bool> done{false};
+    other = std::thread([&a, &done] {
+      EXPECT_TRUE((*a)->Append(SampleOpen("a2")).ok());
+      done = true;
+    });
+    for (int i = 0; i < 50 && !done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  };
+  auto opts = QuickOptions(path);
+  opts.fs = std::make_shared<FaultEnv>(plan);
+  auto b = AuditLog::Open(opts, keys);
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  ASSERT_TRUE((*b)->Append(SampleOpen("b")).ok());
+  other.join();
+  ASSERT_TRUE((*a)->Append(SampleOpen("a3")).ok());
+  auto report = VerifyPath(path, keys->public_key);
+  EXPECT_TRUE(report.ok) << report.failure;
+  EXPECT_EQ(Lines(ReadFile(path)).size(), 4u);
 }
 
 // Holds the writer in its first write until `waiting` more appends are queued behind it, so the

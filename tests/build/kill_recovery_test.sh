@@ -113,7 +113,9 @@ before=$(recovered_count)
 [ "$(recovered_count)" -gt "$before" ] || fail "the dead step next to the live build was not recovered"
 # That victim was killed while its step ran, so its container is certain to be among what was
 # cleaned (the random kills above may all miss the container's lifetime on a loaded machine).
-grep '"event":"recovered"' "$STATE/audit/audit.log" | grep -q '"containers":\["latchkey-' \
+# One grep, not `grep | grep -q`: under pipefail the first grep dies of SIGPIPE when -q stops
+# reading early, and the pipeline fails although a record matched.
+grep -q '"event":"recovered".*"containers":\["latchkey-' "$STATE/audit/audit.log" \
   || fail "no recovered record names a deleted runc container"
 pgrep -f "live-$rnd" > /dev/null || fail "the live build's step ended during the recovery"
 [ -n "$(mounts_under_state)" ] || fail "recovery unmounted the live build's step"
