@@ -543,7 +543,8 @@ TEST(AuditLog, OpenWhileAnotherWriterAppendsKeepsOneChain) {
       EXPECT_TRUE((*a)->Append(SampleOpen("a2")).ok());
       done = true;
     });
-    for (int i = 0; i < 50 && !done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < 50 && !done; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
   };
   auto opts = QuickOptions(path);
   opts.fs = std::make_shared<FaultEnv>(plan);
