@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "broker/broker.h"
+#include "broker/logging.h"
 #include "broker/redactor.h"
 #include "broker/secret_flags.h"
 #include "builder/build/build_flags.h"
@@ -30,6 +31,7 @@
 #include "builder/image/fs_util.h"
 #include "builder/image/image_ref.h"
 #include "builder/image/media_types.h"
+#include "cli/broker_secret_session.h"
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
 #include "cli/state_recovery_setup.h"
@@ -369,7 +371,8 @@ int RunBuild(const CommandContext& ctx, const BuildFlags& f) {
 
   auto progress = build::NewProgressWriter(*mode, STDERR_FILENO);
   build::BuildFailure failure;
-  auto result = build::Build(*req, **session, (*broker)->audit(), *progress, &failure);
+  BrokerSecretSession secrets(**session, (*broker)->audit());
+  auto result = build::Build(*req, secrets, *progress, &failure, GetLogger("build"));
   std::string failure_text = result.ok() ? "" : FailureText(failure, &*req, result.status());
   if (*mode == build::ProgressMode::kJson) {
     // CI systems read one JSON event per line: the error block is a "print" event too.

@@ -11,6 +11,8 @@
 #ifndef LATCHKEY_BUILDER_BUILD_BUILD_RUN_H_
 #define LATCHKEY_BUILDER_BUILD_BUILD_RUN_H_
 
+#include <spdlog/logger.h>
+
 #include <ctime>
 #include <map>
 #include <memory>
@@ -27,6 +29,7 @@
 #include "builder/build/dockerignore.h"
 #include "builder/build/leak_scan.h"
 #include "builder/build/overlay_mount.h"
+#include "builder/build/secret_session.h"
 #include "builder/frontend/config_eval.h"
 #include "builder/image/config_json.h"
 #include "builder/image/fs_util.h"
@@ -97,19 +100,20 @@ class RunResolver : public frontend::BaseImageResolver {
   BuildRun& run_;
 };
 
-// One build. `req`, `session`, `audit`, `progress` and `failure` (may be null) are not owned and
-// must outlive it; it owns the image store and build cache handles. Run() is called once. The
+// One build. `req`, `session`, `progress` and `failure` (may be null) are not owned and must
+// outlive it; `log` (never null) receives debug lines. It owns the image store and build cache
+// handles. Run() is called once. The
 // destructor unmounts the source views, removes the build's scratch dir and, when the leak guard
 // refused the build, every layer the build wrote.
 class BuildRun {
  public:
-  BuildRun(const BuildRequest& req, Session& session, audit::AuditLog& audit,
-           ProgressWriter& progress, BuildFailure* failure, image::ImageStore store,
+  BuildRun(const BuildRequest& req, SecretSession& session, ProgressWriter& progress,
+           BuildFailure* failure, std::shared_ptr<spdlog::logger> log, image::ImageStore store,
            BuildCache cache)
       : req_(req),
         session_(session),
-        audit_(audit),
         progress_(progress),
+        log_(std::move(log)),
         failure_(failure),
         store_(std::move(store)),
         cache_(std::move(cache)) {}
@@ -147,16 +151,15 @@ class BuildRun {
   // The cache entry the step may reuse (see step_key.cc), or nullopt: the step then runs.
   std::optional<CacheEntry> LookupStep(const frontend::EvaluatedStage& es,
                                        const frontend::Step& step, const std::string& key,
-                                       const StepContext& ctx, const std::string& name);
+                                       const StepRef& ctx, const std::string& name);
   // Where a COPY/ADD step reads: the context (with .dockerignore), or its --from source.
   Status CopySource(const frontend::Step& step, CopySourceRoot* root);
   // Runs a filesystem step in `dir` (its upper and work dirs are made there): ExecuteRun
   // (step_exec.cc) or ExecuteCopyStep (step_copy.cc).
   Status Execute(const frontend::Step& step, const std::vector<frontend::InlineFile>& scripts,
-                 int vertex, const StageResult& r, const std::string& dir, const StepContext& ctx);
+                 int vertex, const StageResult& r, const std::string& dir, const StepRef& ctx);
   Status ExecuteRun(const frontend::Step& step, const std::vector<frontend::InlineFile>& scripts,
-                    int vertex, const StageResult& r, const std::string& dir,
-                    const StepContext& ctx);
+                    int vertex, const StageResult& r, const std::string& dir, const StepRef& ctx);
   Status ExecuteCopyStep(const frontend::Step& step, const StageResult& r, const std::string& dir);
   Result<std::optional<image::LayerDescriptor>> CommitLayer(const std::string& upper,
                                                             const LayerRef& where,
@@ -174,7 +177,7 @@ class BuildRun {
   // writable mounts that outlive a step) is leak-scanned; a refused finding removes the files
   // the step changed there and fails the step.
   Status ScanCacheMounts(const frontend::Step& step, const struct timespec& since,
-                         const StepContext& ctx);
+                         const StepRef& ctx);
   Status RecordLeak(const LeakFinding& f, const std::string& layer, const LayerRef& where);
   Result<const LeakScanner*> Scanner();
   Status ScanFinal(const frontend::ImageConfig& config, const StageResult& target);
@@ -194,9 +197,9 @@ class BuildRun {
   }
 
   const BuildRequest& req_;
-  Session& session_;
-  audit::AuditLog& audit_;
+  SecretSession& session_;
   ProgressWriter& progress_;
+  std::shared_ptr<spdlog::logger> log_;
   BuildFailure* failure_;
   image::ImageStore store_;
   BuildCache cache_;

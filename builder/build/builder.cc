@@ -90,7 +90,7 @@ Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Ste
   where.line = ins.line;
   where.stage = StageLabel(es);
   where.instruction = text;
-  StepContext ctx;
+  StepRef ctx;
   ctx.stage = where.stage;
   ctx.index = static_cast<uint32_t>(number);
   ctx.line = static_cast<uint32_t>(ins.line);
@@ -290,8 +290,9 @@ Result<BuildResult> BuildRun::Run() {
   return result;
 }
 
-Result<BuildResult> Build(const BuildRequest& request, Session& session, audit::AuditLog& audit,
-                          ProgressWriter& progress, BuildFailure* failure) {
+Result<BuildResult> Build(const BuildRequest& request, SecretSession& session,
+                          ProgressWriter& progress, BuildFailure* failure,
+                          std::shared_ptr<spdlog::logger> log) {
   // The state dir holds layers, caches and the audit log of secret builds: owner only.
   LK_RETURN_IF_ERROR(image::MakeDirs(request.state_dir, 0700));
   if (::chmod(request.state_dir.c_str(), 0700) != 0) {
@@ -299,7 +300,10 @@ Result<BuildResult> Build(const BuildRequest& request, Session& session, audit::
   }
   LK_ASSIGN_OR_RETURN(image::ImageStore store, image::ImageStore::Open(request.state_dir));
   LK_ASSIGN_OR_RETURN(BuildCache cache, BuildCache::Open(request.state_dir));
-  BuildRun run(request, session, audit, progress, failure, std::move(store), std::move(cache));
+  // No logger: debug lines go nowhere.
+  if (!log) log = std::make_shared<spdlog::logger>("build");
+  BuildRun run(request, session, progress, failure, std::move(log), std::move(store),
+               std::move(cache));
   return run.Run();
 }
 

@@ -21,19 +21,23 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
-#include "broker/audit/audit_log.h"
-#include "broker/session.h"
 #include "builder/build/progress.h"
+#include "builder/build/secret_session.h"
 #include "builder/executor/step.h"
 #include "builder/frontend/stages.h"
 #include "builder/image/export_spec.h"
 #include "builder/image/oci_image.h"
 #include "latchkey/status.h"
+
+namespace spdlog {
+class logger;
+}  // namespace spdlog
 
 namespace latchkey::build {
 
@@ -95,11 +99,15 @@ struct BuildResult {
   std::vector<std::string> tags;  // as stored
 };
 
-// Runs the build. `session` supplies secrets and is NOT closed here (the caller closes it, on
-// success and failure). Leak findings are appended to `audit`. On failure, `failure` (when
-// non-null) says where. Errors carry the message the CLI prints after "ERROR: failed to solve: ".
-Result<BuildResult> Build(const BuildRequest& request, Session& session, audit::AuditLog& audit,
-                          ProgressWriter& progress, BuildFailure* failure);
+// Runs the build. `session` supplies secrets and records leak findings (secret_session.h); it is
+// not owned, must outlive the call and is NOT closed here (the caller closes it, on success and
+// failure). On failure, `failure` (when non-null) says where. `log` receives the builder's
+// debug lines (cache keys, cache entries not reused); it should redact like every latchkey
+// logger (the CLI passes the broker's "build" logger); null: no debug lines. Errors carry the
+// message the CLI prints after "ERROR: failed to solve: ".
+Result<BuildResult> Build(const BuildRequest& request, SecretSession& session,
+                          ProgressWriter& progress, BuildFailure* failure,
+                          std::shared_ptr<spdlog::logger> log = nullptr);
 
 }  // namespace latchkey::build
 

@@ -29,17 +29,15 @@ Result<const LeakScanner*> BuildRun::Scanner() {
 }
 
 Status BuildRun::RecordLeak(const LeakFinding& f, const std::string& layer, const LayerRef& where) {
-  audit::LeakFindingRecord rec;
-  rec.session = session_.id();
-  rec.finding = NewSessionId();
-  rec.secret = f.secret_id;
+  LeakRecord rec;
+  rec.secret_id = f.secret_id;
   rec.layer = layer;
   rec.path = f.path;
   rec.step.stage = where.stage;
-  rec.step.index = where.step;
-  rec.step.line = where.line;
+  rec.step.index = static_cast<uint32_t>(where.step);
+  rec.step.line = static_cast<uint32_t>(where.line);
   rec.step.instruction = where.instruction;
-  return audit_.Append(std::move(rec));
+  return session_.RecordLeak(rec);
 }
 
 // Scans a new layer for every value released so far. A finding for a secret the user allowed
@@ -91,7 +89,7 @@ void BuildRun::RemoveWrittenLayers() {
 }
 
 Status BuildRun::ScanCacheMounts(const frontend::Step& step, const struct timespec& since,
-                                 const StepContext& ctx) {
+                                 const StepRef& ctx) {
   bool secrets = false;
   std::vector<const frontend::MountSpec*> caches;
   for (const auto& m : step.mounts) {

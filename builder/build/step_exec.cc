@@ -27,18 +27,16 @@ constexpr size_t kMaxCapturedOutput = 16 << 20;
 // Hands the session's secrets to the executor for one step: fetched when the step asks.
 class SessionSecrets : public executor::SecretProvider {
  public:
-  SessionSecrets(Session& session, StepContext ctx) : session_(session), ctx_(std::move(ctx)) {}
+  SessionSecrets(SecretSession& session, StepRef step)
+      : session_(session), step_(std::move(step)) {}
   Result<std::optional<std::shared_ptr<const SecretBuffer>>> Fetch(const std::string& id) override {
-    LK_ASSIGN_OR_RETURN(SecretView view, session_.Fetch(id, ctx_));
-    LK_ASSIGN_OR_RETURN(SecretBuffer copy, SecretBuffer::CopyOf(view.bytes()));
-    copy.Seal();
-    return std::optional<std::shared_ptr<const SecretBuffer>>(
-        std::make_shared<const SecretBuffer>(std::move(copy)));
+    LK_ASSIGN_OR_RETURN(std::shared_ptr<const SecretBuffer> value, session_.Fetch(id, step_));
+    return std::optional<std::shared_ptr<const SecretBuffer>>(std::move(value));
   }
 
  private:
-  Session& session_;
-  StepContext ctx_;
+  SecretSession& session_;
+  StepRef step_;
 };
 
 // Streams a step's (already redacted) output to the progress writer and keeps it for the
@@ -64,7 +62,7 @@ class StepOutput : public executor::OutputSink {
 
 Status BuildRun::Execute(const frontend::Step& step,
                          const std::vector<frontend::InlineFile>& scripts, int vertex,
-                         const StageResult& r, const std::string& dir, const StepContext& ctx) {
+                         const StageResult& r, const std::string& dir, const StepRef& ctx) {
   const frontend::Instruction& ins = step.instruction;
   std::string upper = dir + "/upper", work = dir + "/work";
   LK_RETURN_IF_ERROR(image::MakeDirs(upper, 0755));
@@ -77,7 +75,7 @@ Status BuildRun::Execute(const frontend::Step& step,
 // mounts, heredoc scripts and secrets; the cache mounts are leak-scanned afterwards.
 Status BuildRun::ExecuteRun(const frontend::Step& step,
                             const std::vector<frontend::InlineFile>& scripts, int vertex,
-                            const StageResult& r, const std::string& dir, const StepContext& ctx) {
+                            const StageResult& r, const std::string& dir, const StepRef& ctx) {
   const frontend::Instruction& ins = step.instruction;
   std::string upper = dir + "/upper", work = dir + "/work";
   executor::StepSpec spec;

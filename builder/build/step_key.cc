@@ -5,7 +5,6 @@
 #include <string>
 #include <vector>
 
-#include "broker/logging.h"
 #include "builder/build/build_run.h"
 #include "builder/executor/executor.h"
 
@@ -73,10 +72,10 @@ Result<std::string> BuildRun::RunKey(const frontend::Step& step,
 // not allow, or when the session could not obtain the secrets the step mounts.
 std::optional<CacheEntry> BuildRun::LookupStep(const frontend::EvaluatedStage& es,
                                                const frontend::Step& step, const std::string& key,
-                                               const StepContext& ctx, const std::string& name) {
+                                               const StepRef& ctx, const std::string& name) {
   bool use_cache = !req_.no_cache && !req_.no_cache_stages.count(es.name) &&
                    !req_.no_cache_stages.count(std::to_string(es.index));
-  GetLogger("build")->debug("{}: cache key {}{}", name, key, use_cache ? "" : " (cache disabled)");
+  log_->debug("{}: cache key {}{}", name, key, use_cache ? "" : " (cache disabled)");
   if (!use_cache) return std::nullopt;
   std::optional<CacheEntry> hit = cache_.Lookup(key);
   bool usable = hit.has_value();
@@ -97,7 +96,7 @@ std::optional<CacheEntry> BuildRun::LookupStep(const frontend::EvaluatedStage& e
     if (!secret_ids.empty()) {
       Status granted = session_.AuthorizeCacheHit(secret_ids, ctx, key);
       if (!granted.ok()) {
-        GetLogger("build")->debug("{}: cache entry not reused: {}", name, granted.message());
+        log_->debug("{}: cache entry not reused: {}", name, granted.message());
         usable = false;
       }
     }
