@@ -513,6 +513,16 @@ Status AuditLog::Append(AuditRecord record) {
                                   " is granted but carries no value_hmac; use AppendFetch");
     }
   }
+  if (auto* open = std::get_if<SessionOpenRecord>(&record)) {
+    // A label value may carry a secret (it is recorded before any fetch could mask it): only
+    // its HMAC is written, keyed like value_hmac.
+    for (const auto& [key, value] : open->labels) {
+      open->label_hmacs[key] = ValueHmac(
+          shared_->keys->hmac_key,
+          std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(value.data()), value.size()));
+    }
+    open->labels.clear();
+  }
   return Submit(std::move(record), false, "");
 }
 

@@ -91,7 +91,9 @@ class AuditLog {
   AuditLog& operator=(const AuditLog&) = delete;
 
   // Appends `record` durably (see the class comment). A granted SecretFetchRecord must carry a
-  // value_hmac (use AppendFetch); INVALID_ARGUMENT otherwise.
+  // value_hmac (use AppendFetch); INVALID_ARGUMENT otherwise. A SessionOpenRecord's label
+  // values are replaced by their HMACs with the log's HMAC key (label_hmacs); the values
+  // themselves are never written.
   Status Append(AuditRecord record);
 
   // Appends a fetch record. For a granted fetch, `value` (required) is fingerprinted into

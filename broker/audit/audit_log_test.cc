@@ -256,6 +256,45 @@ TEST(AuditLog, CanaryValueNeverReachesTheFile) {
   EXPECT_NE(found.lines[0].find("\"secret\":\"token\""), std::string::npos);
 }
 
+// session.open is written before any fetch could mask a value, and a --label may carry one:
+// label keys are written in clear, values only as HMACs keyed like value_hmac, and `search
+// --hmac` of the value finds the session.
+TEST(AuditLog, SessionOpenRecordsLabelValuesAsHmacs) {
+  TempDir dir;
+  auto keys = NewKeys();
+  std::string path = dir.Join("audit.log");
+  const std::string canary = "lk-label-canary-4c9e21f7";
+  auto value = Secret(canary);
+  ASSERT_TRUE(value.ok());
+  const std::string hmac = ValueHmac(keys->hmac_key, value->bytes());
+  auto ci = Secret("true");
+  ASSERT_TRUE(ci.ok());
+  const std::string ci_hmac = ValueHmac(keys->hmac_key, ci->bytes());
+  {
+    auto log = AuditLog::Open(QuickOptions(path), keys);
+    ASSERT_TRUE(log.ok());
+    SessionOpenRecord open = SampleOpen("s1");
+    open.labels["token"] = canary;
+    ASSERT_TRUE((*log)->Append(open).ok());
+  }
+  std::vector<std::string> lines = Lines(ReadFile(path));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].find(canary), std::string::npos) << lines[0];
+  auto j = nlohmann::json::parse(lines[0]);
+  EXPECT_EQ(j["event"], "session.open");
+  EXPECT_FALSE(j.contains("labels"));
+  EXPECT_EQ(j["label_hmacs"], nlohmann::json({{"ci", ci_hmac}, {"token", hmac}}));
+  EXPECT_EQ(hmac.rfind("hmac-sha256:", 0), 0u);
+
+  auto files = LoadLogSet({path});
+  ASSERT_TRUE(files.ok());
+  SearchFilter filter;
+  filter.hmac = hmac;
+  auto found = Search(*files, filter);
+  ASSERT_EQ(found.lines.size(), 1u);
+  EXPECT_EQ(found.lines[0], lines[0]);
+}
+
 // --- Fail-closed under injected faults -----------------------------------------------------
 
 struct FaultCase {

@@ -74,9 +74,10 @@ void AppendEventFields(const AuditRecord& record, Json* out) {
     j["requester"] = Cap(r->requester);
     j["dockerfile"] = Cap(r->dockerfile);
     j["context"] = Cap(r->context);
+    // Label values only as HMACs (AuditLog::Append); `labels` itself is never written.
     Json labels = Json::object();
-    for (const auto& [k, v] : r->labels) labels[Cap(k)] = Cap(v);
-    j["labels"] = std::move(labels);
+    for (const auto& [k, h] : r->label_hmacs) labels[Cap(k)] = h;
+    j["label_hmacs"] = std::move(labels);
   } else if (const auto* r = std::get_if<SecretFetchRecord>(&record)) {
     j["session"] = Cap(r->session);
     j["secret"] = Cap(r->secret);
@@ -147,7 +148,6 @@ void MaskValue(AuditRecord* record, std::span<const uint8_t> value) {
     Mask(&r->requester, v);
     Mask(&r->dockerfile, v);
     Mask(&r->context, v);
-    for (auto& [k, val] : r->labels) Mask(&val, v);
   } else if (auto* r = std::get_if<SecretFetchRecord>(record)) {
     Mask(&r->reference, v);
     Mask(&r->resolved, v);

@@ -39,7 +39,13 @@ struct SessionOpenRecord {
   std::string requester;  // who opened it ("uid=1000(alice) pid=4242")
   std::string dockerfile;
   std::string context;
+  // The session's labels (--label key=value) as given. A label is the caller's text and may
+  // carry a secret, so its value is never written: AuditLog::Append moves each into
+  // label_hmacs and clears this map.
   std::map<std::string, std::string> labels;
+  // key -> "hmac-sha256:<hex>" of the label's value, keyed like value_hmac (so `audit search
+  // --hmac` of a value finds the sessions labelled with it). Set by AuditLog::Append.
+  std::map<std::string, std::string> label_hmacs;
 };
 
 struct SecretFetchRecord {

@@ -49,6 +49,11 @@ bool Matches(const Json& j, const SearchFilter& f) {
         if (h.is_string() && matches(h.get<std::string>())) found = true;
       }
     }
+    if (!found && j.contains("label_hmacs") && j["label_hmacs"].is_object()) {
+      for (const auto& [key, h] : j["label_hmacs"].items()) {
+        if (h.is_string() && matches(h.get<std::string>())) found = true;
+      }
+    }
     if (!found) return false;
   }
   if (!f.secret.empty() && !HasSecret(j, f.secret)) return false;

@@ -17,7 +17,9 @@
 namespace latchkey::audit {
 
 struct SearchFilter {
-  std::string hmac;                // "hmac-sha256:<hex>" or a prefix of it (at least 16 characters)
+  // "hmac-sha256:<hex>" or a prefix of it (at least 16 hex digits); matches a grant's
+  // value_hmac or part_hmacs, or a session.open's label_hmacs.
+  std::string hmac;
   std::string secret;              // exact secret id
   std::string session;             // exact session id
   std::string outcome;             // granted | denied | not_found | error

@@ -134,9 +134,16 @@ B=$STATE/builder   # the builder's state dir (builder.state_dir's default)
 df 'FROM busybox:test\nRUN echo one > /one\nRUN --mount=type=secret,id=l true\nRUN echo two > /two\n'
 build_fails --secret "id=l,src=$W/secrets/l" --label "k=$l9" -t refused:1 "$ctx"
 expect_eq "$(last_err_line)" 'ERROR: failed to solve: secret "l" leaked into the image config (its history, labels or env); nothing was exported (if this is intended, pass --allow-secret-leak l)' "label leak"
-# (The session.open audit record lists the build's --label values as the session's labels, for
-# policy; a value passed there is the caller's own text, recorded before any secret is fetched.)
-no_canary "item 9 (--label)" "$W/p-l" "$STATE/audit"
+# The session.open audit record (written before any secret is fetched) names the --label keys
+# in clear and their values only as HMACs: the audit log holds no canary either, and `audit
+# search --hmac` of the value finds the session that was given it.
+no_canary "item 9 (--label)" "$W/p-l"
+h9=$("$LK" audit hash --state-dir "$STATE" --value-file "$W/secrets/l") || fail "audit hash of the label value"
+grep -q "\"event\":\"session.open\".*\"label_hmacs\":{\"k\":\"$h9\"}" "$STATE/audit/audit.log" \
+  || fail "no session.open record with the label's HMAC ($h9)"
+"$LK" audit search --state-dir "$STATE" --hmac "$h9" --event session.open --format json > "$W/found9"
+expect_eq "$(wc -l < "$W/found9")" 1 "session.open records found by the label value's HMAC"
+grep -q '"label_hmacs":{"k":"'"$h9"'"}' "$W/found9" || fail "audit search --hmac found another session.open: $(cat "$W/found9")"
 df 'FROM busybox:test\nARG T\nRUN --mount=type=secret,id=l true\nENV T=$T\nWORKDIR /w-$T\n'
 build_fails --secret "id=l,src=$W/secrets/l" --build-arg "T=$l9" "$ctx"
 expect_eq "$(last_err_line)" 'ERROR: failed to solve: secret "l" leaked into the image config (its history, labels or env); nothing was exported (if this is intended, pass --allow-secret-leak l)' "build-arg leak"
