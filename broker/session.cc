@@ -32,6 +32,16 @@ std::string Requester(uint32_t uid, const std::string& user) {
   return s;
 }
 
+// The audit record's view of a step.
+audit::StepInfo StepInfoOf(const StepContext& step) {
+  audit::StepInfo info;
+  info.stage = step.stage;
+  info.index = step.index;
+  info.line = step.line;
+  info.instruction = step.instruction;
+  return info;
+}
+
 // True when the plugin takes a config key named `key`.
 bool PluginTakesKey(const PluginLibrary& lib, const char* key) {
   const lk_provider_api* api = lib.api();
@@ -214,15 +224,12 @@ Status Session::Audit(const std::string& secret_id, const StepContext& step, con
   rec.session = attrs_.id;
   rec.secret = secret_id;
   rec.outcome = a.outcome;
-  rec.rule = a.rule;
-  rec.provider = a.provider;
-  rec.reference = a.reference;
-  rec.resolved = a.resolved;
-  rec.version = a.version;
-  rec.step.stage = step.stage;
-  rec.step.index = step.index;
-  rec.step.line = step.line;
-  rec.step.instruction = step.instruction;
+  rec.rule = a.origin.rule;
+  rec.provider = a.origin.provider;
+  rec.reference = a.origin.reference;
+  rec.resolved = a.origin.resolved;
+  rec.version = a.origin.version;
+  rec.step = StepInfoOf(step);
   rec.requester = Requester(attrs_.uid, attrs_.user);
   rec.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - start)
@@ -233,6 +240,24 @@ Status Session::Audit(const std::string& secret_id, const StepContext& step, con
     GetLogger("broker")->error("session {}: secret {}: {}", attrs_.id, secret_id, st.message());
   }
   return st;
+}
+
+Status Session::AuditFailure(const std::string& secret_id, const StepContext& step,
+                             audit::FetchOutcome outcome, Status error, FetchAudit* a,
+                             std::chrono::steady_clock::time_point start) {
+  a->outcome = outcome;
+  a->error = error.message();
+  Status audited = Audit(secret_id, step, *a, nullptr, start);
+  return audited.ok() ? error : audited;
+}
+
+SecretView Session::ViewOf(const std::string& secret_id, const CacheEntry& e, bool from_cache) {
+  SecretView view;
+  view.value_ = e.value;
+  view.id_ = secret_id;
+  view.origin_ = e.origin;
+  view.from_cache_ = from_cache;
+  return view;
 }
 
 void Session::EndFetch() {
@@ -251,9 +276,7 @@ Result<SecretView> Session::Fetch(const std::string& secret_id, const StepContex
       ++failed_;
       lock.unlock();
       FetchAudit a;
-      a.error = st.message();
-      Status audited = Audit(secret_id, step, a, nullptr, start);
-      return audited.ok() ? st : audited;
+      return AuditFailure(secret_id, step, audit::FetchOutcome::kError, st, &a, start);
     }
     ++active_fetches_;
   }
@@ -272,25 +295,12 @@ Result<SecretView> Session::Fetch(const std::string& secret_id, const StepContex
       cached = cache_.end();
     }
     if (cached != cache_.end()) {
-      const CacheEntry& e = cached->second;
-      SecretView view;
-      view.value_ = e.value;
-      view.id_ = secret_id;
-      view.provider_ = e.provider;
-      view.version_ = e.version;
-      view.reference_ = e.reference;
-      view.resolved_ = e.resolved;
-      view.rule_ = e.rule;
-      view.from_cache_ = true;
+      SecretView view = ViewOf(secret_id, cached->second, true);
       ++granted_;
       lock.unlock();
       FetchAudit a;
       a.outcome = audit::FetchOutcome::kGranted;
-      a.rule = view.rule_;
-      a.provider = view.provider_;
-      a.reference = view.reference_;
-      a.resolved = view.resolved_;
-      a.version = view.version_;
+      a.origin = view.origin_;
       LK_RETURN_IF_ERROR(Audit(secret_id, step, a, view.value_.get(), start));
       return view;
     }
@@ -366,6 +376,15 @@ Session::Decided Session::Decide(const std::string& secret_id, const Resolved& r
   return d;
 }
 
+Status Session::ResolveAndDecide(const std::string& secret_id, Resolved* resolved,
+                                 Decided* decided) const {
+  LK_ASSIGN_OR_RETURN(*resolved, Resolve(secret_id));
+  *decided = Decide(secret_id, *resolved);
+  if (decided->decision.allowed) return Status::OK();
+  return PermissionDeniedError("secret " + secret_id + ": denied by policy rule \"" +
+                               decided->decision.rule + "\": " + decided->decision.reason);
+}
+
 namespace {
 
 audit::FetchOutcome OutcomeOf(const Status& st) {
@@ -394,44 +413,28 @@ std::string NameTheFile(std::string text, const std::string& proc, const std::st
 Result<SecretView> Session::FetchUncached(const std::string& secret_id, const StepContext& step,
                                           std::chrono::steady_clock::time_point start,
                                           FetchAudit* a) {
-  auto resolved = Resolve(secret_id);
-  if (!resolved.ok()) {
-    a->outcome = audit::FetchOutcome::kNotFound;
-    a->error = resolved.status().message();
-    LK_RETURN_IF_ERROR(Audit(secret_id, step, *a, nullptr, start));
-    return resolved.status();
-  }
-  Decided decided = Decide(secret_id, *resolved);
-  const PolicyDecision& decision = decided.decision;
-  a->rule = decision.rule;
-  a->provider = resolved->provider;
-  a->reference = resolved->ref;
-  a->resolved = decided.resolved;
-  if (!decision.allowed) {
-    Status denied = PermissionDeniedError("secret " + secret_id + ": denied by policy rule \"" +
-                                          decision.rule + "\": " + decision.reason);
-    a->outcome = audit::FetchOutcome::kDenied;
-    a->error = denied.message();
-    LK_RETURN_IF_ERROR(Audit(secret_id, step, *a, nullptr, start));
-    return denied;
+  Resolved resolved;
+  Decided decided;
+  Status allowed = ResolveAndDecide(secret_id, &resolved, &decided);
+  a->origin.rule = decided.decision.rule;
+  a->origin.provider = resolved.provider;
+  a->origin.reference = resolved.ref;
+  a->origin.resolved = decided.resolved;
+  if (!allowed.ok()) {
+    return AuditFailure(secret_id, step, OutcomeOf(allowed), allowed, a, start);
   }
   if (!decided.open_error.ok()) {
-    a->outcome = OutcomeOf(decided.open_error);
-    if (a->outcome == audit::FetchOutcome::kDenied) a->outcome = audit::FetchOutcome::kError;
-    a->error = decided.open_error.message();
-    LK_RETURN_IF_ERROR(Audit(secret_id, step, *a, nullptr, start));
-    return decided.open_error;
+    audit::FetchOutcome outcome = OutcomeOf(decided.open_error);
+    if (outcome == audit::FetchOutcome::kDenied) outcome = audit::FetchOutcome::kError;
+    return AuditFailure(secret_id, step, outcome, decided.open_error, a, start);
   }
-  auto instance = InstanceFor(resolved->provider);
+  auto instance = InstanceFor(resolved.provider);
   if (!instance.ok()) {
-    a->outcome = audit::FetchOutcome::kError;
-    a->error = instance.status().message();
-    LK_RETURN_IF_ERROR(Audit(secret_id, step, *a, nullptr, start));
-    return instance.status();
+    return AuditFailure(secret_id, step, audit::FetchOutcome::kError, instance.status(), a, start);
   }
   FetchRequest req;
   // A file source is read through the descriptor policy decided on, not by its path again.
-  req.ref = decided.file ? decided.file->ProcPath() : resolved->ref;
+  req.ref = decided.file ? decided.file->ProcPath() : resolved.ref;
   req.secret_id = secret_id;
   req.session_id = attrs_.id;
   req.build_id = attrs_.build_id;
@@ -449,21 +452,18 @@ Result<SecretView> Session::FetchUncached(const std::string& secret_id, const St
   if (!fetched.ok()) {
     Status st = fetched.status();
     if (decided.file) {
-      st = Status(st.code(), NameTheFile(st.message(), req.ref, resolved->file_path));
+      st = Status(st.code(), NameTheFile(st.message(), req.ref, resolved.file_path));
     }
-    a->outcome = st.code() == StatusCode::kNotFound ? audit::FetchOutcome::kNotFound
-                                                    : audit::FetchOutcome::kError;
-    a->error = st.message();
-    LK_RETURN_IF_ERROR(Audit(secret_id, step, *a, nullptr, start));
-    return st;
+    return AuditFailure(secret_id, step,
+                        st.code() == StatusCode::kNotFound ? audit::FetchOutcome::kNotFound
+                                                           : audit::FetchOutcome::kError,
+                        st, a, start);
   }
-  a->version = fetched->version;
+  a->origin.version = fetched->version;
   if (fetched->value.size() > static_cast<size_t>(kMaxSecretSize)) {
-    Status big = FailedPreconditionError("secret " + secret_id + " too big. max size 500KiB");
-    a->outcome = audit::FetchOutcome::kError;
-    a->error = big.message();
-    LK_RETURN_IF_ERROR(Audit(secret_id, step, *a, nullptr, start));
-    return big;
+    return AuditFailure(
+        secret_id, step, audit::FetchOutcome::kError,
+        FailedPreconditionError("secret " + secret_id + " too big. max size 500KiB"), a, start);
   }
   auto value = std::make_shared<const SecretBuffer>(std::move(fetched->value));
   // Durable record first; the value is released only after it (fail closed).
@@ -476,7 +476,7 @@ Result<SecretView> Session::FetchUncached(const std::string& secret_id, const St
   }
   bool expired = fetched->expires_unix_ms && *fetched->expires_unix_ms <= NowUnixMs();
   // Files are re-read for every step (docs/providers.md): a rotated file is picked up.
-  bool reread = resolved->provider == "file";
+  bool reread = resolved.provider == "file";
   std::lock_guard lock(mu_);
   // The same value read again (a file re-read by a later step) is released once: the leak scan
   // and the redactor already know it.
@@ -491,23 +491,12 @@ Result<SecretView> Session::FetchUncached(const std::string& secret_id, const St
   } else {
     LK_ASSIGN_OR_RETURN(handle, SecretRegistry::Global().Add(value));
   }
-  SecretView view;
-  view.value_ = value;
-  view.id_ = secret_id;
-  view.provider_ = resolved->provider;
-  view.version_ = fetched->version;
-  view.reference_ = resolved->ref;
-  view.resolved_ = decided.resolved;
-  view.rule_ = decision.rule;
   CacheEntry entry;
   entry.value = value;
-  entry.provider = resolved->provider;
-  entry.reference = resolved->ref;
-  entry.resolved = decided.resolved;
-  entry.version = fetched->version;
-  entry.rule = decision.rule;
+  entry.origin = a->origin;
   entry.expires_unix_ms = fetched->expires_unix_ms;
   entry.redaction_handle = handle;
+  SecretView view = ViewOf(secret_id, entry, false);
   if (!fetched->no_cache && !expired && !reread) cache_[secret_id] = entry;
   if (known == nullptr) released_.emplace_back(secret_id, std::move(entry));
   return view;
@@ -521,12 +510,9 @@ Result<SecretAuthorization> Session::Authorize(const std::string& secret_id,
     if (closed_) return FailedPreconditionError("session " + attrs_.id + " is closed");
     if (Expired()) return FailedPreconditionError("session " + attrs_.id + " expired");
   }
-  LK_ASSIGN_OR_RETURN(Resolved resolved, Resolve(secret_id));
-  Decided decided = Decide(secret_id, resolved);
-  if (!decided.decision.allowed) {
-    return PermissionDeniedError("secret " + secret_id + ": denied by policy rule \"" +
-                                 decided.decision.rule + "\": " + decided.decision.reason);
-  }
+  Resolved resolved;
+  Decided decided;
+  LK_RETURN_IF_ERROR(ResolveAndDecide(secret_id, &resolved, &decided));
   LK_RETURN_IF_ERROR(decided.open_error);
   SecretAuthorization out;
   out.secret = secret_id;
@@ -546,10 +532,7 @@ Status Session::AuthorizeCacheHit(const std::vector<std::string>& secret_ids,
   }
   rec.session = attrs_.id;
   rec.cache_key = cache_key;
-  rec.step.stage = step.stage;
-  rec.step.index = step.index;
-  rec.step.line = step.line;
-  rec.step.instruction = step.instruction;
+  rec.step = StepInfoOf(step);
   rec.requester = Requester(attrs_.uid, attrs_.user);
   return manager_->options().audit->Append(std::move(rec));
 }

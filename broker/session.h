@@ -90,6 +90,16 @@ struct SessionAttributes {
   std::chrono::seconds max_lifetime{std::chrono::hours(24)};
 };
 
+// Where a released value came from and which policy rule granted it: what a SecretView, the
+// session's cache and the secret.fetch record each carry.
+struct SecretOrigin {
+  std::string rule;       // the policy rule that granted it
+  std::string provider;   // provider instance name
+  std::string reference;  // the provider reference it was read from, as written
+  std::string resolved;   // file sources: the opened file's real path; "" otherwise
+  std::string version;    // provider-reported version; "" when none
+};
+
 // A read-only view of a released value. Shares ownership of the bytes: they stay valid while
 // the view lives, even past Session::Close (which drops the session's own reference and stops
 // redacting nothing: the view holder must drop it promptly).
@@ -101,24 +111,20 @@ class SecretView {
   }
   size_t size() const { return value_ ? value_->size() : 0; }
   const std::string& id() const { return id_; }
-  const std::string& provider() const { return provider_; }
-  const std::string& version() const { return version_; }
+  const std::string& provider() const { return origin_.provider; }
+  const std::string& version() const { return origin_.version; }
   // The provider reference it was read from, as written, and (file sources) the real path.
-  const std::string& reference() const { return reference_; }
-  const std::string& resolved() const { return resolved_; }
+  const std::string& reference() const { return origin_.reference; }
+  const std::string& resolved() const { return origin_.resolved; }
   // The policy rule that granted it.
-  const std::string& rule() const { return rule_; }
+  const std::string& rule() const { return origin_.rule; }
   bool from_cache() const { return from_cache_; }
 
  private:
   friend class Session;
   std::shared_ptr<const SecretBuffer> value_;
   std::string id_;
-  std::string provider_;
-  std::string version_;
-  std::string reference_;
-  std::string resolved_;
-  std::string rule_;
+  SecretOrigin origin_;
   bool from_cache_ = false;
 };
 
@@ -197,20 +203,12 @@ class Session {
   // The fields of one secret.fetch record (also replayed for waiters on the same fetch).
   struct FetchAudit {
     audit::FetchOutcome outcome = audit::FetchOutcome::kError;
-    std::string rule;
-    std::string provider;
-    std::string reference;
-    std::string resolved;
-    std::string version;
+    SecretOrigin origin;  // as far as the fetch got
     std::string error;
   };
   struct CacheEntry {
     std::shared_ptr<const SecretBuffer> value;
-    std::string provider;
-    std::string reference;
-    std::string resolved;
-    std::string version;
-    std::string rule;  // the policy rule that granted it
+    SecretOrigin origin;
     std::optional<int64_t> expires_unix_ms;
     uint64_t redaction_handle = 0;
   };
@@ -226,11 +224,24 @@ class Session {
   std::string FileSourcePath(const std::string& ref) const;
   Result<ProviderInstance*> InstanceFor(const std::string& provider);
   Decided Decide(const std::string& secret_id, const Resolved& resolved) const;
+  // Resolve, then Decide: the one "may this session have it" used by Fetch and Authorize. OK
+  // when policy allows (`decided` may still hold a file's open error); NOT_FOUND (Resolve's
+  // text; both outputs untouched) when nothing declares or configures the id;
+  // PERMISSION_DENIED "secret <id>: denied by policy rule \"<rule>\": <reason>" (both outputs
+  // filled) when policy refuses.
+  Status ResolveAndDecide(const std::string& secret_id, Resolved* resolved, Decided* decided) const;
   Result<SecretView> FetchUncached(const std::string& secret_id, const StepContext& step,
                                    std::chrono::steady_clock::time_point start, FetchAudit* a);
   // Writes the secret.fetch record `a` describes.
   Status Audit(const std::string& secret_id, const StepContext& step, const FetchAudit& a,
                const SecretBuffer* value, std::chrono::steady_clock::time_point start);
+  // Records the failed fetch `a` with `outcome` and `error`'s message, and returns `error`, or
+  // the audit log's error when the record cannot be written.
+  Status AuditFailure(const std::string& secret_id, const StepContext& step,
+                      audit::FetchOutcome outcome, Status error, FetchAudit* a,
+                      std::chrono::steady_clock::time_point start);
+  // A view of the value `e` holds for `secret_id`.
+  static SecretView ViewOf(const std::string& secret_id, const CacheEntry& e, bool from_cache);
   // Ends a fetch begun under mu_ (wakes Close).
   void EndFetch();
   bool Expired() const;
