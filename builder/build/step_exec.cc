@@ -9,6 +9,7 @@
 #include "builder/build/build_run.h"
 #include "builder/build/changed_tree.h"
 #include "builder/build/run_heredoc.h"
+#include "builder/build/step_mounts.h"
 #include "builder/executor/executor.h"
 #include "builder/executor/process_error.h"
 
@@ -93,7 +94,7 @@ Status BuildRun::ExecuteRun(const frontend::Step& step,
     spec.network = *ins.run_flags.network == "none" ? executor::NetworkMode::kNone
                                                     : executor::NetworkMode::kHost;
   }
-  spec.mounts = step.mounts;
+  spec.mounts = ToStepMounts(step.mounts, spec.workdir);
   spec.extra_hosts = req_.extra_hosts;
   spec.shm_size_bytes = req_.shm_size_bytes;
   spec.rlimits = req_.ulimits;
@@ -112,13 +113,8 @@ Status BuildRun::ExecuteRun(const frontend::Step& step,
     LK_RETURN_IF_ERROR(image::MakeDirs(script_dir, 0755));
     for (const auto& f : scripts) {
       LK_RETURN_IF_ERROR(image::WriteFileAtomic(script_dir + "/" + f.name, f.data, 0755));
-      frontend::MountSpec m;
-      m.type = frontend::MountType::kBind;
-      m.from = kHeredocSource;
-      m.source = f.name;
-      m.target = std::string(kHeredocMountDir) + "/" + f.name;
-      m.readonly = true;
-      spec.mounts.push_back(std::move(m));
+      spec.mounts.push_back(executor::BindMount{std::string(kHeredocMountDir) + "/" + f.name,
+                                                f.name, kHeredocSource, true});
     }
     sources.from_dirs[kHeredocSource] = script_dir;
   }

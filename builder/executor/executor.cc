@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/in_root.h"
+#include "base/owner_lock.h"
 #include "base/path.h"
 #include "broker/redactor.h"
 #include "builder/executor/cache_dirs.h"
@@ -24,13 +25,9 @@
 #include "builder/executor/ssh_forwarder.h"
 #include "builder/executor/sys_util.h"
 #include "builder/executor/user_lookup.h"
-#include "base/owner_lock.h"
 
 namespace latchkey::executor {
 namespace {
-
-using frontend::MountSpec;
-using frontend::MountType;
 
 // BuildKit's generated /etc/hosts (executor/oci/hosts.go).
 constexpr const char* kHostsFile =
@@ -140,9 +137,9 @@ Result<std::string> ResolveDestination(StepState& st, const std::string& root_ho
   return resolved;
 }
 
-Status SetUpSecretFile(StepState& st, size_t index, const MountSpec& m, const SecretBuffer& value,
+Status SetUpSecretFile(StepState& st, size_t index, const SecretMount& m, const SecretBuffer& value,
                        const std::string& dest, std::vector<OciMount>& mounts) {
-  uint32_t mode = m.mode_set || m.mode != 0 ? m.mode : frontend::kDefaultSecretMode;
+  const uint32_t mode = m.mode;
   bool exec = (mode & 0111) != 0;
   std::string dir = st.bundle + "/secret" + std::to_string(index);
   if (::mkdir(dir.c_str(), 0700) != 0) return ErrnoStatus("mkdir", dir, errno);
@@ -164,7 +161,7 @@ Status SetUpSecretFile(StepState& st, size_t index, const MountSpec& m, const Se
   return Status::OK();
 }
 
-Result<std::string> BindSource(const MountSpec& m, const MountSources& sources) {
+Result<std::string> BindSource(const BindMount& m, const MountSources& sources) {
   std::string root;
   std::string where;
   if (m.from.empty()) {
@@ -194,7 +191,7 @@ Result<std::string> BindSource(const MountSpec& m, const MountSources& sources) 
   return base::FdPath(src->get());
 }
 
-Status SetUpBind(StepState& st, size_t index, const MountSpec& m, const MountSources& sources,
+Status SetUpBind(StepState& st, size_t index, const BindMount& m, const MountSources& sources,
                  const std::string& dest, std::vector<OciMount>& mounts) {
   LK_ASSIGN_OR_RETURN(std::string host, BindSource(m, sources));
   if (m.readonly) {
@@ -282,84 +279,71 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
     return e.rfind("SSH_AUTH_SOCK=", 0) == 0;
   });
   for (size_t i = 0; i < spec.mounts.size(); ++i) {
-    const MountSpec& m = spec.mounts[i];
-    std::string target = frontend::ResolveTarget(m, cwd);
-    const char* type = frontend::MountTypeName(m.type);
+    const StepMount& mount = spec.mounts[i];
+    const std::string& target = MountTarget(mount);
     std::string dest;
     if (!target.empty()) {
-      LK_ASSIGN_OR_RETURN(dest, ResolveDestination(st, root_host, type, target));
+      LK_ASSIGN_OR_RETURN(dest, ResolveDestination(st, root_host, MountTypeName(mount), target));
     }
-    switch (m.type) {
-      case MountType::kSecret: {
-        auto fetched = secrets.Fetch(m.id);
-        std::shared_ptr<const SecretBuffer> value;
-        // A fetch cut short by the build's cancellation (a hung provider, say) is a cancelled
-        // step, not a failed one.
-        if (!fetched.ok() && CancelRequested()) return CancelledError("build cancelled");
-        if (!fetched.ok()) {
-          // NOT_FOUND means "no such secret"; anything else is a real failure.
-          if (fetched.status().code() != StatusCode::kNotFound || m.required) {
-            return fetched.status();
-          }
-        } else if (fetched->has_value()) {
-          value = **fetched;
+    if (const auto* m = std::get_if<SecretMount>(&mount)) {
+      auto fetched = secrets.Fetch(m->id);
+      std::shared_ptr<const SecretBuffer> value;
+      // A fetch cut short by the build's cancellation (a hung provider, say) is a cancelled
+      // step, not a failed one.
+      if (!fetched.ok() && CancelRequested()) return CancelledError("build cancelled");
+      if (!fetched.ok()) {
+        // NOT_FOUND means "no such secret"; anything else is a real failure.
+        if (fetched.status().code() != StatusCode::kNotFound || m->required) {
+          return fetched.status();
         }
-        if (!value && fetched.ok() && m.required) {
-          return NotFoundError("secret " + m.id + ": not found");
-        }
-        if (value) max_secret = std::max(max_secret, value->size());
-        if (m.env) {
-          if (value) LK_RETURN_IF_ERROR(CheckEnvSecretValue(m.id, *m.env, *value));
-          secret_env.push_back({*m.env, value});
-          result.secret_env_names.push_back(*m.env);
-        }
-        if (!dest.empty() && value) {
-          LK_RETURN_IF_ERROR(SetUpSecretFile(st, i, m, *value, dest, mounts));
-        }
-        break;
+      } else if (fetched->has_value()) {
+        value = **fetched;
       }
-      case MountType::kSsh: {
-        auto it = sources.ssh_agents.find(m.id);
-        if (it == sources.ssh_agents.end() || it->second.empty()) {
-          if (m.required) {
-            return FailedPreconditionError("no SSH key \"" + m.id + "\" forwarded from the client");
-          }
-          break;
-        }
-        uint32_t mode = m.mode_set || m.mode != 0 ? m.mode : frontend::kDefaultSshMode;
-        LK_ASSIGN_OR_RETURN(
-            auto fwd, SshForwarder::Start(m.id, it->second, st.scratch + "/ssh" + std::to_string(i),
-                                          m.uid, m.gid, mode));
-        mounts.push_back(
-            {dest, "bind", fwd->socket_path(), {"rbind", "nosuid", "nodev", "noexec"}});
-        st.forwarders.push_back(std::move(fwd));
-        if (!ssh_sock_set) {
-          env.push_back("SSH_AUTH_SOCK=" + target);
-          ssh_sock_set = true;
-        }
-        break;
+      if (!value && fetched.ok() && m->required) {
+        return NotFoundError("secret " + m->id + ": not found");
       }
-      case MountType::kCache: {
-        if (!m.from.empty()) {
-          return InvalidArgumentError("cache mount from=\"" + m.from +
-                                      "\" is not supported: drop from= (the cache starts empty)");
+      if (value) max_secret = std::max(max_secret, value->size());
+      if (!m->env.empty()) {
+        if (value) LK_RETURN_IF_ERROR(CheckEnvSecretValue(m->id, m->env, *value));
+        secret_env.push_back({m->env, value});
+        result.secret_env_names.push_back(m->env);
+      }
+      if (!dest.empty() && value) {
+        LK_RETURN_IF_ERROR(SetUpSecretFile(st, i, *m, *value, dest, mounts));
+      }
+    } else if (const auto* m = std::get_if<SshMount>(&mount)) {
+      auto it = sources.ssh_agents.find(m->id);
+      if (it == sources.ssh_agents.end() || it->second.empty()) {
+        if (m->required) {
+          return FailedPreconditionError("no SSH key \"" + m->id + "\" forwarded from the client");
         }
-        LK_ASSIGN_OR_RETURN(CacheLease lease, AcquireCacheDir(options.state_dir + "/cache", m));
-        std::vector<std::string> o = {"rbind"};
-        if (m.readonly) o.push_back("ro");
-        mounts.push_back({dest, "bind", lease.path, o});
-        st.caches.push_back(std::move(lease));
-        break;
+        continue;
       }
-      case MountType::kTmpfs: {
-        std::vector<std::string> o = {"nosuid"};
-        if (m.size_bytes && *m.size_bytes > 0) o.push_back("size=" + std::to_string(*m.size_bytes));
-        mounts.push_back({dest, "tmpfs", "tmpfs", o});
-        break;
+      LK_ASSIGN_OR_RETURN(
+          auto fwd, SshForwarder::Start(m->id, it->second, st.scratch + "/ssh" + std::to_string(i),
+                                        m->uid, m->gid, m->mode));
+      mounts.push_back({dest, "bind", fwd->socket_path(), {"rbind", "nosuid", "nodev", "noexec"}});
+      st.forwarders.push_back(std::move(fwd));
+      if (!ssh_sock_set) {
+        env.push_back("SSH_AUTH_SOCK=" + target);
+        ssh_sock_set = true;
       }
-      case MountType::kBind:
-        LK_RETURN_IF_ERROR(SetUpBind(st, i, m, sources, dest, mounts));
-        break;
+    } else if (const auto* m = std::get_if<CacheMount>(&mount)) {
+      if (!m->from.empty()) {
+        return InvalidArgumentError("cache mount from=\"" + m->from +
+                                    "\" is not supported: drop from= (the cache starts empty)");
+      }
+      LK_ASSIGN_OR_RETURN(CacheLease lease, AcquireCacheDir(options.state_dir + "/cache", *m));
+      std::vector<std::string> o = {"rbind"};
+      if (m->readonly) o.push_back("ro");
+      mounts.push_back({dest, "bind", lease.path, o});
+      st.caches.push_back(std::move(lease));
+    } else if (const auto* m = std::get_if<TmpfsMount>(&mount)) {
+      std::vector<std::string> o = {"nosuid"};
+      if (m->size_bytes > 0) o.push_back("size=" + std::to_string(m->size_bytes));
+      mounts.push_back({dest, "tmpfs", "tmpfs", o});
+    } else if (const auto* m = std::get_if<BindMount>(&mount)) {
+      LK_RETURN_IF_ERROR(SetUpBind(st, i, *m, sources, dest, mounts));
     }
   }
   // Parents before children, stable otherwise (the order runc mounts them in).
