@@ -21,7 +21,7 @@
 #include "builder/executor/config_feeder.h"
 #include "builder/executor/mount_stubs.h"
 #include "builder/executor/oci_config.h"
-#include "builder/executor/runtime_process.h"
+#include "builder/executor/runc_runtime.h"
 #include "builder/executor/ssh_forwarder.h"
 #include "builder/executor/sys_util.h"
 #include "builder/executor/user_lookup.h"
@@ -40,8 +40,11 @@ struct StepState {
   // <state>/secrets/<id>.lock, held while the step runs: state recovery leaves the bundle and
   // scratch dirs of a live step alone (image/owner_lock.h).
   base::OwnerLock owner;
-  std::string runtime;
-  std::string bundle;  // the per-step tmpfs
+  Runtime* runtime = nullptr;
+  Mounter* mounter = nullptr;
+  ContainerRef container;
+  bool started = false;  // the runtime started the container
+  std::string bundle;    // the per-step tmpfs
   bool bundle_mounted = false;
   std::string rootfs;
   bool rootfs_mounted = false;
@@ -73,32 +76,43 @@ Status Teardown(StepState& st) {
   st.root_fd.reset();
   for (auto it = st.secret_mounts.rbegin(); it != st.secret_mounts.rend(); ++it) {
     WipeTree(*it);
-    Keep(first, Unmount(*it));
+    Keep(first, st.mounter->Unmount(*it));
   }
   for (auto it = st.bind_overlays.rbegin(); it != st.bind_overlays.rend(); ++it) {
-    Keep(first, Unmount(*it));
+    Keep(first, st.mounter->Unmount(*it));
   }
   if (!st.scratch.empty()) Keep(first, RemoveAll(st.scratch));
   // A runtime killed on cancel (or by a dead builder: state recovery) leaves its state and
   // cgroups; its container died with it (runtime_process.h).
-  std::string container = "latchkey-" + st.id;
-  struct stat cst;
-  if (st.bundle_mounted && ::stat((st.bundle + "/runc/" + container).c_str(), &cst) == 0) {
-    RunQuietly({st.runtime, "--root", st.bundle + "/runc", "delete", "--force", container});
-  }
+  if (st.started) st.runtime->Delete(st.container);
   if (st.rootfs_mounted) {
-    Status s = Unmount(st.rootfs);
+    Status s = st.mounter->Unmount(st.rootfs);
     Keep(first, s);
     if (s.ok()) Keep(first, PruneCopiedUpDirs(st.upper_dir, st.lower_dirs, restored));
   }
   if (st.bundle_mounted) {
     WipeTree(st.bundle);
-    Keep(first, Unmount(st.bundle));
+    Keep(first, st.mounter->Unmount(st.bundle));
   }
   if (!st.bundle.empty()) ::rmdir(st.bundle.c_str());
   st.caches.clear();
   st.owner.Release();  // after the bundle and scratch dirs are gone
   return first;
+}
+
+// The message of the last level=error line of the runtime's JSON log (runc --log-format json),
+// or "" when there is none.
+std::string LastRuntimeError(const std::string& log) {
+  std::string last;
+  size_t pos = 0;
+  while (pos < log.size()) {
+    size_t nl = log.find('\n', pos);
+    if (nl == std::string::npos) nl = log.size();
+    auto j = nlohmann::json::parse(log.substr(pos, nl - pos), nullptr, false);
+    if (j.is_object() && j.value("level", "") == "error") last = j.value("msg", "");
+    pos = nl + 1;
+  }
+  return last;
 }
 
 Status CheckOverlayPath(const std::string& p, const char* what) {
@@ -146,7 +160,7 @@ Status SetUpSecretFile(StepState& st, size_t index, const SecretMount& m, const 
   size_t pages = value.size() / 4096 + 2;
   std::string opts = std::string("mode=0700,size=") + std::to_string(pages * 4096);
   unsigned long flags = MS_NODEV | MS_NOSUID | (exec ? 0 : MS_NOEXEC);
-  LK_RETURN_IF_ERROR(MountFs("tmpfs", "tmpfs", dir, flags, opts));
+  LK_RETURN_IF_ERROR(st.mounter->Mount("tmpfs", dir, flags, opts));
   st.secret_mounts.push_back(dir);
   std::string file = dir + "/" + RandomHex(16);
   base::UniqueFd fd(
@@ -212,9 +226,9 @@ Status SetUpBind(StepState& st, size_t index, const BindMount& m, const MountSou
   }
   LK_RETURN_IF_ERROR(CheckOverlayPath(host, "bind source"));
   for (const char* d : {"/upper", "/work", "/merged"}) LK_RETURN_IF_ERROR(MakeDirs(base + d, 0755));
-  LK_RETURN_IF_ERROR(
-      MountFs("overlay", "overlay", base + "/merged", 0,
-              "lowerdir=" + host + ",upperdir=" + base + "/upper,workdir=" + base + "/work"));
+  LK_RETURN_IF_ERROR(st.mounter->Mount(
+      "overlay", base + "/merged", 0,
+      "lowerdir=" + host + ",upperdir=" + base + "/upper,workdir=" + base + "/work"));
   st.bind_overlays.push_back(base + "/merged");
   mounts.push_back({dest, "bind", base + "/merged", {"rbind", "rw"}});
   return Status::OK();
@@ -238,12 +252,11 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
     return ErrnoStatus("chmod", secrets_root, errno);
   }
   st.id = RandomHex(8);
-  st.runtime = options.runtime;
   LK_ASSIGN_OR_RETURN(st.owner, base::OwnerLock::Create(secrets_root + "/" + st.id + ".lock"));
   st.bundle = secrets_root + "/" + st.id;
   if (::mkdir(st.bundle.c_str(), 0700) != 0) return ErrnoStatus("mkdir", st.bundle, errno);
-  LK_RETURN_IF_ERROR(MountFs("tmpfs", "tmpfs", st.bundle, MS_NODEV | MS_NOSUID | MS_NOEXEC,
-                             "mode=0700,size=" + std::to_string(kBundleTmpfsBytes)));
+  LK_RETURN_IF_ERROR(st.mounter->Mount("tmpfs", st.bundle, MS_NODEV | MS_NOSUID | MS_NOEXEC,
+                                       "mode=0700,size=" + std::to_string(kBundleTmpfsBytes)));
   st.bundle_mounted = true;
   st.scratch = options.state_dir + "/scratch/" + st.id;
   LK_RETURN_IF_ERROR(MakeDirs(st.scratch, 0700));
@@ -260,7 +273,7 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
                                 std::to_string(ovl.size()) +
                                 " bytes; the kernel takes at most 4095 (use shorter paths)");
   }
-  LK_RETURN_IF_ERROR(MountFs("overlay", "overlay", st.rootfs, 0, ovl));
+  LK_RETURN_IF_ERROR(st.mounter->Mount("overlay", st.rootfs, 0, ovl));
   st.rootfs_mounted = true;
   st.root_fd = base::UniqueFd(::open(st.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!st.root_fd.valid()) return ErrnoStatus("open", st.rootfs, errno);
@@ -390,34 +403,24 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
       st.config->Start(st.bundle + "/config.json", std::move(config), std::move(secret_env)));
   secret_env.clear();  // the feeder holds the values until runc has read them
 
-  std::string log = st.bundle + "/runc.log";
-  std::vector<std::string> argv = {
-      options.runtime, "--root",  st.bundle + "/runc", "--log", log, "--log-format", "json", "run",
-      "--bundle",      st.bundle, "latchkey-" + st.id};
+  st.container = {"latchkey-" + st.id, st.bundle, st.bundle + "/runc", st.bundle + "/runc.log"};
   size_t max_pattern = std::max<size_t>(64, 2 * max_secret + 4);
-  LK_ASSIGN_OR_RETURN(int code, RunRuntimeProcess(argv, sink, max_pattern));
+  LK_ASSIGN_OR_RETURN(std::unique_ptr<RunningContainer> container, st.runtime->Start(st.container));
+  st.started = true;
+  LK_ASSIGN_OR_RETURN(int code, StreamUntilExit(*container, sink, max_pattern));
+  container.reset();
   LK_RETURN_IF_ERROR(st.config->Finish());
   if (CancelRequested()) return CancelledError("build cancelled");
   if (code != 0) {
-    // runc logs its own failures (bad config, exec not found) as level=error JSON lines; a
-    // process that ran and exited non-zero leaves none.
-    auto text = base::ReadFile(log);
-    if (text.ok()) {
-      std::string last;
-      size_t pos = 0;
-      while (pos < text->size()) {
-        size_t nl = text->find('\n', pos);
-        if (nl == std::string::npos) nl = text->size();
-        auto j = nlohmann::json::parse(text->substr(pos, nl - pos), nullptr, false);
-        if (j.is_object() && j.value("level", "") == "error") last = j.value("msg", "");
-        pos = nl + 1;
-      }
-      if (!last.empty()) {
-        // runc 1.1 already starts its message with "runc run failed: "; say it once.
-        const std::string prefix = "runc run failed: ";
-        if (last.compare(0, prefix.size(), prefix) == 0) last.erase(0, prefix.size());
-        return UnknownError(prefix + SecretRegistry::Global().Redact(last));
-      }
+    // The runtime logs its own failures (bad config, exec not found); a process that ran and
+    // exited non-zero leaves none.
+    auto text = base::ReadFile(st.container.log_path);
+    std::string last = text.ok() ? LastRuntimeError(*text) : "";
+    if (!last.empty()) {
+      // runc 1.1 already starts its message with "runc run failed: "; say it once.
+      const std::string prefix = "runc run failed: ";
+      if (last.compare(0, prefix.size(), prefix) == 0) last.erase(0, prefix.size());
+      return UnknownError(prefix + SecretRegistry::Global().Redact(last));
     }
   }
   result.exit_code = code;
@@ -429,7 +432,14 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
 Result<StepResult> RunStep(const ExecutorOptions& options, const StepSpec& spec,
                            SecretProvider& secrets, const MountSources& sources, OutputSink& sink) {
   if (CancelRequested()) return CancelledError("build cancelled");
+  std::optional<RuncRuntime> runc;
   StepState st;
+  if (options.container_runtime != nullptr) {
+    st.runtime = options.container_runtime;
+  } else {
+    st.runtime = &runc.emplace(options.runtime);
+  }
+  st.mounter = options.mounter != nullptr ? options.mounter : &SystemMounter();
   Result<StepResult> r = RunStepInner(options, spec, secrets, sources, sink, st);
   Status td = Teardown(st);
   if (r.ok() && !td.ok()) return td.WithPrefix("cleaning up after the step");
