@@ -9,6 +9,7 @@
 #include "builder/build/build_run.h"
 #include "builder/build/changed_tree.h"
 #include "builder/build/run_heredoc.h"
+#include "builder/build/step_executor.h"
 #include "builder/build/step_mounts.h"
 #include "builder/executor/executor.h"
 #include "builder/executor/process_error.h"
@@ -124,7 +125,8 @@ Status BuildRun::ExecuteRun(const frontend::Step& step,
   eo.state_dir = req_.state_dir;
   eo.runtime = req_.runtime;
   const struct timespec since = ChangedTreeClock();
-  Result<executor::StepResult> res = executor::RunStep(eo, spec, secrets, sources, out);
+  StepExecutor& runner = req_.executor != nullptr ? *req_.executor : RuncStepExecutor();
+  Result<executor::StepResult> res = runner.Run(eo, spec, secrets, sources, out);
   LK_RETURN_IF_ERROR(ScanCacheMounts(step, since, ctx));  // also after a failed step
   if (!res.ok()) return res.status();
   if (res->exit_code != 0) {

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "builder/executor/mount_spec_testutil.h"
+
 namespace latchkey::build {
 namespace {
 
