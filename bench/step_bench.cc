@@ -48,7 +48,7 @@ void RunTrivialStep(benchmark::State& state, bool with_secret) {
     fs::create_directories(s.upper_dir);
     fs::create_directories(s.work_dir);
     s.args = {"/bin/sh", "-c", with_secret ? "cat /run/secrets/tok >/dev/null" : "true"};
-    if (with_secret) s.mounts = {Mount("type=secret,id=tok")};
+    if (with_secret) s.mounts = {SecretMount{.id = "tok", .target = "/run/secrets/tok"}};
     state.ResumeTiming();
     auto r = RunStep(options, s, secrets, sources, sink);
     if (!r.ok() || r->exit_code != 0) {

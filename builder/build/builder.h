@@ -29,6 +29,7 @@
 
 #include "builder/build/progress.h"
 #include "builder/build/secret_session.h"
+#include "builder/build/step_executor.h"
 #include "builder/executor/step.h"
 #include "builder/frontend/stages.h"
 #include "builder/image/export_spec.h"
@@ -79,6 +80,8 @@ struct BuildRequest {
   std::vector<executor::ExtraHost> extra_hosts;
   int64_t shm_size_bytes = 0;
   std::vector<executor::Rlimit> ulimits;
+  // Runs the RUN steps (not owned; must outlive Build). null: RuncStepExecutor().
+  StepExecutor* executor = nullptr;
 };
 
 // Where a failed build failed, for the CLI's BuildKit-style error block.

@@ -9,6 +9,8 @@
 #include "builder/build/build_run.h"
 #include "builder/build/changed_tree.h"
 #include "builder/build/run_heredoc.h"
+#include "builder/build/step_executor.h"
+#include "builder/build/step_mounts.h"
 #include "builder/executor/executor.h"
 #include "builder/executor/process_error.h"
 
@@ -91,7 +93,7 @@ Status BuildRun::ExecuteRun(const frontend::Step& step,
     spec.network = *ins.run_flags.network == "none" ? executor::NetworkMode::kNone
                                                     : executor::NetworkMode::kHost;
   }
-  spec.mounts = step.mounts;
+  spec.mounts = ToStepMounts(step.mounts, spec.workdir);
   spec.extra_hosts = req_.extra_hosts;
   spec.shm_size_bytes = req_.shm_size_bytes;
   spec.rlimits = req_.ulimits;
@@ -110,13 +112,8 @@ Status BuildRun::ExecuteRun(const frontend::Step& step,
     LK_RETURN_IF_ERROR(image::MakeDirs(script_dir, 0755));
     for (const auto& f : scripts) {
       LK_RETURN_IF_ERROR(image::WriteFileAtomic(script_dir + "/" + f.name, f.data, 0755));
-      frontend::MountSpec m;
-      m.type = frontend::MountType::kBind;
-      m.from = kHeredocSource;
-      m.source = f.name;
-      m.target = std::string(kHeredocMountDir) + "/" + f.name;
-      m.readonly = true;
-      spec.mounts.push_back(std::move(m));
+      spec.mounts.push_back(executor::BindMount{std::string(kHeredocMountDir) + "/" + f.name,
+                                                f.name, kHeredocSource, true});
     }
     sources.from_dirs[kHeredocSource] = script_dir;
   }
@@ -126,7 +123,8 @@ Status BuildRun::ExecuteRun(const frontend::Step& step,
   eo.state_dir = req_.state_dir;
   eo.runtime = req_.runtime;
   const struct timespec since = ChangedTreeClock();
-  Result<executor::StepResult> res = executor::RunStep(eo, spec, secrets, sources, out);
+  StepExecutor& runner = req_.executor != nullptr ? *req_.executor : RuncStepExecutor();
+  Result<executor::StepResult> res = runner.Run(eo, spec, secrets, sources, out);
   LK_RETURN_IF_ERROR(ScanCacheMounts(step, since, ctx));  // also after a failed step
   if (!res.ok()) return res.status();
   if (res->exit_code != 0) {

@@ -25,34 +25,32 @@ Status Lock(int fd, int op, const std::string& dir) {
   return Status::OK();
 }
 
-Status EnsureDir(const std::string& dir, const frontend::MountSpec& m) {
+Status EnsureDir(const std::string& dir, const CacheMount& m) {
   if (::mkdir(dir.c_str(), 0700) != 0) {
     if (errno == EEXIST) return Status::OK();
     return ErrnoStatus("mkdir", dir, errno);
   }
-  uint32_t mode = m.mode_set || m.mode != 0 ? m.mode : frontend::kDefaultCacheMode;
   if (::chown(dir.c_str(), m.uid, m.gid) != 0) return ErrnoStatus("chown", dir, errno);
-  if (::chmod(dir.c_str(), mode & 07777) != 0) return ErrnoStatus("chmod", dir, errno);
+  if (::chmod(dir.c_str(), m.mode & 07777) != 0) return ErrnoStatus("chmod", dir, errno);
   return Status::OK();
 }
 
 }  // namespace
 
-Result<CacheLease> AcquireCacheDir(const std::string& cache_root,
-                                   const frontend::MountSpec& mount) {
+Result<CacheLease> AcquireCacheDir(const std::string& cache_root, const CacheMount& mount) {
   LK_RETURN_IF_ERROR(MakeDirs(cache_root, 0700));
   std::string base = cache_root + "/" + Sha256Hex(mount.id);
   CacheLease lease;
   switch (mount.sharing) {
-    case frontend::CacheSharing::kShared:
-    case frontend::CacheSharing::kLocked: {
+    case CacheSharing::kShared:
+    case CacheSharing::kLocked: {
       LK_ASSIGN_OR_RETURN(lease.lock, OpenLock(base));
-      int op = mount.sharing == frontend::CacheSharing::kShared ? LOCK_SH : LOCK_EX;
+      int op = mount.sharing == CacheSharing::kShared ? LOCK_SH : LOCK_EX;
       LK_RETURN_IF_ERROR(Lock(lease.lock.get(), op, base));
       lease.path = base;
       break;
     }
-    case frontend::CacheSharing::kPrivate: {
+    case CacheSharing::kPrivate: {
       for (int i = 0;; ++i) {
         std::string dir = i == 0 ? base : base + "-" + std::to_string(i);
         LK_ASSIGN_OR_RETURN(base::UniqueFd fd, OpenLock(dir));

@@ -12,8 +12,8 @@
 
 #include <string>
 
+#include "builder/executor/mount_spec.h"
 #include "builder/executor/sys_util.h"
-#include "builder/frontend/mount_flags.h"
 #include "latchkey/status.h"
 
 namespace latchkey::executor {
@@ -24,8 +24,8 @@ struct CacheLease {
   base::UniqueFd lock;
 };
 
-// Acquires the cache directory for `mount` (type cache) under `cache_root` (created 0700).
-Result<CacheLease> AcquireCacheDir(const std::string& cache_root, const frontend::MountSpec& mount);
+// Acquires the cache directory for `mount` under `cache_root` (created 0700).
+Result<CacheLease> AcquireCacheDir(const std::string& cache_root, const CacheMount& mount);
 
 }  // namespace latchkey::executor
 

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/in_root.h"
+#include "base/owner_lock.h"
 #include "base/path.h"
 #include "broker/redactor.h"
 #include "builder/executor/cache_dirs.h"
@@ -20,17 +21,13 @@
 #include "builder/executor/config_feeder.h"
 #include "builder/executor/mount_stubs.h"
 #include "builder/executor/oci_config.h"
-#include "builder/executor/runtime_process.h"
+#include "builder/executor/runc_runtime.h"
 #include "builder/executor/ssh_forwarder.h"
 #include "builder/executor/sys_util.h"
 #include "builder/executor/user_lookup.h"
-#include "base/owner_lock.h"
 
 namespace latchkey::executor {
 namespace {
-
-using frontend::MountSpec;
-using frontend::MountType;
 
 // BuildKit's generated /etc/hosts (executor/oci/hosts.go).
 constexpr const char* kHostsFile =
@@ -43,8 +40,11 @@ struct StepState {
   // <state>/secrets/<id>.lock, held while the step runs: state recovery leaves the bundle and
   // scratch dirs of a live step alone (image/owner_lock.h).
   base::OwnerLock owner;
-  std::string runtime;
-  std::string bundle;  // the per-step tmpfs
+  Runtime* runtime = nullptr;
+  Mounter* mounter = nullptr;
+  ContainerRef container;
+  bool started = false;  // the runtime started the container
+  std::string bundle;    // the per-step tmpfs
   bool bundle_mounted = false;
   std::string rootfs;
   bool rootfs_mounted = false;
@@ -76,32 +76,43 @@ Status Teardown(StepState& st) {
   st.root_fd.reset();
   for (auto it = st.secret_mounts.rbegin(); it != st.secret_mounts.rend(); ++it) {
     WipeTree(*it);
-    Keep(first, Unmount(*it));
+    Keep(first, st.mounter->Unmount(*it));
   }
   for (auto it = st.bind_overlays.rbegin(); it != st.bind_overlays.rend(); ++it) {
-    Keep(first, Unmount(*it));
+    Keep(first, st.mounter->Unmount(*it));
   }
   if (!st.scratch.empty()) Keep(first, RemoveAll(st.scratch));
   // A runtime killed on cancel (or by a dead builder: state recovery) leaves its state and
   // cgroups; its container died with it (runtime_process.h).
-  std::string container = "latchkey-" + st.id;
-  struct stat cst;
-  if (st.bundle_mounted && ::stat((st.bundle + "/runc/" + container).c_str(), &cst) == 0) {
-    RunQuietly({st.runtime, "--root", st.bundle + "/runc", "delete", "--force", container});
-  }
+  if (st.started) st.runtime->Delete(st.container);
   if (st.rootfs_mounted) {
-    Status s = Unmount(st.rootfs);
+    Status s = st.mounter->Unmount(st.rootfs);
     Keep(first, s);
     if (s.ok()) Keep(first, PruneCopiedUpDirs(st.upper_dir, st.lower_dirs, restored));
   }
   if (st.bundle_mounted) {
     WipeTree(st.bundle);
-    Keep(first, Unmount(st.bundle));
+    Keep(first, st.mounter->Unmount(st.bundle));
   }
   if (!st.bundle.empty()) ::rmdir(st.bundle.c_str());
   st.caches.clear();
   st.owner.Release();  // after the bundle and scratch dirs are gone
   return first;
+}
+
+// The message of the last level=error line of the runtime's JSON log (runc --log-format json),
+// or "" when there is none.
+std::string LastRuntimeError(const std::string& log) {
+  std::string last;
+  size_t pos = 0;
+  while (pos < log.size()) {
+    size_t nl = log.find('\n', pos);
+    if (nl == std::string::npos) nl = log.size();
+    auto j = nlohmann::json::parse(log.substr(pos, nl - pos), nullptr, false);
+    if (j.is_object() && j.value("level", "") == "error") last = j.value("msg", "");
+    pos = nl + 1;
+  }
+  return last;
 }
 
 Status CheckOverlayPath(const std::string& p, const char* what) {
@@ -140,16 +151,16 @@ Result<std::string> ResolveDestination(StepState& st, const std::string& root_ho
   return resolved;
 }
 
-Status SetUpSecretFile(StepState& st, size_t index, const MountSpec& m, const SecretBuffer& value,
+Status SetUpSecretFile(StepState& st, size_t index, const SecretMount& m, const SecretBuffer& value,
                        const std::string& dest, std::vector<OciMount>& mounts) {
-  uint32_t mode = m.mode_set || m.mode != 0 ? m.mode : frontend::kDefaultSecretMode;
+  const uint32_t mode = m.mode;
   bool exec = (mode & 0111) != 0;
   std::string dir = st.bundle + "/secret" + std::to_string(index);
   if (::mkdir(dir.c_str(), 0700) != 0) return ErrnoStatus("mkdir", dir, errno);
   size_t pages = value.size() / 4096 + 2;
   std::string opts = std::string("mode=0700,size=") + std::to_string(pages * 4096);
   unsigned long flags = MS_NODEV | MS_NOSUID | (exec ? 0 : MS_NOEXEC);
-  LK_RETURN_IF_ERROR(MountFs("tmpfs", "tmpfs", dir, flags, opts));
+  LK_RETURN_IF_ERROR(st.mounter->Mount("tmpfs", dir, flags, opts));
   st.secret_mounts.push_back(dir);
   std::string file = dir + "/" + RandomHex(16);
   base::UniqueFd fd(
@@ -164,7 +175,7 @@ Status SetUpSecretFile(StepState& st, size_t index, const MountSpec& m, const Se
   return Status::OK();
 }
 
-Result<std::string> BindSource(const MountSpec& m, const MountSources& sources) {
+Result<std::string> BindSource(const BindMount& m, const MountSources& sources) {
   std::string root;
   std::string where;
   if (m.from.empty()) {
@@ -194,7 +205,7 @@ Result<std::string> BindSource(const MountSpec& m, const MountSources& sources) 
   return base::FdPath(src->get());
 }
 
-Status SetUpBind(StepState& st, size_t index, const MountSpec& m, const MountSources& sources,
+Status SetUpBind(StepState& st, size_t index, const BindMount& m, const MountSources& sources,
                  const std::string& dest, std::vector<OciMount>& mounts) {
   LK_ASSIGN_OR_RETURN(std::string host, BindSource(m, sources));
   if (m.readonly) {
@@ -215,9 +226,9 @@ Status SetUpBind(StepState& st, size_t index, const MountSpec& m, const MountSou
   }
   LK_RETURN_IF_ERROR(CheckOverlayPath(host, "bind source"));
   for (const char* d : {"/upper", "/work", "/merged"}) LK_RETURN_IF_ERROR(MakeDirs(base + d, 0755));
-  LK_RETURN_IF_ERROR(
-      MountFs("overlay", "overlay", base + "/merged", 0,
-              "lowerdir=" + host + ",upperdir=" + base + "/upper,workdir=" + base + "/work"));
+  LK_RETURN_IF_ERROR(st.mounter->Mount(
+      "overlay", base + "/merged", 0,
+      "lowerdir=" + host + ",upperdir=" + base + "/upper,workdir=" + base + "/work"));
   st.bind_overlays.push_back(base + "/merged");
   mounts.push_back({dest, "bind", base + "/merged", {"rbind", "rw"}});
   return Status::OK();
@@ -241,12 +252,11 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
     return ErrnoStatus("chmod", secrets_root, errno);
   }
   st.id = RandomHex(8);
-  st.runtime = options.runtime;
   LK_ASSIGN_OR_RETURN(st.owner, base::OwnerLock::Create(secrets_root + "/" + st.id + ".lock"));
   st.bundle = secrets_root + "/" + st.id;
   if (::mkdir(st.bundle.c_str(), 0700) != 0) return ErrnoStatus("mkdir", st.bundle, errno);
-  LK_RETURN_IF_ERROR(MountFs("tmpfs", "tmpfs", st.bundle, MS_NODEV | MS_NOSUID | MS_NOEXEC,
-                             "mode=0700,size=" + std::to_string(kBundleTmpfsBytes)));
+  LK_RETURN_IF_ERROR(st.mounter->Mount("tmpfs", st.bundle, MS_NODEV | MS_NOSUID | MS_NOEXEC,
+                                       "mode=0700,size=" + std::to_string(kBundleTmpfsBytes)));
   st.bundle_mounted = true;
   st.scratch = options.state_dir + "/scratch/" + st.id;
   LK_RETURN_IF_ERROR(MakeDirs(st.scratch, 0700));
@@ -263,7 +273,7 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
                                 std::to_string(ovl.size()) +
                                 " bytes; the kernel takes at most 4095 (use shorter paths)");
   }
-  LK_RETURN_IF_ERROR(MountFs("overlay", "overlay", st.rootfs, 0, ovl));
+  LK_RETURN_IF_ERROR(st.mounter->Mount("overlay", st.rootfs, 0, ovl));
   st.rootfs_mounted = true;
   st.root_fd = base::UniqueFd(::open(st.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!st.root_fd.valid()) return ErrnoStatus("open", st.rootfs, errno);
@@ -282,84 +292,71 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
     return e.rfind("SSH_AUTH_SOCK=", 0) == 0;
   });
   for (size_t i = 0; i < spec.mounts.size(); ++i) {
-    const MountSpec& m = spec.mounts[i];
-    std::string target = frontend::ResolveTarget(m, cwd);
-    const char* type = frontend::MountTypeName(m.type);
+    const StepMount& mount = spec.mounts[i];
+    const std::string& target = MountTarget(mount);
     std::string dest;
     if (!target.empty()) {
-      LK_ASSIGN_OR_RETURN(dest, ResolveDestination(st, root_host, type, target));
+      LK_ASSIGN_OR_RETURN(dest, ResolveDestination(st, root_host, MountTypeName(mount), target));
     }
-    switch (m.type) {
-      case MountType::kSecret: {
-        auto fetched = secrets.Fetch(m.id);
-        std::shared_ptr<const SecretBuffer> value;
-        // A fetch cut short by the build's cancellation (a hung provider, say) is a cancelled
-        // step, not a failed one.
-        if (!fetched.ok() && CancelRequested()) return CancelledError("build cancelled");
-        if (!fetched.ok()) {
-          // NOT_FOUND means "no such secret"; anything else is a real failure.
-          if (fetched.status().code() != StatusCode::kNotFound || m.required) {
-            return fetched.status();
-          }
-        } else if (fetched->has_value()) {
-          value = **fetched;
+    if (const auto* m = std::get_if<SecretMount>(&mount)) {
+      auto fetched = secrets.Fetch(m->id);
+      std::shared_ptr<const SecretBuffer> value;
+      // A fetch cut short by the build's cancellation (a hung provider, say) is a cancelled
+      // step, not a failed one.
+      if (!fetched.ok() && CancelRequested()) return CancelledError("build cancelled");
+      if (!fetched.ok()) {
+        // NOT_FOUND means "no such secret"; anything else is a real failure.
+        if (fetched.status().code() != StatusCode::kNotFound || m->required) {
+          return fetched.status();
         }
-        if (!value && fetched.ok() && m.required) {
-          return NotFoundError("secret " + m.id + ": not found");
-        }
-        if (value) max_secret = std::max(max_secret, value->size());
-        if (m.env) {
-          if (value) LK_RETURN_IF_ERROR(CheckEnvSecretValue(m.id, *m.env, *value));
-          secret_env.push_back({*m.env, value});
-          result.secret_env_names.push_back(*m.env);
-        }
-        if (!dest.empty() && value) {
-          LK_RETURN_IF_ERROR(SetUpSecretFile(st, i, m, *value, dest, mounts));
-        }
-        break;
+      } else if (fetched->has_value()) {
+        value = **fetched;
       }
-      case MountType::kSsh: {
-        auto it = sources.ssh_agents.find(m.id);
-        if (it == sources.ssh_agents.end() || it->second.empty()) {
-          if (m.required) {
-            return FailedPreconditionError("no SSH key \"" + m.id + "\" forwarded from the client");
-          }
-          break;
-        }
-        uint32_t mode = m.mode_set || m.mode != 0 ? m.mode : frontend::kDefaultSshMode;
-        LK_ASSIGN_OR_RETURN(
-            auto fwd, SshForwarder::Start(m.id, it->second, st.scratch + "/ssh" + std::to_string(i),
-                                          m.uid, m.gid, mode));
-        mounts.push_back(
-            {dest, "bind", fwd->socket_path(), {"rbind", "nosuid", "nodev", "noexec"}});
-        st.forwarders.push_back(std::move(fwd));
-        if (!ssh_sock_set) {
-          env.push_back("SSH_AUTH_SOCK=" + target);
-          ssh_sock_set = true;
-        }
-        break;
+      if (!value && fetched.ok() && m->required) {
+        return NotFoundError("secret " + m->id + ": not found");
       }
-      case MountType::kCache: {
-        if (!m.from.empty()) {
-          return InvalidArgumentError("cache mount from=\"" + m.from +
-                                      "\" is not supported: drop from= (the cache starts empty)");
+      if (value) max_secret = std::max(max_secret, value->size());
+      if (!m->env.empty()) {
+        if (value) LK_RETURN_IF_ERROR(CheckEnvSecretValue(m->id, m->env, *value));
+        secret_env.push_back({m->env, value});
+        result.secret_env_names.push_back(m->env);
+      }
+      if (!dest.empty() && value) {
+        LK_RETURN_IF_ERROR(SetUpSecretFile(st, i, *m, *value, dest, mounts));
+      }
+    } else if (const auto* m = std::get_if<SshMount>(&mount)) {
+      auto it = sources.ssh_agents.find(m->id);
+      if (it == sources.ssh_agents.end() || it->second.empty()) {
+        if (m->required) {
+          return FailedPreconditionError("no SSH key \"" + m->id + "\" forwarded from the client");
         }
-        LK_ASSIGN_OR_RETURN(CacheLease lease, AcquireCacheDir(options.state_dir + "/cache", m));
-        std::vector<std::string> o = {"rbind"};
-        if (m.readonly) o.push_back("ro");
-        mounts.push_back({dest, "bind", lease.path, o});
-        st.caches.push_back(std::move(lease));
-        break;
+        continue;
       }
-      case MountType::kTmpfs: {
-        std::vector<std::string> o = {"nosuid"};
-        if (m.size_bytes && *m.size_bytes > 0) o.push_back("size=" + std::to_string(*m.size_bytes));
-        mounts.push_back({dest, "tmpfs", "tmpfs", o});
-        break;
+      LK_ASSIGN_OR_RETURN(
+          auto fwd, SshForwarder::Start(m->id, it->second, st.scratch + "/ssh" + std::to_string(i),
+                                        m->uid, m->gid, m->mode));
+      mounts.push_back({dest, "bind", fwd->socket_path(), {"rbind", "nosuid", "nodev", "noexec"}});
+      st.forwarders.push_back(std::move(fwd));
+      if (!ssh_sock_set) {
+        env.push_back("SSH_AUTH_SOCK=" + target);
+        ssh_sock_set = true;
       }
-      case MountType::kBind:
-        LK_RETURN_IF_ERROR(SetUpBind(st, i, m, sources, dest, mounts));
-        break;
+    } else if (const auto* m = std::get_if<CacheMount>(&mount)) {
+      if (!m->from.empty()) {
+        return InvalidArgumentError("cache mount from=\"" + m->from +
+                                    "\" is not supported: drop from= (the cache starts empty)");
+      }
+      LK_ASSIGN_OR_RETURN(CacheLease lease, AcquireCacheDir(options.state_dir + "/cache", *m));
+      std::vector<std::string> o = {"rbind"};
+      if (m->readonly) o.push_back("ro");
+      mounts.push_back({dest, "bind", lease.path, o});
+      st.caches.push_back(std::move(lease));
+    } else if (const auto* m = std::get_if<TmpfsMount>(&mount)) {
+      std::vector<std::string> o = {"nosuid"};
+      if (m->size_bytes > 0) o.push_back("size=" + std::to_string(m->size_bytes));
+      mounts.push_back({dest, "tmpfs", "tmpfs", o});
+    } else if (const auto* m = std::get_if<BindMount>(&mount)) {
+      LK_RETURN_IF_ERROR(SetUpBind(st, i, *m, sources, dest, mounts));
     }
   }
   // Parents before children, stable otherwise (the order runc mounts them in).
@@ -406,34 +403,24 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
       st.config->Start(st.bundle + "/config.json", std::move(config), std::move(secret_env)));
   secret_env.clear();  // the feeder holds the values until runc has read them
 
-  std::string log = st.bundle + "/runc.log";
-  std::vector<std::string> argv = {
-      options.runtime, "--root",  st.bundle + "/runc", "--log", log, "--log-format", "json", "run",
-      "--bundle",      st.bundle, "latchkey-" + st.id};
+  st.container = {"latchkey-" + st.id, st.bundle, st.bundle + "/runc", st.bundle + "/runc.log"};
   size_t max_pattern = std::max<size_t>(64, 2 * max_secret + 4);
-  LK_ASSIGN_OR_RETURN(int code, RunRuntimeProcess(argv, sink, max_pattern));
+  LK_ASSIGN_OR_RETURN(std::unique_ptr<RunningContainer> container, st.runtime->Start(st.container));
+  st.started = true;
+  LK_ASSIGN_OR_RETURN(int code, StreamUntilExit(*container, sink, max_pattern));
+  container.reset();
   LK_RETURN_IF_ERROR(st.config->Finish());
   if (CancelRequested()) return CancelledError("build cancelled");
   if (code != 0) {
-    // runc logs its own failures (bad config, exec not found) as level=error JSON lines; a
-    // process that ran and exited non-zero leaves none.
-    auto text = base::ReadFile(log);
-    if (text.ok()) {
-      std::string last;
-      size_t pos = 0;
-      while (pos < text->size()) {
-        size_t nl = text->find('\n', pos);
-        if (nl == std::string::npos) nl = text->size();
-        auto j = nlohmann::json::parse(text->substr(pos, nl - pos), nullptr, false);
-        if (j.is_object() && j.value("level", "") == "error") last = j.value("msg", "");
-        pos = nl + 1;
-      }
-      if (!last.empty()) {
-        // runc 1.1 already starts its message with "runc run failed: "; say it once.
-        const std::string prefix = "runc run failed: ";
-        if (last.compare(0, prefix.size(), prefix) == 0) last.erase(0, prefix.size());
-        return UnknownError(prefix + SecretRegistry::Global().Redact(last));
-      }
+    // The runtime logs its own failures (bad config, exec not found); a process that ran and
+    // exited non-zero leaves none.
+    auto text = base::ReadFile(st.container.log_path);
+    std::string last = text.ok() ? LastRuntimeError(*text) : "";
+    if (!last.empty()) {
+      // runc 1.1 already starts its message with "runc run failed: "; say it once.
+      const std::string prefix = "runc run failed: ";
+      if (last.compare(0, prefix.size(), prefix) == 0) last.erase(0, prefix.size());
+      return UnknownError(prefix + SecretRegistry::Global().Redact(last));
     }
   }
   result.exit_code = code;
@@ -445,7 +432,14 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
 Result<StepResult> RunStep(const ExecutorOptions& options, const StepSpec& spec,
                            SecretProvider& secrets, const MountSources& sources, OutputSink& sink) {
   if (CancelRequested()) return CancelledError("build cancelled");
+  std::optional<RuncRuntime> runc;
   StepState st;
+  if (options.container_runtime != nullptr) {
+    st.runtime = options.container_runtime;
+  } else {
+    st.runtime = &runc.emplace(options.runtime);
+  }
+  st.mounter = options.mounter != nullptr ? options.mounter : &SystemMounter();
   Result<StepResult> r = RunStepInner(options, spec, secrets, sources, sink, st);
   Status td = Teardown(st);
   if (r.ok() && !td.ok()) return td.WithPrefix("cleaning up after the step");

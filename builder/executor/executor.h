@@ -14,12 +14,14 @@
 //      bind-mounted read-only at its target; env secrets go into the process env only.
 //      Targets are resolved inside the root (a symlink in the image never reaches the host).
 //   5. Missing mount targets (and missing parents) are recorded as mount stubs.
-//   6. `runc --root <bundle>/runc --log <bundle>/runc.log run --bundle <bundle> <id>` runs in
-//      the foreground, as the init of its own PID namespace with a parent-death signal, so the
-//      container dies with the builder (runtime_process.h); stdout/stderr go through
-//      SecretRegistry::Global() redaction to the sink.
+//   6. The container `latchkey-<id>` is started from the bundle by the Runtime (runtime.h; runc:
+//      `runc --root <bundle>/runc --log <bundle>/runc.log run --bundle <bundle> <id>` in the
+//      foreground, as the init of its own PID namespace with a parent-death signal, so the
+//      container dies with the builder: runc_runtime.h, runtime_process.h); stdout/stderr go
+//      through SecretRegistry::Global() redaction to the sink; a cancelled build kills it.
 //   7. Teardown (always, also on errors): ssh forwarders stop, stubs are removed, secret
-//      tmpfs files are overwritten with zeros and unmounted, the overlay is unmounted, copied-up
+//      tmpfs files are overwritten with zeros and unmounted, the runtime's state of a started
+//      container is deleted, the overlay is unmounted, copied-up
 //      empty parents are pruned from the upper dir, the bundle tmpfs is wiped and unmounted.
 // After RunStep returns, spec.upper_dir holds exactly the step's filesystem diff.
 //
@@ -30,6 +32,8 @@
 
 #include <string>
 
+#include "builder/executor/mounter.h"
+#include "builder/executor/runtime.h"
 #include "builder/executor/step.h"
 #include "latchkey/status.h"
 
@@ -44,6 +48,11 @@ struct ExecutorOptions {
   std::string state_dir;
   // The OCI runtime binary: a path, or a name looked up in PATH.
   std::string runtime = "runc";
+  // The side effects (not owned; must outlive RunStep). null: runc (RuncRuntime(runtime),
+  // runc_runtime.h) and mount(2) (SystemMounter(), mounter.h). Tests pass fakes
+  // (runtime_testutil.h).
+  Runtime* container_runtime = nullptr;
+  Mounter* mounter = nullptr;
 };
 
 // Runs the step. Returns the process's exit code in StepResult (non-zero is not an error here:

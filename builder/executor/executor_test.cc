@@ -80,8 +80,7 @@ TEST_F(ExecutorTest, SecretFileModeUidGidAndNoResidueInNextStep) {
   secrets_.values["mysecret"] = Secret("value");
   auto s = Step("a", "stat -c \"%u %g %f\" /mysecret");
   s.mounts = {
-      Mount("type=secret,id=mysecret,required=false,mode=741,uid=100,gid=102,"
-            "target=/mysecret")};
+      SecretMount{.id = "mysecret", .target = "/mysecret", .mode = 0741, .uid = 100, .gid = 102}};
   auto r = Run(s);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->exit_code, 0);
@@ -96,7 +95,7 @@ TEST_F(ExecutorTest, SecretFileModeUidGidAndNoResidueInNextStep) {
 
 TEST_F(ExecutorTest, MissingRequiredSecretFails) {
   auto s = Step("a", "true");
-  s.mounts = {Mount("type=secret,id=mysecret,required=true")};
+  s.mounts = {SecretMount{.id = "mysecret", .target = "/run/secrets/mysecret", .required = true}};
   auto r = Run(s);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "secret mysecret: not found");
@@ -106,7 +105,7 @@ TEST_F(ExecutorTest, MissingRequiredSecretFails) {
 TEST_F(ExecutorTest, ProviderNotFoundMessagePassesThrough) {
   secrets_.errors["tok"] = NotFoundError("secret tok: not found (tried: env TOK, file ./tok)");
   auto s = Step("a", "true");
-  s.mounts = {Mount("type=secret,id=tok,required")};
+  s.mounts = {SecretMount{.id = "tok", .target = "/run/secrets/tok", .required = true}};
   auto r = Run(s);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "secret tok: not found (tried: env TOK, file ./tok)");
@@ -115,7 +114,7 @@ TEST_F(ExecutorTest, ProviderNotFoundMessagePassesThrough) {
 TEST_F(ExecutorTest, ProviderFailureFailsOptionalSecretToo) {
   secrets_.errors["tok"] = UnavailableError("provider vault: connection refused");
   auto s = Step("a", "true");
-  s.mounts = {Mount("type=secret,id=tok")};
+  s.mounts = {SecretMount{.id = "tok", .target = "/run/secrets/tok"}};
   auto r = Run(s);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "provider vault: connection refused");
@@ -123,7 +122,7 @@ TEST_F(ExecutorTest, ProviderFailureFailsOptionalSecretToo) {
 
 TEST_F(ExecutorTest, MissingOptionalSecretGivesNoFile) {
   auto s = Step("a", "if [ -e /run/secrets/nope ]; then echo present; else echo absent; fi");
-  s.mounts = {Mount("type=secret,id=nope")};
+  s.mounts = {SecretMount{.id = "nope", .target = "/run/secrets/nope"}};
   auto r = Run(s);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(sink_.out, "absent\n");
@@ -135,7 +134,7 @@ TEST_F(ExecutorTest, EnvSecretOnlyInEnvironment) {
   auto s = Step("a",
                 "[ \"$TOKEN\" = s3cr3t ] && echo match; "
                 "if [ -e /run/secrets/tok ]; then echo file; else echo nofile; fi");
-  s.mounts = {Mount("type=secret,id=tok,env=TOKEN")};
+  s.mounts = {SecretMount{.id = "tok", .env = "TOKEN"}};
   auto r = Run(s);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(sink_.out, "match\nnofile\n");
@@ -146,14 +145,14 @@ TEST_F(ExecutorTest, EnvSecretReplacesSameNamedEnvEntry) {
   secrets_.values["tok"] = Secret("from-secret");
   auto s = Step("a", "env | grep -c '^TOKEN='; [ \"$TOKEN\" = from-secret ] && echo match");
   s.env.push_back("TOKEN=from-build-arg");
-  s.mounts = {Mount("type=secret,id=tok,env=TOKEN")};
+  s.mounts = {SecretMount{.id = "tok", .env = "TOKEN"}};
   ASSERT_TRUE(Run(s).ok());
   EXPECT_EQ(sink_.out, "1\nmatch\n");
 }
 
 TEST_F(ExecutorTest, MissingOptionalEnvSecretIsEmpty) {
   auto s = Step("a", "env | grep '^TOKEN=' ; echo \"[${TOKEN}]\"");
-  s.mounts = {Mount("type=secret,id=tok,env=TOKEN")};
+  s.mounts = {SecretMount{.id = "tok", .env = "TOKEN"}};
   ASSERT_TRUE(Run(s).ok());
   EXPECT_EQ(sink_.out, "TOKEN=\n[]\n");
 }
@@ -161,7 +160,7 @@ TEST_F(ExecutorTest, MissingOptionalEnvSecretIsEmpty) {
 TEST_F(ExecutorTest, EnvSecretWithNulIsRefused) {
   secrets_.values["tok"] = Secret(std::string_view("a\0b", 3));
   auto s = Step("a", "true");
-  s.mounts = {Mount("type=secret,id=tok,env=TOKEN")};
+  s.mounts = {SecretMount{.id = "tok", .env = "TOKEN"}};
   auto r = Run(s);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(),
@@ -172,7 +171,7 @@ TEST_F(ExecutorTest, EnvSecretWithNulIsRefused) {
 TEST_F(ExecutorTest, EnvAndTargetGiveBoth) {
   secrets_.values["tok"] = Secret("both-ways");
   auto s = Step("a", "echo \"$TOKEN\" | wc -c; cat /run/secrets/tok | wc -c");
-  s.mounts = {Mount("type=secret,id=tok,env=TOKEN,target=/run/secrets/tok")};
+  s.mounts = {SecretMount{.id = "tok", .target = "/run/secrets/tok", .env = "TOKEN"}};
   ASSERT_TRUE(Run(s).ok());
   EXPECT_EQ(sink_.out, "10\n9\n");
 }
@@ -180,7 +179,7 @@ TEST_F(ExecutorTest, EnvAndTargetGiveBoth) {
 TEST_F(ExecutorTest, SecretTargetIsOnTmpfsReadOnly) {
   secrets_.values["x"] = Secret("v");
   auto s = Step("a", "grep ' /run/secrets/x ' /proc/mounts | cut -d' ' -f3,4 | cut -d, -f1-3");
-  s.mounts = {Mount("type=secret,id=x")};
+  s.mounts = {SecretMount{.id = "x", .target = "/run/secrets/x"}};
   ASSERT_TRUE(Run(s).ok());
   EXPECT_EQ(sink_.out, "tmpfs ro,nosuid,nodev\n");
 }
@@ -188,7 +187,7 @@ TEST_F(ExecutorTest, SecretTargetIsOnTmpfsReadOnly) {
 TEST_F(ExecutorTest, ExecutableModeDropsNoexec) {
   secrets_.values["script"] = Secret("#!/bin/sh\necho ran-secret-script\n");
   auto s = Step("a", "/run/secrets/script");
-  s.mounts = {Mount("type=secret,id=script,mode=0500")};
+  s.mounts = {SecretMount{.id = "script", .target = "/run/secrets/script", .mode = 0500}};
   auto r = Run(s);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->exit_code, 0);
@@ -198,7 +197,7 @@ TEST_F(ExecutorTest, ExecutableModeDropsNoexec) {
 TEST_F(ExecutorTest, EmptySecretGivesEmptyFile) {
   secrets_.values["e"] = Secret("");
   auto s = Step("a", "stat -c %s /run/secrets/e");
-  s.mounts = {Mount("type=secret,id=e")};
+  s.mounts = {SecretMount{.id = "e", .target = "/run/secrets/e"}};
   ASSERT_TRUE(Run(s).ok());
   EXPECT_EQ(sink_.out, "0\n");
 }
@@ -213,7 +212,7 @@ TEST_F(ExecutorTest, OutputIsRedactedAcrossReads) {
   auto s = Step("a",
                 "cat /run/secrets/x; echo; head -c 9 /run/secrets/x; sleep 0.3; "
                 "tail -c +10 /run/secrets/x; echo; cat /run/secrets/x >&2");
-  s.mounts = {Mount("type=secret,id=x")};
+  s.mounts = {SecretMount{.id = "x", .target = "/run/secrets/x"}};
   auto r = Run(s);
   SecretRegistry::Global().Remove(*handle);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -228,7 +227,8 @@ TEST_F(ExecutorTest, SecretValueNeverTouchesDisk) {
   secrets_.values["e"] = Secret(canary + "-env");
   // The step keeps running while we look at the state directory from outside.
   auto s = Step("a", "cat /run/secrets/f >/dev/null; echo $E >/dev/null; echo done");
-  s.mounts = {Mount("type=secret,id=f"), Mount("type=secret,id=e,env=E")};
+  s.mounts = {SecretMount{.id = "f", .target = "/run/secrets/f"},
+              SecretMount{.id = "e", .env = "E"}};
   ASSERT_TRUE(Run(s).ok());
   EXPECT_EQ(sink_.out, "done\n");
   EXPECT_FALSE(TreeContains(options_.state_dir, canary));
@@ -242,7 +242,7 @@ TEST_F(ExecutorTest, EnvSecretLivesOnlyOnTmpfsDuringStep) {
   secrets_.values["e"] = Secret(canary);
   // During the step, config.json (holding the env secret) sits on the bundle tmpfs.
   auto s = Step("a", "echo \"$E\" | wc -c");
-  s.mounts = {Mount("type=secret,id=e,env=E")};
+  s.mounts = {SecretMount{.id = "e", .env = "E"}};
   std::string seen_fs;
   std::thread watcher([&] {
     for (int i = 0; i < 200 && seen_fs.empty(); ++i) {
@@ -269,8 +269,8 @@ TEST_F(ExecutorTest, EnvSecretLivesOnlyOnTmpfsDuringStep) {
 TEST_F(ExecutorTest, UpperHoldsOnlyWhatTheCommandWrote) {
   secrets_.values["x"] = Secret("v");
   auto s = Step("a", "echo hi > /tmp/out");
-  s.mounts = {Mount("type=secret,id=x"), Mount("type=secret,id=y,target=/a/b/c/y"),
-              Mount("type=tmpfs,target=/scratch/t")};
+  s.mounts = {SecretMount{.id = "x", .target = "/run/secrets/x"},
+              SecretMount{.id = "y", .target = "/a/b/c/y"}, TmpfsMount{.target = "/scratch/t"}};
   secrets_.values["y"] = Secret("w");
   auto r = Run(s);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -279,7 +279,7 @@ TEST_F(ExecutorTest, UpperHoldsOnlyWhatTheCommandWrote) {
 
 TEST_F(ExecutorTest, NonEmptyStubIsKept) {
   auto s = Step("a", "true");
-  s.mounts = {Mount("type=tmpfs,target=/keep/t")};
+  s.mounts = {TmpfsMount{.target = "/keep/t"}};
   // The command writes next to the mountpoint: /keep is not empty afterwards and stays.
   s.args = {"/bin/sh", "-c", "echo x > /keep/file"};
   ASSERT_TRUE(Run(s).ok());
@@ -293,7 +293,7 @@ TEST_F(ExecutorTest, SymlinkAtTargetResolvesInsideRoot) {
   ASSERT_FALSE(fs::exists("/etc/lk-hostfile-probe"));
   secrets_.values["lk-hostfile-probe"] = Secret("inside");
   auto s = Step("a", "cat /etc/lk-hostfile-probe", {lower2.string(), rootfs_});
-  s.mounts = {Mount("type=secret,id=lk-hostfile-probe")};
+  s.mounts = {SecretMount{.id = "lk-hostfile-probe", .target = "/run/secrets/lk-hostfile-probe"}};
   auto r = Run(s);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(sink_.out, "inside");
@@ -303,7 +303,7 @@ TEST_F(ExecutorTest, SymlinkAtTargetResolvesInsideRoot) {
 
 TEST_F(ExecutorTest, ProcTargetRefused) {
   auto s = Step("a", "true");
-  s.mounts = {Mount("type=secret,id=x,target=/proc/x")};
+  s.mounts = {SecretMount{.id = "x", .target = "/proc/x"}};
   secrets_.values["x"] = Secret("v");
   auto r = Run(s);
   ASSERT_FALSE(r.ok());
@@ -317,7 +317,7 @@ TEST_F(ExecutorTest, SymlinkIntoSysRefused) {
   fs::create_directories(lower2 / "run");
   fs::create_symlink("../../sys", lower2 / "run/s");
   auto s = Step("a", "true", {lower2.string(), rootfs_});
-  s.mounts = {Mount("type=secret,id=x,target=/run/s/x")};
+  s.mounts = {SecretMount{.id = "x", .target = "/run/s/x"}};
   auto r = Run(s);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(),
@@ -385,7 +385,7 @@ TEST_F(ExecutorTest, WorkdirIsCreated) {
 
 TEST_F(ExecutorTest, TmpfsMount) {
   auto s = Step("a", "grep ' /t ' /proc/mounts | cut -d' ' -f1,3; echo x > /t/f && echo written");
-  s.mounts = {Mount("type=tmpfs,target=/t,size=1m")};
+  s.mounts = {TmpfsMount{.target = "/t", .size_bytes = 1 << 20}};
   ASSERT_TRUE(Run(s).ok());
   EXPECT_EQ(sink_.out, "tmpfs tmpfs\nwritten\n");
   EXPECT_TRUE(ListTree(s.upper_dir).empty());
@@ -396,12 +396,12 @@ TEST_F(ExecutorTest, BindMountReadOnlyAndReadWrite) {
   WriteText(ctx / "sub/a.txt", "from-context\n");
   sources_.context_dir = ctx.string();
   auto s = Step("a", "cat /src/a.txt; touch /src/new 2>/dev/null || echo read-only");
-  s.mounts = {Mount("type=bind,source=sub,target=/src")};
+  s.mounts = {BindMount{.target = "/src", .source = "sub"}};
   ASSERT_TRUE(Run(s).ok());
   EXPECT_EQ(sink_.out, "from-context\nread-only\n");
   sink_.out.clear();
   auto s2 = Step("b", "echo changed > /src/a.txt; echo n > /src/new; cat /src/a.txt");
-  s2.mounts = {Mount("type=bind,source=sub,target=/src,rw")};
+  s2.mounts = {BindMount{.target = "/src", .source = "sub", .readonly = false}};
   ASSERT_TRUE(Run(s2).ok());
   EXPECT_EQ(sink_.out, "changed\n");
   EXPECT_EQ(ListTree(ctx), (std::set<std::string>{"sub", "sub/a.txt"}));
@@ -414,11 +414,11 @@ TEST_F(ExecutorTest, BindMountMissingSource) {
   sources_.context_dir = (dir_ / "context").string();
   fs::create_directories(sources_.context_dir);
   auto s = Step("a", "true");
-  s.mounts = {Mount("type=bind,source=nope,target=/src")};
+  s.mounts = {BindMount{.target = "/src", .source = "nope"}};
   auto r = Run(s);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "bind mount source \"nope\" does not exist in the build context");
-  s.mounts = {Mount("type=bind,from=builder,target=/src")};
+  s.mounts = {BindMount{.target = "/src", .from = "builder"}};
   r = Run(s);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "bind mount from \"builder\" is not available to the executor");
@@ -426,13 +426,13 @@ TEST_F(ExecutorTest, BindMountMissingSource) {
 
 TEST_F(ExecutorTest, CacheMountPersistsAcrossSteps) {
   auto s = Step("a", "echo kept > /cache/f; stat -c '%u %g %a' /cache");
-  s.mounts = {Mount("type=cache,id=c1,target=/cache,uid=100,gid=101,mode=0750")};
+  s.mounts = {CacheMount{.id = "c1", .target = "/cache", .mode = 0750, .uid = 100, .gid = 101}};
   ASSERT_TRUE(Run(s).ok());
   EXPECT_EQ(sink_.out, "100 101 750\n");
   EXPECT_TRUE(ListTree(s.upper_dir).empty());
   sink_.out.clear();
   auto s2 = Step("b", "cat /var/cache/f");
-  s2.mounts = {Mount("type=cache,id=c1,target=/var/cache,sharing=locked")};
+  s2.mounts = {CacheMount{.id = "c1", .target = "/var/cache", .sharing = CacheSharing::kLocked}};
   ASSERT_TRUE(Run(s2).ok());
   EXPECT_EQ(sink_.out, "kept\n");
 }
@@ -449,7 +449,7 @@ TEST_F(ExecutorTest, SshMountForwardsAgentSocket) {
   auto s = Step("a",
                 "test -S /run/buildkit/ssh_agent.0 && echo sock; echo $SSH_AUTH_SOCK; "
                 "stat -c '%a %u' /run/buildkit/ssh_agent.0");
-  s.mounts = {Mount("type=ssh,uid=100")};
+  s.mounts = {SshMount{.target = "/run/buildkit/ssh_agent.0", .uid = 100}};
   auto r = Run(s);
   ::close(lfd);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -459,10 +459,10 @@ TEST_F(ExecutorTest, SshMountForwardsAgentSocket) {
 
 TEST_F(ExecutorTest, SshMountMissingAgent) {
   auto s = Step("a", "if [ -e /run/buildkit/ssh_agent.0 ]; then echo sock; else echo none; fi");
-  s.mounts = {Mount("type=ssh")};
+  s.mounts = {SshMount{.target = "/run/buildkit/ssh_agent.0"}};
   ASSERT_TRUE(Run(s).ok());
   EXPECT_EQ(sink_.out, "none\n");
-  s.mounts = {Mount("type=ssh,id=deploy,required=true")};
+  s.mounts = {SshMount{.id = "deploy", .target = "/run/buildkit/ssh_agent.0", .required = true}};
   auto r = Run(s);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "no SSH key \"deploy\" forwarded from the client");

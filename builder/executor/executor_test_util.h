@@ -19,7 +19,6 @@
 #include "builder/executor/executor.h"
 #include "builder/executor/step.h"
 #include "builder/executor/sys_util.h"
-#include "builder/frontend/mount_flags.h"
 
 namespace latchkey::executor::testing {
 
@@ -76,17 +75,6 @@ inline std::string BuildBusyboxRootfs(const fs::path& base) {
   WriteText(r / "etc/group", "root:x:0:\napp:x:101:\nextra:x:102:app\nnogroup:x:65534:\n");
   ::chmod((r / "tmp").c_str(), 01777);
   return r.string();
-}
-
-// Parses one --mount value with no variables.
-inline frontend::MountSpec Mount(const std::string& value) {
-  auto m = frontend::ParseMountValue(
-      value, [](std::string_view w) -> Result<std::string> { return std::string(w); });
-  if (!m.ok()) {
-    std::fprintf(stderr, "bad mount %s: %s\n", value.c_str(), m.status().ToString().c_str());
-    std::abort();
-  }
-  return *m;
 }
 
 // Every path below `dir` (relative, sorted), not following symlinks.

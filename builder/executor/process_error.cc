@@ -3,7 +3,6 @@
 #include <cstdio>
 
 #include "base/go_text.h"
-#include "builder/frontend/shell_lex.h"
 
 namespace latchkey::executor {
 

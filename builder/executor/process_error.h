@@ -18,7 +18,7 @@ namespace latchkey::executor {
 std::string MaskSecretEnvRefs(std::string_view command, const std::vector<std::string>& names);
 
 // `process "<args joined by spaces, masked>" did not complete successfully: exit code: <n>`.
-// A command longer than frontend::kMaxDisplayBytes is cut there and shown with "...".
+// A command longer than base::kMaxDisplayBytes (base/go_text.h) is cut there and shown with "...".
 std::string FormatProcessFailure(const std::vector<std::string>& args,
                                  const std::vector<std::string>& secret_env_names, int exit_code);
 

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "base/go_text.h"
-#include "builder/frontend/shell_lex.h"
 
 namespace latchkey::executor {
 namespace {

@@ -15,9 +15,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "broker/redactor.h"
-#include "builder/executor/cancel.h"
-#include "builder/executor/output_redactor.h"
 #include "builder/executor/sys_util.h"
 
 extern char** environ;
@@ -81,8 +78,8 @@ struct ChildSetup {
 
 }  // namespace
 
-Result<int> RunRuntimeProcess(const std::vector<std::string>& argv, OutputSink& sink,
-                              size_t max_pattern_len) {
+Result<std::unique_ptr<RuntimeProcess>> RuntimeProcess::Start(
+    const std::vector<std::string>& argv) {
   if (argv.empty()) return InvalidArgumentError("no OCI runtime command");
   auto cannot_start = [&](int err) {
     return FailedPreconditionError("cannot start OCI runtime " + argv[0] + ": " +
@@ -118,64 +115,47 @@ Result<int> RunRuntimeProcess(const std::vector<std::string>& argv, OutputSink& 
   status_w.reset();
   life_r.reset();
   devnull.reset();
-  auto reap = [pid]() -> int {
-    int st = 0;
-    while (::waitpid(pid, &st, 0) < 0) {
-      if (errno != EINTR) return -1;
-    }
-    return st;
-  };
+  // life_w stays open until the child has exec'd or failed (the status read below).
+  std::unique_ptr<RuntimeProcess> p(
+      new RuntimeProcess(argv[0], pid, std::move(out_r), std::move(err_r)));
   int exec_errno = 0;
   ssize_t got;
   do {
     got = ::read(status_r.get(), &exec_errno, sizeof exec_errno);
   } while (got < 0 && errno == EINTR);
   if (got == static_cast<ssize_t>(sizeof exec_errno)) {
-    reap();
+    (void)p->Wait();
     return cannot_start(exec_errno);
   }
+  return p;
+}
 
-  const SecretRegistry& registry = SecretRegistry::Global();
-  RedactingStream s_out(registry, max_pattern_len,
-                        [&](std::string_view t) { sink.Write(OutputStream::kStdout, t); });
-  RedactingStream s_err(registry, max_pattern_len,
-                        [&](std::string_view t) { sink.Write(OutputStream::kStderr, t); });
-  bool open_out = true, open_err = true;
-  char buf[65536];
-  bool killed = false;
-  while (open_out || open_err) {
-    pollfd fds[3] = {{open_out ? out_r.get() : -1, POLLIN, 0},
-                     {open_err ? err_r.get() : -1, POLLIN, 0},
-                     {!killed ? CancelPollFd() : -1, POLLIN, 0}};
-    int ready = ::poll(fds, 3, -1);
-    if (ready < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (fds[2].revents != 0) {
-      // The init of the runtime's PID namespace: its death takes the container with it.
-      ::kill(pid, SIGKILL);
-      killed = true;
-    }
-    for (int i = 0; i < 2; ++i) {
-      if (!fds[i].revents) continue;
-      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-      RedactingStream& s = i == 0 ? s_out : s_err;
-      if (n <= 0) {
-        (i == 0 ? open_out : open_err) = false;
-        s.Finish();
-        continue;
-      }
-      s.Feed(std::string_view(buf, static_cast<size_t>(n)));
-    }
+RuntimeProcess::~RuntimeProcess() {
+  if (reaped_) return;
+  Kill();
+  (void)Wait();
+}
+
+void RuntimeProcess::Kill() {
+  if (!reaped_) ::kill(pid_, SIGKILL);
+}
+
+Result<int> RuntimeProcess::Wait() {
+  if (reaped_) return FailedPreconditionError("OCI runtime " + name_ + " was already waited for");
+  int st = 0;
+  while (::waitpid(pid_, &st, 0) < 0) {
+    if (errno != EINTR) return ErrnoStatus("wait for", name_, errno);
   }
-  std::memset(buf, 0, sizeof buf);
-  int st = reap();
-  if (st < 0) return ErrnoStatus("wait for", argv[0], errno);
+  reaped_ = true;
   if (WIFEXITED(st)) return WEXITSTATUS(st);
   if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
   return 255;
+}
+
+Result<int> RunRuntimeProcess(const std::vector<std::string>& argv, OutputSink& sink,
+                              size_t max_pattern_len) {
+  LK_ASSIGN_OR_RETURN(std::unique_ptr<RuntimeProcess> p, RuntimeProcess::Start(argv));
+  return StreamUntilExit(*p, sink, max_pattern_len);
 }
 
 int RunQuietly(const std::vector<std::string>& argv) {

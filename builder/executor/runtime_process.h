@@ -22,19 +22,48 @@
 #ifndef LATCHKEY_BUILDER_EXECUTOR_RUNTIME_PROCESS_H_
 #define LATCHKEY_BUILDER_EXECUTOR_RUNTIME_PROCESS_H_
 
+#include <sys/types.h>
+
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "base/unique_fd.h"
+#include "builder/executor/runtime.h"
 #include "builder/executor/step.h"
 #include "latchkey/status.h"
 
 namespace latchkey::executor {
 
-// Starts argv (argv[0] looked up in PATH when it has no '/') as described above, pumps its
-// output, waits for it. Returns the exit status, or 128 + signal when it was killed by a
-// signal. Fails when it cannot be started: "cannot start OCI runtime <argv0>: <OS error>".
-// When the build is cancelled (cancel.h) while it runs, the runtime is killed (SIGKILL), which
-// kills the container with it; its output is still pumped until the pipes close.
+// The runtime process started as described above: its output pipes, SIGKILL, and reaping.
+// Destroying one that was not waited for kills and reaps it.
+class RuntimeProcess : public RunningContainer {
+ public:
+  // Starts argv (argv[0] looked up in PATH when it has no '/'). Fails when it cannot be
+  // started: "cannot start OCI runtime <argv0>: <OS error>".
+  static Result<std::unique_ptr<RuntimeProcess>> Start(const std::vector<std::string>& argv);
+  ~RuntimeProcess() override;
+
+  int stdout_fd() const override { return out_.get(); }
+  int stderr_fd() const override { return err_.get(); }
+  // SIGKILL to the runtime, the init of the container's PID namespace: the container dies too.
+  void Kill() override;
+  Result<int> Wait() override;
+
+ private:
+  RuntimeProcess(std::string name, pid_t pid, base::UniqueFd out, base::UniqueFd err)
+      : name_(std::move(name)), pid_(pid), out_(std::move(out)), err_(std::move(err)) {}
+  std::string name_;
+  pid_t pid_;
+  bool reaped_ = false;
+  base::UniqueFd out_, err_;
+};
+
+// RuntimeProcess::Start, then StreamUntilExit (runtime.h): pumps its output, waits for it. Returns
+// the exit status, or 128 + signal when it was killed by a signal. Fails when it cannot be started:
+// "cannot start OCI runtime <argv0>: <OS error>". When the build is cancelled (cancel.h) while it
+// runs, the runtime is killed (SIGKILL), which kills the container with it; its output is still
+// pumped until the pipes close.
 Result<int> RunRuntimeProcess(const std::vector<std::string>& argv, OutputSink& sink,
                               size_t max_pattern_len);
 

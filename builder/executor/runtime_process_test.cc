@@ -54,6 +54,20 @@ TEST(RuntimeProcess, WhatTheRuntimeStartedDiesWithIt) {
   EXPECT_EQ(left, 0) << marker << " outlived the runtime";
 }
 
+// Kill (what a cancelled step does) ends the runtime and closes its output: 128 + SIGKILL.
+TEST(RuntimeProcess, KillEndsTheRuntimeAndItsOutput) {
+  auto p = RuntimeProcess::Start({"/bin/sh", "-c", "echo up; exec sleep 300"});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  char buf[16];
+  ASSERT_EQ(::read((*p)->stdout_fd(), buf, sizeof buf), 3);  // "up\n": it is running
+  (*p)->Kill();
+  EXPECT_EQ(::read((*p)->stdout_fd(), buf, sizeof buf), 0);  // EOF: every writer is gone
+  auto code = (*p)->Wait();
+  ASSERT_TRUE(code.ok()) << code.status().ToString();
+  EXPECT_EQ(*code, 128 + 9);
+  EXPECT_EQ((*p)->Wait().status().message(), "OCI runtime /bin/sh was already waited for");
+}
+
 TEST(RuntimeProcess, AMissingRuntimeIsNamed) {
   RecordingSink sink;
   EXPECT_EQ(RunRuntimeProcess({"/nonexistent/runc"}, sink, 64).status().message(),

@@ -2,7 +2,7 @@
 // sources and ssh agents come from (SecretProvider, MountSources), where output goes
 // (OutputSink), and what comes back (StepResult). RunStep itself is in executor.h.
 //
-// Secrets: a StepSpec names secrets (in MountSpecs), never holds a value. Values come from the
+// Secrets: a StepSpec names secrets (in SecretMounts), never holds a value. Values come from the
 // SecretProvider when the step runs, live in SecretBuffers, and reach the container through an
 // in-memory tmpfs only.
 #ifndef LATCHKEY_BUILDER_EXECUTOR_STEP_H_
@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "broker/secret_buffer.h"
-#include "builder/frontend/mount_flags.h"
+#include "builder/executor/mount_spec.h"
 #include "latchkey/status.h"
 
 namespace latchkey::executor {
@@ -67,9 +67,9 @@ struct StepSpec {
   // "" means "/".
   std::string workdir = "/";
   NetworkMode network = NetworkMode::kHost;
-  // RUN --mount specs after frontend::ExpandMounts. Targets are resolved here with
-  // frontend::ResolveTarget(spec, workdir) (idempotent for already absolute targets).
-  std::vector<frontend::MountSpec> mounts;
+  // RUN --mount mounts (mount_spec.h), in the order written: defaults applied and targets made
+  // absolute by the caller; each target is resolved inside the root here.
+  std::vector<StepMount> mounts;
   std::string hostname = kDefaultHostname;
   // --add-host entries, in order.
   std::vector<ExtraHost> extra_hosts;

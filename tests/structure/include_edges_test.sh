@@ -13,8 +13,10 @@
 #   sdk/                 -> sdk only
 #   base/                -> sdk/include only
 #   builder/frontend/    -> sdk/include, base/
+#   builder/executor/    -> sdk/include, base/ (and the broker headers listed as KNOWN
+#                           DEPARTURES below); never the frontend, image or build
 #   plugins/<p>/         -> sdk/include, plugins/<p>/
-#   builder/{image,executor,build}/ -> no broker/ header except the KNOWN DEPARTURES below
+#   builder/{image,build}/ -> no broker/ header except the KNOWN DEPARTURES below
 #   store/ (the engine)  -> sdk/include, base/, broker/secret_buffer.h (latchkey_secure)
 #   broker/              -> no builder/, cli/, plugins/ or store/ header
 #
@@ -61,7 +63,8 @@ component_of() {  # path -> component name used by the rules
     sdk/*) echo sdk ;;
     base/*) echo base ;;
     builder/frontend/*) echo frontend ;;
-    builder/image/* | builder/executor/* | builder/build/*) echo builder ;;
+    builder/executor/*) echo executor ;;
+    builder/image/* | builder/build/*) echo builder ;;
     plugins/*/*) echo "plugins/$(cut -d/ -f2 <<<"$1")" ;;
     broker/*) echo broker ;;
     store/*) echo store ;;
@@ -117,6 +120,11 @@ while IFS= read -r f; do
           rule="the frontend includes only sdk/include and base/" ;;
       plugins/*)
         [[ $header == sdk/include/* ]] || rule="a plugin includes only sdk/include" ;;
+      executor)
+        if [[ $header != sdk/include/* && $header != base/* ]] &&
+           ! listed "$KNOWN_DEPARTURES" "$f" "$header"; then
+          rule="the executor includes only sdk/include and base/ (its mount types are its own)"
+        fi ;;
       builder)
         if [[ $header == broker/* ]] && ! listed "$KNOWN_DEPARTURES" "$f" "$header"; then
           rule="the builder does not include broker internals"
