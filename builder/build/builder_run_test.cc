@@ -1,6 +1,7 @@
 // Build() driven in-process with a fake executor (step_executor_testutil.h): what the builder's
 // RUN path hands the executor, the error it makes of a failed step, the step cache in front of
-// it, and cancellation between steps. A real session, audit log and state dir; no runtime.
+// it, and cancellation between steps. A fake secret session (secret_session_testutil.h) and a real
+// state dir; no runtime.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -11,9 +12,8 @@
 #include <memory>
 #include <string>
 
-#include "broker/audit/audit_log.h"
-#include "broker/session.h"
 #include "builder/build/builder.h"
+#include "builder/build/secret_session_testutil.h"
 #include "builder/build/step_executor_testutil.h"
 #include "builder/executor/cancel.h"
 
@@ -34,36 +34,11 @@ class BuilderRunTest : public ::testing::Test {
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
     ASSERT_EQ(::mkdir((dir_ + "/ctx").c_str(), 0755), 0);
-    audit::AuditOptions ao;
-    ao.path = dir_ + "/audit.log";
-    ao.on_error = [](const std::string&) {};
-    auto keys = audit::GenerateKeys();
-    ASSERT_TRUE(keys.ok()) << keys.status().ToString();
-    auto log =
-        audit::AuditLog::Open(ao, std::make_shared<const audit::AuditKeys>(std::move(*keys)));
-    ASSERT_TRUE(log.ok()) << log.status().ToString();
-    log_ = std::move(*log);
-    SessionManagerOptions o;
-    o.policy = [](const PolicyRequest& q) { return Policy().Decide(q); };
-    o.audit = log_.get();
-    auto m = SessionManager::Create(std::move(o));
-    ASSERT_TRUE(m.ok()) << m.status().ToString();
-    manager_ = std::move(*m);
-    SessionAttributes a;
-    a.build_id = "build-run-1";
-    a.uid = 0;
-    a.user = "root";
-    a.dockerfile = dir_ + "/ctx/Dockerfile";
-    a.context = dir_ + "/ctx";
-    auto s = manager_->Open(std::move(a));
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    session_ = *s;
     null_fd_ = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
     ASSERT_GE(null_fd_, 0);
     progress_ = NewProgressWriter(ProgressMode::kPlain, null_fd_);
   }
   void TearDown() override {
-    if (session_) (void)session_->Close("completed");
     if (null_fd_ >= 0) ::close(null_fd_);
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
@@ -79,14 +54,12 @@ class BuilderRunTest : public ::testing::Test {
     return req;
   }
   Result<BuildResult> Run(const BuildRequest& req, BuildFailure* failure = nullptr) {
-    return Build(req, *session_, *log_, *progress_, failure);
+    return Build(req, secrets_, *progress_, failure);
   }
 
   std::string dir_;
   FakeStepExecutor executor_;
-  std::unique_ptr<audit::AuditLog> log_;
-  std::unique_ptr<SessionManager> manager_;
-  std::shared_ptr<Session> session_;
+  testing::FakeSecretSession secrets_;
   int null_fd_ = -1;
   std::unique_ptr<ProgressWriter> progress_;
 };
