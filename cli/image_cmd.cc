@@ -42,16 +42,6 @@ struct ImageFlags {
   bool no_trunc = false;
 };
 
-int Fail(const Status& st) {
-  std::cerr << "error: " << st.message() << "\n";
-  return kExitFailure;
-}
-
-int Usage(const std::string& msg) {
-  std::cerr << "error: " << msg << "\n";
-  return kExitUsage;
-}
-
 Result<ImageStore> OpenStore(const ImageFlags& f) {
   LK_ASSIGN_OR_RETURN(Config config, LoadProcessConfig(*f.global));
   std::string dir = f.state_dir.empty() ? BuilderStateDir(config) : f.state_dir;

@@ -21,8 +21,8 @@
 #include "broker/hardening.h"
 #include "broker/state_dir.h"
 #include "cli/command_registry.h"
+#include "cli/secret_input.h"
 #include "cli/store_setup.h"
-#include "store/secret_io.h"
 #include "store/store.h"
 #include "store/store_cli.h"
 
@@ -46,14 +46,6 @@ Result<std::unique_ptr<store::Store>> Open(SecretFlags& f) {
   return store::OpenStoreForCommand(f.loc);
 }
 
-Result<SecretBuffer> ReadData(const std::string& file) {
-  if (!file.empty() && file != "-") return store::ReadSecretFile(file);
-  if (::isatty(STDIN_FILENO)) {
-    std::cerr << "Reading the secret from the terminal (not echoed); end with Ctrl-D.\n";
-  }
-  return store::ReadSecretFd(STDIN_FILENO);
-}
-
 nlohmann::json LabelsJson(const store::Labels& labels) {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [k, v] : labels) j[k] = v;
@@ -68,7 +60,7 @@ int RunCreate(SecretFlags& f) {
   }
   Status name_ok = store::ValidateName(f.name);
   if (!name_ok.ok()) return Fail(name_ok);
-  auto data = ReadData(f.file);
+  auto data = ReadSecretData(f.file, STDIN_FILENO, std::cerr);
   if (!data.ok()) return Fail(data.status());
   auto s = Open(f);
   if (!s.ok()) return Fail(s.status());
@@ -81,7 +73,7 @@ int RunCreate(SecretFlags& f) {
 int RunRotate(SecretFlags& f) {
   Status name_ok = store::ValidateName(f.name);
   if (!name_ok.ok()) return Fail(name_ok);
-  auto data = ReadData(f.file);
+  auto data = ReadSecretData(f.file, STDIN_FILENO, std::cerr);
   if (!data.ok()) return Fail(data.status());
   auto s = Open(f);
   if (!s.ok()) return Fail(s.status());
@@ -192,15 +184,10 @@ int RunRemove(SecretFlags& f) {
   return rc;
 }
 
-void AddStoreOptions(CLI::App* sub, StoreLocation* loc) {
-  auto* key = sub->add_option("--unlock-key-file", loc->unlock_key_file,
-                              "Unlock key file (default <state_dir>/store/unlock.key)");
-  auto* fd = sub->add_option("--passphrase-fd", loc->passphrase_fd,
-                             "Read the store passphrase from this file descriptor")
-                 ->check(CLI::NonNegativeNumber);
-  key->excludes(fd);
-  sub->add_option("--store", loc->store_path,
-                  "Store database (default <state_dir>/store/secrets.db)");
+// NAME and FILE, the operands of the subcommands that take secret data.
+void AddDataOperands(CLI::App* sub, SecretFlags* f) {
+  sub->add_option("NAME", f->name, "Secret name")->required();
+  sub->add_option("FILE", f->file, "File to read the data from, or - for standard input");
 }
 
 void Register(CLI::App& app, CommandContext& ctx) {
@@ -210,45 +197,33 @@ void Register(CLI::App& app, CommandContext& ctx) {
   secret->require_subcommand(1);
 
   auto* create = secret->add_subcommand("create", "Create a secret from a file or standard input");
-  create->add_option("NAME", f->name, "Secret name")->required();
-  create->add_option("FILE", f->file, "File to read the data from, or - for standard input");
+  AddDataOperands(create, f.get());
   create->add_option("--label,-l", f->labels, "Secret label (key=value), repeatable");
   AddStoreOptions(create, &f->loc);
-  create->callback([f, &ctx] {
-    ctx.exit_code = Hardened([&] { return RunCreate(*f); });
-  });
+  OnRunHardened(create, ctx, [f] { return RunCreate(*f); });
 
   auto* ls = secret->add_subcommand("ls", "List secrets (never their data)");
   ls->alias("list");
   ls->add_option("--filter,-f", f->filters, "name=<prefix>, label=<key> or label=<key>=<value>");
   ls->add_option("--format", f->format, "Output format")->check(CLI::IsMember({"table", "json"}));
   AddStoreOptions(ls, &f->loc);
-  ls->callback([f, &ctx] {
-    ctx.exit_code = Hardened([&] { return RunList(*f); });
-  });
+  OnRunHardened(ls, ctx, [f] { return RunList(*f); });
 
   auto* inspect = secret->add_subcommand("inspect", "Show a secret's metadata (never its data)");
   inspect->add_option("NAME", f->names, "NAME or NAME@VERSION, repeatable")->required();
   AddStoreOptions(inspect, &f->loc);
-  inspect->callback([f, &ctx] {
-    ctx.exit_code = Hardened([&] { return RunInspect(*f); });
-  });
+  OnRunHardened(inspect, ctx, [f] { return RunInspect(*f); });
 
   auto* rotate = secret->add_subcommand("rotate", "Add a new version of a secret");
-  rotate->add_option("NAME", f->name, "Secret name")->required();
-  rotate->add_option("FILE", f->file, "File to read the data from, or - for standard input");
+  AddDataOperands(rotate, f.get());
   AddStoreOptions(rotate, &f->loc);
-  rotate->callback([f, &ctx] {
-    ctx.exit_code = Hardened([&] { return RunRotate(*f); });
-  });
+  OnRunHardened(rotate, ctx, [f] { return RunRotate(*f); });
 
   auto* rm = secret->add_subcommand("rm", "Remove secrets and all their versions");
   rm->alias("remove");
   rm->add_option("NAME", f->names, "Secret names")->required();
   AddStoreOptions(rm, &f->loc);
-  rm->callback([f, &ctx] {
-    ctx.exit_code = Hardened([&] { return RunRemove(*f); });
-  });
+  OnRunHardened(rm, ctx, [f] { return RunRemove(*f); });
 }
 
 CommandRegistrar reg("secret", Register);
