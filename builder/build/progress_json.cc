@@ -14,17 +14,12 @@ double Millis(double seconds) { return std::round(seconds * 1000.0) / 1000.0; }
 }  // namespace
 
 JsonProgressWriter::JsonProgressWriter(int fd, ProgressClock clock)
-    : fd_(fd),
-      clock_(std::move(clock)),
+    : VertexWriter(std::move(clock)),
+      fd_(fd),
       wall_base_(std::chrono::system_clock::now()),
       steady_base_(clock_()) {}
 
 JsonProgressWriter::~JsonProgressWriter() { Finish(); }
-
-JsonProgressWriter::Vertex* JsonProgressWriter::Find(int vertex) {
-  if (vertex < 1 || static_cast<size_t>(vertex) > vertices_.size()) return nullptr;
-  return vertices_[vertex - 1].get();
-}
 
 nlohmann::ordered_json JsonProgressWriter::Event(std::string_view name, int vertex) {
   nlohmann::ordered_json event;
@@ -33,8 +28,7 @@ nlohmann::ordered_json JsonProgressWriter::Event(std::string_view name, int vert
   return event;
 }
 
-void JsonProgressWriter::Emit(nlohmann::ordered_json event,
-                              std::chrono::steady_clock::time_point now) {
+void JsonProgressWriter::Emit(nlohmann::ordered_json event, TimePoint now) {
   auto wall = wall_base_ +
               std::chrono::duration_cast<std::chrono::system_clock::duration>(now - steady_base_);
   event["time"] = FormatRfc3339Millis(wall);
@@ -43,9 +37,15 @@ void JsonProgressWriter::Emit(nlohmann::ordered_json event,
   WriteAll(fd_, line);
 }
 
-void JsonProgressWriter::LogLines(Vertex& v, executor::OutputStream stream,
-                                  std::vector<OutputLine> lines,
-                                  std::chrono::steady_clock::time_point now) {
+void JsonProgressWriter::OnStart(Vertex& v, std::string_view name) {
+  nlohmann::ordered_json event = Event("start", v.number);
+  event["name"] = SecretRegistry::Global().Redact(name);
+  Emit(std::move(event), v.start);
+}
+
+// One "log" event for `lines` of one stream (nothing when empty).
+void JsonProgressWriter::OnLines(Vertex& v, executor::OutputStream stream,
+                                 std::vector<OutputLine> lines, TimePoint now) {
   if (lines.empty()) return;
   auto first_at = lines.front().at;
   // Redacted before JSON escaping, which could change a value's bytes.
@@ -61,76 +61,32 @@ void JsonProgressWriter::LogLines(Vertex& v, executor::OutputStream stream,
   Emit(std::move(event), now);
 }
 
-void JsonProgressWriter::FlushLines(Vertex& v, std::chrono::steady_clock::time_point now) {
-  LogLines(v, executor::OutputStream::kStdout, v.out.Flush(), now);
-  LogLines(v, executor::OutputStream::kStderr, v.err.Flush(), now);
-}
-
-int JsonProgressWriter::Start(std::string_view name) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto v = std::make_unique<Vertex>();
-  v->number = static_cast<int>(vertices_.size()) + 1;
-  v->start = clock_();
-  vertices_.push_back(std::move(v));
-  Vertex& ref = *vertices_.back();
-  nlohmann::ordered_json event = Event("start", ref.number);
-  event["name"] = SecretRegistry::Global().Redact(name);
-  Emit(std::move(event), ref.start);
-  return ref.number;
-}
-
-void JsonProgressWriter::Log(int vertex, executor::OutputStream stream, std::string_view chunk) {
-  if (chunk.empty()) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  Vertex* v = Find(vertex);
-  if (v == nullptr) return;
-  LineSplitter& splitter = stream == executor::OutputStream::kStdout ? v->out : v->err;
-  auto now = clock_();
-  LogLines(*v, stream, splitter.Feed(chunk, now), now);
-}
-
-void JsonProgressWriter::Note(int vertex, std::string_view text) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Vertex* v = Find(vertex);
-  if (v == nullptr) return;
-  nlohmann::ordered_json event = Event("note", v->number);
+void JsonProgressWriter::OnNote(Vertex& v, std::string_view text) {
+  nlohmann::ordered_json event = Event("note", v.number);
   event["text"] = SecretRegistry::Global().Redact(text);
   Emit(std::move(event), clock_());
 }
 
-void JsonProgressWriter::Cached(int vertex) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Vertex* v = Find(vertex);
-  if (v == nullptr) return;
-  auto now = clock_();
-  FlushLines(*v, now);
-  Emit(Event("cached", v->number), now);
-}
-
-void JsonProgressWriter::Done(int vertex) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Vertex* v = Find(vertex);
-  if (v == nullptr) return;
-  auto now = clock_();
-  FlushLines(*v, now);
-  nlohmann::ordered_json event = Event("done", v->number);
-  event["duration"] = Millis(SecondsBetween(v->start, now));
+void JsonProgressWriter::OnEnd(Vertex& v, VertexEnd how, std::string_view message, TimePoint now) {
+  FlushLines(v, now);
+  nlohmann::ordered_json event;
+  switch (how) {
+    case VertexEnd::kCached:
+      event = Event("cached", v.number);
+      break;
+    case VertexEnd::kDone:
+      event = Event("done", v.number);
+      event["duration"] = Millis(SecondsBetween(v.start, now));
+      break;
+    case VertexEnd::kError:
+      event = Event("error", v.number);
+      event["error"] = SecretRegistry::Global().Redact(message);
+      break;
+  }
   Emit(std::move(event), now);
 }
 
-void JsonProgressWriter::Error(int vertex, std::string_view message) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Vertex* v = Find(vertex);
-  if (v == nullptr) return;
-  auto now = clock_();
-  FlushLines(*v, now);
-  nlohmann::ordered_json event = Event("error", v->number);
-  event["error"] = SecretRegistry::Global().Redact(message);
-  Emit(std::move(event), now);
-}
-
-void JsonProgressWriter::Print(std::string_view line) {
-  std::lock_guard<std::mutex> lock(mu_);
+void JsonProgressWriter::OnPrint(std::string_view line) {
   if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
   nlohmann::ordered_json event = Event("print", 0);
   event["data"] = SecretRegistry::Global().Redact(line);
@@ -139,8 +95,7 @@ void JsonProgressWriter::Print(std::string_view line) {
 
 void JsonProgressWriter::Finish() {
   std::lock_guard<std::mutex> lock(mu_);
-  auto now = clock_();
-  for (auto& v : vertices_) FlushLines(*v, now);
+  FlushAll(clock_());
 }
 
 }  // namespace latchkey::build

@@ -8,14 +8,9 @@
 namespace latchkey::build {
 
 PlainProgressWriter::PlainProgressWriter(int fd, bool quiet, ProgressClock clock)
-    : fd_(fd), quiet_(quiet), clock_(std::move(clock)) {}
+    : VertexWriter(std::move(clock)), fd_(fd), quiet_(quiet) {}
 
 PlainProgressWriter::~PlainProgressWriter() { Finish(); }
-
-PlainProgressWriter::Vertex* PlainProgressWriter::Find(int vertex) {
-  if (vertex < 1 || static_cast<size_t>(vertex) > vertices_.size()) return nullptr;
-  return vertices_[vertex - 1].get();
-}
 
 void PlainProgressWriter::Emit(std::string_view text) {
   WriteAll(fd_, SecretRegistry::Global().Redact(text));
@@ -34,8 +29,19 @@ void PlainProgressWriter::CloseOpen() {
   open_ = 0;
 }
 
-void PlainProgressWriter::PrintLines(Vertex& v, std::vector<OutputLine> lines) {
-  if (lines.empty()) return;
+void PlainProgressWriter::OnStart(Vertex& v, std::string_view name) {
+  v.name = std::string(name);
+  if (!quiet_) Open(v);
+}
+
+void PlainProgressWriter::Log(int vertex, executor::OutputStream stream, std::string_view chunk) {
+  if (quiet_) return;
+  VertexWriter::Log(vertex, stream, chunk);
+}
+
+void PlainProgressWriter::OnLines(Vertex& v, executor::OutputStream /*stream*/,
+                                  std::vector<OutputLine> lines, TimePoint /*now*/) {
+  if (quiet_ || lines.empty()) return;
   lines = RedactLines(SecretRegistry::Global(), std::move(lines));
   Open(v);
   const std::string prefix = "#" + std::to_string(v.number) + " ";
@@ -53,79 +59,38 @@ void PlainProgressWriter::PrintLines(Vertex& v, std::vector<OutputLine> lines) {
   Emit(out);  // one write per batch
 }
 
-void PlainProgressWriter::FlushLines(Vertex& v) {
+void PlainProgressWriter::OnNote(Vertex& v, std::string_view text) {
   if (quiet_) return;
-  PrintLines(v, v.out.Flush());
-  PrintLines(v, v.err.Flush());
-}
-
-void PlainProgressWriter::End(Vertex& v, const std::string& last) {
-  FlushLines(v);
   Open(v);
-  Emit(last + "\n");
-  open_ = 0;
-}
-
-int PlainProgressWriter::Start(std::string_view name) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto v = std::make_unique<Vertex>();
-  v->number = static_cast<int>(vertices_.size()) + 1;
-  v->name = std::string(name);
-  v->start = clock_();
-  vertices_.push_back(std::move(v));
-  Vertex& ref = *vertices_.back();
-  if (!quiet_) Open(ref);
-  return ref.number;
-}
-
-void PlainProgressWriter::Log(int vertex, executor::OutputStream stream, std::string_view chunk) {
-  if (quiet_ || chunk.empty()) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  Vertex* v = Find(vertex);
-  if (v == nullptr) return;
-  LineSplitter& splitter = stream == executor::OutputStream::kStdout ? v->out : v->err;
-  PrintLines(*v, splitter.Feed(chunk, clock_()));
-}
-
-void PlainProgressWriter::Note(int vertex, std::string_view text) {
-  if (quiet_) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  Vertex* v = Find(vertex);
-  if (v == nullptr) return;
-  Open(*v);
-  std::string line = "#" + std::to_string(v->number) + " ";
+  std::string line = "#" + std::to_string(v.number) + " ";
   line.append(text);
   line.push_back('\n');
   Emit(line);
 }
 
-void PlainProgressWriter::Cached(int vertex) {
-  if (quiet_) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  Vertex* v = Find(vertex);
-  if (v == nullptr) return;
-  End(*v, "#" + std::to_string(v->number) + " CACHED\n");
+void PlainProgressWriter::OnEnd(Vertex& v, VertexEnd how, std::string_view message, TimePoint now) {
+  std::string last = "#" + std::to_string(v.number);
+  switch (how) {
+    case VertexEnd::kCached:
+      if (quiet_) return;
+      last += " CACHED\n";
+      break;
+    case VertexEnd::kDone:
+      if (quiet_) return;
+      last += " DONE " + FormatSeconds(SecondsBetween(v.start, now), 1) + "s\n";
+      break;
+    case VertexEnd::kError:
+      v.failed = true;
+      last += " ERROR: " + std::string(message) + "\n";
+      break;
+  }
+  FlushLines(v, now);
+  Open(v);
+  Emit(last + "\n");
+  open_ = 0;
 }
 
-void PlainProgressWriter::Done(int vertex) {
-  if (quiet_) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  Vertex* v = Find(vertex);
-  if (v == nullptr) return;
-  double took = SecondsBetween(v->start, clock_());
-  End(*v, "#" + std::to_string(v->number) + " DONE " + FormatSeconds(took, 1) + "s\n");
-}
-
-void PlainProgressWriter::Error(int vertex, std::string_view message) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Vertex* v = Find(vertex);
-  if (v == nullptr) return;
-  v->failed = true;
-  End(*v, "#" + std::to_string(v->number) + " ERROR: " + std::string(message) + "\n");
-}
-
-void PlainProgressWriter::Print(std::string_view line) {
-  std::lock_guard<std::mutex> lock(mu_);
+void PlainProgressWriter::OnPrint(std::string_view line) {
   CloseOpen();
   std::string text(line);
   if (text.empty() || text.back() != '\n') text.push_back('\n');
@@ -134,7 +99,7 @@ void PlainProgressWriter::Print(std::string_view line) {
 
 void PlainProgressWriter::Finish() {
   std::lock_guard<std::mutex> lock(mu_);
-  for (auto& v : vertices_) FlushLines(*v);
+  FlushAll(clock_());
   if (finished_) return;
   finished_ = true;
   if (quiet_) return;
