@@ -192,8 +192,7 @@ int RunSearch(SearchFlags f, const GlobalOptions& global) {
 }
 
 void Register(CLI::App& app, CommandContext& ctx) {
-  auto* audit = app.add_subcommand("audit", "Audit log keys, verification and search");
-  audit->require_subcommand(1);
+  auto* audit = AddCommandGroup(app, "audit", "Audit log keys, verification and search");
 
   auto kg = std::make_shared<KeygenFlags>();
   auto* keygen = audit->add_subcommand("keygen", "Create the audit signing and HMAC keys");

@@ -47,6 +47,10 @@ class CommandRegistrar {
 // Calls every registered function, in name order.
 void RegisterAllCommands(CLI::App& app, CommandContext& ctx);
 
+// Adds `name`, a command whose work is done by its subcommands (exactly one is required, as
+// in `latchkey secret create`), to `app`; returns it for adding them.
+CLI::App* AddCommandGroup(CLI::App& app, const std::string& name, const std::string& description);
+
 }  // namespace latchkey::cli
 
 #endif  // LATCHKEY_CLI_COMMAND_REGISTRY_H_

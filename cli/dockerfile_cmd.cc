@@ -76,8 +76,7 @@ int RunOutline(const std::string& path, const std::string& target,
 }
 
 void Register(CLI::App& app, CommandContext& ctx) {
-  auto* df = app.add_subcommand("dockerfile", "Inspect a Dockerfile without building it");
-  df->require_subcommand(1);
+  auto* df = AddCommandGroup(app, "dockerfile", "Inspect a Dockerfile without building it");
 
   auto* dump = df->add_subcommand("dump", "Print the parsed syntax tree (BuildKit format)");
   static std::string dump_file_storage;

@@ -46,6 +46,20 @@ Result<std::unique_ptr<store::Store>> Open(SecretFlags& f) {
   return store::OpenStoreForCommand(f.loc);
 }
 
+// What `create` and `rotate` need, in the order they check it: a valid NAME, the data (read
+// before the store is opened), the open store.
+struct SecretWrite {
+  SecretBuffer data;
+  std::unique_ptr<store::Store> store;
+};
+
+Result<SecretWrite> PrepareWrite(SecretFlags& f) {
+  LK_RETURN_IF_ERROR(store::ValidateName(f.name));
+  LK_ASSIGN_OR_RETURN(SecretBuffer data, ReadSecretData(f.file, STDIN_FILENO, std::cerr));
+  LK_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> s, Open(f));
+  return SecretWrite{std::move(data), std::move(s)};
+}
+
 nlohmann::json LabelsJson(const store::Labels& labels) {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [k, v] : labels) j[k] = v;
@@ -58,26 +72,18 @@ int RunCreate(SecretFlags& f) {
     Status st = store::ParseLabel(l, &labels);
     if (!st.ok()) return Usage(st.message());
   }
-  Status name_ok = store::ValidateName(f.name);
-  if (!name_ok.ok()) return Fail(name_ok);
-  auto data = ReadSecretData(f.file, STDIN_FILENO, std::cerr);
-  if (!data.ok()) return Fail(data.status());
-  auto s = Open(f);
-  if (!s.ok()) return Fail(s.status());
-  auto info = (*s)->Create(f.name, data->bytes(), labels);
+  auto w = PrepareWrite(f);
+  if (!w.ok()) return Fail(w.status());
+  auto info = w->store->Create(f.name, w->data.bytes(), labels);
   if (!info.ok()) return Fail(info.status());
   std::cout << info->name << "\n";
   return kExitOk;
 }
 
 int RunRotate(SecretFlags& f) {
-  Status name_ok = store::ValidateName(f.name);
-  if (!name_ok.ok()) return Fail(name_ok);
-  auto data = ReadSecretData(f.file, STDIN_FILENO, std::cerr);
-  if (!data.ok()) return Fail(data.status());
-  auto s = Open(f);
-  if (!s.ok()) return Fail(s.status());
-  auto v = (*s)->Rotate(f.name, data->bytes());
+  auto w = PrepareWrite(f);
+  if (!w.ok()) return Fail(w.status());
+  auto v = w->store->Rotate(f.name, w->data.bytes());
   if (!v.ok()) return Fail(v.status());
   std::cout << f.name << "@" << *v << "\n";
   return kExitOk;
@@ -193,8 +199,7 @@ void AddDataOperands(CLI::App* sub, SecretFlags* f) {
 void Register(CLI::App& app, CommandContext& ctx) {
   auto f = std::make_shared<SecretFlags>();
   f->global = &ctx.global;
-  auto* secret = app.add_subcommand("secret", "Manage secrets in the encrypted store");
-  secret->require_subcommand(1);
+  auto* secret = AddCommandGroup(app, "secret", "Manage secrets in the encrypted store");
 
   auto* create = secret->add_subcommand("create", "Create a secret from a file or standard input");
   AddDataOperands(create, f.get());

@@ -147,8 +147,7 @@ int RunStatus(StoreFlags& f) {
 void Register(CLI::App& app, CommandContext& ctx) {
   auto f = std::make_shared<StoreFlags>();
   f->global = &ctx.global;
-  auto* store = app.add_subcommand("store", "Create, rekey and inspect the encrypted store");
-  store->require_subcommand(1);
+  auto* store = AddCommandGroup(app, "store", "Create, rekey and inspect the encrypted store");
 
   auto* init = store->add_subcommand(
       "init", "Create the store, locked by a new unlock key (printed once) or a passphrase");
