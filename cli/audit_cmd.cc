@@ -245,8 +245,7 @@ void Register(CLI::App& app, CommandContext& ctx) {
       "audit.checkpoint");
   search->add_option("--since", sf->since, "RFC 3339 time or a duration ago (24h, 30m, 7d)");
   search->add_option("--until", sf->until, "RFC 3339 time or a duration ago");
-  search->add_option("--format", sf->format, "table or json (matching lines)")
-      ->check(CLI::IsMember({"table", "json"}));
+  AddFormatOption(search, &sf->format, "table or json (matching lines)");
   search->callback([&ctx, sf] { ctx.exit_code = RunSearch(*sf, ctx.global); });
 }
 

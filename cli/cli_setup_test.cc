@@ -50,6 +50,17 @@ TEST(CliSetup, CommandGroupNeedsASubcommand) {
   EXPECT_EQ(Parse(app, {"secret", "ls"}), "");
 }
 
+TEST(CliSetup, FormatIsTableOrJson) {
+  CLI::App app;
+  std::string format = "table";
+  AddFormatOption(&app, &format);
+  EXPECT_EQ(Parse(app, {}), "");
+  EXPECT_EQ(format, "table");
+  EXPECT_EQ(Parse(app, {"--format", "json"}), "");
+  EXPECT_EQ(format, "json");
+  EXPECT_EQ(Parse(app, {"--format", "yaml"}), "--format: yaml not in {table,json}");
+}
+
 TEST(CliSetup, StoreOptions) {
   CLI::App app;
   store::StoreLocation loc;

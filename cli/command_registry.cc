@@ -31,4 +31,8 @@ CLI::App* AddCommandGroup(CLI::App& app, const std::string& name, const std::str
   return group;
 }
 
+void AddFormatOption(CLI::App* sub, std::string* format, const std::string& description) {
+  sub->add_option("--format", *format, description)->check(CLI::IsMember({"table", "json"}));
+}
+
 }  // namespace latchkey::cli

@@ -51,6 +51,10 @@ void RegisterAllCommands(CLI::App& app, CommandContext& ctx);
 // in `latchkey secret create`), to `app`; returns it for adding them.
 CLI::App* AddCommandGroup(CLI::App& app, const std::string& name, const std::string& description);
 
+// Adds --format table|json, bound to `*format` (which holds the default), to `sub`.
+void AddFormatOption(CLI::App* sub, std::string* format,
+                     const std::string& description = "Output format");
+
 }  // namespace latchkey::cli
 
 #endif  // LATCHKEY_CLI_COMMAND_REGISTRY_H_

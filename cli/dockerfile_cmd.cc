@@ -97,8 +97,7 @@ void Register(CLI::App& app, CommandContext& ctx) {
   outline->add_option("FILE", of->file, "Dockerfile")->required();
   outline->add_option("--target", of->target, "Build stage to outline (default: the last)");
   outline->add_option("--build-arg", of->build_args, "Build argument KEY=VALUE (repeatable)");
-  outline->add_option("--format", of->format, "Output format")
-      ->check(CLI::IsMember({"table", "json"}));
+  AddFormatOption(outline, &of->format);
   outline->callback(
       [&ctx, of] { ctx.exit_code = RunOutline(of->file, of->target, of->build_args, of->format); });
 }

@@ -210,7 +210,7 @@ void Register(CLI::App& app, CommandContext& ctx) {
   auto* ls = secret->add_subcommand("ls", "List secrets (never their data)");
   ls->alias("list");
   ls->add_option("--filter,-f", f->filters, "name=<prefix>, label=<key> or label=<key>=<value>");
-  ls->add_option("--format", f->format, "Output format")->check(CLI::IsMember({"table", "json"}));
+  AddFormatOption(ls, &f->format);
   AddStoreOptions(ls, &f->loc);
   OnRunHardened(ls, ctx, [f] { return RunList(*f); });
 

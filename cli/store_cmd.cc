@@ -175,8 +175,7 @@ void Register(CLI::App& app, CommandContext& ctx) {
 
   auto* status = store->add_subcommand("status", "Show the store's metadata (never a key)");
   AddStoreOptions(status, &f->loc);
-  status->add_option("--format", f->format, "Output format")
-      ->check(CLI::IsMember({"table", "json"}));
+  AddFormatOption(status, &f->format);
   OnRunHardened(status, ctx, [f] { return RunStatus(*f); });
 }
 
