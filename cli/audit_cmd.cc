@@ -10,16 +10,13 @@
 // builds use (broker/audit_locations.h); --state-dir D means D and the default files in it.
 // FILE defaults to that log; a log path stands for its whole rotated set.
 // Exit codes: 0 ok, 1 verification or operation failed ("error: ..." or "FAIL: ..."), 2 usage.
-#include <fcntl.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "base/errno_status.h"
 #include "broker/audit/audit_file.h"
 #include "broker/audit/audit_keys.h"
 #include "broker/audit/log_set.h"
@@ -27,27 +24,14 @@
 #include "broker/audit/search.h"
 #include "broker/audit/verifier.h"
 #include "broker/audit_locations.h"
-#include "broker/hardening.h"
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
+#include "cli/secret_input.h"
 
 namespace latchkey::cli {
 namespace {
 
 using namespace latchkey::audit;
-
-// Largest value `audit hash` reads: the secret size limit (BuildKit's 500 KiB).
-constexpr size_t kMaxValueBytes = 512000;
-
-int Error(const Status& st) {
-  std::cerr << "error: " << st.message() << "\n";
-  return kExitFailure;
-}
-
-int Usage(const std::string& message) {
-  std::cerr << "error: " << message << "\n";
-  return kExitUsage;
-}
 
 // The log and key files of the loaded configuration (or of --state-dir).
 Result<AuditLocations> Locations(const GlobalOptions& global, const std::string& state_dir_flag) {
@@ -76,12 +60,10 @@ struct KeygenFlags {
 };
 
 int RunKeygen(const KeygenFlags& f, const GlobalOptions& global) {
-  auto hardened = HardenProcess();
-  if (!hardened.ok()) return Error(hardened.status());
   auto at = Locations(global, f.state_dir);
-  if (!at.ok()) return Error(at.status());
+  if (!at.ok()) return Fail(at.status());
   auto keys = WriteNewKeys(at->keys, f.force);
-  if (!keys.ok()) return Error(keys.status());
+  if (!keys.ok()) return Fail(keys.status());
   std::cout << "created " << at->keys.signing << " (0600), " << at->keys.public_key
             << " (0644) and " << at->keys.hmac << " (0600)\n"
             << "key id " << keys->key_id
@@ -95,53 +77,17 @@ struct HashFlags {
   std::string hmac_key;
 };
 
-// Reads at most kMaxValueBytes from `path` ("-": stdin) into a sealed SecretBuffer.
-Result<SecretBuffer> ReadValue(const std::string& path) {
-  int fd = path == "-" ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return UnavailableError("cannot read value file " + path + ": " + base::ErrnoText(errno));
-  auto buf = SecretBuffer::Allocate(kMaxValueBytes + 1);
-  if (!buf.ok()) {
-    if (fd != STDIN_FILENO) ::close(fd);
-    return buf.status();
-  }
-  size_t got = 0;
-  Status st;
-  while (got <= kMaxValueBytes) {
-    ssize_t n = ::read(fd, buf->mutable_data() + got, kMaxValueBytes + 1 - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      st = UnavailableError("cannot read value file " + path + ": " + base::ErrnoText(errno));
-      break;
-    }
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
-  }
-  if (fd != STDIN_FILENO) ::close(fd);
-  if (!st.ok()) return st;
-  if (got > kMaxValueBytes) {
-    return InvalidArgumentError("value file " + path + " is larger than " +
-                                std::to_string(kMaxValueBytes) +
-                                " bytes, the largest secret latchkey hands out");
-  }
-  buf->Truncate(got);
-  buf->Seal();
-  return std::move(buf).value();
-}
-
 int RunHash(const HashFlags& f, const GlobalOptions& global) {
-  auto hardened = HardenProcess();
-  if (!hardened.ok()) return Error(hardened.status());
   std::string key_path = f.hmac_key;
   if (key_path.empty()) {
     auto at = Locations(global, f.state_dir);
-    if (!at.ok()) return Error(at.status());
+    if (!at.ok()) return Fail(at.status());
     key_path = at->keys.hmac;
   }
   auto key = LoadHmacKey(key_path);
-  if (!key.ok()) return Error(key.status());
-  auto value = ReadValue(f.value_file);
-  if (!value.ok()) return Error(value.status());
+  if (!key.ok()) return Fail(key.status());
+  auto value = ReadHashValue(f.value_file, STDIN_FILENO);
+  if (!value.ok()) return Fail(value.status());
   std::cout << ValueHmac(*key, value->bytes()) << "\n";
   return kExitOk;
 }
@@ -157,18 +103,18 @@ struct VerifyFlags {
 
 int RunVerify(const VerifyFlags& f, const GlobalOptions& global) {
   auto at = Locations(global, f.state_dir);
-  if (!at.ok()) return Error(at.status());
+  if (!at.ok()) return Fail(at.status());
   std::string pub_path = f.pubkey.empty() ? at->keys.public_key : f.pubkey;
   auto pk = LoadPublicKey(pub_path);
   if (!pk.ok()) {
     if (f.pubkey.empty() && pk.status().code() == StatusCode::kNotFound) {
-      return Error(NotFoundError("audit public key " + pub_path +
-                                 " not found; pass --pubkey with a copy of audit-signing.pub"));
+      return Fail(NotFoundError("audit public key " + pub_path +
+                                " not found; pass --pubkey with a copy of audit-signing.pub"));
     }
-    return Error(pk.status());
+    return Fail(pk.status());
   }
   auto files = LoadLogSet(LogArgs(f.files, *at));
-  if (!files.ok()) return Error(files.status());
+  if (!files.ok()) return Fail(files.status());
   VerifyOptions opts;
   opts.public_key = *pk;
   opts.strict = f.strict;
@@ -179,7 +125,7 @@ int RunVerify(const VerifyFlags& f, const GlobalOptions& global) {
     if (head.ok()) {
       opts.head_file_content = *head;
     } else if (!f.head.empty() || head.status().code() != StatusCode::kNotFound) {
-      return Error(head.status().WithPrefix("head file"));
+      return Fail(head.status().WithPrefix("head file"));
     } else {
       note = "note: no head file at " + opts.head_file_path +
              "; records cut off after the last checkpoint cannot be detected\n";
@@ -215,18 +161,18 @@ int RunSearch(SearchFlags f, const GlobalOptions& global) {
   Status valid = ValidateFilter(f.filter);
   if (!valid.ok()) return Usage(valid.message());
   auto at = Locations(global, f.state_dir);
-  if (!at.ok()) return Error(at.status());
+  if (!at.ok()) return Fail(at.status());
   auto files = LoadLogSet(LogArgs(f.files, *at));
-  if (!files.ok()) return Error(files.status());
+  if (!files.ok()) return Fail(files.status());
   if (!f.filter.hmac.empty()) {
     // A hash made with another HMAC key never matches: say so instead of "no records".
     std::string key_path = f.hmac_key.empty() ? at->keys.hmac : f.hmac_key;
     auto key = LoadHmacKey(key_path);
     if (key.ok()) {
       Status same = CheckHmacKey(*files, HmacKeyId(*key), key_path);
-      if (!same.ok()) return Error(same);
+      if (!same.ok()) return Fail(same);
     } else if (!f.hmac_key.empty()) {
-      return Error(key.status());
+      return Fail(key.status());
     } else {
       std::cerr << "note: cannot check that --hmac was hashed with the log's HMAC key: "
                 << key.status().message() << "\n";
@@ -246,15 +192,14 @@ int RunSearch(SearchFlags f, const GlobalOptions& global) {
 }
 
 void Register(CLI::App& app, CommandContext& ctx) {
-  auto* audit = app.add_subcommand("audit", "Audit log keys, verification and search");
-  audit->require_subcommand(1);
+  auto* audit = AddCommandGroup(app, "audit", "Audit log keys, verification and search");
 
   auto kg = std::make_shared<KeygenFlags>();
   auto* keygen = audit->add_subcommand("keygen", "Create the audit signing and HMAC keys");
   keygen->add_option("--state-dir", kg->state_dir,
                      "State directory (default: the configuration's, as builds use it)");
   keygen->add_flag("--force", kg->force, "Replace existing keys");
-  keygen->callback([&ctx, kg] { ctx.exit_code = RunKeygen(*kg, ctx.global); });
+  OnRunHardened(keygen, ctx, [&ctx, kg] { return RunKeygen(*kg, ctx.global); });
 
   auto hf = std::make_shared<HashFlags>();
   auto* hash = audit->add_subcommand(
@@ -264,7 +209,7 @@ void Register(CLI::App& app, CommandContext& ctx) {
       ->required();
   hash->add_option("--state-dir", hf->state_dir, "State directory holding audit-hmac.key");
   hash->add_option("--hmac-key", hf->hmac_key, "HMAC key file (default <state>/audit-hmac.key)");
-  hash->callback([&ctx, hf] { ctx.exit_code = RunHash(*hf, ctx.global); });
+  OnRunHardened(hash, ctx, [&ctx, hf] { return RunHash(*hf, ctx.global); });
 
   auto vf = std::make_shared<VerifyFlags>();
   auto* verify = audit->add_subcommand(
@@ -294,13 +239,13 @@ void Register(CLI::App& app, CommandContext& ctx) {
   search->add_option("--secret", sf->filter.secret, "Secret id");
   search->add_option("--session", sf->filter.session, "Session id");
   search->add_option("--outcome", sf->filter.outcome, "granted, denied, not_found or error");
-  search->add_option("--event", sf->filter.event,
-                     "session.open, secret.fetch, session.close, leak.finding, cache.hit, recovered or "
-                     "audit.checkpoint");
+  search->add_option(
+      "--event", sf->filter.event,
+      "session.open, secret.fetch, session.close, leak.finding, cache.hit, recovered or "
+      "audit.checkpoint");
   search->add_option("--since", sf->since, "RFC 3339 time or a duration ago (24h, 30m, 7d)");
   search->add_option("--until", sf->until, "RFC 3339 time or a duration ago");
-  search->add_option("--format", sf->format, "table or json (matching lines)")
-      ->check(CLI::IsMember({"table", "json"}));
+  AddFormatOption(search, &sf->format, "table or json (matching lines)");
   search->callback([&ctx, sf] { ctx.exit_code = RunSearch(*sf, ctx.global); });
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "broker/hardening.h"
 #include "broker/logging.h"
@@ -63,6 +64,20 @@ Result<std::shared_ptr<const SecretBuffer>> ProcessEnvironment() {
 int Fail(const Status& status) {
   std::fprintf(stderr, "error: %s\n", status.message().c_str());
   return kExitFailure;
+}
+
+void OnRunHardened(CLI::App* sub, CommandContext& ctx, std::function<int()> run) {
+  sub->callback([&ctx, run = std::move(run)] { ctx.exit_code = Hardened(run); });
+}
+
+int Usage(const std::string& msg) {
+  std::fprintf(stderr, "error: %s\n", msg.c_str());
+  return kExitUsage;
+}
+
+int FailFlags(const Status& status) {
+  Fail(status);
+  return status.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
 }
 
 }  // namespace latchkey::cli

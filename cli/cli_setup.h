@@ -3,11 +3,13 @@
 #ifndef LATCHKEY_CLI_CLI_SETUP_H_
 #define LATCHKEY_CLI_CLI_SETUP_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "broker/config.h"
 #include "broker/config_env.h"
+#include "broker/hardening.h"
 #include "broker/secret_buffer.h"
 #include "cli/command_registry.h"
 #include "latchkey/status.h"
@@ -35,6 +37,26 @@ Result<std::shared_ptr<const SecretBuffer>> ProcessEnvironment();
 
 // Prints "error: <message>" to stderr and returns kExitFailure.
 int Fail(const Status& status);
+
+// Disables core dumps (for commands that hold keys or secrets in memory) before running `run`; the
+// exit code is run's, or kExitFailure with "error: <message>" when hardening fails.
+template <typename F>
+int Hardened(F run) {
+  auto report = HardenProcess();
+  if (!report.ok()) return Fail(report.status());
+  return run();
+}
+
+// Makes `sub` set ctx.exit_code to Hardened(run) when it is the command given. `ctx` must
+// outlive the parse.
+void OnRunHardened(CLI::App* sub, CommandContext& ctx, std::function<int()> run);
+
+// Prints "error: <msg>" to stderr and returns kExitUsage.
+int Usage(const std::string& msg);
+
+// For a flag's validation error: prints "error: <message>" to stderr and returns kExitUsage
+// when the code is INVALID_ARGUMENT, else kExitFailure.
+int FailFlags(const Status& status);
 
 }  // namespace latchkey::cli
 

@@ -25,4 +25,14 @@ void RegisterAllCommands(CLI::App& app, CommandContext& ctx) {
   for (auto& [name, fn] : Registry()) fn(app, ctx);
 }
 
+CLI::App* AddCommandGroup(CLI::App& app, const std::string& name, const std::string& description) {
+  CLI::App* group = app.add_subcommand(name, description);
+  group->require_subcommand(1);
+  return group;
+}
+
+void AddFormatOption(CLI::App* sub, std::string* format, const std::string& description) {
+  sub->add_option("--format", *format, description)->check(CLI::IsMember({"table", "json"}));
+}
+
 }  // namespace latchkey::cli

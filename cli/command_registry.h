@@ -47,6 +47,14 @@ class CommandRegistrar {
 // Calls every registered function, in name order.
 void RegisterAllCommands(CLI::App& app, CommandContext& ctx);
 
+// Adds `name`, a command whose work is done by its subcommands (exactly one is required, as
+// in `latchkey secret create`), to `app`; returns it for adding them.
+CLI::App* AddCommandGroup(CLI::App& app, const std::string& name, const std::string& description);
+
+// Adds --format table|json, bound to `*format` (which holds the default), to `sub`.
+void AddFormatOption(CLI::App* sub, std::string* format,
+                     const std::string& description = "Output format");
+
 }  // namespace latchkey::cli
 
 #endif  // LATCHKEY_CLI_COMMAND_REGISTRY_H_

@@ -33,8 +33,7 @@ int RunConfigCheck(const std::string& positional, const GlobalOptions& global) {
 }
 
 CommandRegistrar reg("config", [](CLI::App& app, CommandContext& ctx) {
-  CLI::App* config = app.add_subcommand("config", "Inspect the configuration");
-  config->require_subcommand(1);
+  CLI::App* config = AddCommandGroup(app, "config", "Inspect the configuration");
   CLI::App* check = config->add_subcommand(
       "check", "Validate a configuration file and print the effective configuration");
   auto path = std::make_shared<std::string>();

@@ -76,8 +76,7 @@ int RunOutline(const std::string& path, const std::string& target,
 }
 
 void Register(CLI::App& app, CommandContext& ctx) {
-  auto* df = app.add_subcommand("dockerfile", "Inspect a Dockerfile without building it");
-  df->require_subcommand(1);
+  auto* df = AddCommandGroup(app, "dockerfile", "Inspect a Dockerfile without building it");
 
   auto* dump = df->add_subcommand("dump", "Print the parsed syntax tree (BuildKit format)");
   static std::string dump_file_storage;
@@ -98,8 +97,7 @@ void Register(CLI::App& app, CommandContext& ctx) {
   outline->add_option("FILE", of->file, "Dockerfile")->required();
   outline->add_option("--target", of->target, "Build stage to outline (default: the last)");
   outline->add_option("--build-arg", of->build_args, "Build argument KEY=VALUE (repeatable)");
-  outline->add_option("--format", of->format, "Output format")
-      ->check(CLI::IsMember({"table", "json"}));
+  AddFormatOption(outline, &of->format);
   outline->callback(
       [&ctx, of] { ctx.exit_code = RunOutline(of->file, of->target, of->build_args, of->format); });
 }

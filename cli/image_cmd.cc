@@ -42,16 +42,6 @@ struct ImageFlags {
   bool no_trunc = false;
 };
 
-int Fail(const Status& st) {
-  std::cerr << "error: " << st.message() << "\n";
-  return kExitFailure;
-}
-
-int Usage(const std::string& msg) {
-  std::cerr << "error: " << msg << "\n";
-  return kExitUsage;
-}
-
 Result<ImageStore> OpenStore(const ImageFlags& f) {
   LK_ASSIGN_OR_RETURN(Config config, LoadProcessConfig(*f.global));
   std::string dir = f.state_dir.empty() ? BuilderStateDir(config) : f.state_dir;
@@ -283,8 +273,7 @@ void Register(CLI::App& app, CommandContext& ctx) {
   images->add_flag("--no-trunc", f->no_trunc, "Show full image IDs");
   images->callback([f, &ctx] { ctx.exit_code = RunImages(*f); });
 
-  auto* image = app.add_subcommand("image", "Manage the local image store");
-  image->require_subcommand(1);
+  auto* image = AddCommandGroup(app, "image", "Manage the local image store");
 
   auto* imp = image->add_subcommand(
       "import", "Import a root filesystem directory, an OCI layout or an image archive");

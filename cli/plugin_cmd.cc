@@ -91,8 +91,7 @@ int RunList(const CommandContext& ctx) {
 }
 
 CommandRegistrar reg("plugin", [](CLI::App& app, CommandContext& ctx) {
-  CLI::App* plugin = app.add_subcommand("plugin", "Inspect and check provider plugins");
-  plugin->require_subcommand(1);
+  CLI::App* plugin = AddCommandGroup(app, "plugin", "Inspect and check provider plugins");
   AddCheck(plugin, ctx);
   CLI::App* list = plugin->add_subcommand(
       "list", "List the configured providers, loaded and checked as a session would load them");

@@ -150,8 +150,7 @@ int RunExplain(const ExplainFlags& f, const GlobalOptions& global) {
 }
 
 CommandRegistrar reg("policy", [](CLI::App& app, CommandContext& ctx) {
-  CLI::App* policy = app.add_subcommand("policy", "Inspect the secret policy");
-  policy->require_subcommand(1);
+  CLI::App* policy = AddCommandGroup(app, "policy", "Inspect the secret policy");
   CLI::App* explain = policy->add_subcommand(
       "explain", "Show which policy rule would decide a secret request, and why");
   auto f = std::make_shared<ExplainFlags>();

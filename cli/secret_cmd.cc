@@ -21,8 +21,8 @@
 #include "broker/hardening.h"
 #include "broker/state_dir.h"
 #include "cli/command_registry.h"
+#include "cli/secret_input.h"
 #include "cli/store_setup.h"
-#include "store/secret_io.h"
 #include "store/store.h"
 #include "store/store_cli.h"
 
@@ -46,12 +46,18 @@ Result<std::unique_ptr<store::Store>> Open(SecretFlags& f) {
   return store::OpenStoreForCommand(f.loc);
 }
 
-Result<SecretBuffer> ReadData(const std::string& file) {
-  if (!file.empty() && file != "-") return store::ReadSecretFile(file);
-  if (::isatty(STDIN_FILENO)) {
-    std::cerr << "Reading the secret from the terminal (not echoed); end with Ctrl-D.\n";
-  }
-  return store::ReadSecretFd(STDIN_FILENO);
+// What `create` and `rotate` need, in the order they check it: a valid NAME, the data (read
+// before the store is opened), the open store.
+struct SecretWrite {
+  SecretBuffer data;
+  std::unique_ptr<store::Store> store;
+};
+
+Result<SecretWrite> PrepareWrite(SecretFlags& f) {
+  LK_RETURN_IF_ERROR(store::ValidateName(f.name));
+  LK_ASSIGN_OR_RETURN(SecretBuffer data, ReadSecretData(f.file, STDIN_FILENO, std::cerr));
+  LK_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> s, Open(f));
+  return SecretWrite{std::move(data), std::move(s)};
 }
 
 nlohmann::json LabelsJson(const store::Labels& labels) {
@@ -66,26 +72,18 @@ int RunCreate(SecretFlags& f) {
     Status st = store::ParseLabel(l, &labels);
     if (!st.ok()) return Usage(st.message());
   }
-  Status name_ok = store::ValidateName(f.name);
-  if (!name_ok.ok()) return Fail(name_ok);
-  auto data = ReadData(f.file);
-  if (!data.ok()) return Fail(data.status());
-  auto s = Open(f);
-  if (!s.ok()) return Fail(s.status());
-  auto info = (*s)->Create(f.name, data->bytes(), labels);
+  auto w = PrepareWrite(f);
+  if (!w.ok()) return Fail(w.status());
+  auto info = w->store->Create(f.name, w->data.bytes(), labels);
   if (!info.ok()) return Fail(info.status());
   std::cout << info->name << "\n";
   return kExitOk;
 }
 
 int RunRotate(SecretFlags& f) {
-  Status name_ok = store::ValidateName(f.name);
-  if (!name_ok.ok()) return Fail(name_ok);
-  auto data = ReadData(f.file);
-  if (!data.ok()) return Fail(data.status());
-  auto s = Open(f);
-  if (!s.ok()) return Fail(s.status());
-  auto v = (*s)->Rotate(f.name, data->bytes());
+  auto w = PrepareWrite(f);
+  if (!w.ok()) return Fail(w.status());
+  auto v = w->store->Rotate(f.name, w->data.bytes());
   if (!v.ok()) return Fail(v.status());
   std::cout << f.name << "@" << *v << "\n";
   return kExitOk;
@@ -192,63 +190,45 @@ int RunRemove(SecretFlags& f) {
   return rc;
 }
 
-void AddStoreOptions(CLI::App* sub, StoreLocation* loc) {
-  auto* key = sub->add_option("--unlock-key-file", loc->unlock_key_file,
-                              "Unlock key file (default <state_dir>/store/unlock.key)");
-  auto* fd = sub->add_option("--passphrase-fd", loc->passphrase_fd,
-                             "Read the store passphrase from this file descriptor")
-                 ->check(CLI::NonNegativeNumber);
-  key->excludes(fd);
-  sub->add_option("--store", loc->store_path,
-                  "Store database (default <state_dir>/store/secrets.db)");
+// NAME and FILE, the operands of the subcommands that take secret data.
+void AddDataOperands(CLI::App* sub, SecretFlags* f) {
+  sub->add_option("NAME", f->name, "Secret name")->required();
+  sub->add_option("FILE", f->file, "File to read the data from, or - for standard input");
 }
 
 void Register(CLI::App& app, CommandContext& ctx) {
   auto f = std::make_shared<SecretFlags>();
   f->global = &ctx.global;
-  auto* secret = app.add_subcommand("secret", "Manage secrets in the encrypted store");
-  secret->require_subcommand(1);
+  auto* secret = AddCommandGroup(app, "secret", "Manage secrets in the encrypted store");
 
   auto* create = secret->add_subcommand("create", "Create a secret from a file or standard input");
-  create->add_option("NAME", f->name, "Secret name")->required();
-  create->add_option("FILE", f->file, "File to read the data from, or - for standard input");
+  AddDataOperands(create, f.get());
   create->add_option("--label,-l", f->labels, "Secret label (key=value), repeatable");
   AddStoreOptions(create, &f->loc);
-  create->callback([f, &ctx] {
-    ctx.exit_code = Hardened([&] { return RunCreate(*f); });
-  });
+  OnRunHardened(create, ctx, [f] { return RunCreate(*f); });
 
   auto* ls = secret->add_subcommand("ls", "List secrets (never their data)");
   ls->alias("list");
   ls->add_option("--filter,-f", f->filters, "name=<prefix>, label=<key> or label=<key>=<value>");
-  ls->add_option("--format", f->format, "Output format")->check(CLI::IsMember({"table", "json"}));
+  AddFormatOption(ls, &f->format);
   AddStoreOptions(ls, &f->loc);
-  ls->callback([f, &ctx] {
-    ctx.exit_code = Hardened([&] { return RunList(*f); });
-  });
+  OnRunHardened(ls, ctx, [f] { return RunList(*f); });
 
   auto* inspect = secret->add_subcommand("inspect", "Show a secret's metadata (never its data)");
   inspect->add_option("NAME", f->names, "NAME or NAME@VERSION, repeatable")->required();
   AddStoreOptions(inspect, &f->loc);
-  inspect->callback([f, &ctx] {
-    ctx.exit_code = Hardened([&] { return RunInspect(*f); });
-  });
+  OnRunHardened(inspect, ctx, [f] { return RunInspect(*f); });
 
   auto* rotate = secret->add_subcommand("rotate", "Add a new version of a secret");
-  rotate->add_option("NAME", f->name, "Secret name")->required();
-  rotate->add_option("FILE", f->file, "File to read the data from, or - for standard input");
+  AddDataOperands(rotate, f.get());
   AddStoreOptions(rotate, &f->loc);
-  rotate->callback([f, &ctx] {
-    ctx.exit_code = Hardened([&] { return RunRotate(*f); });
-  });
+  OnRunHardened(rotate, ctx, [f] { return RunRotate(*f); });
 
   auto* rm = secret->add_subcommand("rm", "Remove secrets and all their versions");
   rm->alias("remove");
   rm->add_option("NAME", f->names, "Secret names")->required();
   AddStoreOptions(rm, &f->loc);
-  rm->callback([f, &ctx] {
-    ctx.exit_code = Hardened([&] { return RunRemove(*f); });
-  });
+  OnRunHardened(rm, ctx, [f] { return RunRemove(*f); });
 }
 
 CommandRegistrar reg("secret", Register);

@@ -85,8 +85,7 @@ int RunCheck(const CommandContext& ctx, const CheckOptions& opts) {
 }
 
 CommandRegistrar reg("session", [](CLI::App& app, CommandContext& ctx) {
-  auto* session = app.add_subcommand("session", "Broker sessions");
-  session->require_subcommand(1);
+  auto* session = AddCommandGroup(app, "session", "Broker sessions");
   auto opts = std::make_shared<CheckOptions>();
   auto* check = session->add_subcommand(
       "check",

@@ -144,22 +144,10 @@ int RunStatus(StoreFlags& f) {
   return kExitOk;
 }
 
-void AddStoreOptions(CLI::App* sub, StoreLocation* loc) {
-  auto* key = sub->add_option("--unlock-key-file", loc->unlock_key_file,
-                              "Unlock key file (default <state_dir>/store/unlock.key)");
-  auto* fd = sub->add_option("--passphrase-fd", loc->passphrase_fd,
-                             "Read the store passphrase from this file descriptor")
-                 ->check(CLI::NonNegativeNumber);
-  key->excludes(fd);
-  sub->add_option("--store", loc->store_path,
-                  "Store database (default <state_dir>/store/secrets.db)");
-}
-
 void Register(CLI::App& app, CommandContext& ctx) {
   auto f = std::make_shared<StoreFlags>();
   f->global = &ctx.global;
-  auto* store = app.add_subcommand("store", "Create, rekey and inspect the encrypted store");
-  store->require_subcommand(1);
+  auto* store = AddCommandGroup(app, "store", "Create, rekey and inspect the encrypted store");
 
   auto* init = store->add_subcommand(
       "init", "Create the store, locked by a new unlock key (printed once) or a passphrase");
@@ -168,9 +156,7 @@ void Register(CLI::App& app, CommandContext& ctx) {
                  "Lock the store with a passphrase prompted on the terminal")
       ->excludes("--passphrase-fd")
       ->excludes("--unlock-key-file");
-  init->callback([f, &ctx] {
-    ctx.exit_code = Hardened([&] { return RunInit(*f); });
-  });
+  OnRunHardened(init, ctx, [f] { return RunInit(*f); });
 
   auto* rekey = store->add_subcommand(
       "rekey", "Replace the key-encryption key or the data key (re-encrypting every secret)");
@@ -185,17 +171,12 @@ void Register(CLI::App& app, CommandContext& ctx) {
       ->check(CLI::NonNegativeNumber);
   rekey->add_flag("--data-key", f->data_key,
                   "Replace the data key and re-encrypt every version in one transaction");
-  rekey->callback([f, &ctx] {
-    ctx.exit_code = Hardened([&] { return RunRekey(*f); });
-  });
+  OnRunHardened(rekey, ctx, [f] { return RunRekey(*f); });
 
   auto* status = store->add_subcommand("status", "Show the store's metadata (never a key)");
   AddStoreOptions(status, &f->loc);
-  status->add_option("--format", f->format, "Output format")
-      ->check(CLI::IsMember({"table", "json"}));
-  status->callback([f, &ctx] {
-    ctx.exit_code = Hardened([&] { return RunStatus(*f); });
-  });
+  AddFormatOption(status, &f->format);
+  OnRunHardened(status, ctx, [f] { return RunStatus(*f); });
 }
 
 CommandRegistrar reg("store", Register);

@@ -1,12 +1,16 @@
 #include "cli/store_setup.h"
 
-#include <iostream>
-
 namespace latchkey::cli {
 
-int Usage(const std::string& msg) {
-  std::cerr << "error: " << msg << "\n";
-  return kExitUsage;
+void AddStoreOptions(CLI::App* sub, store::StoreLocation* loc) {
+  auto* key = sub->add_option("--unlock-key-file", loc->unlock_key_file,
+                              "Unlock key file (default <state_dir>/store/unlock.key)");
+  auto* fd = sub->add_option("--passphrase-fd", loc->passphrase_fd,
+                             "Read the store passphrase from this file descriptor")
+                 ->check(CLI::NonNegativeNumber);
+  key->excludes(fd);
+  sub->add_option("--store", loc->store_path,
+                  "Store database (default <state_dir>/store/secrets.db)");
 }
 
 Status ResolveStoreLocation(const GlobalOptions& global, store::StoreLocation* loc) {

@@ -3,26 +3,20 @@
 #ifndef LATCHKEY_CLI_STORE_SETUP_H_
 #define LATCHKEY_CLI_STORE_SETUP_H_
 
+#include <CLI/CLI.hpp>
+
 #include <string>
 
-#include "broker/hardening.h"
 #include "cli/cli_setup.h"
+#include "cli/command_registry.h"
 #include "latchkey/status.h"
 #include "store/store_cli.h"
 
 namespace latchkey::cli {
 
-// Disables core dumps (keys and secrets are in memory) before running `run`; the exit code
-// is run's, or kExitFailure with "error: <message>" when hardening fails.
-template <typename F>
-int Hardened(F run) {
-  auto report = HardenProcess();
-  if (!report.ok()) return Fail(report.status());
-  return run();
-}
-
-// Prints "error: <msg>" to stderr and returns kExitUsage.
-int Usage(const std::string& msg);
+// Adds the options naming a store and its key to `sub`, bound to `*loc`: --unlock-key-file
+// PATH, --passphrase-fd N (the two exclude each other) and --store PATH.
+void AddStoreOptions(CLI::App* sub, store::StoreLocation* loc);
 
 // Fills in the store path and the unlock key file the flags left empty from the
 // configuration (--config, $LATCHKEY_CONFIG, /etc/latchkey/latchkey.yaml): its `store:`

@@ -12,28 +12,27 @@
 
 namespace latchkey::build {
 
+namespace {
+
+// Every mode and its --progress spelling.
+constexpr std::pair<std::string_view, ProgressMode> kModeNames[] = {
+    {"auto", ProgressMode::kAuto}, {"plain", ProgressMode::kPlain}, {"tty", ProgressMode::kTty},
+    {"json", ProgressMode::kJson}, {"quiet", ProgressMode::kQuiet},
+};
+
+}  // namespace
+
 Result<ProgressMode> ParseProgressMode(std::string_view value) {
-  if (value == "auto") return ProgressMode::kAuto;
-  if (value == "plain") return ProgressMode::kPlain;
-  if (value == "tty") return ProgressMode::kTty;
-  if (value == "json") return ProgressMode::kJson;
-  if (value == "quiet") return ProgressMode::kQuiet;
+  for (const auto& [name, mode] : kModeNames) {
+    if (value == name) return mode;
+  }
   return InvalidArgumentError("invalid progress mode \"" + std::string(value) +
                               "\": want auto, plain, tty, json or quiet");
 }
 
 std::string_view ProgressModeName(ProgressMode mode) {
-  switch (mode) {
-    case ProgressMode::kAuto:
-      return "auto";
-    case ProgressMode::kPlain:
-      return "plain";
-    case ProgressMode::kTty:
-      return "tty";
-    case ProgressMode::kJson:
-      return "json";
-    case ProgressMode::kQuiet:
-      return "quiet";
+  for (const auto& [name, m] : kModeNames) {
+    if (m == mode) return name;
   }
   return "auto";
 }
@@ -51,14 +50,14 @@ std::unique_ptr<ProgressWriter> NewProgressWriter(ProgressMode mode, int fd, Pro
     case ProgressMode::kTty:
       return std::make_unique<TtyProgressWriter>(fd, std::move(clock));
     case ProgressMode::kJson:
-      return std::make_unique<JsonProgressWriter>(fd, std::move(clock));
+      return NewJsonProgressWriter(fd, std::move(clock));
     case ProgressMode::kQuiet:
-      return std::make_unique<PlainProgressWriter>(fd, /*quiet=*/true, std::move(clock));
+      return NewPlainProgressWriter(fd, /*quiet=*/true, std::move(clock));
     case ProgressMode::kAuto:
     case ProgressMode::kPlain:
       break;
   }
-  return std::make_unique<PlainProgressWriter>(fd, /*quiet=*/false, std::move(clock));
+  return NewPlainProgressWriter(fd, /*quiet=*/false, std::move(clock));
 }
 
 }  // namespace latchkey::build

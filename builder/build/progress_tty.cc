@@ -28,7 +28,7 @@ std::string CleanForView(std::string_view text, Fn sanitize) {
 
 TtyProgressWriter::TtyProgressWriter(int fd, ProgressClock clock,
                                      std::chrono::milliseconds interval)
-    : fd_(fd), clock_(std::move(clock)), interval_(interval) {
+    : VertexWriter(std::move(clock)), fd_(fd), interval_(interval) {
   refresher_ = std::thread([this] { Loop(); });
 }
 
@@ -49,12 +49,14 @@ void TtyProgressWriter::Loop() {
   }
 }
 
-TtyProgressWriter::Vertex* TtyProgressWriter::Find(int vertex) {
-  if (vertex < 1 || static_cast<size_t>(vertex) > vertices_.size()) return nullptr;
-  return vertices_[vertex - 1].get();
+void TtyProgressWriter::OnStart(Vertex& v, std::string_view name) {
+  v.raw_name = SecretRegistry::Global().Redact(name);
+  v.state.name = CleanForView(name, SanitizeTtyName);
+  v.state.start = v.start;
 }
 
-void TtyProgressWriter::AddLines(Vertex& v, std::vector<OutputLine> lines) {
+void TtyProgressWriter::OnLines(Vertex& v, executor::OutputStream /*stream*/,
+                                std::vector<OutputLine> lines, TimePoint /*now*/) {
   lines = RedactLines(SecretRegistry::Global(), std::move(lines));
   // Only the last lines are ever shown: the view's tail and the error summary's.
   const size_t keep = std::max(kErrorLogLines, kTtyTailLines);
@@ -71,14 +73,14 @@ void TtyProgressWriter::AddTail(Vertex& v, std::string_view text) {
   while (v.state.tail.size() > kTtyTailLines) v.state.tail.pop_front();
 }
 
-void TtyProgressWriter::FlushLines(Vertex& v) {
-  AddLines(v, v.out.Flush());
-  AddLines(v, v.err.Flush());
-}
+void TtyProgressWriter::OnNote(Vertex& v, std::string_view text) { AddTail(v, text); }
 
-void TtyProgressWriter::End(Vertex& v) {
-  FlushLines(v);
-  if (!v.state.end) v.state.end = clock_();
+void TtyProgressWriter::OnEnd(Vertex& v, VertexEnd how, std::string_view /*message*/,
+                              TimePoint now) {
+  if (how == VertexEnd::kCached) v.state.cached = true;
+  if (how == VertexEnd::kError) v.state.failed = true;
+  FlushLines(v, now);
+  if (!v.state.end) v.state.end = now;
 }
 
 std::string TtyProgressWriter::EraseView() {
@@ -122,60 +124,7 @@ void TtyProgressWriter::Draw(bool final) {
   WriteAll(fd_, SecretRegistry::Global().Redact(out));
 }
 
-int TtyProgressWriter::Start(std::string_view name) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto v = std::make_unique<Vertex>();
-  v->raw_name = SecretRegistry::Global().Redact(name);
-  v->state.name = CleanForView(name, SanitizeTtyName);
-  v->state.start = clock_();
-  vertices_.push_back(std::move(v));
-  return static_cast<int>(vertices_.size());
-}
-
-void TtyProgressWriter::Log(int vertex, executor::OutputStream stream, std::string_view chunk) {
-  if (chunk.empty()) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  Vertex* v = Find(vertex);
-  if (v == nullptr) return;
-  LineSplitter& splitter = stream == executor::OutputStream::kStdout ? v->out : v->err;
-  AddLines(*v, splitter.Feed(chunk, clock_()));
-}
-
-void TtyProgressWriter::Note(int vertex, std::string_view text) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Vertex* v = Find(vertex);
-  if (v == nullptr) return;
-  // Shown like an output line: the view has no separate place for status lines.
-  AddTail(*v, text);
-}
-
-void TtyProgressWriter::Cached(int vertex) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Vertex* v = Find(vertex);
-  if (v == nullptr) return;
-  v->state.cached = true;
-  End(*v);
-}
-
-void TtyProgressWriter::Done(int vertex) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Vertex* v = Find(vertex);
-  if (v == nullptr) return;
-  End(*v);
-}
-
-void TtyProgressWriter::Error(int vertex, std::string_view message) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Vertex* v = Find(vertex);
-  if (v == nullptr) return;
-  // As in BuildKit's view, the message itself is left to the final error summary (Print).
-  (void)message;
-  v->state.failed = true;
-  End(*v);
-}
-
-void TtyProgressWriter::Print(std::string_view line) {
-  std::lock_guard<std::mutex> lock(mu_);
+void TtyProgressWriter::OnPrint(std::string_view line) {
   std::string out = EraseView();
   out.append(line);
   if (line.empty() || line.back() != '\n') out.push_back('\n');
@@ -192,7 +141,7 @@ void TtyProgressWriter::Finish() {
   wake_.notify_all();
   refresher_.join();
   std::lock_guard<std::mutex> lock(mu_);
-  for (auto& v : vertices_) FlushLines(*v);
+  FlushAll(clock_());
   Draw(true);
   finished_ = true;
   drawn_lines_ = 0;  // the final view stays; later output goes below it

@@ -3,15 +3,13 @@
 // lines scroll above it. Finish stops the thread, draws the final view and prints BuildKit's
 // summary of each failed vertex's last output lines. Create it through NewProgressWriter.
 //
-// Thread-safety: every method is thread-safe (one mutex; output is written under it).
+// Thread-safety: every method is thread-safe (VertexWriter's mutex; output is written under it).
 #ifndef LATCHKEY_BUILDER_BUILD_PROGRESS_TTY_H_
 #define LATCHKEY_BUILDER_BUILD_PROGRESS_TTY_H_
 
 #include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -20,10 +18,17 @@
 #include "builder/build/progress.h"
 #include "builder/build/progress_lines.h"
 #include "builder/build/progress_tty_view.h"
+#include "builder/build/progress_vertex_writer.h"
 
 namespace latchkey::build {
 
-class TtyProgressWriter final : public ProgressWriter {
+struct TtyVertex : VertexLines {
+  TtyVertexState state;
+  std::string raw_name;            // redacted, unsanitised: for the error summary
+  std::deque<std::string> recent;  // "0.123 line", redacted: for the error summary
+};
+
+class TtyProgressWriter final : public VertexWriter<TtyVertex> {
  public:
   // `fd` is not owned; its size comes from TIOCGWINSZ (80x24 when it is not a terminal).
   // `clock` must be callable. Starts the refresher thread.
@@ -31,46 +36,35 @@ class TtyProgressWriter final : public ProgressWriter {
                     std::chrono::milliseconds interval = std::chrono::milliseconds(100));
   ~TtyProgressWriter() override;
 
-  int Start(std::string_view name) override;
-  void Log(int vertex, executor::OutputStream stream, std::string_view chunk) override;
-  void Note(int vertex, std::string_view text) override;
-  void Cached(int vertex) override;
-  void Done(int vertex) override;
-  void Error(int vertex, std::string_view message) override;
-  void Print(std::string_view line) override;
   void Finish() override;
 
   // Number of views drawn so far (live and final). For tests.
   int frames_drawn() const;
 
  private:
-  struct Vertex {
-    TtyVertexState state;
-    std::string raw_name;  // redacted, unsanitised: for the error summary
-    LineSplitter out{kMaxLogLine};
-    LineSplitter err{kMaxLogLine};
-    std::deque<std::string> recent;  // "0.123 line", redacted: for the error summary
-  };
+  using Vertex = TtyVertex;
+
+  void OnStart(Vertex& v, std::string_view name) override;
+  // Adds `lines` of v (redacted together) to its recent lines and view tail.
+  void OnLines(Vertex& v, executor::OutputStream stream, std::vector<OutputLine> lines,
+               TimePoint now) override;
+  // Shown like an output line: the view has no separate place for status lines.
+  void OnNote(Vertex& v, std::string_view text) override;
+  // As in BuildKit's view, Error's message is left to the final error summary (Print).
+  void OnEnd(Vertex& v, VertexEnd how, std::string_view message, TimePoint now) override;
+  void OnPrint(std::string_view line) override;
 
   void Loop();
   // All below: mu_ held.
-  Vertex* Find(int vertex);
-  // Adds `lines` of v (redacted together) to its recent lines and view tail.
-  void AddLines(Vertex& v, std::vector<OutputLine> lines);
   void AddTail(Vertex& v, std::string_view text);
-  void FlushLines(Vertex& v);
-  void End(Vertex& v);
   // Moves the cursor back over the drawn view and clears it ("" when nothing is drawn).
   std::string EraseView();
   void Draw(bool final);
 
   const int fd_;
-  const ProgressClock clock_;
   const std::chrono::milliseconds interval_;
-  mutable std::mutex mu_;
   std::condition_variable wake_;
-  std::vector<std::unique_ptr<Vertex>> vertices_;  // vertices_[n - 1] is vertex n
-  int drawn_lines_ = 0;                            // lines of the view on screen
+  int drawn_lines_ = 0;  // lines of the view on screen
   int frames_ = 0;
   unsigned tick_ = 0;
   bool cursor_hidden_ = false;
