@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "base/testutil.h"
 #include "broker/audit/audit_log.h"
 #include "broker/session.h"
 #include "builder/build/build_run.h"
@@ -23,24 +24,7 @@
 namespace latchkey::build {
 namespace {
 
-// A fresh directory under /tmp, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/lk-builder-test-XXXXXX";
-    char* p = ::mkdtemp(tmpl);
-    if (p == nullptr) std::abort();
-    path_ = p;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string Join(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using base::testing::TempDir;
 
 void WriteFile(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

@@ -35,8 +35,10 @@ Result<std::optional<image::LayerDescriptor>> BuildRun::CommitLayer(
   image::LayerOptions opts;
   opts.source = image::LayerSource::kOverlayUpper;
   opts.source_date_epoch = req_.source_date_epoch;
+  opts.cancel = CheckCancelled;
   Result<image::LayerDescriptor> written = image::WriteLayer(upper, opts, store_.blobs());
   if (!written.ok()) {
+    if (written.status().code() == StatusCode::kCancelled) return written.status();
     return written.status().WithPrefix("step " + std::to_string(where.step) +
                                        " (Dockerfile:" + std::to_string(where.line) + ")");
   }
@@ -109,8 +111,8 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
       case image::ExportType::kOciArchive:
         LK_RETURN_IF_ERROR(step("exporting to oci image format", [&](int v) -> Status {
           progress_.Note(v, "exporting manifest " + img.manifest_digest + " done");
-          LK_RETURN_IF_ERROR(
-              image::WriteOciArchive(store_.blobs(), img, out.dest, name_ref, image_name));
+          LK_RETURN_IF_ERROR(image::WriteOciArchive(store_.blobs(), img, out.dest, name_ref,
+                                                    image_name, CheckCancelled));
           if (executor::CancelRequested()) {
             // Interrupted while the archive was written: it is not left behind as a result.
             (void)::unlink(out.dest.c_str());
@@ -122,8 +124,8 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
         break;
       case image::ExportType::kOciLayout:
         LK_RETURN_IF_ERROR(step("exporting to oci image layout", [&](int v) -> Status {
-          LK_RETURN_IF_ERROR(
-              image::WriteOciLayout(store_.blobs(), img, out.dest, name_ref, image_name));
+          LK_RETURN_IF_ERROR(image::WriteOciLayout(store_.blobs(), img, out.dest, name_ref,
+                                                   image_name, CheckCancelled));
           progress_.Note(v, "writing " + out.dest + ":" + name_ref + " done");
           return Status::OK();
         }));
@@ -131,7 +133,8 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
       case image::ExportType::kLocal:
         LK_RETURN_IF_ERROR(step("exporting to client directory", [&](int v) -> Status {
           std::vector<std::string> devices;
-          LK_RETURN_IF_ERROR(image::ExportRootfs(store_.blobs(), img, out.dest, &devices));
+          LK_RETURN_IF_ERROR(
+              image::ExportRootfs(store_.blobs(), img, out.dest, &devices, CheckCancelled));
           for (const std::string& d : devices) progress_.Note(v, image::SkippedDeviceWarning(d));
           progress_.Note(v, "copying files to " + out.dest + " done");
           return Status::OK();
