@@ -2,6 +2,7 @@
 // layer cache, and the committed image goes to the store (-t) and to -o outputs (build_run.h).
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -19,6 +20,20 @@
 
 namespace latchkey::build {
 namespace {
+
+bool PathExists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+// Interrupted while an output directory was written (the writer itself stops at its next poll,
+// and removes a directory it created): a directory the finished writer created is not left
+// behind as a result either.
+Status RemoveIfCancelled(const std::string& dir, bool existed) {
+  Status cancelled = CheckCancelled();
+  if (!cancelled.ok() && !existed) (void)image::RemoveAll(dir);
+  return cancelled;
+}
 
 bool DirIsEmpty(const std::string& dir) {
   std::error_code ec;
@@ -124,8 +139,10 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
         break;
       case image::ExportType::kOciLayout:
         LK_RETURN_IF_ERROR(step("exporting to oci image layout", [&](int v) -> Status {
+          const bool existed = PathExists(out.dest);
           LK_RETURN_IF_ERROR(image::WriteOciLayout(store_.blobs(), img, out.dest, name_ref,
                                                    image_name, CheckCancelled));
+          LK_RETURN_IF_ERROR(RemoveIfCancelled(out.dest, existed));
           progress_.Note(v, "writing " + out.dest + ":" + name_ref + " done");
           return Status::OK();
         }));
@@ -133,8 +150,10 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
       case image::ExportType::kLocal:
         LK_RETURN_IF_ERROR(step("exporting to client directory", [&](int v) -> Status {
           std::vector<std::string> devices;
+          const bool existed = PathExists(out.dest);
           LK_RETURN_IF_ERROR(
               image::ExportRootfs(store_.blobs(), img, out.dest, &devices, CheckCancelled));
+          LK_RETURN_IF_ERROR(RemoveIfCancelled(out.dest, existed));
           for (const std::string& d : devices) progress_.Note(v, image::SkippedDeviceWarning(d));
           progress_.Note(v, "copying files to " + out.dest + " done");
           return Status::OK();

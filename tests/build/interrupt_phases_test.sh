@@ -55,8 +55,8 @@ leftovers=$(find "$W" -maxdepth 1 -name 'img.tar*')
 
 # 3. During a local export (the layers being unpacked into the directory): the directory the
 # export created is removed again.
-interrupt SIGTERM "exporting to client directory" -o "type=local,dest=$W/rootfs"
-[ ! -e "$W/rootfs" ] || fail "the interrupted local export left $W/rootfs behind"
+interrupt SIGTERM "exporting to client directory" -o "type=local,dest=$W/local-out"
+[ ! -e "$W/local-out" ] || fail "the interrupted local export left $W/local-out behind"
 
 # The state dir is still usable, and the same builds complete when not interrupted.
 build_ok -o "type=oci,dest=$W/img.tar" "$ctx"
