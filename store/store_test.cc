@@ -73,6 +73,22 @@ TEST_F(StoreTest, InitWritesUnlockKeyFileOnce) {
   EXPECT_FALSE(std::filesystem::exists(other.Join("s.db")));
 }
 
+// The store's directories are made with base::MakeDirs (mode 0700), so a parent that is a file
+// fails with its wording.
+TEST_F(StoreTest, InitUnderAFileNamesIt) {
+  TempDir other;
+  std::ofstream(other.Join("file")) << "x";
+  auto r =
+      Store::Init(other.Join("file/sub/s.db"), KeySource::UnlockKeyFile(other.Join("k")), nullptr);
+  EXPECT_EQ(r.status().message(), "mkdir " + other.Join("file") + ": Not a directory");
+  auto made =
+      Store::Init(other.Join("a/b/s.db"), KeySource::UnlockKeyFile(other.Join("k")), nullptr);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  struct stat st;
+  ASSERT_EQ(::stat(other.Join("a/b").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+}
+
 TEST_F(StoreTest, CreateReadAndInspectWithoutData) {
   auto info = store_->Create("ci-npmrc", Bytes("token=abc"), {{"team", "web"}});
   ASSERT_TRUE(info.ok()) << info.status().ToString();
