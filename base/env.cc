@@ -146,33 +146,6 @@ class PosixEnvImpl final : public Env {
     ::close(fd);
     return tail;
   }
-
-  Status WriteFileAtomic(const std::string& path, std::string_view bytes, bool sync) override {
-    std::string tmp = path + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return ErrnoStatus("writing", tmp, errno);
-    while (!bytes.empty()) {
-      ssize_t n = ::write(fd, bytes.data(), bytes.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        int err = errno;
-        ::close(fd);
-        return ErrnoStatus("writing", tmp, err);
-      }
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-    if (sync && ::fdatasync(fd) != 0) {
-      int err = errno;
-      ::close(fd);
-      return ErrnoStatus("syncing", tmp, err);
-    }
-    ::close(fd);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-      return ErrnoStatus("renaming " + tmp + " to", path, errno);
-    }
-    if (sync) return FsyncDirOf(path);
-    return Status::OK();
-  }
 };
 
 }  // namespace
@@ -223,17 +196,25 @@ std::shared_ptr<Env> PosixEnv() {
   return fs;
 }
 
-Status WriteFileAtomic(Env& env, const std::string& path, std::string_view data, uint32_t mode) {
+Status WriteFileAtomic(Env& env, const std::string& path, std::string_view data, uint32_t mode,
+                       bool sync) {
   std::string tmp;
   const std::string name = path.substr(path.rfind('/') + 1);
   LK_ASSIGN_OR_RETURN(auto file, env.CreateTemp(DirName(path), name + ".tmp-", mode, &tmp));
   Status st = file->Append(data);
-  if (st.ok()) st = file->Sync();
+  if (st.ok() && sync) st = file->Sync();
   Status closed = file->Close();
   if (st.ok()) st = closed;
-  if (st.ok()) st = env.Rename(tmp, path);
+  if (st.ok() && sync) st = env.Rename(tmp, path);
+  if (st.ok() && !sync && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    st = ErrnoStatus("renaming " + tmp + " to", path, errno);
+  }
   if (!st.ok()) (void)env.Remove(tmp);
   return st;
+}
+
+Status WriteFileAtomic(const std::string& path, std::string_view data, uint32_t mode) {
+  return WriteFileAtomic(*PosixEnv(), path, data, mode);
 }
 
 }  // namespace latchkey::base

@@ -80,20 +80,23 @@ class Env {
   virtual Status Truncate(const std::string& path, uint64_t size) = 0;
   // The size and last `max_bytes` bytes of `path`; NOT_FOUND when it does not exist.
   virtual Result<FileTail> ReadTail(const std::string& path, size_t max_bytes) = 0;
-  // Replaces `path` with `bytes` atomically (temporary file "<path>.tmp" + rename), mode 0600;
-  // fsyncs the file and its directory when `sync` is true. On failure `path` is unchanged.
-  virtual Status WriteFileAtomic(const std::string& path, std::string_view bytes, bool sync) = 0;
 };
 
 // The real POSIX implementation. The returned object is shared and stateless.
 std::shared_ptr<Env> PosixEnv();
 
-// Replaces `path` with `data` atomically and durably through `env`, for stores whose writers may
-// race (each writer has its own temporary file): CreateTemp("<dir>", "<name>.tmp-", mode), Append,
-// Sync, Close, then Rename (which fsyncs the directory). Readers see the old or the new content,
-// never a mix. On failure the temporary file is removed and the error is env's, naming the file
-// ("writing <dir>/<name>.tmp-XXXXXX: No space left on device").
-Status WriteFileAtomic(Env& env, const std::string& path, std::string_view data, uint32_t mode);
+// The one atomic file replacement of latchkey. Replaces `path` with `data` (permission bits
+// `mode`) atomically through `env`; concurrent writers of one path may race, as each has its own
+// temporary file: CreateTemp("<dir>", "<name>.tmp-", mode), Append, Sync, Close, then Rename
+// (which fsyncs the directory). Readers see the old or the new content, never a mix. Without
+// `sync` (a file that is cheap to lose, e.g. the audit log's head between checkpoints) neither
+// the file nor the directory is fsynced and the rename is a plain rename(2) ("renaming <tmp> to
+// <path>: ..."). On failure the temporary file is removed and the error is env's, naming the
+// file ("writing <dir>/<name>.tmp-XXXXXX: No space left on device").
+Status WriteFileAtomic(Env& env, const std::string& path, std::string_view data, uint32_t mode,
+                       bool sync = true);
+// The same through the POSIX Env (PosixEnv()).
+Status WriteFileAtomic(const std::string& path, std::string_view data, uint32_t mode = 0644);
 
 }  // namespace latchkey::base
 

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "base/testutil.h"
+
 #include "base/fault_env_testutil.h"
 #include "base/file.h"
 
@@ -18,18 +20,13 @@ namespace fs = std::filesystem;
 
 class EnvTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "lk-base-env-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string P(const std::string& rel) const { return dir_ + "/" + rel; }
   std::string Read(const std::string& rel) const {
     auto r = ReadFile(P(rel));
     return r.ok() ? *r : "<" + r.status().message() + ">";
   }
-  std::string dir_;
+  testing::TempDir tmp_{"lk-base-env-"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(EnvTest, AppendSyncAndReopenKeepsSize) {
@@ -88,10 +85,10 @@ TEST_F(EnvTest, CreateTempIsPrivateAndUnique) {
 TEST_F(EnvTest, WriteFileAtomicReplacesAndReadTailReadsTheEnd) {
   auto env = PosixEnv();
   ASSERT_TRUE(env->CreateDirs(P("a/b")).ok());
-  ASSERT_TRUE(env->WriteFileAtomic(P("a/b/f"), "first", true).ok());
-  ASSERT_TRUE(env->WriteFileAtomic(P("a/b/f"), "second", false).ok());
+  ASSERT_TRUE(WriteFileAtomic(*env, P("a/b/f"), "first", 0600, /*sync=*/true).ok());
+  ASSERT_TRUE(WriteFileAtomic(*env, P("a/b/f"), "second", 0600, /*sync=*/false).ok());
   EXPECT_EQ(Read("a/b/f"), "second");
-  EXPECT_FALSE(env->Exists(P("a/b/f.tmp")));
+  EXPECT_EQ(std::distance(fs::directory_iterator(P("a/b")), fs::directory_iterator()), 1);
   auto tail = env->ReadTail(P("a/b/f"), 3);
   ASSERT_TRUE(tail.ok());
   EXPECT_EQ(tail->size, 6u);
@@ -100,6 +97,37 @@ TEST_F(EnvTest, WriteFileAtomicReplacesAndReadTailReadsTheEnd) {
   EXPECT_EQ(Read("a/b/f"), "se");
   ASSERT_TRUE(env->Rename(P("a/b/f"), P("a/g")).ok());
   EXPECT_EQ(Read("a/g"), "se");
+}
+
+TEST_F(EnvTest, WriteThenReadRoundTrips) {
+  std::string data(200000, 'x');
+  data[12345] = '\0';
+  ASSERT_TRUE(WriteFileAtomic(P("f"), data, 0600).ok());
+  auto got = ReadFile(P("f"));
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, data);
+  struct stat st;
+  ASSERT_EQ(::stat(P("f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+}
+
+TEST_F(EnvTest, WriteReplacesAndLeavesNoTemporaryFile) {
+  ASSERT_TRUE(WriteFileAtomic(P("f"), "old").ok());
+  ASSERT_TRUE(WriteFileAtomic(P("f"), "new").ok());
+  EXPECT_EQ(*ReadFile(P("f")), "new");
+  size_t entries = 0;
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    (void)e;
+    ++entries;
+  }
+  EXPECT_EQ(entries, 1u);
+}
+
+TEST_F(EnvTest, WriteIntoMissingDirectoryNamesTheTemporaryFile) {
+  Status s = WriteFileAtomic(P("no/f"), "x");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_EQ(s.message(), "creating " + P("no") + "/f.tmp-XXXXXX: No such file or directory");
 }
 
 TEST_F(EnvTest, LockExclusiveCreatesTheLockFile) {
@@ -159,10 +187,11 @@ TEST_F(EnvTest, FaultEnvFailsTheNthSyncAndOnlyMatchingPaths) {
 TEST_F(EnvTest, FaultEnvAtomicWriteFailureKeepsTheOldContent) {
   auto plan = std::make_shared<testing::FaultPlan>();
   testing::FaultEnv env(plan);
-  ASSERT_TRUE(env.WriteFileAtomic(P("index.json"), "old", true).ok());
+  ASSERT_TRUE(WriteFileAtomic(env, P("index.json"), "old", 0644).ok());
   plan->sync_errno = EIO;
-  EXPECT_EQ(env.WriteFileAtomic(P("index.json"), "new", true).message(),
-            "syncing " + P("index.json") + ".tmp: Input/output error");
+  EXPECT_EQ(testing::MaskTempName(WriteFileAtomic(env, P("index.json"), "new", 0644).message(),
+                                  "index.json.tmp-"),
+            "syncing " + P("index.json") + ".tmp-XXXXXX: Input/output error");
   EXPECT_EQ(Read("index.json"), "old");
 }
 

@@ -4,8 +4,8 @@
 // write of the first half of the bytes; an errno on Sync (fsync failure); either from the Nth
 // call on; a write or sync that hangs until released. It counts the calls.
 //
-// Faults apply to the files opened through OpenAppend and CreateTemp and to WriteFileAtomic
-// (written as "<path>.tmp", synced when asked, renamed), optionally only to paths containing
+// Faults apply to the files opened through OpenAppend and CreateTemp (so also to
+// base::WriteFileAtomic's temporary file), optionally only to paths containing
 // `FaultPlan::path_filter`. Failures read like the real ones: "writing <path>: No space left on
 // device" with the code of base::ErrnoCode.
 //
@@ -172,19 +172,6 @@ class FaultEnv final : public Env {
     return tail;
   }
   // The real one's steps, with the temporary file written through a FaultFile.
-  Status WriteFileAtomic(const std::string& path, std::string_view bytes, bool sync) override {
-    {
-      std::lock_guard<std::mutex> lk(plan_->mu);
-      if (!plan_->Matches(path)) return real_->WriteFileAtomic(path, bytes, sync);
-    }
-    std::string tmp = path + ".tmp";
-    LK_RETURN_IF_ERROR(real_->Remove(tmp));
-    LK_ASSIGN_OR_RETURN(auto file, OpenAppend(tmp));
-    LK_RETURN_IF_ERROR(file->Append(bytes));
-    if (sync) LK_RETURN_IF_ERROR(file->Sync());
-    LK_RETURN_IF_ERROR(file->Close());
-    return real_->Rename(tmp, path);
-  }
 
  private:
   std::shared_ptr<Env> real_;

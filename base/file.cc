@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <random>
 
 #include "base/errno_status.h"
 #include "base/path.h"
@@ -29,48 +28,29 @@ Status WriteAll(int fd, const void* data, size_t size, std::string_view path_for
   return Status::OK();
 }
 
-Result<std::string> ReadFile(const std::string& path, std::string_view verb) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoStatus(verb.empty() ? "open" : verb, path, errno);
+Result<std::string> ReadAll(int fd, std::string_view path_for_errors, size_t max_bytes,
+                            std::string_view verb) {
   std::string out;
   char buf[65536];
   for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return ErrnoStatus(verb.empty() ? "read" : verb, path, errno);
+      return ErrnoStatus(verb, path_for_errors, errno);
     }
-    if (n == 0) break;
+    if (n == 0) return out;
     out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max_bytes) {
+      return ResourceExhaustedError(std::string(path_for_errors) + " is larger than " +
+                                    std::to_string(max_bytes) + " bytes");
+    }
   }
-  return out;
 }
 
-namespace {
-std::string RandomSuffix() {
-  static thread_local std::mt19937_64 rng(std::random_device{}() ^
-                                          static_cast<uint64_t>(::getpid()));
-  static const char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  std::string s;
-  for (int i = 0; i < 10; ++i) s.push_back(kChars[rng() % 36]);
-  return s;
-}
-}  // namespace
-
-Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
-  std::string tmp = path + ".tmp-" + RandomSuffix();
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
-  if (!fd.valid()) return ErrnoStatus("create", tmp, errno);
-  Status st = WriteAll(fd.get(), data.data(), data.size(), tmp);
-  if (st.ok() && ::fsync(fd.get()) != 0) st = ErrnoStatus("fsync", tmp, errno);
-  if (st.ok() && ::fchmod(fd.get(), mode) != 0) st = ErrnoStatus("chmod", tmp, errno);
-  fd.reset();
-  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = ErrnoStatus("rename", tmp, errno);
-  if (!st.ok()) {
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  return FsyncDir(DirName(path));
+Result<std::string> ReadFile(const std::string& path, std::string_view verb) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus(verb.empty() ? "open" : verb, path, errno);
+  return ReadAll(fd.get(), path, SIZE_MAX, verb.empty() ? "read" : verb);
 }
 
 Status FsyncDir(const std::string& path, std::string_view open_verb, std::string_view sync_verb) {

@@ -2,14 +2,16 @@
 // base::ErrnoStatus ("<op> <path>: <strerror>", code per errno_status.h), e.g.
 // "open /x/y: No such file or directory".
 //
-// Thread-safety: every function is thread-safe (no shared state beyond a thread-local random
-// source for temporary names).
+// Atomic file replacement is base::WriteFileAtomic (env.h).
+//
+// Thread-safety: every function is thread-safe (no shared state).
 #ifndef LATCHKEY_BASE_FILE_H_
 #define LATCHKEY_BASE_FILE_H_
 
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -21,15 +23,15 @@ namespace latchkey::base {
 // `path_for_errors` ("write <path>: ...").
 Status WriteAll(int fd, const void* data, size_t size, std::string_view path_for_errors);
 
+// Reads `fd` from its current offset to its end. Errors: "<verb> <path_for_errors>: ..."; more
+// than `max_bytes` is RESOURCE_EXHAUSTED "<path_for_errors> is larger than <max_bytes> bytes".
+Result<std::string> ReadAll(int fd, std::string_view path_for_errors, size_t max_bytes = SIZE_MAX,
+                            std::string_view verb = "read");
+
 // Reads the whole file at `path` (follows symlinks). Errors: "open <path>: ...",
 // "read <path>: ..."; with a non-empty `verb`, both are "<verb> <path>: ..." instead (for
 // callers whose messages say e.g. "reading <path>: ...").
 Result<std::string> ReadFile(const std::string& path, std::string_view verb = {});
-
-// Replaces `path` with `data` atomically and durably: writes "<path>.tmp-<random>" in the same
-// directory, fsyncs it, renames it over `path` and fsyncs the directory. Readers see either the
-// old or the new content, never a mix. On failure the temporary file is removed.
-Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0644);
 
 // fsyncs the directory at `path` (makes a rename or creation inside it durable). Errors:
 // "<open_verb> <path>: ..." and "<sync_verb> <path>: ..." (e.g. "opening directory", "syncing

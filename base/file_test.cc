@@ -1,5 +1,6 @@
 #include "base/file.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "base/testutil.h"
+
 namespace latchkey::base {
 namespace {
 
@@ -15,39 +18,10 @@ namespace fs = std::filesystem;
 
 class FileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "lk-base-file-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string P(const std::string& rel) const { return dir_ + "/" + rel; }
-  std::string dir_;
+  testing::TempDir tmp_{"lk-base-file-"};
+  const std::string dir_ = tmp_.path();
 };
-
-TEST_F(FileTest, WriteThenReadRoundTrips) {
-  std::string data(200000, 'x');
-  data[12345] = '\0';
-  ASSERT_TRUE(WriteFileAtomic(P("f"), data, 0600).ok());
-  auto got = ReadFile(P("f"));
-  ASSERT_TRUE(got.ok()) << got.status().ToString();
-  EXPECT_EQ(*got, data);
-  struct stat st;
-  ASSERT_EQ(::stat(P("f").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 07777, 0600u);
-}
-
-TEST_F(FileTest, WriteReplacesAndLeavesNoTemporaryFile) {
-  ASSERT_TRUE(WriteFileAtomic(P("f"), "old").ok());
-  ASSERT_TRUE(WriteFileAtomic(P("f"), "new").ok());
-  EXPECT_EQ(*ReadFile(P("f")), "new");
-  size_t entries = 0;
-  for (const auto& e : fs::directory_iterator(dir_)) {
-    (void)e;
-    ++entries;
-  }
-  EXPECT_EQ(entries, 1u);
-}
 
 TEST_F(FileTest, ReadMissingFileIsNotFound) {
   auto r = ReadFile(P("missing"));
@@ -62,11 +36,19 @@ TEST_F(FileTest, ReadWithAVerbWordsEveryFailureWithIt) {
   EXPECT_EQ(ReadFile(dir_, "reading").status().message(), "reading " + dir_ + ": Is a directory");
 }
 
-TEST_F(FileTest, WriteIntoMissingDirectoryNamesTheTemporaryFile) {
-  Status s = WriteFileAtomic(P("no/f"), "x");
-  ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.code(), StatusCode::kNotFound);
-  EXPECT_EQ(s.message().rfind("create " + P("no/f") + ".tmp-", 0), 0u) << s.message();
+TEST_F(FileTest, ReadAllStopsPastItsLimit) {
+  std::ofstream(P("f")) << "0123456789";
+  int fd = ::open(P("f").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  auto all = ReadAll(fd, "f");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(*all, "0123456789");
+  ASSERT_EQ(::lseek(fd, 0, SEEK_SET), 0);
+  auto cut = ReadAll(fd, "the file", 9);
+  EXPECT_EQ(cut.status().ToString(), "RESOURCE_EXHAUSTED: the file is larger than 9 bytes");
+  ::close(fd);
+  EXPECT_EQ(ReadAll(fd, "the file", 9, "reading").status().message(),
+            "reading the file: Bad file descriptor");
 }
 
 TEST_F(FileTest, MakeDirsCreatesEveryComponent) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/errno_status.h"
+#include "base/file.h"
 #include "base/path.h"
 
 namespace latchkey::base {
@@ -132,22 +133,7 @@ Result<std::string> ReadFileInRoot(int root_fd, std::string_view path, size_t ma
   if (!S_ISREG(st.st_mode)) {
     return FailedPreconditionError(RootedPath(path) + " is not a regular file");
   }
-  std::string out;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus("read", RootedPath(path), errno);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > max_bytes) {
-      return ResourceExhaustedError(RootedPath(path) + " is larger than " +
-                                    std::to_string(max_bytes) + " bytes");
-    }
-  }
-  return out;
+  return ReadAll(fd.get(), RootedPath(path), max_bytes);
 }
 
 Result<UniqueFd> OpenOrMakeDirInRoot(int root_fd, const std::vector<std::string>& parts,

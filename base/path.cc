@@ -1,17 +1,14 @@
 #include "base/path.h"
 
+#include "base/split.h"
+
 namespace latchkey::base {
 
 std::string CleanPath(std::string_view p) {
   if (p.empty()) return ".";
   const bool rooted = p.front() == '/';
   std::vector<std::string_view> parts;
-  size_t i = 0;
-  while (i < p.size()) {
-    size_t j = p.find('/', i);
-    if (j == std::string_view::npos) j = p.size();
-    std::string_view part = p.substr(i, j - i);
-    i = j + 1;
+  for (std::string_view part : Split(p, '/')) {
     if (part.empty() || part == ".") continue;
     if (part == "..") {
       if (!parts.empty() && parts.back() != "..") {
@@ -59,12 +56,8 @@ std::string RootedPath(std::string_view path) {
 std::vector<std::string> RootedComponents(std::string_view path) {
   std::string clean = RootedPath(path);
   std::vector<std::string> out;
-  size_t i = 1;
-  while (i < clean.size()) {
-    size_t j = clean.find('/', i);
-    if (j == std::string::npos) j = clean.size();
-    out.emplace_back(clean.substr(i, j - i));
-    i = j + 1;
+  for (std::string_view part : Split(std::string_view(clean).substr(1), '/')) {
+    out.emplace_back(part);
   }
   return out;
 }

@@ -45,39 +45,35 @@ const std::string& Input() {
   return kInput;
 }
 
-void BM_Parse(benchmark::State& state) {
+// Runs `parse` (Input() -> a Result) once per iteration, failing the benchmark on an error, and
+// reports the bytes parsed.
+template <typename Fn>
+void OverInput(benchmark::State& state, Fn parse) {
   const std::string& in = Input();
   for (auto _ : state) {
-    auto r = latchkey::frontend::Parse(in);
+    auto r = parse(in);
     if (!r.ok()) state.SkipWithError(r.status().message().c_str());
     benchmark::DoNotOptimize(r);
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
                           static_cast<int64_t>(in.size()));
+}
+
+void BM_Parse(benchmark::State& state) {
+  OverInput(state, [](const std::string& in) { return latchkey::frontend::Parse(in); });
 }
 BENCHMARK(BM_Parse)->Unit(benchmark::kMillisecond);
 
 void BM_ParseAndDump(benchmark::State& state) {
-  const std::string& in = Input();
-  for (auto _ : state) {
-    auto r = latchkey::frontend::Parse(in);
-    std::string d = latchkey::frontend::Dump(*r);
-    benchmark::DoNotOptimize(d);
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
-                          static_cast<int64_t>(in.size()));
+  OverInput(state, [](const std::string& in) -> latchkey::Result<std::string> {
+    LK_ASSIGN_OR_RETURN(auto r, latchkey::frontend::Parse(in));
+    return latchkey::frontend::Dump(r);
+  });
 }
 BENCHMARK(BM_ParseAndDump)->Unit(benchmark::kMillisecond);
 
 void BM_ParseInstructions(benchmark::State& state) {
-  const std::string& in = Input();
-  for (auto _ : state) {
-    auto r = latchkey::frontend::ParseDockerfile(in);
-    if (!r.ok()) state.SkipWithError(r.status().message().c_str());
-    benchmark::DoNotOptimize(r);
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
-                          static_cast<int64_t>(in.size()));
+  OverInput(state, [](const std::string& in) { return latchkey::frontend::ParseDockerfile(in); });
 }
 BENCHMARK(BM_ParseInstructions)->Unit(benchmark::kMillisecond);
 

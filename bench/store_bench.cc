@@ -150,28 +150,23 @@ void BM_FetchThroughPlugin(benchmark::State& state) {
 }
 BENCHMARK(BM_FetchThroughPlugin)->Iterations(20000)->Unit(benchmark::kMicrosecond);
 
-// Store::Open (read meta, check the unlock key, unwrap the data key) with 100,000 secrets.
-void BM_Open100000(benchmark::State& state) {
+// Store::Open (read meta, check the unlock key, unwrap the data key) of a store with `secrets`
+// secrets.
+void OpenStore(benchmark::State& state, int secrets) {
   std::string key;
-  std::string db = EnsureStore(100000, &key);
+  std::string db = EnsureStore(secrets, &key);
   for (auto _ : state) {
     auto s = Store::Open(db, KeySource::UnlockKeyFile(key));
     if (!s.ok()) state.SkipWithError(s.status().ToString().c_str());
     benchmark::DoNotOptimize(s);
   }
 }
+
+void BM_Open100000(benchmark::State& state) { OpenStore(state, 100000); }
 BENCHMARK(BM_Open100000)->Unit(benchmark::kMicrosecond);
 
 // The same with 10,000 secrets: open time must not grow with the store.
-void BM_Open10000(benchmark::State& state) {
-  std::string key;
-  std::string db = EnsureStore(10000, &key);
-  for (auto _ : state) {
-    auto s = Store::Open(db, KeySource::UnlockKeyFile(key));
-    if (!s.ok()) state.SkipWithError(s.status().ToString().c_str());
-    benchmark::DoNotOptimize(s);
-  }
-}
+void BM_Open10000(benchmark::State& state) { OpenStore(state, 10000); }
 BENCHMARK(BM_Open10000)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

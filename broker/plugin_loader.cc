@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/unique_fd.h"
 #include "broker/secret_buffer.h"
 
 namespace latchkey {
@@ -26,20 +27,6 @@ void (*PluginLoader::TEST_before_dlopen)(const std::string&, const std::string&)
 void (*PluginLoader::TEST_after_realpath)(const std::string&) = nullptr;
 
 namespace {
-
-// Closes a descriptor on scope exit.
-class FdCloser {
- public:
-  explicit FdCloser(int fd) : fd_(fd) {}
-  ~FdCloser() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FdCloser(const FdCloser&) = delete;
-  FdCloser& operator=(const FdCloser&) = delete;
-
- private:
-  int fd_;
-};
 
 // The process-wide registry. Never destroyed: plugins are never unloaded either.
 struct Registry {
@@ -148,24 +135,24 @@ Result<int> OpenResolved(const std::string& path, const std::string& resolved) {
     i = j + 1;
   }
   if (parts.empty()) return InvalidArgumentError(Prefix(path) + "not a regular file (a directory)");
-  int dir = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return OpenError(path, errno);
+  base::UniqueFd dir(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) return OpenError(path, errno);
   std::string shown = "/";
   for (size_t i = 0;; ++i) {
-    FdCloser close_dir(dir);
     struct stat st;
-    if (::fstat(dir, &st) != 0) return OpenError(path, errno);
+    if (::fstat(dir.get(), &st) != 0) return OpenError(path, errno);
     LK_RETURN_IF_ERROR(CheckDirectory(path, shown, st, i + 1 == parts.size()));
     if (i + 1 == parts.size()) {
       // O_NONBLOCK: opening a FIFO must not hang; it is refused by the fstat check after.
-      int fd = ::openat(dir, parts[i].c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+      int fd =
+          ::openat(dir.get(), parts[i].c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
       if (fd < 0) return OpenError(path, errno);
       return fd;
     }
-    int next = ::openat(dir, parts[i].c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int next = ::openat(dir.get(), parts[i].c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (next < 0) return OpenError(path, errno);
     shown = (i == 0 ? "/" : shown + "/") + parts[i];
-    dir = next;
+    dir.reset(next);  // closes the parent
   }
 }
 
@@ -335,7 +322,7 @@ Result<std::shared_ptr<PluginLibrary>> PluginLoader::Load(const std::string& pat
   LK_RETURN_IF_ERROR(CheckGivenPath(path));
   if (TEST_after_realpath != nullptr) TEST_after_realpath(resolved);
   LK_ASSIGN_OR_RETURN(int fd, OpenResolved(path, resolved));
-  FdCloser closer(fd);
+  base::UniqueFd closer(fd);
 
   struct stat st;
   if (::fstat(fd, &st) != 0) {

@@ -72,8 +72,8 @@ enum class Workload { kCreate, kRotate, kRekey };
 class CrashTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = dir_.File("secrets.db");
-    key_ = dir_.File("unlock.key");
+    db_ = dir_.Join("secrets.db");
+    key_ = dir_.Join("unlock.key");
     auto s = Store::Init(db_, KeySource::UnlockKeyFile(key_), nullptr);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     for (int i = 0; i < 5; ++i) {
@@ -174,7 +174,7 @@ TEST_F(CrashTest, KillDuringRekey) { Run(Workload::kRekey); }
 // Readers in three processes and writers in two (the parent and a child) share one store.
 TEST(MultiProcessTest, ConcurrentReadersAndWriters) {
   TempDir dir;
-  std::string db = dir.File("secrets.db"), key = dir.File("unlock.key");
+  std::string db = dir.Join("secrets.db"), key = dir.Join("unlock.key");
   {
     auto s = Store::Init(db, KeySource::UnlockKeyFile(key), nullptr);
     ASSERT_TRUE(s.ok());

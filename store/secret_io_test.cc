@@ -59,11 +59,11 @@ TEST(SecretIoTest, RejectsEmptyAndOversizedData) {
 
 TEST(SecretIoTest, ReadsFiles) {
   TempDir dir;
-  std::string p = dir.File("f");
+  std::string p = dir.Join("f");
   { std::ofstream(p) << "abc"; }
   EXPECT_EQ(View(*ReadSecretFile(p)), "abc");
-  EXPECT_EQ(ReadSecretFile(dir.File("none")).status(),
-            NotFoundError("secret file " + dir.File("none") + " does not exist"));
+  EXPECT_EQ(ReadSecretFile(dir.Join("none")).status(),
+            NotFoundError("secret file " + dir.Join("none") + " does not exist"));
   EXPECT_EQ(ReadSecretFile(dir.path()).status(),
             InvalidArgumentError("secret file " + dir.path() + " is a directory"));
 }
@@ -113,7 +113,7 @@ TEST(UnlockKeyTest, RejectsMalformedKeysWithoutQuotingThem) {
 TEST(UnlockKeyTest, WriteIsExclusiveAndPrivate) {
   TempDir dir;
   auto key = SecretBuffer::CopyOf(Bytes(std::string(32, 'k'))).value();
-  std::string p = dir.File("u.key");
+  std::string p = dir.Join("u.key");
   ASSERT_TRUE(WriteUnlockKeyFile(p, key, true).ok());
   EXPECT_EQ(WriteUnlockKeyFile(p, key, true),
             AlreadyExistsError("unlock key file " + p + " already exists"));

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "base/file.h"
 #include "base/path.h"
 #include "store/schema.h"
 #include "store/unlock_key.h"
@@ -34,20 +35,6 @@ std::string Hex(std::span<const uint8_t> bytes) {
 
 std::vector<uint8_t> ToVector(std::span<const uint8_t> s) { return {s.begin(), s.end()}; }
 
-// mkdir -p with mode 0700 for the directories it creates.
-Status MakeDirs(const std::string& dir) {
-  struct stat st;
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (S_ISDIR(st.st_mode)) return Status::OK();
-    return FailedPreconditionError(dir + " exists and is not a directory");
-  }
-  if (dir != "/" && dir != ".") LK_RETURN_IF_ERROR(MakeDirs(base::DirName(dir)));
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return PermissionDeniedError("cannot create directory " + dir + ": " + std::strerror(errno));
-  }
-  return Status::OK();
-}
-
 bool FileExists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;
@@ -56,6 +43,17 @@ bool FileExists(const std::string& path) {
 Status SecretNotFound(const std::string& name) {
   return NotFoundError("secret " + name + " not found");
 }
+
+Status NoSuchVersion(const Reference& ref, uint64_t latest) {
+  return NotFoundError("secret " + ref.name + " has no version " + std::to_string(ref.version) +
+                       " (latest is " + std::to_string(latest) + ")");
+}
+
+// Ends a read snapshot opened with BEGIN: COMMIT on scope exit (a reader may ignore its result).
+struct EndRead {
+  Db* db;
+  ~EndRead() { (void)db->Exec("COMMIT"); }
+};
 
 Status ValidateLabels(const Labels& labels) {
   for (const auto& [k, v] : labels) {
@@ -207,7 +205,7 @@ Result<std::unique_ptr<Store>> Store::Init(const std::string& path, const KeySou
                                            SecretBuffer* unlock_key_text,
                                            const OpenOptions& options) {
   LK_RETURN_IF_ERROR(EnsureSodium());
-  LK_RETURN_IF_ERROR(MakeDirs(base::DirName(path)));
+  LK_RETURN_IF_ERROR(base::MakeDirs(base::DirName(path), 0700));
   Status exists = AlreadyExistsError("store " + path + " already exists");
   struct stat st;
   if (::stat(path.c_str(), &st) == 0 && st.st_size > 0) {
@@ -452,10 +450,7 @@ Result<std::vector<SecretInfo>> Store::List(const ListFilter& filter) {
   std::lock_guard<std::mutex> lock(mu_);
   // One read snapshot for both queries.
   LK_RETURN_IF_ERROR(db_->Exec("BEGIN"));
-  struct EndRead {
-    Db* db;
-    ~EndRead() { (void)db->Exec("COMMIT"); }
-  } end_read{db_.get()};
+  EndRead end_read{db_.get()};
   std::unordered_map<int64_t, Labels> labels;
   {
     LK_ASSIGN_OR_RETURN(Stmt q, db_->Prepare("SELECT secret_id, key, value FROM labels"));
@@ -505,18 +500,14 @@ Status Store::VersionNotFound(const Reference& ref) {
     uint64_t v = ref.version == 0 ? latest : ref.version;
     return Corrupt("secret " + ref.name + " version " + std::to_string(v) + " is missing");
   }
-  return NotFoundError("secret " + ref.name + " has no version " + std::to_string(ref.version) +
-                       " (latest is " + std::to_string(latest) + ")");
+  return NoSuchVersion(ref, latest);
 }
 
 Result<SecretInfo> Store::Inspect(const Reference& ref) {
   LK_RETURN_IF_ERROR(ValidateName(ref.name));
   std::lock_guard<std::mutex> lock(mu_);
   LK_RETURN_IF_ERROR(db_->Exec("BEGIN"));
-  struct EndRead {
-    Db* db;
-    ~EndRead() { (void)db->Exec("COMMIT"); }
-  } end_read{db_.get()};
+  EndRead end_read{db_.get()};
   SecretInfo info;
   int64_t id = 0;
   {
@@ -532,8 +523,7 @@ Result<SecretInfo> Store::Inspect(const Reference& ref) {
     info.latest_version = static_cast<uint64_t>(q.ColumnInt(4));
   }
   if (ref.version > info.latest_version) {
-    return NotFoundError("secret " + ref.name + " has no version " + std::to_string(ref.version) +
-                         " (latest is " + std::to_string(info.latest_version) + ")");
+    return NoSuchVersion(ref, info.latest_version);
   }
   {
     LK_ASSIGN_OR_RETURN(Stmt q, db_->Prepare("SELECT key, value FROM labels WHERE secret_id = ?"));
@@ -634,7 +624,7 @@ Status Store::RekeyKek(const KeySource& new_key, SecretBuffer* unlock_key_text) 
     if (target != unlock_key_file_ && FileExists(target)) {
       return AlreadyExistsError("unlock key file " + target + " already exists");
     }
-    LK_RETURN_IF_ERROR(MakeDirs(base::DirName(target)));
+    LK_RETURN_IF_ERROR(base::MakeDirs(base::DirName(target), 0700));
     LK_ASSIGN_OR_RETURN(new_kek, RandomKey());
     pending = target + ".new";
     LK_RETURN_IF_ERROR(WriteUnlockKeyFile(pending, new_kek, false));

@@ -24,8 +24,8 @@ class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     testing::UseMinPwhashLimits();
-    db_ = dir_.File("secrets.db");
-    key_ = dir_.File("unlock.key");
+    db_ = dir_.Join("secrets.db");
+    key_ = dir_.Join("unlock.key");
     SecretBuffer text;
     auto s = Store::Init(db_, KeySource::UnlockKeyFile(key_), &text);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
@@ -66,11 +66,27 @@ TEST_F(StoreTest, InitWritesUnlockKeyFileOnce) {
   EXPECT_EQ(line, key_text_);
   // A second init neither overwrites the store nor the key.
   TempDir other;
-  auto again = Store::Init(db_, KeySource::UnlockKeyFile(other.File("k")), nullptr);
+  auto again = Store::Init(db_, KeySource::UnlockKeyFile(other.Join("k")), nullptr);
   EXPECT_EQ(again.status(), AlreadyExistsError("store " + db_ + " already exists"));
-  auto same_key = Store::Init(other.File("s.db"), KeySource::UnlockKeyFile(key_), nullptr);
+  auto same_key = Store::Init(other.Join("s.db"), KeySource::UnlockKeyFile(key_), nullptr);
   EXPECT_EQ(same_key.status(), AlreadyExistsError("unlock key file " + key_ + " already exists"));
-  EXPECT_FALSE(std::filesystem::exists(other.File("s.db")));
+  EXPECT_FALSE(std::filesystem::exists(other.Join("s.db")));
+}
+
+// The store's directories are made with base::MakeDirs (mode 0700), so a parent that is a file
+// fails with its wording.
+TEST_F(StoreTest, InitUnderAFileNamesIt) {
+  TempDir other;
+  std::ofstream(other.Join("file")) << "x";
+  auto r =
+      Store::Init(other.Join("file/sub/s.db"), KeySource::UnlockKeyFile(other.Join("k")), nullptr);
+  EXPECT_EQ(r.status().message(), "mkdir " + other.Join("file") + ": Not a directory");
+  auto made =
+      Store::Init(other.Join("a/b/s.db"), KeySource::UnlockKeyFile(other.Join("k")), nullptr);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  struct stat st;
+  ASSERT_EQ(::stat(other.Join("a/b").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
 }
 
 TEST_F(StoreTest, CreateReadAndInspectWithoutData) {
@@ -239,7 +255,7 @@ TEST_F(StoreTest, CiphertextSwappedBetweenRowsFailsToDecrypt) {
 TEST_F(StoreTest, CiphertextFromAnotherStoreFailsToDecrypt) {
   ASSERT_TRUE(store_->Create("a", Bytes("alpha"), {}).ok());
   store_.reset();
-  std::string other_db = dir_.File("other.db");
+  std::string other_db = dir_.Join("other.db");
   std::filesystem::copy_file(db_, other_db);
   // Same keys, different store id: every row is bound to its store.
   ASSERT_EQ(RawSql(other_db, "UPDATE meta SET store_id = randomblob(16)"), SQLITE_OK);
@@ -252,8 +268,8 @@ TEST_F(StoreTest, WrongUnlockKeyIsDetectedByKeyCheckValue) {
   // An empty store: there is no secret whose decryption could fail.
   TempDir other;
   ASSERT_TRUE(
-      Store::Init(other.File("s.db"), KeySource::UnlockKeyFile(other.File("k")), nullptr).ok());
-  auto s = Store::Open(db_, KeySource::UnlockKeyFile(other.File("k")));
+      Store::Init(other.Join("s.db"), KeySource::UnlockKeyFile(other.Join("k")), nullptr).ok());
+  auto s = Store::Open(db_, KeySource::UnlockKeyFile(other.Join("k")));
   EXPECT_EQ(s.status(), UnauthenticatedError("wrong unlock key or passphrase for store " + db_));
   // A damaged wrapped data key with the right KEK is corruption, not a wrong key.
   store_.reset();
@@ -265,7 +281,7 @@ TEST_F(StoreTest, WrongUnlockKeyIsDetectedByKeyCheckValue) {
 }
 
 TEST_F(StoreTest, UnlockKeyFileErrors) {
-  std::string missing = dir_.File("missing.key");
+  std::string missing = dir_.Join("missing.key");
   EXPECT_EQ(Store::Open(db_, KeySource::UnlockKeyFile(missing)).status(),
             NotFoundError("unlock key file " + missing + " does not exist"));
   ASSERT_EQ(::chmod(key_.c_str(), 0644), 0);
@@ -273,7 +289,7 @@ TEST_F(StoreTest, UnlockKeyFileErrors) {
             PermissionDeniedError("unlock key file " + key_ +
                                   " is accessible by group or others (mode 0644); run chmod 600 " +
                                   key_));
-  std::string bad = dir_.File("bad.key");
+  std::string bad = dir_.Join("bad.key");
   {
     std::ofstream out(bad);
     out << "SWMKEY-1-abc\n";
@@ -286,7 +302,7 @@ TEST_F(StoreTest, UnlockKeyFileErrors) {
 }
 
 TEST_F(StoreTest, MissingAndMismatchedStores) {
-  std::string missing = dir_.File("none.db");
+  std::string missing = dir_.Join("none.db");
   EXPECT_EQ(Store::Open(missing, KeySource::UnlockKeyFile(key_)).status(),
             FailedPreconditionError("store " + missing +
                                     " does not exist; create it with `latchkey store init`"));
@@ -297,7 +313,7 @@ TEST_F(StoreTest, MissingAndMismatchedStores) {
 }
 
 TEST_F(StoreTest, PassphraseStoreRecordsItsLimits) {
-  std::string db = dir_.File("pw.db");
+  std::string db = dir_.Join("pw.db");
   ASSERT_TRUE(Store::Init(db, KeySource::Passphrase(Pass("correct horse")), nullptr).ok());
   ::unsetenv("LATCHKEY_STORE_PWHASH_LIMITS");  // opening uses the recorded (MIN) limits
   auto s = Store::Open(db, KeySource::Passphrase(Pass("correct horse")));
@@ -316,7 +332,7 @@ TEST_F(StoreTest, PassphraseStoreRecordsItsLimits) {
 
 TEST_F(StoreTest, BadPwhashOverrideIsAnError) {
   ::setenv("LATCHKEY_STORE_PWHASH_LIMITS", "tiny", 1);
-  auto s = Store::Init(dir_.File("pw.db"), KeySource::Passphrase(Pass("p")), nullptr);
+  auto s = Store::Init(dir_.Join("pw.db"), KeySource::Passphrase(Pass("p")), nullptr);
   EXPECT_EQ(s.status(), InvalidArgumentError("LATCHKEY_STORE_PWHASH_LIMITS=tiny is not one of "
                                              "min, interactive, moderate, sensitive"));
   testing::UseMinPwhashLimits();
@@ -325,7 +341,7 @@ TEST_F(StoreTest, BadPwhashOverrideIsAnError) {
 TEST_F(StoreTest, RekeyKekReplacesUnlockKeyInPlace) {
   ASSERT_TRUE(store_->Create("a", Bytes("v1"), {}).ok());
   ASSERT_TRUE(store_->Rotate("a", Bytes("v2")).ok());
-  std::string old_key = dir_.File("old.key");
+  std::string old_key = dir_.Join("old.key");
   std::filesystem::copy_file(key_, old_key);
   SecretBuffer text;
   ASSERT_TRUE(store_->RekeyKek(KeySource::UnlockKeyFile(key_), &text).ok());
@@ -352,7 +368,7 @@ TEST_F(StoreTest, RekeyKekBetweenPassphraseAndUnlockKey) {
   ASSERT_TRUE((*s)->RekeyKek(KeySource::Passphrase(Pass("pw2")), nullptr).ok());
   EXPECT_EQ(Store::Open(db_, KeySource::Passphrase(Pass("pw1"))).status().code(),
             StatusCode::kUnauthenticated);
-  std::string key2 = dir_.File("keys/new.key");
+  std::string key2 = dir_.Join("keys/new.key");
   SecretBuffer text;
   ASSERT_TRUE((*s)->RekeyKek(KeySource::UnlockKeyFile(key2), &text).ok());
   auto t = Store::Open(db_, KeySource::UnlockKeyFile(key2));
@@ -366,7 +382,7 @@ TEST_F(StoreTest, RekeyKekBetweenPassphraseAndUnlockKey) {
 
 TEST_F(StoreTest, InterruptedUnlockKeyRekeyRollsForward) {
   ASSERT_TRUE(store_->Create("a", Bytes("v1"), {}).ok());
-  std::string old_key = dir_.File("old.key");
+  std::string old_key = dir_.Join("old.key");
   std::filesystem::copy_file(key_, old_key);
   ASSERT_TRUE(store_->RekeyKek(KeySource::UnlockKeyFile(key_), nullptr).ok());
   // Recreate the state of a crash after the commit, before the rename: the new key is still in
@@ -448,14 +464,14 @@ TEST_F(StoreTest, ReadIntoCallerMemory) {
 
 TEST_F(StoreTest, CorruptFilesAreReportedAsCorrupt) {
   store_.reset();
-  std::string garbage = dir_.File("garbage.db");
+  std::string garbage = dir_.Join("garbage.db");
   {
     std::ofstream out(garbage, std::ios::binary);
     out << std::string(8192, 'G');
   }
   EXPECT_EQ(Store::Open(garbage, KeySource::UnlockKeyFile(key_)).status(),
             DataLossError("store " + garbage + " is corrupt: file is not a database"));
-  std::string empty = dir_.File("empty.db");
+  std::string empty = dir_.Join("empty.db");
   { std::ofstream out(empty); }
   EXPECT_EQ(Store::Open(empty, KeySource::UnlockKeyFile(key_)).status(),
             DataLossError("store " + empty + " is corrupt: the file is empty"));

@@ -1,4 +1,5 @@
-// Helpers shared by the store's tests: temporary directories, byte spans, raw SQL.
+// Helpers shared by the store's tests: byte spans, raw SQL (the temporary directory is
+// base/testutil.h's).
 #ifndef LATCHKEY_STORE_TEST_UTIL_H_
 #define LATCHKEY_STORE_TEST_UTIL_H_
 
@@ -11,27 +12,13 @@
 #include <string>
 #include <string_view>
 
+#include "base/testutil.h"
 #include "broker/secret_buffer.h"
 
 namespace latchkey::store::testing {
 
-// A fresh directory under /tmp, removed with its contents on destruction.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/lk-store-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string File(std::string_view name) const { return path_ + "/" + std::string(name); }
-
- private:
-  std::string path_;
-};
+// A fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction.
+using base::testing::TempDir;
 
 inline std::span<const uint8_t> Bytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};

@@ -74,9 +74,6 @@ class FailClosedEnv final : public AuditFs {
   Result<FileTail> ReadTail(const std::string& path, size_t max_bytes) override {
     return UnavailableUnlessNotFound(inner_->ReadTail(path, max_bytes));
   }
-  Status WriteFileAtomic(const std::string& path, std::string_view bytes, bool sync) override {
-    return UnavailableUnlessNotFound(inner_->WriteFileAtomic(path, bytes, sync));
-  }
 
  private:
   std::shared_ptr<AuditFs> inner_;

@@ -157,8 +157,9 @@ void Commit(Shared& s, const Line& line) {
 
 Status WriteHead(Shared& s, bool sync, const std::string& time) {
   if (!s.opts.write_head) return Status::OK();
-  return s.opts.fs->WriteFileAtomic(
-      HeadPathFor(s.opts.path), SerializeHead(s.log_id, s.next_seq - 1, s.prev, time) + "\n", sync);
+  return base::WriteFileAtomic(*s.opts.fs, HeadPathFor(s.opts.path),
+                               SerializeHead(s.log_id, s.next_seq - 1, s.prev, time) + "\n", 0600,
+                               sync);
 }
 
 // Writes a rotation checkpoint, then shifts <path> to <path>.1 (and older files up by one).

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "base/testutil.h"
 #include "broker/audit/audit_keys.h"
 #include "broker/audit/audit_log.h"
 #include "broker/audit/log_set.h"
@@ -21,25 +22,8 @@
 
 namespace latchkey::audit::testing {
 
-// A fresh directory under /tmp, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/lk-audit-test-XXXXXX";
-    char* p = ::mkdtemp(tmpl);
-    if (p == nullptr) std::abort();
-    path_ = p;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string Join(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+// A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction.
+using base::testing::TempDir;
 
 inline std::shared_ptr<const AuditKeys> NewKeys() {
   auto keys = GenerateKeys();

@@ -134,8 +134,8 @@ Result<std::string> BuildRun::SourceView(int stage, const std::string& name, Cop
   LK_ASSIGN_OR_RETURN(ResolvedImage * img, ResolveImage(name));
   if (img->dirs.empty()) {
     for (const auto& l : img->image.layers) {
-      LK_ASSIGN_OR_RETURN(std::string dir,
-                          image::ExtractLayer(store_.blobs(), l.digest, l.diff_id, req_.state_dir));
+      LK_ASSIGN_OR_RETURN(std::string dir, image::ExtractLayer(store_.blobs(), l.digest, l.diff_id,
+                                                               req_.state_dir, CheckCancelled));
       img->dirs.push_back(dir);
     }
   }

@@ -105,8 +105,8 @@ Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Ste
   std::optional<CacheEntry> hit = LookupStep(es, step, key, ctx, name);
   if (hit) {
     if (hit->layer) {
-      Result<std::string> dir = image::ExtractLayer(store_.blobs(), hit->layer->digest,
-                                                    hit->layer->diff_id, req_.state_dir);
+      Result<std::string> dir = image::ExtractLayer(
+          store_.blobs(), hit->layer->digest, hit->layer->diff_id, req_.state_dir, CheckCancelled);
       if (!dir.ok()) return fail(dir.status());
       if (Status st = CheckCancelled(); !st.ok()) return fail(st);
       where.desc = *hit->layer;
@@ -193,7 +193,7 @@ Status BuildRun::RunStage(const frontend::EvaluatedStage& es, size_t stage_count
       if (Status st = CheckCancelled(); !st.ok())
         return Fail(vertex, name, node.line, node.line, st);
       Result<std::string> dir =
-          image::ExtractLayer(store_.blobs(), l.digest, l.diff_id, req_.state_dir);
+          image::ExtractLayer(store_.blobs(), l.digest, l.diff_id, req_.state_dir, CheckCancelled);
       if (!dir.ok()) return Fail(vertex, name, node.line, node.line, dir.status());
       LayerRef ref;
       ref.desc = l;

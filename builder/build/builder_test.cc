@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "base/testutil.h"
 #include "builder/build/build_run.h"
 #include "builder/build/secret_session_testutil.h"
 #include "builder/executor/cancel.h"
@@ -24,27 +25,9 @@
 namespace latchkey::build {
 namespace {
 
+using base::testing::TempDir;
 using testing::FakeSecretSession;
 using testing::SecretOf;
-
-// A fresh directory under /tmp, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/lk-builder-test-XXXXXX";
-    char* p = ::mkdtemp(tmpl);
-    if (p == nullptr) std::abort();
-    path_ = p;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string Join(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 void WriteFile(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "base/in_root.h"
+#include "base/split.h"
 
 namespace latchkey::build {
 namespace {
@@ -23,12 +24,7 @@ std::optional<uint32_t> ParseId(std::string_view s) {
 
 // Finds the line of a passwd/group file whose first field is `name`; returns its fields.
 std::optional<std::vector<std::string>> FindEntry(const std::string& db, std::string_view name) {
-  size_t i = 0;
-  while (i < db.size()) {
-    size_t j = db.find('\n', i);
-    if (j == std::string::npos) j = db.size();
-    std::string_view line(db.data() + i, j - i);
-    i = j + 1;
+  for (std::string_view line : base::Split(db, '\n')) {
     std::vector<std::string> fields;
     size_t k = 0;
     for (;;) {

@@ -11,8 +11,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/testutil.h"
+
 namespace latchkey::build {
 namespace {
+
+using base::testing::Exists;
+using base::testing::ReadText;
+using base::testing::WriteText;
 
 namespace fs = std::filesystem;
 
@@ -38,21 +44,6 @@ class CopyTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(base_); }
 
-  static void Write(const std::string& path, const std::string& text, mode_t mode = 0644) {
-    fs::create_directories(fs::path(path).parent_path());
-    std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-    ::chmod(path.c_str(), mode);
-  }
-  static std::string Read(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-  static bool Exists(const std::string& path) {
-    struct stat st;
-    return ::lstat(path.c_str(), &st) == 0;
-  }
   static struct stat Lstat(const std::string& path) {
     struct stat st = {};
     EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
@@ -134,11 +125,11 @@ class CopyTest : public ::testing::Test {
 // ---- destination rules ----
 
 TEST_F(CopyTest, FileToAFileDestinationTakesTheDestName) {
-  Write(ctx_ + "/a.txt", "hello", 0640);
+  WriteText(ctx_ + "/a.txt", "hello", 0640);
   ::chown((ctx_ + "/a.txt").c_str(), 1000, 1000);
   SetMtime(ctx_ + "/a.txt", 123456);
   ASSERT_TRUE(Copy({"a.txt"}, "/x/y").ok());
-  EXPECT_EQ(Read(root_ + "/x/y"), "hello");
+  EXPECT_EQ(ReadText(root_ + "/x/y"), "hello");
   struct stat st = Lstat(root_ + "/x/y");
   EXPECT_EQ(st.st_mode & 07777, 0640u);
   EXPECT_EQ(st.st_uid, 0u);  // context files become root's
@@ -149,44 +140,44 @@ TEST_F(CopyTest, FileToAFileDestinationTakesTheDestName) {
 }
 
 TEST_F(CopyTest, FileIntoSlashDestLandsAtBasename) {
-  Write(ctx_ + "/sub/a.txt", "A");
+  WriteText(ctx_ + "/sub/a.txt", "A");
   ASSERT_TRUE(Copy({"sub/a.txt"}, "/d/").ok());
-  EXPECT_EQ(Read(root_ + "/d/a.txt"), "A");
+  EXPECT_EQ(ReadText(root_ + "/d/a.txt"), "A");
 }
 
 TEST_F(CopyTest, FileIntoExistingDirLandsAtBasename) {
-  Write(ctx_ + "/a.txt", "A");
+  WriteText(ctx_ + "/a.txt", "A");
   fs::create_directories(root_ + "/opt");
   ASSERT_TRUE(Copy({"a.txt"}, "/opt").ok());
-  EXPECT_EQ(Read(root_ + "/opt/a.txt"), "A");
+  EXPECT_EQ(ReadText(root_ + "/opt/a.txt"), "A");
 }
 
 TEST_F(CopyTest, RelativeDestIsRelativeToWorkdir) {
-  Write(ctx_ + "/a.txt", "A");
+  WriteText(ctx_ + "/a.txt", "A");
   CopyInstruction ins;
   ins.workdir = "/app/src";
   ASSERT_TRUE(Copy({"a.txt"}, ".", ins).ok());
-  EXPECT_EQ(Read(root_ + "/app/src/a.txt"), "A");
+  EXPECT_EQ(ReadText(root_ + "/app/src/a.txt"), "A");
   ASSERT_TRUE(Copy({"a.txt"}, "b.txt", ins).ok());
-  EXPECT_EQ(Read(root_ + "/app/src/b.txt"), "A");
+  EXPECT_EQ(ReadText(root_ + "/app/src/b.txt"), "A");
 }
 
 TEST_F(CopyTest, ExistingFileIsReplaced) {
-  Write(ctx_ + "/a.txt", "new");
-  Write(root_ + "/etc/conf", "old");
+  WriteText(ctx_ + "/a.txt", "new");
+  WriteText(root_ + "/etc/conf", "old");
   ASSERT_TRUE(Copy({"a.txt"}, "/etc/conf").ok());
-  EXPECT_EQ(Read(root_ + "/etc/conf"), "new");
+  EXPECT_EQ(ReadText(root_ + "/etc/conf"), "new");
 }
 
 TEST_F(CopyTest, DirectorySourceCopiesItsContents) {
-  Write(ctx_ + "/src/f.txt", "F", 0600);
-  Write(ctx_ + "/src/sub/g.txt", "G");
+  WriteText(ctx_ + "/src/f.txt", "F", 0600);
+  WriteText(ctx_ + "/src/sub/g.txt", "G");
   fs::create_directory_symlink("sub", ctx_ + "/src/link");
   ::chmod((ctx_ + "/src/sub").c_str(), 0700);
   SetMtime(ctx_ + "/src/sub", 777);
   ASSERT_TRUE(Copy({"src"}, "/app").ok());
-  EXPECT_EQ(Read(root_ + "/app/f.txt"), "F");
-  EXPECT_EQ(Read(root_ + "/app/sub/g.txt"), "G");
+  EXPECT_EQ(ReadText(root_ + "/app/f.txt"), "F");
+  EXPECT_EQ(ReadText(root_ + "/app/sub/g.txt"), "G");
   EXPECT_FALSE(Exists(root_ + "/app/src"));
   EXPECT_EQ(Lstat(root_ + "/app/f.txt").st_mode & 07777, 0600u);
   struct stat sub = Lstat(root_ + "/app/sub");
@@ -197,39 +188,39 @@ TEST_F(CopyTest, DirectorySourceCopiesItsContents) {
 }
 
 TEST_F(CopyTest, DirectoryMergesIntoExistingDirectory) {
-  Write(ctx_ + "/src/new.txt", "N");
-  Write(root_ + "/app/old.txt", "O");
+  WriteText(ctx_ + "/src/new.txt", "N");
+  WriteText(root_ + "/app/old.txt", "O");
   ::chmod((root_ + "/app").c_str(), 0711);
   ASSERT_TRUE(Copy({"src/"}, "/app/").ok());
-  EXPECT_EQ(Read(root_ + "/app/new.txt"), "N");
-  EXPECT_EQ(Read(root_ + "/app/old.txt"), "O");
+  EXPECT_EQ(ReadText(root_ + "/app/new.txt"), "N");
+  EXPECT_EQ(ReadText(root_ + "/app/old.txt"), "O");
   EXPECT_EQ(Lstat(root_ + "/app").st_mode & 07777, 0711u);  // an existing dest is left alone
 }
 
 TEST_F(CopyTest, DirectoryOntoAFileIsAnErrorAndKeepsTheFile) {
-  Write(ctx_ + "/src/f", "F");
-  Write(root_ + "/app", "existing file");
+  WriteText(ctx_ + "/src/f", "F");
+  WriteText(root_ + "/app", "existing file");
   Status s = Copy({"src"}, "/app");
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(), "COPY src: cannot copy a directory to non-directory /app");
-  EXPECT_EQ(Read(root_ + "/app"), "existing file");
-  Write(root_ + "/d/f/x", "dir content");
-  Write(ctx_ + "/f", "file");
+  EXPECT_EQ(ReadText(root_ + "/app"), "existing file");
+  WriteText(root_ + "/d/f/x", "dir content");
+  WriteText(ctx_ + "/f", "file");
   EXPECT_EQ(Copy({"f"}, "/d/").message(),
             "COPY f: cannot overwrite directory /d/f with a non-directory");
-  EXPECT_EQ(Read(root_ + "/d/f/x"), "dir content");
+  EXPECT_EQ(ReadText(root_ + "/d/f/x"), "dir content");
 }
 
 TEST_F(CopyTest, TopLevelSymlinkIsFollowedAndKeepsItsName) {
-  Write(ctx_ + "/real.txt", "R");
+  WriteText(ctx_ + "/real.txt", "R");
   fs::create_symlink("real.txt", ctx_ + "/link.txt");
   ASSERT_TRUE(Copy({"link.txt"}, "/d/").ok());
   EXPECT_TRUE(S_ISREG(Lstat(root_ + "/d/link.txt").st_mode));
-  EXPECT_EQ(Read(root_ + "/d/link.txt"), "R");
+  EXPECT_EQ(ReadText(root_ + "/d/link.txt"), "R");
 }
 
 TEST_F(CopyTest, HardLinksInsideASourceStayLinked) {
-  Write(ctx_ + "/src/a", "same");
+  WriteText(ctx_ + "/src/a", "same");
   ASSERT_EQ(::link((ctx_ + "/src/a").c_str(), (ctx_ + "/src/b").c_str()), 0);
   ASSERT_TRUE(Copy({"src"}, "/out").ok());
   EXPECT_EQ(Lstat(root_ + "/out/a").st_ino, Lstat(root_ + "/out/b").st_ino);
@@ -239,7 +230,7 @@ TEST_F(CopyTest, HeredocSourceBecomesAFile) {
   CopyInstruction ins;
   ins.inline_sources.push_back({"script.sh", "echo hi\n", true});
   ASSERT_TRUE(Copy({}, "/usr/local/bin/", ins).ok());
-  EXPECT_EQ(Read(root_ + "/usr/local/bin/script.sh"), "echo hi\n");
+  EXPECT_EQ(ReadText(root_ + "/usr/local/bin/script.sh"), "echo hi\n");
   EXPECT_EQ(Lstat(root_ + "/usr/local/bin/script.sh").st_mode & 07777, 0644u);
   ins.chmod = "755";
   ASSERT_TRUE(Copy({}, "/run.sh", ins).ok());
@@ -249,8 +240,8 @@ TEST_F(CopyTest, HeredocSourceBecomesAFile) {
 // ---- several sources ----
 
 TEST_F(CopyTest, SeveralSourcesNeedADirectoryDestination) {
-  Write(ctx_ + "/a", "A");
-  Write(ctx_ + "/b", "B");
+  WriteText(ctx_ + "/a", "A");
+  WriteText(ctx_ + "/b", "B");
   Status s = Copy({"a", "b"}, "/dest");
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(),
@@ -258,13 +249,13 @@ TEST_F(CopyTest, SeveralSourcesNeedADirectoryDestination) {
             "directory and end with a /");
   EXPECT_FALSE(Exists(root_ + "/dest"));
   ASSERT_TRUE(Copy({"a", "b"}, "/dest/").ok());
-  EXPECT_EQ(Read(root_ + "/dest/a"), "A");
-  EXPECT_EQ(Read(root_ + "/dest/b"), "B");
+  EXPECT_EQ(ReadText(root_ + "/dest/a"), "A");
+  EXPECT_EQ(ReadText(root_ + "/dest/b"), "B");
 }
 
 TEST_F(CopyTest, WildcardMatchingSeveralNeedsADirectory) {
-  Write(ctx_ + "/app.jar", "1");
-  Write(ctx_ + "/app-plain.jar", "2");
+  WriteText(ctx_ + "/app.jar", "1");
+  WriteText(ctx_ + "/app-plain.jar", "2");
   CopyInstruction ins;
   ins.add = true;
   Status s = Copy({"*.jar"}, "/app.jar", ins);
@@ -272,28 +263,28 @@ TEST_F(CopyTest, WildcardMatchingSeveralNeedsADirectory) {
             "When using ADD with more than one source file, the destination must be a "
             "directory and end with a /");
   ASSERT_TRUE(Copy({"*.jar"}, "/jars/").ok());
-  EXPECT_EQ(Read(root_ + "/jars/app.jar"), "1");
-  EXPECT_EQ(Read(root_ + "/jars/app-plain.jar"), "2");
+  EXPECT_EQ(ReadText(root_ + "/jars/app.jar"), "1");
+  EXPECT_EQ(ReadText(root_ + "/jars/app-plain.jar"), "2");
 }
 
 TEST_F(CopyTest, WildcardMatchingOneFileBehavesLikeThatFile) {
-  Write(ctx_ + "/target/app-1.0.jar", "jar");
-  Write(ctx_ + "/target/notes.txt", "n");
+  WriteText(ctx_ + "/target/app-1.0.jar", "jar");
+  WriteText(ctx_ + "/target/notes.txt", "n");
   ASSERT_TRUE(Copy({"target/*.jar"}, "/app.jar").ok());
-  EXPECT_EQ(Read(root_ + "/app.jar"), "jar");
+  EXPECT_EQ(ReadText(root_ + "/app.jar"), "jar");
 }
 
 TEST_F(CopyTest, WildcardsMatchPerComponent) {
-  Write(ctx_ + "/pkg/a/go.mod", "a");
-  Write(ctx_ + "/pkg/b/go.mod", "b");
-  Write(ctx_ + "/pkg/c/other", "c");
+  WriteText(ctx_ + "/pkg/a/go.mod", "a");
+  WriteText(ctx_ + "/pkg/b/go.mod", "b");
+  WriteText(ctx_ + "/pkg/c/other", "c");
   ASSERT_TRUE(Copy({"pkg/[ab]/go.mo?"}, "/m/").ok());
-  EXPECT_EQ(Read(root_ + "/m/go.mod"), "b");  // sorted: a then b; the last one wins
+  EXPECT_EQ(ReadText(root_ + "/m/go.mod"), "b");  // sorted: a then b; the last one wins
   EXPECT_FALSE(Exists(root_ + "/m/other"));
 }
 
 TEST_F(CopyTest, WildcardWithNoMatchIsAnError) {
-  Write(ctx_ + "/a.txt", "A");
+  WriteText(ctx_ + "/a.txt", "A");
   Status s = Copy({"*.go"}, "/d/");
   EXPECT_EQ(s.code(), StatusCode::kNotFound);
   EXPECT_EQ(s.message(), "\"*.go\": no source files were specified");
@@ -305,7 +296,7 @@ TEST_F(CopyTest, MissingSourceIsNotFound) {
   Status s = Copy({"nope.txt"}, "/d/");
   EXPECT_EQ(s.code(), StatusCode::kNotFound);
   EXPECT_EQ(s.message(), "\"nope.txt\": not found in build context");
-  Write(ctx_ + "/file", "x");
+  WriteText(ctx_ + "/file", "x");
   EXPECT_EQ(Copy({"file/below"}, "/d/").message(), "\"file/below\": not found in build context");
 }
 
@@ -322,7 +313,7 @@ TEST_F(CopyTest, NonContextSourceNamesItsOrigin) {
 }
 
 TEST_F(CopyTest, IgnoredSourceSaysSo) {
-  Write(ctx_ + "/secret.env", "TOKEN");
+  WriteText(ctx_ + "/secret.env", "TOKEN");
   Ignore("*.env\n");
   Status s = Copy({"secret.env"}, "/d/");
   EXPECT_EQ(s.code(), StatusCode::kNotFound);
@@ -332,17 +323,17 @@ TEST_F(CopyTest, IgnoredSourceSaysSo) {
 }
 
 TEST_F(CopyTest, IgnoredFilesAreInvisibleInDirectoryCopies) {
-  Write(ctx_ + "/main.c", "c");
-  Write(ctx_ + "/.git/config", "g");
-  Write(ctx_ + "/docs/a.md", "a");
-  Write(ctx_ + "/docs/keep.md", "k");
-  Write(ctx_ + "/notes/x.md", "x");
+  WriteText(ctx_ + "/main.c", "c");
+  WriteText(ctx_ + "/.git/config", "g");
+  WriteText(ctx_ + "/docs/a.md", "a");
+  WriteText(ctx_ + "/docs/keep.md", "k");
+  WriteText(ctx_ + "/notes/x.md", "x");
   Ignore(".git\ndocs\n!docs/keep.md\nnotes\n");
   ASSERT_TRUE(Copy({"."}, "/src").ok());
   EXPECT_TRUE(Exists(root_ + "/src/main.c"));
   EXPECT_FALSE(Exists(root_ + "/src/.git"));
   EXPECT_FALSE(Exists(root_ + "/src/docs/a.md"));
-  EXPECT_EQ(Read(root_ + "/src/docs/keep.md"), "k");
+  EXPECT_EQ(ReadText(root_ + "/src/docs/keep.md"), "k");
   EXPECT_FALSE(Exists(root_ + "/src/notes"));
   // An excluded dir re-included by an exception is a valid source itself.
   ASSERT_TRUE(Copy({"docs"}, "/docs").ok());
@@ -353,9 +344,9 @@ TEST_F(CopyTest, IgnoredFilesAreInvisibleInDirectoryCopies) {
 }
 
 TEST_F(CopyTest, ExcludeFlagSkipsMatchingEntries) {
-  Write(ctx_ + "/src/a.go", "a");
-  Write(ctx_ + "/src/a_test.go", "t");
-  Write(ctx_ + "/src/sub/b_test.go", "t");
+  WriteText(ctx_ + "/src/a.go", "a");
+  WriteText(ctx_ + "/src/a_test.go", "t");
+  WriteText(ctx_ + "/src/sub/b_test.go", "t");
   CopyInstruction ins;
   ins.excludes = {"**/*_test.go"};
   ASSERT_TRUE(Copy({"src"}, "/app", ins).ok());
@@ -365,7 +356,7 @@ TEST_F(CopyTest, ExcludeFlagSkipsMatchingEntries) {
 }
 
 TEST_F(CopyTest, BadExcludePatternIsAnError) {
-  Write(ctx_ + "/src/a", "a");
+  WriteText(ctx_ + "/src/a", "a");
   CopyInstruction ins;
   ins.excludes = {"*.tmp", "[bad"};
   Status s = Copy({"src"}, "/app", ins);
@@ -380,9 +371,10 @@ TEST_F(CopyTest, BadExcludePatternIsAnError) {
 // ---- ownership and modes ----
 
 TEST_F(CopyTest, ChownByNameUsesTheDestinationPasswd) {
-  Write(root_ + "/etc/passwd", "root:x:0:0::/root:/bin/sh\napp:x:1001:1002::/home/app:/bin/sh\n");
-  Write(root_ + "/etc/group", "root:x:0:\nstaff:x:50:\n");
-  Write(ctx_ + "/src/f", "f");
+  WriteText(root_ + "/etc/passwd",
+            "root:x:0:0::/root:/bin/sh\napp:x:1001:1002::/home/app:/bin/sh\n");
+  WriteText(root_ + "/etc/group", "root:x:0:\nstaff:x:50:\n");
+  WriteText(ctx_ + "/src/f", "f");
   CopyInstruction ins;
   ins.chown = "app";
   ASSERT_TRUE(Copy({"src"}, "/new/dir", ins).ok());
@@ -405,8 +397,8 @@ TEST_F(CopyTest, ChownByNameUsesTheDestinationPasswd) {
 }
 
 TEST_F(CopyTest, ChownUnknownUserOrGroupIsAnError) {
-  Write(root_ + "/etc/passwd", "root:x:0:0::/root:/bin/sh\n");
-  Write(ctx_ + "/f", "f");
+  WriteText(root_ + "/etc/passwd", "root:x:0:0::/root:/bin/sh\n");
+  WriteText(ctx_ + "/f", "f");
   CopyInstruction ins;
   ins.chown = "nobody2";
   Status s = Copy({"f"}, "/f", ins);
@@ -423,7 +415,7 @@ TEST_F(CopyTest, ChownUnknownUserOrGroupIsAnError) {
 
 TEST_F(CopyTest, ChownIsNotLookedUpOnTheHost) {
   // "root" exists in the host's /etc/passwd, but the destination has no passwd file.
-  Write(ctx_ + "/f", "f");
+  WriteText(ctx_ + "/f", "f");
   CopyInstruction ins;
   ins.chown = "root";
   EXPECT_EQ(Copy({"f"}, "/f", ins).message(),
@@ -432,7 +424,7 @@ TEST_F(CopyTest, ChownIsNotLookedUpOnTheHost) {
 }
 
 TEST_F(CopyTest, ChmodAppliesToFilesAndDirectories) {
-  Write(ctx_ + "/src/f", "f", 0600);
+  WriteText(ctx_ + "/src/f", "f", 0600);
   fs::create_directories(ctx_ + "/src/d");
   CopyInstruction ins;
   ins.chmod = "0750";
@@ -442,7 +434,7 @@ TEST_F(CopyTest, ChmodAppliesToFilesAndDirectories) {
 }
 
 TEST_F(CopyTest, BadChmodIsAnError) {
-  Write(ctx_ + "/f", "f");
+  WriteText(ctx_ + "/f", "f");
   for (const char* bad : {"abc", "888", "u+x", "77777"}) {
     CopyInstruction ins;
     ins.chmod = bad;
@@ -454,7 +446,7 @@ TEST_F(CopyTest, BadChmodIsAnError) {
 }
 
 TEST_F(CopyTest, StageSourcesKeepTheirOwners) {
-  Write(ctx_ + "/out/app", "bin", 0755);
+  WriteText(ctx_ + "/out/app", "bin", 0755);
   ASSERT_EQ(::chown((ctx_ + "/out/app").c_str(), 1000, 2000), 0);
   CopySourceRoot s;
   s.dir = ctx_;
@@ -474,11 +466,11 @@ TEST_F(CopyTest, DotDotSourceStaysInTheContext) {
   Status s = Copy({"../../etc/passwd"}, "/p");
   EXPECT_EQ(s.message(), "\"../../etc/passwd\": not found in build context");
   EXPECT_FALSE(Exists(root_ + "/p"));
-  Write(ctx_ + "/etc/passwd", "context copy");
+  WriteText(ctx_ + "/etc/passwd", "context copy");
   ASSERT_TRUE(Copy({"../../etc/passwd"}, "/p").ok());
-  EXPECT_EQ(Read(root_ + "/p"), "context copy");
+  EXPECT_EQ(ReadText(root_ + "/p"), "context copy");
   ASSERT_TRUE(Copy({"/etc/passwd"}, "/q").ok());
-  EXPECT_EQ(Read(root_ + "/q"), "context copy");
+  EXPECT_EQ(ReadText(root_ + "/q"), "context copy");
 }
 
 TEST_F(CopyTest, ContextSymlinkToHostEtcIsResolvedInsideTheContext) {
@@ -492,9 +484,9 @@ TEST_F(CopyTest, ContextSymlinkToHostEtcIsResolvedInsideTheContext) {
   EXPECT_EQ(Copy({"up"}, "/x").message(), "\"up\": not found in build context");
   EXPECT_FALSE(Exists(root_ + "/x"));
   // With the target present inside the context, the link resolves there.
-  Write(ctx_ + "/etc/passwd", "inside");
+  WriteText(ctx_ + "/etc/passwd", "inside");
   ASSERT_TRUE(Copy({"up"}, "/x").ok());
-  EXPECT_EQ(Read(root_ + "/x"), "inside");
+  EXPECT_EQ(ReadText(root_ + "/x"), "inside");
   // Copying the whole context keeps the links as links and does not follow them.
   ASSERT_TRUE(Copy({"."}, "/all").ok());
   EXPECT_TRUE(S_ISLNK(Lstat(root_ + "/all/etc-link").st_mode));
@@ -502,35 +494,35 @@ TEST_F(CopyTest, ContextSymlinkToHostEtcIsResolvedInsideTheContext) {
 }
 
 TEST_F(CopyTest, DestinationSymlinksStayInsideTheRoot) {
-  Write(ctx_ + "/a.txt", "payload");
+  WriteText(ctx_ + "/a.txt", "payload");
   fs::create_directories(root_ + "/etc");
   fs::create_directory_symlink("/etc", root_ + "/dst");
   fs::create_directory_symlink("../../../../..", root_ + "/up");
   std::string host_probe = "/etc/lk-copy-test-probe-" + std::to_string(::getpid());
   ASSERT_TRUE(Copy({"a.txt"}, "/dst/" + host_probe.substr(5)).ok());
   EXPECT_FALSE(Exists(host_probe));
-  EXPECT_EQ(Read(root_ + host_probe), "payload");
+  EXPECT_EQ(ReadText(root_ + host_probe), "payload");
   ASSERT_TRUE(Copy({"a.txt"}, "/up/tmp/escaped.txt").ok());
-  EXPECT_EQ(Read(root_ + "/tmp/escaped.txt"), "payload");
+  EXPECT_EQ(ReadText(root_ + "/tmp/escaped.txt"), "payload");
   EXPECT_FALSE(Exists(base_ + "/tmp/escaped.txt"));
   // A dest that is a symlink to a directory receives the file inside it (in the root).
   ASSERT_TRUE(Copy({"a.txt"}, "/dst").ok());
-  EXPECT_EQ(Read(root_ + "/etc/a.txt"), "payload");
+  EXPECT_EQ(ReadText(root_ + "/etc/a.txt"), "payload");
   // A directory copied through a symlinked dest lands inside the root too.
-  Write(ctx_ + "/tree/x", "X");
+  WriteText(ctx_ + "/tree/x", "X");
   ASSERT_TRUE(Copy({"tree"}, "/up").ok());
-  EXPECT_EQ(Read(root_ + "/x"), "X");
+  EXPECT_EQ(ReadText(root_ + "/x"), "X");
 }
 
 TEST_F(CopyTest, DestinationFileSymlinkIsReplacedNotFollowed) {
-  Write(ctx_ + "/a.txt", "new");
+  WriteText(ctx_ + "/a.txt", "new");
   std::string outside = base_ + "/outside.txt";
-  Write(outside, "keep");
+  WriteText(outside, "keep");
   fs::create_symlink(outside, root_ + "/target");
   ASSERT_TRUE(Copy({"a.txt"}, "/target").ok());
-  EXPECT_EQ(Read(outside), "keep");
+  EXPECT_EQ(ReadText(outside), "keep");
   EXPECT_FALSE(S_ISLNK(Lstat(root_ + "/target").st_mode));
-  EXPECT_EQ(Read(root_ + "/target"), "new");
+  EXPECT_EQ(ReadText(root_ + "/target"), "new");
 }
 
 // ---- ADD ----
@@ -546,7 +538,7 @@ TEST_F(CopyTest, AddUnpacksLocalArchivesOfEveryCompression) {
     ins.add = true;
     ASSERT_TRUE(Copy({name}, "/x" + filter, ins).ok());
     std::string d = root_ + "/x" + filter;
-    EXPECT_EQ(Read(d + "/top/f.txt"), "data");
+    EXPECT_EQ(ReadText(d + "/top/f.txt"), "data");
     struct stat st = Lstat(d + "/top/f.txt");
     EXPECT_EQ(st.st_mode & 07777, 0640u);
     EXPECT_EQ(st.st_uid, 1234u);  // entry owners are kept, as Docker's ADD
@@ -563,11 +555,11 @@ TEST_F(CopyTest, CopyDoesNotUnpackArchives) {
 }
 
 TEST_F(CopyTest, AddCopiesNonArchivesLikeCopy) {
-  Write(ctx_ + "/plain.tar.gz", "not really a tarball");
+  WriteText(ctx_ + "/plain.tar.gz", "not really a tarball");
   CopyInstruction ins;
   ins.add = true;
   ASSERT_TRUE(Copy({"plain.tar.gz"}, "/p", ins).ok());
-  EXPECT_EQ(Read(root_ + "/p"), "not really a tarball");
+  EXPECT_EQ(ReadText(root_ + "/p"), "not really a tarball");
 }
 
 TEST_F(CopyTest, AddArchiveCannotEscapeTheDestination) {
@@ -587,10 +579,10 @@ TEST_F(CopyTest, AddArchiveCannotEscapeTheDestination) {
   EXPECT_EQ(s.message(),
             "ADD evil.tar: entry \"hl\": hardlink target \"../../../etc/passwd\" "
             "is not a file in the archive");
-  EXPECT_EQ(Read(root_ + "/unpack/evil"), "e1");
-  EXPECT_EQ(Read(root_ + "/unpack/abs-evil"), "e2");
-  EXPECT_EQ(Read(root_ + "/unpack/tmp/planted"), "e3");
-  EXPECT_EQ(Read(root_ + "/unpack/planted2"), "e4");
+  EXPECT_EQ(ReadText(root_ + "/unpack/evil"), "e1");
+  EXPECT_EQ(ReadText(root_ + "/unpack/abs-evil"), "e2");
+  EXPECT_EQ(ReadText(root_ + "/unpack/tmp/planted"), "e3");
+  EXPECT_EQ(ReadText(root_ + "/unpack/planted2"), "e4");
   EXPECT_FALSE(Exists(root_ + "/evil"));
   EXPECT_FALSE(Exists(root_ + "/tmp/planted"));
   EXPECT_FALSE(Exists(base_ + "/evil"));
@@ -617,8 +609,8 @@ TEST_F(CopyTest, AddRefusesRemoteSources) {
 // ---- digest ----
 
 TEST_F(CopyTest, DigestIsStableAndTracksContentAndNames) {
-  Write(ctx_ + "/src/a", "1");
-  Write(ctx_ + "/src/b/c", "2");
+  WriteText(ctx_ + "/src/a", "1");
+  WriteText(ctx_ + "/src/b/c", "2");
   auto d1 = Digest({"src"});
   auto d2 = Digest({"src"});
   ASSERT_TRUE(d1.ok()) << d1.status().ToString();
@@ -632,14 +624,14 @@ TEST_F(CopyTest, DigestIsStableAndTracksContentAndNames) {
 
   // The same tree created in another order elsewhere gives the same digest.
   std::string other = base_ + "/other";
-  Write(other + "/src/b/c", "2");
-  Write(other + "/src/a", "1");
+  WriteText(other + "/src/b/c", "2");
+  WriteText(other + "/src/a", "1");
   EXPECT_EQ(*Digest({"src"}, "/d/", other), *d1);
 
-  Write(ctx_ + "/src/a", "changed");
+  WriteText(ctx_ + "/src/a", "changed");
   auto d3 = Digest({"src"});
   EXPECT_NE(*d3, *d1);
-  Write(ctx_ + "/src/a", "1");
+  WriteText(ctx_ + "/src/a", "1");
   EXPECT_EQ(*Digest({"src"}), *d1);
   fs::rename(ctx_ + "/src/a", ctx_ + "/src/a2");
   EXPECT_NE(*Digest({"src"}), *d1);
@@ -652,12 +644,12 @@ TEST_F(CopyTest, DigestIsStableAndTracksContentAndNames) {
 }
 
 TEST_F(CopyTest, DigestIgnoresDockerignoredFilesAndReportsMissingSources) {
-  Write(ctx_ + "/src/a", "1");
-  Write(ctx_ + "/src/secret", "s1");
+  WriteText(ctx_ + "/src/a", "1");
+  WriteText(ctx_ + "/src/secret", "s1");
   Ignore("src/secret\n");
   auto d1 = Digest({"src"});
   ASSERT_TRUE(d1.ok());
-  Write(ctx_ + "/src/secret", "s2");
+  WriteText(ctx_ + "/src/secret", "s2");
   EXPECT_EQ(*Digest({"src"}), *d1);
   EXPECT_EQ(Digest({"missing"}).status().message(), "\"missing\": not found in build context");
   EXPECT_EQ(Digest({"src/secret"}).status().message(),
@@ -678,7 +670,7 @@ TEST_F(CopyTest, DigestReadsNothingOutsideTheContext) {
 }
 
 TEST_F(CopyTest, DigestCoversOwnersOfStageSources) {
-  Write(ctx_ + "/f", "x");
+  WriteText(ctx_ + "/f", "x");
   CopySourceRoot s;
   s.dir = ctx_;
   s.is_context = false;

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "base/path.h"
+#include "base/split.h"
 #include "builder/build/copy_pathmatch.h"
 
 namespace latchkey::build {
@@ -200,24 +201,18 @@ bool IgnoreMatcher::MatchTokens(const std::vector<Token>& tokens, std::string_vi
           ok = in != tok.negated && m(t + 1, i + len);
         }
         break;
-      case Token::kStar:  // [^/]*
+      case Token::kStar:    // [^/]*
+      case Token::kRest: {  // .*
+        const char stop = tok.kind == Token::kStar ? '/' : '\n';
         for (size_t k = i;; ++k) {
           if (m(t + 1, k)) {
             ok = true;
             break;
           }
-          if (k == n || s[k] == '/') break;
+          if (k == n || s[k] == stop) break;
         }
         break;
-      case Token::kRest:  // .*
-        for (size_t k = i;; ++k) {
-          if (m(t + 1, k)) {
-            ok = true;
-            break;
-          }
-          if (k == n || s[k] == '\n') break;
-        }
-        break;
+      }
       case Token::kAnyDirs:  // (.*/)?
         ok = m(t + 1, i);
         for (size_t k = i; !ok && k < n && s[k] != '\n'; ++k) {
@@ -254,12 +249,7 @@ bool IgnoreMatcher::Match(const Pattern& p, std::string_view path) {
 Result<IgnoreMatcher> IgnoreMatcher::Parse(std::string_view text, std::string_view filename) {
   IgnoreMatcher m;
   size_t line_no = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t j = text.find('\n', i);
-    if (j == std::string_view::npos) j = text.size();
-    std::string_view line = text.substr(i, j - i);
-    i = j + 1;
+  for (std::string_view line : base::Split(text, '\n')) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line_no == 0 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);
     ++line_no;

@@ -2,6 +2,7 @@
 // layer cache, and the committed image goes to the store (-t) and to -o outputs (build_run.h).
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -20,6 +21,20 @@
 namespace latchkey::build {
 namespace {
 
+bool PathExists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+// Interrupted while an output directory was written (the writer itself stops at its next poll,
+// and removes a directory it created): a directory the finished writer created is not left
+// behind as a result either.
+Status RemoveIfCancelled(const std::string& dir, bool existed) {
+  Status cancelled = CheckCancelled();
+  if (!cancelled.ok() && !existed) (void)image::RemoveAll(dir);
+  return cancelled;
+}
+
 bool DirIsEmpty(const std::string& dir) {
   std::error_code ec;
   return std::filesystem::is_empty(dir, ec) && !ec;
@@ -35,8 +50,10 @@ Result<std::optional<image::LayerDescriptor>> BuildRun::CommitLayer(
   image::LayerOptions opts;
   opts.source = image::LayerSource::kOverlayUpper;
   opts.source_date_epoch = req_.source_date_epoch;
+  opts.cancel = CheckCancelled;
   Result<image::LayerDescriptor> written = image::WriteLayer(upper, opts, store_.blobs());
   if (!written.ok()) {
+    if (written.status().code() == StatusCode::kCancelled) return written.status();
     return written.status().WithPrefix("step " + std::to_string(where.step) +
                                        " (Dockerfile:" + std::to_string(where.line) + ")");
   }
@@ -109,8 +126,8 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
       case image::ExportType::kOciArchive:
         LK_RETURN_IF_ERROR(step("exporting to oci image format", [&](int v) -> Status {
           progress_.Note(v, "exporting manifest " + img.manifest_digest + " done");
-          LK_RETURN_IF_ERROR(
-              image::WriteOciArchive(store_.blobs(), img, out.dest, name_ref, image_name));
+          LK_RETURN_IF_ERROR(image::WriteOciArchive(store_.blobs(), img, out.dest, name_ref,
+                                                    image_name, CheckCancelled));
           if (executor::CancelRequested()) {
             // Interrupted while the archive was written: it is not left behind as a result.
             (void)::unlink(out.dest.c_str());
@@ -122,8 +139,10 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
         break;
       case image::ExportType::kOciLayout:
         LK_RETURN_IF_ERROR(step("exporting to oci image layout", [&](int v) -> Status {
-          LK_RETURN_IF_ERROR(
-              image::WriteOciLayout(store_.blobs(), img, out.dest, name_ref, image_name));
+          const bool existed = PathExists(out.dest);
+          LK_RETURN_IF_ERROR(image::WriteOciLayout(store_.blobs(), img, out.dest, name_ref,
+                                                   image_name, CheckCancelled));
+          LK_RETURN_IF_ERROR(RemoveIfCancelled(out.dest, existed));
           progress_.Note(v, "writing " + out.dest + ":" + name_ref + " done");
           return Status::OK();
         }));
@@ -131,7 +150,10 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
       case image::ExportType::kLocal:
         LK_RETURN_IF_ERROR(step("exporting to client directory", [&](int v) -> Status {
           std::vector<std::string> devices;
-          LK_RETURN_IF_ERROR(image::ExportRootfs(store_.blobs(), img, out.dest, &devices));
+          const bool existed = PathExists(out.dest);
+          LK_RETURN_IF_ERROR(
+              image::ExportRootfs(store_.blobs(), img, out.dest, &devices, CheckCancelled));
+          LK_RETURN_IF_ERROR(RemoveIfCancelled(out.dest, existed));
           for (const std::string& d : devices) progress_.Note(v, image::SkippedDeviceWarning(d));
           progress_.Note(v, "copying files to " + out.dest + " done");
           return Status::OK();

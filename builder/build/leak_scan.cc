@@ -71,16 +71,6 @@ struct ArchiveDeleter {
   void operator()(struct archive* a) const { archive_read_free(a); }
 };
 
-la_ssize_t ReadCallback(struct archive* a, void* client, const void** buf) {
-  auto* reader = static_cast<image::LayerStream*>(client);
-  ssize_t n = reader->Read(buf);
-  if (n < 0) {
-    archive_set_error(a, EIO, "%s", reader->error().message().c_str());
-    return -1;
-  }
-  return n;
-}
-
 // One scan's bookkeeping: which secrets were already reported in the current part.
 class LeakScanContext {
  public:
@@ -325,7 +315,8 @@ Result<std::vector<LeakFinding>> LeakScanner::ScanLayerFile(const std::string& b
     if (!reader.error().ok()) return StreamError(reader.error(), blob_path);
     return DataLossError("leak scan: " + blob_path + ": " + LibarchiveError(a.get()));
   };
-  if (archive_read_open(a.get(), &reader, nullptr, ReadCallback, nullptr) != ARCHIVE_OK) {
+  if (archive_read_open(a.get(), &reader, nullptr, image::ArchiveReadLayerStream, nullptr) !=
+      ARCHIVE_OK) {
     return failed();
   }
 

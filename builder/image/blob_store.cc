@@ -6,7 +6,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <functional>
+
 namespace latchkey::image {
+namespace {
+
+// Reads the file open as `fd` (named `path` in errors) to its end, handing each chunk to `fn`.
+Status ReadChunks(int fd, const std::string& path,
+                  const std::function<Status(const char* data, size_t n)>& fn) {
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("read", path, errno);
+    }
+    if (n == 0) return Status::OK();
+    LK_RETURN_IF_ERROR(fn(buf, static_cast<size_t>(n)));
+  }
+}
+
+Status Corrupt(std::string_view digest, const std::string& actual) {
+  return DataLossError("blob " + std::string(digest) + " is corrupt: its content hashes to " +
+                       actual);
+}
+
+}  // namespace
 
 BlobStore::Writer::Writer(std::string root, base::Env* env,
                           std::unique_ptr<base::WritableFile> file, std::string tmp_path)
@@ -79,16 +104,8 @@ Result<BlobInfo> BlobStore::PutFile(const std::string& path) {
   UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!in.valid()) return ErrnoStatus("open", path, errno);
   LK_ASSIGN_OR_RETURN(Writer w, NewWriter());
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(in.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus("read", path, errno);
-    }
-    if (n == 0) break;
-    LK_RETURN_IF_ERROR(w.Write(buf, static_cast<size_t>(n)));
-  }
+  LK_RETURN_IF_ERROR(
+      ReadChunks(in.get(), path, [&](const char* data, size_t n) { return w.Write(data, n); }));
   return w.Commit();
 }
 
@@ -118,10 +135,7 @@ Result<std::string> BlobStore::ReadBytes(std::string_view digest, bool verify) c
   LK_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
   if (verify) {
     std::string actual = Sha256Digest(data);
-    if (actual != digest) {
-      return DataLossError("blob " + std::string(digest) + " is corrupt: its content hashes to " +
-                           actual);
-    }
+    if (actual != digest) return Corrupt(digest, actual);
   }
   return data;
 }
@@ -131,21 +145,12 @@ Status BlobStore::Verify(std::string_view digest) const {
   UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!in.valid()) return ErrnoStatus("open", path, errno);
   Sha256 h;
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(in.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus("read", path, errno);
-    }
-    if (n == 0) break;
-    h.Update(buf, static_cast<size_t>(n));
-  }
+  LK_RETURN_IF_ERROR(ReadChunks(in.get(), path, [&](const char* data, size_t n) {
+    h.Update(data, n);
+    return Status::OK();
+  }));
   std::string actual = h.Finish();
-  if (actual != digest) {
-    return DataLossError("blob " + std::string(digest) + " is corrupt: its content hashes to " +
-                         actual);
-  }
+  if (actual != digest) return Corrupt(digest, actual);
   return Status::OK();
 }
 

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "base/env.h"
 #include "base/errno_status.h"
 #include "base/file.h"
 #include "base/unique_fd.h"

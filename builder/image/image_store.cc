@@ -34,6 +34,24 @@ Status NotInStore(std::string_view ref) {
                        r);
 }
 
+// The store's index, read under its lock (held as long as this lives), without the entries
+// named `name`.
+struct LockedIndex {
+  FileLock lock;
+  std::vector<IndexEntry> others;
+  size_t total = 0;  // entries in the index, `name`'s included
+};
+
+Result<LockedIndex> LockIndexWithout(const std::string& layout, const std::string& name) {
+  LK_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(layout + "/index.lock"));
+  LK_ASSIGN_OR_RETURN(auto entries, ReadIndex(layout));
+  LockedIndex index{std::move(lock), {}, entries.size()};
+  for (auto& e : entries) {
+    if (e.ref_name != name) index.others.push_back(std::move(e));
+  }
+  return index;
+}
+
 }  // namespace
 
 Result<ImageStore> ImageStore::Open(const std::string& state_dir, base::Env* env) {
@@ -59,18 +77,9 @@ Status ImageStore::Tag(std::string_view ref, const Image& image) {
   LK_ASSIGN_OR_RETURN(std::string unused, blobs_.Path(image.manifest_digest));
   (void)unused;
   const std::string name = r.ToString();
-  LK_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(layout_dir() + "/index.lock"));
-  LK_ASSIGN_OR_RETURN(auto entries, ReadIndex(layout_dir()));
-  std::vector<IndexEntry> kept;
-  for (auto& e : entries) {
-    if (e.ref_name != name) kept.push_back(std::move(e));
-  }
-  IndexEntry e;
-  e.ref_name = name;
-  e.media_type = kMediaTypeManifest;
-  e.digest = image.manifest_digest;
-  e.size = image.manifest_size;
-  kept.push_back(std::move(e));
+  LK_ASSIGN_OR_RETURN(LockedIndex index, LockIndexWithout(layout_dir(), name));
+  std::vector<IndexEntry>& kept = index.others;
+  kept.push_back(ImageIndexEntry(image, name));
   std::sort(kept.begin(), kept.end(),
             [](const IndexEntry& a, const IndexEntry& b) { return a.ref_name < b.ref_name; });
   return WriteIndex(layout_dir(), kept, *blobs_.env());
@@ -107,14 +116,9 @@ Result<std::vector<StoredImage>> ImageStore::List() const {
 Status ImageStore::Remove(std::string_view ref) {
   LK_ASSIGN_OR_RETURN(ImageRef r, ParseImageRef(ref));
   const std::string name = r.ToString();
-  LK_ASSIGN_OR_RETURN(FileLock lock, FileLock::Acquire(layout_dir() + "/index.lock"));
-  LK_ASSIGN_OR_RETURN(auto entries, ReadIndex(layout_dir()));
-  std::vector<IndexEntry> kept;
-  for (auto& e : entries) {
-    if (e.ref_name != name) kept.push_back(std::move(e));
-  }
-  if (kept.size() == entries.size()) return NotInStore(ref);
-  return WriteIndex(layout_dir(), kept, *blobs_.env());
+  LK_ASSIGN_OR_RETURN(LockedIndex index, LockIndexWithout(layout_dir(), name));
+  if (index.others.size() == index.total) return NotInStore(ref);
+  return WriteIndex(layout_dir(), index.others, *blobs_.env());
 }
 
 Result<Image> ImageStore::ImportRootfs(const std::string& rootfs_dir, std::string_view ref,

@@ -9,10 +9,10 @@
 
 #include <memory>
 
+#include "base/owner_lock.h"
 #include "builder/image/digest.h"
 #include "builder/image/layer_stream.h"
 #include "builder/image/media_types.h"
-#include "base/owner_lock.h"
 #include "builder/image/tar_unpack.h"
 
 namespace latchkey::image {
@@ -20,16 +20,6 @@ namespace latchkey::image {
 ExtractOptions::ExtractOptions() : chown(::geteuid() == 0) {}
 
 namespace {
-
-la_ssize_t ReaderCallback(struct archive* a, void* client, const void** buf) {
-  auto* r = static_cast<LayerStream*>(client);
-  ssize_t n = r->Read(buf);
-  if (n < 0) {
-    archive_set_error(a, EIO, "%s", r->error().message().c_str());
-    return -1;
-  }
-  return n;
-}
 
 struct ReadArchiveDeleter {
   void operator()(struct archive* a) const { archive_read_free(a); }
@@ -40,6 +30,7 @@ struct ReadArchiveDeleter {
 Result<ExtractResult> ExtractLayerTo(const std::string& layer_path, const std::string& dest,
                                      const ExtractOptions& options) {
   const std::string prefix = "extract layer " + layer_path;
+  LK_RETURN_IF_ERROR(base::PollCancel(options.cancel));
   UniqueFd fd(::open(layer_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return ErrnoStatus("open", layer_path, errno).WithPrefix("extract layer");
   unsigned char magic[4] = {0, 0, 0, 0};
@@ -58,12 +49,19 @@ Result<ExtractResult> ExtractLayerTo(const std::string& layer_path, const std::s
   std::unique_ptr<struct archive, ReadArchiveDeleter> a(archive_read_new());
   archive_read_support_format_tar(a.get());
   archive_read_support_format_empty(a.get());
-  if (archive_read_open(a.get(), &reader, nullptr, ReaderCallback, nullptr) != ARCHIVE_OK) {
+  if (archive_read_open(a.get(), &reader, nullptr, ArchiveReadLayerStream, nullptr) != ARCHIVE_OK) {
     if (!reader.error().ok()) return reader.error().WithPrefix(prefix);
     return DataLossError(prefix + ": not a tar archive: " + archive_error_string(a.get()));
   }
   UnpackOptions unpack = LayerUnpackOptions(options.whiteouts, options.chown);
   unpack.skip_devices = options.skip_devices;
+  Status cancelled;  // the check's status, returned without the prefix
+  if (options.cancel) {
+    unpack.cancel = [&]() {
+      cancelled = options.cancel();
+      return cancelled;
+    };
+  }
   TarUnpacker ex(root.get(), std::move(unpack));
   ExtractResult result;
   for (;;) {
@@ -77,6 +75,7 @@ Result<ExtractResult> ExtractLayerTo(const std::string& layer_path, const std::s
     ++result.entries;
     Status st = ex.Entry(a.get(), e);
     if (!st.ok()) {
+      if (!cancelled.ok()) return cancelled;
       if (!reader.error().ok()) return reader.error().WithPrefix(prefix);
       return st.WithPrefix(prefix);
     }
@@ -98,7 +97,8 @@ Result<ExtractResult> ExtractLayerTo(const std::string& layer_path, const std::s
 }
 
 Result<std::string> ExtractLayer(const BlobStore& blobs, std::string_view digest,
-                                 std::string_view diff_id, const std::string& state_dir) {
+                                 std::string_view diff_id, const std::string& state_dir,
+                                 const base::CancelCheck& cancel) {
   if (!IsValidDigest(diff_id)) {
     return InvalidArgumentError("invalid diff_id \"" + std::string(diff_id) +
                                 "\": want sha256:<64 lowercase hex digits>");
@@ -124,8 +124,10 @@ Result<std::string> ExtractLayer(const BlobStore& blobs, std::string_view digest
   opts.whiteouts = WhiteoutMode::kOverlay;
   opts.expected_digest = std::string(digest);
   opts.expected_diff_id = std::string(diff_id);
+  opts.cancel = cancel;
   auto r = ExtractLayerTo(blob, tmp, opts);
   if (!r.ok()) return cleanup(r.status());
+  if (Status st = base::PollCancel(cancel); !st.ok()) return cleanup(st);
   {
     UniqueFd fd(::open(tmp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd.valid() || ::syncfs(fd.get()) != 0) return cleanup(ErrnoStatus("sync", tmp, errno));

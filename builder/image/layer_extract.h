@@ -8,6 +8,11 @@
 // (kOverlay for overlay lowerdirs, used by the cache, so stacking the per-layer directories
 // gives the image's filesystem; kApply for flattening into one directory, used by rootfs export).
 //
+// Cancellation: ExtractOptions::cancel (and ExtractLayer's `cancel`) is polled before the first
+// entry, per entry and per 64 KiB of file data (tar_unpack.h); its error is returned unchanged
+// (no "extract layer" prefix). ExtractLayer then removes its temporary directory: nothing is
+// published in the cache.
+//
 // Thread-safety: ExtractLayerTo into distinct directories may run concurrently. ExtractLayer
 // (the cache) is safe between threads and processes: each extractor unpacks into its own temp
 // directory and renames it into place; the loser of a race discards its copy.
@@ -19,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/cancel.h"
 #include "builder/image/blob_store.h"
 #include "builder/image/tar_unpack.h"
 #include "latchkey/status.h"
@@ -38,6 +44,8 @@ struct ExtractOptions {
   // gets device nodes); each skipped entry is listed in ExtractResult::skipped_devices. Fifos
   // are still created.
   bool skip_devices = false;
+  // Polled while unpacking (base/cancel.h); empty: never cancelled.
+  base::CancelCheck cancel;
   ExtractOptions();
 };
 
@@ -57,9 +65,11 @@ Result<ExtractResult> ExtractLayerTo(const std::string& layer_path, const std::s
 
 // The layer cache: returns "<state_dir>/layers/sha256/<diff_id hex>", unpacking the blob
 // `digest` from `blobs` there (kOverlay whiteouts, digests verified) if it is not there yet.
-// A directory at that path is always complete (published by rename after syncfs).
+// A directory at that path is always complete (published by rename after syncfs). `cancel` is
+// polled while unpacking and once more before publishing.
 Result<std::string> ExtractLayer(const BlobStore& blobs, std::string_view digest,
-                                 std::string_view diff_id, const std::string& state_dir);
+                                 std::string_view diff_id, const std::string& state_dir,
+                                 const base::CancelCheck& cancel = {});
 
 }  // namespace latchkey::image
 

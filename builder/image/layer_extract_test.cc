@@ -272,5 +272,41 @@ TEST(LayerExtract, SkipDevicesCreatesNoDeviceNodes) {
   EXPECT_TRUE(s.HostUntouched());
 }
 
+// Cancellation (issue 10): ExtractLayerTo returns the check's status without its "extract layer"
+// prefix, and the layer cache publishes nothing, whenever the cancellation comes (before the
+// first entry, at any entry or data chunk, before the rename).
+TEST(LayerExtract, CancelledExtractionPublishesNoCacheEntry) {
+  ScratchDir d;
+  WriteTar(d / "layer.tar", {D("etc"), F("etc/a", "a"), F("etc/big", std::string(150000, 'x')),
+                             L("etc/l", "a"), F("z", "z")});
+  auto blobs = BlobStore::Open(d / "store");
+  ASSERT_TRUE(blobs.ok());
+  auto blob = blobs->PutFile(d / "layer.tar");
+  ASSERT_TRUE(blob.ok());
+
+  testing::CancelAfter count;
+  {
+    auto dir = ExtractLayer(*blobs, blob->digest, blob->digest, d / "counted", count.Check());
+    ASSERT_TRUE(dir.ok()) << dir.status().ToString();
+  }
+  ASSERT_GE(count.polls(), 8);  // before, per entry (5), per data chunk, before publishing
+  for (int allowed = 0; allowed < count.polls(); ++allowed) {
+    SCOPED_TRACE("cancelled after " + std::to_string(allowed) + " polls");
+    const std::string state = d / ("state" + std::to_string(allowed));
+    testing::CancelAfter cancel(allowed);
+    auto dir = ExtractLayer(*blobs, blob->digest, blob->digest, state, cancel.Check());
+    EXPECT_EQ(dir.status().ToString(), "CANCELLED: build cancelled");
+    EXPECT_EQ(testing::ListTree(state + "/layers"), (std::vector<std::string>{"sha256", "tmp"}));
+  }
+
+  testing::CancelAfter before(0);
+  ExtractOptions o;
+  o.cancel = before.Check();
+  std::filesystem::create_directories(d / "dest");
+  EXPECT_EQ(ExtractLayerTo(d / "layer.tar", d / "dest", o).status().ToString(),
+            "CANCELLED: build cancelled");
+  EXPECT_TRUE(testing::ListTree(d / "dest").empty());
+}
+
 }  // namespace
 }  // namespace latchkey::image

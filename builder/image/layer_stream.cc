@@ -123,4 +123,14 @@ ssize_t LayerStream::Fail(Status s) {
   return -1;
 }
 
+la_ssize_t ArchiveReadLayerStream(struct archive* a, void* stream, const void** buf) {
+  auto* r = static_cast<LayerStream*>(stream);
+  ssize_t n = r->Read(buf);
+  if (n < 0) {
+    archive_set_error(a, EIO, "%s", r->error().message().c_str());
+    return -1;
+  }
+  return n;
+}
+
 }  // namespace latchkey::image

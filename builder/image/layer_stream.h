@@ -12,6 +12,7 @@
 #ifndef LATCHKEY_BUILDER_IMAGE_LAYER_STREAM_H_
 #define LATCHKEY_BUILDER_IMAGE_LAYER_STREAM_H_
 
+#include <archive.h>
 #include <sys/types.h>
 #include <zlib.h>
 
@@ -73,6 +74,12 @@ class LayerStream {
 
 // True when the first bytes of a blob are gzip's magic number.
 bool HasGzipMagic(const unsigned char* head, size_t n);
+
+// libarchive's read callback over a LayerStream passed as the client data:
+// archive_read_open(a, &stream, nullptr, ArchiveReadLayerStream, nullptr). A failed Read is
+// reported to libarchive as EIO with the stream's error text; LayerStream::error() keeps the
+// Status.
+la_ssize_t ArchiveReadLayerStream(struct archive* a, void* stream, const void** buf);
 
 }  // namespace latchkey::image
 

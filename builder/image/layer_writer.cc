@@ -167,6 +167,7 @@ class TreeWriter {
     std::vector<std::string> names = std::move(listed).value();
     std::sort(names.begin(), names.end());
     for (const auto& n : names) {
+      LK_RETURN_IF_ERROR(base::PollCancel(opts_.cancel));
       LK_RETURN_IF_ERROR(WriteOne(rel.empty() ? n : rel + "/" + n, n));
     }
     return Status::OK();
@@ -304,6 +305,7 @@ class TreeWriter {
     int64_t left = st.st_size;
     std::vector<char> buf(1 << 16);
     while (left > 0) {
+      LK_RETURN_IF_ERROR(base::PollCancel(opts_.cancel));
       ssize_t n =
           ::read(fd.get(), buf.data(), static_cast<size_t>(std::min<int64_t>(left, buf.size())));
       if (n < 0) {
@@ -344,6 +346,7 @@ Result<LayerDescriptor> WriteLayer(const std::string& dir, const LayerOptions& o
     return InvalidArgumentError("layer: gzip level " + std::to_string(options.gzip_level) +
                                 " is out of range 1..9");
   }
+  LK_RETURN_IF_ERROR(base::PollCancel(options.cancel));
   LK_ASSIGN_OR_RETURN(BlobStore::Writer writer, blobs.NewWriter());
   GzipHashSink sink(&writer, options.gzip_level);
   if (!sink.initialized()) return InternalError("layer: cannot initialise zlib");
@@ -369,6 +372,7 @@ Result<LayerDescriptor> WriteLayer(const std::string& dir, const LayerOptions& o
   d.diff_id = sink.DiffId();
   d.uncompressed_size = sink.raw_size();
   d.entries = tw.entries();
+  LK_RETURN_IF_ERROR(base::PollCancel(options.cancel));  // the last check before publishing
   LK_ASSIGN_OR_RETURN(BlobInfo info, writer.Commit());
   d.digest = info.digest;
   d.size = info.size;

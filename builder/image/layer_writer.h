@@ -26,6 +26,10 @@
 // Reproducibility: with source_date_epoch set, every mtime later than it is clamped to it, so the
 // same tree content gives the same diff_id and digest however long ago it was written.
 //
+// Cancellation: LayerOptions::cancel is polled before each entry and after each 64 KiB of file
+// data; when it returns an error, WriteLayer returns that status unchanged and publishes nothing
+// (the store's temporary file is removed).
+//
 // Thread-safety: WriteLayer may run concurrently (BlobStore is safe); the tree must not change
 // while it is read (a file whose size changes mid-read is an error).
 #ifndef LATCHKEY_BUILDER_IMAGE_LAYER_WRITER_H_
@@ -35,6 +39,7 @@
 #include <optional>
 #include <string>
 
+#include "base/cancel.h"
 #include "builder/image/blob_store.h"
 #include "latchkey/status.h"
 
@@ -50,6 +55,8 @@ struct LayerOptions {
   // Seconds since the epoch; mtimes after it are clamped to it. Unset: mtimes kept.
   std::optional<int64_t> source_date_epoch;
   int gzip_level = 6;  // zlib level 1..9
+  // Polled while the tree is written (base/cancel.h); empty: never cancelled.
+  base::CancelCheck cancel;
 };
 
 struct LayerDescriptor {
@@ -62,7 +69,8 @@ struct LayerDescriptor {
 };
 
 // Writes `dir` as one layer into `blobs`. Errors name the offending path, e.g.
-// "layer: read /upper/etc/x: Permission denied"; an unreadable tree publishes nothing.
+// "layer: read /upper/etc/x: Permission denied"; an unreadable tree publishes nothing, and
+// neither does a cancelled write (its status is the check's, e.g. CANCELLED "build cancelled").
 Result<LayerDescriptor> WriteLayer(const std::string& dir, const LayerOptions& options,
                                    BlobStore& blobs);
 

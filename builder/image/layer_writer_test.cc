@@ -288,5 +288,36 @@ TEST(LayerWriter, RefusesWhiteoutNames) {
   }
 }
 
+// Cancellation (issue 10): requested before the write, or at any poll during it (per entry, per
+// 64 KiB of a file's data, before publishing), the write returns the check's CANCELLED status and
+// publishes nothing: no blob, no temporary file in the store.
+TEST(LayerWriter, CancelledAtAnyPointPublishesNothing) {
+  ScratchDir d;
+  MakeTree(d / "tree");
+  WriteText(d / "tree/big", std::string(200 * 1024, 'b'));  // several data chunks
+  LayerOptions o;
+  o.source = LayerSource::kRootfs;
+  testing::CancelAfter count;
+  o.cancel = count.Check();
+  {
+    auto blobs = BlobStore::Open(d / "counted");
+    ASSERT_TRUE(blobs.ok());
+    ASSERT_TRUE(WriteLayer(d / "tree", o, *blobs).ok());
+  }
+  ASSERT_GT(count.polls(), 10);  // one per entry and per chunk, at least
+  for (int allowed = 0; allowed < count.polls(); ++allowed) {
+    SCOPED_TRACE("cancelled after " + std::to_string(allowed) + " polls");
+    auto blobs = BlobStore::Open(d / ("s" + std::to_string(allowed)));
+    ASSERT_TRUE(blobs.ok());
+    testing::CancelAfter cancel(allowed);
+    o.cancel = cancel.Check();
+    auto r = WriteLayer(d / "tree", o, *blobs);
+    EXPECT_EQ(r.status().ToString(), "CANCELLED: build cancelled");
+    EXPECT_EQ(cancel.polls(), allowed + 1);  // stopped at the first cancelled poll
+    EXPECT_EQ(testing::ListTree(blobs->root()),
+              (std::vector<std::string>{"blobs", "blobs/sha256", "ingest"}));
+  }
+}
+
 }  // namespace
 }  // namespace latchkey::image

@@ -8,9 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <set>
+#include <utility>
 
 #include "builder/image/config_json.h"
 #include "builder/image/layer_extract.h"
@@ -160,8 +162,10 @@ Result<std::vector<IndexEntry>> ReadIndex(const std::string& layout_dir) {
   return ParseIndex(*text, path);
 }
 
-Status WriteIndex(const std::string& layout_dir, const std::vector<IndexEntry>& entries,
-                  base::Env& env) {
+namespace {
+
+// The canonical JSON of an index.json listing `entries` in order.
+std::string IndexJson(const std::vector<IndexEntry>& entries) {
   json ms = json::array();
   for (const auto& e : entries) {
     json d = DescriptorJson(e.media_type, e.digest, e.size);
@@ -170,11 +174,32 @@ Status WriteIndex(const std::string& layout_dir, const std::vector<IndexEntry>& 
     if (!ann.empty()) d["annotations"] = ann;
     ms.push_back(d);
   }
-  json idx = {{"schemaVersion", 2}, {"mediaType", kMediaTypeImageIndex}, {"manifests", ms}};
-  return base::WriteFileAtomic(env, layout_dir + "/index.json", CanonicalJson(idx), 0644);
+  return CanonicalJson(
+      json{{"schemaVersion", 2}, {"mediaType", kMediaTypeImageIndex}, {"manifests", ms}});
+}
+
+}  // namespace
+
+IndexEntry ImageIndexEntry(const Image& image, const std::string& ref_name,
+                           const std::string& image_name) {
+  IndexEntry e;
+  e.ref_name = ref_name;
+  e.media_type = kMediaTypeManifest;
+  e.digest = image.manifest_digest;
+  e.size = image.manifest_size;
+  if (!image_name.empty()) e.annotations[kAnnotationImageName] = image_name;
+  return e;
+}
+
+Status WriteIndex(const std::string& layout_dir, const std::vector<IndexEntry>& entries,
+                  base::Env& env) {
+  return base::WriteFileAtomic(env, layout_dir + "/index.json", IndexJson(entries), 0644);
 }
 
 namespace {
+
+constexpr size_t kChunk = 1 << 16;     // read buffer
+constexpr off_t kCopyChunk = 1 << 20;  // one copy_file_range call, between cancel checks
 
 std::vector<std::string> ImageBlobs(const Image& image) {
   std::vector<std::string> v{image.manifest_digest, image.config_digest};
@@ -185,52 +210,79 @@ std::vector<std::string> ImageBlobs(const Image& image) {
   return v;
 }
 
-// Copies `src` to `dst` (atomically: temp + fsync + rename) unless `dst` already has its size.
-Status CopyBlob(const std::string& src, const std::string& dst) {
+// A temporary file "<dest>.tmp-XXXXXX" beside `dest`: Publish makes it mode 0644, fsyncs it and
+// renames it over `dest`; destroyed unpublished, it is removed.
+class PendingFile {
+ public:
+  static Result<PendingFile> Create(const std::string& dest) {
+    std::string tmp = dest + ".tmp-XXXXXX";
+    int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("create", tmp, errno);
+    return PendingFile(UniqueFd(fd), std::move(tmp), dest);
+  }
+  PendingFile(PendingFile&& o) noexcept
+      : fd_(std::move(o.fd_)), tmp_(std::exchange(o.tmp_, {})), dest_(std::move(o.dest_)) {}
+  PendingFile& operator=(PendingFile&&) = delete;
+  ~PendingFile() {
+    if (!tmp_.empty()) ::unlink(tmp_.c_str());
+  }
+  int fd() const { return fd_.get(); }
+  const std::string& tmp() const { return tmp_; }
+  Status Publish() {
+    if (::fchmod(fd_.get(), 0644) != 0 || ::fsync(fd_.get()) != 0) {
+      return ErrnoStatus("sync", tmp_, errno);
+    }
+    if (::rename(tmp_.c_str(), dest_.c_str()) != 0) return ErrnoStatus("rename", tmp_, errno);
+    tmp_.clear();
+    return Status::OK();
+  }
+
+ private:
+  PendingFile(UniqueFd fd, std::string tmp, std::string dest)
+      : fd_(std::move(fd)), tmp_(std::move(tmp)), dest_(std::move(dest)) {}
+  UniqueFd fd_;
+  std::string tmp_;  // empty once published (or moved from)
+  std::string dest_;
+};
+
+// Copies `src` to `dst` (atomically: temp + fsync + rename) unless `dst` already has its size,
+// polling `cancel` per chunk.
+Status CopyBlob(const std::string& src, const std::string& dst, const base::CancelCheck& cancel) {
   struct stat s, d;
   if (::stat(src.c_str(), &s) != 0) return ErrnoStatus("stat", src, errno);
   if (::stat(dst.c_str(), &d) == 0 && d.st_size == s.st_size) return Status::OK();
   UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
   if (!in.valid()) return ErrnoStatus("open", src, errno);
-  std::string tmp = dst + ".tmp-XXXXXX";
-  int ofd = ::mkostemp(tmp.data(), O_CLOEXEC);
-  if (ofd < 0) return ErrnoStatus("create", tmp, errno);
-  UniqueFd out(ofd);
-  auto fail = [&](Status st) {
-    ::unlink(tmp.c_str());
-    return st;
-  };
+  LK_ASSIGN_OR_RETURN(PendingFile out, PendingFile::Create(dst));
   off_t left = s.st_size;
   while (left > 0) {
-    ssize_t n =
-        ::copy_file_range(in.get(), nullptr, out.get(), nullptr, static_cast<size_t>(left), 0);
+    LK_RETURN_IF_ERROR(base::PollCancel(cancel));
+    ssize_t n = ::copy_file_range(in.get(), nullptr, out.fd(), nullptr,
+                                  static_cast<size_t>(std::min<off_t>(left, kCopyChunk)), 0);
     if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
-      char buf[1 << 16];
+      char buf[kChunk];
       n = ::read(in.get(), buf, sizeof buf);
-      if (n > 0) {
-        Status st = WriteAll(out.get(), buf, static_cast<size_t>(n), tmp);
-        if (!st.ok()) return fail(st);
-      }
+      if (n > 0) LK_RETURN_IF_ERROR(WriteAll(out.fd(), buf, static_cast<size_t>(n), out.tmp()));
     }
     if (n < 0) {
       if (errno == EINTR) continue;
-      return fail(ErrnoStatus("copy", src, errno));
+      return ErrnoStatus("copy", src, errno);
     }
-    if (n == 0) return fail(DataLossError("copy " + src + ": file shrank while being copied"));
+    if (n == 0) return DataLossError("copy " + src + ": file shrank while being copied");
     left -= n;
   }
-  if (::fchmod(out.get(), 0644) != 0 || ::fsync(out.get()) != 0) {
-    return fail(ErrnoStatus("sync", tmp, errno));
-  }
-  if (::rename(tmp.c_str(), dst.c_str()) != 0) return fail(ErrnoStatus("rename", tmp, errno));
-  return Status::OK();
+  return out.Publish();
 }
 
-Status PrepareLayoutDir(const std::string& dest) {
+// Makes `dest` ready to receive a layout; `*created` tells whether it did not exist before.
+Status PrepareLayoutDir(const std::string& dest, bool* created) {
+  *created = false;
   struct stat st;
   if (::stat(dest.c_str(), &st) != 0) {
     if (errno != ENOENT) return ErrnoStatus("stat", dest, errno);
-    return MakeDirs(dest);
+    LK_RETURN_IF_ERROR(MakeDirs(dest));
+    *created = true;
+    return Status::OK();
   }
   if (!S_ISDIR(st.st_mode)) {
     return FailedPreconditionError(dest + " exists and is not a directory");
@@ -248,15 +300,14 @@ Status PrepareLayoutDir(const std::string& dest) {
   return Status::OK();
 }
 
-}  // namespace
-
-Status WriteOciLayout(const BlobStore& blobs, const Image& image, const std::string& dest,
-                      const std::string& ref_name, const std::string& image_name) {
-  LK_RETURN_IF_ERROR(PrepareLayoutDir(dest));
+// Copies the blobs, then writes oci-layout and the index (the publishing step).
+Status FillLayout(const BlobStore& blobs, const Image& image, const std::string& dest,
+                  const std::string& ref_name, const std::string& image_name,
+                  const base::CancelCheck& cancel) {
   LK_RETURN_IF_ERROR(MakeDirs(dest + "/blobs/sha256"));
   for (const auto& d : ImageBlobs(image)) {
     LK_ASSIGN_OR_RETURN(std::string src, blobs.Path(d));
-    LK_RETURN_IF_ERROR(CopyBlob(src, dest + "/blobs/sha256/" + std::string(DigestHex(d))));
+    LK_RETURN_IF_ERROR(CopyBlob(src, dest + "/blobs/sha256/" + std::string(DigestHex(d)), cancel));
   }
   LK_RETURN_IF_ERROR(FsyncDir(dest + "/blobs/sha256"));
   LK_RETURN_IF_ERROR(WriteFileAtomic(dest + "/oci-layout", kOciLayoutFile));
@@ -265,14 +316,24 @@ Status WriteOciLayout(const BlobStore& blobs, const Image& image, const std::str
   for (auto& e : entries) {
     if (e.ref_name != ref_name || ref_name.empty()) kept.push_back(std::move(e));
   }
-  IndexEntry e;
-  e.ref_name = ref_name;
-  e.media_type = kMediaTypeManifest;
-  e.digest = image.manifest_digest;
-  e.size = image.manifest_size;
-  if (!image_name.empty()) e.annotations[kAnnotationImageName] = image_name;
-  kept.push_back(std::move(e));
+  kept.push_back(ImageIndexEntry(image, ref_name, image_name));
+  LK_RETURN_IF_ERROR(base::PollCancel(cancel));  // the last check before publishing
   return WriteIndex(dest, kept);
+}
+
+}  // namespace
+
+Status WriteOciLayout(const BlobStore& blobs, const Image& image, const std::string& dest,
+                      const std::string& ref_name, const std::string& image_name,
+                      const base::CancelCheck& cancel) {
+  LK_RETURN_IF_ERROR(base::PollCancel(cancel));
+  bool created = false;
+  LK_RETURN_IF_ERROR(PrepareLayoutDir(dest, &created));
+  Status st = FillLayout(blobs, image, dest, ref_name, image_name, cancel);
+  // A layout this call created is removed again when it fails; an existing one keeps its index
+  // (complete blobs it does not reference may remain).
+  if (!st.ok() && created) (void)RemoveAll(dest);
+  return st;
 }
 
 namespace {
@@ -282,7 +343,9 @@ struct WriteArchiveDeleter {
 };
 
 Status AddTarEntry(struct archive* a, const std::string& name, bool dir, const std::string* data,
-                   const std::string* file, int64_t size, const std::string& tar_path) {
+                   const std::string* file, int64_t size, const std::string& tar_path,
+                   const base::CancelCheck& cancel) {
+  LK_RETURN_IF_ERROR(base::PollCancel(cancel));
   std::unique_ptr<struct archive_entry, void (*)(struct archive_entry*)> e(archive_entry_new(),
                                                                            archive_entry_free);
   archive_entry_copy_pathname(e.get(), name.c_str());
@@ -298,9 +361,10 @@ Status AddTarEntry(struct archive* a, const std::string& name, bool dir, const s
   if (file != nullptr) {
     UniqueFd fd(::open(file->c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) return ErrnoStatus("open", *file, errno);
-    char buf[1 << 16];
+    char buf[kChunk];
     int64_t left = size;
     while (left > 0) {
+      LK_RETURN_IF_ERROR(base::PollCancel(cancel));
       ssize_t n = ::read(fd.get(), buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return ErrnoStatus("read", *file, errno);
@@ -315,83 +379,67 @@ Status AddTarEntry(struct archive* a, const std::string& name, bool dir, const s
 }  // namespace
 
 Status WriteOciArchive(const BlobStore& blobs, const Image& image, const std::string& dest_tar,
-                       const std::string& ref_name, const std::string& image_name) {
-  std::string tmp = dest_tar + ".tmp-XXXXXX";
-  int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("create", tmp, errno);
-  UniqueFd out(fd);
-  auto fail = [&](Status st) {
-    ::unlink(tmp.c_str());
-    return st;
-  };
-  IndexEntry ie;
-  ie.ref_name = ref_name;
-  ie.media_type = kMediaTypeManifest;
-  ie.digest = image.manifest_digest;
-  ie.size = image.manifest_size;
-  json ms = json::array();
-  {
-    json d = DescriptorJson(ie.media_type, ie.digest, ie.size);
-    json ann = json::object();
-    if (!image_name.empty()) ann[kAnnotationImageName] = image_name;
-    if (!ref_name.empty()) ann[kAnnotationRefName] = ref_name;
-    if (!ann.empty()) d["annotations"] = ann;
-    ms.push_back(d);
-  }
-  const std::string index = CanonicalJson(
-      json{{"schemaVersion", 2}, {"mediaType", kMediaTypeImageIndex}, {"manifests", ms}});
+                       const std::string& ref_name, const std::string& image_name,
+                       const base::CancelCheck& cancel) {
+  LK_RETURN_IF_ERROR(base::PollCancel(cancel));
+  LK_ASSIGN_OR_RETURN(PendingFile out, PendingFile::Create(dest_tar));
+  const std::string index = IndexJson({ImageIndexEntry(image, ref_name, image_name)});
   const std::string layout = kOciLayoutFile;
 
   std::unique_ptr<struct archive, WriteArchiveDeleter> a(archive_write_new());
   archive_write_set_format_pax_restricted(a.get());
-  if (archive_write_open_fd(a.get(), out.get()) != ARCHIVE_OK) {
-    return fail(InternalError("write " + dest_tar + ": " + archive_error_string(a.get())));
+  if (archive_write_open_fd(a.get(), out.fd()) != ARCHIVE_OK) {
+    return InternalError("write " + dest_tar + ": " + archive_error_string(a.get()));
   }
-  Status st = AddTarEntry(a.get(), "oci-layout", false, &layout, nullptr,
-                          static_cast<int64_t>(layout.size()), dest_tar);
-  if (st.ok()) {
-    st = AddTarEntry(a.get(), "index.json", false, &index, nullptr,
-                     static_cast<int64_t>(index.size()), dest_tar);
-  }
-  if (st.ok()) st = AddTarEntry(a.get(), "blobs/", true, nullptr, nullptr, 0, dest_tar);
-  if (st.ok()) st = AddTarEntry(a.get(), "blobs/sha256/", true, nullptr, nullptr, 0, dest_tar);
+  LK_RETURN_IF_ERROR(AddTarEntry(a.get(), "oci-layout", false, &layout, nullptr,
+                                 static_cast<int64_t>(layout.size()), dest_tar, cancel));
+  LK_RETURN_IF_ERROR(AddTarEntry(a.get(), "index.json", false, &index, nullptr,
+                                 static_cast<int64_t>(index.size()), dest_tar, cancel));
+  LK_RETURN_IF_ERROR(AddTarEntry(a.get(), "blobs/", true, nullptr, nullptr, 0, dest_tar, cancel));
+  LK_RETURN_IF_ERROR(
+      AddTarEntry(a.get(), "blobs/sha256/", true, nullptr, nullptr, 0, dest_tar, cancel));
   for (const auto& d : ImageBlobs(image)) {
-    if (!st.ok()) break;
-    auto src = blobs.Path(d);
-    if (!src.ok()) return fail(src.status());
+    LK_ASSIGN_OR_RETURN(std::string src, blobs.Path(d));
     struct stat s;
-    if (::stat(src->c_str(), &s) != 0) return fail(ErrnoStatus("stat", *src, errno));
-    st = AddTarEntry(a.get(), "blobs/sha256/" + std::string(DigestHex(d)), false, nullptr, &*src,
-                     s.st_size, dest_tar);
+    if (::stat(src.c_str(), &s) != 0) return ErrnoStatus("stat", src, errno);
+    LK_RETURN_IF_ERROR(AddTarEntry(a.get(), "blobs/sha256/" + std::string(DigestHex(d)), false,
+                                   nullptr, &src, s.st_size, dest_tar, cancel));
   }
-  if (!st.ok()) return fail(st);
   if (archive_write_close(a.get()) != ARCHIVE_OK) {
-    return fail(InternalError("write " + dest_tar + ": " + archive_error_string(a.get())));
+    return InternalError("write " + dest_tar + ": " + archive_error_string(a.get()));
   }
-  if (::fchmod(out.get(), 0644) != 0 || ::fsync(out.get()) != 0) {
-    return fail(ErrnoStatus("sync", tmp, errno));
-  }
-  if (::rename(tmp.c_str(), dest_tar.c_str()) != 0) return fail(ErrnoStatus("rename", tmp, errno));
-  return Status::OK();
+  LK_RETURN_IF_ERROR(base::PollCancel(cancel));  // the last check before publishing
+  return out.Publish();
 }
 
 Status ExportRootfs(const BlobStore& blobs, const Image& image, const std::string& dest,
-                    std::vector<std::string>* skipped_devices) {
+                    std::vector<std::string>* skipped_devices, const base::CancelCheck& cancel) {
+  LK_RETURN_IF_ERROR(base::PollCancel(cancel));
+  struct stat st;
+  const bool created = ::lstat(dest.c_str(), &st) != 0 && errno == ENOENT;
   LK_RETURN_IF_ERROR(MakeDirs(dest));
-  for (const auto& l : image.layers) {
-    LK_ASSIGN_OR_RETURN(std::string path, blobs.Path(l.digest));
-    ExtractOptions opts;
-    opts.whiteouts = WhiteoutMode::kApply;
-    opts.expected_digest = l.digest;
-    opts.expected_diff_id = l.diff_id;
-    opts.skip_devices = true;
-    LK_ASSIGN_OR_RETURN(ExtractResult r, ExtractLayerTo(path, dest, opts));
-    if (skipped_devices != nullptr) {
-      skipped_devices->insert(skipped_devices->end(), r.skipped_devices.begin(),
-                              r.skipped_devices.end());
+  auto apply = [&]() -> Status {
+    for (const auto& l : image.layers) {
+      LK_ASSIGN_OR_RETURN(std::string path, blobs.Path(l.digest));
+      ExtractOptions opts;
+      opts.whiteouts = WhiteoutMode::kApply;
+      opts.expected_digest = l.digest;
+      opts.expected_diff_id = l.diff_id;
+      opts.skip_devices = true;
+      opts.cancel = cancel;
+      LK_ASSIGN_OR_RETURN(ExtractResult r, ExtractLayerTo(path, dest, opts));
+      if (skipped_devices != nullptr) {
+        skipped_devices->insert(skipped_devices->end(), r.skipped_devices.begin(),
+                                r.skipped_devices.end());
+      }
     }
-  }
-  return Status::OK();
+    return Status::OK();
+  };
+  Status applied = apply();
+  // A directory this call created is removed again when it fails; an existing one keeps what
+  // was written into it.
+  if (!applied.ok() && created) (void)RemoveAll(dest);
+  return applied;
 }
 
 std::string SkippedDeviceWarning(const std::string& path) {

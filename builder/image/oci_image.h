@@ -6,6 +6,12 @@
 // manifest descriptors carry "org.opencontainers.image.ref.name". All JSON is canonical
 // (sorted keys, no whitespace), so the same config and layers give the same manifest digest.
 //
+// Cancellation: the writers below take a base::CancelCheck, polled per blob or layer, per tar
+// entry and per chunk of data (at most 1 MiB); its error is returned unchanged. A cancelled
+// writer publishes nothing: no archive at the destination, no new index.json entry in a layout
+// (a layout directory the call created is removed; complete blobs copied into an existing one
+// may remain, unreferenced), and a local export directory the call created is removed.
+//
 // Thread-safety: functions are reentrant. Writing two images into the same destination layout
 // at the same time is not supported (the local store, image_store.h, serialises its own
 // writers with a lock).
@@ -18,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/cancel.h"
 #include "base/env.h"
 #include "builder/frontend/image_config.h"
 #include "builder/image/blob_store.h"
@@ -61,6 +68,11 @@ struct IndexEntry {
   std::map<std::string, std::string> annotations;  // all annotations, ref name included
 };
 
+// The index entry of `image` named `ref_name`, with the io.containerd.image.name annotation
+// `image_name` when that is not empty.
+IndexEntry ImageIndexEntry(const Image& image, const std::string& ref_name,
+                           const std::string& image_name = "");
+
 // Reads "<layout_dir>/index.json"; a missing file is an empty index.
 Result<std::vector<IndexEntry>> ReadIndex(const std::string& layout_dir);
 // Parses the text of an index.json; `what` names it in errors.
@@ -78,22 +90,27 @@ Status WriteIndex(const std::string& layout_dir, const std::vector<IndexEntry>& 
 // same ref name replaced); anything else is FAILED_PRECONDITION
 // `<dest> exists and is not an OCI image layout (no oci-layout file); choose an empty or new
 // directory`. Blobs are hard-linked from `blobs` when on the same filesystem, else copied.
+// A failure removes `dest` again when this call created it.
 Status WriteOciLayout(const BlobStore& blobs, const Image& image, const std::string& dest,
-                      const std::string& ref_name, const std::string& image_name = "");
+                      const std::string& ref_name, const std::string& image_name = "",
+                      const base::CancelCheck& cancel = {});
 
 // Writes `image` as an OCI archive: a tar (oci-layout, index.json, blobs/sha256/...) of the
 // layout WriteOciLayout would produce, at `dest_tar` (replaced atomically). Entries have mtime
 // 0, owner 0:0 and mode 0644/0755, so equal images give byte-identical archives.
 Status WriteOciArchive(const BlobStore& blobs, const Image& image, const std::string& dest_tar,
-                       const std::string& ref_name, const std::string& image_name = "");
+                       const std::string& ref_name, const std::string& image_name = "",
+                       const base::CancelCheck& cancel = {});
 
 // Applies every layer of `image` in order into `dest` (created if missing), executing
 // whiteouts (WhiteoutMode::kApply): the image's root filesystem as a plain directory. Layer
 // digests and diff_ids are verified. Character and block device nodes are never created on
 // the host (ExtractOptions::skip_devices): their image paths ("/dev/mem") are appended to
-// `*skipped_devices` when it is given, for the caller to warn about.
+// `*skipped_devices` when it is given, for the caller to warn about. A failure removes `dest`
+// again when this call created it.
 Status ExportRootfs(const BlobStore& blobs, const Image& image, const std::string& dest,
-                    std::vector<std::string>* skipped_devices = nullptr);
+                    std::vector<std::string>* skipped_devices = nullptr,
+                    const base::CancelCheck& cancel = {});
 
 // The warning for one skipped device: "warning: device node /dev/mem was not exported (the
 // local exporter never creates device nodes)".

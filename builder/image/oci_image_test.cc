@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
+#include <memory>
 
 #include "builder/image/config_json.h"
 #include "builder/image/media_types.h"
@@ -169,6 +171,92 @@ TEST(OciImage, LoadDetectsCorruptConfig) {
   WriteText(blobs->PathFor(img.config_digest), "{}");
   auto r = LoadImage(*blobs, img.manifest_digest);
   EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
+}
+
+// Cancellation (issue 10): whenever it comes (before the write, at any tar entry, blob, layer
+// or data chunk, or just before publishing), each exporter returns the check's CANCELLED status
+// and publishes nothing.
+class OciCancelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto blobs = BlobStore::Open(d_ / "store");
+    ASSERT_TRUE(blobs.ok());
+    blobs_ = std::make_unique<BlobStore>(std::move(blobs).value());
+    WriteText(d_ / "big/blob", std::string(300 * 1024, 'q'));  // several chunks
+    LayerOptions ro;
+    ro.source = LayerSource::kRootfs;
+    ro.gzip_level = 1;
+    auto big = WriteLayer(d_ / "big", ro, *blobs_);
+    ASSERT_TRUE(big.ok());
+    img_ = TwoLayerImage(d_, *blobs_);
+    img_.layers.push_back(*big);
+    auto img = CommitImage(img_.config, img_.layers, *blobs_);
+    ASSERT_TRUE(img.ok()) << img.status().ToString();
+    img_ = *img;
+  }
+  // Runs `write` once uncancelled to count its polls, then once cancelled at each of them,
+  // calling `check` after each cancelled run.
+  void Sweep(const std::function<Status(const base::CancelCheck&, int run)>& write,
+             const std::function<void(int run)>& check, int min_polls = 5) {
+    testing::CancelAfter count;
+    ASSERT_TRUE(write(count.Check(), -1).ok());
+    ASSERT_GE(count.polls(), min_polls);
+    for (int allowed = 0; allowed < count.polls(); ++allowed) {
+      SCOPED_TRACE("cancelled after " + std::to_string(allowed) + " polls");
+      testing::CancelAfter cancel(allowed);
+      EXPECT_EQ(write(cancel.Check(), allowed).ToString(), "CANCELLED: build cancelled");
+      EXPECT_EQ(cancel.polls(), allowed + 1);
+      check(allowed);
+    }
+  }
+  std::string Run(const char* what, int run) const {
+    return d_ / (std::string(what) + (run < 0 ? "-full" : "-" + std::to_string(run)));
+  }
+
+  ScratchDir d_;
+  std::unique_ptr<BlobStore> blobs_;
+  Image img_;
+};
+
+TEST_F(OciCancelTest, ArchiveLeavesNoFile) {
+  Sweep([&](const base::CancelCheck& c,
+            int run) { return WriteOciArchive(*blobs_, img_, Run("a.tar", run), "v1", "", c); },
+        [&](int run) {
+          EXPECT_FALSE(Exists(Run("a.tar", run)));
+          for (const auto& f : testing::ListTree(d_.path())) {
+            EXPECT_EQ(f.find(".tmp-"), std::string::npos) << f;
+          }
+        });
+}
+
+TEST_F(OciCancelTest, NewLayoutIsRemoved) {
+  Sweep([&](const base::CancelCheck& c,
+            int run) { return WriteOciLayout(*blobs_, img_, Run("layout", run), "v1", "", c); },
+        [&](int run) { EXPECT_FALSE(Exists(Run("layout", run))); });
+}
+
+TEST_F(OciCancelTest, ExistingLayoutKeepsItsIndex) {
+  ASSERT_TRUE(WriteOciLayout(*blobs_, img_, d_ / "layout", "old").ok());
+  const std::string index = ReadText(d_ / "layout/index.json");
+  Sweep(
+      [&](const base::CancelCheck& c, int run) {
+        return WriteOciLayout(*blobs_, img_, d_ / "layout", run < 0 ? "full" : "new", "", c);
+      },
+      [&](int) {
+        auto idx = ReadIndex(d_ / "layout");
+        ASSERT_TRUE(idx.ok());
+        ASSERT_EQ(idx->size(), 2u);  // "old" and the uncancelled run's "full": no "new"
+        EXPECT_EQ((*idx)[0].ref_name, "old");
+        EXPECT_EQ((*idx)[1].ref_name, "full");
+      },
+      /*min_polls=*/2);  // its blobs are there already: before the write and before the index
+  EXPECT_NE(ReadText(d_ / "layout/index.json"), index);
+}
+
+TEST_F(OciCancelTest, NewRootfsDirectoryIsRemoved) {
+  Sweep([&](const base::CancelCheck& c,
+            int run) { return ExportRootfs(*blobs_, img_, Run("rootfs", run), nullptr, c); },
+        [&](int run) { EXPECT_FALSE(Exists(Run("rootfs", run))); });
 }
 
 }  // namespace

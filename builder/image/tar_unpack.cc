@@ -45,6 +45,7 @@ TarUnpacker::TarUnpacker(int root_fd, UnpackOptions options)
     : root_(root_fd), opts_(std::move(options)) {}
 
 Status TarUnpacker::Entry(struct archive* a, struct archive_entry* e) {
+  LK_RETURN_IF_ERROR(base::PollCancel(opts_.cancel));
   const char* raw_name = archive_entry_pathname(e);
   const std::string name = raw_name ? raw_name : "";
   display_ = opts_.error_prefix + "entry \"" + name + "\"";
@@ -220,6 +221,7 @@ Status TarUnpacker::File(struct archive* a, int parent, const std::string& leaf,
   if (!fd.valid()) return ErrnoStatus("create", display_, errno);
   std::vector<char> buf(1 << 16);
   for (;;) {
+    LK_RETURN_IF_ERROR(base::PollCancel(opts_.cancel));
     la_ssize_t n = archive_read_data(a, buf.data(), buf.size());
     if (n < 0) return DataLossError(display_ + ": " + archive_error_string(a));
     if (n == 0) break;
@@ -331,6 +333,7 @@ bool IsTarArchive(int fd) {
 }
 
 Status UnpackArchive(int fd, int dest_fd, const UnpackOptions& options) {
+  LK_RETURN_IF_ERROR(base::PollCancel(options.cancel));
   ArchivePtr a = OpenReader(fd);
   if (!a) return DataLossError(options.error_prefix + "cannot read the archive");
   TarUnpacker u(dest_fd, options);

@@ -18,6 +18,11 @@
 //  * kApply (flattening into one directory): ".wh.x" removes x and ".wh..wh..opq" removes every
 //    child of its directory that this tar did not itself create.
 //
+// Cancellation (UnpackOptions::cancel) is polled before each entry and after each 64 KiB of a
+// file's data; its error is returned unchanged. What was unpacked so far stays in the
+// destination: callers unpack into a directory they publish only on success (the layer cache)
+// or discard (ADD's step result is not committed once the build is cancelled).
+//
 // Thread-safety: a TarUnpacker is used by one thread; unpackers into distinct destinations may
 // run concurrently.
 #ifndef LATCHKEY_BUILDER_IMAGE_TAR_UNPACK_H_
@@ -33,6 +38,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/cancel.h"
 #include "latchkey/status.h"
 
 struct archive;
@@ -59,6 +65,8 @@ struct UnpackOptions {
   // Do not create character or block device nodes (a host directory never gets them); each
   // skipped entry's image path is listed in TarUnpacker::skipped_devices(). Fifos are created.
   bool skip_devices = false;
+  // Polled per entry and per 64 KiB of file data (base/cancel.h); empty: never cancelled.
+  base::CancelCheck cancel;
 };
 
 // The option set of layer extraction (layer_extract.h): `whiteouts` as given, xattrs applied,

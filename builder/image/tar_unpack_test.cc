@@ -245,5 +245,24 @@ TEST(UnpackArchive, GarbageIsDataLoss) {
   EXPECT_EQ(s.code(), StatusCode::kDataLoss);
 }
 
+// Cancellation (issue 10), for both option sets: a cancelled unpack returns the check's status
+// unchanged and creates no entry after the poll that cancelled it.
+TEST_P(TarUnpackTest, CancelledUnpackStopsAtTheEntry) {
+  UnpackOptions options = GetParam().options;
+  testing::CancelAfter cancel(4);  // the archive, entry "a" and its two data reads pass; "b" stops
+  options.cancel = cancel.Check();
+  WriteTar(tar_, {F("a", "a"), F("b", "b"), F("c", "c")});
+  base::UniqueFd in(::open(tar_.c_str(), O_RDONLY | O_CLOEXEC));
+  base::UniqueFd root(::open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(in.valid() && root.valid());
+  EXPECT_EQ(UnpackArchive(in.get(), root.get(), options).ToString(), "CANCELLED: build cancelled");
+  EXPECT_EQ(testing::ListTree(root_), std::vector<std::string>{"a"});
+
+  testing::CancelAfter before(0);
+  options.cancel = before.Check();
+  EXPECT_EQ(UnpackArchive(in.get(), root.get(), options).ToString(), "CANCELLED: build cancelled");
+  EXPECT_EQ(before.polls(), 1);
+}
+
 }  // namespace
 }  // namespace latchkey::image

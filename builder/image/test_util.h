@@ -1,5 +1,6 @@
 // Helpers for the image tests only (header-only; not part of latchkey_image): scratch
-// directories, small file writers, and a libarchive tar builder for crafting (hostile) layers.
+// directories and file helpers (base/testutil.h), the one libarchive tar builder and lister for
+// crafting (hostile) layers and reading written ones, and a fake cancellation source.
 #ifndef LATCHKEY_BUILDER_IMAGE_TEST_UTIL_H_
 #define LATCHKEY_BUILDER_IMAGE_TEST_UTIL_H_
 
@@ -9,53 +10,64 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "base/cancel.h"
+#include "base/testutil.h"
+#include "latchkey/status.h"
+
 namespace latchkey::image::testing {
 
-// A fresh directory under $TMPDIR (or /tmp), removed recursively on destruction.
-class ScratchDir {
- public:
-  ScratchDir() {
-    const char* t = std::getenv("TMPDIR");
-    std::string tmpl = std::string(t && *t ? t : "/tmp") + "/lk-image-test-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
-    path_ = tmpl;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
+using base::testing::Exists;
+using base::testing::ReadText;
+using base::testing::WriteText;
 
- private:
-  std::string path_;
+// A fresh directory under $TMPDIR (or /tmp), removed recursively on destruction; d / "x" is
+// "<dir>/x".
+class ScratchDir : public base::testing::TempDir {
+ public:
+  ScratchDir() : TempDir("lk-image-test-") {}
+  std::string operator/(const std::string& rel) const { return Join(rel); }
 };
 
-inline void WriteText(const std::string& path, const std::string& text, mode_t mode = 0644) {
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-  ::chmod(path.c_str(), mode);
+// The paths below `dir` (relative, recursively, sorted); "" entries never appear. What a failed
+// or cancelled write left behind.
+inline std::vector<std::string> ListTree(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    out.push_back(std::filesystem::relative(it->path(), dir).string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
-inline std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+// A fake cancellation source (base/cancel.h): its check lets `allowed` polls pass and returns
+// the builder's CANCELLED "build cancelled" from the next one on. It counts the polls, so a test
+// can count a whole run's polls first and then cancel at each of them in turn.
+class CancelAfter {
+ public:
+  explicit CancelAfter(int allowed = std::numeric_limits<int>::max()) : allowed_(allowed) {}
+  base::CancelCheck Check() {
+    return [this]() -> Status {
+      return ++polls_ > allowed_ ? CancelledError("build cancelled") : Status::OK();
+    };
+  }
+  int polls() const { return polls_; }
 
-inline bool Exists(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0;
-}
+ private:
+  int allowed_;
+  int polls_ = 0;
+};
 
 // One tar entry for TarBuilder.
 struct TarEntry {
@@ -82,19 +94,19 @@ inline TarEntry D(std::string name, int mode = 0755) {
   e.mode = mode;
   return e;
 }
-inline TarEntry L(std::string name, std::string target) {
+// A link entry of `type` ('l' symlink, 'h' hardlink) named `name` pointing at `target`.
+inline TarEntry Link(char type, std::string name, std::string target) {
   TarEntry e;
   e.name = std::move(name);
-  e.type = 'l';
+  e.type = type;
   e.target = std::move(target);
   return e;
 }
+inline TarEntry L(std::string name, std::string target) {
+  return Link('l', std::move(name), std::move(target));
+}
 inline TarEntry H(std::string name, std::string target) {
-  TarEntry e;
-  e.name = std::move(name);
-  e.type = 'h';
-  e.target = std::move(target);
-  return e;
+  return Link('h', std::move(name), std::move(target));
 }
 
 // Writes `entries` as a pax tar (gzip-compressed when `gzip`) to `path`.

@@ -38,6 +38,9 @@ inline CheckOutput Pass(std::string note = "") { return {Outcome::kPass, std::mo
 inline CheckOutput Fail(std::string why) { return {Outcome::kFail, std::move(why)}; }
 inline CheckOutput Skip(std::string why) { return {Outcome::kSkip, std::move(why)}; }
 
+// `s` in double quotes, as the checks name references and keys in their messages.
+inline std::string Quote(const std::string& s) { return "\"" + s + "\""; }
+
 using CheckFn = CheckOutput (*)(const CheckContext&);
 
 struct CheckDef {

@@ -30,8 +30,6 @@ const std::vector<uint8_t>* ExpectedFor(const CheckContext& c, const std::string
   return nullptr;
 }
 
-std::string Quote(const std::string& s) { return "\"" + s + "\""; }
-
 }  // namespace
 
 CheckOutput CheckStructSize(const CheckContext& c) {

@@ -23,8 +23,6 @@ lk_instance* CreateOrNull(const CheckContext& c, lk_host_ctx* ctx, std::string* 
   return inst;
 }
 
-std::string Quote(const std::string& s) { return "\"" + s + "\""; }
-
 }  // namespace
 
 CheckOutput CheckConcurrentFetch(const CheckContext& c) {

@@ -172,13 +172,15 @@ void CollectRef(void* arg, const char* ref) {
 }
 }  // namespace
 
+CallStatus Plugin::Unimplemented(const std::string& member) const {
+  CallStatus s;
+  s.code = LK_UNIMPLEMENTED;
+  s.message = "provider " + name() + " does not implement " + member;
+  return s;
+}
+
 CallStatus Plugin::List(lk_instance* instance, std::vector<std::string>* refs) const {
-  if (table_.list == nullptr) {
-    CallStatus s;
-    s.code = LK_UNIMPLEMENTED;
-    s.message = "provider " + name() + " does not implement list";
-    return s;
-  }
+  if (table_.list == nullptr) return Unimplemented("list");
   lk_error err;
   PrepareError(&err);
   int32_t rc = table_.list(instance, &CollectRef, refs, &err);
@@ -186,12 +188,7 @@ CallStatus Plugin::List(lk_instance* instance, std::vector<std::string>* refs) c
 }
 
 CallStatus Plugin::Health(lk_instance* instance) const {
-  if (table_.health == nullptr) {
-    CallStatus s;
-    s.code = LK_UNIMPLEMENTED;
-    s.message = "provider " + name() + " does not implement health";
-    return s;
-  }
+  if (table_.health == nullptr) return Unimplemented("health");
   lk_error err;
   PrepareError(&err);
   int32_t rc = table_.health(instance, &err);

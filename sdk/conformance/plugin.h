@@ -66,6 +66,9 @@ class Plugin {
   CallStatus Health(lk_instance* instance) const;
 
  private:
+  // LK_UNIMPLEMENTED "provider <name> does not implement <member>" for an absent optional member.
+  CallStatus Unimplemented(const std::string& member) const;
+
   std::string path_;
   lk_provider_entry_fn entry_ = nullptr;
   const lk_provider_api* raw_ = nullptr;

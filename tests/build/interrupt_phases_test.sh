@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `latchkey build` interrupted outside a RUN step, where no container notices the signal and only
 # the builder's own cancellation checks can stop it: during a COPY-only tail (hashing, copying or
-# committing a big file) and during a slow `-o type=oci` export. Each interrupted build must exit
-# 128+signal (130 for Ctrl-C, 143 for SIGTERM), tag and export nothing, and close its broker
-# session as "cancelled" in the audit log. (interrupt_test.sh covers an interrupt during a RUN.)
+# committing a big file) and during slow `-o type=oci` and `-o type=local` exports. Each
+# interrupted build must exit 128+signal (130 for Ctrl-C, 143 for SIGTERM), tag and export
+# nothing, and close its broker session as "cancelled" in the audit log. (interrupt_test.sh
+# covers an interrupt during a RUN.)
 source "$(dirname "$0")/lib.sh"
 setup_busybox
 ctx=$(new_context ctx)
@@ -51,6 +52,11 @@ interrupt SIGINT "exporting to oci image format" -o "type=oci,dest=$W/img.tar"
 [ ! -e "$W/img.tar" ] || fail "the interrupted export left $W/img.tar behind"
 leftovers=$(find "$W" -maxdepth 1 -name 'img.tar*')
 [ -z "$leftovers" ] || fail "the interrupted export left temporary files: $leftovers"
+
+# 3. During a local export (the layers being unpacked into the directory): the directory the
+# export created is removed again.
+interrupt SIGTERM "exporting to client directory" -o "type=local,dest=$W/local-out"
+[ ! -e "$W/local-out" ] || fail "the interrupted local export left $W/local-out behind"
 
 # The state dir is still usable, and the same builds complete when not interrupted.
 build_ok -o "type=oci,dest=$W/img.tar" "$ctx"
