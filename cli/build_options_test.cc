@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/env.h"
 #include "base/file.h"
 
 namespace latchkey::cli {

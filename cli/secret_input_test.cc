@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/env.h"
 #include "base/file.h"
 
 namespace latchkey::cli {

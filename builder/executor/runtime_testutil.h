@@ -26,6 +26,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/env.h"
 #include "base/file.h"
 #include "base/unique_fd.h"
 #include "builder/executor/mounter.h"
