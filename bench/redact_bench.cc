@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "broker/redactor.h"
-#include "broker/secret_buffer.h"
+#include "secure/redactor.h"
+#include "secure/secret_buffer.h"
 
 namespace {
 

@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "broker/secret_buffer.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey {
 

@@ -27,9 +27,9 @@
 #include "broker/audit/search.h"
 #include "broker/audit/verifier.h"
 #include "broker/audit_locations.h"
-#include "broker/hardening.h"
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
+#include "secure/hardening.h"
 
 namespace latchkey::cli {
 namespace {
@@ -294,9 +294,10 @@ void Register(CLI::App& app, CommandContext& ctx) {
   search->add_option("--secret", sf->filter.secret, "Secret id");
   search->add_option("--session", sf->filter.session, "Session id");
   search->add_option("--outcome", sf->filter.outcome, "granted, denied, not_found or error");
-  search->add_option("--event", sf->filter.event,
-                     "session.open, secret.fetch, session.close, leak.finding, cache.hit, recovered or "
-                     "audit.checkpoint");
+  search->add_option(
+      "--event", sf->filter.event,
+      "session.open, secret.fetch, session.close, leak.finding, cache.hit, recovered or "
+      "audit.checkpoint");
   search->add_option("--since", sf->since, "RFC 3339 time or a duration ago (24h, 30m, 7d)");
   search->add_option("--until", sf->until, "RFC 3339 time or a duration ago");
   search->add_option("--format", sf->format, "table or json (matching lines)")

@@ -18,14 +18,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/go_text.h"
 #include "broker/broker.h"
-#include "broker/redactor.h"
 #include "broker/secret_flags.h"
 #include "builder/build/build_flags.h"
 #include "builder/build/builder.h"
 #include "builder/build/progress.h"
 #include "builder/executor/cancel.h"
-#include "base/go_text.h"
 #include "builder/image/export_spec.h"
 #include "builder/image/fs_util.h"
 #include "builder/image/image_ref.h"
@@ -33,6 +32,7 @@
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
 #include "cli/state_recovery_setup.h"
+#include "secure/redactor.h"
 
 namespace latchkey::cli {
 namespace {

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include "broker/hardening.h"
 #include "broker/logging.h"
+#include "secure/hardening.h"
 
 extern char** environ;
 

@@ -8,9 +8,9 @@
 
 #include "broker/config.h"
 #include "broker/config_env.h"
-#include "broker/secret_buffer.h"
 #include "cli/command_registry.h"
 #include "latchkey/status.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey::cli {
 

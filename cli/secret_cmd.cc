@@ -18,10 +18,10 @@
 #include <nlohmann/json.hpp>
 
 #include "broker/config_env.h"
-#include "broker/hardening.h"
 #include "broker/state_dir.h"
 #include "cli/command_registry.h"
 #include "cli/store_setup.h"
+#include "secure/hardening.h"
 #include "store/secret_io.h"
 #include "store/store.h"
 #include "store/store_cli.h"
@@ -214,41 +214,31 @@ void Register(CLI::App& app, CommandContext& ctx) {
   create->add_option("FILE", f->file, "File to read the data from, or - for standard input");
   create->add_option("--label,-l", f->labels, "Secret label (key=value), repeatable");
   AddStoreOptions(create, &f->loc);
-  create->callback([f, &ctx] {
-    ctx.exit_code = Hardened([&] { return RunCreate(*f); });
-  });
+  create->callback([f, &ctx] { ctx.exit_code = Hardened([&] { return RunCreate(*f); }); });
 
   auto* ls = secret->add_subcommand("ls", "List secrets (never their data)");
   ls->alias("list");
   ls->add_option("--filter,-f", f->filters, "name=<prefix>, label=<key> or label=<key>=<value>");
   ls->add_option("--format", f->format, "Output format")->check(CLI::IsMember({"table", "json"}));
   AddStoreOptions(ls, &f->loc);
-  ls->callback([f, &ctx] {
-    ctx.exit_code = Hardened([&] { return RunList(*f); });
-  });
+  ls->callback([f, &ctx] { ctx.exit_code = Hardened([&] { return RunList(*f); }); });
 
   auto* inspect = secret->add_subcommand("inspect", "Show a secret's metadata (never its data)");
   inspect->add_option("NAME", f->names, "NAME or NAME@VERSION, repeatable")->required();
   AddStoreOptions(inspect, &f->loc);
-  inspect->callback([f, &ctx] {
-    ctx.exit_code = Hardened([&] { return RunInspect(*f); });
-  });
+  inspect->callback([f, &ctx] { ctx.exit_code = Hardened([&] { return RunInspect(*f); }); });
 
   auto* rotate = secret->add_subcommand("rotate", "Add a new version of a secret");
   rotate->add_option("NAME", f->name, "Secret name")->required();
   rotate->add_option("FILE", f->file, "File to read the data from, or - for standard input");
   AddStoreOptions(rotate, &f->loc);
-  rotate->callback([f, &ctx] {
-    ctx.exit_code = Hardened([&] { return RunRotate(*f); });
-  });
+  rotate->callback([f, &ctx] { ctx.exit_code = Hardened([&] { return RunRotate(*f); }); });
 
   auto* rm = secret->add_subcommand("rm", "Remove secrets and all their versions");
   rm->alias("remove");
   rm->add_option("NAME", f->names, "Secret names")->required();
   AddStoreOptions(rm, &f->loc);
-  rm->callback([f, &ctx] {
-    ctx.exit_code = Hardened([&] { return RunRemove(*f); });
-  });
+  rm->callback([f, &ctx] { ctx.exit_code = Hardened([&] { return RunRemove(*f); }); });
 }
 
 CommandRegistrar reg("secret", Register);

@@ -17,10 +17,10 @@
 #include <nlohmann/json.hpp>
 
 #include "broker/config_env.h"
-#include "broker/hardening.h"
 #include "broker/state_dir.h"
 #include "cli/command_registry.h"
 #include "cli/store_setup.h"
+#include "secure/hardening.h"
 #include "store/store.h"
 #include "store/store_cli.h"
 
@@ -168,9 +168,7 @@ void Register(CLI::App& app, CommandContext& ctx) {
                  "Lock the store with a passphrase prompted on the terminal")
       ->excludes("--passphrase-fd")
       ->excludes("--unlock-key-file");
-  init->callback([f, &ctx] {
-    ctx.exit_code = Hardened([&] { return RunInit(*f); });
-  });
+  init->callback([f, &ctx] { ctx.exit_code = Hardened([&] { return RunInit(*f); }); });
 
   auto* rekey = store->add_subcommand(
       "rekey", "Replace the key-encryption key or the data key (re-encrypting every secret)");
@@ -185,17 +183,13 @@ void Register(CLI::App& app, CommandContext& ctx) {
       ->check(CLI::NonNegativeNumber);
   rekey->add_flag("--data-key", f->data_key,
                   "Replace the data key and re-encrypt every version in one transaction");
-  rekey->callback([f, &ctx] {
-    ctx.exit_code = Hardened([&] { return RunRekey(*f); });
-  });
+  rekey->callback([f, &ctx] { ctx.exit_code = Hardened([&] { return RunRekey(*f); }); });
 
   auto* status = store->add_subcommand("status", "Show the store's metadata (never a key)");
   AddStoreOptions(status, &f->loc);
   status->add_option("--format", f->format, "Output format")
       ->check(CLI::IsMember({"table", "json"}));
-  status->callback([f, &ctx] {
-    ctx.exit_code = Hardened([&] { return RunStatus(*f); });
-  });
+  status->callback([f, &ctx] { ctx.exit_code = Hardened([&] { return RunStatus(*f); }); });
 }
 
 CommandRegistrar reg("store", Register);

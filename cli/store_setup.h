@@ -5,9 +5,9 @@
 
 #include <string>
 
-#include "broker/hardening.h"
 #include "cli/cli_setup.h"
 #include "latchkey/status.h"
+#include "secure/hardening.h"
 #include "store/store_cli.h"
 
 namespace latchkey::cli {

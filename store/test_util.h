@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "broker/secret_buffer.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey::store::testing {
 

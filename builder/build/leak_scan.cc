@@ -12,12 +12,12 @@
 #include <cerrno>
 #include <map>
 
-#include "broker/redactor.h"
-#include "broker/secret_parts.h"
 #include "builder/build/changed_tree.h"
-#include "builder/build/leak_matcher.h"
 #include "builder/image/fs_util.h"
 #include "builder/image/layer_stream.h"
+#include "secure/leak_matcher.h"
+#include "secure/redactor.h"
+#include "secure/secret_parts.h"
 
 namespace latchkey::build {
 namespace {

@@ -32,12 +32,11 @@
 #include <utility>
 #include <vector>
 
-#include "broker/secret_buffer.h"
 #include "latchkey/status.h"
+#include "secure/leak_matcher.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey::build {
-
-class LeakMatcher;
 
 // Values shorter than this are not scanned for (they would match ordinary bytes); documented in
 // docs/builder.md.

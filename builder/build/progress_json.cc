@@ -3,8 +3,8 @@
 #include <cmath>
 #include <utility>
 
-#include "broker/redactor.h"
 #include "builder/build/progress_output.h"
+#include "secure/redactor.h"
 
 namespace latchkey::build {
 namespace {

@@ -2,8 +2,8 @@
 
 #include <utility>
 
-#include "broker/redactor.h"
 #include "builder/build/progress_output.h"
+#include "secure/redactor.h"
 
 namespace latchkey::build {
 

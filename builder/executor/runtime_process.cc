@@ -15,10 +15,10 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "broker/redactor.h"
 #include "builder/executor/cancel.h"
 #include "builder/executor/output_redactor.h"
 #include "builder/executor/sys_util.h"
+#include "secure/redactor.h"
 
 extern char** environ;
 

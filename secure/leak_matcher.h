@@ -17,8 +17,8 @@
 //
 // Thread-safety: a built matcher is immutable; Feed() may run on any number of threads at once
 // (the caller owns the State).
-#ifndef LATCHKEY_BUILDER_BUILD_LEAK_MATCHER_H_
-#define LATCHKEY_BUILDER_BUILD_LEAK_MATCHER_H_
+#ifndef LATCHKEY_SECURE_LEAK_MATCHER_H_
+#define LATCHKEY_SECURE_LEAK_MATCHER_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -26,10 +26,10 @@
 #include <utility>
 #include <vector>
 
-#include "builder/build/leak_secure_array.h"
 #include "latchkey/status.h"
+#include "secure/leak_secure_array.h"
 
-namespace latchkey::build {
+namespace latchkey {
 
 class LeakMatcher {
  public:
@@ -217,6 +217,6 @@ LeakMatcher::State LeakMatcher::Feed(State state, std::span<const uint8_t> data,
   return s;
 }
 
-}  // namespace latchkey::build
+}  // namespace latchkey
 
-#endif  // LATCHKEY_BUILDER_BUILD_LEAK_MATCHER_H_
+#endif  // LATCHKEY_SECURE_LEAK_MATCHER_H_

@@ -7,17 +7,17 @@
 //
 // Thread-safety: a sealed array may be read from many threads; Allocate, writes, Seal and
 // destruction must not race with other uses.
-#ifndef LATCHKEY_BUILDER_BUILD_LEAK_SECURE_ARRAY_H_
-#define LATCHKEY_BUILDER_BUILD_LEAK_SECURE_ARRAY_H_
+#ifndef LATCHKEY_SECURE_LEAK_SECURE_ARRAY_H_
+#define LATCHKEY_SECURE_LEAK_SECURE_ARRAY_H_
 
 #include <cstddef>
 #include <type_traits>
 #include <utility>
 
-#include "broker/secret_buffer.h"
 #include "latchkey/status.h"
+#include "secure/secret_buffer.h"
 
-namespace latchkey::build {
+namespace latchkey {
 
 template <typename T>
 class LeakSecureArray {
@@ -59,6 +59,6 @@ class LeakSecureArray {
   size_t count_ = 0;
 };
 
-}  // namespace latchkey::build
+}  // namespace latchkey
 
-#endif  // LATCHKEY_BUILDER_BUILD_LEAK_SECURE_ARRAY_H_
+#endif  // LATCHKEY_SECURE_LEAK_SECURE_ARRAY_H_

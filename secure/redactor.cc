@@ -1,4 +1,4 @@
-#include "broker/redactor.h"
+#include "secure/redactor.h"
 
 #include <sodium.h>
 
@@ -6,7 +6,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "broker/secret_parts.h"
+#include "secure/secret_parts.h"
 
 namespace latchkey {
 namespace {

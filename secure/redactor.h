@@ -13,8 +13,8 @@
 //
 // Thread-safety: every method is thread-safe. Redact() takes a shared lock; Add/Remove take
 // it exclusively.
-#ifndef LATCHKEY_BROKER_REDACTOR_H_
-#define LATCHKEY_BROKER_REDACTOR_H_
+#ifndef LATCHKEY_SECURE_REDACTOR_H_
+#define LATCHKEY_SECURE_REDACTOR_H_
 
 #include <cstdint>
 #include <memory>
@@ -24,7 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "broker/secret_buffer.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey {
 
@@ -92,4 +92,4 @@ Result<std::vector<EncodedForm>> EncodedForms(std::span<const uint8_t> value);
 
 }  // namespace latchkey
 
-#endif  // LATCHKEY_BROKER_REDACTOR_H_
+#endif  // LATCHKEY_SECURE_REDACTOR_H_
