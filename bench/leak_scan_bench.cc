@@ -24,8 +24,8 @@
 #include "builder/build/leak_scan.h"
 #include "builder/image/layer_stream.h"
 #include "secure/leak_matcher.h"
-#include "secure/redactor.h"
 #include "secure/secret_buffer.h"
+#include "secure/secret_patterns.h"
 
 namespace {
 

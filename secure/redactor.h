@@ -3,16 +3,17 @@
 // Sessions register each value they hand out (SecretRegistry) and unregister it when they
 // close. Anything that writes text a person or a log shipper will see -- the operational log
 // (logging.h), a build step's stdout/stderr -- passes it through Redact() first. Each value is
-// matched raw and in the encodings a careless script is likely to print (EncodedForms: base64
-// in both alphabets at every alignment, lower- and upper-case hex), and so is each credential
-// part of a structured value (secret_parts.h: an .npmrc token, a URL's password, a JSON `auth`,
-// a PEM body...) with its encodings. A base64 match is widened over the one character on either
-// side that mixes in a neighbouring byte, and over trailing '=' padding, so no bit of the value
-// stays visible. The encoded forms and parts are derived secrets, so they are held in
-// SecretBuffers too.
+// matched in every form of secret_patterns.h -- raw, base64 at every alignment and in both
+// alphabets, lower- and upper-case hex, URL percent-encoding, and the same for each credential
+// part of a structured value (secret_parts.h) -- the very list the builder's leak guard searches
+// layers for. All forms of all registered values are searched in one pass by one SecretMatcher
+// (an Aho-Corasick automaton), rebuilt whenever a value is added or removed, and masked as
+// SecretMatcher::Mask describes (overlaps leave no fragment; a base64 match is widened over the
+// neighbouring character that mixes in the value and over '=' padding). The patterns are derived
+// secrets, so they are held in SecretBuffers, and the automaton's tables in secure memory too.
 //
-// Thread-safety: every method is thread-safe. Redact() takes a shared lock; Add/Remove take
-// it exclusively.
+// Thread-safety: every method is thread-safe. Redact() and Contains() take a shared lock;
+// Add/Remove take it exclusively (and rebuild the automaton under it).
 #ifndef LATCHKEY_SECURE_REDACTOR_H_
 #define LATCHKEY_SECURE_REDACTOR_H_
 
@@ -24,21 +25,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "latchkey/status.h"
 #include "secure/secret_buffer.h"
+#include "secure/secret_matcher.h"
+#include "secure/secret_patterns.h"
 
 namespace latchkey {
-
-inline constexpr std::string_view kRedactionMask = "****";
-
-// One encoded form of a value.
-struct EncodedForm {
-  SecretBuffer bytes;    // sealed
-  const char* encoding;  // "base64", "base64url", "hex" or "HEX" (a string literal)
-  // base64 only: the character just before / just after `bytes` in an encoding of a longer
-  // string also depends on the value (it mixes in bits of a neighbouring byte).
-  bool partial_before = false;
-  bool partial_after = false;
-};
 
 class SecretRegistry {
  public:
@@ -51,9 +43,11 @@ class SecretRegistry {
 
   // Registers `value` (shared, so it stays alive while registered) and returns a handle for
   // Remove. Empty values are accepted and never match. Fails only when secure memory for the
-  // encoded forms runs out.
+  // patterns or the automaton runs out (RESOURCE_EXHAUSTED); the registry is then unchanged.
   Result<uint64_t> Add(std::shared_ptr<const SecretBuffer> value);
-  // Unregisters a handle from Add; unknown handles are ignored.
+  // Unregisters a handle from Add; unknown handles are ignored. Should rebuilding the automaton
+  // fail (secure memory exhausted), the previous one stays in use: it still masks the removed
+  // value, which errs on the safe side, until the next Add or Remove rebuilds it.
   void Remove(uint64_t handle);
   // Number of registered values.
   size_t size() const;
@@ -66,29 +60,17 @@ class SecretRegistry {
  private:
   struct Entry {
     std::shared_ptr<const SecretBuffer> raw;
-    std::vector<SecretBuffer> parts;
-    std::vector<EncodedForm> encodings;  // of the raw value and of every part
+    std::vector<SecretPattern> patterns;  // SecretPatterns(*raw)
   };
-  // Calls fn(pattern, form) for every non-empty pattern (form is null for a raw value or part);
-  // lock held by the caller.
-  template <typename Fn>
-  void ForEachPattern(Fn&& fn) const;
+  // Builds the automaton over every entry's patterns (null when there are none); exclusive lock
+  // held by the caller.
+  Result<std::shared_ptr<const SecretMatcher>> BuildMatcher() const;
 
   mutable std::shared_mutex mu_;
   uint64_t next_handle_ = 1;
   std::unordered_map<uint64_t, Entry> entries_;
+  std::shared_ptr<const SecretMatcher> matcher_;
 };
-
-// Base64 is searched at every alignment: for the value preceded by 0, 1 or 2 unknown bytes
-// (`printf 'user:%s' "$v" | base64`, how Docker's config.json `auth` is made), the encoded
-// core -- the characters that depend on the value's bytes alone -- in the standard and the
-// URL-safe alphabet (a URL-safe core is listed only when it differs). A core covers the whole
-// encoding except at most one character at either end (and '=' padding), so it matches padded
-// and unpadded encodings alike. Cores shorter than kMinBase64CoreLength characters are left out
-// (they would match ordinary text). Then lower- and upper-case hex. Each form is sealed. Used by
-// the redactor and by the builder's leak scanner.
-inline constexpr size_t kMinBase64CoreLength = 4;
-Result<std::vector<EncodedForm>> EncodedForms(std::span<const uint8_t> value);
 
 }  // namespace latchkey
 

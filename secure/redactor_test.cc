@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
+#include <string>
+#include <thread>
 
 namespace latchkey {
 namespace {
@@ -72,6 +75,73 @@ TEST(Redactor, EmptySecretNeverMatches) {
   SecretRegistry reg;
   ASSERT_TRUE(reg.Add(Secret("")).ok());
   EXPECT_EQ(reg.Redact("abc"), "abc");
+}
+
+TEST(Redactor, MasksUrlEncodedFormsLikeTheLeakGuard) {
+  SecretRegistry reg;
+  ASSERT_TRUE(reg.Add(Secret("tok/en+k?y")).ok());
+  EXPECT_EQ(reg.Redact("curl -u x:tok%2Fen%2Bk%3Fy end"), "curl -u x:**** end");
+  EXPECT_EQ(reg.Redact("q=tok%2fen%2bk%3fy&"), "q=****&");
+  EXPECT_TRUE(reg.Contains("tok%2Fen%2Bk%3Fy"));
+}
+
+TEST(Redactor, ValuesThatOverlapOrArePrefixesOfEachOther) {
+  SecretRegistry reg;
+  ASSERT_TRUE(reg.Add(Secret("abc-secret")).ok());
+  ASSERT_TRUE(reg.Add(Secret("abc-secret-longer")).ok());
+  ASSERT_TRUE(reg.Add(Secret("longer-tail")).ok());
+  EXPECT_EQ(reg.Redact("abc-secret-longer!"), "****!");
+  EXPECT_EQ(reg.Redact("abc-secret-long"), "****-long");
+  EXPECT_EQ(reg.Redact("abc-secret-longer-tail."), "****.");
+  EXPECT_EQ(reg.Redact("longer-tai abc-secre"), "longer-tai abc-secre");
+}
+
+TEST(Redactor, RemovingOneOfTwoRegistrationsOfAValueKeepsMasking) {
+  SecretRegistry reg;
+  auto first = reg.Add(Secret("shared-value"));
+  auto second = reg.Add(Secret("shared-value"));
+  auto other = reg.Add(Secret("other-value"));
+  ASSERT_TRUE(first.ok() && second.ok() && other.ok());
+  reg.Remove(*first);
+  EXPECT_EQ(reg.Redact("shared-value other-value"), "**** ****");
+  reg.Remove(*other);
+  EXPECT_EQ(reg.Redact("shared-value other-value"), "**** other-value");
+  reg.Remove(*second);
+  reg.Remove(*second);  // unknown by now: ignored
+  EXPECT_EQ(reg.size(), 0u);
+  EXPECT_EQ(reg.Redact("shared-value"), "shared-value");
+  EXPECT_FALSE(reg.Contains("shared-value"));
+}
+
+TEST(Redactor, AnEmptyValueDoesNotDisturbTheOthers) {
+  SecretRegistry reg;
+  ASSERT_TRUE(reg.Add(Secret("kept-secret")).ok());
+  auto empty = reg.Add(Secret(""));
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(reg.Redact("kept-secret"), "****");
+  reg.Remove(*empty);
+  EXPECT_EQ(reg.Redact("kept-secret"), "****");
+  EXPECT_EQ(reg.size(), 1u);
+}
+
+TEST(Redactor, RedactsWhileOtherThreadsAddAndRemove) {
+  SecretRegistry reg;
+  ASSERT_TRUE(reg.Add(Secret("steady-secret")).ok());
+  std::atomic<bool> stop{false};
+  std::thread churn([&] {
+    for (int i = 0; i < 50; ++i) {
+      auto h = reg.Add(Secret(("churn-" + std::to_string(i)).c_str()));
+      if (h.ok()) reg.Remove(*h);
+    }
+    stop = true;
+  });
+  size_t rounds = 0;
+  while (!stop || rounds == 0) {
+    EXPECT_EQ(reg.Redact("a steady-secret b"), "a **** b");
+    ++rounds;
+  }
+  churn.join();
+  EXPECT_EQ(reg.size(), 1u);
 }
 
 }  // namespace
