@@ -12,10 +12,12 @@
 # Rules (a file may always include headers of its own component):
 #   sdk/                 -> sdk only
 #   base/                -> sdk/include only
+#   secure/              -> sdk/include, base/
 #   builder/frontend/    -> sdk/include, base/
 #   plugins/<p>/         -> sdk/include, plugins/<p>/
 #   builder/{image,executor,build}/ -> no broker/ header except the KNOWN DEPARTURES below
-#   store/ (the engine)  -> sdk/include, base/, broker/secret_buffer.h (latchkey_secure)
+#                           (secure/ is allowed: it is not part of the broker)
+#   store/ (the engine)  -> sdk/include, base/, secure/
 #   broker/              -> no builder/, cli/, plugins/ or store/ header
 #
 # Exceptions are listed one per line as "<file or folder prefix> <included header> <reason>",
@@ -44,11 +46,6 @@ EOF
 # Known departures: builder files that reach into broker internals today. To be removed when
 # the builder sees the broker through one small session interface (issue 10, step 3).
 KNOWN_DEPARTURES=$(cat <<'EOF'
-builder/executor/ broker/redactor.h step output redaction reads SecretRegistry::Global()
-builder/executor/ broker/secret_buffer.h secret values for mounts and env live in SecretBuffer
-builder/build/ broker/redactor.h progress output and the leak guard use SecretRegistry
-builder/build/ broker/secret_buffer.h fetched secret values live in SecretBuffer
-builder/build/ broker/secret_parts.h the leak guard scans the credential parts the redactor masks
 builder/build/ broker/session.h Build() takes the concrete Session
 builder/build/ broker/audit/audit_log.h Build() takes the audit log to record leak findings
 builder/build/ broker/logging.h builder.cc logs through the broker's logger
@@ -56,12 +53,13 @@ EOF
 )
 
 # Folders we own; an include whose first component is one of these (or latchkey/) is ours.
-OURS='^(base|broker|builder|cli|plugins|sdk|store|tests|bench|examples|latchkey)/'
+OURS='^(base|broker|builder|cli|plugins|sdk|secure|store|tests|bench|examples|latchkey)/'
 
 component_of() {  # path -> component name used by the rules
   case $1 in
     sdk/*) echo sdk ;;
     base/*) echo base ;;
+    secure/*) echo secure ;;
     builder/frontend/*) echo frontend ;;
     builder/image/* | builder/executor/* | builder/build/*) echo builder ;;
     plugins/*/*) echo "plugins/$(cut -d/ -f2 <<<"$1")" ;;
@@ -114,6 +112,9 @@ while IFS= read -r f; do
     case $comp in
       sdk) rule="sdk includes nothing of ours" ;;
       base) [[ $header == sdk/include/* ]] || rule="base/ includes only sdk/include" ;;
+      secure)
+        [[ $header == sdk/include/* || $header == base/* ]] ||
+          rule="secure/ includes only sdk/include and base/" ;;
       frontend)
         [[ $header == sdk/include/* || $header == base/* ]] ||
           rule="the frontend includes only sdk/include and base/" ;;
@@ -124,8 +125,8 @@ while IFS= read -r f; do
           rule="the builder does not include broker internals"
         fi ;;
       store)
-        [[ $header == sdk/include/* || $header == base/* || $header == broker/secret_buffer.h ]] ||
-          rule="the store engine includes only sdk/include, base/ and broker/secret_buffer.h" ;;
+        [[ $header == sdk/include/* || $header == base/* || $header == secure/* ]] ||
+          rule="the store engine includes only sdk/include, base/ and secure/" ;;
       broker)
         [[ $header == builder/* || $header == cli/* || $header == plugins/* || $header == store/* ]] &&
           rule="the broker never includes the builder, the CLI, a plugin or the store engine" ;;
@@ -135,7 +136,7 @@ while IFS= read -r f; do
     report "$f:$lineno: $comp may not include $header ($rule)"
   done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<][^">]+[">]' "$f" |
            sed -E 's/^([0-9]+):[[:space:]]*#[[:space:]]*include[[:space:]]*["<]([^">]+)[">].*/\1:\2/')
-done < <(find base broker builder cli plugins sdk store -type f \
+done < <(find base broker builder cli plugins sdk secure store -type f \
            \( -name '*.cc' -o -name '*.h' -o -name '*.hpp' -o -name '*.c' \) \
            -not -path '*/build/CMakeFiles/*' 2>/dev/null | sort)
 
