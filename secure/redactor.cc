@@ -6,8 +6,8 @@
 namespace latchkey {
 namespace {
 
-// The registry's automaton is rebuilt on every Add and Remove, so its dense table is kept
-// smaller than the leak scanner's: past this size (about 60 values of 40 bytes with all their
+// The registry's automaton is rebuilt whenever its values change, so its dense table is kept
+// smaller than the leak scanner's: past this size (a few dozen values of 40 bytes with all their
 // forms) the sparse trie is used, which builds in time linear in the pattern bytes.
 constexpr size_t kRegistryDenseBudget = size_t{4} << 20;
 
@@ -16,16 +16,6 @@ constexpr size_t kRegistryDenseBudget = size_t{4} << 20;
 SecretRegistry& SecretRegistry::Global() {
   static auto* registry = new SecretRegistry();  // never destroyed: loggers outlive statics
   return *registry;
-}
-
-Result<std::shared_ptr<const SecretMatcher>> SecretRegistry::BuildMatcher() const {
-  std::vector<SecretMatcher::Input> inputs;
-  for (const auto& [handle, entry] : entries_) {
-    for (const SecretPattern& p : entry.patterns) inputs.push_back({&p, 0});
-  }
-  if (inputs.empty()) return std::shared_ptr<const SecretMatcher>();
-  LK_ASSIGN_OR_RETURN(SecretMatcher m, SecretMatcher::Build(inputs, kRegistryDenseBudget));
-  return std::make_shared<const SecretMatcher>(std::move(m));
 }
 
 Result<uint64_t> SecretRegistry::Add(std::shared_ptr<const SecretBuffer> value) {
@@ -38,14 +28,7 @@ Result<uint64_t> SecretRegistry::Add(std::shared_ptr<const SecretBuffer> value) 
   std::unique_lock lock(mu_);
   const uint64_t handle = next_handle_++;
   entries_.emplace(handle, std::move(entry));
-  if (searchable) {
-    auto built = BuildMatcher();
-    if (!built.ok()) {
-      entries_.erase(handle);
-      return built.status();
-    }
-    matcher_ = std::move(*built);
-  }
+  if (searchable) stale_ = added_ = true;
   return handle;
 }
 
@@ -53,11 +36,8 @@ void SecretRegistry::Remove(uint64_t handle) {
   std::unique_lock lock(mu_);
   auto it = entries_.find(handle);
   if (it == entries_.end()) return;
-  const bool searchable = !it->second.patterns.empty();
+  if (!it->second.patterns.empty()) stale_ = true;
   entries_.erase(it);
-  if (!searchable) return;
-  auto built = BuildMatcher();
-  if (built.ok()) matcher_ = std::move(*built);
 }
 
 size_t SecretRegistry::size() const {
@@ -65,15 +45,42 @@ size_t SecretRegistry::size() const {
   return entries_.size();
 }
 
+Result<std::shared_ptr<const SecretMatcher>> SecretRegistry::Current() const {
+  {
+    std::shared_lock lock(mu_);
+    if (!stale_) return matcher_;
+  }
+  std::unique_lock lock(mu_);
+  if (!stale_) return matcher_;  // another caller rebuilt it meanwhile
+  std::vector<SecretMatcher::Input> inputs;
+  for (const auto& [handle, entry] : entries_) {
+    for (const SecretPattern& p : entry.patterns) inputs.push_back({&p, 0});
+  }
+  if (inputs.empty()) {
+    matcher_ = nullptr;
+  } else {
+    auto built = SecretMatcher::Build(inputs, kRegistryDenseBudget);
+    if (!built.ok()) {
+      if (added_) return built.status();
+      return matcher_;  // only removals since: the old automaton masks a superset
+    }
+    matcher_ = std::make_shared<const SecretMatcher>(std::move(*built));
+  }
+  stale_ = added_ = false;
+  return matcher_;
+}
+
 std::string SecretRegistry::Redact(std::string_view text) const {
-  std::shared_lock lock(mu_);
-  if (matcher_ == nullptr) return std::string(text);
-  return matcher_->Mask(text);
+  auto matcher = Current();
+  if (!matcher.ok()) return std::string(kRedactionMask);
+  if (*matcher == nullptr) return std::string(text);
+  return (*matcher)->Mask(text);
 }
 
 bool SecretRegistry::Contains(std::string_view text) const {
-  std::shared_lock lock(mu_);
-  return matcher_ != nullptr && matcher_->Contains(text);
+  auto matcher = Current();
+  if (!matcher.ok()) return true;
+  return *matcher != nullptr && (*matcher)->Contains(text);
 }
 
 }  // namespace latchkey

@@ -7,13 +7,20 @@
 // alphabets, lower- and upper-case hex, URL percent-encoding, and the same for each credential
 // part of a structured value (secret_parts.h) -- the very list the builder's leak guard searches
 // layers for. All forms of all registered values are searched in one pass by one SecretMatcher
-// (an Aho-Corasick automaton), rebuilt whenever a value is added or removed, and masked as
-// SecretMatcher::Mask describes (overlaps leave no fragment; a base64 match is widened over the
-// neighbouring character that mixes in the value and over '=' padding). The patterns are derived
-// secrets, so they are held in SecretBuffers, and the automaton's tables in secure memory too.
+// (an Aho-Corasick automaton) and masked as SecretMatcher::Mask describes (overlaps leave no
+// fragment; a base64 match is widened over the neighbouring character that mixes in the value
+// and over '=' padding). Add and Remove only mark the automaton out of date; the next Redact or
+// Contains rebuilds it once, however many values came and went (a session registers its values
+// one fetch at a time and unregisters them all at close). The patterns are derived secrets, so
+// they are held in SecretBuffers, and the automaton's tables in secure memory too.
 //
-// Thread-safety: every method is thread-safe. Redact() and Contains() take a shared lock;
-// Add/Remove take it exclusively (and rebuild the automaton under it).
+// Should that rebuild fail (secure memory exhausted), the registry errs on the safe side: after
+// only removals it keeps using the previous automaton (which still masks the removed values);
+// when a value was added, Redact returns "****" for the whole text and Contains returns true.
+// The next call tries again.
+//
+// Thread-safety: every method is thread-safe. Redact() and Contains() take a shared lock (an
+// exclusive one for the rebuild); Add/Remove take it exclusively.
 #ifndef LATCHKEY_SECURE_REDACTOR_H_
 #define LATCHKEY_SECURE_REDACTOR_H_
 
@@ -43,11 +50,9 @@ class SecretRegistry {
 
   // Registers `value` (shared, so it stays alive while registered) and returns a handle for
   // Remove. Empty values are accepted and never match. Fails only when secure memory for the
-  // patterns or the automaton runs out (RESOURCE_EXHAUSTED); the registry is then unchanged.
+  // value's patterns runs out (RESOURCE_EXHAUSTED); the registry is then unchanged.
   Result<uint64_t> Add(std::shared_ptr<const SecretBuffer> value);
-  // Unregisters a handle from Add; unknown handles are ignored. Should rebuilding the automaton
-  // fail (secure memory exhausted), the previous one stays in use: it still masks the removed
-  // value, which errs on the safe side, until the next Add or Remove rebuilds it.
+  // Unregisters a handle from Add; unknown handles are ignored.
   void Remove(uint64_t handle);
   // Number of registered values.
   size_t size() const;
@@ -62,14 +67,19 @@ class SecretRegistry {
     std::shared_ptr<const SecretBuffer> raw;
     std::vector<SecretPattern> patterns;  // SecretPatterns(*raw)
   };
-  // Builds the automaton over every entry's patterns (null when there are none); exclusive lock
-  // held by the caller.
-  Result<std::shared_ptr<const SecretMatcher>> BuildMatcher() const;
+  // The automaton over every entry's patterns, rebuilt first when out of date; null when there
+  // is nothing to search for. An error when it had to be rebuilt for an added value and could
+  // not be (see the file comment).
+  Result<std::shared_ptr<const SecretMatcher>> Current() const;
 
   mutable std::shared_mutex mu_;
   uint64_t next_handle_ = 1;
   std::unordered_map<uint64_t, Entry> entries_;
-  std::shared_ptr<const SecretMatcher> matcher_;
+  // Guarded by mu_. matcher_ searches entries_ unless stale_; added_ records that a value was
+  // added since it was built (so the old one is not a superset).
+  mutable std::shared_ptr<const SecretMatcher> matcher_;
+  mutable bool stale_ = false;
+  mutable bool added_ = false;
 };
 
 }  // namespace latchkey
