@@ -1,4 +1,6 @@
 // LeakMatcher: an Aho-Corasick automaton that finds many byte patterns in one pass over a stream.
+// It is the search behind SecretMatcher (secret_matcher.h), which the redactor and the builder's
+// leak guard share.
 //
 // Build() turns the patterns into a trie with failure links. When the transition table fits in
 // `dense_budget_bytes`, it is expanded to a full DFA over byte classes (each byte that occurs in

@@ -1,9 +1,10 @@
 // LeakSecureArray<T>: a fixed-size array of trivially copyable T in secure memory.
 //
-// The leak scanner's automaton tables encode the secret values they search for (a trie path
-// spells a pattern), so they live where secrets live: in a SecretBuffer (sodium_malloc'd, guard
-// pages, mlock'ed where the limit allows, excluded from core dumps, wiped on free). The array is
-// zeroed on allocation, writable until Seal() and read-only (mprotect'ed) after it.
+// The matcher's automaton tables (LeakMatcher, behind the redactor and the leak guard) encode
+// the secret values they search for (a trie path spells a pattern), so they live where secrets
+// live: in a SecretBuffer (sodium_malloc'd, guard pages, mlock'ed where the limit allows,
+// excluded from core dumps, wiped on free). The array is zeroed on allocation, writable until
+// Seal() and read-only (mprotect'ed) after it.
 //
 // Thread-safety: a sealed array may be read from many threads; Allocate, writes, Seal and
 // destruction must not race with other uses.
