@@ -13,9 +13,9 @@
 #include <cstdlib>
 #include <vector>
 
-#include "broker/hardening.h"
 #include "broker/plugin_test_util.h"
 #include "broker/provider_instance.h"
+#include "secure/hardening.h"
 
 namespace latchkey {
 namespace {

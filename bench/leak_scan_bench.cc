@@ -21,16 +21,16 @@
 #include <string>
 #include <vector>
 
-#include "broker/redactor.h"
-#include "broker/secret_buffer.h"
-#include "builder/build/leak_matcher.h"
 #include "builder/build/leak_scan.h"
 #include "builder/image/layer_stream.h"
+#include "secure/leak_matcher.h"
+#include "secure/secret_buffer.h"
+#include "secure/secret_patterns.h"
 
 namespace {
 
+using latchkey::LeakMatcher;
 using latchkey::SecretBuffer;
-using latchkey::build::LeakMatcher;
 using latchkey::build::LeakScanner;
 using latchkey::image::LayerStream;
 

@@ -18,9 +18,9 @@
 
 #include "broker/audit/audit_keys.h"
 #include "broker/audit/audit_log.h"
-#include "broker/hardening.h"
 #include "broker/plugin_test_util.h"
 #include "broker/session.h"
+#include "secure/hardening.h"
 
 namespace latchkey {
 namespace {

@@ -11,8 +11,8 @@
 #include <memory>
 #include <string>
 
-#include "broker/redactor.h"
 #include "latchkey/status.h"
+#include "secure/redactor.h"
 
 namespace latchkey {
 

@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "broker/secret_buffer.h"
 #include "latchkey/provider.h"
 #include "latchkey/status.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey {
 

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "base/unique_fd.h"
-#include "broker/secret_buffer.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey {
 

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "broker/provider_host.h"
-#include "broker/secret_buffer.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey::plugintest {
 

@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "broker/secret_buffer.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey {
 

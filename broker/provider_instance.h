@@ -15,7 +15,8 @@
 // and the instance is *poisoned*: it is never called again (later fetches fail at once), and
 // its destroy is not called while the plugin may still be running inside it: when the
 // abandoned call returns (if ever) and the ProviderInstance is gone, the shared Core destroys
-// the instance and frees what the call and the instance held. A crash or a hang that ignores this still needs providers out of process.
+// the instance and frees what the call and the instance held. A crash or a hang that ignores this
+// still needs providers out of process.
 #ifndef LATCHKEY_BROKER_PROVIDER_INSTANCE_H_
 #define LATCHKEY_BROKER_PROVIDER_INSTANCE_H_
 
@@ -31,8 +32,8 @@
 #include "broker/plugin_config.h"
 #include "broker/plugin_loader.h"
 #include "broker/provider_host.h"
-#include "broker/secret_buffer.h"
 #include "latchkey/status.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey {
 

@@ -8,8 +8,8 @@
 #include "broker/logging.h"
 #include "broker/plugin_loader.h"
 #include "broker/provider_instance.h"
-#include "broker/redactor.h"
 #include "broker/state_dir.h"
+#include "secure/redactor.h"
 
 namespace latchkey {
 namespace {

@@ -39,10 +39,10 @@
 #include "broker/audit/audit_log.h"
 #include "broker/plugin_config.h"
 #include "broker/policy.h"
-#include "broker/secret_buffer.h"
 #include "broker/secret_flags.h"
 #include "broker/source_path.h"
 #include "latchkey/status.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey {
 

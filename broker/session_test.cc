@@ -17,7 +17,7 @@
 #include "base/fault_env_testutil.h"
 #include "broker/audit/audit_file.h"
 #include "broker/audit/audit_keys.h"
-#include "broker/redactor.h"
+#include "secure/redactor.h"
 
 namespace latchkey {
 namespace {

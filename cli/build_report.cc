@@ -8,9 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "base/go_text.h"
-#include "broker/redactor.h"
 #include "builder/image/image_ref.h"
 #include "builder/image/media_types.h"
+#include "secure/redactor.h"
 
 namespace latchkey::cli {
 

@@ -6,8 +6,8 @@
 #include <cstring>
 #include <utility>
 
-#include "broker/hardening.h"
 #include "broker/logging.h"
+#include "secure/hardening.h"
 
 extern char** environ;
 

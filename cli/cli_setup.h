@@ -9,10 +9,10 @@
 
 #include "broker/config.h"
 #include "broker/config_env.h"
-#include "broker/hardening.h"
-#include "broker/secret_buffer.h"
 #include "cli/command_registry.h"
 #include "latchkey/status.h"
+#include "secure/hardening.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey::cli {
 

@@ -18,11 +18,11 @@
 #include <nlohmann/json.hpp>
 
 #include "broker/config_env.h"
-#include "broker/hardening.h"
 #include "broker/state_dir.h"
 #include "cli/command_registry.h"
 #include "cli/secret_input.h"
 #include "cli/store_setup.h"
+#include "secure/hardening.h"
 #include "store/store.h"
 #include "store/store_cli.h"
 

@@ -10,8 +10,8 @@
 #include <ostream>
 #include <string>
 
-#include "broker/secret_buffer.h"
 #include "latchkey/status.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey::cli {
 

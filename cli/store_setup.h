@@ -10,6 +10,7 @@
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
 #include "latchkey/status.h"
+#include "secure/hardening.h"
 #include "store/store_cli.h"
 
 namespace latchkey::cli {

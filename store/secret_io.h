@@ -8,8 +8,8 @@
 
 #include <string>
 
-#include "broker/secret_buffer.h"
 #include "latchkey/status.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey::store {
 

@@ -26,8 +26,8 @@
 #include <string>
 #include <vector>
 
-#include "broker/secret_buffer.h"
 #include "latchkey/status.h"
+#include "secure/secret_buffer.h"
 #include "store/name.h"
 #include "store/sqlite_db.h"
 #include "store/store_crypto.h"

@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "base/testutil.h"
-#include "broker/secret_buffer.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey::store::testing {
 

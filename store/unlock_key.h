@@ -9,8 +9,8 @@
 #include <span>
 #include <string>
 
-#include "broker/secret_buffer.h"
 #include "latchkey/status.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey::store {
 

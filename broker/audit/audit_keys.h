@@ -14,8 +14,8 @@
 #include <string>
 #include <string_view>
 
-#include "broker/secret_buffer.h"
 #include "latchkey/status.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey::audit {
 

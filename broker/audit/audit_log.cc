@@ -14,7 +14,7 @@
 #include "broker/audit/chain.h"
 #include "broker/audit/chain_state.h"
 #include "broker/audit/paths.h"
-#include "broker/secret_parts.h"
+#include "secure/secret_parts.h"
 
 namespace latchkey::audit {
 

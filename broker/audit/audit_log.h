@@ -31,8 +31,8 @@
 #include "broker/audit/audit_keys.h"
 #include "broker/audit/audit_record.h"
 #include "broker/audit/audit_time.h"
-#include "broker/secret_buffer.h"
 #include "latchkey/status.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey::audit {
 

@@ -64,7 +64,7 @@ struct SecretFetchRecord {
   int64_t duration_us = 0;
   // "hmac-sha256:<hex>"; set by AuditLog::Append from the value for granted fetches.
   std::string value_hmac;
-  // The HMAC of each credential part of the value (DeriveSecretParts, broker/secret_parts.h),
+  // The HMAC of each credential part of the value (DeriveSecretParts, secure/secret_parts.h),
   // in the same form, so `audit search --hmac` of a part finds the grant; granted fetches only,
   // written only when not empty.
   std::vector<std::string> part_hmacs;

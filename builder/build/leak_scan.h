@@ -2,20 +2,19 @@
 // layer, the image config, its history and the captured build output for every secret value the
 // session handed out, raw and in the encodings a careless step is likely to write.
 //
-// Patterns per secret value: the raw bytes; every EncodedForms() form (base64 cores in the
-// standard and URL-safe alphabets at all three alignments, so a value encoded after 1 or 2
-// other bytes -- `printf 'user:%s' "$v" | base64` -- is found; lower- and upper-case hex); and
-// URL percent-encoding (RFC 3986 unreserved characters kept, everything else %XX), in upper- and
-// lower-case hex variants, each only when it differs from the raw value and from the other
-// variant. The same again for every credential part of the value (DeriveSecretParts: an .npmrc
-// token, a URL's password, a JSON `auth`, a PEM body ...), reported as encoding "part <name>".
+// Patterns per secret value: every form of secure/secret_patterns.h -- the raw bytes; base64
+// cores in the standard and URL-safe alphabets at all three alignments, so a value encoded after
+// 1 or 2 other bytes -- `printf 'user:%s' "$v" | base64` -- is found; lower- and upper-case hex;
+// URL percent-encoding in upper- and lower-case hex -- and the same for every credential part of
+// the value (DeriveSecretParts: an .npmrc token, a URL's password, a JSON `auth`, a PEM body
+// ...), reported as encoding "part <name>". It is the list the redactor masks.
 //
-// All patterns of all secrets go into one Aho-Corasick automaton (LeakMatcher) that reads each
-// byte once, whatever the number of secrets. Its tables are LeakSecureArrays (SecretBuffer-
-// backed: sodium_malloc'd, wiped on destruction, sealed read-only); the pattern bytes exist only
-// in SecretBuffers and only while Create() runs. No secret byte is ever put in a std::string,
-// and findings never carry one: an entry name that itself contains a secret is reported with
-// every match replaced by "****" (kRedactionMask).
+// All patterns of all secrets go into one SecretMatcher -- the Aho-Corasick automaton the
+// redactor uses too -- that reads each byte once, whatever the number of secrets. Its tables
+// are in secure memory (sodium_malloc'd, wiped on destruction, sealed read-only); the pattern
+// bytes exist only in SecretBuffers and only while Create() runs. No secret byte is ever put in
+// a std::string, and findings never carry one: an entry name that itself contains a secret is
+// reported with every match masked as the redactor masks it (SecretMatcher::Mask, "****").
 //
 // Thread-safety: a LeakScanner is immutable after Create(); Scan* are const and may run
 // concurrently. Copies share the automaton.
@@ -32,12 +31,11 @@
 #include <utility>
 #include <vector>
 
-#include "broker/secret_buffer.h"
 #include "latchkey/status.h"
+#include "secure/secret_buffer.h"
+#include "secure/secret_matcher.h"
 
 namespace latchkey::build {
-
-class LeakMatcher;
 
 // Values shorter than this are not scanned for (they would match ordinary bytes); documented in
 // docs/builder.md.
@@ -67,7 +65,7 @@ class LeakScanner {
   // empty or shorter than kMinLeakScanLength are skipped, and so is every id in `allowed`
   // (--allow-secret-leak). An id listed twice is scanned for under both values. Fails only when
   // secure memory runs out (RESOURCE_EXHAUSTED) -- or, for more than 2 GiB of patterns, with
-  // INVALID_ARGUMENT from LeakMatcher::Build.
+  // INVALID_ARGUMENT from SecretMatcher::Build.
   static Result<LeakScanner> Create(
       const std::vector<std::pair<std::string, std::shared_ptr<const SecretBuffer>>>& released,
       const std::set<std::string>& allowed);
@@ -75,7 +73,7 @@ class LeakScanner {
   // True when there is nothing to look for (every value allowed, short or empty).
   bool empty() const { return matcher_ == nullptr; }
   // Number of patterns in the automaton (all secrets, all encodings).
-  size_t pattern_count() const;
+  size_t pattern_count() const { return matcher_ != nullptr ? matcher_->pattern_count() : 0; }
   // True when the automaton is the full DFA table (LeakMatcher::dense()); false for the sparse
   // trie used when the table would exceed LeakMatcher::kDefaultDenseBudget (large values).
   bool uses_dense_table() const;
@@ -106,14 +104,9 @@ class LeakScanner {
   std::vector<LeakFinding> ScanText(std::string_view text, std::string_view where) const;
 
  private:
-  std::shared_ptr<const LeakMatcher> matcher_;
+  // Pattern owners are indexes into secret_ids_.
+  std::shared_ptr<const SecretMatcher> matcher_;
   std::vector<std::string> secret_ids_;
-  // By matcher pattern index (metadata only): the secret (index into secret_ids_) and the
-  // encoding name (a string literal).
-  std::vector<uint32_t> secret_of_;
-  std::vector<const char*> encoding_of_;
-  // By pattern index: how far a mask widens around a base64 core (see Masked in the .cc).
-  std::vector<uint8_t> widen_of_;
 };
 
 }  // namespace latchkey::build

@@ -19,6 +19,7 @@
 #include "builder/image/layer_stream.h"
 #include "builder/image/layer_writer.h"
 #include "builder/image/test_util.h"
+#include "secure/redactor.h"
 
 namespace latchkey::build {
 
@@ -451,6 +452,38 @@ TEST(LeakScanLayer, MissingBlobIsNotFound) {
   auto none = LeakScanner().ScanLayerFile("/nonexistent/blob");
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
+}
+
+// The leak guard and the redactor search the same patterns with the same matcher
+// (secure/secret_matcher.h): whatever the guard reports in build output, the log masks, so the
+// guard finds nothing in redacted text.
+TEST(LeakScanText, TheRedactorMasksEveryFormTheScannerFinds) {
+  const std::string npmrc = "//registry.example.com/:_authToken=npm_T0ken42\n";
+  LeakScanner s = Scanner({{"tok", Value(kToken)}, {"npmrc", Value(npmrc)}});
+  SecretRegistry reg;
+  ASSERT_TRUE(reg.Add(Value(kToken)).ok());
+  ASSERT_TRUE(reg.Add(Value(npmrc)).ok());
+  for (const std::string form :
+       {"tok/en+k?y", "dG9rL2VuK2s/eQ==", "dG9rL2VuK2s_eQ", "YXRvay9lbitrP3k=", "YWJ0b2svZW4raz95",
+        "dXNlcjp0b2svZW4raz95", "746f6b2f656e2b6b3f79", "746F6B2F656E2B6B3F79", "tok%2Fen%2Bk%3Fy",
+        "tok%2fen%2bk%3fy", "npm_T0ken42", "bnBtX1Qwa2VuNDI=", "6E706D5F54306B656E3432"}) {
+    const std::string text = "value: " + form + " .";
+    EXPECT_EQ(s.ScanText(text, "out").size(), 1u) << form;
+    const std::string redacted = reg.Redact(text);
+    EXPECT_NE(redacted.find("****"), std::string::npos) << form;
+    EXPECT_TRUE(s.ScanText(redacted, "out").empty()) << redacted;
+  }
+}
+
+TEST(LeakScanLayer, MasksANameAsTheRedactorDoes) {
+  ScratchDir d;
+  // The core of base64("a" + token) between two characters that are not base64: they hide no
+  // bit of the value and stay; '=' padding after a core is masked with it.
+  WriteTar(d / "l.tar", {F("a.Rvay9lbitrP3.txt", "clean"), F("dG9rL2VuK2s_eQ==x", "clean")});
+  auto got = Scanner({{"tok", Value(kToken)}}).ScanLayerFile(d / "l.tar");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, (std::vector<LeakFinding>{Finding("tok", "base64", "a.****.txt", "name"),
+                                            Finding("tok", "base64url", "****x", "name")}));
 }
 
 }  // namespace

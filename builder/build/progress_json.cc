@@ -9,10 +9,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "broker/redactor.h"
 #include "builder/build/progress_lines.h"
 #include "builder/build/progress_output.h"
 #include "builder/build/progress_vertex_writer.h"
+#include "secure/redactor.h"
 
 namespace latchkey::build {
 namespace {

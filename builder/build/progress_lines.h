@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "broker/redactor.h"
+#include "secure/redactor.h"
 
 namespace latchkey::build {
 

@@ -6,10 +6,10 @@
 #include <utility>
 #include <vector>
 
-#include "broker/redactor.h"
 #include "builder/build/progress_lines.h"
 #include "builder/build/progress_output.h"
 #include "builder/build/progress_vertex_writer.h"
+#include "secure/redactor.h"
 
 namespace latchkey::build {
 namespace {

@@ -266,7 +266,8 @@ TEST(ProgressPlain, RedactsSecretsSplitAcrossChunks) {
 TEST(ProgressPlain, RedactsEncodedForms) {
   ScopedSecret secret("opensesame");
   MemFd out;
-  auto w = NewProgressWriter(ProgressMode::kPlain, out.fd());
+  FakeClock clock;  // the "0.000" below is the fake clock's, not the machine's
+  auto w = NewProgressWriter(ProgressMode::kPlain, out.fd(), clock.fn());
   int a = w->Start("[1/1] RUN x");
   // base64 of "opensesame", split in the middle.
   w->Log(a, OutputStream::kStdout, "b64 b3Blbn");

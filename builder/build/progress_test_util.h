@@ -16,9 +16,9 @@
 
 #include <gtest/gtest.h>
 
-#include "broker/redactor.h"
-#include "broker/secret_buffer.h"
 #include "builder/build/progress.h"
+#include "secure/redactor.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey::build::testing {
 

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <utility>
 
-#include "broker/redactor.h"
 #include "builder/build/progress_output.h"
+#include "secure/redactor.h"
 
 namespace latchkey::build {
 namespace {

@@ -20,8 +20,8 @@
 #include <utility>
 #include <vector>
 
-#include "broker/secret_buffer.h"
 #include "latchkey/status.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey::build {
 

@@ -17,9 +17,9 @@
 #include <utility>
 #include <vector>
 
-#include "broker/secret_buffer.h"
 #include "builder/build/secret_session.h"
 #include "latchkey/status.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey::build::testing {
 

@@ -15,7 +15,6 @@
 #include "base/in_root.h"
 #include "base/owner_lock.h"
 #include "base/path.h"
-#include "broker/redactor.h"
 #include "builder/executor/cache_dirs.h"
 #include "builder/executor/cancel.h"
 #include "builder/executor/config_feeder.h"
@@ -25,6 +24,7 @@
 #include "builder/executor/ssh_forwarder.h"
 #include "builder/executor/sys_util.h"
 #include "builder/executor/user_lookup.h"
+#include "secure/redactor.h"
 
 namespace latchkey::executor {
 namespace {

@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "broker/redactor.h"
 #include "builder/executor/cancel.h"
 #include "builder/executor/executor.h"
 #include "builder/executor/executor_test_util.h"
 #include "builder/executor/process_error.h"
 #include "builder/executor/runtime_testutil.h"
+#include "secure/redactor.h"
 
 namespace latchkey::executor {
 namespace {

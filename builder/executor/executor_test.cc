@@ -9,9 +9,9 @@
 #include <cstring>
 #include <thread>
 
-#include "broker/redactor.h"
 #include "builder/executor/executor_test_util.h"
 #include "builder/executor/process_error.h"
+#include "secure/redactor.h"
 
 namespace latchkey::executor {
 namespace {

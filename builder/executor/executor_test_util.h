@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
-#include "broker/secret_buffer.h"
 #include "builder/executor/executor.h"
 #include "builder/executor/step.h"
 #include "builder/executor/sys_util.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey::executor::testing {
 

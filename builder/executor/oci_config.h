@@ -20,10 +20,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "broker/secret_buffer.h"
 #include "builder/executor/step.h"
 #include "builder/executor/user_lookup.h"
 #include "latchkey/status.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey::executor {
 

@@ -21,7 +21,7 @@
 #include <string>
 #include <string_view>
 
-#include "broker/redactor.h"
+#include "secure/redactor.h"
 
 namespace latchkey::executor {
 

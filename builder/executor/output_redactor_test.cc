@@ -64,5 +64,29 @@ TEST_F(RedactingStreamTest, LongOutputWithoutNewlines) {
   EXPECT_EQ(Run(chunks), big + "****" + big);
 }
 
+// The registry searches with one automaton over every form of every value (secure/redactor.h);
+// these check that what spans a chunk boundary is still masked whole.
+TEST_F(RedactingStreamTest, ValueThatIsAPrefixOfAnotherSplitAcrossChunks) {
+  ASSERT_TRUE(registry_.Add(Secret("hunter2-secret-longer")).ok());
+  EXPECT_EQ(Run({"a hunter2-sec", "ret-longer b\n"}), "a **** b\n");
+  EXPECT_EQ(Run({"a hunter2-secret", "-long", "er\n"}), "a ****\n");
+  EXPECT_EQ(Run({"a hunter2-secret", "-lo\n"}), "a ****-lo\n");
+}
+
+TEST_F(RedactingStreamTest, OverlappingValuesSplitAcrossChunks) {
+  ASSERT_TRUE(registry_.Add(Secret("secret-and-more")).ok());
+  // "hunter2-secret" and "secret-and-more" share "secret": one mask, no fragment between.
+  EXPECT_EQ(Run({"x hunter2-se", "cret-and-", "more y\n"}), "x **** y\n");
+}
+
+TEST_F(RedactingStreamTest, EncodedFormsSplitAcrossChunks) {
+  // base64("hunter2-secret") = aHVudGVyMi1zZWNyZXQ= (the '=' padding is masked too), its URL form
+  // is the value itself, hex 68756e746572322d736563726574.
+  EXPECT_EQ(Run({"b64 aHVudGVy", "Mi1zZWNyZXQ", "= end\n"}), "b64 **** end\n");
+  EXPECT_EQ(Run({"hex 68756e7465", "72322d736563726574\n"}), "hex ****\n");
+  ASSERT_TRUE(registry_.Add(Secret("pass/word+1")).ok());
+  EXPECT_EQ(Run({"u=pass%2F", "word%2B1&x\n"}), "u=****&x\n");
+}
+
 }  // namespace
 }  // namespace latchkey::executor

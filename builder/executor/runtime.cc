@@ -6,9 +6,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "broker/redactor.h"
 #include "builder/executor/cancel.h"
 #include "builder/executor/output_redactor.h"
+#include "secure/redactor.h"
 
 namespace latchkey::executor {
 

@@ -16,9 +16,9 @@
 #include <string_view>
 #include <vector>
 
-#include "broker/secret_buffer.h"
 #include "builder/executor/mount_spec.h"
 #include "latchkey/status.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey::executor {
 

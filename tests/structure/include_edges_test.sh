@@ -12,12 +12,13 @@
 # Rules (a file may always include headers of its own component):
 #   sdk/                 -> sdk only
 #   base/                -> sdk/include only
+#   secure/              -> sdk/include, base/
 #   builder/frontend/    -> sdk/include, base/
-#   builder/executor/    -> sdk/include, base/ (and the broker headers listed as KNOWN
-#                           DEPARTURES below); never the frontend, image or build
+#   builder/executor/    -> sdk/include, base/, secure/; never the frontend, image or build
 #   plugins/<p>/         -> sdk/include, plugins/<p>/
 #   builder/{image,build}/ -> no broker/ header except the KNOWN DEPARTURES below
-#   store/ (the engine)  -> sdk/include, base/, broker/secret_buffer.h (latchkey_secure)
+#                           (secure/ is allowed: it is not part of the broker)
+#   store/ (the engine)  -> sdk/include, base/, secure/
 #   broker/              -> no builder/, cli/, plugins/ or store/ header
 #
 # Exceptions are listed one per line as "<file or folder prefix> <included header> <reason>",
@@ -43,25 +44,22 @@ plugins/env/env_provider_test.cc broker/provider_instance.h the test drives the 
 EOF
 )
 
-# Known departures: builder files that reach into broker internals today. The session, the audit
-# log and the logger are behind builder/build/secret_session.h (and a logger passed to Build());
-# what is left is secure memory and redaction, which move to secure/ (issue 10, step 3).
+# Known departures: builder files that reach into broker internals. None today: the session, the
+# audit log and the logger are behind builder/build/secret_session.h (and a logger passed to
+# Build()), and secure memory and redaction live in secure/. A new line here is a new departure
+# and belongs in docs/architecture.md too.
 KNOWN_DEPARTURES=$(cat <<'EOF'
-builder/executor/ broker/redactor.h step output redaction reads SecretRegistry::Global()
-builder/executor/ broker/secret_buffer.h secret values for mounts and env live in SecretBuffer
-builder/build/ broker/redactor.h progress output and the leak guard use SecretRegistry
-builder/build/ broker/secret_buffer.h fetched secret values live in SecretBuffer
-builder/build/ broker/secret_parts.h the leak guard scans the credential parts the redactor masks
 EOF
 )
 
 # Folders we own; an include whose first component is one of these (or latchkey/) is ours.
-OURS='^(base|broker|builder|cli|plugins|sdk|store|tests|bench|examples|latchkey)/'
+OURS='^(base|broker|builder|cli|plugins|sdk|secure|store|tests|bench|examples|latchkey)/'
 
 component_of() {  # path -> component name used by the rules
   case $1 in
     sdk/*) echo sdk ;;
     base/*) echo base ;;
+    secure/*) echo secure ;;
     builder/frontend/*) echo frontend ;;
     builder/executor/*) echo executor ;;
     builder/image/* | builder/build/*) echo builder ;;
@@ -115,23 +113,26 @@ while IFS= read -r f; do
     case $comp in
       sdk) rule="sdk includes nothing of ours" ;;
       base) [[ $header == sdk/include/* ]] || rule="base/ includes only sdk/include" ;;
+      secure)
+        [[ $header == sdk/include/* || $header == base/* ]] ||
+          rule="secure/ includes only sdk/include and base/" ;;
       frontend)
         [[ $header == sdk/include/* || $header == base/* ]] ||
           rule="the frontend includes only sdk/include and base/" ;;
       plugins/*)
         [[ $header == sdk/include/* ]] || rule="a plugin includes only sdk/include" ;;
       executor)
-        if [[ $header != sdk/include/* && $header != base/* ]] &&
+        if [[ $header != sdk/include/* && $header != base/* && $header != secure/* ]] &&
            ! listed "$KNOWN_DEPARTURES" "$f" "$header"; then
-          rule="the executor includes only sdk/include and base/ (its mount types are its own)"
+          rule="the executor includes only sdk/include, base/ and secure/ (its mount types are its own)"
         fi ;;
       builder)
         if [[ $header == broker/* ]] && ! listed "$KNOWN_DEPARTURES" "$f" "$header"; then
           rule="the builder does not include broker internals"
         fi ;;
       store)
-        [[ $header == sdk/include/* || $header == base/* || $header == broker/secret_buffer.h ]] ||
-          rule="the store engine includes only sdk/include, base/ and broker/secret_buffer.h" ;;
+        [[ $header == sdk/include/* || $header == base/* || $header == secure/* ]] ||
+          rule="the store engine includes only sdk/include, base/ and secure/" ;;
       broker)
         [[ $header == builder/* || $header == cli/* || $header == plugins/* || $header == store/* ]] &&
           rule="the broker never includes the builder, the CLI, a plugin or the store engine" ;;
@@ -141,7 +142,7 @@ while IFS= read -r f; do
     report "$f:$lineno: $comp may not include $header ($rule)"
   done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<][^">]+[">]' "$f" |
            sed -E 's/^([0-9]+):[[:space:]]*#[[:space:]]*include[[:space:]]*["<]([^">]+)[">].*/\1:\2/')
-done < <(find base broker builder cli plugins sdk store -type f \
+done < <(find base broker builder cli plugins sdk secure store -type f \
            \( -name '*.cc' -o -name '*.h' -o -name '*.hpp' -o -name '*.c' \) \
            -not -path '*/build/CMakeFiles/*' 2>/dev/null | sort)
 

@@ -1,4 +1,6 @@
 // LeakMatcher: an Aho-Corasick automaton that finds many byte patterns in one pass over a stream.
+// It is the search behind SecretMatcher (secret_matcher.h), which the redactor and the builder's
+// leak guard share.
 //
 // Build() turns the patterns into a trie with failure links. When the transition table fits in
 // `dense_budget_bytes`, it is expanded to a full DFA over byte classes (each byte that occurs in
@@ -17,8 +19,8 @@
 //
 // Thread-safety: a built matcher is immutable; Feed() may run on any number of threads at once
 // (the caller owns the State).
-#ifndef LATCHKEY_BUILDER_BUILD_LEAK_MATCHER_H_
-#define LATCHKEY_BUILDER_BUILD_LEAK_MATCHER_H_
+#ifndef LATCHKEY_SECURE_LEAK_MATCHER_H_
+#define LATCHKEY_SECURE_LEAK_MATCHER_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -26,10 +28,10 @@
 #include <utility>
 #include <vector>
 
-#include "builder/build/leak_secure_array.h"
 #include "latchkey/status.h"
+#include "secure/leak_secure_array.h"
 
-namespace latchkey::build {
+namespace latchkey {
 
 class LeakMatcher {
  public:
@@ -217,6 +219,6 @@ LeakMatcher::State LeakMatcher::Feed(State state, std::span<const uint8_t> data,
   return s;
 }
 
-}  // namespace latchkey::build
+}  // namespace latchkey
 
-#endif  // LATCHKEY_BUILDER_BUILD_LEAK_MATCHER_H_
+#endif  // LATCHKEY_SECURE_LEAK_MATCHER_H_

@@ -1,4 +1,4 @@
-#include "broker/secret_parts.h"
+#include "secure/secret_parts.h"
 
 #include <gtest/gtest.h>
 

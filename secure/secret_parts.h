@@ -27,16 +27,16 @@
 // place and never copied.
 //
 // Thread-safety: pure function.
-#ifndef LATCHKEY_BROKER_SECRET_PARTS_H_
-#define LATCHKEY_BROKER_SECRET_PARTS_H_
+#ifndef LATCHKEY_SECURE_SECRET_PARTS_H_
+#define LATCHKEY_SECURE_SECRET_PARTS_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <vector>
 
-#include "broker/secret_buffer.h"
 #include "latchkey/status.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey {
 
@@ -54,4 +54,4 @@ Result<std::vector<SecretPart>> DeriveSecretParts(std::span<const uint8_t> value
 
 }  // namespace latchkey
 
-#endif  // LATCHKEY_BROKER_SECRET_PARTS_H_
+#endif  // LATCHKEY_SECURE_SECRET_PARTS_H_

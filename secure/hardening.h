@@ -1,6 +1,6 @@
 // Process hardening that every latchkey binary runs first thing in main.
-#ifndef LATCHKEY_BROKER_HARDENING_H_
-#define LATCHKEY_BROKER_HARDENING_H_
+#ifndef LATCHKEY_SECURE_HARDENING_H_
+#define LATCHKEY_SECURE_HARDENING_H_
 
 #include <cstdint>
 #include <string>
@@ -24,4 +24,4 @@ Result<HardeningReport> HardenProcess();
 
 }  // namespace latchkey
 
-#endif  // LATCHKEY_BROKER_HARDENING_H_
+#endif  // LATCHKEY_SECURE_HARDENING_H_

@@ -1,12 +1,11 @@
-#include "broker/redactor.h"
+#include "secure/redactor.h"
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
 
+#include <atomic>
 #include <cstring>
-#include <sstream>
-
-#include "broker/logging.h"
+#include <string>
+#include <thread>
 
 namespace latchkey {
 namespace {
@@ -78,45 +77,71 @@ TEST(Redactor, EmptySecretNeverMatches) {
   EXPECT_EQ(reg.Redact("abc"), "abc");
 }
 
-TEST(Logging, EverySinkPathRedactsCanaries) {
+TEST(Redactor, MasksUrlEncodedFormsLikeTheLeakGuard) {
   SecretRegistry reg;
-  ASSERT_TRUE(reg.Add(Secret("canary-log-42")).ok());
-  for (const char* format : {"text", "json"}) {
-    std::ostringstream out;
-    LogOptions options;
-    options.format = format;
-    options.level = "debug";
-    options.sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
-    options.registry = &reg;
-    ASSERT_TRUE(InitLogging(options).ok());
-    auto log = GetLogger(std::string("redaction-test-") + format);
-    log->debug("value {} in debug", "canary-log-42");
-    log->info("base64 {}", "Y2FuYXJ5LWxvZy00Mg==");
-    log->warn("hex {}", "63616e6172792d6c6f672d3432");
-    log->error("raw again canary-log-42!");
-    spdlog::info("default logger canary-log-42");
-    log->flush();
-    std::string text = out.str();
-    EXPECT_EQ(text.find("canary-log-42"), std::string::npos) << text;
-    EXPECT_EQ(text.find("Y2FuYXJ5LWxvZy00Mg"), std::string::npos) << text;
-    EXPECT_EQ(text.find("63616e6172792d6c6f672d3432"), std::string::npos) << text;
-    EXPECT_NE(text.find("value **** in debug"), std::string::npos) << text;
-    if (std::string(format) == "json") {
-      EXPECT_NE(text.find("\"msg\":\"raw again ****!\""), std::string::npos) << text;
-    }
-  }
-  // Leave the process with a plain stderr setup for other tests.
-  ASSERT_TRUE(InitLogging(LogOptions{}).ok());
+  ASSERT_TRUE(reg.Add(Secret("tok/en+k?y")).ok());
+  EXPECT_EQ(reg.Redact("curl -u x:tok%2Fen%2Bk%3Fy end"), "curl -u x:**** end");
+  EXPECT_EQ(reg.Redact("q=tok%2fen%2bk%3fy&"), "q=****&");
+  EXPECT_TRUE(reg.Contains("tok%2Fen%2Bk%3Fy"));
 }
 
-TEST(Logging, RejectsUnknownFormatAndLevel) {
-  LogOptions bad_format;
-  bad_format.format = "xml";
-  EXPECT_EQ(InitLogging(bad_format).message(), "unknown log format \"xml\" (want text or json)");
-  LogOptions bad_level;
-  bad_level.level = "loud";
-  EXPECT_EQ(InitLogging(bad_level).message(),
-            "unknown log level \"loud\" (want debug, info, warn or error)");
+TEST(Redactor, ValuesThatOverlapOrArePrefixesOfEachOther) {
+  SecretRegistry reg;
+  ASSERT_TRUE(reg.Add(Secret("abc-secret")).ok());
+  ASSERT_TRUE(reg.Add(Secret("abc-secret-longer")).ok());
+  ASSERT_TRUE(reg.Add(Secret("longer-tail")).ok());
+  EXPECT_EQ(reg.Redact("abc-secret-longer!"), "****!");
+  EXPECT_EQ(reg.Redact("abc-secret-long"), "****-long");
+  EXPECT_EQ(reg.Redact("abc-secret-longer-tail."), "****.");
+  EXPECT_EQ(reg.Redact("longer-tai abc-secre"), "longer-tai abc-secre");
+}
+
+TEST(Redactor, RemovingOneOfTwoRegistrationsOfAValueKeepsMasking) {
+  SecretRegistry reg;
+  auto first = reg.Add(Secret("shared-value"));
+  auto second = reg.Add(Secret("shared-value"));
+  auto other = reg.Add(Secret("other-value"));
+  ASSERT_TRUE(first.ok() && second.ok() && other.ok());
+  reg.Remove(*first);
+  EXPECT_EQ(reg.Redact("shared-value other-value"), "**** ****");
+  reg.Remove(*other);
+  EXPECT_EQ(reg.Redact("shared-value other-value"), "**** other-value");
+  reg.Remove(*second);
+  reg.Remove(*second);  // unknown by now: ignored
+  EXPECT_EQ(reg.size(), 0u);
+  EXPECT_EQ(reg.Redact("shared-value"), "shared-value");
+  EXPECT_FALSE(reg.Contains("shared-value"));
+}
+
+TEST(Redactor, AnEmptyValueDoesNotDisturbTheOthers) {
+  SecretRegistry reg;
+  ASSERT_TRUE(reg.Add(Secret("kept-secret")).ok());
+  auto empty = reg.Add(Secret(""));
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(reg.Redact("kept-secret"), "****");
+  reg.Remove(*empty);
+  EXPECT_EQ(reg.Redact("kept-secret"), "****");
+  EXPECT_EQ(reg.size(), 1u);
+}
+
+TEST(Redactor, RedactsWhileOtherThreadsAddAndRemove) {
+  SecretRegistry reg;
+  ASSERT_TRUE(reg.Add(Secret("steady-secret")).ok());
+  std::atomic<bool> stop{false};
+  std::thread churn([&] {
+    for (int i = 0; i < 50; ++i) {
+      auto h = reg.Add(Secret(("churn-" + std::to_string(i)).c_str()));
+      if (h.ok()) reg.Remove(*h);
+    }
+    stop = true;
+  });
+  size_t rounds = 0;
+  while (!stop || rounds == 0) {
+    EXPECT_EQ(reg.Redact("a steady-secret b"), "a **** b");
+    ++rounds;
+  }
+  churn.join();
+  EXPECT_EQ(reg.size(), 1u);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "broker/hardening.h"
+#include "secure/hardening.h"
 
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "broker/secret_buffer.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey {
 namespace {

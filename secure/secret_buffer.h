@@ -7,8 +7,8 @@
 //
 // Thread-safety: a sealed buffer may be read from many threads; Allocate/Seal/destruction
 // must not race with other uses of the same buffer.
-#ifndef LATCHKEY_BROKER_SECRET_BUFFER_H_
-#define LATCHKEY_BROKER_SECRET_BUFFER_H_
+#ifndef LATCHKEY_SECURE_SECRET_BUFFER_H_
+#define LATCHKEY_SECURE_SECRET_BUFFER_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -68,4 +68,4 @@ Status EnsureSodium();
 
 }  // namespace latchkey
 
-#endif  // LATCHKEY_BROKER_SECRET_BUFFER_H_
+#endif  // LATCHKEY_SECURE_SECRET_BUFFER_H_

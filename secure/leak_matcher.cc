@@ -1,4 +1,4 @@
-#include "builder/build/leak_matcher.h"
+#include "secure/leak_matcher.h"
 
 #include <sodium.h>
 
@@ -7,7 +7,7 @@
 #include <limits>
 #include <string>
 
-namespace latchkey::build {
+namespace latchkey {
 
 Result<LeakMatcher> LeakMatcher::Build(const std::vector<std::span<const uint8_t>>& patterns,
                                        size_t dense_budget_bytes) {
@@ -170,4 +170,4 @@ Result<LeakMatcher> LeakMatcher::Build(const std::vector<std::span<const uint8_t
   return m;
 }
 
-}  // namespace latchkey::build
+}  // namespace latchkey

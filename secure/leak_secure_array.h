@@ -1,23 +1,24 @@
 // LeakSecureArray<T>: a fixed-size array of trivially copyable T in secure memory.
 //
-// The leak scanner's automaton tables encode the secret values they search for (a trie path
-// spells a pattern), so they live where secrets live: in a SecretBuffer (sodium_malloc'd, guard
-// pages, mlock'ed where the limit allows, excluded from core dumps, wiped on free). The array is
-// zeroed on allocation, writable until Seal() and read-only (mprotect'ed) after it.
+// The matcher's automaton tables (LeakMatcher, behind the redactor and the leak guard) encode
+// the secret values they search for (a trie path spells a pattern), so they live where secrets
+// live: in a SecretBuffer (sodium_malloc'd, guard pages, mlock'ed where the limit allows,
+// excluded from core dumps, wiped on free). The array is zeroed on allocation, writable until
+// Seal() and read-only (mprotect'ed) after it.
 //
 // Thread-safety: a sealed array may be read from many threads; Allocate, writes, Seal and
 // destruction must not race with other uses.
-#ifndef LATCHKEY_BUILDER_BUILD_LEAK_SECURE_ARRAY_H_
-#define LATCHKEY_BUILDER_BUILD_LEAK_SECURE_ARRAY_H_
+#ifndef LATCHKEY_SECURE_LEAK_SECURE_ARRAY_H_
+#define LATCHKEY_SECURE_LEAK_SECURE_ARRAY_H_
 
 #include <cstddef>
 #include <type_traits>
 #include <utility>
 
-#include "broker/secret_buffer.h"
 #include "latchkey/status.h"
+#include "secure/secret_buffer.h"
 
-namespace latchkey::build {
+namespace latchkey {
 
 template <typename T>
 class LeakSecureArray {
@@ -59,6 +60,6 @@ class LeakSecureArray {
   size_t count_ = 0;
 };
 
-}  // namespace latchkey::build
+}  // namespace latchkey
 
-#endif  // LATCHKEY_BUILDER_BUILD_LEAK_SECURE_ARRAY_H_
+#endif  // LATCHKEY_SECURE_LEAK_SECURE_ARRAY_H_

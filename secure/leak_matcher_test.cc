@@ -1,4 +1,4 @@
-#include "builder/build/leak_matcher.h"
+#include "secure/leak_matcher.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-namespace latchkey::build {
+namespace latchkey {
 namespace {
 
 using Match = std::pair<size_t, size_t>;  // (pattern, absolute end offset)
@@ -169,4 +169,4 @@ TEST(LeakMatcher, RejectsAnEmptyPattern) {
 }
 
 }  // namespace
-}  // namespace latchkey::build
+}  // namespace latchkey

@@ -1,4 +1,4 @@
-#include "broker/secret_buffer.h"
+#include "secure/secret_buffer.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
