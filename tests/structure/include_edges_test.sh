@@ -16,7 +16,10 @@
 #   plugins/<p>/         -> sdk/include, plugins/<p>/
 #   builder/{image,executor,build}/ -> no broker/ header except the KNOWN DEPARTURES below
 #   store/ (the engine)  -> sdk/include, base/, broker/secret_buffer.h (latchkey_secure)
-#   broker/              -> no builder/, cli/, plugins/ or store/ header
+#   broker/              -> no builder/, cli/, plugins/, store/, session/ or daemon/ header
+#   session/ (the client end of a daemon session) -> sdk/include, base/, api/ (generated),
+#                           broker/secret_buffer.h (latchkey_secure)
+#   daemon/              -> no cli/ header
 #
 # Exceptions are listed one per line as "<file or folder prefix> <included header> <reason>",
 # so each is visible and has a reason. Remove a line when its edge goes away: a listed
@@ -56,7 +59,7 @@ EOF
 )
 
 # Folders we own; an include whose first component is one of these (or latchkey/) is ours.
-OURS='^(base|broker|builder|cli|plugins|sdk|store|tests|bench|examples|latchkey)/'
+OURS='^(api|base|broker|builder|cli|daemon|plugins|sdk|session|store|tests|bench|examples|latchkey)/'
 
 component_of() {  # path -> component name used by the rules
   case $1 in
@@ -67,6 +70,8 @@ component_of() {  # path -> component name used by the rules
     plugins/*/*) echo "plugins/$(cut -d/ -f2 <<<"$1")" ;;
     broker/*) echo broker ;;
     store/*) echo store ;;
+    session/*) echo session ;;
+    daemon/*) echo daemon ;;
     *) echo other ;;
   esac
 }
@@ -127,15 +132,22 @@ while IFS= read -r f; do
         [[ $header == sdk/include/* || $header == base/* || $header == broker/secret_buffer.h ]] ||
           rule="the store engine includes only sdk/include, base/ and broker/secret_buffer.h" ;;
       broker)
-        [[ $header == builder/* || $header == cli/* || $header == plugins/* || $header == store/* ]] &&
-          rule="the broker never includes the builder, the CLI, a plugin or the store engine" ;;
+        [[ $header == builder/* || $header == cli/* || $header == plugins/* || $header == store/* ||
+           $header == session/* || $header == daemon/* ]] &&
+          rule="the broker never includes the builder, the CLI, a plugin, the store engine, the session client or the daemon" ;;
+      session)
+        [[ $header == sdk/include/* || $header == base/* || $header == api/* ||
+           $header == broker/secret_buffer.h ]] ||
+          rule="the session client includes only sdk/include, base/, api/ and broker/secret_buffer.h" ;;
+      daemon)
+        [[ $header == cli/* ]] && rule="the daemon never includes the CLI" ;;
     esac
     [ -z "$rule" ] && continue
     listed "$ALLOWED_EXCEPTIONS" "$f" "$header" && continue
     report "$f:$lineno: $comp may not include $header ($rule)"
   done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<][^">]+[">]' "$f" |
            sed -E 's/^([0-9]+):[[:space:]]*#[[:space:]]*include[[:space:]]*["<]([^">]+)[">].*/\1:\2/')
-done < <(find base broker builder cli plugins sdk store -type f \
+done < <(find base broker builder cli daemon plugins sdk session store -type f \
            \( -name '*.cc' -o -name '*.h' -o -name '*.hpp' -o -name '*.c' \) \
            -not -path '*/build/CMakeFiles/*' 2>/dev/null | sort)
 
