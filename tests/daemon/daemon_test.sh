@@ -88,6 +88,24 @@ for _ in $(seq 1 100); do
 done
 expect_eq "$(client info | json "['open_sessions']")" "0" "open sessions after the client left"
 
+# A client killed outright (SIGKILL): the daemon drops its session too.
+"$PY" "$SRC/tests/daemon/buildkit_session.py" --api-dir "$SRC/api" --daemon "unix://$SOCK" \
+  --work-dir "$W/py2" --session-id e2e-2 --secret "tok=$W/value" > "$W/py2.log" 2>&1 &
+SPID=$!
+for _ in $(seq 1 100); do
+  [ "$(client info | json "['open_sessions']")" = 1 ] && break
+  sleep 0.1
+done
+expect_eq "$(client info | json "['open_sessions']")" "1" "open sessions with the second client"
+kill -KILL "$SPID"
+wait "$SPID" 2>/dev/null || true
+SPID=""
+for _ in $(seq 1 100); do
+  [ "$(client info | json "['open_sessions']")" = 0 ] && break
+  sleep 0.1
+done
+expect_eq "$(client info | json "['open_sessions']")" "0" "open sessions after SIGKILL of the client"
+
 # 5. A second daemon on the same state dir (given explicitly) is refused, naming the first.
 set +e
 out=$("$LKD" --state-dir "$S" --listen "unix://$W/run/second.sock" 2>&1)
