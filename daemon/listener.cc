@@ -134,8 +134,13 @@ void UnixListener::AcceptLoop(grpc::Server* server, PeerRegistry* peers) {
     if (fds[1].revents != 0) return;
     int c = ::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (c < 0) {
-      if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED) {
-        log->warn("accept on {}: {}", path_, base::ErrnoText(errno));
+      int err = errno;
+      if (err != EINTR && err != EAGAIN && err != ECONNABORTED) {
+        log->warn("accept on {}: {}", path_, base::ErrnoText(err));
+      }
+      // Out of descriptors: the pending connection stays readable; do not spin on it.
+      if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        ::poll(fds + 1, 1, 100);
       }
       continue;
     }
