@@ -1,13 +1,10 @@
 #include "daemon/control_service.h"
 
-#include <grpcpp/create_channel_posix.h>
 #include <unistd.h>
 
-#include <thread>
-
 #include "builder/image/image_ref.h"
+#include "daemon/session_reactor.h"
 #include "session/metadata.h"
-#include "session/tunnel_pump.h"
 
 namespace latchkey::daemon {
 namespace {
@@ -15,7 +12,7 @@ namespace {
 using latchkey::v1::BytesMessage;
 
 // All values of metadata key `key`, in order.
-std::vector<std::string> MetadataValues(const grpc::ServerContext& context, const char* key) {
+std::vector<std::string> MetadataValues(const grpc::ServerContextBase& context, const char* key) {
   std::vector<std::string> out;
   auto range = context.client_metadata().equal_range(key);
   for (auto it = range.first; it != range.second; ++it) {
@@ -24,7 +21,7 @@ std::vector<std::string> MetadataValues(const grpc::ServerContext& context, cons
   return out;
 }
 
-std::string FirstMetadata(const grpc::ServerContext& context, const char* key) {
+std::string FirstMetadata(const grpc::ServerContextBase& context, const char* key) {
   auto v = MetadataValues(context, key);
   return v.empty() ? std::string() : v.front();
 }
@@ -78,52 +75,26 @@ grpc::Status ControlService::RemoveImage(grpc::ServerContext*,
   return ToGrpc(images_->Remove(request->ref()));
 }
 
-grpc::Status ControlService::Session(grpc::ServerContext* context,
-                                     grpc::ServerReaderWriter<BytesMessage, BytesMessage>* stream) {
+grpc::ServerBidiReactor<BytesMessage, BytesMessage>* ControlService::Session(
+    grpc::CallbackServerContext* context) {
   SessionInfo info;
   info.id = FirstMetadata(*context, session::kSessionIdKey);
   if (info.id.empty()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        std::string("session: missing metadata ") + session::kSessionIdKey);
+    class Refused final : public grpc::ServerBidiReactor<BytesMessage, BytesMessage> {
+     public:
+      Refused() {
+        Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            std::string("session: missing metadata ") + session::kSessionIdKey));
+      }
+      void OnDone() override { delete this; }
+    };
+    return new Refused();
   }
   info.name = FirstMetadata(*context, session::kSessionNameKey);
   info.shared_key = FirstMetadata(*context, session::kSessionSharedKeyKey);
   info.methods = MetadataValues(*context, session::kSessionMethodKey);
   if (peers_ != nullptr) info.peer = peers_->Lookup(context->peer());
-
-  auto pair = session::MakeTunnelSocketPair();
-  if (!pair.ok()) return ToGrpc(pair.status().WithPrefix("session " + info.id));
-  base::UniqueFd pump_fd = std::move(pair->second);
-  grpc::ChannelArguments args;
-  // One connection, never re-dialled: when it breaks, the session is over.
-  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-  std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomInsecureChannelFromFd("session:" + info.id, pair->first.release(), args);
-
-  const std::string id = info.id;
-  Status added = sessions_->Add(std::move(info), channel, [context] { context->TryCancel(); });
-  if (!added.ok()) return ToGrpc(added);
-
-  // socket -> stream: ends when the channel's transport closes its end (an HTTP/2 error such
-  // as garbage from the client, or the channel going away); then the call is cancelled so that
-  // the reading side below ends too.
-  std::thread to_stream([&] {
-    session::PumpSocketToStream(pump_fd.get(),
-                                [&](const BytesMessage& m) { return stream->Write(m); });
-    // Unregistered first, so that a client that sees its call end finds the session gone.
-    sessions_->Remove(id);
-    context->TryCancel();
-  });
-  // stream -> socket: ends when the client half-closes, cancels or goes away.
-  session::PumpStreamToSocket([&](BytesMessage* m) { return stream->Read(m); }, pump_fd.get());
-
-  sessions_->Remove(id);
-  session::ShutdownTunnelSocket(pump_fd.get());
-  to_stream.join();
-  channel.reset();
-  // When the daemon's side ended the session, the call was cancelled (TryCancel) and the client
-  // sees CANCELLED "Cancelled on the server side", whatever is returned here.
-  return grpc::Status::OK;
+  return SessionReactor::Start(sessions_, std::move(info));
 }
 
 }  // namespace latchkey::daemon

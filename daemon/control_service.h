@@ -2,13 +2,12 @@
 // docs/daemon.md): Info, Images, RemoveImage, and Session, the tunnel on which the client
 // serves BuildKit's session services to the daemon.
 //
-// Session: the handler reads the session's metadata (session/metadata.h), makes a socketpair,
-// opens a gRPC channel on one end (grpc::CreateCustomInsecureChannelFromFd: the daemon is the
-// gRPC *client* of the tunnel), registers it in the SessionManager, and pumps bytes between
-// the other end and the call's stream on two threads. The session ends when either side ends:
-// the client closes or cancels the call, the tunnel's HTTP/2 connection fails (e.g. garbage
-// bytes from the client: the transport drops the connection, the pump sees EOF and the call is
-// cancelled), or SessionManager::CloseAll. Its calls in flight then fail with UNAVAILABLE.
+// Session: the handler reads the session's metadata (session/metadata.h) and hands the call to
+// a SessionReactor (session_reactor.h), which opens a gRPC channel on one end of a socketpair
+// (the daemon is the gRPC *client* of the tunnel), registers it in the SessionManager, and
+// copies bytes between the other end and the call. The session ends when either side ends: the
+// client closes or cancels the call, the tunnel's HTTP/2 connection fails (e.g. garbage bytes
+// from the client), or SessionManager::CloseAll. Its calls in flight then fail with UNAVAILABLE.
 //
 // Thread-safety: gRPC calls the handlers concurrently; the service holds no mutable state of
 // its own beyond the thread-safe SessionManager, PeerRegistry and ImageStore.
@@ -33,7 +32,10 @@ struct DaemonInfo {
   std::string audit_signing_key_id;
 };
 
-class ControlService final : public latchkey::v1::Control::Service {
+// Info, Images and RemoveImage are synchronous handlers; Session uses the callback API
+// (session_reactor.h), so an idle session holds no gRPC thread.
+class ControlService final
+    : public latchkey::v1::Control::WithCallbackMethod_Session<latchkey::v1::Control::Service> {
  public:
   // None of the pointers is owned; all must outlive the service. `peers` may be null (calls
   // then report no peer identity).
@@ -50,14 +52,11 @@ class ControlService final : public latchkey::v1::Control::Service {
   grpc::Status RemoveImage(grpc::ServerContext* context,
                            const latchkey::v1::RemoveImageRequest* request,
                            latchkey::v1::RemoveImageResponse* response) override;
-  // INVALID_ARGUMENT "session: missing metadata x-docker-expose-session-uuid" without an id;
-  // ALREADY_EXISTS "session <id> already exists"; UNAVAILABLE "latchkeyd is shutting down";
-  // CANCELLED (gRPC's text, "Cancelled on the server side") when the daemon's side ended the
-  // session (tunnel failure or shutdown: the sync API can only cancel a call blocked in Read);
-  // OK when the client ended it.
-  grpc::Status Session(grpc::ServerContext* context,
-                       grpc::ServerReaderWriter<latchkey::v1::BytesMessage,
-                                                latchkey::v1::BytesMessage>* stream) override;
+  // The session's call. Its status: INVALID_ARGUMENT "session: missing metadata
+  // x-docker-expose-session-uuid"; ALREADY_EXISTS "session <id> already exists"; UNAVAILABLE
+  // "latchkeyd is shutting down"; then those of session_reactor.h.
+  grpc::ServerBidiReactor<latchkey::v1::BytesMessage, latchkey::v1::BytesMessage>* Session(
+      grpc::CallbackServerContext* context) override;
 
  private:
   DaemonInfo info_;

@@ -211,8 +211,10 @@ TEST(SessionTunnel, GarbageOnTheTunnelClosesThatSessionOnly) {
   while (stream->Read(&m)) {
   }
   grpc::Status st = stream->Finish();
-  EXPECT_EQ(st.error_code(), grpc::StatusCode::CANCELLED);
-  EXPECT_EQ(st.error_message(), "Cancelled on the server side");
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(st.error_message(),
+            "session bad: the tunnelled HTTP/2 connection failed (the client's bytes are not an "
+            "HTTP/2 gRPC server's)");
   EXPECT_EQ(d.sessions().GetSecret("bad", "tok", TestDaemon::In(10)).status(),
             NotFoundError("no active session for bad"));
 
@@ -225,13 +227,14 @@ TEST(SessionTunnel, GarbageOnTheTunnelClosesThatSessionOnly) {
   EXPECT_NE(again, nullptr);
 }
 
-TEST(SessionTunnel, CloseAllEndsSessionsCancelled) {
+TEST(SessionTunnel, CloseAllEndsSessionsUnavailable) {
   TestDaemon d;
   SecretsService secrets;
   auto client = OpenSession(d, "s1", &secrets);
   ASSERT_NE(client, nullptr);
   d.sessions().CloseAll();
-  EXPECT_EQ(client->Wait(), CancelledError("session s1: CANCELLED: Cancelled on the server side"));
+  EXPECT_EQ(client->Wait(),
+            UnavailableError("session s1: UNAVAILABLE: latchkeyd is shutting down"));
   auto late = SessionClient::Open(d.Connect(), {"s2", "", ""}, {{&secrets, kSecretsName}});
   ASSERT_TRUE(late.ok());
   EXPECT_EQ((*late)->Wait(),

@@ -137,7 +137,16 @@ set -e
 expect_eq "$rc" "2" "tcp listen exit code"
 expect_eq "$out" "error: invalid --listen tcp://127.0.0.1:7443: want unix:///absolute/path" "tcp listen"
 
-# 7. SIGTERM: exit 0, socket removed, lock free again.
+# 7. SIGTERM with a session open: the session ends UNAVAILABLE, latchkeyd exits 0, the socket
+#    is removed.
+"$PY" "$SRC/tests/daemon/buildkit_session.py" --api-dir "$SRC/api" --daemon "unix://$SOCK" \
+  --work-dir "$W/py3" --session-id e2e-3 --secret "tok=$W/value" > "$W/py3.log" 2>&1 &
+SPID=$!
+for _ in $(seq 1 100); do
+  [ "$(client info | json "['open_sessions']")" = 1 ] && break
+  sleep 0.1
+done
+expect_eq "$(client info | json "['open_sessions']")" "1" "open sessions before SIGTERM"
 kill -TERM "$DPID"
 set +e
 wait "$DPID"
@@ -145,6 +154,9 @@ rc=$?
 set -e
 DPID=""
 expect_eq "$rc" "0" "latchkeyd exit status after SIGTERM"
+wait "$SPID" || fail "the Python session client failed: $(cat "$W/py3.log")"
+SPID=""
+grep -q "session e2e-3 ended: UNAVAILABLE" "$W/py3.log" || fail "session at SIGTERM: $(cat "$W/py3.log")"
 [ ! -e "$SOCK" ] || fail "socket left after SIGTERM"
 grep -q "SIGTERM received, stopping" "$W/daemon.log" || fail "no stop line in the log"
 grep -q "CANARY-e2e-session" "$W/daemon.log" && fail "a secret value is in the daemon's log"
