@@ -29,7 +29,11 @@ for f in bin/latchkey bin/latchkey-plugin-check \
          share/bash-completion/completions/latchkey share/man/man1/latchkey.1 \
          share/doc/latchkey/README.md share/doc/latchkey/configuration.md \
          share/doc/latchkey/plugin-abi.md share/doc/latchkey/examples/latchkey.example.yaml \
-         share/doc/latchkey/examples/policy-examples/lockdown.yaml; do
+         share/doc/latchkey/examples/policy-examples/lockdown.yaml \
+         bin/latchkeyd share/doc/latchkey/daemon.md share/latchkey/proto/latchkey/v1/control.proto \
+         share/latchkey/proto/moby/buildkit/secrets/v1/secrets.proto \
+         share/latchkey/proto/moby/sshforward/v1/ssh.proto \
+         share/latchkey/proto/moby/filesync/v1/auth.proto; do
   [ -e "$root/$f" ] || fail "make install did not install /usr/$f"
 done
 # Only the bundled providers; no test plugins, fixtures or test binaries; nothing outside /usr.
@@ -38,7 +42,7 @@ providers=$(cd "$root/lib/latchkey/providers" && ls | tr '\n' ' ')
   || fail "installed providers: $providers"
 [ "$(ls "$root/lib/latchkey")" = "providers" ] || fail "lib/latchkey has $(ls "$root/lib/latchkey")"
 [ "$(ls "$dest")" = "usr" ] || fail "installed outside DESTDIR/usr: $(ls "$dest")"
-[ "$(ls "$root/bin" | tr '\n' ' ')" = "latchkey latchkey-plugin-check " ] \
+[ "$(ls "$root/bin" | tr '\n' ' ')" = "latchkey latchkey-plugin-check latchkeyd " ] \
   || fail "bin: $(ls "$root/bin")"
 [ -x "$root/bin/latchkey" ] || fail "bin/latchkey is not executable"
 
@@ -52,6 +56,7 @@ if git -C "$src" rev-parse --show-toplevel > /dev/null 2>&1; then
   [[ $version == *"(commit $head"* ]] || fail "version [$version] does not name HEAD $head"
 fi
 [ "$version" = "$("$build/bin/latchkey" --version)" ] || fail "installed and built versions differ"
+[ "$("$root/bin/latchkeyd" --version)" = "$version" ] || fail "installed latchkeyd's version differs"
 grep -q '^\.TH LATCHKEY "1"' "$root/share/man/man1/latchkey.1" || fail "man page header"
 grep -q 'secret' "$root/share/man/man1/latchkey.1" || fail "man page lists no commands"
 

@@ -19,7 +19,10 @@
 #   builder/{image,build}/ -> no broker/ header except the KNOWN DEPARTURES below
 #                           (secure/ is allowed: it is not part of the broker)
 #   store/ (the engine)  -> sdk/include, base/, secure/
-#   broker/              -> no builder/, cli/, plugins/ or store/ header
+#   broker/              -> no builder/, cli/, plugins/, store/, session/ or daemon/ header
+#   session/ (the client end of a daemon session) -> sdk/include, base/, api/ (generated),
+#                           secure/secret_buffer.h
+#   daemon/              -> no cli/ header
 #
 # Exceptions are listed one per line as "<file or folder prefix> <included header> <reason>",
 # so each is visible and has a reason. Remove a line when its edge goes away: a listed
@@ -53,7 +56,7 @@ EOF
 )
 
 # Folders we own; an include whose first component is one of these (or latchkey/) is ours.
-OURS='^(base|broker|builder|cli|plugins|sdk|secure|store|tests|bench|examples|latchkey)/'
+OURS='^(api|base|broker|builder|cli|daemon|plugins|sdk|secure|session|store|tests|bench|examples|latchkey)/'
 
 component_of() {  # path -> component name used by the rules
   case $1 in
@@ -66,6 +69,8 @@ component_of() {  # path -> component name used by the rules
     plugins/*/*) echo "plugins/$(cut -d/ -f2 <<<"$1")" ;;
     broker/*) echo broker ;;
     store/*) echo store ;;
+    session/*) echo session ;;
+    daemon/*) echo daemon ;;
     *) echo other ;;
   esac
 }
@@ -134,15 +139,22 @@ while IFS= read -r f; do
         [[ $header == sdk/include/* || $header == base/* || $header == secure/* ]] ||
           rule="the store engine includes only sdk/include, base/ and secure/" ;;
       broker)
-        [[ $header == builder/* || $header == cli/* || $header == plugins/* || $header == store/* ]] &&
-          rule="the broker never includes the builder, the CLI, a plugin or the store engine" ;;
+        [[ $header == builder/* || $header == cli/* || $header == plugins/* || $header == store/* ||
+           $header == session/* || $header == daemon/* ]] &&
+          rule="the broker never includes the builder, the CLI, a plugin, the store engine, the session client or the daemon" ;;
+      session)
+        [[ $header == sdk/include/* || $header == base/* || $header == api/* ||
+           $header == broker/secret_buffer.h ]] ||
+          rule="the session client includes only sdk/include, base/, api/ and broker/secret_buffer.h" ;;
+      daemon)
+        [[ $header == cli/* ]] && rule="the daemon never includes the CLI" ;;
     esac
     [ -z "$rule" ] && continue
     listed "$ALLOWED_EXCEPTIONS" "$f" "$header" && continue
     report "$f:$lineno: $comp may not include $header ($rule)"
   done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<][^">]+[">]' "$f" |
            sed -E 's/^([0-9]+):[[:space:]]*#[[:space:]]*include[[:space:]]*["<]([^">]+)[">].*/\1:\2/')
-done < <(find base broker builder cli plugins sdk secure store -type f \
+done < <(find base broker builder cli daemon plugins sdk secure session store -type f \
            \( -name '*.cc' -o -name '*.h' -o -name '*.hpp' -o -name '*.c' \) \
            -not -path '*/build/CMakeFiles/*' 2>/dev/null | sort)
 

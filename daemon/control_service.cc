@@ -1,0 +1,100 @@
+#include "daemon/control_service.h"
+
+#include <unistd.h>
+
+#include "builder/image/image_ref.h"
+#include "daemon/session_reactor.h"
+#include "session/metadata.h"
+
+namespace latchkey::daemon {
+namespace {
+
+using latchkey::v1::BytesMessage;
+
+// All values of metadata key `key`, in order.
+std::vector<std::string> MetadataValues(const grpc::ServerContextBase& context, const char* key) {
+  std::vector<std::string> out;
+  auto range = context.client_metadata().equal_range(key);
+  for (auto it = range.first; it != range.second; ++it) {
+    out.emplace_back(it->second.data(), it->second.size());
+  }
+  return out;
+}
+
+std::string FirstMetadata(const grpc::ServerContextBase& context, const char* key) {
+  auto v = MetadataValues(context, key);
+  return v.empty() ? std::string() : v.front();
+}
+
+}  // namespace
+
+grpc::Status ToGrpc(const Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), status.message());
+}
+
+grpc::Status ControlService::Info(grpc::ServerContext* context, const latchkey::v1::InfoRequest*,
+                                  latchkey::v1::InfoResponse* response) {
+  response->set_version(info_.version);
+  response->set_state_dir(info_.state_dir);
+  for (const auto& p : info_.providers) response->add_providers(p);
+  response->set_audit_signing_key_id(info_.audit_signing_key_id);
+  if (peers_ != nullptr) {
+    if (auto peer = peers_->Lookup(context->peer())) {
+      auto* p = response->mutable_peer();
+      p->set_uid(peer->uid);
+      p->set_gid(peer->gid);
+      p->set_pid(peer->pid);
+    }
+  }
+  response->set_pid(static_cast<int32_t>(::getpid()));
+  response->set_open_sessions(static_cast<uint32_t>(sessions_->size()));
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::Images(grpc::ServerContext*, const latchkey::v1::ImagesRequest*,
+                                    latchkey::v1::ImagesResponse* response) {
+  auto list = images_->List();
+  if (!list.ok()) return ToGrpc(list.status());
+  for (const auto& si : *list) {
+    auto* img = response->add_images();
+    img->set_ref(si.ref);
+    img->set_id(si.image.config_digest);
+    img->set_manifest_digest(si.image.manifest_digest);
+    img->set_created(si.image.config.created);
+    img->set_size(si.image.LayersSize());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::RemoveImage(grpc::ServerContext*,
+                                         const latchkey::v1::RemoveImageRequest* request,
+                                         latchkey::v1::RemoveImageResponse*) {
+  auto ref = image::ParseImageRef(request->ref());
+  if (!ref.ok()) return ToGrpc(InvalidArgumentError(ref.status().message()));
+  return ToGrpc(images_->Remove(request->ref()));
+}
+
+grpc::ServerBidiReactor<BytesMessage, BytesMessage>* ControlService::Session(
+    grpc::CallbackServerContext* context) {
+  SessionInfo info;
+  info.id = FirstMetadata(*context, session::kSessionIdKey);
+  if (info.id.empty()) {
+    class Refused final : public grpc::ServerBidiReactor<BytesMessage, BytesMessage> {
+     public:
+      Refused() {
+        Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            std::string("session: missing metadata ") + session::kSessionIdKey));
+      }
+      void OnDone() override { delete this; }
+    };
+    return new Refused();
+  }
+  info.name = FirstMetadata(*context, session::kSessionNameKey);
+  info.shared_key = FirstMetadata(*context, session::kSessionSharedKeyKey);
+  info.methods = MetadataValues(*context, session::kSessionMethodKey);
+  if (peers_ != nullptr) info.peer = peers_->Lookup(context->peer());
+  return SessionReactor::Start(sessions_, std::move(info));
+}
+
+}  // namespace latchkey::daemon

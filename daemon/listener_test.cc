@@ -1,0 +1,87 @@
+#include "daemon/listener.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/file.h"
+
+namespace latchkey::daemon {
+namespace {
+
+class ListenerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto d = base::MakeTempDir("/tmp", "listener-test-");
+    ASSERT_TRUE(d.ok());
+    dir_ = *d;
+  }
+  void TearDown() override { (void)base::RemoveAll(dir_); }
+  std::string dir_;
+};
+
+TEST(ParseListenAddress, UnixOnly) {
+  EXPECT_EQ(*ParseListenAddress("unix:///run/latchkey/latchkeyd.sock"),
+            "/run/latchkey/latchkeyd.sock");
+  EXPECT_EQ(
+      ParseListenAddress("tcp://127.0.0.1:7443").status(),
+      InvalidArgumentError("invalid --listen tcp://127.0.0.1:7443: want unix:///absolute/path"));
+  EXPECT_EQ(
+      ParseListenAddress("unix://relative.sock").status(),
+      InvalidArgumentError("invalid --listen unix://relative.sock: want unix:///absolute/path"));
+}
+
+TEST_F(ListenerTest, SocketIs0660AndRemovedOnStop) {
+  auto l = UnixListener::Open(dir_ + "/run/d.sock");
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  struct stat st {};
+  ASSERT_EQ(::lstat((dir_ + "/run/d.sock").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0660u);
+  EXPECT_EQ(st.st_gid, (*l)->gid());
+  (*l)->Stop();
+  EXPECT_NE(::lstat((dir_ + "/run/d.sock").c_str(), &st), 0);
+}
+
+TEST_F(ListenerTest, RefusesALiveSocketAndReplacesAStaleOne) {
+  const std::string path = dir_ + "/d.sock";
+  {
+    auto first = UnixListener::Open(path);
+    ASSERT_TRUE(first.ok());
+    EXPECT_EQ(UnixListener::Open(path).status(),
+              FailedPreconditionError("refusing to listen on " + path +
+                                      ": another process is listening on it"));
+    // Dropped without Stop's unlink: leave a stale socket file behind.
+    ASSERT_EQ(::link(path.c_str(), (path + ".kept").c_str()), 0);
+  }
+  ASSERT_EQ(::rename((path + ".kept").c_str(), path.c_str()), 0);
+  auto again = UnixListener::Open(path);
+  EXPECT_TRUE(again.ok()) << again.status().ToString();
+}
+
+TEST_F(ListenerTest, RefusesANonSocket) {
+  const std::string path = dir_ + "/file";
+  ASSERT_TRUE(base::WriteFileAtomic(path, "x").ok());
+  EXPECT_EQ(
+      UnixListener::Open(path).status(),
+      FailedPreconditionError("refusing to listen on " + path + ": it exists and is not a socket"));
+}
+
+TEST_F(ListenerTest, RefusesADirectoryItDoesNotOwn) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give the directory to another uid";
+  const std::string sub = dir_ + "/other";
+  ASSERT_TRUE(base::MakeDirs(sub, 0755).ok());
+  ASSERT_EQ(::chown(sub.c_str(), 65534, 65534), 0);
+  EXPECT_EQ(UnixListener::Open(sub + "/d.sock").status(),
+            FailedPreconditionError("refusing to listen on " + sub + "/d.sock: directory " + sub +
+                                    " is owned by uid 65534, not by latchkeyd's uid 0"));
+}
+
+TEST_F(ListenerTest, RefusesAPathTooLong) {
+  std::string path = "/tmp/" + std::string(120, 'a') + ".sock";
+  EXPECT_EQ(UnixListener::Open(path).status(),
+            InvalidArgumentError("socket path " + path + " is longer than 107 bytes"));
+}
+
+}  // namespace
+}  // namespace latchkey::daemon

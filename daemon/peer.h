@@ -1,0 +1,49 @@
+// PeerCred and PeerRegistry: who is on the other end of a daemon connection.
+//
+// latchkeyd accepts connections itself (listener.h), reads SO_PEERCRED, and hands each socket
+// to gRPC with grpc::AddInsecureChannelFromFd; gRPC then names the call's peer "fd:<n>". The
+// registry maps that name to the credentials recorded at accept time, so an RPC handler finds
+// its caller with Lookup(context->peer()). A descriptor number is reused only after gRPC
+// closed the connection that had it, and Record overwrites the entry, so a live call always
+// finds its own connection's credentials.
+//
+// Thread-safety: all methods may be called concurrently.
+#ifndef LATCHKEY_DAEMON_PEER_H_
+#define LATCHKEY_DAEMON_PEER_H_
+
+#include <sys/types.h>
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "latchkey/status.h"
+
+namespace latchkey::daemon {
+
+struct PeerCred {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  pid_t pid = 0;
+};
+
+// SO_PEERCRED of the connected unix socket `fd`. Errors: "SO_PEERCRED: <cause>".
+Result<PeerCred> ReadPeerCred(int fd);
+
+class PeerRegistry {
+ public:
+  // The peer name gRPC gives a connection added from descriptor `fd`: "fd:<fd>".
+  static std::string PeerName(int fd);
+  void Record(int fd, const PeerCred& cred);
+  // The credentials recorded for `grpc_peer` (ServerContext::peer()); nullopt when unknown.
+  std::optional<PeerCred> Lookup(const std::string& grpc_peer) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, PeerCred> peers_;
+};
+
+}  // namespace latchkey::daemon
+
+#endif  // LATCHKEY_DAEMON_PEER_H_

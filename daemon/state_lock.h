@@ -1,0 +1,38 @@
+// StateDirLock: one latchkeyd per state directory.
+//
+// The lock is an exclusive flock on "<state_dir>/latchkeyd.lock" (mode 0600) held for the
+// daemon's lifetime; the file holds the owner's pid (decimal, one line) for the message a
+// second daemon prints. The kernel drops the flock when the owner dies, however it dies.
+//
+// Thread-safety: a move-only value.
+#ifndef LATCHKEY_DAEMON_STATE_LOCK_H_
+#define LATCHKEY_DAEMON_STATE_LOCK_H_
+
+#include <string>
+
+#include "base/unique_fd.h"
+#include "latchkey/status.h"
+
+namespace latchkey::daemon {
+
+class StateDirLock {
+ public:
+  StateDirLock(StateDirLock&&) noexcept = default;
+  StateDirLock& operator=(StateDirLock&&) noexcept = default;
+
+  // Takes the lock of `state_dir` (which must exist). FAILED_PRECONDITION when another
+  // process holds it: "state directory <dir> is in use by latchkeyd pid <pid> (lock file
+  // <dir>/latchkeyd.lock); stop it or use another --state-dir" ("pid unknown" when the holder
+  // has not written its pid yet). Other errors name the lock file.
+  static Result<StateDirLock> Acquire(const std::string& state_dir);
+
+  static std::string LockPath(const std::string& state_dir);
+
+ private:
+  explicit StateDirLock(base::UniqueFd fd) : fd_(std::move(fd)) {}
+  base::UniqueFd fd_;
+};
+
+}  // namespace latchkey::daemon
+
+#endif  // LATCHKEY_DAEMON_STATE_LOCK_H_

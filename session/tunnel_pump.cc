@@ -1,0 +1,84 @@
+#include "session/tunnel_pump.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "base/errno_status.h"
+
+namespace latchkey::session {
+namespace {
+
+// The tunnel carries secret values inside HTTP/2 frames: a pump's buffer is wiped before it is
+// freed (gRPC's and the kernel's own buffers are out of our reach; docs/daemon.md).
+void WipeString(std::string* s) {
+  s->resize(s->capacity());
+  sodium_memzero(s->data(), s->size());
+  s->clear();
+}
+
+}  // namespace
+
+Result<std::pair<base::UniqueFd, base::UniqueFd>> MakeTunnelSocketPair() {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    return base::ErrnoStatus("socketpair", "", errno);
+  }
+  // gRPC's end: its event engine expects a non-blocking socket.
+  int flags = ::fcntl(fds[0], F_GETFL);
+  if (flags < 0 || ::fcntl(fds[0], F_SETFL, flags | O_NONBLOCK) != 0) {
+    int err = errno;
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return base::ErrnoStatus("fcntl O_NONBLOCK", "socketpair", err);
+  }
+  return std::make_pair(base::UniqueFd(fds[0]), base::UniqueFd(fds[1]));
+}
+
+size_t PumpSocketToStream(int fd,
+                          const std::function<bool(const latchkey::v1::BytesMessage&)>& write) {
+  latchkey::v1::BytesMessage msg;
+  std::string* data = msg.mutable_data();
+  size_t total = 0;
+  for (;;) {
+    data->resize(kTunnelChunkSize);
+    ssize_t n = ::read(fd, data->data(), data->size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    data->resize(static_cast<size_t>(n));
+    if (!write(msg)) break;
+    total += static_cast<size_t>(n);
+  }
+  WipeString(data);
+  return total;
+}
+
+size_t PumpStreamToSocket(const std::function<bool(latchkey::v1::BytesMessage*)>& read, int fd) {
+  latchkey::v1::BytesMessage msg;
+  size_t total = 0;
+  while (read(&msg)) {
+    const std::string& data = msg.data();
+    size_t off = 0;
+    while (off < data.size()) {
+      ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        WipeString(msg.mutable_data());
+        return total;
+      }
+      off += static_cast<size_t>(n);
+      total += static_cast<size_t>(n);
+    }
+    WipeString(msg.mutable_data());
+  }
+  return total;
+}
+
+void ShutdownTunnelSocket(int fd) {
+  if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+}
+
+}  // namespace latchkey::session

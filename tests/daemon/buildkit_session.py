@@ -1,0 +1,145 @@
+#!/usr/bin/python3
+"""An independent BuildKit-style session client for latchkeyd, in Python with Debian's
+python3-grpcio and python3-grpc-tools.
+
+It knows BuildKit's secrets service only from BuildKit's published proto (moby/buildkit
+session/secrets/secrets.proto, embedded below as BuildKit writes it), and latchkeyd only from
+the installed api/latchkey/v1/control.proto. It:
+  1. generates stubs for both into --work-dir with `python3 -m grpc_tools.protoc`,
+  2. serves moby.buildkit.secrets.v1.Secrets on a unix socket in --work-dir (a plain grpc.server),
+  3. calls latchkey.v1.Control/Session on --daemon with BuildKit's session metadata and pumps the
+     stream's bytes to and from a connection to that local server, so the daemon's HTTP/2
+     client talks to the Python server through the tunnel (the client is the gRPC server of
+     the session, as with buildctl),
+  4. prints "session <id> open" once the call is started, and runs until the daemon ends the
+     call or it receives SIGTERM; it then prints "session <id> ended: <code>" and exits 0.
+Secret values are read from files (--secret ID=PATH), never from the command line.
+"""
+import argparse
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from concurrent import futures
+
+# moby/buildkit session/secrets/secrets.proto (commit 73ed6825c4b7), as published.
+BUILDKIT_SECRETS_PROTO = """syntax = "proto3";
+
+package moby.buildkit.secrets.v1;
+
+option go_package = "github.com/moby/buildkit/session/secrets";
+
+service Secrets{
+	rpc GetSecret(GetSecretRequest) returns (GetSecretResponse);
+}
+
+
+message GetSecretRequest {
+	string ID = 1;
+	map<string, string> annotations = 2;
+}
+
+message GetSecretResponse {
+	bytes data = 1;
+}
+"""
+
+
+def generate(api_dir, work_dir):
+    bk = os.path.join(work_dir, "bk")
+    os.makedirs(bk, exist_ok=True)
+    with open(os.path.join(bk, "secrets.proto"), "w") as f:
+        f.write(BUILDKIT_SECRETS_PROTO)
+    out = os.path.join(work_dir, "gen")
+    os.makedirs(out, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I", bk, "--python_out=" + out,
+                    "--grpc_python_out=" + out, "secrets.proto"], check=True)
+    subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I", api_dir,
+                    "--python_out=" + out, "--grpc_python_out=" + out,
+                    "latchkey/v1/control.proto"], check=True)
+    sys.path.insert(0, out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--api-dir", required=True)
+    ap.add_argument("--daemon", required=True, help="unix:///path of latchkeyd's socket")
+    ap.add_argument("--work-dir", required=True)
+    ap.add_argument("--session-id", required=True)
+    ap.add_argument("--secret", action="append", default=[], help="ID=PATH")
+    args = ap.parse_args()
+
+    generate(args.api_dir, args.work_dir)
+    import grpc
+    import secrets_pb2
+    import secrets_pb2_grpc
+    from latchkey.v1 import control_pb2, control_pb2_grpc
+
+    values = {}
+    for s in args.secret:
+        sid, path = s.split("=", 1)
+        with open(path, "rb") as f:
+            values[sid] = f.read()
+
+    class Secrets(secrets_pb2_grpc.SecretsServicer):
+        def GetSecret(self, request, context):
+            if request.ID not in values:
+                context.abort(grpc.StatusCode.NOT_FOUND, "not found")
+            return secrets_pb2.GetSecretResponse(data=values[request.ID])
+
+    local = os.path.join(args.work_dir, "session.sock")
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    secrets_pb2_grpc.add_SecretsServicer_to_server(Secrets(), server)
+    server.add_insecure_port("unix:" + local)
+    server.start()
+
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect(local)
+    outgoing = queue.Queue()
+
+    def socket_to_stream():
+        while True:
+            try:
+                data = conn.recv(32768)
+            except OSError:
+                data = b""
+            if not data:
+                outgoing.put(None)
+                return
+            outgoing.put(control_pb2.BytesMessage(data=data))
+
+    def requests():
+        while True:
+            m = outgoing.get()
+            if m is None:
+                return
+            yield m
+
+    threading.Thread(target=socket_to_stream, daemon=True).start()
+    channel = grpc.insecure_channel(args.daemon)
+    stub = control_pb2_grpc.ControlStub(channel)
+    metadata = [("x-docker-expose-session-uuid", args.session_id),
+                ("x-docker-expose-session-name", "python"),
+                ("x-docker-expose-session-sharedkey", "python-shared-key"),
+                ("x-docker-expose-session-grpc-method",
+                 "/moby.buildkit.secrets.v1.Secrets/GetSecret")]
+    call = stub.Session(requests(), metadata=metadata)
+    signal.signal(signal.SIGTERM, lambda *_: call.cancel())
+    print("session %s open" % args.session_id, flush=True)
+    code = "OK"
+    try:
+        for m in call:
+            conn.sendall(m.data)
+    except grpc.RpcError as e:
+        code = e.code().name
+    conn.close()
+    outgoing.put(None)
+    server.stop(None)
+    print("session %s ended: %s" % (args.session_id, code), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+#!/usr/bin/python3
+"""An independent latchkeyd client: stubs generated with `python3 -m grpc_tools.protoc` from
+api/latchkey/v1/control.proto into a temporary directory; prints one line per call.
+
+  control_client.py API_DIR WORK_DIR unix:///path info
+  control_client.py API_DIR WORK_DIR unix:///path images
+  control_client.py API_DIR WORK_DIR unix:///path rm REF
+Errors: "error: <CODE>: <details>" on stdout, exit 1.
+"""
+import json
+import os
+import subprocess
+import sys
+
+
+def main():
+    api_dir, work_dir, target, cmd = sys.argv[1:5]
+    out = os.path.join(work_dir, "gen-control")
+    os.makedirs(out, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I", api_dir,
+                    "--python_out=" + out, "--grpc_python_out=" + out,
+                    "latchkey/v1/control.proto"], check=True)
+    sys.path.insert(0, out)
+    import grpc
+    from latchkey.v1 import control_pb2, control_pb2_grpc
+    stub = control_pb2_grpc.ControlStub(grpc.insecure_channel(target))
+    try:
+        if cmd == "info":
+            r = stub.Info(control_pb2.InfoRequest(), timeout=10)
+            print(json.dumps({"version": r.version, "state_dir": r.state_dir,
+                              "providers": list(r.providers),
+                              "audit_signing_key_id": r.audit_signing_key_id,
+                              "peer": {"uid": r.peer.uid, "gid": r.peer.gid, "pid": r.peer.pid},
+                              "my_pid": os.getpid(), "my_uid": os.getuid(), "pid": r.pid,
+                              "open_sessions": r.open_sessions}, sort_keys=True))
+        elif cmd == "images":
+            r = stub.Images(control_pb2.ImagesRequest(), timeout=10)
+            for i in r.images:
+                print(i.ref, i.id, i.manifest_digest, i.created, i.size)
+        elif cmd == "rm":
+            stub.RemoveImage(control_pb2.RemoveImageRequest(ref=sys.argv[5]), timeout=10)
+            print("removed", sys.argv[5])
+        else:
+            sys.exit("unknown command " + cmd)
+    except grpc.RpcError as e:
+        print("error: %s: %s" % (e.code().name, e.details()))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
