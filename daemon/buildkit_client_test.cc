@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "base/env.h"
 #include "base/file.h"
 #include "daemon/daemon_testutil.h"
 
