@@ -17,6 +17,8 @@
 #   builder/{image,executor,build}/ -> no broker/ header except the KNOWN DEPARTURES below
 #   store/ (the engine)  -> sdk/include, base/, broker/secret_buffer.h (latchkey_secure)
 #   broker/              -> no builder/, cli/, plugins/ or store/ header
+#   registry/            -> sdk/include, base/, broker/secret_buffer.h, builder/image/ (the blob
+#                           store, digests, references); never the broker's session or config
 #
 # Exceptions are listed one per line as "<file or folder prefix> <included header> <reason>",
 # so each is visible and has a reason. Remove a line when its edge goes away: a listed
@@ -56,7 +58,7 @@ EOF
 )
 
 # Folders we own; an include whose first component is one of these (or latchkey/) is ours.
-OURS='^(base|broker|builder|cli|plugins|sdk|store|tests|bench|examples|latchkey)/'
+OURS='^(base|broker|builder|cli|plugins|registry|sdk|store|tests|bench|examples|latchkey)/'
 
 component_of() {  # path -> component name used by the rules
   case $1 in
@@ -67,6 +69,7 @@ component_of() {  # path -> component name used by the rules
     plugins/*/*) echo "plugins/$(cut -d/ -f2 <<<"$1")" ;;
     broker/*) echo broker ;;
     store/*) echo store ;;
+    registry/*) echo registry ;;
     *) echo other ;;
   esac
 }
@@ -126,6 +129,10 @@ while IFS= read -r f; do
       store)
         [[ $header == sdk/include/* || $header == base/* || $header == broker/secret_buffer.h ]] ||
           rule="the store engine includes only sdk/include, base/ and broker/secret_buffer.h" ;;
+      registry)
+        [[ $header == sdk/include/* || $header == base/* || $header == broker/secret_buffer.h ||
+           $header == secure/secret_buffer.h || $header == builder/image/* ]] ||
+          rule="the registry client includes only sdk/include, base/, secret_buffer.h and builder/image/" ;;
       broker)
         [[ $header == builder/* || $header == cli/* || $header == plugins/* || $header == store/* ]] &&
           rule="the broker never includes the builder, the CLI, a plugin or the store engine" ;;
@@ -135,7 +142,7 @@ while IFS= read -r f; do
     report "$f:$lineno: $comp may not include $header ($rule)"
   done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<][^">]+[">]' "$f" |
            sed -E 's/^([0-9]+):[[:space:]]*#[[:space:]]*include[[:space:]]*["<]([^">]+)[">].*/\1:\2/')
-done < <(find base broker builder cli plugins sdk store -type f \
+done < <(find base broker builder cli plugins registry sdk store -type f \
            \( -name '*.cc' -o -name '*.h' -o -name '*.hpp' -o -name '*.c' \) \
            -not -path '*/build/CMakeFiles/*' 2>/dev/null | sort)
 
