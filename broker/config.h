@@ -96,12 +96,20 @@ struct StoreConfig {
   std::string unlock_key_file;  // required when present; default <state_dir>/store/unlock.key
 };
 
+// How latchkey talks to one registry host (`registries: {"reg.example:5000": {...}}`).
+struct RegistryHostConfig {
+  std::string host;       // "registry.example.com:5000" (as in image references, no scheme)
+  std::string ca_file;    // extra trusted CAs (PEM) on top of the system store; "" = none
+  bool insecure = false;  // plain HTTP allowed (loopback hosts may be HTTP without it)
+  SourceMark where;
+};
+
 struct Config {
   std::string source;  // the file it was loaded from; "" for built-in defaults
   std::string state_dir;
   // Where the bundled provider plugins are: <exe_dir>/../lib/latchkey/providers.
   std::string provider_dir;
-  std::vector<PluginConfig> plugins;   // bundled first (file, env, store), then the file's
+  std::vector<PluginConfig> plugins;  // bundled first (file, env, store), then the file's
   // How long one provider fetch may take before it fails (and, in inline mode, is abandoned).
   std::chrono::milliseconds fetch_timeout{30000};
   std::vector<SecretBinding> secrets;  // sorted by id
@@ -110,11 +118,14 @@ struct Config {
   LogConfig log;
   BuilderConfig builder;
   StoreConfig store;
+  std::vector<RegistryHostConfig> registries;  // sorted by host
 
   // The plugin named `name`, or nullptr.
   const PluginConfig* FindPlugin(std::string_view name) const;
   // The binding for secret `id`, or nullptr.
   const SecretBinding* FindSecret(std::string_view id) const;
+  // The settings for registry `host` ("reg.example:5000"), or nullptr.
+  const RegistryHostConfig* FindRegistry(std::string_view host) const;
 };
 
 // What the loader may consult instead of process globals.
