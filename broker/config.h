@@ -109,7 +109,7 @@ struct Config {
   std::string state_dir;
   // Where the bundled provider plugins are: <exe_dir>/../lib/latchkey/providers.
   std::string provider_dir;
-  std::vector<PluginConfig> plugins;  // bundled first (file, env, store), then the file's
+  std::vector<PluginConfig> plugins;   // bundled first (file, env, store), then the file's
   // How long one provider fetch may take before it fails (and, in inline mode, is abandoned).
   std::chrono::milliseconds fetch_timeout{30000};
   std::vector<SecretBinding> secrets;  // sorted by id
