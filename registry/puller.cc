@@ -23,7 +23,6 @@ class BlobSink : public BodySink {
     if (!w.ok()) return w.status();
     writer_.reset();
     writer_.emplace(std::move(*w));
-    hash_.emplace();
     got_ = 0;
     return Status::OK();
   }
@@ -40,7 +39,6 @@ class BlobSink : public BodySink {
                            std::to_string(d_.size) + " bytes the manifest says)");
     }
     LK_RETURN_IF_ERROR(writer_->Write(data, n));
-    hash_->Update(data, n);
     got_ += static_cast<int64_t>(n);
     return Status::OK();
   }
@@ -50,11 +48,8 @@ class BlobSink : public BodySink {
       return DataLossError("blob " + d_.digest + ": size mismatch (got " + std::to_string(got_) +
                            " bytes, the manifest says " + std::to_string(d_.size) + ")");
     }
-    std::string actual = hash_->Finish();
-    if (actual != d_.digest) {
-      writer_.reset();  // discards the temporary file
-      return DataLossError("blob " + d_.digest + ": digest mismatch (got " + actual + ")");
-    }
+    // The writer hashed the bytes as they streamed in; a mismatch discards the temporary file
+    // with `blob <digest>: digest mismatch (got <actual>)`.
     auto info = writer_->Commit(d_.digest);
     if (!info.ok()) return info.status();
     return Status::OK();
@@ -67,7 +62,6 @@ class BlobSink : public BodySink {
   const Descriptor& d_;
   const std::atomic<bool>& stop_;
   std::optional<image::BlobStore::Writer> writer_;
-  std::optional<image::Sha256> hash_;
   int64_t got_ = 0;
 };
 
