@@ -160,6 +160,7 @@ TransportResult CurlTransport::Do(const HttpRequest& req, BodySink& sink) {
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(o.stall_timeout.count()));
   curl_easy_setopt(c, CURLOPT_USERAGENT, o.user_agent.c_str());
+  curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L << 10);  // fewer, larger writes into the store
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, HeaderCb);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);

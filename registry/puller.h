@@ -44,7 +44,7 @@ struct PullEvent {
 
 struct PullOptions {
   Platform platform = HostPlatform();
-  int parallel = 3;
+  int parallel = 6;  // blobs downloaded at once (skopeo's default; Docker's is 3)
   int max_resumes = 3;
   // Called from the pulling threads, one call at a time.
   std::function<void(const PullEvent&)> progress;
