@@ -87,6 +87,7 @@ class FakeRegistry {
   std::string password = kCanary;
   std::function<void(const std::string& digest, FakeResponse*)> blob_hook;
   std::atomic<int> token_requests{0};
+  bool anonymous_tokens = false;  // the token server gives pull tokens without credentials
 
   void Add(const std::string& tag, const TestImage& img) {
     manifests[tag] = img.manifest;
@@ -100,7 +101,19 @@ class FakeRegistry {
     const std::string basic = "Basic " + B64("alice:" + password);
     if (req.url.rfind("https://auth.test/token", 0) == 0) {
       ++token_requests;
-      if (s.authorization != basic) return Status401("");
+      if (s.method == "POST") {
+        // An identity (refresh) token: grant_type=refresh_token&...&refresh_token=<token>.
+        if (s.body.find("grant_type=refresh_token") == std::string::npos ||
+            s.body.find("&refresh_token=refresh-" + password) == std::string::npos ||
+            s.had_authorization) {
+          return Status401("");
+        }
+        r.body = R"({"access_token":"tok-123"})";
+        return r;
+      }
+      if (!(anonymous_tokens && !s.had_authorization) && s.authorization != basic) {
+        return Status401("");
+      }
       r.body = R"({"token":"tok-123","expires_in":300})";
       return r;
     }
@@ -251,6 +264,69 @@ TEST_F(PullTest, BearerTokenIsFetchedOnceAndCachedPerScope) {
       EXPECT_EQ(s.url, "https://auth.test/token?service=reg&scope=repository%3Aapp%3Apull");
     }
   }
+}
+
+TEST_F(PullTest, AnonymousBearerToken) {
+  reg_.Add("1", MakeImage({"l1"}));
+  reg_.auth = "bearer";
+  reg_.anonymous_tokens = true;
+  auto r = DoPull("1");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(reg_.token_requests.load(), 1);
+  for (const auto& s : transport_.seen()) {
+    if (s.url.rfind("https://auth.test/", 0) == 0) {
+      EXPECT_FALSE(s.had_authorization);
+    }
+  }
+}
+
+// An identity token is exchanged at the realm with a POST (OAuth2 refresh_token grant).
+class IdentityTokenCredentials : public CredentialSource {
+ public:
+  Result<Credential> Get(std::string_view, std::string_view, std::string_view) override {
+    Credential c;
+    std::string t = std::string("refresh-") + kCanary;
+    LK_ASSIGN_OR_RETURN(
+        c.identity_token,
+        SecretBuffer::CopyOf({reinterpret_cast<const uint8_t*>(t.data()), t.size()}));
+    c.source = "the token source";
+    return c;
+  }
+  std::string Describe() const override { return "the token source"; }
+};
+
+TEST_F(PullTest, IdentityTokenIsExchangedWithAPost) {
+  reg_.Add("1", MakeImage({"l1"}));
+  reg_.auth = "bearer";
+  IdentityTokenCredentials creds;
+  auto r = DoPull("1", &creds);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  bool posted = false;
+  for (const auto& s : transport_.seen()) {
+    if (s.method == "POST") {
+      posted = true;
+      EXPECT_EQ(s.url, "https://auth.test/token");
+      EXPECT_EQ(s.body, std::string("grant_type=refresh_token&client_id=latchkey&service=reg&"
+                                    "scope=repository%3Aapp%3Apull&refresh_token=refresh-") +
+                            kCanary);
+    }
+  }
+  EXPECT_TRUE(posted);
+}
+
+TEST_F(PullTest, TokenRealmMustBeHttps) {
+  reg_.Add("1", MakeImage({"l1"}));
+  FakeTransport t([&](const HttpRequest&, const FakeTransport::Seen&) {
+    return FakeRegistry::Status401(R"(Bearer realm="http://auth.test/token",service="reg")");
+  });
+  FixedCredentials creds(kCanary);
+  RegistryClient client(&t, &creds, nullptr);
+  auto r = Pull(client, *store_, image::Reference{kHost, "app", "1", ""}, PullOptions());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "registry reg.test:5000: token realm http://auth.test/token is not HTTPS; refusing to "
+            "send a credential there");
+  EXPECT_EQ(creds.calls.load(), 0);
 }
 
 TEST_F(PullTest, WrongPasswordNamesHostAndSource) {
