@@ -156,6 +156,11 @@ lk_err "registry $H2: 401 Unauthorized: the credential from docker config $W/doc
   pull "$H2/private/base:1"
 printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$H2" "$(printf 'alice:%s' "$CANARY" | base64 -w0)" > "$W/docker/config.json"
 lk_ok pull --progress plain "$H2/private/base:1"
+# Over TLS the registry offers HTTP/2 (ALPN), and the pull uses it.
+# (Its blobs are those of $H1/base:1, already in the store: nothing else is downloaded.)
+grep -q '"GET /v2/private/base/manifests/1 HTTP/2.0" 200 ' "$REGLOGS/reg2.log" ||
+  fail "the TLS registry's access log shows no HTTP/2 manifest request: $(grep -m3 'GET /v2/' "$REGLOGS/reg2.log")"
+expect_file_contains "$PLAIN_OUT" "Status: Image is up to date for $H2/private/base:1" "pull of an image whose blobs are present"
 lk_ok images
 expect_file_contains "$PLAIN_OUT" "$H2/private/base" "images lists the image pulled with a credential"
 
