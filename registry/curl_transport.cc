@@ -15,7 +15,7 @@ struct CurlTransport::State {
   CURLSH* share = nullptr;
   std::mutex locks[CURL_LOCK_DATA_LAST];
   std::mutex pool_mu;
-  std::vector<CURL*> pool;  // idle easy handles (each keeps its own connection cache too)
+  std::vector<CURL*> pool;  // idle easy handles, each with its own open connections
 };
 
 namespace {
@@ -117,7 +117,9 @@ Result<std::unique_ptr<CurlTransport>> CurlTransport::Create(const CurlOptions& 
   curl_share_setopt(st->share, CURLSHOPT_USERDATA, st.get());
   curl_share_setopt(st->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
   curl_share_setopt(st->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-  curl_share_setopt(st->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+  // Not CURL_LOCK_DATA_CONNECT: libcurl does not support a connection cache shared by
+  // concurrent threads. Each pooled easy handle keeps its own connections instead, and the
+  // next request that takes the handle reuses them.
   return std::unique_ptr<CurlTransport>(new CurlTransport(std::move(st)));
 }
 

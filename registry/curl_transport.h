@@ -1,6 +1,8 @@
-// CurlTransport: HttpTransport over libcurl. One CURLSH share (connections, DNS and TLS
-// sessions) and a pool of easy handles, so requests to the same registry reuse connections
-// from any thread; HTTP/2 when the server offers it over TLS (ALPN), else HTTP/1.1. TLS trusts
+// CurlTransport: HttpTransport over libcurl. A pool of easy handles, each keeping its open
+// connections for the next request that takes it (so a pull reuses connections from any
+// thread), and one CURLSH share for DNS and TLS sessions (libcurl does not support sharing a
+// connection cache between concurrent threads); HTTP/2 when the server offers it over TLS
+// (ALPN), else HTTP/1.1. TLS trusts
 // the system store (/etc/ssl/certs) plus the request's CA file. A transfer that receives no
 // byte for `stall_timeout` fails as kStalled.
 //
