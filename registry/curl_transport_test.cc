@@ -120,6 +120,51 @@ TEST(CurlTransport, PlainHttpOnAnHttpsUrl) {
   EXPECT_EQ(r.failure, TransportFailure::kNotTls) << r.status.message();
 }
 
+// The server accepts one connection and answers two requests on it, then stops listening:
+// the second request can only succeed over the first request's connection.
+TEST(CurlTransport, ReusesTheConnection) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  const int port = ntohs(a.sin_port);
+  std::thread server([fd] {
+    int c = ::accept(fd, nullptr, nullptr);
+    ::close(fd);  // no second connection is possible
+    if (c < 0) return;
+    std::string in;
+    char buf[4096];
+    for (int answered = 0; answered < 2;) {
+      size_t end = in.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        in.erase(0, end + 4);
+        const std::string reply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        (void)!::write(c, reply.data(), reply.size());
+        ++answered;
+        continue;
+      }
+      ssize_t n = ::read(c, buf, sizeof buf);
+      if (n <= 0) break;
+      in.append(buf, n);
+    }
+    ::close(c);
+  });
+  auto t = Transport();
+  for (int i = 0; i < 2; ++i) {
+    CountingSink sink;
+    HttpRequest req;
+    req.url = "http://127.0.0.1:" + std::to_string(port) + "/v2/";
+    TransportResult r = t->Do(req, sink);
+    EXPECT_TRUE(r.status.ok()) << "request " << i << ": " << r.status.message();
+    EXPECT_EQ(sink.status, 200);
+  }
+  server.join();
+}
+
 TEST(CurlTransport, RefusedConnection) {
   int port = 0;
   {
