@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -77,7 +78,7 @@ class Parser {
       if (!c_.ExpectMap(root, "", false)) return c_.ToStatus();
       c_.CheckKeys(root, "",
                    {"state_dir", "plugins", "fetch_timeout", "secrets", "policy", "audit", "log",
-                    "builder", "store"});
+                    "builder", "store", "registries"});
       if (root["state_dir"]) {
         auto s = Path(root["state_dir"], "state_dir");
         if (s) configured_state_dir = *s;
@@ -112,6 +113,7 @@ class Parser {
       Log(root["log"], &cfg.log);
       Builder(root["builder"], &cfg.builder);
       Store(root["store"], &cfg.store);
+      Registries(root["registries"], &cfg);
     }
     if (!c_.ok()) return c_.ToStatus();
     if (!cfg.store.present) {
@@ -394,6 +396,58 @@ class Parser {
     }
   }
 
+  // registries: {"host[:port]": {ca_file: PATH, insecure: BOOL}}
+  void Registries(const YAML::Node& node, Config* cfg) {
+    if (!node.IsDefined() || !c_.ExpectMap(node, "registries") || node.IsNull()) return;
+    std::map<std::string, bool> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (!it->first.IsScalar() || it->first.Scalar().empty()) {
+        c_.Error(it->first, "registries",
+                 "expected a registry host, got " + YamlChecker::Describe(it->first));
+        continue;
+      }
+      RegistryHostConfig r;
+      r.host = it->first.Scalar();
+      std::string path = KeyPath("registries", r.host);
+      if (seen[r.host]) {
+        c_.Error(it->first, path, "duplicate key");
+        continue;
+      }
+      seen[r.host] = true;
+      bool host_ok = r.host.find("://") == std::string::npos &&
+                     r.host.find('/') == std::string::npos &&
+                     std::all_of(r.host.begin(), r.host.end(), [](char c) {
+                       return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||
+                              c == ':' || c == '[' || c == ']' || c == '_';
+                     });
+      if (!host_ok) {
+        c_.Error(it->first, path,
+                 "expected a registry host such as registry.example.com:5000 (no scheme, no "
+                 "path)");
+        continue;
+      }
+      for (char& c : r.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      r.where = c_.MarkOf(it->first);
+      const YAML::Node v = it->second;
+      if (!c_.ExpectMap(v, path)) continue;
+      if (v.IsNull()) {
+        cfg->registries.push_back(std::move(r));
+        continue;
+      }
+      c_.CheckKeys(v, path, {"ca_file", "insecure"});
+      if (v["ca_file"]) {
+        if (auto p = Path(v["ca_file"], KeyPath(path, "ca_file"))) r.ca_file = *p;
+      }
+      if (v["insecure"]) {
+        if (auto b = c_.GetBool(v["insecure"], KeyPath(path, "insecure"))) r.insecure = *b;
+      }
+      cfg->registries.push_back(std::move(r));
+    }
+    std::sort(
+        cfg->registries.begin(), cfg->registries.end(),
+        [](const RegistryHostConfig& a, const RegistryHostConfig& b) { return a.host < b.host; });
+  }
+
   YamlChecker c_;
   const ConfigContext& ctx_;
   std::string base_dir_;
@@ -416,6 +470,13 @@ const char* AuditFsyncName(AuditFsync f) {
 const PluginConfig* Config::FindPlugin(std::string_view name) const {
   for (const auto& p : plugins) {
     if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+const RegistryHostConfig* Config::FindRegistry(std::string_view host) const {
+  for (const auto& r : registries) {
+    if (r.host == host) return &r;
   }
   return nullptr;
 }

@@ -96,6 +96,14 @@ struct StoreConfig {
   std::string unlock_key_file;  // required when present; default <state_dir>/store/unlock.key
 };
 
+// How latchkey talks to one registry host (`registries: {"reg.example:5000": {...}}`).
+struct RegistryHostConfig {
+  std::string host;       // "registry.example.com:5000" (as in image references, no scheme)
+  std::string ca_file;    // extra trusted CAs (PEM) on top of the system store; "" = none
+  bool insecure = false;  // plain HTTP allowed (loopback hosts may be HTTP without it)
+  SourceMark where;
+};
+
 struct Config {
   std::string source;  // the file it was loaded from; "" for built-in defaults
   std::string state_dir;
@@ -110,11 +118,14 @@ struct Config {
   LogConfig log;
   BuilderConfig builder;
   StoreConfig store;
+  std::vector<RegistryHostConfig> registries;  // sorted by host
 
   // The plugin named `name`, or nullptr.
   const PluginConfig* FindPlugin(std::string_view name) const;
   // The binding for secret `id`, or nullptr.
   const SecretBinding* FindSecret(std::string_view id) const;
+  // The settings for registry `host` ("reg.example:5000"), or nullptr.
+  const RegistryHostConfig* FindRegistry(std::string_view host) const;
 };
 
 // What the loader may consult instead of process globals.

@@ -176,6 +176,16 @@ std::string EmitConfigYaml(const Config& config, const IsSecretConfigKey& is_sec
     out << YAML::Key << "unlock_key_file" << YAML::Value << config.store.unlock_key_file;
     out << YAML::EndMap;
   }
+  if (!config.registries.empty()) {
+    out << YAML::Key << "registries" << YAML::Value << YAML::BeginMap;
+    for (const auto& r : config.registries) {
+      out << YAML::Key << YAML::DoubleQuoted << r.host << YAML::Value << YAML::BeginMap;
+      if (!r.ca_file.empty()) out << YAML::Key << "ca_file" << YAML::Value << r.ca_file;
+      out << YAML::Key << "insecure" << YAML::Value << r.insecure;
+      out << YAML::EndMap;
+    }
+    out << YAML::EndMap;
+  }
   out << YAML::EndMap;
   std::string text = out.c_str();
   text += "\n";

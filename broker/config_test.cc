@@ -334,6 +334,38 @@ TEST(Config, PluginValuesAreNeverEchoedInErrors) {
   EXPECT_EQ(e.find("s3cr3t"), std::string::npos) << e;
 }
 
+TEST(Config, Registries) {
+  auto c = ParseConfig(
+      "registries:\n  \"Reg.Example:5000\": {ca_file: certs/ca.crt}\n  127.0.0.1:5001:\n"
+      "  plain.example: {insecure: true}\n",
+      kFile, Ctx());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_EQ(c->registries.size(), 3u);
+  EXPECT_EQ(c->registries[0].host, "127.0.0.1:5001");
+  EXPECT_FALSE(c->registries[0].insecure);
+  const RegistryHostConfig* r = c->FindRegistry("reg.example:5000");
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->ca_file, "/etc/latchkey/certs/ca.crt");
+  EXPECT_TRUE(c->FindRegistry("plain.example")->insecure);
+  EXPECT_EQ(c->FindRegistry("other"), nullptr);
+  // The emitted configuration loads again.
+  auto again = ParseConfig(EmitConfigYaml(*c, nullptr), kFile, Ctx());
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->FindRegistry("reg.example:5000")->ca_file, "/etc/latchkey/certs/ca.crt");
+
+  EXPECT_EQ(Err("registries:\n  https://reg.example: {insecure: true}\n"),
+            "/etc/latchkey/latchkey.yaml:2:3: registries.https://reg.example: expected a registry "
+            "host such as registry.example.com:5000 (no scheme, no path)");
+  EXPECT_EQ(Err("registries:\n  reg.example: {insecure: yes please}\n"),
+            "/etc/latchkey/latchkey.yaml:2:27: registries.reg.example.insecure: expected a "
+            "boolean, got \"yes please\"");
+  EXPECT_EQ(Err("registries:\n  reg.example: {cafile: x}\n"),
+            "/etc/latchkey/latchkey.yaml:2:17: registries.reg.example.cafile: unknown key (did you "
+            "mean ca_file?)");
+  EXPECT_EQ(Err("registries: [a]\n"),
+            "/etc/latchkey/latchkey.yaml:1:13: registries: expected a mapping, got a sequence");
+}
+
 TEST(Config, RelativePathsResolveAgainstTheFilesDirectory) {
   auto c = ParseConfig(
       "state_dir: state\nplugins:\n  - {name: v, path: ../plugins/v.so}\naudit: {path: "

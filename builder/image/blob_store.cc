@@ -65,8 +65,8 @@ Result<BlobInfo> BlobStore::Writer::Commit(std::string_view expected_digest) {
     return st;
   };
   if (!expected_digest.empty() && expected_digest != info.digest) {
-    return fail(DataLossError("blob content has digest " + info.digest + ", expected " +
-                              std::string(expected_digest)));
+    return fail(DataLossError("blob " + std::string(expected_digest) + ": digest mismatch (got " +
+                              info.digest + ")"));
   }
   if (Status st = file_->Sync(); !st.ok()) return fail(st);
   if (Status st = file_->Close(); !st.ok()) return fail(st);

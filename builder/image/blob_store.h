@@ -41,7 +41,8 @@ class BlobStore {
     // No space left on device") and the writer must not be committed.
     Status Write(const void* data, size_t size);
     // Publishes the blob under its digest and returns it. When `expected_digest` is non-empty
-    // and differs, nothing is published and DATA_LOSS names both digests. When syncing or
+    // and differs, nothing is published: DATA_LOSS `blob <expected>: digest mismatch (got
+    // <actual>)`. When syncing or
     // renaming fails, nothing is published, the temporary file is removed and the error names
     // the file.
     Result<BlobInfo> Commit(std::string_view expected_digest = {});

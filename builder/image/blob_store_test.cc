@@ -85,7 +85,7 @@ TEST(BlobStore, CommitWithWrongExpectedDigestPublishesNothing) {
   std::string want = Sha256Digest("abd");
   auto r = w->Commit(want);
   EXPECT_EQ(r.status().message(),
-            "blob content has digest " + Sha256Digest("abc") + ", expected " + want);
+            "blob " + want + ": digest mismatch (got " + Sha256Digest("abc") + ")");
   EXPECT_TRUE(std::filesystem::is_empty(d / "blobs/sha256"));
   EXPECT_TRUE(std::filesystem::is_empty(d / "ingest"));
 }

@@ -1,4 +1,11 @@
+// The low-level SHA256_* functions are deprecated in OpenSSL 3 in favour of EVP, which would
+// make Sha256 a heap-allocating, move-only type; they are the same code (SHA-NI included).
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "builder/image/digest.h"
+
+#include <openssl/sha.h>
+
+#include <cstring>
 
 namespace latchkey::image {
 
@@ -6,15 +13,18 @@ namespace {
 constexpr std::string_view kPrefix = "sha256:";
 }  // namespace
 
-Sha256::Sha256() { crypto_hash_sha256_init(&state_); }
+Sha256::Sha256() {
+  static_assert(sizeof(SHA256_CTX) <= sizeof(state_));
+  SHA256_Init(reinterpret_cast<SHA256_CTX*>(state_));
+}
 
 void Sha256::Update(const void* data, size_t size) {
-  crypto_hash_sha256_update(&state_, static_cast<const unsigned char*>(data), size);
+  SHA256_Update(reinterpret_cast<SHA256_CTX*>(state_), data, size);
 }
 
 std::string Sha256::Finish() {
-  unsigned char out[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_final(&state_, out);
+  unsigned char out[SHA256_DIGEST_LENGTH];
+  SHA256_Final(out, reinterpret_cast<SHA256_CTX*>(state_));
   static const char kHex[] = "0123456789abcdef";
   std::string s(kPrefix);
   for (unsigned char c : out) {

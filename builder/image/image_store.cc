@@ -25,8 +25,10 @@ namespace {
 Status NotInStore(std::string_view ref) {
   const std::string r(ref);
   return NotFoundError("image \"" + r +
-                       "\" is not in the local store, and latchkey cannot pull from a registry "
-                       "yet. Make a base image: mmdebstrap --variant=minbase bookworm ROOTFS && "
+                       "\" is not in the local store, and builds do not pull from a registry "
+                       "yet. Pull it first: latchkey pull " +
+                       r +
+                       "; or make a base image: mmdebstrap --variant=minbase bookworm ROOTFS && "
                        "latchkey image import --rootfs ROOTFS -t " +
                        r + "; or import one: latchkey image import --oci-layout DIR[:TAG] -t " + r +
                        " (or --archive FILE for an OCI or docker save archive); or build it with "

@@ -61,10 +61,11 @@ class ImageStore {
   Status Put(std::string_view manifest_digest, std::string_view ref);
 
   // The image `ref` names. NOT_FOUND, with the text the builder shows for a missing base:
-  // `image "<ref>" is not in the local store, and latchkey cannot pull from a registry yet.
-  // Make a base image: mmdebstrap --variant=minbase bookworm ROOTFS && latchkey image import
-  // --rootfs ROOTFS -t <ref>; or import one: latchkey image import --oci-layout DIR[:TAG] -t
-  // <ref> (or --archive FILE for an OCI or docker save archive); or build it with -t <ref>`.
+  // `image "<ref>" is not in the local store, and builds do not pull from a registry yet. Pull
+  // it first: latchkey pull <ref>; or make a base image: mmdebstrap --variant=minbase bookworm
+  // ROOTFS && latchkey image import --rootfs ROOTFS -t <ref>; or import one: latchkey image
+  // import --oci-layout DIR[:TAG] -t <ref> (or --archive FILE for an OCI or docker save
+  // archive); or build it with -t <ref>`.
   Result<Image> Resolve(std::string_view ref) const;
 
   // Every tag, sorted by ref.

@@ -46,7 +46,7 @@ EOP
 # 2. A missing base image.
 printf 'FROM nope:1\nRUN true\n' > "$ctx/Dockerfile"
 build_fails "$ctx"
-expect_eq "$(last_err_line)" 'ERROR: failed to solve: Dockerfile:1: image "nope:1" is not in the local store, and latchkey cannot pull from a registry yet. Make a base image: mmdebstrap --variant=minbase bookworm ROOTFS && latchkey image import --rootfs ROOTFS -t nope:1; or import one: latchkey image import --oci-layout DIR[:TAG] -t nope:1 (or --archive FILE for an OCI or docker save archive); or build it with -t nope:1' "missing base image"
+expect_eq "$(last_err_line)" 'ERROR: failed to solve: Dockerfile:1: image "nope:1" is not in the local store, and builds do not pull from a registry yet. Pull it first: latchkey pull nope:1; or make a base image: mmdebstrap --variant=minbase bookworm ROOTFS && latchkey image import --rootfs ROOTFS -t nope:1; or import one: latchkey image import --oci-layout DIR[:TAG] -t nope:1 (or --archive FILE for an OCI or docker save archive); or build it with -t nope:1' "missing base image"
 
 # 3. An unknown --target.
 printf 'FROM busybox:test AS one\nRUN true\n' > "$ctx/Dockerfile"

@@ -27,16 +27,20 @@ import re, sys, yaml
 FREE = {"plugins[].config", "secrets", "policy.rules[].labels"}
 # A `### `name`` heading of docs/configuration.md -> where its table's keys live.
 SECTION = {"plugins": "plugins[].", "secrets": "secrets.*.", "policy": "policy.",
-           "audit": "audit.", "log": "log.", "builder": "builder.", "store": "store."}
+           "audit": "audit.", "log": "log.", "builder": "builder.", "store": "store.",
+           "registries": "registries.*."}
+# Mappings whose keys are the user's own names (secret ids, registry hosts): their entries'
+# keys are documented once, as "<section>.*.<key>".
+NAMED = ("secrets.", "registries.")
 
 def example_keys(path):
     keys = set()
     def walk(node, prefix):
-        if prefix.rstrip(".") in FREE or prefix == "secrets.":
+        if prefix.rstrip(".") in FREE or prefix in NAMED:
             keys.add(prefix.rstrip("."))
-            if prefix == "secrets.":
+            if prefix in NAMED:
                 for v in node.values():
-                    walk(v, "secrets.*.")
+                    walk(v, prefix + "*.")
             return
         if isinstance(node, dict):
             for k, v in node.items():

@@ -23,6 +23,8 @@
 #   session/ (the client end of a daemon session) -> sdk/include, base/, api/ (generated),
 #                           secure/secret_buffer.h
 #   daemon/              -> no cli/ header
+#   registry/            -> sdk/include, base/, secure/secret_buffer.h, builder/image/ (the blob
+#                           store, digests, references); never the broker's session or config
 #
 # Exceptions are listed one per line as "<file or folder prefix> <included header> <reason>",
 # so each is visible and has a reason. Remove a line when its edge goes away: a listed
@@ -56,7 +58,7 @@ EOF
 )
 
 # Folders we own; an include whose first component is one of these (or latchkey/) is ours.
-OURS='^(api|base|broker|builder|cli|daemon|plugins|sdk|secure|session|store|tests|bench|examples|latchkey)/'
+OURS='^(api|base|broker|builder|cli|daemon|plugins|registry|sdk|secure|session|store|tests|bench|examples|latchkey)/'
 
 component_of() {  # path -> component name used by the rules
   case $1 in
@@ -71,6 +73,7 @@ component_of() {  # path -> component name used by the rules
     store/*) echo store ;;
     session/*) echo session ;;
     daemon/*) echo daemon ;;
+    registry/*) echo registry ;;
     *) echo other ;;
   esac
 }
@@ -138,6 +141,10 @@ while IFS= read -r f; do
       store)
         [[ $header == sdk/include/* || $header == base/* || $header == secure/* ]] ||
           rule="the store engine includes only sdk/include, base/ and secure/" ;;
+      registry)
+        [[ $header == sdk/include/* || $header == base/* || $header == secure/secret_buffer.h ||
+           $header == builder/image/* ]] ||
+          rule="the registry client includes only sdk/include, base/, secure/secret_buffer.h and builder/image/" ;;
       broker)
         [[ $header == builder/* || $header == cli/* || $header == plugins/* || $header == store/* ||
            $header == session/* || $header == daemon/* ]] &&
@@ -154,7 +161,7 @@ while IFS= read -r f; do
     report "$f:$lineno: $comp may not include $header ($rule)"
   done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<][^">]+[">]' "$f" |
            sed -E 's/^([0-9]+):[[:space:]]*#[[:space:]]*include[[:space:]]*["<]([^">]+)[">].*/\1:\2/')
-done < <(find base broker builder cli daemon plugins sdk secure session store -type f \
+done < <(find base broker builder cli daemon plugins registry sdk secure session store -type f \
            \( -name '*.cc' -o -name '*.h' -o -name '*.hpp' -o -name '*.c' \) \
            -not -path '*/build/CMakeFiles/*' 2>/dev/null | sort)
 

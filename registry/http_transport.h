@@ -1,0 +1,118 @@
+// HttpTransport: one HTTP request at a time, the registry client's only way onto the network,
+// small enough that tests put a fake registry or a fault injector behind it
+// (fault_transport_testutil.h). The real one is CurlTransport (curl_transport.h).
+//
+// A transport never follows redirects (the client does, so that it decides which host sees
+// the Authorization header) and never retries. Secret request parts (the Authorization value,
+// a form body with a refresh token) are passed as SecretBuffers and never copied into a
+// std::string by the transport.
+#ifndef LATCHKEY_REGISTRY_HTTP_TRANSPORT_H_
+#define LATCHKEY_REGISTRY_HTTP_TRANSPORT_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "latchkey/status.h"
+#include "secure/secret_buffer.h"
+
+namespace latchkey::registry {
+
+struct HttpRequest {
+  std::string method = "GET";                                // GET, HEAD or POST
+  std::string url;                                           // absolute http:// or https:// URL
+  std::vector<std::pair<std::string, std::string>> headers;  // never secret
+  // The value of the Authorization header ("Bearer x", "Basic y"), or null for none.
+  const SecretBuffer* authorization = nullptr;
+  // A POST body (application/x-www-form-urlencoded), or null.
+  const SecretBuffer* body = nullptr;
+  // Ask for the bytes from this offset on ("Range: bytes=N-"); -1 for the whole entity.
+  int64_t range_start = -1;
+  // A PEM file of extra trusted CAs (on top of the system store); "" for the system store only.
+  std::string ca_file;
+};
+
+struct HttpResponse {
+  int status = 0;
+  // Header names in lower case; a repeated header keeps every value, in order.
+  std::multimap<std::string, std::string> headers;
+  // The first value of header `name` (lower case), or "".
+  std::string Header(std::string_view name) const;
+  // Every value of header `name` (lower case).
+  std::vector<std::string> Headers(std::string_view name) const;
+  // The protocol the response came over: "HTTP/1.1", "HTTP/2".
+  std::string protocol;
+};
+
+// Receives one response: its status and headers first, then the body in order. A non-OK
+// Status from either call aborts the transfer; the transport then returns that Status.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  virtual Status OnHeaders(const HttpResponse& head) = 0;
+  virtual Status OnData(const char* data, size_t size) = 0;
+};
+
+// Why a transfer failed, so the caller can decide to resume, report or give up.
+enum class TransportFailure {
+  kNone,
+  kConnect,  // nothing was sent: refused, unreachable, DNS (UNAVAILABLE)
+  kTls,      // the TLS handshake failed, e.g. an unknown CA (FAILED_PRECONDITION)
+  kNotTls,   // the server does not speak TLS (the https:// URL reached a plain HTTP port)
+  kDropped,  // the connection closed before the whole body arrived (UNAVAILABLE)
+  kStalled,  // no data for the stall timeout (DEADLINE_EXCEEDED)
+  kSink,     // the sink refused (its Status is returned as is)
+  kOther,
+};
+
+struct TransportResult {
+  Status status;
+  TransportFailure failure = TransportFailure::kNone;
+  HttpResponse response;   // what arrived before a failure (status 0 when nothing did)
+  int64_t body_bytes = 0;  // body bytes handed to the sink
+};
+
+class HttpTransport {
+ public:
+  virtual ~HttpTransport() = default;
+  // Performs `request`, streaming the response into `sink`. Any HTTP status is a success of
+  // the transport (the sink sees it); failures are described by TransportResult. Messages name
+  // the URL's host and never contain header values. Thread-safe: concurrent calls are allowed.
+  virtual TransportResult Do(const HttpRequest& request, BodySink& sink) = 0;
+};
+
+// Collects a small body (an error document, a manifest) up to `limit` bytes; more is
+// RESOURCE_EXHAUSTED "<what> is larger than <limit>". Not for secrets.
+class StringSink : public BodySink {
+ public:
+  StringSink(size_t limit, std::string what) : limit_(limit), what_(std::move(what)) {}
+  Status OnHeaders(const HttpResponse& head) override {
+    head_ = head;
+    body_.clear();
+    return Status::OK();
+  }
+  Status OnData(const char* data, size_t size) override;
+  const std::string& body() const { return body_; }
+  const HttpResponse& head() const { return head_; }
+
+ private:
+  size_t limit_;
+  std::string what_;
+  std::string body_;
+  HttpResponse head_;
+};
+
+// "127.0.0.1:5000" of "https://127.0.0.1:5000/v2/" ("" when the URL has no authority).
+std::string UrlHostPort(std::string_view url);
+// Resolves a Location header against the URL it answered (absolute, or a path on the same
+// origin).
+std::string ResolveLocation(std::string_view base_url, std::string_view location);
+// Percent-encodes a query value.
+std::string UrlEncode(std::string_view s);
+
+}  // namespace latchkey::registry
+
+#endif  // LATCHKEY_REGISTRY_HTTP_TRANSPORT_H_

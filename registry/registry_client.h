@@ -1,0 +1,91 @@
+// RegistryClient: the OCI Distribution API (Docker Registry HTTP API v2) as a pull needs it:
+// manifests by tag or digest and blobs by digest, from byte offsets. It owns the protocol's
+// policy decisions, so the transport stays dumb:
+//   - scheme: https; plain http only for hosts configured `insecure: true` and, as in Docker,
+//     for loopback hosts whose port does not speak TLS (tried after https);
+//   - authentication: a 401 is answered through the Authenticator (challenge flow, token cache
+//     per scope) and the request retried once; a second 401 is UNAUTHENTICATED;
+//   - redirects (blob storage backends): followed up to 5 times; the Authorization header is
+//     sent only to the registry's own host, never to the host a redirect points at;
+//   - errors: one message per failure, naming the registry host (see the .cc's table and
+//     docs/registry.md).
+//
+// Thread-safety: all methods may be called concurrently.
+#ifndef LATCHKEY_REGISTRY_REGISTRY_CLIENT_H_
+#define LATCHKEY_REGISTRY_REGISTRY_CLIENT_H_
+
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "registry/authenticator.h"
+#include "registry/credential_source.h"
+#include "registry/http_transport.h"
+
+namespace latchkey::registry {
+
+struct FetchedManifest {
+  std::string body;
+  std::string content_type;
+  std::string digest;  // sha256 of body (checked against the registry's Docker-Content-Digest)
+};
+
+class RegistryClient {
+ public:
+  // `transport` and `credentials` are not owned and must outlive the client.
+  RegistryClient(HttpTransport* transport, CredentialSource* credentials, HostOptionsFn options);
+
+  // GET /v2/<repository>/manifests/<reference> (a tag or a digest). `display` names the image
+  // in errors ("127.0.0.1:5000/app:1"). Errors:
+  //   NOT_FOUND "manifest for DISPLAY not found: manifest unknown" (the registry's message)
+  //   INVALID_ARGUMENT "manifest for DISPLAY is larger than 4 MiB …"
+  //   DATA_LOSS "manifest for DISPLAY: digest mismatch (got sha256:…, the registry says
+  //   sha256:…)" when a digest
+  //   reference or the registry's Docker-Content-Digest disagrees with the body
+  //   plus the connection errors of Failure().
+  Result<FetchedManifest> GetManifest(const std::string& host, const std::string& repository,
+                                      const std::string& reference, const std::string& display);
+
+  // GET /v2/<repository>/blobs/<digest>, from byte `offset` (Range) when > 0. The body of a
+  // 2xx answer goes to `sink` (its OnHeaders sees 200 or 206); anything else is an error:
+  // NOT_FOUND "blob DIGEST not found in HOST/REPOSITORY". `result` (optional) receives the
+  // transport's outcome so a caller can resume a dropped transfer.
+  Status GetBlob(const std::string& host, const std::string& repository, const std::string& digest,
+                 int64_t offset, BodySink& sink, TransportResult* result = nullptr);
+
+  // The message for a transport failure talking to `host` about `what`:
+  //   kConnect: "cannot reach registry HOST: Connection refused"
+  //   kTls:     "registry HOST: TLS certificate verification failed (<detail>); if HOST uses
+  //             a private CA, add it to the latchkey configuration: registries: {"HOST":
+  //             {ca_file: /path/to/ca.crt}}"
+  //   kNotTls:  "registry HOST does not speak TLS; if it is a plain HTTP registry, set
+  //             registries: {"HOST": {insecure: true}} in the latchkey configuration"
+  //   kStalled: "registry HOST: WHAT: no data for 30s (the registry stalled)"
+  //   kDropped: "registry HOST: WHAT: the connection closed early (...)"
+  static Status Failure(const std::string& host, const std::string& what, const TransportResult& r);
+
+ private:
+  struct Outcome {
+    TransportResult result;
+    std::string error_body;  // the body of a non-2xx answer (at most 64 KiB)
+    AuthValue auth;          // what was sent last
+  };
+  Outcome Send(const std::string& host, const std::string& repository, HttpRequest request,
+               const std::string& path, BodySink& sink);
+  std::string Scheme(const std::string& host);
+  Status HttpError(const std::string& host, const std::string& what, const Outcome& o) const;
+
+  HttpTransport* transport_;
+  CredentialSource* credentials_;
+  HostOptionsFn options_;
+  Authenticator auth_;
+  std::mutex mu_;
+  std::map<std::string, std::string> scheme_;  // host -> "http" once https proved wrong
+};
+
+// The host the API is served from: "registry-1.docker.io" for "docker.io", else `domain`.
+std::string ApiHost(const std::string& domain);
+
+}  // namespace latchkey::registry
+
+#endif  // LATCHKEY_REGISTRY_REGISTRY_CLIENT_H_

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# `latchkey pull` against Debian's docker-registry (distribution 2.8), started here once on
+# 127.0.0.1 twice: an anonymous plain-HTTP registry, and one with htpasswd basic auth behind
+# TLS with a CA made for this run. Images are made with latchkey, exported as OCI archives and
+# seeded with skopeo. Checks: pull + images + a build FROM the pulled image with a RUN step; a
+# second image on the same base downloads 0 base bytes (pull output and the registry's access
+# log); exact messages for an unknown CA, no credential, a wrong password, an unknown tag, a
+# registry that is down and a corrupted blob (nothing stored); a canary password appears in no
+# output or state. Prints the pull time next to `skopeo copy` of the same image.
+source "$(dirname "$0")/../build/lib.sh"
+command -v docker-registry > /dev/null || fail "docker-registry is not installed (make deps)"
+CANARY="Canary-PW-$$-q7Zx"
+write_config
+REGLOGS=$W/reglogs
+mkdir -p "$REGLOGS" "$W/docker"
+export DOCKER_CONFIG=$W/docker
+PLAIN_OUT=$W/cmd.out
+PLAIN_ERR=$W/cmd.err
+ALL=$W/all-commands.log
+
+# Failures show the last latchkey command's output too.
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "$PLAIN_OUT" "$PLAIN_ERR"; do
+    [ -s "$f" ] && { echo "--- $(basename "$f") of the last command:" >&2; tail -20 "$f" >&2; }
+  done
+  exit 1
+}
+# lk ARGS...: latchkey with stdout/stderr in $PLAIN_OUT/$PLAIN_ERR (appended to $ALL), rc in RC.
+lk() {
+  set +e
+  "$LK" "$@" > "$PLAIN_OUT" 2> "$PLAIN_ERR"
+  RC=$?
+  set -e
+  cat "$PLAIN_OUT" "$PLAIN_ERR" >> "$ALL"
+}
+lk_ok() { lk "$@"; [ "$RC" -eq 0 ] || fail "latchkey $* exited $RC: $(cat "$PLAIN_ERR")"; }
+lk_err() {  # lk_err WANT ARGS...: must exit 1 with exactly "error: WANT" as the last stderr line
+  local want=$1; shift
+  lk "$@"
+  [ "$RC" -eq 1 ] || fail "latchkey $* exited $RC, want 1 (stderr: $(cat "$PLAIN_ERR"))"
+  expect_eq "$(tail -n 1 "$PLAIN_ERR")" "error: $want" "latchkey $*"
+}
+# skopeo writes a blob-info cache under /var/lib/containers: keep it in a private tmpfs.
+skopeo_() { unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs /var/lib && exec skopeo "$@"' sh "$@"; }
+
+# --- Registries -----------------------------------------------------------------------------
+P1=$(free_port)
+P2=$(free_port)
+H1=127.0.0.1:$P1
+H2=127.0.0.1:$P2
+# A CA and a server certificate for 127.0.0.1, made for this run.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=latchkey test CA" \
+  -keyout "$W/ca.key" -out "$W/ca.crt" 2> /dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$W/srv.key" \
+  -out "$W/srv.csr" 2> /dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' > "$W/san.ext"
+openssl x509 -req -in "$W/srv.csr" -CA "$W/ca.crt" -CAkey "$W/ca.key" -CAcreateserial \
+  -days 2 -extfile "$W/san.ext" -out "$W/srv.crt" 2> /dev/null
+htpasswd -Bbn alice "$CANARY" > "$W/htpasswd" 2> /dev/null
+
+cat > "$W/reg1.yml" <<Y
+version: 0.1
+log: {level: info, accesslog: {disabled: false}}
+storage: {filesystem: {rootdirectory: $W/reg1-data}}
+http: {addr: "$H1", secret: plain-test-secret}
+Y
+cat > "$W/reg2.yml" <<Y
+version: 0.1
+log: {level: info, accesslog: {disabled: false}}
+storage: {filesystem: {rootdirectory: $W/reg2-data}}
+auth: {htpasswd: {realm: basic-realm, path: $W/htpasswd}}
+http: {addr: "$H2", secret: tls-test-secret, tls: {certificate: $W/srv.crt, key: $W/srv.key}}
+Y
+docker-registry serve "$W/reg1.yml" > "$REGLOGS/reg1.log" 2>&1 &
+REG1_PID=$!
+track_pid $REG1_PID
+docker-registry serve "$W/reg2.yml" > "$REGLOGS/reg2.log" 2>&1 &
+track_pid $!
+for i in $(seq 1 100); do
+  curl -fs "http://$H1/v2/" > /dev/null 2>&1 &&
+    curl -s --cacert "$W/ca.crt" -o /dev/null -w '%{http_code}' "https://$H2/v2/" 2> /dev/null | grep -q 401 &&
+    break
+  [ "$i" -eq 100 ] && fail "the registries did not start: $(tail -5 "$REGLOGS"/*.log)"
+  sleep 0.1
+done
+
+# --- Images, made with latchkey and seeded with skopeo --------------------------------------
+make_busybox_rootfs "$W/rootfs"
+lk_ok image import --rootfs "$W/rootfs" -t base:1
+ctx=$(new_context app)
+cat > "$ctx/Dockerfile" <<'D'
+FROM base:1
+RUN head -c 6000000 /dev/urandom > /layer1 && echo one > /app-one
+RUN head -c 6000000 /dev/urandom > /layer2
+RUN head -c 6000000 /dev/urandom > /layer3 && echo three > /app-three
+D
+build_ok -t app:1 "$ctx"
+ctx2=$(new_context other)
+printf 'FROM base:1\nRUN echo other > /other\n' > "$ctx2/Dockerfile"
+build_ok -t other:1 "$ctx2"
+for img in base:1 app:1 other:1; do
+  lk_ok image export "$img" -o "type=oci,dest=$W/${img%%:*}.tar"
+done
+skopeo_ copy -q --dest-tls-verify=false "oci-archive:$W/base.tar" "docker://$H1/base:1"
+skopeo_ copy -q --dest-tls-verify=false "oci-archive:$W/app.tar" "docker://$H1/app:1"
+skopeo_ copy -q --dest-tls-verify=false "oci-archive:$W/other.tar" "docker://$H1/other:1"
+skopeo_ copy -q --dest-tls-verify=false --dest-creds "alice:$CANARY" \
+  "oci-archive:$W/base.tar" "docker://$H2/private/base:1"
+# The pulls below go into a fresh store: the images made above must not be there already.
+STATE=$W/pull-state
+write_config
+
+# --- Pull, list, build FROM the pulled image ------------------------------------------------
+lk_ok pull --progress plain "$H1/base:1"
+expect_file_contains "$PLAIN_OUT" "Status: Downloaded newer image for $H1/base:1 (2 blobs," "first pull"
+ACCEPT="Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
+layer_of() {  # layer_of REPO TAG INDEX: a layer digest of a manifest in the plain registry
+  curl -fs -H "$ACCEPT" "http://$H1/v2/$1/manifests/$2" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][int(sys.argv[1])]["digest"])' "$3"
+}
+base_layer=$(layer_of base 1 0)
+lk_ok images
+expect_file_contains "$PLAIN_OUT" "$H1/base" "latchkey images"
+mark=$(wc -l < "$REGLOGS/reg1.log")
+lk_ok pull --progress plain "$H1/app:1"
+expect_file_contains "$PLAIN_OUT" "${base_layer:0:19}: already present" "second pull on the same base"
+expect_file_contains "$PLAIN_OUT" "(4 blobs," "second pull: config + 3 new layers"
+tail -n +"$mark" "$REGLOGS/reg1.log" | grep -q "GET /v2/app/blobs/$base_layer" &&
+  fail "the second pull downloaded the base layer $base_layer"
+tail -n +"$mark" "$REGLOGS/reg1.log" | grep -q "GET /v2/app/blobs/sha256" ||
+  fail "the access log shows no blob download of app:1 (is the log format the expected one?)"
+lk_ok images
+expect_file_contains "$PLAIN_OUT" "$H1/app" "latchkey images after the second pull"
+lk_ok pull "$H1/app:1"
+expect_file_contains "$PLAIN_OUT" "Status: Image is up to date for $H1/app:1" "third pull"
+
+ctx3=$(new_context fromreg)
+printf 'FROM %s/app:1\nRUN cat /app-one /app-three > /both\n' "$H1" > "$ctx3/Dockerfile"
+build_ok -t fromreg:1 "$ctx3"
+lk_ok image export fromreg:1 -o "type=local,dest=$W/fromreg-root"
+expect_eq "$(cat "$W/fromreg-root/both")" "$(printf 'one\nthree')" "RUN output in the image built FROM the pulled image"
+
+# --- Exact failures ---------------------------------------------------------------------------
+lk_err "manifest for $H1/app:nosuch not found: manifest unknown" pull "$H1/app:nosuch"
+lk_err "manifest for $H1/nosuch:1 not found: manifest unknown" pull "$H1/nosuch:1"
+DOWN=127.0.0.1:$(free_port)
+lk_err "cannot reach registry $DOWN: Connection refused" pull "$DOWN/app:1"
+lk_err "registry $H2: TLS certificate verification failed (SSL certificate problem: unable to get local issuer certificate); if $H2 uses a private CA, add it to the latchkey configuration: registries: {\"$H2\": {ca_file: /path/to/ca.crt}}" \
+  pull "$H2/private/base:1"
+write_config "registries: {\"$H2\": {ca_file: $W/ca.crt}}"
+lk_err "registry $H2: 401 Unauthorized: authentication required, and no credential for $H2 was found (looked in: docker config $W/docker/config.json)" \
+  pull "$H2/private/base:1"
+printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$H2" "$(printf 'alice:wrong-%s' "$$" | base64 -w0)" > "$W/docker/config.json"
+lk_err "registry $H2: 401 Unauthorized: the credential from docker config $W/docker/config.json was rejected" \
+  pull "$H2/private/base:1"
+printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$H2" "$(printf 'alice:%s' "$CANARY" | base64 -w0)" > "$W/docker/config.json"
+lk_ok pull --progress plain "$H2/private/base:1"
+# Over TLS the registry offers HTTP/2 (ALPN), and the pull uses it.
+# (Its blobs are those of $H1/base:1, already in the store: nothing else is downloaded.)
+grep -q '"GET /v2/private/base/manifests/1 HTTP/2.0" 200 ' "$REGLOGS/reg2.log" ||
+  fail "the TLS registry's access log shows no HTTP/2 manifest request: $(grep -m3 'GET /v2/' "$REGLOGS/reg2.log")"
+expect_file_contains "$PLAIN_OUT" "Status: Image is up to date for $H2/private/base:1" "pull of an image whose blobs are present"
+lk_ok images
+expect_file_contains "$PLAIN_OUT" "$H2/private/base" "images lists the image pulled with a credential"
+
+# A corrupted blob in the registry's storage: digest mismatch, nothing stored.
+other_layer=$(layer_of other 1 -1)
+data="$W/reg1-data/docker/registry/v2/blobs/sha256/${other_layer:7:2}/${other_layer:7}/data"
+[ -f "$data" ] || fail "no registry blob file $data"
+python3 - "$data" <<'P'
+import sys
+p = sys.argv[1]; b = bytearray(open(p, "rb").read()); b[len(b) // 2] ^= 0xFF; open(p, "wb").write(b)
+P
+got=$(sha256sum "$data" | cut -d' ' -f1)
+lk_err "blob $other_layer: digest mismatch (got sha256:$got)" pull "$H1/other:1"
+[ -e "$STATE/builder/blobs/sha256/${other_layer:7}" ] && fail "the corrupt blob was stored"
+[ -z "$(ls -A "$STATE/builder/ingest" 2> /dev/null)" ] || fail "partial blobs left in ingest/"
+lk_ok images
+expect_file_lacks "$PLAIN_OUT" "$H1/other" "images after the failed pull"
+
+# --- Timing: latchkey pull vs skopeo copy of the same multi-layer image ---------------------
+STATE=$W/timing-state
+write_config
+t0=$(date +%s.%N)
+lk_ok pull -q "$H1/app:1"
+t1=$(date +%s.%N)
+skopeo_ copy -q --src-tls-verify=false "docker://$H1/app:1" "oci:$W/skopeo-app:1"
+t2=$(date +%s.%N)
+printf 'timing: latchkey pull %.2fs, skopeo copy %.2fs (app:1, 4 layers, %s bytes)\n' \
+  "$(echo "$t1 - $t0" | bc)" "$(echo "$t2 - $t1" | bc)" "$(du -sb "$W/skopeo-app/blobs" | cut -f1)"
+
+# --- The canary password is in no output, log or state file ---------------------------------
+b64=$(printf 'alice:%s' "$CANARY" | base64 -w0)
+for needle in "$CANARY" "$b64"; do
+  # (the Docker config the credential came from is the one place it belongs)
+  hits=$(grep -rlF -- "$needle" "$W" 2> /dev/null | grep -vx "$W/docker/config.json" || true)
+  [ -z "$hits" ] || fail "the canary credential was found in: $hits"
+done
+echo "registry pull ok"
