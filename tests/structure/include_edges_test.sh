@@ -151,8 +151,8 @@ while IFS= read -r f; do
           rule="the broker never includes the builder, the CLI, a plugin, the store engine, the session client or the daemon" ;;
       session)
         [[ $header == sdk/include/* || $header == base/* || $header == api/* ||
-           $header == broker/secret_buffer.h ]] ||
-          rule="the session client includes only sdk/include, base/, api/ and broker/secret_buffer.h" ;;
+           $header == secure/secret_buffer.h ]] ||
+          rule="the session client includes only sdk/include, base/, api/ and secure/secret_buffer.h" ;;
       daemon)
         [[ $header == cli/* ]] && rule="the daemon never includes the CLI" ;;
     esac
