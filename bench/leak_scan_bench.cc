@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "builder/build/leak_scan.h"
 #include "builder/image/layer_stream.h"
+#include "builder/solver/leak_scan.h"
 #include "secure/leak_matcher.h"
 #include "secure/secret_buffer.h"
 #include "secure/secret_patterns.h"

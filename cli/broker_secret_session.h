@@ -1,4 +1,4 @@
-// BrokerSecretSession: the builder's SecretSession (builder/build/secret_session.h) served by
+// BrokerSecretSession: the builder's SecretSession (builder/solver/secret_session.h) served by
 // one broker Session (broker/session.h) and the audit log it writes to. Pure translation: each
 // method is one call into the broker, with the builder's StepRef turned into the broker's
 // StepContext and a LeakRecord into a leak.finding audit record.
@@ -18,7 +18,7 @@
 
 #include "broker/audit/audit_log.h"
 #include "broker/session.h"
-#include "builder/build/secret_session.h"
+#include "builder/solver/secret_session.h"
 
 namespace latchkey::cli {
 

@@ -9,11 +9,11 @@
 #include <filesystem>
 #include <utility>
 
-#include "builder/build/build_flags.h"
 #include "builder/image/export_spec.h"
 #include "builder/image/fs_util.h"
 #include "builder/image/image_ref.h"
 #include "builder/image/reference.h"
+#include "builder/solver/build_flags.h"
 #include "cli/cli_setup.h"
 
 namespace latchkey::cli {

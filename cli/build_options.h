@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "broker/config.h"
-#include "builder/build/builder.h"
-#include "builder/build/progress.h"
+#include "builder/solver/builder.h"
+#include "builder/solver/progress.h"
 #include "latchkey/status.h"
 
 namespace latchkey::cli {

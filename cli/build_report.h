@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "builder/build/builder.h"
-#include "builder/build/progress.h"
+#include "builder/solver/builder.h"
+#include "builder/solver/progress.h"
 #include "latchkey/status.h"
 
 namespace latchkey::cli {

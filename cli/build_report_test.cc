@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "builder/build/progress_test_util.h"
+#include "builder/solver/progress_test_util.h"
 
 namespace latchkey::cli {
 namespace {

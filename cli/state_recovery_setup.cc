@@ -4,7 +4,7 @@
 
 #include "broker/broker.h"
 #include "broker/logging.h"
-#include "builder/build/state_recovery.h"
+#include "builder/solver/state_recovery.h"
 
 namespace latchkey::cli {
 

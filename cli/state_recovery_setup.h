@@ -1,5 +1,5 @@
 // Start-up recovery of the builder's state directory for the commands that use it (`build`,
-// `image ...`): builder/build/state_recovery.h does the cleaning; this writes what it cleaned to
+// `image ...`): builder/solver/state_recovery.h does the cleaning; this writes what it cleaned to
 // the audit log as a `recovered` record (docs/audit-log.md) and to the operational log.
 #ifndef LATCHKEY_CLI_STATE_RECOVERY_SETUP_H_
 #define LATCHKEY_CLI_STATE_RECOVERY_SETUP_H_

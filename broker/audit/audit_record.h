@@ -109,7 +109,7 @@ struct CacheHitRecord {
 };
 
 // What a start of latchkey cleaned from its state directory after builds that died
-// (builder/build/state_recovery.h). Written only when something was cleaned.
+// (builder/solver/state_recovery.h). Written only when something was cleaned.
 struct RecoveredRecord {
   std::string state_dir;                // the builder state directory
   std::vector<std::string> containers;  // runc containers killed and deleted

@@ -44,7 +44,7 @@ struct ExecutorOptions {
   // tmpfs mountpoints and the steps' owner locks <id>.lock, empty between steps), cache/ (cache
   // mounts) and scratch/ (per-step throwaway data: rw bind overlays, ssh forwarding sockets;
   // removed after each step). What a killed process leaves there is cleaned by
-  // build::RecoverState (builder/build/state_recovery.h).
+  // build::RecoverState (builder/solver/state_recovery.h).
   std::string state_dir;
   // The OCI runtime binary: a path, or a name looked up in PATH.
   std::string runtime = "runc";

@@ -1,6 +1,6 @@
 // The executor's mount types: one RUN step's mounts as the executor needs them, every default
 // already applied and every target already made absolute by the caller (the builder converts
-// the frontend's parsed --mount flags: builder/build/step_mounts.h). The executor resolves each
+// the frontend's parsed --mount flags: builder/solver/step_mounts.h). The executor resolves each
 // target inside the root filesystem, fetches secrets when the step starts and sets the mounts
 // up (executor.h, docs/executor.md).
 //

@@ -8,7 +8,7 @@
 // the kernel kills the runtime -> the init of a PID namespace died, so the kernel kills every
 // process in that namespace and in the namespaces nested in it: the container's processes.
 // What stays is what a dead builder cannot clean by itself (mounts, the runtime's state and
-// cgroups, temp dirs): state recovery (builder/build/state_recovery.h) cleans it at the next
+// cgroups, temp dirs): state recovery (builder/solver/state_recovery.h) cleans it at the next
 // start.
 //
 // A consequence: the runtime records the container's PIDs as its PID namespace numbers them,

@@ -50,7 +50,7 @@ EOF
 )
 
 # Known departures: builder files that reach into broker internals. None today: the session, the
-# audit log and the logger are behind builder/build/secret_session.h (and a logger passed to
+# audit log and the logger are behind builder/solver/secret_session.h (and a logger passed to
 # Build()), and secure memory and redaction live in secure/. A new line here is a new departure
 # and belongs in docs/architecture.md too.
 KNOWN_DEPARTURES=$(cat <<'EOF'
@@ -67,7 +67,7 @@ component_of() {  # path -> component name used by the rules
     secure/*) echo secure ;;
     builder/frontend/*) echo frontend ;;
     builder/executor/*) echo executor ;;
-    builder/image/* | builder/build/*) echo builder ;;
+    builder/image/* | builder/solver/*) echo builder ;;
     plugins/*/*) echo "plugins/$(cut -d/ -f2 <<<"$1")" ;;
     broker/*) echo broker ;;
     store/*) echo store ;;

@@ -1,0 +1,167 @@
+// BuildRun, commit and outputs: a step's upper dir becomes a layer in the blob store and the
+// layer cache, and the committed image goes to the store (-t) and to -o outputs (build_run.h).
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "builder/executor/cancel.h"
+#include "builder/image/digest.h"
+#include "builder/image/image_ref.h"
+#include "builder/image/layer_writer.h"
+#include "builder/solver/build_run.h"
+
+namespace latchkey::build {
+namespace {
+
+bool PathExists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+// Interrupted while an output directory was written (the writer itself stops at its next poll,
+// and removes a directory it created): a directory the finished writer created is not left
+// behind as a result either.
+Status RemoveIfCancelled(const std::string& dir, bool existed) {
+  Status cancelled = CheckCancelled();
+  if (!cancelled.ok() && !existed) (void)image::RemoveAll(dir);
+  return cancelled;
+}
+
+bool DirIsEmpty(const std::string& dir) {
+  std::error_code ec;
+  return std::filesystem::is_empty(dir, ec) && !ec;
+}
+
+}  // namespace
+
+// Turns a step's upper dir into a layer: written to the blob store, leak-scanned, then moved
+// into the layer cache. nullopt when the step changed nothing.
+Result<std::optional<image::LayerDescriptor>> BuildRun::CommitLayer(
+    const std::string& upper, const LayerRef& where, std::vector<std::string>* allowed) {
+  if (DirIsEmpty(upper)) return std::optional<image::LayerDescriptor>();
+  image::LayerOptions opts;
+  opts.source = image::LayerSource::kOverlayUpper;
+  opts.source_date_epoch = req_.source_date_epoch;
+  opts.cancel = CheckCancelled;
+  Result<image::LayerDescriptor> written = image::WriteLayer(upper, opts, store_.blobs());
+  if (!written.ok()) {
+    if (written.status().code() == StatusCode::kCancelled) return written.status();
+    return written.status().WithPrefix("step " + std::to_string(where.step) +
+                                       " (Dockerfile:" + std::to_string(where.line) + ")");
+  }
+  image::LayerDescriptor desc = std::move(written).value();
+  Status scan = ScanLayer(desc, where, allowed, /*at_step=*/true);
+  if (!scan.ok()) {
+    ::unlink(store_.blobs().PathFor(desc.digest).c_str());
+    DropCacheEntries();
+    return scan;
+  }
+  std::string dest =
+      req_.state_dir + "/layers/sha256/" + std::string(image::DigestHex(desc.diff_id));
+  if (::access(dest.c_str(), F_OK) != 0) {
+    int fd = ::open(upper.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+      ::syncfs(fd);
+      ::close(fd);
+    }
+    if (::rename(upper.c_str(), dest.c_str()) != 0 && errno != ENOTEMPTY && errno != EEXIST) {
+      return image::ErrnoStatus("rename", upper, errno);
+    }
+  }
+  written_layers_.push_back(desc);
+  return std::optional<image::LayerDescriptor>(desc);
+}
+
+Status BuildRun::Export(const image::Image& img, BuildResult& result) {
+  if (req_.tags.empty() && req_.outputs.empty()) {
+    progress_.Print(
+        "WARNING: No output specified. The build result will only remain in the build cache; "
+        "use -t NAME:TAG to store the image or -o type=oci,dest=FILE.tar to write it out");
+    return Status::OK();
+  }
+  auto step = [&](const std::string& name, const std::function<Status(int)>& fn) -> Status {
+    LK_RETURN_IF_ERROR(CheckCancelled());
+    int v = progress_.Start(name);
+    auto start = std::chrono::steady_clock::now();
+    Status st = fn(v);
+    if (st.ok()) st = CheckCancelled();
+    if (!st.ok()) return Fail(v, name, 0, 0, st);
+    (void)start;
+    progress_.Done(v);
+    return Status::OK();
+  };
+  // OCI outputs are named as BuildKit names them: io.containerd.image.name is the full name
+  // (name= or the first -t), org.opencontainers.image.ref.name its tag ("latest" unnamed).
+  image::ImageRef default_name;
+  if (!req_.tags.empty()) {
+    Result<image::ImageRef> ref = image::ParseImageRef(req_.tags.front());
+    if (ref.ok()) default_name = *ref;
+  }
+  if (!req_.tags.empty()) {
+    LK_RETURN_IF_ERROR(step("exporting to image", [&](int v) -> Status {
+      progress_.Note(v, "exporting layers done");
+      progress_.Note(v, "writing image " + img.config_digest + " done");
+      for (const auto& t : req_.tags) {
+        LK_ASSIGN_OR_RETURN(image::ImageRef ref, image::ParseImageRef(t));
+        LK_RETURN_IF_ERROR(store_.Tag(ref.ToString(), img));
+        progress_.Note(v, "naming to " + ref.ToString() + " done");
+        result.tags.push_back(ref.ToString());
+      }
+      return Status::OK();
+    }));
+  }
+  for (const auto& out : req_.outputs) {
+    const image::ImageRef& named = out.name.name.empty() ? default_name : out.name;
+    const std::string name_ref = named.name.empty() ? "latest" : named.tag;
+    const std::string image_name = named.name.empty() ? "" : named.FullString();
+    switch (out.type) {
+      case image::ExportType::kOciArchive:
+        LK_RETURN_IF_ERROR(step("exporting to oci image format", [&](int v) -> Status {
+          progress_.Note(v, "exporting manifest " + img.manifest_digest + " done");
+          LK_RETURN_IF_ERROR(image::WriteOciArchive(store_.blobs(), img, out.dest, name_ref,
+                                                    image_name, CheckCancelled));
+          if (executor::CancelRequested()) {
+            // Interrupted while the archive was written: it is not left behind as a result.
+            (void)::unlink(out.dest.c_str());
+            return CancelledError("build cancelled");
+          }
+          progress_.Note(v, "sending tarball to " + out.dest + " done");
+          return Status::OK();
+        }));
+        break;
+      case image::ExportType::kOciLayout:
+        LK_RETURN_IF_ERROR(step("exporting to oci image layout", [&](int v) -> Status {
+          const bool existed = PathExists(out.dest);
+          LK_RETURN_IF_ERROR(image::WriteOciLayout(store_.blobs(), img, out.dest, name_ref,
+                                                   image_name, CheckCancelled));
+          LK_RETURN_IF_ERROR(RemoveIfCancelled(out.dest, existed));
+          progress_.Note(v, "writing " + out.dest + ":" + name_ref + " done");
+          return Status::OK();
+        }));
+        break;
+      case image::ExportType::kLocal:
+        LK_RETURN_IF_ERROR(step("exporting to client directory", [&](int v) -> Status {
+          std::vector<std::string> devices;
+          const bool existed = PathExists(out.dest);
+          LK_RETURN_IF_ERROR(
+              image::ExportRootfs(store_.blobs(), img, out.dest, &devices, CheckCancelled));
+          LK_RETURN_IF_ERROR(RemoveIfCancelled(out.dest, existed));
+          for (const std::string& d : devices) progress_.Note(v, image::SkippedDeviceWarning(d));
+          progress_.Note(v, "copying files to " + out.dest + " done");
+          return Status::OK();
+        }));
+        break;
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace latchkey::build
