@@ -10,6 +10,7 @@
 #include <cstring>
 #include <map>
 
+#include "base/byte_size.h"
 #include "base/path.h"
 #include "broker/config_policy.h"
 #include "broker/config_yaml.h"
@@ -369,7 +370,7 @@ class Parser {
 
   void Builder(const YAML::Node& node, BuilderConfig* b) {
     if (!node.IsDefined() || !c_.ExpectMap(node, "builder", false)) return;
-    c_.CheckKeys(node, "builder", {"runtime", "state_dir"});
+    c_.CheckKeys(node, "builder", {"runtime", "state_dir", "gc"});
     c_.RequireKeys(node, "builder", {"runtime"});
     b->present = true;
     if (node["runtime"]) {
@@ -378,6 +379,32 @@ class Parser {
     }
     if (node["state_dir"]) {
       if (auto s = Path(node["state_dir"], "builder.state_dir")) b->state_dir = *s;
+    }
+    if (node["gc"]) Gc(node["gc"], b);
+  }
+
+  // builder.gc: {keep_storage: 20GB, keep_duration: 168h}; at least one key.
+  void Gc(const YAML::Node& node, BuilderConfig* b) {
+    if (!c_.ExpectMap(node, "builder.gc", false)) return;
+    c_.CheckKeys(node, "builder.gc", {"keep_storage", "keep_duration"});
+    if (!node["keep_storage"] && !node["keep_duration"]) {
+      c_.Error(node, "builder.gc", "give keep_storage, keep_duration or both");
+      return;
+    }
+    b->gc_present = true;
+    if (node["keep_storage"]) {
+      const YAML::Node& v = node["keep_storage"];
+      Result<int64_t> n = v.IsScalar() ? base::ParseRamBytes(v.Scalar())
+                                       : Result<int64_t>(InvalidArgumentError(""));
+      if (n.ok()) {
+        b->gc_keep_storage = *n;
+      } else {
+        c_.Error(v, "builder.gc.keep_storage",
+                 "expected a size such as 20GB or 512MB, got " + YamlChecker::Describe(v));
+      }
+    }
+    if (node["keep_duration"]) {
+      b->gc_keep_duration = c_.GetDuration(node["keep_duration"], "builder.gc.keep_duration");
     }
   }
 

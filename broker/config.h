@@ -80,11 +80,15 @@ struct LogConfig {
   std::string level = "info";   // debug | info | warn | error
 };
 
-// Reserved for the builder: accepted and validated now, used later.
+// The builder's section (latchkey build, image, du, prune).
 struct BuilderConfig {
   bool present = false;
   std::string runtime;    // required when the section is present: "runc", "crun" or a path
   std::string state_dir;  // optional; "" = <state_dir>/builder
+  // builder.gc: the GC run after every build (BuildKit's gc policy). Unset: no automatic GC.
+  bool gc_present = false;
+  std::optional<int64_t> gc_keep_storage;                    // bytes
+  std::optional<std::chrono::milliseconds> gc_keep_duration;  // last use older than this goes
 };
 
 // Where the encrypted store is: used by `latchkey store`/`latchkey secret` and as the default

@@ -168,6 +168,18 @@ std::string EmitConfigYaml(const Config& config, const IsSecretConfigKey& is_sec
     if (!config.builder.state_dir.empty()) {
       out << YAML::Key << "state_dir" << YAML::Value << config.builder.state_dir;
     }
+    if (config.builder.gc_present) {
+      out << YAML::Key << "gc" << YAML::Value << YAML::BeginMap;
+      if (config.builder.gc_keep_storage) {
+        out << YAML::Key << "keep_storage" << YAML::Value
+            << std::to_string(*config.builder.gc_keep_storage);
+      }
+      if (config.builder.gc_keep_duration) {
+        out << YAML::Key << "keep_duration" << YAML::Value
+            << FormatDuration(*config.builder.gc_keep_duration);
+      }
+      out << YAML::EndMap;
+    }
     out << YAML::EndMap;
   }
   if (config.store.present) {

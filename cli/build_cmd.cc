@@ -25,6 +25,7 @@
 #include "cli/build_report.h"
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
+#include "cli/gc_flags.h"
 #include "cli/state_recovery_setup.h"
 
 namespace latchkey::cli {
@@ -123,6 +124,8 @@ int RunBuild(const CommandContext& ctx, const BuildOptions& f) {
     if (!st.ok()) return Fail(st);
   }
   if (f.quiet) std::printf("%s\n", result->image.config_digest.c_str());
+  // builder.gc, once the build no longer holds the state dir (skipped while others build).
+  if (auto gc = RunConfiguredGc(*config, req->state_dir); !gc.ok()) return Fail(gc.status());
   std::fputs(WarningSummary(result->warnings, *mode).c_str(), stderr);
   return kExitOk;
 }

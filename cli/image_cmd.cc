@@ -1,4 +1,4 @@
-// `latchkey images`, `latchkey image import|tag|export|inspect|rm`: the local image store
+// `latchkey images`, `latchkey image import|tag|export|inspect|rm|prune`: the local image store
 // (builder/image/image_store.h). Exit codes: 0 ok, 1 the operation failed (`error: <message>`
 // on stderr), 2 usage (bad flags, bad -o spec, bad --config-* values).
 //
@@ -20,6 +20,7 @@
 #include "builder/image/export_spec.h"
 #include "builder/image/image_import.h"
 #include "builder/image/image_store.h"
+#include "builder/solver/store_gc.h"
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
 #include "cli/state_recovery_setup.h"
@@ -40,6 +41,7 @@ struct ImageFlags {
   // export / inspect / rm / tag
   std::string ref, output, target;
   bool no_trunc = false;
+  bool force = false;  // image prune
 };
 
 Result<ImageStore> OpenStore(const ImageFlags& f) {
@@ -139,6 +141,9 @@ int RunImportImage(const ImageFlags& f) {
   }
   auto store = OpenStore(f);
   if (!store.ok()) return Fail(store.status());
+  // Until tagged, the imported blobs are referenced by nothing: no GC may run meanwhile.
+  auto in_use = build::StoreUseLock::Shared(store->state_dir());
+  if (!in_use.ok()) return Fail(in_use.status());
   auto [path, tag] = image::SplitPathAndTag(layout ? f.oci_layout : f.archive);
   auto img = layout ? image::ImportOciLayout(store->blobs(), path, tag)
                     : image::ImportArchive(store->blobs(), path, tag);
@@ -180,6 +185,8 @@ int RunImport(const ImageFlags& f) {
   if (!ref.ok()) return Usage(ref.status().message());
   auto store = OpenStore(f);
   if (!store.ok()) return Fail(store.status());
+  auto in_use = build::StoreUseLock::Shared(store->state_dir());
+  if (!in_use.ok()) return Fail(in_use.status());
   auto img = store->ImportRootfs(f.rootfs, f.tag, opts);
   if (!img.ok()) return Fail(img.status());
   std::cout << img->config_digest << "\n";
@@ -250,11 +257,58 @@ int RunInspect(const ImageFlags& f) {
   return kExitOk;
 }
 
+// Untags, then frees what no other image or cache entry references (a GC that leaves the
+// build cache alone). While a build holds the state dir the sweep is left to a later prune.
 int RunRemove(const ImageFlags& f) {
   auto store = OpenStore(f);
   if (!store.ok()) return Fail(store.status());
   Status st = store->Remove(f.ref);
   if (!st.ok()) return Fail(st);
+  std::cout << "Untagged: " << image::ParseImageRef(f.ref)->ToString() << "\n";
+  build::GcPolicy keep_cache;
+  keep_cache.cache = false;
+  auto r = build::CollectGarbage(store->state_dir(), keep_cache, false, /*wait=*/false);
+  if (!r.ok() && r.status().code() == StatusCode::kUnavailable) {
+    std::cerr << "note: a build is using " << store->state_dir()
+              << "; the image's storage is freed by the next latchkey prune\n";
+    return kExitOk;
+  }
+  if (!r.ok()) return Fail(r.status());
+  for (const auto& i : r->items) {
+    if (i.kind == build::GcItem::Kind::kImage) std::cout << "Deleted: " << i.id << "\n";
+  }
+  return kExitOk;
+}
+
+// `image prune`: untagged (dangling) images and storage nothing references; the build cache
+// stays (`latchkey prune` is for it).
+int RunImagePrune(const ImageFlags& f) {
+  if (!f.force) {
+    std::cerr << "WARNING! This will remove all dangling images. Are you sure you want to "
+                 "continue? [y/N] "
+              << std::flush;
+    std::string answer;
+    std::getline(std::cin, answer);
+    if (answer != "y" && answer != "Y") return kExitOk;
+  }
+  auto store = OpenStore(f);
+  if (!store.ok()) return Fail(store.status());
+  build::GcPolicy keep_cache;
+  keep_cache.cache = false;
+  auto r = build::CollectGarbage(store->state_dir(), keep_cache, false, /*wait=*/false);
+  if (!r.ok() && r.status().code() == StatusCode::kUnavailable) {
+    std::cerr << "waiting for the running builds on " << store->state_dir() << " to finish\n";
+    r = build::CollectGarbage(store->state_dir(), keep_cache, false, /*wait=*/true);
+  }
+  if (!r.ok()) return Fail(r.status());
+  bool header = false;
+  for (const auto& i : r->items) {
+    if (i.kind != build::GcItem::Kind::kImage) continue;
+    if (!header) std::cout << "Deleted Images:\n";
+    header = true;
+    std::cout << "deleted: " << i.id << "\n";
+  }
+  std::cout << "Total reclaimed space: " << image::HumanSize(r->reclaimed) << "\n";
   return kExitOk;
 }
 
@@ -317,10 +371,16 @@ void Register(CLI::App& app, CommandContext& ctx) {
   ins->add_option("ref", f->ref, "Image reference NAME[:TAG]")->required();
   ins->callback([f, &ctx] { ctx.exit_code = RunInspect(*f); });
 
-  auto* rm = image->add_subcommand("rm", "Remove a tag from the local store");
+  auto* rm = image->add_subcommand(
+      "rm", "Remove a tag, and the storage no other image or cache entry references");
   AddStateDir(rm, f.get());
   rm->add_option("ref", f->ref, "Image reference NAME[:TAG]")->required();
   rm->callback([f, &ctx] { ctx.exit_code = RunRemove(*f); });
+
+  auto* prune = image->add_subcommand("prune", "Remove untagged images and unreferenced blobs");
+  AddStateDir(prune, f.get());
+  prune->add_flag("-f,--force", f->force, "Do not prompt for confirmation");
+  prune->callback([f, &ctx] { ctx.exit_code = RunImagePrune(*f); });
 }
 
 CommandRegistrar reg("image", Register);

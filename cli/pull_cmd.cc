@@ -15,6 +15,7 @@
 #include "builder/image/image_ref.h"
 #include "builder/image/image_store.h"
 #include "builder/image/reference.h"
+#include "builder/solver/store_gc.h"
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
 #include "cli/state_recovery_setup.h"
@@ -69,6 +70,9 @@ int RunPull(const CommandContext& ctx, const PullFlags& f) {
   if (Status st = RecoverBuilderState(*config, dir, "", nullptr); !st.ok()) return Fail(st);
   auto store = image::ImageStore::Open(dir);
   if (!store.ok()) return Fail(store.status());
+  // Until tagged, the pulled blobs are referenced by nothing: no GC may run meanwhile.
+  auto in_use = build::StoreUseLock::Shared(dir);
+  if (!in_use.ok()) return Fail(in_use.status());
 
   std::map<std::string, std::string> env;
   for (const char* name : {"DOCKER_CONFIG", "HOME"}) {

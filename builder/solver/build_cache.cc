@@ -1,5 +1,8 @@
 #include "builder/solver/build_cache.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <nlohmann/json.hpp>
 
 #include "builder/image/digest.h"
@@ -31,6 +34,14 @@ Result<BuildCache> BuildCache::Open(const std::string& state_dir, base::Env* env
 }
 
 std::optional<CacheEntry> BuildCache::Lookup(std::string_view key) const {
+  std::optional<CacheEntry> e = Peek(key);
+  // The last use; a failure only makes the entry look older to the GC.
+  if (e) (void)::utimensat(AT_FDCWD, (dir_ + "/index/" + std::string(key) + ".json").c_str(),
+                          nullptr, 0);
+  return e;
+}
+
+std::optional<CacheEntry> BuildCache::Peek(std::string_view key) const {
   Result<std::string> text = image::ReadFile(dir_ + "/index/" + std::string(key) + ".json");
   if (!text.ok()) return std::nullopt;
   nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);

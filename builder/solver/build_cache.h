@@ -58,8 +58,12 @@ class BuildCache {
                                  base::Env* env = base::PosixEnv().get());
 
   // The entry for `key`, or nullopt. An unreadable or corrupt entry is a miss (it is
-  // rewritten by the next Store), never an error that stops a build.
+  // rewritten by the next Store), never an error that stops a build. A hit sets the entry
+  // file's mtime to now: the entry's last use, which the GC's keep_duration and keep_storage
+  // go by (store_gc.h).
   std::optional<CacheEntry> Lookup(std::string_view key) const;
+  // Lookup without recording a use (du, the GC).
+  std::optional<CacheEntry> Peek(std::string_view key) const;
   // Records `entry` for `key`, replacing any previous one. Errors name the file.
   Status Store(std::string_view key, const CacheEntry& entry);
   // Forgets `key` (the leak guard refused what it names). A missing entry is fine.

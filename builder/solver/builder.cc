@@ -15,6 +15,7 @@
 #include "builder/solver/build_run.h"
 #include "builder/solver/history.h"
 #include "builder/solver/run_heredoc.h"
+#include "builder/solver/store_gc.h"
 
 namespace latchkey::build {
 
@@ -298,6 +299,8 @@ Result<BuildResult> Build(const BuildRequest& request, SecretSession& session,
   if (::chmod(request.state_dir.c_str(), 0700) != 0) {
     return image::ErrnoStatus("chmod", request.state_dir, errno);
   }
+  // Held for the whole build: no GC sweeps what this build references (store_gc.h).
+  LK_ASSIGN_OR_RETURN(StoreUseLock in_use, StoreUseLock::Shared(request.state_dir));
   LK_ASSIGN_OR_RETURN(image::ImageStore store, image::ImageStore::Open(request.state_dir));
   LK_ASSIGN_OR_RETURN(BuildCache cache, BuildCache::Open(request.state_dir));
   // No logger: debug lines go nowhere.
