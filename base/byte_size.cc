@@ -23,15 +23,28 @@ Result<int64_t> ParseRamBytes(std::string_view text) {
   double mult = 1;
   if (i < text.size()) {
     switch (std::tolower(static_cast<unsigned char>(text[i]))) {
-      case 'k': mult = 1024.0; break;
-      case 'm': mult = 1024.0 * 1024; break;
-      case 'g': mult = 1024.0 * 1024 * 1024; break;
-      case 't': mult = 1024.0 * 1024 * 1024 * 1024; break;
-      case 'p': mult = 1024.0 * 1024 * 1024 * 1024 * 1024; break;
-      default: mult = 0;
+      case 'k':
+        mult = 1024.0;
+        break;
+      case 'm':
+        mult = 1024.0 * 1024;
+        break;
+      case 'g':
+        mult = 1024.0 * 1024 * 1024;
+        break;
+      case 't':
+        mult = 1024.0 * 1024 * 1024 * 1024;
+        break;
+      case 'p':
+        mult = 1024.0 * 1024 * 1024 * 1024 * 1024;
+        break;
+      default:
+        mult = 0;
     }
-    if (mult != 0) ++i;
-    else mult = 1;
+    if (mult != 0)
+      ++i;
+    else
+      mult = 1;
   }
   if (i < text.size() && (text[i] == 'i' || text[i] == 'I')) ++i;
   if (i < text.size() && (text[i] == 'b' || text[i] == 'B')) ++i;

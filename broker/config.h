@@ -87,7 +87,7 @@ struct BuilderConfig {
   std::string state_dir;  // optional; "" = <state_dir>/builder
   // builder.gc: the GC run after every build (BuildKit's gc policy). Unset: no automatic GC.
   bool gc_present = false;
-  std::optional<int64_t> gc_keep_storage;                    // bytes
+  std::optional<int64_t> gc_keep_storage;                     // bytes
   std::optional<std::chrono::milliseconds> gc_keep_duration;  // last use older than this goes
 };
 
@@ -113,7 +113,7 @@ struct Config {
   std::string state_dir;
   // Where the bundled provider plugins are: <exe_dir>/../lib/latchkey/providers.
   std::string provider_dir;
-  std::vector<PluginConfig> plugins;   // bundled first (file, env, store), then the file's
+  std::vector<PluginConfig> plugins;  // bundled first (file, env, store), then the file's
   // How long one provider fetch may take before it fails (and, in inline mode, is abandoned).
   std::chrono::milliseconds fetch_timeout{30000};
   std::vector<SecretBinding> secrets;  // sorted by id

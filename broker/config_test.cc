@@ -303,6 +303,14 @@ TEST(Config, ExactErrors) {
       {"builder: {state_dir: /x}\n",
        "/etc/latchkey/latchkey.yaml:1:10: builder: missing required key \"runtime\""},
       {"builder:\n", "/etc/latchkey/latchkey.yaml:2:1: builder: expected a mapping, got null"},
+      {"builder: {runtime: runc, gc: {keep_storage: 10XB}}\n",
+       "/etc/latchkey/latchkey.yaml:1:45: builder.gc.keep_storage: expected a size such as 20GB "
+       "or 512MB, got \"10XB\""},
+      {"builder: {runtime: runc, gc: {keep_duration: 7d}}\n",
+       "/etc/latchkey/latchkey.yaml:1:46: builder.gc.keep_duration: expected a duration such as "
+       "5s or 500ms, got \"7d\""},
+      {"builder: {runtime: runc, gc: {}}\n",
+       "/etc/latchkey/latchkey.yaml:1:30: builder.gc: give keep_storage, keep_duration or both"},
       {"store: {path: /s, unlock_key: /k}\n",
        "/etc/latchkey/latchkey.yaml:1:8: store: missing required key \"unlock_key_file\"\n"
        "/etc/latchkey/latchkey.yaml:1:19: store.unlock_key: unknown key (did you mean "
@@ -364,6 +372,15 @@ TEST(Config, Registries) {
             "mean ca_file?)");
   EXPECT_EQ(Err("registries: [a]\n"),
             "/etc/latchkey/latchkey.yaml:1:13: registries: expected a mapping, got a sequence");
+}
+
+TEST(Config, BuilderGcPolicy) {
+  auto c = ParseConfig("builder: {runtime: runc, gc: {keep_storage: 20GB, keep_duration: 168h}}\n",
+                       "/etc/latchkey/latchkey.yaml", Ctx());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(c->builder.gc_present);
+  EXPECT_EQ(*c->builder.gc_keep_storage, 20LL << 30);
+  EXPECT_EQ(*c->builder.gc_keep_duration, std::chrono::hours(168));
 }
 
 TEST(Config, RelativePathsResolveAgainstTheFilesDirectory) {

@@ -118,20 +118,26 @@ int RunDu(const GcFlags& f) {
     }
     PrintTable(rows);
   }
-  std::cout << "\nReclaimable:\t" << image::HumanSize(du->reclaimable)
-            << " (prune), " << image::HumanSize(du->reclaimable_all) << " (prune --all)\n"
+  std::cout << "\nReclaimable:\t" << image::HumanSize(du->reclaimable) << " (prune), "
+            << image::HumanSize(du->reclaimable_all) << " (prune --all)\n"
             << "Total:\t\t" << image::HumanSize(du->total) << "\n";
   return kExitOk;
 }
 
 const char* KindName(build::GcItem::Kind k) {
   switch (k) {
-    case build::GcItem::Kind::kCacheEntry: return "cache entry";
-    case build::GcItem::Kind::kCacheMount: return "cache mount";
-    case build::GcItem::Kind::kImage: return "untagged image";
-    case build::GcItem::Kind::kBlob: return "blob";
-    case build::GcItem::Kind::kLayer: return "unpacked layer";
-    case build::GcItem::Kind::kTemp: return "temporary";
+    case build::GcItem::Kind::kCacheEntry:
+      return "cache entry";
+    case build::GcItem::Kind::kCacheMount:
+      return "cache mount";
+    case build::GcItem::Kind::kImage:
+      return "untagged image";
+    case build::GcItem::Kind::kBlob:
+      return "blob";
+    case build::GcItem::Kind::kLayer:
+      return "unpacked layer";
+    case build::GcItem::Kind::kTemp:
+      return "temporary";
   }
   return "";
 }

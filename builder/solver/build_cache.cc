@@ -36,8 +36,9 @@ Result<BuildCache> BuildCache::Open(const std::string& state_dir, base::Env* env
 std::optional<CacheEntry> BuildCache::Lookup(std::string_view key) const {
   std::optional<CacheEntry> e = Peek(key);
   // The last use; a failure only makes the entry look older to the GC.
-  if (e) (void)::utimensat(AT_FDCWD, (dir_ + "/index/" + std::string(key) + ".json").c_str(),
-                          nullptr, 0);
+  if (e)
+    (void)::utimensat(AT_FDCWD, (dir_ + "/index/" + std::string(key) + ".json").c_str(), nullptr,
+                      0);
   return e;
 }
 

@@ -12,6 +12,8 @@
 #include <map>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "builder/image/digest.h"
 #include "builder/image/fs_util.h"
 #include "builder/image/image_store.h"
@@ -88,8 +90,9 @@ bool IsManifest(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0 || st.st_size > (4 << 20)) return false;
   auto text = image::ReadFile(path);
   if (!text.ok() || text->empty() || (*text)[0] != '{') return false;
-  return text->find("\"layers\"") != std::string::npos &&
-         text->find("\"config\"") != std::string::npos;
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+  return j.is_object() && j.contains("layers") && j["layers"].is_array() && j.contains("config") &&
+         j["config"].is_object() && j["config"].contains("digest");
 }
 
 struct CacheRecord {
@@ -103,12 +106,12 @@ struct CacheRecord {
 // Everything the state dir holds that the GC knows about.
 struct Inventory {
   std::string state;
-  std::vector<image::StoredImage> images;                   // index entries, tagged or not
-  std::vector<CacheRecord> cache;                           // sorted by key
-  std::map<std::string, int64_t> blobs;                     // digest -> bytes
-  std::map<std::string, int64_t> layers;                    // diff_id -> bytes
-  std::vector<std::pair<std::string, int64_t>> temps;       // path -> bytes
-  std::vector<std::pair<std::string, int64_t>> mounts;      // cache mount dir -> bytes
+  std::vector<image::StoredImage> images;               // index entries, tagged or not
+  std::vector<CacheRecord> cache;                       // sorted by key
+  std::map<std::string, int64_t> blobs;                 // digest -> bytes
+  std::map<std::string, int64_t> layers;                // diff_id -> bytes
+  std::vector<std::pair<std::string, int64_t>> temps;   // path -> bytes
+  std::vector<std::pair<std::string, int64_t>> mounts;  // cache mount dir -> bytes
 };
 
 std::string BlobsDir(const std::string& s) { return s + "/images/blobs/sha256"; }
@@ -159,7 +162,8 @@ Result<Inventory> TakeInventory(const std::string& state) {
     for (const auto& n : Names(cache_dir)) {
       if (n == "index" || n.ends_with(".lock") || n.ends_with(".tmp")) continue;
       const std::string p = cache_dir + "/" + n;
-      if (::lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) inv.mounts.push_back({p, TreeBytes(p)});
+      if (::lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        inv.mounts.push_back({p, TreeBytes(p)});
     }
   }
   return inv;
@@ -193,7 +197,8 @@ GcReport Plan(const Inventory& inv, const GcPolicy& policy) {
   std::vector<const CacheRecord*> kept;
   for (const auto& r : inv.cache) {
     bool drop = !r.valid || (r.layer && !inv.blobs.contains(r.layer->digest));
-    if (policy.cache && (policy.all ? (!policy.unused_for || old(r.last_used)) : old(r.last_used))) {
+    if (policy.cache &&
+        (policy.all ? (!policy.unused_for || old(r.last_used)) : old(r.last_used))) {
       drop = true;
     }
     if (drop) {
@@ -222,8 +227,8 @@ GcReport Plan(const Inventory& inv, const GcPolicy& policy) {
     if (cache_layers.contains(diff_id)) return true;
     if (!image_layers.contains(diff_id)) return false;
     if (!policy.all) return true;
-    return policy.unused_for && !old(MTime(LayersDir(inv.state) + "/" +
-                                           std::string(image::DigestHex(diff_id))));
+    return policy.unused_for &&
+           !old(MTime(LayersDir(inv.state) + "/" + std::string(image::DigestHex(diff_id))));
   };
   if (policy.cache && policy.keep_storage) {
     int64_t used = 0;

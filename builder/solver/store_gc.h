@@ -61,7 +61,7 @@ struct GcPolicy {
 struct GcItem {
   enum class Kind { kCacheEntry, kCacheMount, kImage, kBlob, kLayer, kTemp };
   Kind kind;
-  std::string id;    // cache key, "sha256:..." digest, diff_id, or a path under the state dir
+  std::string id;     // cache key, "sha256:..." digest, diff_id, or a path under the state dir
   int64_t bytes = 0;  // disk space it frees (cache entries: the entry file only)
 };
 
