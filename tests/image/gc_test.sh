@@ -34,6 +34,17 @@ sleep 1
 "$LK" prune --all -f > "$W/prune.out" 2> "$W/prune.err" || fail "prune during a build"
 wait $bpid || fail "the build running during prune failed: $(tail -5 "$W/slow.out")"
 grep -q "waiting for the running builds" "$W/prune.err" || fail "prune did not wait for the build"
+# image rm during a build untags at once and leaves the sweep to the next prune.
+printf 'FROM busybox:test\nRUN sleep 3 && echo slow2 > /slow\n' > "$ctx/Dockerfile"
+"$LK" image tag busybox:test gone:1
+"$LK" build --progress plain -t slow:2 "$ctx" > "$W/slow2.out" 2>&1 &
+bpid=$!
+track_pid $bpid
+sleep 1
+"$LK" image rm gone:1 > "$W/rm.out" 2> "$W/rm.err" || fail "image rm during a build"
+expect_eq "$(cat "$W/rm.out")" "Untagged: gone:1" "image rm during a build"
+expect_eq "$(cat "$W/rm.err")" "note: a build is using $STATE/builder; the image's storage is freed by the next latchkey prune" "image rm note"
+wait $bpid || fail "the build running during image rm failed: $(tail -5 "$W/slow2.out")"
 "$LK" image export slow:1 -o type=oci-layout,dest="$W/slow-layout" || fail "export slow:1"
 oci-image-tool validate --type image "$W/slow-layout" > /dev/null || fail "slow:1 invalid"
 
