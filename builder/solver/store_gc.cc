@@ -277,6 +277,26 @@ GcReport Plan(const Inventory& inv, const GcPolicy& policy) {
   return report;
 }
 
+// Renames `dir` into <state>/layers/tmp first, so that a GC killed half-way never leaves a
+// partial directory where the layer cache (a directory there is complete) or a cache mount
+// would use it; what is left in layers/tmp is swept by the next GC.
+Status RemoveDirAtomically(const std::string& dir, const std::string& state) {
+  const std::string tmp_root = state + "/layers/tmp";
+  LK_RETURN_IF_ERROR(image::MakeDirs(tmp_root, 0700));
+  std::string tmpl = tmp_root + "/gc-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) return image::ErrnoStatus("create", tmpl, errno);
+  const std::string moved = tmpl + "/d";
+  if (::rename(dir.c_str(), moved.c_str()) != 0) {
+    const int err = errno;
+    ::rmdir(tmpl.c_str());
+    if (err == ENOENT) return Status::OK();
+    return image::ErrnoStatus("move " + dir + " to", moved, err);
+  }
+  return image::RemoveAll(tmpl);
+}
+
+// Deletes in an order that is safe to interrupt: cache entries before the blobs and layers they
+// name, so a GC killed half-way never leaves an entry pointing at a missing blob.
 Status Apply(const std::string& state, const GcReport& report) {
   LK_ASSIGN_OR_RETURN(BuildCache cache, BuildCache::Open(state));
   for (const auto& item : report.items) {
@@ -293,11 +313,11 @@ Status Apply(const std::string& state, const GcReport& report) {
         break;
       }
       case GcItem::Kind::kLayer:
-        LK_RETURN_IF_ERROR(
-            image::RemoveAll(LayersDir(state) + "/" + std::string(image::DigestHex(item.id))));
+        LK_RETURN_IF_ERROR(RemoveDirAtomically(
+            LayersDir(state) + "/" + std::string(image::DigestHex(item.id)), state));
         break;
       case GcItem::Kind::kCacheMount:
-        LK_RETURN_IF_ERROR(image::RemoveAll(item.id));
+        LK_RETURN_IF_ERROR(RemoveDirAtomically(item.id, state));
         ::unlink((item.id + ".lock").c_str());
         break;
       case GcItem::Kind::kTemp:

@@ -182,6 +182,17 @@ TEST_F(StoreGcTest, UnusedForDropsOldEntriesAndLookupRefreshesUse) {
   EXPECT_TRUE(cache_->Peek(kKey2).has_value());
 }
 
+TEST_F(StoreGcTest, LeftoversOfAKilledGcOrWriterAreSwept) {
+  WriteText(dir_.path() + "/layers/tmp/gc-abcdef/d/file", "half-deleted layer");
+  WriteText(dir_.path() + "/images/ingest/blob-123456", "partial blob");
+  auto r = CollectGarbage(dir_.path(), GcPolicy{}, false, false);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->items.size(), 2u);
+  EXPECT_EQ(r->items[0].kind, GcItem::Kind::kTemp);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/layers/tmp/gc-abcdef"));
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/images/ingest/blob-123456"));
+}
+
 TEST_F(StoreGcTest, DryRunDeletesNothing) {
   MakeCacheEntry(kKey1, "one");
   GcPolicy all;
