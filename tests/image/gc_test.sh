@@ -48,6 +48,24 @@ wait $bpid || fail "the build running during image rm failed: $(tail -5 "$W/slow
 "$LK" image export slow:1 -o type=oci-layout,dest="$W/slow-layout" || fail "export slow:1"
 oci-image-tool validate --type image "$W/slow-layout" > /dev/null || fail "slow:1 invalid"
 
+# Without -f, prune asks and does nothing unless told y.
+ctx=$(new_context dangling)
+printf 'FROM busybox:test\nRUN echo one > /v\n' > "$ctx/Dockerfile"
+build_ok -t dang:1 "$ctx"
+printf 'FROM busybox:test\nRUN echo two > /v\n' > "$ctx/Dockerfile"
+build_ok -t dang:1 "$ctx"   # the first dang:1 is now untagged (dangling)
+before=$(find "$STATE/builder" | sort | md5sum)
+echo n | "$LK" prune --all > "$W/ask.out" 2> "$W/ask.err" || fail "prune answered n"
+expect_eq "$(cat "$W/ask.err")" "WARNING! This will remove all build cache. Are you sure you want to continue? [y/N] " "prune prompt"
+expect_eq "$(find "$STATE/builder" | sort | md5sum)" "$before" "prune answered n changed the state dir"
+echo n | "$LK" image prune > /dev/null 2>&1
+expect_eq "$(find "$STATE/builder" | sort | md5sum)" "$before" "image prune answered n changed the state dir"
+echo y | "$LK" image prune > "$W/iprune.out" 2> /dev/null || fail "image prune"
+expect_eq "$(sed -n 1p "$W/iprune.out")" "Deleted Images:" "image prune header"
+expect_eq "$(grep -c '^deleted: sha256:' "$W/iprune.out")" "1" "image prune deletes the one dangling image"
+"$LK" image export dang:1 -o type=oci-layout,dest="$W/dang" || fail "export dang:1 after image prune"
+oci-image-tool validate --type image "$W/dang" > /dev/null || fail "dang:1 invalid after image prune"
+
 # 3. Random rounds, fixed seed.
 RANDOM=42
 names=(a b c d)
