@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/owner_lock.h"
 #include "builder/image/digest.h"
 #include "builder/image/fs_util.h"
 #include "builder/image/image_store.h"
@@ -142,7 +143,10 @@ Result<Inventory> TakeInventory(const std::string& state) {
     if (IsHex64(n)) inv.layers["sha256:" + n] = TreeBytes(LayersDir(state) + "/" + n);
   }
   for (const std::string& dir : {layout + "/ingest", state + "/layers/tmp"}) {
-    for (const auto& n : Names(dir)) inv.temps.push_back({dir + "/" + n, TreeBytes(dir + "/" + n)});
+    for (const auto& n : Names(dir)) {
+      // Lock files of layers/tmp go with their directory (Apply).
+      if (!n.ends_with(".lock")) inv.temps.push_back({dir + "/" + n, TreeBytes(dir + "/" + n)});
+    }
   }
   const std::string cache_dir = state + "/cache";
   if (::stat(cache_dir.c_str(), &st) == 0) {
@@ -283,16 +287,18 @@ GcReport Plan(const Inventory& inv, const GcPolicy& policy) {
 Status RemoveDirAtomically(const std::string& dir, const std::string& state) {
   const std::string tmp_root = state + "/layers/tmp";
   LK_RETURN_IF_ERROR(image::MakeDirs(tmp_root, 0700));
-  std::string tmpl = tmp_root + "/gc-XXXXXX";
-  if (::mkdtemp(tmpl.data()) == nullptr) return image::ErrnoStatus("create", tmpl, errno);
-  const std::string moved = tmpl + "/d";
+  // Owned like an extraction's temp dir, so a concurrent state recovery leaves it alone.
+  LK_ASSIGN_OR_RETURN(base::OwnedDir tmp, base::MakeOwnedTempDir(tmp_root, "gc-"));
+  const std::string moved = tmp.path + "/d";
   if (::rename(dir.c_str(), moved.c_str()) != 0) {
     const int err = errno;
-    ::rmdir(tmpl.c_str());
+    ::rmdir(tmp.path.c_str());
     if (err == ENOENT) return Status::OK();
     return image::ErrnoStatus("move " + dir + " to", moved, err);
   }
-  return image::RemoveAll(tmpl);
+  LK_RETURN_IF_ERROR(image::RemoveAll(tmp.path));
+  tmp.lock.Release();
+  return Status::OK();
 }
 
 // Deletes in an order that is safe to interrupt: cache entries before the blobs and layers they
@@ -320,9 +326,16 @@ Status Apply(const std::string& state, const GcReport& report) {
         LK_RETURN_IF_ERROR(RemoveDirAtomically(item.id, state));
         ::unlink((item.id + ".lock").c_str());
         break;
-      case GcItem::Kind::kTemp:
+      case GcItem::Kind::kTemp: {
+        // layers/tmp entries are owned through "<dir>.lock" (an extraction, or another GC's
+        // removal); one whose owner lives is left alone, as state recovery does.
+        LK_ASSIGN_OR_RETURN(std::optional<base::OwnerLock> owner,
+                            base::OwnerLock::Claim(item.id + ".lock"));
+        if (!owner) break;
         LK_RETURN_IF_ERROR(image::RemoveAll(item.id));
+        owner->Release();
         break;
+      }
     }
   }
   return Status::OK();

@@ -6,6 +6,7 @@
 
 #include <random>
 
+#include "base/owner_lock.h"
 #include "base/testutil.h"
 #include "builder/image/image_store.h"
 #include "builder/image/layer_extract.h"
@@ -191,6 +192,15 @@ TEST_F(StoreGcTest, LeftoversOfAKilledGcOrWriterAreSwept) {
   EXPECT_EQ(r->items[0].kind, GcItem::Kind::kTemp);
   EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/layers/tmp/gc-abcdef"));
   EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/images/ingest/blob-123456"));
+}
+
+TEST_F(StoreGcTest, ALiveOwnersTempDirIsLeftAlone) {
+  std::filesystem::create_directories(dir_.path() + "/layers/tmp");
+  auto owned = base::MakeOwnedTempDir(dir_.path() + "/layers/tmp", "x-");
+  ASSERT_TRUE(owned.ok()) << owned.status().message();
+  WriteText(owned->path + "/file", "being extracted");
+  ASSERT_TRUE(CollectGarbage(dir_.path(), GcPolicy{}, false, false).ok());
+  EXPECT_TRUE(std::filesystem::exists(owned->path + "/file"));
 }
 
 TEST_F(StoreGcTest, DryRunDeletesNothing) {
