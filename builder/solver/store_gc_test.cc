@@ -203,6 +203,38 @@ TEST_F(StoreGcTest, ALiveOwnersTempDirIsLeftAlone) {
   EXPECT_TRUE(std::filesystem::exists(owned->path + "/file"));
 }
 
+TEST_F(StoreGcTest, DiskUsageSplitsSharedAndUniqueStorage) {
+  image::Image a = MakeImage("a:1", "same");
+  ASSERT_TRUE(store_->Tag("b:1", a).ok());  // the same image under two tags
+  MakeImage("c:1", "other");
+  MakeCacheEntry(kKey1, "cached");
+  auto orphan = store_->blobs().PutBytes("orphan");
+  ASSERT_TRUE(orphan.ok());
+  auto du = MeasureDiskUsage(dir_.path());
+  ASSERT_TRUE(du.ok()) << du.status().message();
+  ASSERT_EQ(du->lines.size(), 5u);
+  EXPECT_EQ(du->lines[0].kind, "blobs");
+  EXPECT_EQ(du->lines[0].count, 3 + 3 + 1 + 1);  // a and c: manifest, config, layer; cache; orphan
+  EXPECT_EQ(du->lines[1].kind, "unpacked layers");
+  EXPECT_EQ(du->lines[1].count, 3);
+  EXPECT_EQ(du->lines[2].kind, "build cache");
+  EXPECT_EQ(du->lines[2].count, 1);
+  ASSERT_EQ(du->images.size(), 3u);
+  EXPECT_EQ(du->images[0].ref, "a:1");
+  EXPECT_GT(du->images[0].bytes, 0);
+  EXPECT_EQ(du->images[0].unique, 0);  // b:1 holds all of it too
+  EXPECT_EQ(du->images[2].ref, "c:1");
+  EXPECT_EQ(du->images[2].unique, du->images[2].bytes);
+  ASSERT_EQ(du->cache.size(), 1u);
+  EXPECT_FALSE(du->cache[0].shared);
+  EXPECT_GT(du->cache[0].bytes, 0);
+  // prune: the orphan; prune --all: also the cache entry, its blob and every unpacked layer.
+  struct stat st;
+  ASSERT_EQ(::stat(store_->blobs().PathFor(orphan->digest).c_str(), &st), 0);
+  EXPECT_EQ(du->reclaimable, static_cast<int64_t>(st.st_blocks) * 512);
+  EXPECT_GT(du->reclaimable_all, du->reclaimable + du->cache[0].bytes);
+}
+
 TEST_F(StoreGcTest, DryRunDeletesNothing) {
   MakeCacheEntry(kKey1, "one");
   GcPolicy all;
