@@ -26,6 +26,7 @@
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
 #include "cli/gc_flags.h"
+#include "cli/registry_image_puller.h"
 #include "cli/state_recovery_setup.h"
 
 namespace latchkey::cli {
@@ -98,6 +99,8 @@ int RunBuild(const CommandContext& ctx, const BuildOptions& f) {
   auto progress = build::NewProgressWriter(*mode, STDERR_FILENO);
   build::BuildFailure failure;
   BrokerSecretSession secrets(**session, (*broker)->audit());
+  RegistryImagePuller puller(*config);  // FROM images the store lacks; --pull
+  req->puller = &puller;
   auto result = build::Build(*req, secrets, *progress, &failure, GetLogger("build"));
   std::string failure_text = result.ok() ? "" : FailureText(failure, &*req, result.status());
   if (*mode == build::ProgressMode::kJson) {

@@ -129,6 +129,8 @@ void AddBuildOptions(CLI::App* b, BuildOptions* f) {
                 "Output: type=oci,dest=FILE.tar | type=oci-layout,dest=DIR | "
                 "type=local,dest=DIR");
   b->add_flag("--no-cache", f->no_cache, "Run every step, ignoring the build cache");
+  b->add_flag("--pull", f->pull,
+              "Resolve every image tag against its registry again (default: use the local copy)");
   b->add_option("--no-cache-filter", f->no_cache_filter, "Do not use the cache for this stage");
   b->add_option("--progress", f->progress, "Progress output: auto, plain, tty, json or quiet");
   b->add_option("--network", f->network, "Network for RUN steps: default, none or host");
@@ -227,6 +229,7 @@ Result<build::BuildRequest> MakeBuildRequest(const BuildOptions& f, const Config
                 : !config.builder.runtime.empty() ? config.builder.runtime
                                                   : "runc";
   req.allowed_leaks.insert(f.allow_leaks.begin(), f.allow_leaks.end());
+  req.pull = f.pull;
   LK_ASSIGN_OR_RETURN(req.ssh_agents, ParseSshFlags(f.ssh, env));
   LK_ASSIGN_OR_RETURN(req.source_date_epoch, SourceDateEpoch(req.frontend.build_args, env));
   LK_ASSIGN_OR_RETURN(req.frontend.target_platform, build::ParsePlatforms(f.platforms));

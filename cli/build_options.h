@@ -34,6 +34,7 @@ struct BuildOptions {
   std::vector<std::string> tags;
   std::vector<std::string> outputs;
   bool no_cache = false;
+  bool pull = false;  // --pull
   std::vector<std::string> no_cache_filter;
   std::string progress = "auto";
   std::string network = "default";

@@ -51,7 +51,7 @@ TEST_F(BuildOptionsTest, CliParsesEveryFlagWithDockerDefaults) {
   AddBuildOptions(app.add_subcommand("build"), &o);
   std::vector<std::string> args = {"build", "-f",       "x/Dockerfile", "-t",      "a:1",
                                    "--tag", "b",        "--ssh",        "default", "--no-cache",
-                                   "-q",    "--ulimit", "nofile=1:2",   "ctx"};
+                                   "-q",    "--ulimit", "nofile=1:2",   "--pull",  "ctx"};
   std::vector<const char*> argv = {"latchkey"};
   for (const auto& a : args) argv.push_back(a.c_str());
   app.parse(static_cast<int>(argv.size()), argv.data());
@@ -60,6 +60,7 @@ TEST_F(BuildOptionsTest, CliParsesEveryFlagWithDockerDefaults) {
   EXPECT_EQ(o.tags, (std::vector<std::string>{"a:1", "b"}));
   EXPECT_EQ(o.ssh, std::vector<std::string>{"default"});
   EXPECT_TRUE(o.no_cache);
+  EXPECT_TRUE(o.pull);
   EXPECT_TRUE(o.quiet);
   EXPECT_EQ(o.ulimits, std::vector<std::string>{"nofile=1:2"});
   EXPECT_EQ(o.progress, "auto");
@@ -81,8 +82,10 @@ TEST_F(BuildOptionsTest, ValidFlagsMakeTheRequest) {
   options_.shm_size = "128m";
   options_.ulimits = {"nofile=1024:2048"};
   options_.outputs = {"type=oci-layout,dest=/out/layout"};
+  options_.pull = true;
   auto req = Make();
   ASSERT_TRUE(req.ok()) << req.status().message();
+  EXPECT_TRUE(req->pull);
   EXPECT_EQ(req->context_dir, dir_);
   EXPECT_EQ(req->dockerfile_path, dir_ + "/Dockerfile");
   EXPECT_EQ(req->dockerfile_text, "FROM scratch\n");
@@ -112,6 +115,7 @@ TEST_F(BuildOptionsTest, DefaultsAndEnvironmentFallbacks) {
   ASSERT_TRUE(req.ok()) << req.status().message();
   EXPECT_EQ(req->runtime, "runc");
   EXPECT_EQ(req->network, executor::NetworkMode::kHost);
+  EXPECT_FALSE(req->pull);
   EXPECT_EQ(req->source_date_epoch, 42);
   config_.builder.state_dir = "/elsewhere";
   env_.erase("SOURCE_DATE_EPOCH");

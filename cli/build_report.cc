@@ -1,6 +1,7 @@
 #include "cli/build_report.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -10,9 +11,49 @@
 #include "base/go_text.h"
 #include "builder/image/image_ref.h"
 #include "builder/image/media_types.h"
+#include "builder/image/reference.h"
 #include "secure/redactor.h"
 
 namespace latchkey::cli {
+namespace {
+
+// A package URL component escaped as Go's url.PathEscape does (what packageurl-go writes):
+// "linux/amd64" is "linux%2Famd64"; ':' and '@' stay.
+std::string PathEscape(std::string_view s) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) ||
+        std::string_view("-._~$&+:=@").find(static_cast<char>(c)) != std::string_view::npos) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string MaterialPackageUrl(const build::BuildMaterial& m) {
+  auto ref = image::ParseNormalizedReference(m.ref);
+  if (!ref.ok()) return "";
+  const std::string name = ref->FamiliarName();
+  std::string out = "pkg:docker/" + name;
+  if (!ref->tag.empty()) {
+    out += "@" + PathEscape(ref->tag);
+  } else if (ref->digest.empty()) {
+    out += "@latest";
+  }
+  std::string q;
+  if (!ref->digest.empty()) q += "digest=" + PathEscape(ref->digest);
+  if (!m.platform.empty())
+    q += (q.empty() ? "" : "&") + std::string("platform=") + PathEscape(m.platform);
+  if (!q.empty()) out += "?" + q;
+  return out;
+}
 
 std::string DockerfileSnippet(const std::string& path, std::string_view text, int line,
                               int end_line) {
@@ -91,6 +132,16 @@ std::string MetadataJson(const build::BuildResult& r, const std::string& build_r
     if (ref.ok()) names += (names.empty() ? "" : ",") + ref->FullString();
   }
   if (!names.empty()) j["image.name"] = names;
+  // buildx's default (mode=min) provenance, of which latchkey writes the build type and the
+  // materials: every store or registry image the build read, with the digest it resolved to.
+  nlohmann::json materials = nlohmann::json::array();
+  for (const auto& m : r.materials) {
+    std::string uri = MaterialPackageUrl(m);
+    if (uri.empty() || m.digest.rfind("sha256:", 0) != 0) continue;
+    materials.push_back({{"uri", uri}, {"digest", {{"sha256", m.digest.substr(7)}}}});
+  }
+  j["buildx.build.provenance"] = {{"buildType", "https://mobyproject.org/buildkit@v1"},
+                                  {"materials", materials}};
   return j.dump(2);
 }
 

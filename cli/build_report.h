@@ -41,9 +41,19 @@ std::string FailureText(const build::BuildFailure& failure, const build::BuildRe
 std::string WarningSummary(const std::vector<std::string>& warnings, build::ProgressMode mode);
 
 // buildx's --metadata-file content: the image exporter's response (config digest, manifest
-// digest and descriptor, image.name: every tag's full name, comma-separated) plus
-// buildx.build.ref = `build_ref`; JSON indented by 2, without a trailing newline.
+// digest and descriptor, image.name: every tag's full name, comma-separated), buildx.build.ref
+// = `build_ref`, and buildx.build.provenance with buildType "https://mobyproject.org/buildkit@v1"
+// and "materials": [{"uri": MaterialPackageUrl, "digest": {"sha256": HEX}}] for every image of
+// result.materials; JSON indented by 2, without a trailing newline.
 std::string MetadataJson(const build::BuildResult& result, const std::string& build_ref);
+
+// BuildKit's package URL of a base image (util/purl RefToPURL): "pkg:docker/" + the familiar
+// name + "@" + the tag (latest when the reference has neither tag nor digest), then the
+// qualifiers digest=<digest> (a digest reference) and platform=<os%2Farch[%2Fvariant]>:
+// "pkg:docker/alpine@3.19?platform=linux%2Famd64",
+// "pkg:docker/127.0.0.1:5000/team/app@1?platform=linux%2Famd64". "" for a reference that does
+// not parse.
+std::string MaterialPackageUrl(const build::BuildMaterial& material);
 
 }  // namespace latchkey::cli
 

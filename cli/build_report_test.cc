@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "builder/solver/progress_test_util.h"
 
 namespace latchkey::cli {
@@ -107,6 +109,10 @@ TEST(MetadataJsonTest, BuildxKeys) {
   r.image.manifest_size = 123;
   EXPECT_EQ(MetadataJson(r, "latchkey/local/b1"),
             "{\n"
+            "  \"buildx.build.provenance\": {\n"
+            "    \"buildType\": \"https://mobyproject.org/buildkit@v1\",\n"
+            "    \"materials\": []\n"
+            "  },\n"
             "  \"buildx.build.ref\": \"latchkey/local/b1\",\n"
             "  \"containerimage.config.digest\": \"sha256:c0\",\n"
             "  \"containerimage.descriptor\": {\n"
@@ -121,6 +127,35 @@ TEST(MetadataJsonTest, BuildxKeys) {
   EXPECT_NE(j.find("\"image.name\": \"docker.io/library/app:dev,registry.local:5000/team/app:1\""),
             std::string::npos)
       << j;
+}
+
+// The base images go into buildx's provenance materials, with BuildKit's package URLs.
+TEST(MetadataJsonTest, ProvenanceMaterials) {
+  const std::string h1(64, 'a'), h2(64, 'b'), h3(64, 'c');
+  build::BuildResult r;
+  r.materials = {
+      {"docker.io/library/alpine:3.19", "sha256:" + h1, "linux/amd64", true},
+      {"127.0.0.1:5000/team/app:1", "sha256:" + h2, "linux/arm64/v8", false},
+      {"docker.io/library/busybox@sha256:" + h3, "sha256:" + h3, "linux/amd64", true},
+      {"not a reference", "sha256:" + h1, "linux/amd64", false},
+  };
+  nlohmann::json j = nlohmann::json::parse(MetadataJson(r, "ref"));
+  EXPECT_EQ(j["buildx.build.provenance"].dump(),
+            nlohmann::json::parse(R"({"buildType": "https://mobyproject.org/buildkit@v1",
+              "materials": [
+                {"uri": "pkg:docker/alpine@3.19?platform=linux%2Famd64",
+                 "digest": {"sha256": ")" +
+                                  h1 + R"("}},
+                {"uri": "pkg:docker/127.0.0.1:5000/team/app@1?platform=linux%2Farm64%2Fv8",
+                 "digest": {"sha256": ")" +
+                                  h2 + R"("}},
+                {"uri": "pkg:docker/busybox?digest=sha256:)" +
+                                  h3 + R"(&platform=linux%2Famd64",
+                 "digest": {"sha256": ")" +
+                                  h3 + R"("}}]})")
+                .dump());
+  EXPECT_EQ(MaterialPackageUrl({"docker.io/team/tool:2@sha256:" + h1, "", "", false}),
+            "pkg:docker/team/tool@2?digest=sha256:" + h1);
 }
 
 }  // namespace

@@ -2,13 +2,11 @@
 // registry into the local image store (registry/puller.h), tagged as REF, so `latchkey
 // images` lists it and `FROM REF` builds from it. Credentials come from Docker's config.json
 // ($DOCKER_CONFIG/config.json, else ~/.docker/config.json); per-host TLS and plain-HTTP
-// settings from the configuration's `registries:` map. Exit codes: 0 pulled, 1 the pull failed
+// settings from the configuration's `registries:` map (both set up in registry_setup.h, shared
+// with builds that pull). Exit codes: 0 pulled, 1 the pull failed
 // (`error: <message>`), 2 usage (bad reference, platform or flag).
-#include <cstdlib>
 #include <iostream>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "builder/image/export_spec.h"
@@ -18,9 +16,8 @@
 #include "builder/solver/store_gc.h"
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
+#include "cli/registry_setup.h"
 #include "cli/state_recovery_setup.h"
-#include "registry/curl_transport.h"
-#include "registry/docker_config_credentials.h"
 #include "registry/puller.h"
 
 namespace latchkey::cli {
@@ -74,23 +71,8 @@ int RunPull(const CommandContext& ctx, const PullFlags& f) {
   auto in_use = build::StoreUseLock::Shared(dir);
   if (!in_use.ok()) return Fail(in_use.status());
 
-  std::map<std::string, std::string> env;
-  for (const char* name : {"DOCKER_CONFIG", "HOME"}) {
-    if (const char* v = std::getenv(name)) env[name] = v;
-  }
-  registry::DockerConfigCredentials credentials(
-      registry::DockerConfigCredentials::DefaultPath(env));
-  auto transport = registry::CurlTransport::Create();
-  if (!transport.ok()) return Fail(transport.status());
-  const Config& cfg = *config;
-  registry::RegistryClient client(transport->get(), &credentials, [&cfg](const std::string& h) {
-    registry::HostOptions o;
-    if (const RegistryHostConfig* r = cfg.FindRegistry(h)) {
-      o.insecure = r->insecure;
-      o.ca_file = r->ca_file;
-    }
-    return o;
-  });
+  auto reg = CliRegistry::Open(*config);
+  if (!reg.ok()) return Fail(reg.status());
 
   const std::string display = ref.String();
   if (!quiet) {
@@ -111,13 +93,14 @@ int RunPull(const CommandContext& ctx, const PullFlags& f) {
           std::cout << Short(e.digest) << ": connection dropped at " << e.bytes
                     << " bytes; resuming\n";
           break;
+        case registry::PullEvent::kStarted:
+          return;
       }
       std::cout.flush();
     };
   }
-  auto r = registry::Pull(client, store->blobs(), ref, opts);
+  auto r = PullIntoStore((*reg)->client(), *store, ref, opts, local->ToString());
   if (!r.ok()) return Fail(r.status());
-  if (Status st = store->Tag(local->ToString(), r->image); !st.ok()) return Fail(st);
   if (quiet) {
     std::cout << display << "\n";
     return kExitOk;

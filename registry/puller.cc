@@ -114,6 +114,10 @@ Result<PullResult> Pull(RegistryClient& client, image::BlobStore& blobs,
       emit({PullEvent::kPresent, d.digest, d.size, 0});
       return Status::OK();
     }
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      emit({PullEvent::kStarted, d.digest, d.size, 0});
+    }
     BlobSink sink(blobs, d, stop);
     LK_RETURN_IF_ERROR(sink.Reset());
     for (int attempt = 0;; ++attempt) {

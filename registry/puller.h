@@ -35,6 +35,7 @@ struct PullEvent {
     kPresent,     // a blob already in the store
     kDownloaded,  // a blob downloaded and verified; bytes = its size
     kResumed,     // a dropped download resumed at `bytes`
+    kStarted,     // a download started (a blob not in the store)
   };
   Kind kind;
   std::string digest;

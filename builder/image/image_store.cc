@@ -20,20 +20,20 @@ std::string FormatRfc3339(int64_t seconds) {
   return buf;
 }
 
+std::string ImportHint(std::string_view ref) {
+  const std::string r(ref);
+  return "make a base image: mmdebstrap --variant=minbase bookworm ROOTFS && latchkey image "
+         "import --rootfs ROOTFS -t " +
+         r + "; or import one: latchkey image import --oci-layout DIR[:TAG] -t " + r +
+         " (or --archive FILE for an OCI or docker save archive)";
+}
+
 namespace {
 
 Status NotInStore(std::string_view ref) {
   const std::string r(ref);
-  return NotFoundError("image \"" + r +
-                       "\" is not in the local store, and builds do not pull from a registry "
-                       "yet. Pull it first: latchkey pull " +
-                       r +
-                       "; or make a base image: mmdebstrap --variant=minbase bookworm ROOTFS && "
-                       "latchkey image import --rootfs ROOTFS -t " +
-                       r + "; or import one: latchkey image import --oci-layout DIR[:TAG] -t " + r +
-                       " (or --archive FILE for an OCI or docker save archive); or build it with "
-                       "-t " +
-                       r);
+  return NotFoundError("image \"" + r + "\" is not in the local store. Pull it: latchkey pull " +
+                       r + "; or " + ImportHint(r) + "; or build it with -t " + r);
 }
 
 // The store's index, read under its lock (held as long as this lives), without the entries

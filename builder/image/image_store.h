@@ -1,9 +1,9 @@
 // ImageStore: the local image store, an OCI image layout at "<state_dir>/images" whose
 // index.json maps tags ("NAME:TAG", normalised by image_ref.h) to manifests. Blobs are shared by
 // all images (content-addressed, see blob_store.h); unpacked layers are cached in
-// "<state_dir>/layers" (see layer_extract.h). latchkey works offline: images enter the store
-// only by import (ImportRootfs; or image_import.h into blobs() and then Tag) or by a build
-// tagging its result (Tag).
+// "<state_dir>/layers" (see layer_extract.h). Images enter the store by import (ImportRootfs;
+// or image_import.h into blobs() and then Tag), by a pull (registry/puller.h into blobs(), then
+// Tag) or by a build tagging its result (Tag).
 //
 // Thread-safety: an ImageStore may be used from many threads, and many processes may open the
 // same state dir: index.json changes are read-modify-write under an exclusive flock on
@@ -60,12 +60,10 @@ class ImageStore {
   // Points `ref` at the manifest `manifest_digest` already in the store.
   Status Put(std::string_view manifest_digest, std::string_view ref);
 
-  // The image `ref` names. NOT_FOUND, with the text the builder shows for a missing base:
-  // `image "<ref>" is not in the local store, and builds do not pull from a registry yet. Pull
-  // it first: latchkey pull <ref>; or make a base image: mmdebstrap --variant=minbase bookworm
-  // ROOTFS && latchkey image import --rootfs ROOTFS -t <ref>; or import one: latchkey image
-  // import --oci-layout DIR[:TAG] -t <ref> (or --archive FILE for an OCI or docker save
-  // archive); or build it with -t <ref>`.
+  // The image `ref` names. NOT_FOUND, with the text `latchkey image` shows for a missing
+  // image (and a build that has no puller, builder/solver/image_puller.h):
+  // `image "<ref>" is not in the local store. Pull it: latchkey pull <ref>; or <ImportHint>;
+  // or build it with -t <ref>`.
   Result<Image> Resolve(std::string_view ref) const;
 
   // Every tag, sorted by ref.
@@ -88,6 +86,12 @@ class ImageStore {
   std::string state_dir_;
   BlobStore blobs_;
 };
+
+// How to put `ref` into the local store without a registry, as the missing-image messages say
+// it: "make a base image: mmdebstrap --variant=minbase bookworm ROOTFS && latchkey image import
+// --rootfs ROOTFS -t <ref>; or import one: latchkey image import --oci-layout DIR[:TAG] -t
+// <ref> (or --archive FILE for an OCI or docker save archive)".
+std::string ImportHint(std::string_view ref);
 
 // RFC 3339 UTC ("2024-01-02T03:04:05Z") for `seconds` since the epoch.
 std::string FormatRfc3339(int64_t seconds);

@@ -22,14 +22,14 @@ TEST(ImageStore, MissingImageHasTheBuilderMessage) {
   auto r = store->Resolve("busybox:1.36");
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
   EXPECT_EQ(r.status().message(),
-            "image \"busybox:1.36\" is not in the local store, and builds do not pull from a "
-            "registry yet. Pull it first: latchkey pull busybox:1.36; or make a base image: "
+            "image \"busybox:1.36\" is not in the local store. Pull it: latchkey pull "
+            "busybox:1.36; or make a base image: "
             "mmdebstrap --variant=minbase bookworm ROOTFS && "
             "latchkey image import --rootfs ROOTFS -t busybox:1.36; or import one: latchkey image "
             "import --oci-layout DIR[:TAG] -t busybox:1.36 (or --archive FILE for an OCI or docker "
             "save archive); or build it with -t busybox:1.36");
   EXPECT_EQ(store->Remove("busybox").message().substr(0, 50),
-            "image \"busybox\" is not in the local store, and bui");
+            "image \"busybox\" is not in the local store. Pull it");
 }
 
 TEST(ImageStore, ImportResolveNormaliseListRemove) {

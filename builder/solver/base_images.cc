@@ -23,8 +23,8 @@ std::string Lower(std::string s) {
 }  // namespace
 
 Result<frontend::ImageConfig> RunResolver::Resolve(const std::string& ref,
-                                                   const std::string& /*platform*/) {
-  LK_ASSIGN_OR_RETURN(ResolvedImage * img, run_.ResolveImage(ref));
+                                                   const std::string& platform) {
+  LK_ASSIGN_OR_RETURN(ResolvedImage * img, run_.ResolveImage(ref, platform));
   return img->image.config;
 }
 
@@ -76,7 +76,7 @@ Result<ResolvedImage*> BuildRun::LoadFromLayout(const NamedContext& nc, const st
   return out;
 }
 
-Result<ResolvedImage*> BuildRun::ResolveImage(const std::string& ref) {
+Result<ResolvedImage*> BuildRun::ResolveImage(const std::string& ref, const std::string& platform) {
   auto it = images_.find(ref);
   if (it != images_.end()) return it->second.get();
   for (const auto& nc : req_.named_contexts) {
@@ -88,9 +88,11 @@ Result<ResolvedImage*> BuildRun::ResolveImage(const std::string& ref) {
     }
     return LoadFromLayout(nc, ref);
   }
-  LK_ASSIGN_OR_RETURN(image::Image img, store_.Resolve(ref));
   auto r = std::make_unique<ResolvedImage>();
-  r->image = std::move(img);
+  LK_ASSIGN_OR_RETURN(
+      r->image,
+      StoreOrPull(ref, platform.empty() ? req_.frontend.target_platform : platform, &r->material));
+  materials_.push_back(r->material);
   ResolvedImage* out = r.get();
   images_[ref] = std::move(r);
   return out;

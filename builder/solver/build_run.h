@@ -2,6 +2,7 @@
 // builder; its methods live in one file per pipeline stage:
 //   builder.cc      Run -> RunStage -> RunStep: stage and step sequencing, cancellation checks
 //   base_images.cc  FROM resolution (oci-layout contexts, the store) and read-only source views
+//   image_pull.cc   images from the store or, on a miss or with --pull, the request's puller
 //   step_key.cc     a step's cache key, and whether a cache entry may be reused
 //   step_exec.cc    RUN through the executor
 //   step_copy.cc    COPY / ADD
@@ -83,13 +84,15 @@ struct StageResult {
 
 struct ResolvedImage {
   image::Image image;
+  BuildMaterial material;         // ref "" for an oci-layout build context
   std::vector<std::string> dirs;  // unpacked layers, base first
   std::unique_ptr<OverlayMount> view;
 };
 
 class BuildRun;
 
-// Resolves FROM images for the evaluator: oci-layout build contexts first, then the store.
+// Resolves FROM images for the evaluator: oci-layout build contexts first, then the store (or
+// the registry, image_pull.cc).
 class RunResolver : public frontend::BaseImageResolver {
  public:
   explicit RunResolver(BuildRun& run) : run_(run) {}
@@ -127,11 +130,28 @@ class BuildRun {
   }
 
   Result<BuildResult> Run();
-  Result<ResolvedImage*> ResolveImage(const std::string& ref);
+  // The image `ref` names for `platform` ("" = the target platform), resolved once per build
+  // (the first resolution's platform wins): an oci-layout build context of that name, else
+  // StoreOrPull.
+  Result<ResolvedImage*> ResolveImage(const std::string& ref, const std::string& platform = "");
 
  private:
   Status Prepare();
   Result<ResolvedImage*> LoadFromLayout(const NamedContext& nc, const std::string& key);
+  // The image `ref` (as written in the Dockerfile) names (image_pull.cc): from the local store;
+  // without a puller, the store's NOT_FOUND text. With one, a tag the store lacks (or any tag,
+  // with --pull) is pulled, and a digest reference is taken from the blob store when its
+  // manifest is there, else pulled. `material` receives what was resolved.
+  Result<image::Image> StoreOrPull(const std::string& ref, const std::string& platform,
+                                   BuildMaterial* material);
+  // One pull on its own "[internal] load metadata for <ref>" vertex. A failure is
+  // `<as written>: failed to resolve source metadata for <ref>: <the puller's text>`, and when
+  // the registry cannot be reached (UNAVAILABLE, DEADLINE_EXCEEDED) a hint follows: with a
+  // local copy (--pull) "; without --pull the build uses the local copy of <as written>", else
+  // "; to build without the registry, put the image in the local store: <ImportHint>".
+  Result<image::Image> PullImage(const std::string& as_written, const image::Reference& ref,
+                                 const std::string& platform, bool have_local,
+                                 BuildMaterial* material);
   // The base (an earlier stage, scratch or an image whose layers are unpacked), then each step;
   // the result is kept in stages_. Checks the cancel token before each step.
   Status RunStage(const frontend::EvaluatedStage& es, size_t stage_count);
@@ -212,6 +232,7 @@ class BuildRun {
   frontend::EvaluatedBuild eval_;
   std::map<int, StageResult> stages_;
   std::map<std::string, std::unique_ptr<ResolvedImage>> images_;
+  std::vector<BuildMaterial> materials_;  // store and registry images, in order of first use
   std::string captured_;
   int steps_run_ = 0;
   int steps_cached_ = 0;

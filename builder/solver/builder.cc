@@ -288,6 +288,7 @@ Result<BuildResult> BuildRun::Run() {
   result.steps_run = steps_run_;
   result.steps_cached = steps_cached_;
   result.warnings = std::move(warnings);
+  result.materials = materials_;
   return result;
 }
 

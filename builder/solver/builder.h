@@ -2,8 +2,9 @@
 // taken from one broker session. See docs/builder.md.
 //
 // The flow: parse and evaluate the Dockerfile (builder/frontend) with base images resolved from
-// --build-context oci-layout sources and the local image store; then, stage by stage in
-// dependency order, each step either hits the build cache (build_cache.h) or runs:
+// --build-context oci-layout sources and the local image store, pulling an image the store
+// lacks (or every tag, with --pull) through the request's ImagePuller (image_puller.h); then, stage
+// by stage in dependency order, each step either hits the build cache (build_cache.h) or runs:
 //   RUN       under runc (builder/executor) on an overlay of the stage's layers; secrets are
 //             fetched from the session when the step starts, never earlier;
 //   COPY/ADD  into an overlay of the stage's layers, every path resolved inside the root
@@ -31,6 +32,7 @@
 #include "builder/frontend/stages.h"
 #include "builder/image/export_spec.h"
 #include "builder/image/oci_image.h"
+#include "builder/solver/image_puller.h"
 #include "builder/solver/progress.h"
 #include "builder/solver/secret_session.h"
 #include "builder/solver/step_executor.h"
@@ -82,6 +84,12 @@ struct BuildRequest {
   std::vector<executor::Rlimit> ulimits;
   // Runs the RUN steps (not owned; must outlive Build). null: RuncStepExecutor().
   StepExecutor* executor = nullptr;
+  // Fetches images the local store lacks (not owned; must outlive Build). null: a missing
+  // image fails the build with the store's text (ImageStore::Resolve).
+  ImagePuller* puller = nullptr;
+  // --pull: every image reference with a tag is resolved against its registry again (and
+  // pulled when it changed), even when the store has the tag. Needs `puller`.
+  bool pull = false;
 };
 
 // Where a failed build failed, for the CLI's BuildKit-style error block.
@@ -89,6 +97,17 @@ struct BuildFailure {
   std::string vertex;  // "[2/3] RUN false"; "" when not in a step
   int line = 0;        // Dockerfile line; 0 when unknown
   int end_line = 0;
+};
+
+// An image the build read from the image store or a registry (FROM, COPY --from=<image>, RUN
+// --mount=from=<image>), as buildx lists it in its provenance's materials.
+struct BuildMaterial {
+  std::string ref;       // normalised: "docker.io/library/alpine:3.19", "reg:5000/app@sha256:…"
+  std::string digest;    // what `ref` resolved to: the registry's digest (an index's for a
+                         // multi-platform image) when pulled by this build, else the stored
+                         // manifest's
+  std::string platform;  // "linux/amd64"
+  bool pulled = false;   // fetched from the registry by this build
 };
 
 struct BuildResult {
@@ -100,6 +119,8 @@ struct BuildResult {
   int steps_run = 0;
   int steps_cached = 0;
   std::vector<std::string> tags;  // as stored
+  // Every store or registry image the build read, in the order first used.
+  std::vector<BuildMaterial> materials;
 };
 
 // Runs the build. `session` supplies secrets and records leak findings (secret_session.h); it is

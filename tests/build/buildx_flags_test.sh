@@ -35,7 +35,12 @@ expect_eq "$(jq -r '."containerimage.descriptor".digest + " " + ."containerimage
 expect_eq "$(jq -r '."image.name"' "$W/meta.json")" "docker.io/library/app:flags" "metadata image.name"
 [[ "$(jq -r '."buildx.build.ref"' "$W/meta.json")" == latchkey/local/* ]] || fail "buildx.build.ref: $(cat "$W/meta.json")"
 expect_eq "$(jq -r 'keys | join(" ")' "$W/meta.json")" \
-  "buildx.build.ref containerimage.config.digest containerimage.descriptor containerimage.digest image.name" "metadata keys"
+  "buildx.build.provenance buildx.build.ref containerimage.config.digest containerimage.descriptor containerimage.digest image.name" "metadata keys"
+# The base image in buildx's provenance materials: BuildKit's package URL and the digest it
+# resolved to (here the stored manifest of busybox:test).
+base_digest=$("$LK" image inspect busybox:test | jq -r .manifest)
+expect_eq "$(jq -c '."buildx.build.provenance"' "$W/meta.json")" \
+  "{\"buildType\":\"https://mobyproject.org/buildkit@v1\",\"materials\":[{\"digest\":{\"sha256\":\"${base_digest#sha256:}\"},\"uri\":\"pkg:docker/busybox@test?platform=linux%2Famd64\"}]}" "metadata provenance materials"
 
 # 2. The RUN options are part of the step's cache key: same flags hit, another --add-host runs.
 build_ok --add-host db.internal:10.1.2.3 --add-host v6=::1 --shm-size 128m --ulimit nofile=1024:2048 \

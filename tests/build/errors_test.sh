@@ -43,10 +43,13 @@ EOP
 [ ! -e "$W/out" ] || fail "a failed build wrote its output"
 "$LK" image inspect broken:1 > /dev/null 2>&1 && fail "a failed build tagged its image"
 
-# 2. A missing base image.
-printf 'FROM nope:1\nRUN true\n' > "$ctx/Dockerfile"
+# 2. A missing base image whose registry cannot be reached (a closed port on loopback).
+DOWN=127.0.0.1:$(free_port)
+printf 'FROM %s/nope:1\nRUN true\n' "$DOWN" > "$ctx/Dockerfile"
 build_fails "$ctx"
-expect_eq "$(last_err_line)" 'ERROR: failed to solve: Dockerfile:1: image "nope:1" is not in the local store, and builds do not pull from a registry yet. Pull it first: latchkey pull nope:1; or make a base image: mmdebstrap --variant=minbase bookworm ROOTFS && latchkey image import --rootfs ROOTFS -t nope:1; or import one: latchkey image import --oci-layout DIR[:TAG] -t nope:1 (or --archive FILE for an OCI or docker save archive); or build it with -t nope:1' "missing base image"
+expect_eq "$(last_err_line)" "ERROR: failed to solve: Dockerfile:1: $DOWN/nope:1: failed to resolve source metadata for $DOWN/nope:1: cannot reach registry $DOWN: Connection refused; to build without the registry, put the image in the local store: make a base image: mmdebstrap --variant=minbase bookworm ROOTFS && latchkey image import --rootfs ROOTFS -t $DOWN/nope:1; or import one: latchkey image import --oci-layout DIR[:TAG] -t $DOWN/nope:1 (or --archive FILE for an OCI or docker save archive)" "missing base image, registry down"
+expect_file_contains "$ERR" "#3 [internal] load metadata for $DOWN/nope:1" "load metadata vertex"
+expect_file_contains "$ERR" "#3 ERROR: $DOWN/nope:1: failed to resolve source metadata for $DOWN/nope:1: cannot reach registry $DOWN: Connection refused;" "load metadata vertex error"
 
 # 3. An unknown --target.
 printf 'FROM busybox:test AS one\nRUN true\n' > "$ctx/Dockerfile"

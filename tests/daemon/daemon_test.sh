@@ -66,7 +66,7 @@ out=$(client rm app:1)
 rc=$?
 set -e
 expect_eq "$rc" "1" "RemoveImage of a missing tag exits"
-expect_eq "$out" "error: NOT_FOUND: image \"app:1\" is not in the local store, and builds do not pull from a registry yet. Pull it first: latchkey pull app:1; or make a base image: mmdebstrap --variant=minbase bookworm ROOTFS && latchkey image import --rootfs ROOTFS -t app:1; or import one: latchkey image import --oci-layout DIR[:TAG] -t app:1 (or --archive FILE for an OCI or docker save archive); or build it with -t app:1" "RemoveImage missing"
+expect_eq "$out" "error: NOT_FOUND: image \"app:1\" is not in the local store. Pull it: latchkey pull app:1; or make a base image: mmdebstrap --variant=minbase bookworm ROOTFS && latchkey image import --rootfs ROOTFS -t app:1; or import one: latchkey image import --oci-layout DIR[:TAG] -t app:1 (or --archive FILE for an OCI or docker save archive); or build it with -t app:1" "RemoveImage missing"
 
 # 4. A BuildKit-style Python session stays open in the daemon until its client goes away.
 echo "CANARY-e2e-session-b71c" > "$W/value"

@@ -66,7 +66,7 @@ set +e
 msg=$("$LK" image export nope:1 -o type=oci,dest="$W/x.tar" --state-dir "$S" 2>&1); rc=$?
 set -e
 expect_eq "$rc" "1" "missing image exit code"
-expect_eq "$msg" 'error: image "nope:1" is not in the local store, and builds do not pull from a registry yet. Pull it first: latchkey pull nope:1; or make a base image: mmdebstrap --variant=minbase bookworm ROOTFS && latchkey image import --rootfs ROOTFS -t nope:1; or import one: latchkey image import --oci-layout DIR[:TAG] -t nope:1 (or --archive FILE for an OCI or docker save archive); or build it with -t nope:1' "missing image"
+expect_eq "$msg" 'error: image "nope:1" is not in the local store. Pull it: latchkey pull nope:1; or make a base image: mmdebstrap --variant=minbase bookworm ROOTFS && latchkey image import --rootfs ROOTFS -t nope:1; or import one: latchkey image import --oci-layout DIR[:TAG] -t nope:1 (or --archive FILE for an OCI or docker save archive); or build it with -t nope:1' "missing image"
 [ ! -e "$W/x.tar" ] || fail "a failed export left a file"
 set +e
 msg=$("$LK" image export busybox:lab -o type=zip,dest=x --state-dir "$S" 2>&1); rc=$?

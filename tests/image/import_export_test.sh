@@ -81,7 +81,7 @@ expect_eq "$rc:$out" "2:error: import: give exactly one of --rootfs, --oci-layou
 err "$LK" image tag app:dev Team/App --state-dir "$S"
 expect_eq "$rc:$out" '2:error: "Team/App" is not a valid repository/tag: invalid reference format: repository name must be lowercase' "tag uppercase"
 err "$LK" image tag nope:1 x:1 --state-dir "$S"
-[ "$rc" = 1 ] && [[ "$out" == 'error: image "nope:1" is not in the local store, and builds do not pull from a registry yet. Pull it first: latchkey pull nope:1; or make a base image: mmdebstrap'* ]] \
+[ "$rc" = 1 ] && [[ "$out" == 'error: image "nope:1" is not in the local store. Pull it: latchkey pull nope:1; or make a base image: mmdebstrap'* ]] \
   || fail "tag of a missing image: $rc $out"
 err "$LK" image export app:dev -o type=oci,dest=x,name=App --state-dir "$S"
 expect_eq "$rc:$out" '2:error: invalid -o "type=oci,dest=x,name=App": "App" is not a valid repository/tag: invalid reference format: repository name must be lowercase' "bad name="

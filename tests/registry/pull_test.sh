@@ -5,7 +5,9 @@
 # seeded with skopeo. Checks: pull + images + a build FROM the pulled image with a RUN step; a
 # second image on the same base downloads 0 base bytes (pull output and the registry's access
 # log); exact messages for an unknown CA, no credential, a wrong password, an unknown tag, a
-# registry that is down and a corrupted blob (nothing stored); a canary password appears in no
+# registry that is down and a corrupted blob (nothing stored); builds that pull (a miss pulls,
+# the next build uses the local copy with no registry request, --pull follows a moved tag, the
+# digest in --metadata-file, a wrong password's exact text); a canary password appears in no
 # output or state. Prints the pull time next to `skopeo copy` of the same image.
 source "$(dirname "$0")/../build/lib.sh"
 command -v docker-registry > /dev/null || fail "docker-registry is not installed (make deps)"
@@ -178,6 +180,67 @@ lk_err "blob $other_layer: digest mismatch (got sha256:$got)" pull "$H1/other:1"
 [ -z "$(ls -A "$STATE/builder/ingest" 2> /dev/null)" ] || fail "partial blobs left in ingest/"
 lk_ok images
 expect_file_lacks "$PLAIN_OUT" "$H1/other" "images after the failed pull"
+
+# --- Builds pull ------------------------------------------------------------------------------
+# A fresh store: a build FROM an image that is not there pulls it (BuildKit's load metadata
+# vertex, per-blob lines), RUN works on it, and the digest is in --metadata-file; the next
+# build uses the local copy (no registry request at all); --pull resolves the moved tag again.
+STATE=$W/build-state
+write_config "registries: {\"$H2\": {ca_file: $W/ca.crt}}"
+skopeo_ copy -q --dest-tls-verify=false "oci-archive:$W/app.tar" "docker://$H1/moving:1"
+manifest_digest() {  # manifest_digest REPO TAG: what the plain registry resolves the tag to
+  curl -fsI -H "$ACCEPT" "http://$H1/v2/$1/manifests/$2" | tr -d '\r' |
+    awk 'tolower($1) == "docker-content-digest:" {print $2}'
+}
+first_digest=$(manifest_digest moving 1)
+ctx5=$(new_context buildpull)
+printf 'FROM %s/moving:1\nRUN (cat /app-one 2> /dev/null || echo none) > /got\n' "$H1" > "$ctx5/Dockerfile"
+mark=$(wc -l < "$REGLOGS/reg1.log")
+build_ok --metadata-file "$W/pull-meta.json" -t built:1 "$ctx5"
+expect_file_contains "$ERR" "[internal] load metadata for $H1/moving:1" "the build's pull vertex"
+grep -qE "^#[0-9]+ resolve $H1/moving:1@sha256:[0-9a-f]{64} [0-9.]+s done$" "$ERR" ||
+  fail "no resolve line on the pull vertex"
+grep -qE "^#[0-9]+ sha256:[0-9a-f]{64} [0-9.]+[kM]?B / [0-9.]+[kM]?B [0-9.]+s done$" "$ERR" ||
+  fail "no per-blob progress line on the pull vertex"
+tail -n +"$mark" "$REGLOGS/reg1.log" | grep -q "GET /v2/moving/manifests/1" ||
+  fail "the build did not ask the registry for moving:1"
+lk_ok image export built:1 -o "type=local,dest=$W/built1-root"
+expect_eq "$(cat "$W/built1-root/got")" "one" "RUN in a build FROM a pulled image"
+expect_eq "$(jq -c '."buildx.build.provenance".materials' "$W/pull-meta.json")" \
+  "[{\"digest\":{\"sha256\":\"${first_digest#sha256:}\"},\"uri\":\"pkg:docker/$H1/moving@1?platform=linux%2Famd64\"}]" \
+  "the pulled base's digest in --metadata-file"
+lk_ok images
+expect_file_contains "$PLAIN_OUT" "$H1/moving" "the build's pull is in the store"
+
+skopeo_ copy -q --dest-tls-verify=false "oci-archive:$W/base.tar" "docker://$H1/moving:1"
+moved_digest=$(manifest_digest moving 1)
+[ "$moved_digest" != "$first_digest" ] || fail "the tag did not move"
+mark=$(wc -l < "$REGLOGS/reg1.log")
+build_ok -t built:2 "$ctx5"
+expect_file_lacks "$ERR" "load metadata" "second build (local copy)"
+new_requests=$(tail -n +"$((mark + 1))" "$REGLOGS/reg1.log" | grep '/v2/' || true)
+[ -z "$new_requests" ] || fail "the second build asked the registry: $new_requests"
+lk_ok image export built:2 -o "type=local,dest=$W/built2-root"
+expect_eq "$(cat "$W/built2-root/got")" "one" "second build: the local copy, not the moved tag"
+
+build_ok --pull --metadata-file "$W/pull-meta2.json" -t built:3 "$ctx5"
+expect_file_contains "$ERR" "[internal] load metadata for $H1/moving:1" "--pull resolves again"
+lk_ok image export built:3 -o "type=local,dest=$W/built3-root"
+expect_eq "$(cat "$W/built3-root/got")" "none" "--pull builds FROM the moved tag"
+expect_eq "$(jq -r '."buildx.build.provenance".materials[0].digest.sha256' "$W/pull-meta2.json")" \
+  "${moved_digest#sha256:}" "--pull: the new digest in --metadata-file"
+
+# Credentials in a build: the same Docker config as `latchkey pull`; a wrong one fails with the
+# registry's exact text.
+ctx6=$(new_context buildprivate)
+printf 'FROM %s/private/base:1\nRUN echo ok > /ok\n' "$H2" > "$ctx6/Dockerfile"
+printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$H2" "$(printf 'alice:wrong-%s' "$$" | base64 -w0)" > "$W/docker/config.json"
+build_fails "$ctx6"
+expect_eq "$(last_err_line)" "ERROR: failed to solve: Dockerfile:1: $H2/private/base:1: failed to resolve source metadata for $H2/private/base:1: registry $H2: 401 Unauthorized: the credential from docker config $W/docker/config.json was rejected" \
+  "a build with a wrong registry password"
+printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$H2" "$(printf 'alice:%s' "$CANARY" | base64 -w0)" > "$W/docker/config.json"
+build_ok -t private-built:1 "$ctx6"
+expect_file_contains "$ERR" "[internal] load metadata for $H2/private/base:1" "a build pulling with a credential"
 
 # --- Timing: latchkey pull vs skopeo copy of the same multi-layer image ---------------------
 STATE=$W/timing-state

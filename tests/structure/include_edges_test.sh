@@ -16,8 +16,10 @@
 #   builder/frontend/    -> sdk/include, base/
 #   builder/executor/    -> sdk/include, base/, secure/; never the frontend, image or build
 #   plugins/<p>/         -> sdk/include, plugins/<p>/
-#   builder/{image,build}/ -> no broker/ header except the KNOWN DEPARTURES below
-#                           (secure/ is allowed: it is not part of the broker)
+#   builder/{image,solver}/ -> no broker/ header except the KNOWN DEPARTURES below
+#                           (secure/ is allowed: it is not part of the broker); never registry/,
+#                           session/, daemon/ or cli/ (a build pulls through its ImagePuller,
+#                           builder/solver/image_puller.h, which cli/ implements)
 #   store/ (the engine)  -> sdk/include, base/, secure/
 #   broker/              -> no builder/, cli/, plugins/, store/, session/ or daemon/ header
 #   session/ (the client end of a daemon session) -> sdk/include, base/, api/ (generated),
@@ -137,6 +139,9 @@ while IFS= read -r f; do
       builder)
         if [[ $header == broker/* ]] && ! listed "$KNOWN_DEPARTURES" "$f" "$header"; then
           rule="the builder does not include broker internals"
+        elif [[ $header == registry/* || $header == session/* || $header == daemon/* ||
+                $header == cli/* ]]; then
+          rule="the builder never includes the registry client, the session client, the daemon or the CLI"
         fi ;;
       store)
         [[ $header == sdk/include/* || $header == base/* || $header == secure/* ]] ||
