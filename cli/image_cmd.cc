@@ -264,6 +264,11 @@ void AddStateDir(CLI::App* sub, ImageFlags* f) {
                   "directory, <state_dir>/builder)");
 }
 
+// The image a subcommand works on.
+void AddImageRef(CLI::App* sub, ImageFlags* f) {
+  sub->add_option("ref", f->ref, "Image reference NAME[:TAG]")->required();
+}
+
 void Register(CLI::App& app, CommandContext& ctx) {
   auto f = std::make_shared<ImageFlags>();
   f->global = &ctx.global;
@@ -305,7 +310,7 @@ void Register(CLI::App& app, CommandContext& ctx) {
 
   auto* exp = image->add_subcommand("export", "Write an image as an OCI archive, layout or rootfs");
   AddStateDir(exp, f.get());
-  exp->add_option("ref", f->ref, "Image reference NAME[:TAG]")->required();
+  AddImageRef(exp, f.get());
   exp->add_option("-o,--output", f->output,
                   "type=oci,dest=FILE.tar | type=oci-layout,dest=DIR | type=local,dest=DIR "
                   "[,name=NAME[:TAG]]")
@@ -314,12 +319,12 @@ void Register(CLI::App& app, CommandContext& ctx) {
 
   auto* ins = image->add_subcommand("inspect", "Print an image's manifest, layers and config");
   AddStateDir(ins, f.get());
-  ins->add_option("ref", f->ref, "Image reference NAME[:TAG]")->required();
+  AddImageRef(ins, f.get());
   ins->callback([f, &ctx] { ctx.exit_code = RunInspect(*f); });
 
   auto* rm = image->add_subcommand("rm", "Remove a tag from the local store");
   AddStateDir(rm, f.get());
-  rm->add_option("ref", f->ref, "Image reference NAME[:TAG]")->required();
+  AddImageRef(rm, f.get());
   rm->callback([f, &ctx] { ctx.exit_code = RunRemove(*f); });
 }
 

@@ -42,14 +42,22 @@ struct GroupEntry {
   std::vector<std::string> members;
 };
 
-// Lines as libcontainer parses them: blank lines and lines starting with '#' are skipped;
-// missing trailing fields are empty; unparsable ids make the line unusable.
-std::vector<PasswdEntry> ParsePasswd(std::string_view text) {
-  std::vector<PasswdEntry> out;
+// The ':'-separated fields of each line of a passwd or group file, as libcontainer parses
+// them: trailing '\r' and ' ' are dropped, blank lines and lines starting with '#' skipped.
+std::vector<std::vector<std::string_view>> DbLines(std::string_view text) {
+  std::vector<std::vector<std::string_view>> out;
   for (std::string_view line : Split(text, '\n')) {
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
     if (line.empty() || line[0] == '#') continue;
-    auto f = Split(line, ':');
+    out.push_back(Split(line, ':'));
+  }
+  return out;
+}
+
+// Entries of DbLines: missing trailing fields are empty; unparsable ids make the line unusable.
+std::vector<PasswdEntry> ParsePasswd(std::string_view text) {
+  std::vector<PasswdEntry> out;
+  for (const auto& f : DbLines(text)) {
     PasswdEntry e;
     e.name = std::string(f[0]);
     auto uid = f.size() > 2 ? ParseId(f[2]) : std::nullopt;
@@ -64,10 +72,7 @@ std::vector<PasswdEntry> ParsePasswd(std::string_view text) {
 
 std::vector<GroupEntry> ParseGroup(std::string_view text) {
   std::vector<GroupEntry> out;
-  for (std::string_view line : Split(text, '\n')) {
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
-    if (line.empty() || line[0] == '#') continue;
-    auto f = Split(line, ':');
+  for (const auto& f : DbLines(text)) {
     GroupEntry e;
     e.name = std::string(f[0]);
     auto gid = f.size() > 2 ? ParseId(f[2]) : std::nullopt;
