@@ -54,14 +54,19 @@ std::vector<std::vector<std::string_view>> DbLines(std::string_view text) {
   return out;
 }
 
+// Field `i` of a DbLines line as an id; nullopt when missing or not a valid id.
+std::optional<uint32_t> IdField(const std::vector<std::string_view>& fields, size_t i) {
+  return i < fields.size() ? ParseId(fields[i]) : std::nullopt;
+}
+
 // Entries of DbLines: missing trailing fields are empty; unparsable ids make the line unusable.
 std::vector<PasswdEntry> ParsePasswd(std::string_view text) {
   std::vector<PasswdEntry> out;
   for (const auto& f : DbLines(text)) {
     PasswdEntry e;
     e.name = std::string(f[0]);
-    auto uid = f.size() > 2 ? ParseId(f[2]) : std::nullopt;
-    auto gid = f.size() > 3 ? ParseId(f[3]) : std::nullopt;
+    auto uid = IdField(f, 2);
+    auto gid = IdField(f, 3);
     if (!uid || !gid) continue;
     e.uid = *uid;
     e.gid = *gid;
@@ -75,7 +80,7 @@ std::vector<GroupEntry> ParseGroup(std::string_view text) {
   for (const auto& f : DbLines(text)) {
     GroupEntry e;
     e.name = std::string(f[0]);
-    auto gid = f.size() > 2 ? ParseId(f[2]) : std::nullopt;
+    auto gid = IdField(f, 2);
     if (!gid) continue;
     e.gid = *gid;
     if (f.size() > 3 && !f[3].empty()) {
