@@ -13,12 +13,15 @@
 #include <cstdlib>
 #include <vector>
 
+#include "bench/timed_loop.h"
 #include "broker/plugin_test_util.h"
 #include "broker/provider_instance.h"
 #include "secure/hardening.h"
 
 namespace latchkey {
 namespace {
+
+using bench::TimedLoop;
 
 std::unique_ptr<ProviderInstance> MustCreate(const std::string& provider,
                                              std::vector<ConfigValue> config) {
@@ -33,32 +36,6 @@ std::unique_ptr<ProviderInstance> MustCreate(const std::string& provider,
     std::exit(1);
   }
   return std::move(*inst);
-}
-
-// Runs `fetch` once per iteration, timing each call, and reports p50/p99 in microseconds.
-template <typename Fn>
-void TimedLoop(benchmark::State& state, Fn fetch) {
-  std::vector<double> ns;
-  ns.reserve(1 << 20);
-  for (auto _ : state) {
-    auto start = std::chrono::steady_clock::now();
-    auto r = fetch();
-    auto stop = std::chrono::steady_clock::now();
-    if (!r.ok()) {
-      state.SkipWithError(r.status().ToString().c_str());
-      return;
-    }
-    benchmark::DoNotOptimize(r->value.data());
-    ns.push_back(std::chrono::duration<double, std::nano>(stop - start).count());
-  }
-  if (ns.empty()) return;
-  std::sort(ns.begin(), ns.end());
-  auto pct = [&](double p) {
-    size_t i = static_cast<size_t>(p * static_cast<double>(ns.size() - 1));
-    return ns[i] / 1000.0;
-  };
-  state.counters["p50_us"] = pct(0.50);
-  state.counters["p99_us"] = pct(0.99);
 }
 
 void BM_FetchFile(benchmark::State& state) {

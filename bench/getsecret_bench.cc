@@ -19,12 +19,15 @@
 #include <chrono>
 #include <vector>
 
+#include "bench/timed_loop.h"
 #include "daemon/daemon_testutil.h"
 #include "session/secrets_service.h"
 #include "session/session_client.h"
 
 namespace latchkey {
 namespace {
+
+using bench::TimedLoop;
 
 using daemon::TestDaemon;
 
@@ -33,30 +36,6 @@ std::shared_ptr<const SecretBuffer> Value(size_t n) {
   auto b = SecretBuffer::CopyOf(v);
   if (!b.ok()) std::abort();
   return std::make_shared<const SecretBuffer>(std::move(*b));
-}
-
-template <typename Fn>
-void TimedLoop(benchmark::State& state, Fn call) {
-  std::vector<double> ns;
-  ns.reserve(1 << 20);
-  for (auto _ : state) {
-    auto start = std::chrono::steady_clock::now();
-    Result<SecretBuffer> r = call();
-    auto stop = std::chrono::steady_clock::now();
-    if (!r.ok()) {
-      state.SkipWithError(r.status().ToString().c_str());
-      return;
-    }
-    benchmark::DoNotOptimize(r->data());
-    ns.push_back(std::chrono::duration<double, std::nano>(stop - start).count());
-  }
-  if (ns.empty()) return;
-  std::sort(ns.begin(), ns.end());
-  auto pct = [&](double p) {
-    return ns[static_cast<size_t>(p * static_cast<double>(ns.size() - 1))] / 1000.0;
-  };
-  state.counters["p50_us"] = pct(0.50);
-  state.counters["p99_us"] = pct(0.99);
 }
 
 void BM_GetSecretThroughSession(benchmark::State& state) {

@@ -211,44 +211,21 @@ class Parser {
   void PluginValues(const YAML::Node& node, const std::string& path, PluginConfig* p) {
     if (!c_.ExpectMap(node, path)) return;
     if (node.IsNull()) return;
-    std::map<std::string, bool> seen;
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      if (!it->first.IsScalar() || it->first.Scalar().empty()) {
-        c_.Error(it->first, path, "expected a plain key, got " + YamlChecker::Describe(it->first));
-        continue;
-      }
-      std::string key = it->first.Scalar();
-      std::string kp = KeyPath(path, key);
-      if (seen[key]) {
-        c_.Error(it->first, kp, "duplicate key");
-        continue;
-      }
-      seen[key] = true;
-      auto v = c_.GetOpaqueScalar(it->second, kp);
-      if (v) p->config.emplace_back(key, *v);
-    }
+    c_.ForEachEntry(node, path, "a plain key", [&](const YamlChecker::MapEntry& e) {
+      auto v = c_.GetOpaqueScalar(e.value, e.path);
+      if (v) p->config.emplace_back(e.name, *v);
+    });
   }
 
   void Secrets(const YAML::Node& node, const std::vector<std::string>& providers, Config* cfg) {
     if (!node.IsDefined() || !c_.ExpectMap(node, "secrets") || node.IsNull()) return;
-    std::map<std::string, bool> seen;
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      if (!it->first.IsScalar() || it->first.Scalar().empty()) {
-        c_.Error(it->first, "secrets",
-                 "expected a secret id, got " + YamlChecker::Describe(it->first));
-        continue;
-      }
+    c_.ForEachEntry(node, "secrets", "a secret id", [&](const YamlChecker::MapEntry& e) {
       SecretBinding b;
-      b.id = it->first.Scalar();
-      std::string path = KeyPath("secrets", b.id);
-      if (seen[b.id]) {
-        c_.Error(it->first, path, "duplicate key");
-        continue;
-      }
-      seen[b.id] = true;
-      const YAML::Node v = it->second;
-      b.where = c_.MarkOf(it->first);
-      if (!c_.ExpectMap(v, path, false)) continue;
+      b.id = e.name;
+      const std::string& path = e.path;
+      const YAML::Node v = e.value;
+      b.where = c_.MarkOf(e.key);
+      if (!c_.ExpectMap(v, path, false)) return;
       c_.CheckKeys(v, path, {"provider", "ref"});
       c_.RequireKeys(v, path, {"provider", "ref"});
       bool good = true;
@@ -275,7 +252,7 @@ class Parser {
         good = good && r.has_value();
       }
       if (good && !b.provider.empty() && !b.ref.empty()) cfg->secrets.push_back(std::move(b));
-    }
+    });
     std::sort(cfg->secrets.begin(), cfg->secrets.end(),
               [](const SecretBinding& a, const SecretBinding& b) { return a.id < b.id; });
   }
@@ -426,21 +403,10 @@ class Parser {
   // registries: {"host[:port]": {ca_file: PATH, insecure: BOOL}}
   void Registries(const YAML::Node& node, Config* cfg) {
     if (!node.IsDefined() || !c_.ExpectMap(node, "registries") || node.IsNull()) return;
-    std::map<std::string, bool> seen;
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      if (!it->first.IsScalar() || it->first.Scalar().empty()) {
-        c_.Error(it->first, "registries",
-                 "expected a registry host, got " + YamlChecker::Describe(it->first));
-        continue;
-      }
+    c_.ForEachEntry(node, "registries", "a registry host", [&](const YamlChecker::MapEntry& e) {
       RegistryHostConfig r;
-      r.host = it->first.Scalar();
-      std::string path = KeyPath("registries", r.host);
-      if (seen[r.host]) {
-        c_.Error(it->first, path, "duplicate key");
-        continue;
-      }
-      seen[r.host] = true;
+      r.host = e.name;
+      const std::string& path = e.path;
       bool host_ok = r.host.find("://") == std::string::npos &&
                      r.host.find('/') == std::string::npos &&
                      std::all_of(r.host.begin(), r.host.end(), [](char c) {
@@ -448,18 +414,18 @@ class Parser {
                               c == ':' || c == '[' || c == ']' || c == '_';
                      });
       if (!host_ok) {
-        c_.Error(it->first, path,
+        c_.Error(e.key, path,
                  "expected a registry host such as registry.example.com:5000 (no scheme, no "
                  "path)");
-        continue;
+        return;
       }
       for (char& c : r.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      r.where = c_.MarkOf(it->first);
-      const YAML::Node v = it->second;
-      if (!c_.ExpectMap(v, path)) continue;
+      r.where = c_.MarkOf(e.key);
+      const YAML::Node v = e.value;
+      if (!c_.ExpectMap(v, path)) return;
       if (v.IsNull()) {
         cfg->registries.push_back(std::move(r));
-        continue;
+        return;
       }
       c_.CheckKeys(v, path, {"ca_file", "insecure"});
       if (v["ca_file"]) {
@@ -469,7 +435,7 @@ class Parser {
         if (auto b = c_.GetBool(v["insecure"], KeyPath(path, "insecure"))) r.insecure = *b;
       }
       cfg->registries.push_back(std::move(r));
-    }
+    });
     std::sort(
         cfg->registries.begin(), cfg->registries.end(),
         [](const RegistryHostConfig& a, const RegistryHostConfig& b) { return a.host < b.host; });

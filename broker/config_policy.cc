@@ -143,28 +143,18 @@ PolicyRule ParseRule(const YAML::Node& node, const std::string& path,
           "expected a mapping of label names to globs, got " +
               (labels.IsMap() ? std::string("an empty mapping") : YamlChecker::Describe(labels)));
     } else {
-      std::map<std::string, bool> seen;
-      for (auto it = labels.begin(); it != labels.end(); ++it) {
-        if (!it->first.IsScalar() || it->first.Scalar().empty()) {
-          c.Error(it->first, lp, "expected a label name, got " + YamlChecker::Describe(it->first));
-          continue;
-        }
-        std::string key = it->first.Scalar();
-        std::string kp = KeyPath(lp, key);
-        if (seen[key]) {
-          c.Error(it->first, kp, "duplicate key");
-          continue;
-        }
-        seen[key] = true;
-        auto pattern = c.GetString(it->second, kp, /*allow_empty=*/true);
-        if (!pattern) continue;
+      c.ForEachEntry(labels, lp, "a label name", [&](const YamlChecker::MapEntry& e) {
+        const std::string& key = e.name;
+        const std::string& kp = e.path;
+        auto pattern = c.GetString(e.value, kp, /*allow_empty=*/true);
+        if (!pattern) return;
         auto g = Glob::Compile(*pattern);
         if (!g.ok()) {
-          c.Error(it->second, kp, g.status().message());
-          continue;
+          c.Error(e.value, kp, g.status().message());
+          return;
         }
         r.labels.emplace_back(key, std::move(*g));
-      }
+      });
     }
   }
   if (node["dockerfile"]) Globs(node["dockerfile"], KeyPath(path, "dockerfile"), c, &r.dockerfiles);

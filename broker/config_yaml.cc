@@ -225,6 +225,26 @@ bool YamlChecker::CheckKeys(const YAML::Node& map, std::string_view path,
   return good;
 }
 
+void YamlChecker::ForEachEntry(const YAML::Node& map, std::string_view path, std::string_view what,
+                               const std::function<void(const MapEntry&)>& each) {
+  std::set<std::string> seen;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    const YAML::Node key = it->first;
+    if (!key.IsScalar() || key.Scalar().empty()) {
+      Error(key, path, "expected " + std::string(what) + ", got " + Describe(key));
+      continue;
+    }
+    const std::string& name = key.Scalar();
+    const std::string key_path = KeyPath(path, name);
+    if (!seen.insert(name).second) {
+      Error(key, key_path, "duplicate key");
+      continue;
+    }
+    const YAML::Node value = it->second;
+    each(MapEntry{key, name, key_path, value});
+  }
+}
+
 bool YamlChecker::RequireKeys(const YAML::Node& map, std::string_view path,
                               std::initializer_list<const char*> keys) {
   if (!map.IsMap()) return false;

@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -70,6 +71,19 @@ class YamlChecker {
   // (did you mean X?)"). Returns false when any key was bad.
   bool CheckKeys(const YAML::Node& map, std::string_view path,
                  const std::vector<std::string>& known);
+  // An entry of a mapping, as ForEachEntry hands it on.
+  struct MapEntry {
+    const YAML::Node& key;    // the key node (error positions, marks)
+    const std::string& name;  // its text: a non-empty scalar
+    const std::string& path;  // KeyPath(<the mapping's path>, name)
+    const YAML::Node& value;
+  };
+  // Calls `each` for every entry of the mapping `map` (at `path`), in document order, whose
+  // key is a non-empty scalar not seen before in it. Records "expected <what>, got <key>" at
+  // `path` for any other key and "duplicate key" at the entry's path for a repeated one, and
+  // skips those entries. `what` names the key: "a plain key", "a secret id".
+  void ForEachEntry(const YAML::Node& map, std::string_view path, std::string_view what,
+                    const std::function<void(const MapEntry&)>& each);
   // Records "missing required key \"k\"" at the mapping for each absent key.
   bool RequireKeys(const YAML::Node& map, std::string_view path,
                    std::initializer_list<const char*> keys);

@@ -171,24 +171,11 @@ int32_t HostContext::CheckDeadline() const {
 }
 
 void HostContext::Log(int32_t level, const char* message) {
-  spdlog::level::level_enum lvl = spdlog::level::info;
-  switch (level) {
-    case LK_LOG_DEBUG:
-      lvl = spdlog::level::debug;
-      break;
-    case LK_LOG_INFO:
-      lvl = spdlog::level::info;
-      break;
-    case LK_LOG_WARN:
-      lvl = spdlog::level::warn;
-      break;
-    case LK_LOG_ERROR:
-      lvl = spdlog::level::err;
-      break;
-    default:
-      lvl = spdlog::level::info;
-      break;
-  }
+  // LK_LOG_DEBUG..LK_LOG_ERROR; anything else logs at info.
+  spdlog::level::level_enum lvl = level == LK_LOG_DEBUG   ? spdlog::level::debug
+                                  : level == LK_LOG_WARN  ? spdlog::level::warn
+                                  : level == LK_LOG_ERROR ? spdlog::level::err
+                                                          : spdlog::level::info;
   logger_->log(lvl, "{}", SanitizeLogLine(message));
 }
 

@@ -191,6 +191,13 @@ int RunSearch(SearchFlags f, const GlobalOptions& global) {
   return kExitOk;
 }
 
+// The log files `verify` and `search` read.
+void AddLogFiles(CLI::App* sub, std::vector<std::string>* files) {
+  sub->add_option("files", *files,
+                  "Log files, or a log path standing for its rotated set "
+                  "(default <state>/audit/audit.log)");
+}
+
 void Register(CLI::App& app, CommandContext& ctx) {
   auto* audit = AddCommandGroup(app, "audit", "Audit log keys, verification and search");
 
@@ -214,9 +221,7 @@ void Register(CLI::App& app, CommandContext& ctx) {
   auto vf = std::make_shared<VerifyFlags>();
   auto* verify = audit->add_subcommand(
       "verify", "Verify the hash chain, checkpoint signatures and head file of an audit log");
-  verify->add_option("files", vf->files,
-                     "Log files, or a log path standing for its rotated set "
-                     "(default <state>/audit/audit.log)");
+  AddLogFiles(verify, &vf->files);
   verify->add_option("--pubkey", vf->pubkey, "Public key file (default <state>/audit-signing.pub)");
   verify->add_option("--state-dir", vf->state_dir, "State directory");
   verify->add_option("--head", vf->head, "Head file (default beside the live log)");
@@ -227,9 +232,7 @@ void Register(CLI::App& app, CommandContext& ctx) {
 
   auto sf = std::make_shared<SearchFlags>();
   auto* search = audit->add_subcommand("search", "Find audit records (filters combine with AND)");
-  search->add_option("files", sf->files,
-                     "Log files, or a log path standing for its rotated set "
-                     "(default <state>/audit/audit.log)");
+  AddLogFiles(search, &sf->files);
   search->add_option("--state-dir", sf->state_dir, "State directory");
   search->add_option("--hmac", sf->filter.hmac,
                      "value_hmac as printed by `latchkey audit hash` (or a prefix)");

@@ -23,6 +23,7 @@
 #include "cli/broker_secret_session.h"
 #include "cli/build_options.h"
 #include "cli/build_report.h"
+#include "cli/caller_session.h"
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
 #include "cli/gc_flags.h"
@@ -75,24 +76,15 @@ int RunBuild(const CommandContext& ctx, const BuildOptions& f) {
       !st.ok()) {
     return Fail(st);
   }
-  std::error_code ec;
-  std::string cwd = std::filesystem::current_path(ec).string();
-  auto flags = ParseSecretFlags(f.secrets, (*broker)->FlagContext(ProcessEnvNames(), cwd));
-  if (!flags.ok()) return FailFlags(flags.status());
-  auto environment = ProcessEnvironment();
-  if (!environment.ok()) return Fail(environment.status());
-
   SessionAttributes attrs;
+  if (Status st = SetCallerAttributes(**broker, f.secrets, &attrs); !st.ok()) {
+    return FailFlags(st);
+  }
   attrs.build_id = NewSessionId();
   const std::string build_ref = "latchkey/local/" + attrs.build_id;
-  attrs.uid = ::geteuid();
-  if (const char* user = std::getenv("USER")) attrs.user = user;
-  attrs.working_dir = cwd;
   attrs.dockerfile = req->dockerfile_path;
   attrs.context = req->context_dir;
   attrs.labels = req->labels;
-  attrs.declared = *flags;
-  attrs.environment = *environment;
   auto session = (*broker)->sessions().Open(std::move(attrs));
   if (!session.ok()) return Fail(session.status());
 

@@ -318,6 +318,11 @@ void AddStateDir(CLI::App* sub, ImageFlags* f) {
                   "directory, <state_dir>/builder)");
 }
 
+// The image a subcommand works on.
+void AddImageRef(CLI::App* sub, ImageFlags* f) {
+  sub->add_option("ref", f->ref, "Image reference NAME[:TAG]")->required();
+}
+
 void Register(CLI::App& app, CommandContext& ctx) {
   auto f = std::make_shared<ImageFlags>();
   f->global = &ctx.global;
@@ -359,7 +364,7 @@ void Register(CLI::App& app, CommandContext& ctx) {
 
   auto* exp = image->add_subcommand("export", "Write an image as an OCI archive, layout or rootfs");
   AddStateDir(exp, f.get());
-  exp->add_option("ref", f->ref, "Image reference NAME[:TAG]")->required();
+  AddImageRef(exp, f.get());
   exp->add_option("-o,--output", f->output,
                   "type=oci,dest=FILE.tar | type=oci-layout,dest=DIR | type=local,dest=DIR "
                   "[,name=NAME[:TAG]]")
@@ -368,13 +373,13 @@ void Register(CLI::App& app, CommandContext& ctx) {
 
   auto* ins = image->add_subcommand("inspect", "Print an image's manifest, layers and config");
   AddStateDir(ins, f.get());
-  ins->add_option("ref", f->ref, "Image reference NAME[:TAG]")->required();
+  AddImageRef(ins, f.get());
   ins->callback([f, &ctx] { ctx.exit_code = RunInspect(*f); });
 
   auto* rm = image->add_subcommand(
       "rm", "Remove a tag, and the storage no other image or cache entry references");
   AddStateDir(rm, f.get());
-  rm->add_option("ref", f->ref, "Image reference NAME[:TAG]")->required();
+  AddImageRef(rm, f.get());
   rm->callback([f, &ctx] { ctx.exit_code = RunRemove(*f); });
 
   auto* prune = image->add_subcommand("prune", "Remove untagged images and unreferenced blobs");

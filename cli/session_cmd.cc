@@ -13,6 +13,7 @@
 #include "broker/audit/audit_keys.h"
 #include "broker/broker.h"
 #include "broker/secret_flags.h"
+#include "cli/caller_session.h"
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
 
@@ -33,18 +34,9 @@ int RunCheck(const CommandContext& ctx, const CheckOptions& opts) {
   if (!config.ok()) return Fail(config.status());
   auto broker = Broker::Start(*config);
   if (!broker.ok()) return Fail(broker.status());
-  std::error_code ec;
-  std::string cwd = std::filesystem::current_path(ec).string();
-  auto flags = ParseSecretFlags(opts.secrets, (*broker)->FlagContext(ProcessEnvNames(), cwd));
-  if (!flags.ok()) return Fail(flags.status());
-  auto environment = ProcessEnvironment();
-  if (!environment.ok()) return Fail(environment.status());
-
   SessionAttributes attrs;
+  if (Status st = SetCallerAttributes(**broker, opts.secrets, &attrs); !st.ok()) return Fail(st);
   attrs.build_id = "session-check";
-  attrs.uid = geteuid();
-  if (const char* user = getenv("USER")) attrs.user = user;
-  attrs.working_dir = cwd;
   attrs.dockerfile = opts.dockerfile;
   attrs.context = opts.context;
   for (const auto& kv : opts.labels) {
@@ -54,15 +46,13 @@ int RunCheck(const CommandContext& ctx, const CheckOptions& opts) {
     }
     attrs.labels[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  attrs.declared = *flags;
-  attrs.environment = *environment;
+  std::vector<std::string> ids = opts.fetch;
+  if (ids.empty()) {
+    for (const auto& src : attrs.declared) ids.push_back(src.id);
+  }
   auto session = (*broker)->sessions().Open(std::move(attrs));
   if (!session.ok()) return Fail(session.status());
 
-  std::vector<std::string> ids = opts.fetch;
-  if (ids.empty()) {
-    for (const auto& src : *flags) ids.push_back(src.id);
-  }
   int failures = 0;
   uint32_t index = 0;
   for (const auto& id : ids) {

@@ -14,6 +14,7 @@
 
 #include "base/errno_status.h"
 #include "base/file.h"
+#include "base/unix_address.h"
 #include "broker/logging.h"
 
 namespace latchkey::daemon {
@@ -27,14 +28,12 @@ std::string DirName(const std::string& path) {
 }
 
 Result<sockaddr_un> UnixAddress(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) {
+  auto addr = base::UnixAddress(path);
+  if (!addr) {
     return InvalidArgumentError("socket path " + path + " is longer than " +
-                                std::to_string(sizeof addr.sun_path - 1) + " bytes");
+                                std::to_string(base::kMaxUnixPathBytes) + " bytes");
   }
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  return addr;
+  return *addr;
 }
 
 // True when a process accepts connections on the socket at `path`.

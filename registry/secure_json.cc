@@ -137,6 +137,30 @@ class Walker {
     return k;
   }
 
+  // After a member's key: blanks, then the ':'.
+  Status Colon() {
+    Ws();
+    if (pos_ >= j_.size() || j_[pos_] != ':') return Bad();
+    ++pos_;
+    return Status::OK();
+  }
+
+  // After a value inside an object or array closed by `close`: blanks, then ',' (true: another
+  // member follows) or `close` (false: the container ended), consumed; anything else is Bad.
+  Result<bool> NextMember(uint8_t close) {
+    Ws();
+    if (pos_ >= j_.size()) return Bad();
+    if (j_[pos_] == ',') {
+      ++pos_;
+      return true;
+    }
+    if (j_[pos_] == close) {
+      ++pos_;
+      return false;
+    }
+    return Bad();
+  }
+
   Status Skip(int depth) {
     if (depth > kMaxDepth) return Bad();
     Ws();
@@ -155,22 +179,11 @@ class Walker {
         if (c == '{') {
           Ws();
           LK_RETURN_IF_ERROR(String(nullptr, nullptr));
-          Ws();
-          if (pos_ >= j_.size() || j_[pos_] != ':') return Bad();
-          ++pos_;
+          LK_RETURN_IF_ERROR(Colon());
         }
         LK_RETURN_IF_ERROR(Skip(depth + 1));
-        Ws();
-        if (pos_ >= j_.size()) return Bad();
-        if (j_[pos_] == ',') {
-          ++pos_;
-          continue;
-        }
-        if (j_[pos_] == close) {
-          ++pos_;
-          return Status::OK();
-        }
-        return Bad();
+        LK_ASSIGN_OR_RETURN(bool more, NextMember(close));
+        if (!more) return Status::OK();
       }
     }
     // number, true, false, null
@@ -201,25 +214,14 @@ class Walker {
         for (;;) {
           Ws();
           LK_ASSIGN_OR_RETURN(std::string k, Key());
-          Ws();
-          if (pos_ >= j_.size() || j_[pos_] != ':') return Bad();
-          ++pos_;
+          LK_RETURN_IF_ERROR(Colon());
           if (k == keys[level]) {
             found = true;
             break;
           }
           LK_RETURN_IF_ERROR(Skip(level + 1));
-          Ws();
-          if (pos_ >= j_.size()) return Bad();
-          if (j_[pos_] == ',') {
-            ++pos_;
-            continue;
-          }
-          if (j_[pos_] == '}') {
-            ++pos_;
-            break;
-          }
-          return Bad();
+          LK_ASSIGN_OR_RETURN(bool more, NextMember('}'));
+          if (!more) break;
         }
       }
       if (!found)

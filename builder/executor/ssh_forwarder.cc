@@ -10,18 +10,18 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/unix_address.h"
+
 namespace latchkey::executor {
 namespace {
 
 Result<sockaddr_un> UnixAddr(const std::string& path) {
-  sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) {
+  auto addr = base::UnixAddress(path);
+  if (!addr) {
     return InvalidArgumentError("unix socket path " + path + " is too long (max " +
-                                std::to_string(sizeof addr.sun_path - 1) + " bytes)");
+                                std::to_string(base::kMaxUnixPathBytes) + " bytes)");
   }
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  return addr;
+  return *addr;
 }
 
 Result<base::UniqueFd> ConnectUnix(const std::string& path) {

@@ -42,18 +42,31 @@ struct GroupEntry {
   std::vector<std::string> members;
 };
 
-// Lines as libcontainer parses them: blank lines and lines starting with '#' are skipped;
-// missing trailing fields are empty; unparsable ids make the line unusable.
-std::vector<PasswdEntry> ParsePasswd(std::string_view text) {
-  std::vector<PasswdEntry> out;
+// The ':'-separated fields of each line of a passwd or group file, as libcontainer parses
+// them: trailing '\r' and ' ' are dropped, blank lines and lines starting with '#' skipped.
+std::vector<std::vector<std::string_view>> DbLines(std::string_view text) {
+  std::vector<std::vector<std::string_view>> out;
   for (std::string_view line : Split(text, '\n')) {
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
     if (line.empty() || line[0] == '#') continue;
-    auto f = Split(line, ':');
+    out.push_back(Split(line, ':'));
+  }
+  return out;
+}
+
+// Field `i` of a DbLines line as an id; nullopt when missing or not a valid id.
+std::optional<uint32_t> IdField(const std::vector<std::string_view>& fields, size_t i) {
+  return i < fields.size() ? ParseId(fields[i]) : std::nullopt;
+}
+
+// Entries of DbLines: missing trailing fields are empty; unparsable ids make the line unusable.
+std::vector<PasswdEntry> ParsePasswd(std::string_view text) {
+  std::vector<PasswdEntry> out;
+  for (const auto& f : DbLines(text)) {
     PasswdEntry e;
     e.name = std::string(f[0]);
-    auto uid = f.size() > 2 ? ParseId(f[2]) : std::nullopt;
-    auto gid = f.size() > 3 ? ParseId(f[3]) : std::nullopt;
+    auto uid = IdField(f, 2);
+    auto gid = IdField(f, 3);
     if (!uid || !gid) continue;
     e.uid = *uid;
     e.gid = *gid;
@@ -64,13 +77,10 @@ std::vector<PasswdEntry> ParsePasswd(std::string_view text) {
 
 std::vector<GroupEntry> ParseGroup(std::string_view text) {
   std::vector<GroupEntry> out;
-  for (std::string_view line : Split(text, '\n')) {
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
-    if (line.empty() || line[0] == '#') continue;
-    auto f = Split(line, ':');
+  for (const auto& f : DbLines(text)) {
     GroupEntry e;
     e.name = std::string(f[0]);
-    auto gid = f.size() > 2 ? ParseId(f[2]) : std::nullopt;
+    auto gid = IdField(f, 2);
     if (!gid) continue;
     e.gid = *gid;
     if (f.size() > 3 && !f[3].empty()) {

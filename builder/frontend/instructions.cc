@@ -78,6 +78,14 @@ Result<std::map<std::string, FlagValue>> ParseFlags(
   return out;
 }
 
+// The flags COPY and ADD share: --chown, --chmod, --link and --exclude (from ParseFlags).
+void SetCopyFlags(std::map<std::string, FlagValue>& f, Instruction& ins) {
+  ins.chown = f["chown"].value;
+  ins.chmod = f["chmod"].value;
+  ins.link = f["link"].value == "true";
+  ins.excludes = f["exclude"].values;
+}
+
 Status AtLeastOne(const char* name) {
   return InvalidArgumentError(std::string(name) + " requires at least one argument");
 }
@@ -383,11 +391,8 @@ Result<Instruction> ParseOne(const Node& n) {
                                                      {"parents", FlagType::kBool},
                                                      {"exclude", FlagType::kStrings}}));
     ins.from = f["from"].value;
-    ins.chown = f["chown"].value;
-    ins.chmod = f["chmod"].value;
-    ins.link = f["link"].value == "true";
+    SetCopyFlags(f, ins);
     ins.parents = f["parents"].value == "true";
-    ins.excludes = f["exclude"].values;
     if (ins.from.find('$') != std::string::npos) {
       return InvalidArgumentError(
           "variable expansion is not supported for --from, define a new stage with FROM using "
@@ -403,12 +408,9 @@ Result<Instruction> ParseOne(const Node& n) {
                                                      {"checksum", FlagType::kString},
                                                      {"exclude", FlagType::kStrings},
                                                      {"unpack", FlagType::kBool}}));
-    ins.chown = f["chown"].value;
-    ins.chmod = f["chmod"].value;
-    ins.link = f["link"].value == "true";
+    SetCopyFlags(f, ins);
     ins.keep_git_dir = f["keep-git-dir"].value == "true";
     ins.checksum = f["checksum"].value;
-    ins.excludes = f["exclude"].values;
     if (f["unpack"].set) ins.unpack = f["unpack"].value == "true";
     LK_RETURN_IF_ERROR(ParseSourcesAndDest(n, "ADD", ins));
   } else if (v == "healthcheck") {

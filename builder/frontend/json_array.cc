@@ -1,6 +1,7 @@
 #include "builder/frontend/json_array.h"
 
 #include <cstdint>
+#include <string_view>
 
 #include "base/go_text.h"
 
@@ -177,26 +178,6 @@ std::string DecodeString(std::string_view s, size_t* pos) {
     if (s[i] == '\\') {
       const char e = s[i + 1];
       switch (e) {
-        case 'b':
-          out.push_back('\b');
-          i += 2;
-          break;
-        case 'f':
-          out.push_back('\f');
-          i += 2;
-          break;
-        case 'n':
-          out.push_back('\n');
-          i += 2;
-          break;
-        case 'r':
-          out.push_back('\r');
-          i += 2;
-          break;
-        case 't':
-          out.push_back('\t');
-          i += 2;
-          break;
         case 'u': {
           uint32_t r = static_cast<uint32_t>(read_u4(i + 2));
           i += 6;
@@ -219,10 +200,13 @@ std::string DecodeString(std::string_view s, size_t* pos) {
           base::AppendRune(out, r);
           break;
         }
-        default:
-          out.push_back(e);
+        default: {
+          // \b \f \n \r \t stand for control bytes; \" \\ \/ for themselves.
+          const size_t k = std::string_view("bfnrt").find(e);
+          out.push_back(k == std::string_view::npos ? e : "\b\f\n\r\t"[k]);
           i += 2;
-          break;  // \" \\ \/
+          break;
+        }
       }
       continue;
     }

@@ -108,6 +108,14 @@ bool TrimContinuation(std::string& line, char escape) {
   return true;
 }
 
+// Ends the word the splitters below (SplitCommand, ParseWords) are building: it is kept when
+// it is not empty or was quoted (moby's blankOK), and the next word starts empty, unquoted.
+void EndWord(std::vector<std::string>& out, std::string& word, bool& blank_ok) {
+  if (blank_ok || !word.empty()) out.push_back(word);
+  word.clear();
+  blank_ok = false;
+}
+
 // splitCommand + extractBuilderFlags.
 struct SplitLine {
   std::string cmd;
@@ -157,9 +165,7 @@ SplitLine SplitCommand(std::string_view line) {
           have_remaining = true;
           break;
         }
-        if (blank_ok || !word.empty()) out.flags.push_back(word);
-        word.clear();
-        blank_ok = false;
+        EndWord(out.flags, word, blank_ok);
         continue;
       }
       if (ch == '\'' || ch == '"') {
@@ -220,15 +226,13 @@ std::vector<std::string> ParseWords(std::string_view rest, char escape) {
       phase = kWord;
     }
     if ((phase == kWord || phase == kQuote) && pos == n) {
-      if (blank_ok || !word.empty()) words.push_back(word);
+      EndWord(words, word, blank_ok);
       break;
     }
     if (phase == kWord) {
       if (base::IsGoSpace(ch) && !(ch == base::kRuneError && width == 1)) {
         phase = kSpaces;
-        if (blank_ok || !word.empty()) words.push_back(word);
-        word.clear();
-        blank_ok = false;
+        EndWord(words, word, blank_ok);
         continue;
       }
       if (ch == '\'' || ch == '"') {

@@ -598,6 +598,14 @@ class ShellWord {
 
   static Status MissingBrace() { return InvalidArgumentError("syntax error: missing '}'"); }
 
+  // Reads the rest of a ${...} word up to its closing '}'; running out of input is
+  // MissingBrace.
+  Status ProcessToBrace(bool raw, std::string* word) {
+    Status s = ProcessStopOn('}', raw, word, nullptr);
+    if (!s.ok() && scanner_.Peek() == kEof) return MissingBrace();
+    return s;
+  }
+
   Status ProcessDollar(std::string* out) {
     scanner_.Next();  // '$'
     if (scanner_.Peek() != '{') {
@@ -648,11 +656,7 @@ class ShellWord {
     if (null_is_unset || ch == '+' || ch == '-' || ch == '?' || ch == '#' || ch == '%') {
       bool raw = ch == '#' || ch == '%';
       std::string word;
-      Status s = ProcessStopOn('}', raw, &word, nullptr);
-      if (!s.ok()) {
-        if (scanner_.Peek() == kEof) return MissingBrace();
-        return s;
-      }
+      LK_RETURN_IF_ERROR(ProcessToBrace(raw, &word));
       std::optional<std::string> found = GetEnv(name);
       if (!found && opts_.skip_unset_env) {
         *out = "${" + name + chs + word + "}";
@@ -707,11 +711,7 @@ class ShellWord {
         return s;
       }
       std::string replacement;
-      s = ProcessStopOn('}', true, &replacement, nullptr);
-      if (!s.ok()) {
-        if (scanner_.Peek() == kEof) return MissingBrace();
-        return s;
-      }
+      LK_RETURN_IF_ERROR(ProcessToBrace(true, &replacement));
       std::optional<std::string> found = GetEnv(name);
       if (!found && opts_.skip_unset_env) {
         *out = "${" + name + "/" + pattern + "/" + replacement + "}";
@@ -758,8 +758,8 @@ Result<WordResult> ShellLex::ProcessWordWithMatches(std::string_view word,
   if (!status.ok()) {
     // A hostile word can be megabytes long: the message quotes its start only.
     constexpr size_t kQuoted = 256;
-    std::string quoted =
-        word.size() > kQuoted ? base::GoQuote(word.substr(0, kQuoted)) + "..." : base::GoQuote(word);
+    std::string quoted = word.size() > kQuoted ? base::GoQuote(word.substr(0, kQuoted)) + "..."
+                                               : base::GoQuote(word);
     return InvalidArgumentError("failed to process " + quoted + ": " + status.message());
   }
   return result;

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <string_view>
 
 namespace latchkey::build {
 namespace {
@@ -110,29 +111,12 @@ Result<int64_t> ParseShmSize(std::string_view value) {
   if (i < v.size() && v[i] == ' ') ++i;
   int64_t mult = 1;
   if (i < v.size()) {
-    switch (std::tolower(static_cast<unsigned char>(v[i]))) {
-      case 'k':
-        mult = int64_t{1} << 10;
-        ++i;
-        break;
-      case 'm':
-        mult = int64_t{1} << 20;
-        ++i;
-        break;
-      case 'g':
-        mult = int64_t{1} << 30;
-        ++i;
-        break;
-      case 't':
-        mult = int64_t{1} << 40;
-        ++i;
-        break;
-      case 'p':
-        mult = int64_t{1} << 50;
-        ++i;
-        break;
-      default:
-        break;
+    // k, m, g, t, p: 1024 to the power 1 to 5.
+    const size_t unit = std::string_view("kmgtp").find(
+        static_cast<char>(std::tolower(static_cast<unsigned char>(v[i]))));
+    if (unit != std::string_view::npos) {
+      mult = int64_t{1} << (10 * (unit + 1));
+      ++i;
     }
   }
   if (i < v.size() && (v[i] == 'i' || v[i] == 'I')) ++i;
