@@ -51,8 +51,7 @@ std::string FormatProcessFailure(const std::vector<std::string>& args,
     joined += args[i];
   }
   return "process " +
-         base::GoQuote(
-             base::TruncateForDisplay(MaskSecretEnvRefs(joined, secret_env_names))) +
+         base::GoQuote(base::TruncateForDisplay(MaskSecretEnvRefs(joined, secret_env_names))) +
          " did not complete successfully: exit code: " + std::to_string(exit_code);
 }
 

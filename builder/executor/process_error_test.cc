@@ -34,8 +34,7 @@ TEST(ProcessError, LongCommandIsCutWithAnEllipsis) {
   EXPECT_EQ(FormatProcessFailure({"/bin/sh", "-c", cmd}, {}, 1),
             "process \"" + shown + "\" did not complete successfully: exit code: 1");
   // Cut at a rune boundary: a 2-byte rune straddling the limit is left out whole.
-  EXPECT_EQ(base::TruncateForDisplay(std::string(255, 'a') + "é"),
-            std::string(255, 'a') + "...");
+  EXPECT_EQ(base::TruncateForDisplay(std::string(255, 'a') + "é"), std::string(255, 'a') + "...");
   EXPECT_EQ(base::TruncateForDisplay("short"), "short");
 }
 
