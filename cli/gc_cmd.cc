@@ -17,6 +17,7 @@
 #include "cli/command_registry.h"
 #include "cli/gc_flags.h"
 #include "cli/state_recovery_setup.h"
+#include "cli/table.h"
 
 namespace latchkey::cli {
 namespace {
@@ -45,22 +46,6 @@ std::string Ago(int64_t t) {
   if (s < 3600) return std::to_string(s / 60) + " minutes ago";
   if (s < 86400) return std::to_string(s / 3600) + " hours ago";
   return std::to_string(s / 86400) + " days ago";
-}
-
-void PrintTable(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& r : rows) {
-    width.resize(std::max(width.size(), r.size()), 0);
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  }
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i) {
-      line += r[i];
-      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 3, ' ');
-    }
-    std::cout << line << "\n";
-  }
 }
 
 int RunDu(const GcFlags& f) {
@@ -100,14 +85,14 @@ int RunDu(const GcFlags& f) {
   for (const auto& l : du->lines) {
     rows.push_back({l.kind, std::to_string(l.count), image::HumanSize(l.bytes)});
   }
-  PrintTable(rows);
+  std::cout << FormatTable(rows);
   std::cout << "\n";
   rows = {{"IMAGE", "SIZE", "UNIQUE"}};
   for (const auto& i : du->images) {
     rows.push_back({i.ref.empty() ? i.manifest : i.ref, image::HumanSize(i.bytes),
                     image::HumanSize(i.unique)});
   }
-  PrintTable(rows);
+  std::cout << FormatTable(rows);
   if (f.verbose) {
     std::cout << "\n";
     rows = {{"CACHE KEY", "LAYER", "SIZE", "SHARED", "LAST USED"}};
@@ -116,7 +101,7 @@ int RunDu(const GcFlags& f) {
                       c.layer_digest.empty() ? "-" : c.layer_digest.substr(7, 12),
                       image::HumanSize(c.bytes), c.shared ? "true" : "false", Ago(c.last_used)});
     }
-    PrintTable(rows);
+    std::cout << FormatTable(rows);
   }
   std::cout << "\nReclaimable:\t" << image::HumanSize(du->reclaimable) << " (prune), "
             << image::HumanSize(du->reclaimable_all) << " (prune --all)\n"

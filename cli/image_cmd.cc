@@ -24,6 +24,7 @@
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
 #include "cli/state_recovery_setup.h"
+#include "cli/table.h"
 
 namespace latchkey::cli {
 namespace {
@@ -111,18 +112,7 @@ int RunImages(const ImageFlags& f) {
                     si.image.config.created.empty() ? "-" : si.image.config.created,
                     image::HumanSize(si.image.LayersSize())});
   }
-  std::vector<size_t> width(5, 0);
-  for (const auto& r : rows) {
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  }
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i) {
-      line += r[i];
-      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 3, ' ');
-    }
-    std::cout << line << "\n";
-  }
+  std::cout << FormatTable(rows);
   return kExitOk;
 }
 
