@@ -53,6 +53,18 @@ Result<ImageStore> OpenStore(const ImageFlags& f) {
   return ImageStore::Open(dir);
 }
 
+// The store opened by an import: until the import tags, the blobs it writes are referenced by
+// nothing, so it holds the store's GC lock shared (no GC may run meanwhile).
+struct StoreForImport {
+  ImageStore store;
+  build::StoreUseLock in_use;
+};
+Result<StoreForImport> OpenStoreForImport(const ImageFlags& f) {
+  LK_ASSIGN_OR_RETURN(ImageStore store, OpenStore(f));
+  LK_ASSIGN_OR_RETURN(build::StoreUseLock in_use, build::StoreUseLock::Shared(store.state_dir()));
+  return StoreForImport{std::move(store), std::move(in_use)};
+}
+
 // A --config-cmd / --config-entrypoint value: a JSON array of strings (exec form), or any
 // other text, which becomes ["/bin/sh", "-c", text] (shell form), as in a Dockerfile.
 Result<std::vector<std::string>> ParseCommand(const std::string& flag, const std::string& v) {
@@ -129,14 +141,11 @@ int RunImportImage(const ImageFlags& f) {
     auto ref = image::ParseImageRef(f.tag);
     if (!ref.ok()) return Usage(ref.status().message());
   }
-  auto store = OpenStore(f);
-  if (!store.ok()) return Fail(store.status());
-  // Until tagged, the imported blobs are referenced by nothing: no GC may run meanwhile.
-  auto in_use = build::StoreUseLock::Shared(store->state_dir());
-  if (!in_use.ok()) return Fail(in_use.status());
+  auto s = OpenStoreForImport(f);
+  if (!s.ok()) return Fail(s.status());
   auto [path, tag] = image::SplitPathAndTag(layout ? f.oci_layout : f.archive);
-  auto img = layout ? image::ImportOciLayout(store->blobs(), path, tag)
-                    : image::ImportArchive(store->blobs(), path, tag);
+  auto img = layout ? image::ImportOciLayout(s->store.blobs(), path, tag)
+                    : image::ImportArchive(s->store.blobs(), path, tag);
   if (!img.ok()) return Fail(img.status());
   std::string name = f.tag.empty() ? img->name : f.tag;
   if (name.empty()) {
@@ -144,7 +153,7 @@ int RunImportImage(const ImageFlags& f) {
         "import: " + path + " does not name the image (no io.containerd.image.name annotation" +
         (layout ? "" : " or RepoTags") + "); name it with -t NAME[:TAG]"));
   }
-  Status st = store->Tag(name, img->image);
+  Status st = s->store.Tag(name, img->image);
   if (!st.ok()) return Fail(st);
   std::cout << img->image.config_digest << "\n";
   return kExitOk;
@@ -173,11 +182,9 @@ int RunImport(const ImageFlags& f) {
   opts.source_date_epoch = *epoch;
   auto ref = image::ParseImageRef(f.tag);
   if (!ref.ok()) return Usage(ref.status().message());
-  auto store = OpenStore(f);
-  if (!store.ok()) return Fail(store.status());
-  auto in_use = build::StoreUseLock::Shared(store->state_dir());
-  if (!in_use.ok()) return Fail(in_use.status());
-  auto img = store->ImportRootfs(f.rootfs, f.tag, opts);
+  auto s = OpenStoreForImport(f);
+  if (!s.ok()) return Fail(s.status());
+  auto img = s->store.ImportRootfs(f.rootfs, f.tag, opts);
   if (!img.ok()) return Fail(img.status());
   std::cout << img->config_digest << "\n";
   return kExitOk;
