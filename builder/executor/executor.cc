@@ -404,7 +404,8 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
   secret_env.clear();  // the feeder holds the values until runc has read them
 
   st.container = {"latchkey-" + st.id, st.bundle, st.bundle + "/runc", st.bundle + "/runc.log"};
-  size_t max_pattern = std::max<size_t>(64, 2 * max_secret + 4);
+  // Covers every encoded form of the step's secrets, the longest being URL encoding (3x).
+  size_t max_pattern = std::max<size_t>(64, 3 * max_secret + 4);
   LK_ASSIGN_OR_RETURN(std::unique_ptr<RunningContainer> container, st.runtime->Start(st.container));
   st.started = true;
   LK_ASSIGN_OR_RETURN(int code, StreamUntilExit(*container, sink, max_pattern));

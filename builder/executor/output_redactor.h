@@ -9,8 +9,9 @@
 // after a newline. When a value does sit in the window, the stream waits for more data (up to
 // kHardLimit buffered bytes, after which it emits everything it has, redacted). Finish() emits
 // the rest. `max_pattern_len` must cover the longest registered form the caller cares about
-// (the executor uses 2 * the longest secret fetched for the step + 4, the length of its hex
-// form); longer registered values are still redacted when they arrive within one cut window.
+// (the executor uses 3 * the longest secret fetched for the step + 4: its URL-encoded form,
+// %XX per byte, is the longest of the forms secure/secret_patterns.h lists); longer registered
+// values are still redacted when they arrive within one cut window.
 //
 // Thread-safety: one stream per pipe, used from one thread.
 #ifndef LATCHKEY_BUILDER_EXECUTOR_OUTPUT_REDACTOR_H_
