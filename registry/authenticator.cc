@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "registry/secure_json.h"
+#include "secure/secure_json.h"
 
 namespace latchkey::registry {
 namespace {

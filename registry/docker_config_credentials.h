@@ -1,9 +1,9 @@
 // DockerConfigCredentials: registry credentials from Docker's config.json, the file `docker
 // login` writes: `auths.<host>.auth` (base64 of "user:password") or
-// `auths.<host>.identitytoken`. Keys are matched as Docker matches them: "host",
-// "https://host", "http://host" (with or without a trailing path such as "/v1/"), and for
-// docker.io also "https://index.docker.io/v1/". credsStore / credHelpers are not run in this
-// step (docs/registry.md); an entry that only names a helper is NOT_FOUND.
+// `auths.<host>.identitytoken`, found as Docker finds them (secure/docker_config.h, shared with
+// the `dockerconfig` provider plugin). credsStore / credHelpers are not run here: the broker's
+// `dockerconfig` provider runs them (docs/providers.md); an entry that only names a helper is
+// NOT_FOUND.
 //
 // The file is read into secure memory at each Get and nothing of it is kept; values go only
 // into the returned SecretBuffers. Thread-safety: Get is reentrant.

@@ -6,8 +6,6 @@
 
 #include <fstream>
 
-#include "registry/secure_json.h"
-
 namespace latchkey::registry {
 namespace {
 
@@ -80,21 +78,6 @@ TEST_F(DockerConfigTest, MissingFileIsNotFound) {
             "/home/u/.docker/config.json");
   EXPECT_EQ(DockerConfigCredentials::DefaultPath({{"HOME", "/home/u"}, {"DOCKER_CONFIG", "/d"}}),
             "/d/config.json");
-}
-
-TEST(SecureJson, StringsKeysAndErrors) {
-  std::string j = R"( {"a": [1, {"x": "y"}], "b": {"c": "\u00e9\ud83d\ude00\n", "n": null}} )";
-  std::span<const uint8_t> b(reinterpret_cast<const uint8_t*>(j.data()), j.size());
-  auto c = SecureJsonString(b, {"b", "c"}, "doc");
-  ASSERT_TRUE(c.ok()) << c.status().message();
-  EXPECT_EQ(Str(*c), "\xc3\xa9\xf0\x9f\x98\x80\n");
-  EXPECT_EQ(*SecureJsonKeys(b, {}, "doc"), (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(SecureJsonString(b, {"b", "n"}, "doc").status().message(), "doc: b.n is not a string");
-  EXPECT_EQ(SecureJsonString(b, {"z"}, "doc").status().message(), "doc has no member z");
-  std::string bad = R"({"a": "secret-value)";
-  std::span<const uint8_t> bb(reinterpret_cast<const uint8_t*>(bad.data()), bad.size());
-  EXPECT_EQ(SecureJsonString(bb, {"a"}, "doc").status().message(),
-            "doc is not valid JSON (at byte 19)");
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ make -s -C "$src" install RELEASE_BUILD="$build" PREFIX=/usr DESTDIR="$dest" > "
 
 for f in bin/latchkey bin/latchkey-plugin-check \
          lib/latchkey/providers/latchkey-file.so lib/latchkey/providers/latchkey-env.so \
-         lib/latchkey/providers/latchkey-store.so \
+         lib/latchkey/providers/latchkey-store.so lib/latchkey/providers/latchkey-dockerconfig.so \
          include/latchkey/provider.h include/latchkey/provider.hpp include/latchkey/status.h \
          lib/cmake/LatchkeySDK/LatchkeySDKConfig.cmake \
          lib/cmake/LatchkeySDK/LatchkeySDKConfigVersion.cmake \
@@ -38,7 +38,7 @@ for f in bin/latchkey bin/latchkey-plugin-check \
 done
 # Only the bundled providers; no test plugins, fixtures or test binaries; nothing outside /usr.
 providers=$(cd "$root/lib/latchkey/providers" && ls | tr '\n' ' ')
-[ "$providers" = "latchkey-env.so latchkey-file.so latchkey-store.so " ] \
+[ "$providers" = "latchkey-dockerconfig.so latchkey-env.so latchkey-file.so latchkey-store.so " ] \
   || fail "installed providers: $providers"
 [ "$(ls "$root/lib/latchkey")" = "providers" ] || fail "lib/latchkey has $(ls "$root/lib/latchkey")"
 [ "$(ls "$dest")" = "usr" ] || fail "installed outside DESTDIR/usr: $(ls "$dest")"

@@ -1,11 +1,13 @@
 #!/bin/bash
 # Runs the plugin conformance suite (latchkey-plugin-check) against the bundled providers,
-# latchkey-file.so and latchkey-env.so, each with a reference whose exact bytes are checked.
+# latchkey-file.so, latchkey-env.so and latchkey-dockerconfig.so, each with a reference whose
+# exact bytes are checked.
 set -euo pipefail
 build=${LATCHKEY_BUILD_DIR:?LATCHKEY_BUILD_DIR must point at the build directory}
 check=$build/bin/latchkey-plugin-check
 providers=$build/lib/latchkey/providers
-for f in "$check" "$providers/latchkey-file.so" "$providers/latchkey-env.so"; do
+for f in "$check" "$providers/latchkey-file.so" "$providers/latchkey-env.so" \
+         "$providers/latchkey-dockerconfig.so"; do
   [ -e "$f" ] || { echo "missing $f (build it first)" >&2; exit 1; }
 done
 tmp=$(mktemp -d)
@@ -20,6 +22,12 @@ printf 'relative-ok' > "$tmp/rel"
 printf 'from the environment' > "$tmp/env-expected"
 LK_CONFORMANCE_VALUE='from the environment' \
   "$check" "$providers/latchkey-env.so" --ref LK_CONFORMANCE_VALUE --expect-file "$tmp/env-expected"
+# dockerconfig: the value for a registry host is the docker-credential helper's JSON.
+printf '{"auths":{"https://reg.example:5000":{"auth":"YWxpY2U6czNjcjN0"}}}' > "$tmp/config.json"
+printf '{"ServerURL":"reg.example:5000","Username":"alice","Secret":"s3cr3t"}' > "$tmp/dc-expected"
+"$check" "$providers/latchkey-dockerconfig.so" --config "config_file=$tmp/config.json" \
+  --ref reg.example:5000 --expect-file "$tmp/dc-expected"
+
 # A bare relative name is the file in the current directory, never a library found on the
 # library path: with latchkey-env.so only on LD_LIBRARY_PATH, the check does not load it.
 mkdir "$tmp/cwd"

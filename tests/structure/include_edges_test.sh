@@ -25,8 +25,9 @@
 #   session/ (the client end of a daemon session) -> sdk/include, base/, api/ (generated),
 #                           secure/secret_buffer.h
 #   daemon/              -> no cli/ header
-#   registry/            -> sdk/include, base/, secure/secret_buffer.h, builder/image/ (the blob
-#                           store, digests, references); never the broker's session or config
+#   registry/            -> sdk/include, base/, secure/secret_buffer.h, secure/secure_json.h,
+#                           secure/docker_config.h, builder/image/ (the blob store, digests,
+#                           references); never the broker's session or config
 #
 # Exceptions are listed one per line as "<file or folder prefix> <included header> <reason>",
 # so each is visible and has a reason. Remove a line when its edge goes away: a listed
@@ -48,6 +49,12 @@ plugins/file/file_provider_test.cc broker/plugin_test_util.h the test loads the 
 plugins/file/file_provider_test.cc broker/provider_instance.h the test drives the plugin through the host's ABI checks
 plugins/env/env_provider_test.cc broker/plugin_test_util.h the test loads the built plugin through the host's loader
 plugins/env/env_provider_test.cc broker/provider_instance.h the test drives the plugin through the host's ABI checks
+plugins/dockerconfig/dockerconfig_provider.cc secure/docker_config.h the plugin links Docker's config lookup (shared with the registry client and login) inside itself
+plugins/dockerconfig/dockerconfig_provider.cc secure/docker_credential_helper.h the plugin links the credential helper protocol (shared with login/logout) inside itself
+plugins/dockerconfig/dockerconfig_provider.cc secure/secret_buffer.h the plugin holds the file and helper answers in secure memory before copying into host memory
+plugins/dockerconfig/dockerconfig_provider.cc secure/secure_json.h the plugin lists the file's keys without decoding values
+plugins/dockerconfig/dockerconfig_provider_test.cc broker/plugin_test_util.h the test loads the built plugin through the host's loader
+plugins/dockerconfig/dockerconfig_provider_test.cc broker/provider_instance.h the test drives the plugin through the host's ABI checks
 EOF
 )
 
@@ -148,8 +155,9 @@ while IFS= read -r f; do
           rule="the store engine includes only sdk/include, base/ and secure/" ;;
       registry)
         [[ $header == sdk/include/* || $header == base/* || $header == secure/secret_buffer.h ||
+           $header == secure/secure_json.h || $header == secure/docker_config.h ||
            $header == builder/image/* ]] ||
-          rule="the registry client includes only sdk/include, base/, secure/secret_buffer.h and builder/image/" ;;
+          rule="the registry client includes only sdk/include, base/, secure/secret_buffer.h, secure/secure_json.h, secure/docker_config.h and builder/image/" ;;
       broker)
         [[ $header == builder/* || $header == cli/* || $header == plugins/* || $header == store/* ||
            $header == session/* || $header == daemon/* ]] &&

@@ -1,9 +1,10 @@
-#include "registry/secure_json.h"
+#include "secure/secure_json.h"
 
 #include <cctype>
+#include <cstring>
 #include <optional>
 
-namespace latchkey::registry {
+namespace latchkey {
 namespace {
 
 constexpr int kMaxDepth = 64;
@@ -264,12 +265,12 @@ Result<SecretBuffer> SecureJsonString(std::span<const uint8_t> json,
   return out;
 }
 
-Result<std::vector<std::string>> SecureJsonKeys(std::span<const uint8_t> json,
+Result<JsonObjectLayout> SecureJsonObjectLayout(std::span<const uint8_t> json,
                                                 const std::vector<std::string>& keys,
                                                 std::string_view what) {
   Walker w(json, what);
   LK_RETURN_IF_ERROR(w.Seek(keys));
-  std::vector<std::string> out;
+  JsonObjectLayout out;
   if (w.pos_ >= json.size()) return w.Bad();
   if (json[w.pos_] != '{') {
     return NotFoundError(
@@ -277,26 +278,86 @@ Result<std::vector<std::string>> SecureJsonKeys(std::span<const uint8_t> json,
         (keys.empty() ? std::string("the document") : Walker::Path(keys, keys.size())) +
         " is not an object");
   }
+  out.open = w.pos_;
   ++w.pos_;
   w.Ws();
-  if (w.pos_ < json.size() && json[w.pos_] == '}') return out;
+  if (w.pos_ < json.size() && json[w.pos_] == '}') {
+    out.close = w.pos_;
+    return out;
+  }
   for (;;) {
     w.Ws();
-    LK_ASSIGN_OR_RETURN(std::string k, w.Key());
-    out.push_back(std::move(k));
+    JsonObjectLayout::Member m;
+    m.key_begin = w.pos_;
+    LK_ASSIGN_OR_RETURN(m.name, w.Key());
+    LK_RETURN_IF_ERROR(w.Colon());
     w.Ws();
-    if (w.pos_ >= json.size() || json[w.pos_] != ':') return w.Bad();
-    ++w.pos_;
+    m.value_begin = w.pos_;
     LK_RETURN_IF_ERROR(w.Skip(1));
+    m.value_end = w.pos_;
+    out.members.push_back(std::move(m));
     w.Ws();
     if (w.pos_ >= json.size()) return w.Bad();
     if (json[w.pos_] == ',') {
       ++w.pos_;
       continue;
     }
-    if (json[w.pos_] == '}') return out;
+    if (json[w.pos_] == '}') {
+      out.close = w.pos_;
+      return out;
+    }
     return w.Bad();
   }
 }
 
-}  // namespace latchkey::registry
+Result<std::vector<std::string>> SecureJsonKeys(std::span<const uint8_t> json,
+                                                const std::vector<std::string>& keys,
+                                                std::string_view what) {
+  LK_ASSIGN_OR_RETURN(JsonObjectLayout layout, SecureJsonObjectLayout(json, keys, what));
+  std::vector<std::string> out;
+  for (auto& m : layout.members) out.push_back(std::move(m.name));
+  return out;
+}
+
+Result<SecretBuffer> SecureJsonQuote(std::span<const uint8_t> text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  size_t n = 2;
+  for (uint8_t c : text) n += (c == '"' || c == '\\') ? 2 : (c < 0x20 ? 6 : 1);
+  LK_ASSIGN_OR_RETURN(SecretBuffer out, SecretBuffer::Allocate(n));
+  uint8_t* p = out.mutable_data();
+  *p++ = '"';
+  for (uint8_t c : text) {
+    if (c == '"' || c == '\\') {
+      *p++ = '\\';
+      *p++ = c;
+    } else if (c < 0x20) {
+      *p++ = '\\';
+      *p++ = 'u';
+      *p++ = '0';
+      *p++ = '0';
+      *p++ = static_cast<uint8_t>(kHex[c >> 4]);
+      *p++ = static_cast<uint8_t>(kHex[c & 15]);
+    } else {
+      *p++ = c;
+    }
+  }
+  *p++ = '"';
+  out.Seal();
+  return out;
+}
+
+Result<SecretBuffer> SecureConcat(std::initializer_list<std::span<const uint8_t>> parts) {
+  size_t n = 0;
+  for (auto part : parts) n += part.size();
+  LK_ASSIGN_OR_RETURN(SecretBuffer out, SecretBuffer::Allocate(n == 0 ? 1 : n));
+  size_t at = 0;
+  for (auto part : parts) {
+    if (!part.empty()) std::memcpy(out.mutable_data() + at, part.data(), part.size());
+    at += part.size();
+  }
+  out.Truncate(n);
+  out.Seal();
+  return out;
+}
+
+}  // namespace latchkey
