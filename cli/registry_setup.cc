@@ -10,14 +10,18 @@ CliRegistry::CliRegistry(std::unique_ptr<registry::CurlTransport> transport,
                          std::string credentials_path, const Config& config)
     : transport_(std::move(transport)),
       credentials_(std::move(credentials_path)),
-      client_(transport_.get(), &credentials_, [&config](const std::string& host) {
-        registry::HostOptions o;
-        if (const RegistryHostConfig* r = config.FindRegistry(host)) {
-          o.insecure = r->insecure;
-          o.ca_file = r->ca_file;
-        }
-        return o;
-      }) {}
+      client_(transport_.get(), &credentials_, HostOptionsFrom(config)) {}
+
+registry::HostOptionsFn HostOptionsFrom(const Config& config) {
+  return [&config](const std::string& host) {
+    registry::HostOptions o;
+    if (const RegistryHostConfig* r = config.FindRegistry(host)) {
+      o.insecure = r->insecure;
+      o.ca_file = r->ca_file;
+    }
+    return o;
+  };
+}
 
 Result<std::unique_ptr<CliRegistry>> CliRegistry::Open(const Config& config) {
   std::map<std::string, std::string> env;

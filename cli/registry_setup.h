@@ -41,6 +41,10 @@ class CliRegistry {
   registry::RegistryClient client_;
 };
 
+// The per-host TLS and plain-HTTP settings of the configuration's `registries:` map. `config`
+// must outlive the result.
+registry::HostOptionsFn HostOptionsFrom(const Config& config);
+
 // Pulls `ref` into `store`'s blobs (registry::Pull) and, when `tag` is not empty, points the
 // store's tag `tag` (NAME:TAG) at the image. Errors are registry::Pull's or ImageStore::Tag's;
 // a failed pull tags nothing.

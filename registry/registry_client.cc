@@ -96,7 +96,7 @@ std::string RegistryClient::Scheme(const std::string& host) {
 RegistryClient::Outcome RegistryClient::Send(const std::string& host, const std::string& repository,
                                              HttpRequest req, const std::string& path,
                                              BodySink& sink) {
-  const std::string scope = "repository:" + repository + ":pull";
+  const std::string scope = repository.empty() ? "" : "repository:" + repository + ":pull";
   const std::string api = ApiHost(host);
   req.ca_file = options_(host).ca_file;
   Outcome o;
@@ -259,6 +259,16 @@ Status RegistryClient::GetBlob(const std::string& host, const std::string& repos
     }
     return HttpError(host, what, o);
   }
+  return Status::OK();
+}
+
+Status RegistryClient::CheckLogin(const std::string& host) {
+  HttpRequest req;
+  StringSink sink(kMaxErrorBody, "login");
+  Outcome o = Send(host, "", req, "/v2/", sink);
+  if (!o.result.status.ok()) return Failure(host, "login", o.result);
+  int st = o.result.response.status;
+  if (st < 200 || st >= 300) return HttpError(host, "login", o);
   return Status::OK();
 }
 

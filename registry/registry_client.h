@@ -53,6 +53,12 @@ class RegistryClient {
   Status GetBlob(const std::string& host, const std::string& repository, const std::string& digest,
                  int64_t offset, BodySink& sink, TransportResult* result = nullptr);
 
+  // GET /v2/ with the client's credential, answering the registry's challenge (no repository
+  // scope), as `docker login` checks a login. OK on 2xx. UNAUTHENTICATED "registry HOST: 401
+  // Unauthorized: the credential from SOURCE was rejected"; other answers and connection
+  // failures as HttpError()/Failure() with WHAT "login".
+  Status CheckLogin(const std::string& host);
+
   // The message for a transport failure talking to `host` about `what`:
   //   kConnect: "cannot reach registry HOST: Connection refused"
   //   kTls:     "registry HOST: TLS certificate verification failed (<detail>); if HOST uses

@@ -16,35 +16,7 @@ write_config
 REGLOGS=$W/reglogs
 mkdir -p "$REGLOGS" "$W/docker"
 export DOCKER_CONFIG=$W/docker
-PLAIN_OUT=$W/cmd.out
-PLAIN_ERR=$W/cmd.err
-ALL=$W/all-commands.log
-
-# Failures show the last latchkey command's output too.
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$PLAIN_OUT" "$PLAIN_ERR"; do
-    [ -s "$f" ] && { echo "--- $(basename "$f") of the last command:" >&2; tail -20 "$f" >&2; }
-  done
-  exit 1
-}
-# lk ARGS...: latchkey with stdout/stderr in $PLAIN_OUT/$PLAIN_ERR (appended to $ALL), rc in RC.
-lk() {
-  set +e
-  "$LK" "$@" > "$PLAIN_OUT" 2> "$PLAIN_ERR"
-  RC=$?
-  set -e
-  cat "$PLAIN_OUT" "$PLAIN_ERR" >> "$ALL"
-}
-lk_ok() { lk "$@"; [ "$RC" -eq 0 ] || fail "latchkey $* exited $RC: $(cat "$PLAIN_ERR")"; }
-lk_err() {  # lk_err WANT ARGS...: must exit 1 with exactly "error: WANT" as the last stderr line
-  local want=$1; shift
-  lk "$@"
-  [ "$RC" -eq 1 ] || fail "latchkey $* exited $RC, want 1 (stderr: $(cat "$PLAIN_ERR"))"
-  expect_eq "$(tail -n 1 "$PLAIN_ERR")" "error: $want" "latchkey $*"
-}
-# skopeo writes a blob-info cache under /var/lib/containers: keep it in a private tmpfs.
-skopeo_() { unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs /var/lib && exec skopeo "$@"' sh "$@"; }
+source "$(dirname "$0")/lib.sh"
 
 # --- Registries -----------------------------------------------------------------------------
 P1=$(free_port)
@@ -61,24 +33,10 @@ openssl x509 -req -in "$W/srv.csr" -CA "$W/ca.crt" -CAkey "$W/ca.key" -CAcreates
   -days 2 -extfile "$W/san.ext" -out "$W/srv.crt" 2> /dev/null
 htpasswd -Bbn alice "$CANARY" > "$W/htpasswd" 2> /dev/null
 
-cat > "$W/reg1.yml" <<Y
-version: 0.1
-log: {level: info, accesslog: {disabled: false}}
-storage: {filesystem: {rootdirectory: $W/reg1-data}}
-http: {addr: "$H1", secret: plain-test-secret}
-Y
-cat > "$W/reg2.yml" <<Y
-version: 0.1
-log: {level: info, accesslog: {disabled: false}}
-storage: {filesystem: {rootdirectory: $W/reg2-data}}
-auth: {htpasswd: {realm: basic-realm, path: $W/htpasswd}}
-http: {addr: "$H2", secret: tls-test-secret, tls: {certificate: $W/srv.crt, key: $W/srv.key}}
-Y
-docker-registry serve "$W/reg1.yml" > "$REGLOGS/reg1.log" 2>&1 &
-REG1_PID=$!
-track_pid $REG1_PID
-docker-registry serve "$W/reg2.yml" > "$REGLOGS/reg2.log" 2>&1 &
-track_pid $!
+start_registry reg1 "$H1" "http: {addr: \"$H1\", secret: plain-test-secret}"
+REG1_PID=$REG_PID
+start_registry reg2 "$H2" "auth: {htpasswd: {realm: basic-realm, path: $W/htpasswd}}" \
+  "http: {addr: \"$H2\", secret: tls-test-secret, tls: {certificate: $W/srv.crt, key: $W/srv.key}}"
 for i in $(seq 1 100); do
   curl -fs "http://$H1/v2/" > /dev/null 2>&1 &&
     curl -s --cacert "$W/ca.crt" -o /dev/null -w '%{http_code}' "https://$H2/v2/" 2> /dev/null | grep -q 401 &&

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# `latchkey login` / `latchkey logout` against Debian's docker-registry (distribution 2.8) with
+# htpasswd basic auth, started once on 127.0.0.1 (plain HTTP, as Docker allows for loopback).
+# Checks: exact messages for a wrong password (401 naming the host, nothing stored), a registry
+# that is down, a non-TTY login without --password-stdin and --password-stdin without -u; a
+# login without a credential helper writes config.json `auths` (0600) after Docker's warning,
+# logout removes it ("Removing login credentials for", then "Not logged in to"); with
+# `credsStore: pass` the login goes through the real docker-credential-pass (a throw-away GnuPG
+# key and password store made here) and config.json holds no password; logout erases it. A
+# canary password appears in no output, registry log or (helper case) config file.
+source "$(dirname "$0")/../build/lib.sh"
+command -v docker-registry > /dev/null || fail "docker-registry is not installed (make deps)"
+command -v docker-credential-pass > /dev/null || fail "docker-credential-pass is not installed (make deps)"
+CANARY="Canary-Login-$$-x9Qv"
+write_config
+REGLOGS=$W/reglogs
+export DOCKER_CONFIG=$W/docker
+source "$(dirname "$0")/lib.sh"
+
+H=127.0.0.1:$(free_port)
+DOWN=127.0.0.1:$(free_port)
+htpasswd -Bbn alice "$CANARY" > "$W/htpasswd" 2> /dev/null
+start_registry reg "$H" "auth: {htpasswd: {realm: basic-realm, path: $W/htpasswd}}" \
+  "http: {addr: \"$H\", secret: login-test-secret}"
+for i in $(seq 1 100); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$H/v2/" 2> /dev/null)" = 401 ] && break
+  [ "$i" -eq 100 ] && fail "the registry did not start: $(tail -5 "$REGLOGS/reg.log")"
+  sleep 0.1
+done
+
+# --- Bad input -------------------------------------------------------------------------------
+lk_err "registry $H: 401 Unauthorized: the credential from latchkey login (user alice) was rejected" \
+  login "$H" -u alice --password-stdin <<< wrong-password
+[ ! -e "$DOCKER_CONFIG/config.json" ] || fail "a rejected login wrote $DOCKER_CONFIG/config.json"
+lk_err "cannot reach registry $DOWN: Connection refused" \
+  login "$DOWN" -u alice --password-stdin <<< "$CANARY"
+lk_err "cannot perform an interactive login from a non TTY device; pass the password with --password-stdin" \
+  login "$H" -u alice < /dev/null
+lk login "$H" --password-stdin <<< x
+expect_eq "$RC $(tail -n 1 "$PLAIN_ERR")" "2 error: must provide --username with --password-stdin" \
+  "--password-stdin without -u"
+[ ! -e "$DOCKER_CONFIG/config.json" ] || fail "a failed login wrote $DOCKER_CONFIG/config.json"
+
+# --- No credential helper: config.json auths, with Docker's warning ---------------------------
+lk_ok login "http://$H/" -u alice --password-stdin <<< "$CANARY"
+expect_eq "$(cat "$PLAIN_OUT")" "Login Succeeded" "login stdout"
+expect_eq "$(cat "$PLAIN_ERR")" "WARNING! Your password will be stored unencrypted in $DOCKER_CONFIG/config.json.
+Configure a credential helper to remove this warning. See
+https://docs.docker.com/engine/reference/commandline/login/#credentials-store" "login warning"
+expect_eq "$(stat -c %a "$DOCKER_CONFIG/config.json")" 600 "config.json mode"
+stored=$(python3 -c 'import base64,json,sys; print(base64.b64decode(json.load(open(sys.argv[1]))["auths"][sys.argv[2]]["auth"]).decode())' \
+  "$DOCKER_CONFIG/config.json" "$H")
+[ "$stored" = "alice:$CANARY" ] || fail "config.json auths.$H.auth does not hold alice's login"
+lk_ok logout "$H"
+expect_eq "$(cat "$PLAIN_OUT")" "Removing login credentials for $H" "logout stdout"
+expect_eq "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["auths"])' "$DOCKER_CONFIG/config.json")" \
+  "{}" "auths after logout"
+lk_ok logout "$H"
+expect_eq "$(cat "$PLAIN_OUT")" "Not logged in to $H" "second logout"
+
+# --- credsStore: the real docker-credential-pass ---------------------------------------------
+export GNUPGHOME=$W/gnupg PASSWORD_STORE_DIR=$W/pass-store
+mkdir -m 700 "$GNUPGHOME"
+gpg --batch --passphrase '' --quick-gen-key 'latchkey login test <login@test.invalid>' \
+  default default never > /dev/null 2>&1 || fail "gpg could not make a key"
+pass init login@test.invalid > /dev/null || fail "pass init"
+_gpg_stop() { gpgconf --kill gpg-agent 2> /dev/null || true; }
+# The agent this GNUPGHOME started is stopped on exit too (keeping the script's exit status).
+trap '_rc=$?; _gpg_stop; (exit $_rc); _lk_cleanup' EXIT
+printf '{"credsStore": "pass"}\n' > "$DOCKER_CONFIG/config.json"
+lk_ok login "$H" -u alice --password-stdin <<< "$CANARY"
+expect_eq "$(cat "$PLAIN_OUT")" "Login Succeeded" "login through pass"
+expect_eq "$(cat "$PLAIN_ERR")" "" "login through pass: stderr"
+got=$(printf '%s' "$H" | docker-credential-pass get)
+expect_eq "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["Username"], d["Secret"] == sys.argv[2])' "$got" "$CANARY")" \
+  "alice True" "docker-credential-pass get after login"
+expect_eq "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["auths"], d["credsStore"])' "$DOCKER_CONFIG/config.json")" \
+  "{'$H': {}} pass" "config.json after a helper login"
+expect_file_lacks "$DOCKER_CONFIG/config.json" "$CANARY" "config.json with a helper"
+lk_ok logout "$H"
+expect_eq "$(cat "$PLAIN_OUT")" "Removing login credentials for $H" "logout through pass"
+expect_eq "$(printf '%s' "$H" | docker-credential-pass get)" "{\"ServerURL\":\"$H\",\"Username\":\"\",\"Secret\":\"\"}" \
+  "docker-credential-pass after logout"
+expect_eq "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["auths"])' "$DOCKER_CONFIG/config.json")" \
+  "{}" "auths after a helper logout"
+
+# --- The canary went nowhere it should not -------------------------------------------------
+expect_file_lacks "$ALL" "$CANARY" "latchkey output"
+for f in "$REGLOGS"/*.log; do expect_file_lacks "$f" "$CANARY" "$f"; done
+! grep -rqF -- "$CANARY" "$STATE" 2> /dev/null || fail "the canary is in the state dir"
+_gpg_stop
+echo "login/logout: ok"
