@@ -222,6 +222,11 @@ Result<SecretBuffer> CredentialJson(std::string_view server_url, const Auth& aut
 
 Result<Auth> ParseCredentialJson(std::span<const uint8_t> json, std::string_view what) {
   Auth a;
+  auto root = SecureJsonObjectLayout(json, {}, what);
+  if (!root.ok()) {
+    if (root.status().code() != StatusCode::kNotFound) return root.status();
+    return InvalidArgumentError(std::string(what) + " is not a JSON object");
+  }
   auto user = SecureJsonString(json, {"Username"}, what);
   auto secret = SecureJsonString(json, {"Secret"}, what);
   for (auto* r : {&user, &secret}) {

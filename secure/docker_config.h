@@ -95,7 +95,7 @@ Result<SecretBuffer> CredentialJson(std::string_view server_url, const Auth& aut
 // Reads that JSON back: Username "<token>" makes Secret an identity token. NOT_FOUND "WHAT has
 // no credential" when both are missing or empty (docker-credential-pass answers an unknown
 // server so); INVALID_ARGUMENT "WHAT has no Username/Secret" when only one is (never showing
-// the value).
+// the value), "WHAT is not a JSON object" or "WHAT is not valid JSON (at byte N)".
 Result<Auth> ParseCredentialJson(std::span<const uint8_t> json, std::string_view what);
 
 // `file` (empty: a new file, "{}") with auths[key] set to the object `entry` (raw JSON, e.g.

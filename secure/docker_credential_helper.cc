@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,8 +38,10 @@ struct Run {
 Result<Run> RunHelper(const HelperRef& helper, const char* action, std::span<const uint8_t> input,
                       const KeepGoing& keep_going) {
   const std::string program = "docker-credential-" + helper.name;
+  // stdin is a socket pair, so that writing to a helper that exited without reading its input
+  // is EPIPE (MSG_NOSIGNAL), never a SIGPIPE that kills the host.
   int in_pipe[2], out_pipe[2];
-  if (::pipe2(in_pipe, O_CLOEXEC) != 0) {
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in_pipe) != 0) {
     return UnavailableError("credential helper " + helper.Describe() +
                             ": pipe: " + std::strerror(errno));
   }
@@ -81,7 +84,6 @@ Result<Run> RunHelper(const HelperRef& helper, const char* action, std::span<con
   }
   in_r.reset();
   out_w.reset();
-  ::fcntl(in_w.get(), F_SETFL, O_NONBLOCK);
 
   Run run;
   LK_ASSIGN_OR_RETURN(SecretBuffer out, SecretBuffer::Allocate(kMaxAnswer));
@@ -104,7 +106,8 @@ Result<Run> RunHelper(const HelperRef& helper, const char* action, std::span<con
     }
     if (ready <= 0) continue;
     if (in_w.valid() && (p[1].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
-      ssize_t n = ::write(in_w.get(), input.data() + sent, input.size() - sent);
+      ssize_t n =
+          ::send(in_w.get(), input.data() + sent, input.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n > 0) sent += static_cast<size_t>(n);
       if (n < 0 && errno != EAGAIN && errno != EINTR) in_w.reset();  // it stopped reading
     }
@@ -176,8 +179,8 @@ Result<Auth> HelperGet(const HelperRef& helper, std::string_view server_url,
     return Failed(helper, run);
   }
   // "... printed an answer that has no Username/Secret" / "... that is not valid JSON (at byte N)"
-  auto auth = ParseCredentialJson(run.out.bytes(), "credential helper " + helper.Describe() +
-                                                       " printed an answer that");
+  auto auth = ParseCredentialJson(
+      run.out.bytes(), "credential helper " + helper.Describe() + " printed an answer that");
   if (!auth.ok() && auth.status().code() == StatusCode::kNotFound) {
     return NotFoundError("credential helper " + helper.Describe() + " has no credential for " +
                          std::string(server_url));
