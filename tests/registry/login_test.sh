@@ -7,7 +7,8 @@
 # logout removes it ("Removing login credentials for", then "Not logged in to"); with
 # `credsStore: pass` the login goes through the real docker-credential-pass (a throw-away GnuPG
 # key and password store made here) and config.json holds no password; logout erases it. A
-# canary password appears in no output, registry log or (helper case) config file.
+# canary password appears in no output, registry log, state (audit log) or (helper case) config
+# file. The helper login is then served by the dockerconfig provider in a broker session.
 source "$(dirname "$0")/../build/lib.sh"
 command -v docker-registry > /dev/null || fail "docker-registry is not installed (make deps)"
 command -v docker-credential-pass > /dev/null || fail "docker-credential-pass is not installed (make deps)"
@@ -77,6 +78,15 @@ expect_eq "$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["Us
 expect_eq "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["auths"], d["credsStore"])' "$DOCKER_CONFIG/config.json")" \
   "{'$H': {}} pass" "config.json after a helper login"
 expect_file_lacks "$DOCKER_CONFIG/config.json" "$CANARY" "config.json with a helper"
+# What login stored, served by the dockerconfig provider through a broker session (policy,
+# audit): the value is the helper's JSON for the host.
+write_config "plugins: [{name: dockerconfig, path: $LATCHKEY_BUILD_DIR/lib/latchkey/providers/latchkey-dockerconfig.so}]
+secrets: {reg-cred: {provider: dockerconfig, ref: \"$H\"}}
+policy: {rules: [{name: registry-logins, provider: dockerconfig, allow: true, reason: registry credentials}]}"
+value="{\"ServerURL\":\"$H\",\"Username\":\"alice\",\"Secret\":\"$CANARY\"}"
+lk_ok session check --fetch reg-cred
+expect_eq "$(head -n 1 "$PLAIN_OUT")" "GRANTED   reg-cred: ${#value} bytes from provider dockerconfig" \
+  "session check through the dockerconfig provider"
 lk_ok logout "$H"
 expect_eq "$(cat "$PLAIN_OUT")" "Removing login credentials for $H" "logout through pass"
 expect_eq "$(printf '%s' "$H" | docker-credential-pass get)" "{\"ServerURL\":\"$H\",\"Username\":\"\",\"Secret\":\"\"}" \
