@@ -5,6 +5,7 @@
 // (`error: <message>`), 2 usage.
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -54,6 +55,21 @@ Result<SecretBuffer> PasswordFromStdin() {
   return SecretBuffer::CopyOf({raw.data(), n});
 }
 
+// One line from `fd`, read a byte at a time (no buffering past the newline: the password
+// prompt reads the same terminal next), without the newline and trailing blanks.
+std::string ReadLine(int fd) {
+  std::string line;
+  char c;
+  for (;;) {
+    ssize_t n = ::read(fd, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || c == '\n') break;
+    line.push_back(c);
+  }
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  return line;
+}
+
 int RunLogin(const CommandContext& ctx, LoginFlags f) {
   if (Status st = InitProcess(ctx.global); !st.ok()) return Fail(st);
   auto host = HostOf(f.server);
@@ -74,10 +90,7 @@ int RunLogin(const CommandContext& ctx, LoginFlags f) {
     }
     if (f.username.empty()) {
       std::cout << "Username: " << std::flush;
-      std::getline(std::cin, f.username);
-      while (!f.username.empty() && (f.username.back() == '\r' || f.username.back() == ' ')) {
-        f.username.pop_back();
-      }
+      f.username = ReadLine(STDIN_FILENO);
     }
     if (f.username.empty()) return Fail(InvalidArgumentError("username required"));
     auto p = store::PromptPassphrase("Password: ", false);

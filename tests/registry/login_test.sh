@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `latchkey login` / `latchkey logout` against Debian's docker-registry (distribution 2.8) with
 # htpasswd basic auth, started once on 127.0.0.1 (plain HTTP, as Docker allows for loopback).
-# Checks: exact messages for a wrong password (401 naming the host, nothing stored), a registry
+# Checks: an interactive login on a pty (prompts, no echo); exact messages for a wrong password (401 naming the host, nothing stored), a registry
 # that is down, a non-TTY login without --password-stdin and --password-stdin without -u; a
 # login without a credential helper writes config.json `auths` (0600) after Docker's warning,
 # logout removes it ("Removing login credentials for", then "Not logged in to"); with
@@ -58,6 +58,31 @@ expect_eq "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["au
   "{}" "auths after logout"
 lk_ok logout "$H"
 expect_eq "$(cat "$PLAIN_OUT")" "Not logged in to $H" "second logout"
+# On a terminal: prompts, and the password is not echoed (script(1) gives latchkey a pty).
+# The password is typed once the prompt shows (the terminal echoes what arrives earlier).
+mkfifo "$W/tty.in"
+script -qefc "$LK login $H" "$W/tty.log" < "$W/tty.in" > /dev/null &
+tty_pid=$!
+exec 3> "$W/tty.in"
+printf 'alice\n' >&3
+for i in $(seq 1 200); do
+  grep -q 'Password: ' "$W/tty.log" 2> /dev/null && break
+  [ "$i" -eq 200 ] && fail "no password prompt: $(cat "$W/tty.log")"
+  sleep 0.1
+done
+sleep 0.2
+printf '%s\n' "$CANARY" >&3
+exec 3>&-
+wait "$tty_pid" || fail "interactive login failed: $(cat "$W/tty.log")"
+tr -d '\r' < "$W/tty.log" | grep -v '^Script ' >> "$ALL"
+expect_file_contains "$W/tty.log" "Username: " "interactive login: username prompt"
+expect_file_contains "$W/tty.log" "Password: " "interactive login: password prompt"
+expect_file_contains "$W/tty.log" "Login Succeeded" "interactive login"
+expect_file_lacks "$W/tty.log" "$CANARY" "interactive login: the password was echoed"
+stored=$(python3 -c 'import base64,json,sys; print(base64.b64decode(json.load(open(sys.argv[1]))["auths"][sys.argv[2]]["auth"]).decode())' \
+  "$DOCKER_CONFIG/config.json" "$H")
+[ "$stored" = "alice:$CANARY" ] || fail "the interactive login stored another credential"
+lk_ok logout "$H"
 
 # --- credsStore: the real docker-credential-pass ---------------------------------------------
 export GNUPGHOME=$W/gnupg PASSWORD_STORE_DIR=$W/pass-store
