@@ -60,6 +60,14 @@ TEST(SecretParts, DockerConfigJson) {
             (V{"json:dXNlcjpkb2NrZXJwdzE=", "json:dockerpw1", "json:idtok-1234"}));
 }
 
+TEST(SecretParts, DockerCredentialHelperJson) {
+  // The value the dockerconfig provider serves for registry:<host> (docs/providers.md): its
+  // Secret is a part, so a password or token is redacted on its own too.
+  EXPECT_EQ(Parts(R"({"ServerURL":"registry.example.com","Username":"ci-bot",)"
+                  R"("Secret":"helperpw-5678"})"),
+            (V{"json:helperpw-5678"}));
+}
+
 TEST(SecretParts, PemBlocksAndEscapedJsonKeys) {
   const std::string body1 = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC";
   const std::string body2 = "BKcwggSjAgEAAoIBAQC7";
