@@ -188,13 +188,12 @@ TEST_F(DockerConfigProviderTest, FailingHelperIsNamedWithoutItsAnswer) {
   ::setenv("GNUPGHOME", dir_.Join("empty-gnupg").c_str(), 1);
   auto r = Fetch(*inst, "broken.example");
   ::setenv("GNUPGHOME", saved.c_str(), 1);
-  EXPECT_EQ(r.status(),
-            UnavailableError("provider dockerconfig: secret registry:broken.example: credential "
-                             "helper docker-credential-pass (credHelpers of " +
-                             dir_.Join("config.json") +
-                             ") failed (exit status 1): exit status 2: gpg: keyblock resource '" +
-                             dir_.Join("empty-gnupg") +
-                             "/pubring.kbx': No such file or directory"));
+  EXPECT_EQ(r.status(), UnavailableError(
+                            "provider dockerconfig: secret registry:broken.example: credential "
+                            "helper docker-credential-pass (credHelpers of " +
+                            dir_.Join("config.json") +
+                            ") failed (exit status 1): exit status 2: gpg: keyblock resource '" +
+                            dir_.Join("empty-gnupg") + "/pubring.kbx': No such file or directory"));
 }
 
 }  // namespace
