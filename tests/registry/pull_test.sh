@@ -10,82 +10,18 @@
 # digest in --metadata-file, a wrong password's exact text); a canary password appears in no
 # output or state. Prints the pull time next to `skopeo copy` of the same image.
 source "$(dirname "$0")/../build/lib.sh"
-command -v docker-registry > /dev/null || fail "docker-registry is not installed (make deps)"
+source "$(dirname "$0")/registry_lib.sh"
 CANARY="Canary-PW-$$-q7Zx"
 write_config
-REGLOGS=$W/reglogs
-mkdir -p "$REGLOGS" "$W/docker"
+mkdir -p "$W/docker"
 export DOCKER_CONFIG=$W/docker
-PLAIN_OUT=$W/cmd.out
-PLAIN_ERR=$W/cmd.err
-ALL=$W/all-commands.log
-
-# Failures show the last latchkey command's output too.
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$PLAIN_OUT" "$PLAIN_ERR"; do
-    [ -s "$f" ] && { echo "--- $(basename "$f") of the last command:" >&2; tail -20 "$f" >&2; }
-  done
-  exit 1
-}
-# lk ARGS...: latchkey with stdout/stderr in $PLAIN_OUT/$PLAIN_ERR (appended to $ALL), rc in RC.
-lk() {
-  set +e
-  "$LK" "$@" > "$PLAIN_OUT" 2> "$PLAIN_ERR"
-  RC=$?
-  set -e
-  cat "$PLAIN_OUT" "$PLAIN_ERR" >> "$ALL"
-}
-lk_ok() { lk "$@"; [ "$RC" -eq 0 ] || fail "latchkey $* exited $RC: $(cat "$PLAIN_ERR")"; }
-lk_err() {  # lk_err WANT ARGS...: must exit 1 with exactly "error: WANT" as the last stderr line
-  local want=$1; shift
-  lk "$@"
-  [ "$RC" -eq 1 ] || fail "latchkey $* exited $RC, want 1 (stderr: $(cat "$PLAIN_ERR"))"
-  expect_eq "$(tail -n 1 "$PLAIN_ERR")" "error: $want" "latchkey $*"
-}
-# skopeo writes a blob-info cache under /var/lib/containers: keep it in a private tmpfs.
-skopeo_() { unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs /var/lib && exec skopeo "$@"' sh "$@"; }
 
 # --- Registries -----------------------------------------------------------------------------
-P1=$(free_port)
-P2=$(free_port)
-H1=127.0.0.1:$P1
-H2=127.0.0.1:$P2
-# A CA and a server certificate for 127.0.0.1, made for this run.
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=latchkey test CA" \
-  -keyout "$W/ca.key" -out "$W/ca.crt" 2> /dev/null
-openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$W/srv.key" \
-  -out "$W/srv.csr" 2> /dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' > "$W/san.ext"
-openssl x509 -req -in "$W/srv.csr" -CA "$W/ca.crt" -CAkey "$W/ca.key" -CAcreateserial \
-  -days 2 -extfile "$W/san.ext" -out "$W/srv.crt" 2> /dev/null
-htpasswd -Bbn alice "$CANARY" > "$W/htpasswd" 2> /dev/null
-
-cat > "$W/reg1.yml" <<Y
-version: 0.1
-log: {level: info, accesslog: {disabled: false}}
-storage: {filesystem: {rootdirectory: $W/reg1-data}}
-http: {addr: "$H1", secret: plain-test-secret}
-Y
-cat > "$W/reg2.yml" <<Y
-version: 0.1
-log: {level: info, accesslog: {disabled: false}}
-storage: {filesystem: {rootdirectory: $W/reg2-data}}
-auth: {htpasswd: {realm: basic-realm, path: $W/htpasswd}}
-http: {addr: "$H2", secret: tls-test-secret, tls: {certificate: $W/srv.crt, key: $W/srv.key}}
-Y
-docker-registry serve "$W/reg1.yml" > "$REGLOGS/reg1.log" 2>&1 &
-REG1_PID=$!
-track_pid $REG1_PID
-docker-registry serve "$W/reg2.yml" > "$REGLOGS/reg2.log" 2>&1 &
-track_pid $!
-for i in $(seq 1 100); do
-  curl -fs "http://$H1/v2/" > /dev/null 2>&1 &&
-    curl -s --cacert "$W/ca.crt" -o /dev/null -w '%{http_code}' "https://$H2/v2/" 2> /dev/null | grep -q 401 &&
-    break
-  [ "$i" -eq 100 ] && fail "the registries did not start: $(tail -5 "$REGLOGS"/*.log)"
-  sleep 0.1
-done
+start_plain_registry reg1
+start_tls_registry reg2 alice "$CANARY"
+wait_registries
+H1=$reg1_HOST
+H2=$reg2_HOST
 
 # --- Images, made with latchkey and seeded with skopeo --------------------------------------
 make_busybox_rootfs "$W/rootfs"
