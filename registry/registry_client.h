@@ -1,6 +1,7 @@
-// RegistryClient: the OCI Distribution API (Docker Registry HTTP API v2) as a pull needs it:
-// manifests by tag or digest and blobs by digest, from byte offsets. It owns the protocol's
-// policy decisions, so the transport stays dumb:
+// RegistryClient: the OCI Distribution API (Docker Registry HTTP API v2) as a pull and a push
+// need it: manifests by tag or digest and blobs by digest, from byte offsets; blob HEADs,
+// upload sessions (mount, PATCH, PUT) and manifest PUTs (registry_client_push.cc). It owns the
+// protocol's policy decisions, so the transport stays dumb:
 //   - scheme: https; plain http only for hosts configured `insecure: true` and, as in Docker,
 //     for loopback hosts whose port does not speak TLS (tried after https);
 //   - authentication: a 401 is answered through the Authenticator (challenge flow, token cache
