@@ -93,6 +93,7 @@ class PushRegistry {
   std::string wrong_manifest_digest;  // answer manifest PUTs with this
   bool reject_manifest = false;
   int64_t max_body = -1;  // a PUT with a larger body is 413
+  int64_t min_chunk = 0;  // announced as OCI-Chunk-Min-Length
 
   FakeResponse Handle(const HttpRequest& req, const FakeTransport::Seen& s) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -156,6 +157,7 @@ class PushRegistry {
         uploads_[nid] = "";
         r.status = 202;
         r.headers.emplace("location", "/v2/" + repo + "/blobs/uploads/" + nid + "?_state=x");
+        if (min_chunk > 0) r.headers.emplace("oci-chunk-min-length", std::to_string(min_chunk));
         return r;
       }
       auto it = uploads_.find(id);
@@ -362,6 +364,38 @@ TEST_F(PushTest, ChunkedUploadSendsContentRanges) {
   EXPECT_NE(std::find(ranges.begin(), ranges.end(), "20-29"), ranges.end());
   EXPECT_EQ(reg_.blobs[img.blobs[1].digest], std::string(25, 'x') + "-tail");
   EXPECT_EQ(reg_.manifests["app:1"], img.manifest);
+}
+
+TEST_F(PushTest, ChunksAreAtLeastTheRegistrysMinimum) {
+  image::OutputImage img = MakeImage({std::string(50, 'z')});
+  reg_.min_chunk = 20;
+  auto r = DoPush(img, "app", nullptr, /*chunk=*/10);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  std::vector<std::string> ranges;
+  for (const auto& s : transport_.seen()) {
+    if (s.method != "PATCH" || s.url.find("/app/") == std::string::npos) continue;
+    for (const auto& [k, v] : s.headers)
+      if (k == "Content-Range" && s.body.find('z') != std::string::npos) ranges.push_back(v);
+  }
+  EXPECT_EQ(ranges, (std::vector<std::string>{"0-19", "20-39", "40-49"}));
+  EXPECT_EQ(reg_.blobs[img.blobs[1].digest], std::string(50, 'z'));
+}
+
+TEST_F(PushTest, CorruptLocalBlobIsRefusedByTheRegistry) {
+  image::OutputImage img = MakeImage({"good-layer-bytes"});
+  {
+    auto path = store_->Path(img.blobs[1].digest);
+    ASSERT_TRUE(path.ok());
+    std::filesystem::permissions(*path, std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::add);
+    ASSERT_TRUE(base::WriteFileAtomic(*path, "evil-layer-bytes").ok());
+  }
+  auto r = DoPush(img, "app");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "registry reg.test:5000: 400 Bad Request: blob " +
+                                      img.blobs[1].digest +
+                                      ": provided digest did not match uploaded content");
+  EXPECT_TRUE(reg_.manifests.empty());
 }
 
 TEST_F(PushTest, PayloadTooLargeFallsBackToChunks) {
