@@ -28,6 +28,7 @@
 #include "cli/command_registry.h"
 #include "cli/gc_flags.h"
 #include "cli/registry_image_puller.h"
+#include "cli/registry_image_pusher.h"
 #include "cli/state_recovery_setup.h"
 
 namespace latchkey::cli {
@@ -93,6 +94,8 @@ int RunBuild(const CommandContext& ctx, const BuildOptions& f) {
   BrokerSecretSession secrets(**session, (*broker)->audit());
   RegistryImagePuller puller(*config);  // FROM images the store lacks; --pull
   req->puller = &puller;
+  RegistryImagePusher pusher(*config);  // -o type=image,push=true, --push
+  req->pusher = &pusher;
   auto result = build::Build(*req, secrets, *progress, &failure, GetLogger("build"));
   std::string failure_text = result.ok() ? "" : FailureText(failure, &*req, result.status());
   if (*mode == build::ProgressMode::kJson) {

@@ -127,7 +127,10 @@ void AddBuildOptions(CLI::App* b, BuildOptions* f) {
   b->add_option("-t,--tag", f->tags, "Store the image in the local store as NAME:TAG");
   b->add_option("-o,--output", f->outputs,
                 "Output: type=oci,dest=FILE.tar | type=oci-layout,dest=DIR | "
-                "type=local,dest=DIR");
+                "type=local,dest=DIR | type=image,name=REG/REPO:TAG[,push=true] | "
+                "type=registry[,name=REG/REPO:TAG]");
+  b->add_flag("--push", f->push,
+              "Push the image to its registry: every -t name (-o type=registry)");
   b->add_flag("--no-cache", f->no_cache, "Run every step, ignoring the build cache");
   b->add_flag("--pull", f->pull,
               "Resolve every image tag against its registry again (default: use the local copy)");
@@ -210,9 +213,21 @@ Result<build::BuildRequest> MakeBuildRequest(const BuildOptions& f, const Config
     req.tags.push_back(std::move(tag));
   }
   for (const auto& o : f.outputs) {
-    LK_ASSIGN_OR_RETURN(image::ExportSpec spec, image::ParseExportSpec(o));
-    spec.dest = AbsolutePath(spec.dest);
+    LK_ASSIGN_OR_RETURN(image::ExportSpec spec, image::ParseBuildOutputSpec(o));
+    if (spec.type != image::ExportType::kImage) spec.dest = AbsolutePath(spec.dest);
     req.outputs.push_back(std::move(spec));
+  }
+  if (f.push) {
+    image::ExportSpec spec;
+    spec.type = image::ExportType::kImage;
+    spec.push = true;
+    req.outputs.push_back(std::move(spec));
+  }
+  for (const auto& out : req.outputs) {
+    if (out.type == image::ExportType::kImage && out.push && out.name.name.empty() &&
+        req.tags.empty()) {
+      return InvalidArgumentError("tag is needed when pushing to registry");
+    }
   }
   for (const auto& l : f.labels) {
     LK_ASSIGN_OR_RETURN(auto kv, KeyValue("--label", l));

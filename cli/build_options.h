@@ -35,6 +35,7 @@ struct BuildOptions {
   std::vector<std::string> outputs;
   bool no_cache = false;
   bool pull = false;  // --pull
+  bool push = false;  // --push: -o type=registry (every -t name is pushed)
   std::vector<std::string> no_cache_filter;
   std::string progress = "auto";
   std::string network = "default";
@@ -85,7 +86,9 @@ Result<std::map<std::string, std::string>> ParseSshFlags(const std::vector<std::
 //   INVALID_ARGUMENT invalid SOURCE_DATE_EPOCH "<v>": want seconds since the epoch
 //   INVALID_ARGUMENT invalid argument "<v>" for "--shm-size" flag: <ParseShmSize error>
 //   INVALID_ARGUMENT invalid argument "<v>" for "--ulimit" flag: <ParseUlimit error>
-// and the errors of ParseNamedContext (--build-context), ParseExportSpec (-o), ParseSshFlags,
+//   INVALID_ARGUMENT tag is needed when pushing to registry   (--push or -o type=registry
+//                    without -t or name=; BuildKit's text)
+// and the errors of ParseNamedContext (--build-context), ParseBuildOutputSpec (-o), ParseSshFlags,
 // ParsePlatforms (FAILED_PRECONDITION for a platform this host cannot run) and ParseAddHost.
 Result<build::BuildRequest> MakeBuildRequest(const BuildOptions& options, const Config& config,
                                              const EnvLookup& env);

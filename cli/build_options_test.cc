@@ -156,7 +156,16 @@ TEST_F(BuildOptionsTest, BadFlagsExactTexts) {
        "invalid argument \"UPPER:case\" for \"-t, --tag\" flag: invalid reference format: "
        "repository name must be lowercase"},
       {"-o", [](BuildOptions& o) { o.outputs = {"type=zip,dest=x"}; }, StatusCode::kInvalidArgument,
-       "invalid -o \"type=zip,dest=x\": unknown type \"zip\" (want oci, oci-layout or local)"},
+       "invalid -o \"type=zip,dest=x\": unknown type \"zip\" (want oci, oci-layout, local, image "
+       "or registry)"},
+      {"-o push=", [](BuildOptions& o) { o.outputs = {"type=image,name=r.test/a:1,push=yes"}; },
+       StatusCode::kInvalidArgument,
+       "invalid -o \"type=image,name=r.test/a:1,push=yes\": push=\"yes\" is not a boolean (want "
+       "true or false)"},
+      {"--push without -t", [](BuildOptions& o) { o.push = true; }, StatusCode::kInvalidArgument,
+       "tag is needed when pushing to registry"},
+      {"-o type=registry without a name", [](BuildOptions& o) { o.outputs = {"type=registry"}; },
+       StatusCode::kInvalidArgument, "tag is needed when pushing to registry"},
       {"--label", [](BuildOptions& o) { o.labels = {"novalue"}; }, StatusCode::kInvalidArgument,
        "invalid --label \"novalue\": want KEY=VALUE"},
       {"--label =v", [](BuildOptions& o) { o.labels = {"=v"}; }, StatusCode::kInvalidArgument,

@@ -126,6 +126,12 @@ std::string MetadataJson(const build::BuildResult& r, const std::string& build_r
         {"digest", r.image.manifest_digest},
         {"size", r.image.manifest_size}}},
   };
+  if (!r.pushed.digest.empty()) {
+    // buildx: the digest of the manifest the registry accepted.
+    j["containerimage.digest"] = r.pushed.digest;
+    j["containerimage.descriptor"] = {
+        {"mediaType", r.pushed.media_type}, {"digest", r.pushed.digest}, {"size", r.pushed.size}};
+  }
   std::string names;
   for (const auto& t : r.tags) {
     auto ref = image::ParseImageRef(t);

@@ -41,7 +41,8 @@ std::string FailureText(const build::BuildFailure& failure, const build::BuildRe
 std::string WarningSummary(const std::vector<std::string>& warnings, build::ProgressMode mode);
 
 // buildx's --metadata-file content: the image exporter's response (config digest, manifest
-// digest and descriptor, image.name: every tag's full name, comma-separated), buildx.build.ref
+// digest and descriptor -- those of the pushed manifest when result.pushed is set --,
+// image.name: every tag's full name, comma-separated), buildx.build.ref
 // = `build_ref`, and buildx.build.provenance with buildType "https://mobyproject.org/buildkit@v1"
 // and "materials": [{"uri": MaterialPackageUrl, "digest": {"sha256": HEX}}] for every image of
 // result.materials; JSON indented by 2, without a trailing newline.

@@ -129,6 +129,22 @@ TEST(MetadataJsonTest, BuildxKeys) {
       << j;
 }
 
+// After a push, containerimage.digest and the descriptor are the pushed manifest's.
+TEST(MetadataJsonTest, PushedDigest) {
+  build::BuildResult r;
+  r.image.config_digest = "sha256:c0";
+  r.image.manifest_digest = "sha256:m0";
+  r.image.manifest_size = 123;
+  r.pushed = {"sha256:p0", "application/vnd.docker.distribution.manifest.v2+json", 456};
+  auto j = nlohmann::json::parse(MetadataJson(r, "ref"));
+  EXPECT_EQ(j["containerimage.digest"], "sha256:p0");
+  EXPECT_EQ(j["containerimage.descriptor"]["digest"], "sha256:p0");
+  EXPECT_EQ(j["containerimage.descriptor"]["mediaType"],
+            "application/vnd.docker.distribution.manifest.v2+json");
+  EXPECT_EQ(j["containerimage.descriptor"]["size"], 456);
+  EXPECT_EQ(j["containerimage.config.digest"], "sha256:c0");
+}
+
 // The base images go into buildx's provenance materials, with BuildKit's package URLs.
 TEST(MetadataJsonTest, ProvenanceMaterials) {
   const std::string h1(64, 'a'), h2(64, 'b'), h3(64, 'c');

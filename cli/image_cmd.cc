@@ -222,6 +222,9 @@ int RunExport(const ImageFlags& f) {
     case image::ExportType::kOciLayout:
       st = image::WriteOciLayout(store->blobs(), *img, spec->dest, name.tag, name.FullString());
       break;
+    case image::ExportType::kImage:  // ParseExportSpec never returns it (builds only)
+      st = InvalidArgumentError("type=image is a build output; use latchkey push");
+      break;
     case image::ExportType::kLocal: {
       std::vector<std::string> devices;
       st = image::ExportRootfs(store->blobs(), *img, spec->dest, &devices);

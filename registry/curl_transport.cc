@@ -32,6 +32,8 @@ void UnlockCb(CURL*, curl_lock_data data, void* user) {
 
 struct Transfer {
   BodySink* sink = nullptr;
+  BodySource* upload = nullptr;
+  Status upload_status;
   HttpResponse head;
   bool head_done = false;
   Status sink_status;
@@ -77,6 +79,24 @@ size_t WriteCb(char* data, size_t size, size_t n, void* user) {
   if (!t->sink_status.ok()) return 0;
   t->body_bytes += static_cast<int64_t>(size * n);
   return size * n;
+}
+
+size_t ReadCb(char* buf, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  if (t->upload == nullptr) return 0;
+  auto r = t->upload->Read(buf, size * n);
+  if (!r.ok()) {
+    t->upload_status = r.status();
+    return CURL_READFUNC_ABORT;
+  }
+  return *r;
+}
+
+// A rewind asked by libcurl (a request it sends again, e.g. after a 417): start over.
+int SeekCb(void* user, curl_off_t offset, int origin) {
+  auto* t = static_cast<Transfer*>(user);
+  if (t->upload == nullptr || offset != 0 || origin != SEEK_SET) return CURL_SEEKFUNC_CANTSEEK;
+  return t->upload->Rewind().ok() ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_FAIL;
 }
 
 // A header list node pointing into secure memory: "Authorization: <value>\0".
@@ -177,6 +197,26 @@ TransportResult CurlTransport::Do(const HttpRequest& req, BodySink& sink) {
   }
   if (req.method == "HEAD") {
     curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  } else if (req.method == "PUT" || req.method == "PATCH") {
+    if (req.upload != nullptr) {
+      Status rw = req.upload->Rewind();
+      if (!rw.ok()) {
+        std::lock_guard<std::mutex> lock(state_->pool_mu);
+        state_->pool.push_back(c);
+        out.status = rw;
+        out.failure = TransportFailure::kOther;
+        return out;
+      }
+    }
+    t.upload = req.upload;
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, ReadCb);
+    curl_easy_setopt(c, CURLOPT_READDATA, &t);
+    curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, SeekCb);
+    curl_easy_setopt(c, CURLOPT_SEEKDATA, &t);
+    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+                     static_cast<curl_off_t>(req.upload ? req.upload->size() : 0));
+    if (req.method == "PATCH") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PATCH");
   } else if (req.method == "POST") {
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(req.body ? req.body->size() : 0));
@@ -231,6 +271,16 @@ TransportResult CurlTransport::Do(const HttpRequest& req, BodySink& sink) {
   if (rc == CURLE_OK) return out;
   std::string detail = errbuf[0] ? std::string(errbuf) : curl_easy_strerror(rc);
   switch (rc) {
+    case CURLE_ABORTED_BY_CALLBACK:
+    case CURLE_READ_ERROR:
+      if (!t.upload_status.ok()) {
+        out.status = t.upload_status;
+        out.failure = TransportFailure::kOther;
+        return out;
+      }
+      out.failure = TransportFailure::kOther;
+      out.status = UnavailableError(host + ": " + detail);
+      return out;
     case CURLE_WRITE_ERROR:
       if (!t.sink_status.ok()) {
         out.status = t.sink_status;

@@ -27,7 +27,8 @@ struct FakeResponse {
 class FakeTransport : public HttpTransport {
  public:
   struct Seen {
-    std::string method, url, authorization, body;
+    std::string method, url, authorization, body;  // body: a POST's, or a PUT/PATCH upload's
+    std::vector<std::pair<std::string, std::string>> headers;
     bool had_authorization = false;
     int64_t range_start = -1;
   };
@@ -44,7 +45,24 @@ class FakeTransport : public HttpTransport {
       s.authorization.assign(reinterpret_cast<const char*>(req.authorization->data()),
                              req.authorization->size());
     }
+    s.headers = req.headers;
     if (req.body) s.body.assign(reinterpret_cast<const char*>(req.body->data()), req.body->size());
+    if (req.upload) {
+      // Read as a server would (every request sends the body again from its start).
+      TransportResult r;
+      r.status = req.upload->Rewind();
+      char buf[4096];
+      while (r.status.ok()) {
+        Result<size_t> n = req.upload->Read(buf, sizeof buf);
+        if (!n.ok()) r.status = n.status();
+        if (!n.ok() || *n == 0) break;
+        s.body.append(buf, *n);
+      }
+      if (!r.status.ok()) {
+        r.failure = TransportFailure::kOther;
+        return r;
+      }
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       seen_.push_back(s);

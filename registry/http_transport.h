@@ -21,14 +21,29 @@
 
 namespace latchkey::registry {
 
+// A request body streamed to the server (a blob being pushed, a manifest). Never secret.
+// The transport calls Rewind before it sends the body (so a request retried after a 401 or
+// redirected sends it again from the start), then Read until it returns 0.
+// Thread-safety: used by one request at a time.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  virtual int64_t size() const = 0;
+  virtual Status Rewind() = 0;
+  // Up to `n` bytes into `buf`; 0 at the end. An error aborts the request (kOther).
+  virtual Result<size_t> Read(char* buf, size_t n) = 0;
+};
+
 struct HttpRequest {
-  std::string method = "GET";                                // GET, HEAD or POST
+  std::string method = "GET";                                // GET, HEAD, POST, PUT or PATCH
   std::string url;                                           // absolute http:// or https:// URL
   std::vector<std::pair<std::string, std::string>> headers;  // never secret
   // The value of the Authorization header ("Bearer x", "Basic y"), or null for none.
   const SecretBuffer* authorization = nullptr;
   // A POST body (application/x-www-form-urlencoded), or null.
   const SecretBuffer* body = nullptr;
+  // A PUT or PATCH body, or null for an empty one. Not owned; `body` must be null.
+  BodySource* upload = nullptr;
   // Ask for the bytes from this offset on ("Range: bytes=N-"); -1 for the whole entity.
   int64_t range_start = -1;
   // A PEM file of extra trusted CAs (on top of the system store); "" for the system store only.

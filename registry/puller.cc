@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "builder/image/digest.h"
+#include "registry/blob_sources.h"
 
 namespace latchkey::registry {
 namespace {
@@ -166,6 +167,9 @@ Result<PullResult> Pull(RegistryClient& client, image::BlobStore& blobs,
   auto img = image::LoadImage(blobs, mi.digest);
   if (!img.ok()) return img.status().WithPrefix("pull " + display);
   out.image = std::move(*img);
+  // Where the blobs came from, so that a push to this registry can mount them
+  // (blob_sources.h). A hint: failing to record it does not fail the pull.
+  for (const auto& d : todo) (void)RecordBlobSource(blobs, d.digest, {host, repo});
   return out;
 }
 

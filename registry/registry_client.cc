@@ -95,14 +95,15 @@ std::string RegistryClient::Scheme(const std::string& host) {
 
 RegistryClient::Outcome RegistryClient::Send(const std::string& host, const std::string& repository,
                                              HttpRequest req, const std::string& path,
-                                             BodySink& sink) {
-  const std::string scope = repository.empty() ? "" : "repository:" + repository + ":pull";
+                                             BodySink& sink, const std::string& actions) {
+  const std::string scope = repository.empty() ? "" : "repository:" + repository + ":" + actions;
   const std::string api = ApiHost(host);
   req.ca_file = options_(host).ca_file;
   Outcome o;
   bool reauthed = false;
   for (;;) {
-    req.url = Scheme(host) + "://" + api + path;
+    // An upload session's Location is an absolute URL (push), anything else a path.
+    req.url = path.rfind("http", 0) == 0 ? path : Scheme(host) + "://" + api + path;
     o.auth = auth_.Cached(host, scope);
     GateSink gate(sink);
     int redirects = 0;
@@ -112,9 +113,11 @@ RegistryClient::Outcome RegistryClient::Send(const std::string& host, const std:
       req.authorization = same_host && o.auth.header ? o.auth.header.get() : nullptr;
       req.ca_file = same_host ? options_(host).ca_file : options_(UrlHostPort(req.url)).ca_file;
       o.result = transport_->Do(req, gate);
+      o.url = req.url;
       if (!o.result.status.ok()) {
         if (o.result.failure == TransportFailure::kNotTls && redirects == 0 &&
-            IsLoopbackHost(api) && req.url.rfind("https://", 0) == 0) {
+            IsLoopbackHost(api) && req.url.rfind("https://", 0) == 0 &&
+            path.rfind("http", 0) != 0) {
           // A loopback registry on plain HTTP, as Docker allows.
           {
             std::lock_guard<std::mutex> lock(mu_);

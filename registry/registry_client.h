@@ -1,6 +1,7 @@
-// RegistryClient: the OCI Distribution API (Docker Registry HTTP API v2) as a pull needs it:
-// manifests by tag or digest and blobs by digest, from byte offsets. It owns the protocol's
-// policy decisions, so the transport stays dumb:
+// RegistryClient: the OCI Distribution API (Docker Registry HTTP API v2) as a pull and a push
+// need it: manifests by tag or digest and blobs by digest, from byte offsets; blob HEADs,
+// upload sessions (mount, PATCH, PUT) and manifest PUTs (registry_client_push.cc). It owns the
+// protocol's policy decisions, so the transport stays dumb:
 //   - scheme: https; plain http only for hosts configured `insecure: true` and, as in Docker,
 //     for loopback hosts whose port does not speak TLS (tried after https);
 //   - authentication: a 401 is answered through the Authenticator (challenge flow, token cache
@@ -58,6 +59,51 @@ class RegistryClient {
   // Unauthorized: the credential from SOURCE was rejected"; other answers and connection
   // failures as HttpError()/Failure() with WHAT "login".
   Status CheckLogin(const std::string& host);
+  // --- Push (registry_client_push.cc). Every request asks for the scope
+  // "repository:REPOSITORY:pull,push". Errors name the host; a 401 has GetManifest's texts, a
+  // 404 is NOT_FOUND "repository HOST/REPOSITORY not found: <registry message>", another 4xx
+  // FAILED_PRECONDITION "registry HOST: 400 Bad Request: WHAT: <registry message>", a 5xx
+  // UNAVAILABLE in the same form, plus the connection errors of Failure().
+
+  // HEAD /v2/<repository>/blobs/<digest>: true when the registry has the blob (2xx), false
+  // on 404.
+  Result<bool> BlobExists(const std::string& host, const std::string& repository,
+                          const std::string& digest);
+
+  struct Upload {
+    bool mounted = false;   // 201: the blob was mounted from `from_repository`; done
+    std::string location;   // else the upload session's URL (absolute)
+    int64_t min_chunk = 0;  // OCI-Chunk-Min-Length: the registry wants chunks this large
+  };
+  // POST /v2/<repository>/blobs/uploads/, with ?mount=DIGEST&from=FROM when `mount_digest`
+  // is not empty (a registry that does not mount answers 202 and an upload session, as for a
+  // plain POST).
+  Result<Upload> StartUpload(const std::string& host, const std::string& repository,
+                             const std::string& mount_digest, const std::string& from_repository);
+
+  // PATCH `location` with `chunk` (bytes [start, start + chunk.size()) of blob `digest`,
+  // Content-Range: START-END). Returns the next location. A 416 is FAILED_PRECONDITION
+  // "registry HOST: blob DIGEST: the registry refused the chunk at byte START (416 Range Not
+  // Satisfiable)".
+  Result<std::string> PatchUpload(const std::string& host, const std::string& repository,
+                                  const std::string& location, const std::string& digest,
+                                  int64_t start, BodySource& chunk);
+
+  // PUT `location` with ?digest=DIGEST and `rest` (null: no body) closes the upload. The
+  // registry's Docker-Content-Digest, when sent, must be `digest`: else DATA_LOSS
+  // "registry HOST: blob DIGEST: the registry stored it as sha256:…". A 413 is
+  // RESOURCE_EXHAUSTED "registry HOST: 413 Payload Too Large: blob DIGEST".
+  Status FinishUpload(const std::string& host, const std::string& repository,
+                      const std::string& location, const std::string& digest, BodySource* rest);
+
+  // PUT /v2/<repository>/manifests/<reference> with Content-Type `media_type`. Returns the
+  // digest of `body`, which the registry's Docker-Content-Digest must match: else DATA_LOSS
+  // "manifest for DISPLAY: digest mismatch (pushed sha256:…, the registry says sha256:…)".
+  // A rejected manifest: "registry HOST: 400 Bad Request: manifest for DISPLAY: <registry
+  // message>".
+  Result<std::string> PutManifest(const std::string& host, const std::string& repository,
+                                  const std::string& reference, const std::string& body,
+                                  const std::string& media_type, const std::string& display);
 
   // The message for a transport failure talking to `host` about `what`:
   //   kConnect: "cannot reach registry HOST: Connection refused"
@@ -75,11 +121,16 @@ class RegistryClient {
     TransportResult result;
     std::string error_body;  // the body of a non-2xx answer (at most 64 KiB)
     AuthValue auth;          // what was sent last
+    std::string url;         // the URL that gave the final answer
   };
+  // `path` is "/v2/…" on the registry, or an absolute URL the registry gave (an upload's
+  // Location). `actions` is the token scope's: "pull", or "pull,push" for a push.
   Outcome Send(const std::string& host, const std::string& repository, HttpRequest request,
-               const std::string& path, BodySink& sink);
+               const std::string& path, BodySink& sink, const std::string& actions = "pull");
   std::string Scheme(const std::string& host);
   Status HttpError(const std::string& host, const std::string& what, const Outcome& o) const;
+  Status PushHttpError(const std::string& host, const std::string& repository,
+                       const std::string& what, const Outcome& o) const;
 
   HttpTransport* transport_;
   CredentialSource* credentials_;

@@ -5,12 +5,14 @@
 
 namespace latchkey::image {
 
-Result<ExportSpec> ParseExportSpec(std::string_view spec) {
+namespace {
+
+Result<ExportSpec> Parse(std::string_view spec, bool build) {
   auto bad = [&](const std::string& why) {
     return InvalidArgumentError("invalid -o \"" + std::string(spec) + "\": " + why);
   };
   ExportSpec out;
-  bool have_type = false;
+  bool have_type = false, have_push = false, push = false;
   size_t i = 0;
   while (i <= spec.size()) {
     size_t j = spec.find(',', i);
@@ -30,8 +32,14 @@ Result<ExportSpec> ParseExportSpec(std::string_view spec) {
         out.type = ExportType::kOciLayout;
       } else if (value == "local") {
         out.type = ExportType::kLocal;
+      } else if (build && (value == "image" || value == "registry")) {
+        out.type = ExportType::kImage;
+        if (value == "registry") out.push = true;
       } else {
-        return bad("unknown type \"" + value + "\" (want oci, oci-layout or local)");
+        return bad(
+            "unknown type \"" + value + "\" (want " +
+            (build ? "oci, oci-layout, local, image or registry" : "oci, oci-layout or local") +
+            ")");
       }
     } else if (key == "dest") {
       out.dest = value;
@@ -39,10 +47,22 @@ Result<ExportSpec> ParseExportSpec(std::string_view spec) {
       auto r = ParseImageRef(value);
       if (!r.ok()) return bad(r.status().message());
       out.name = *r;
+    } else if (build && key == "push") {
+      if (value != "true" && value != "false") {
+        return bad("push=\"" + value + "\" is not a boolean (want true or false)");
+      }
+      push = value == "true";
+      have_push = true;
     } else {
-      return bad("unknown key \"" + key + "\" (want type, dest or name)");
+      return bad("unknown key \"" + key + "\" (want type, dest" +
+                 (build ? ", name or push)" : " or name)"));
     }
   }
+  if (have_push) {
+    if (out.type != ExportType::kImage) return bad("push= is only for type=image or type=registry");
+    out.push = push;
+  }
+  if (have_type && out.type == ExportType::kImage) return out;
   if (!have_type) {
     return bad(
         "missing type= (want type=oci,dest=FILE.tar, type=oci-layout,dest=DIR or "
@@ -51,6 +71,11 @@ Result<ExportSpec> ParseExportSpec(std::string_view spec) {
   if (out.dest.empty()) return bad("missing dest=");
   return out;
 }
+
+}  // namespace
+
+Result<ExportSpec> ParseExportSpec(std::string_view spec) { return Parse(spec, false); }
+Result<ExportSpec> ParseBuildOutputSpec(std::string_view spec) { return Parse(spec, true); }
 
 std::string HumanSize(int64_t bytes) {
   static const char* kUnits[] = {"B", "kB", "MB", "GB", "TB", "PB"};

@@ -1,4 +1,4 @@
-// Parsing of `latchkey image export -o ...` (and later `latchkey build -o ...`) output specs,
+// Parsing of `latchkey image export -o ...` and `latchkey build -o ...` output specs,
 // in BuildKit's CSV form: "type=oci,dest=out.tar", "type=oci-layout,dest=dir",
 // "type=local,dest=dir", plus an optional "name=NAME[:TAG]": the image name the oci types
 // write into index.json as BuildKit does (io.containerd.image.name = the full name
@@ -19,6 +19,8 @@ enum class ExportType {
   kOciArchive,  // type=oci: a tar of an OCI layout
   kOciLayout,   // type=oci-layout: an OCI layout directory
   kLocal,       // type=local: the flattened root filesystem
+  kImage,       // type=image (builds only): tag in the local store, and push with push=true;
+                // type=registry is type=image,push=true (buildx's shorthand)
 };
 
 struct ExportSpec {
@@ -26,12 +28,21 @@ struct ExportSpec {
   std::string dest;
   // From name=: the image reference, normalised (image_ref.h); empty name = the caller's default.
   ImageRef name;
+  // type=image: push=true|false (type=registry: true). Not allowed for the other types.
+  bool push = false;
 };
 
 // INVALID_ARGUMENT with the spec quoted, e.g.
 // `invalid -o "type=zip,dest=x": unknown type "zip" (want oci, oci-layout or local)` or
 // `invalid -o "type=oci,dest=x,name=A": "A" is not a valid repository/tag: ...`.
 Result<ExportSpec> ParseExportSpec(std::string_view spec);
+
+// A build's -o: ParseExportSpec's types plus type=image[,name=REF][,push=true|false] and
+// type=registry[,name=REF] (no dest=). INVALID_ARGUMENT texts as ParseExportSpec's, with the
+// types listed as "(want oci, oci-layout, local, image or registry)", and
+// `invalid -o "type=image,push=yes": push="yes" is not a boolean (want true or false)`,
+// `invalid -o "type=oci,dest=x,push=true": push= is only for type=image or type=registry`.
+Result<ExportSpec> ParseBuildOutputSpec(std::string_view spec);
 
 // Docker-style human size with 3 significant digits and decimal units: "512B", "1.09MB".
 std::string HumanSize(int64_t bytes);

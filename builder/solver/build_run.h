@@ -202,6 +202,8 @@ class BuildRun {
   Result<const LeakScanner*> Scanner();
   Status ScanFinal(const frontend::ImageConfig& config, const StageResult& target);
   Status Export(const image::Image& img, BuildResult& result);
+  // Pushes `img` as `ref` through req_.pusher, with its lines on vertex `v` (export.cc).
+  Status PushImage(int v, const image::ImageRef& ref, const image::Image& img, BuildResult& result);
   Status Fail(int vertex, const std::string& name, int line, int end_line, Status st);
   std::string Created() const {
     return req_.source_date_epoch ? image::FormatRfc3339(*req_.source_date_epoch) : NowRfc3339();

@@ -33,6 +33,7 @@
 #include "builder/image/export_spec.h"
 #include "builder/image/oci_image.h"
 #include "builder/solver/image_puller.h"
+#include "builder/solver/image_pusher.h"
 #include "builder/solver/progress.h"
 #include "builder/solver/secret_session.h"
 #include "builder/solver/step_executor.h"
@@ -87,6 +88,10 @@ struct BuildRequest {
   // Fetches images the local store lacks (not owned; must outlive Build). null: a missing
   // image fails the build with the store's text (ImageStore::Resolve).
   ImagePuller* puller = nullptr;
+  // Sends the image to registries for outputs type=image with push=true (not owned; must
+  // outlive Build). null: such an output fails the build (`pushing to a registry needs the
+  // latchkey CLI's registry client`).
+  ImagePusher* pusher = nullptr;
   // --pull: every image reference with a tag is resolved against its registry again (and
   // pulled when it changed), even when the store has the tag. Needs `puller`.
   bool pull = false;
@@ -121,6 +126,10 @@ struct BuildResult {
   std::vector<std::string> tags;  // as stored
   // Every store or registry image the build read, in the order first used.
   std::vector<BuildMaterial> materials;
+  // The manifest pushed by a type=image,push=true output (digest empty when nothing was
+  // pushed); buildx's containerimage.digest.
+  PushedImage pushed;
+  std::vector<std::string> pushed_names;  // full names pushed: "127.0.0.1:5000/app:1"
 };
 
 // Runs the build. `session` supplies secrets and records leak findings (secret_session.h); it is

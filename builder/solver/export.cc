@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -105,16 +106,43 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
     Result<image::ImageRef> ref = image::ParseImageRef(req_.tags.front());
     if (ref.ok()) default_name = *ref;
   }
-  if (!req_.tags.empty()) {
+  // -t and type=image outputs share one "exporting to image" vertex, as in BuildKit: every
+  // name is tagged in the store, then the names of push=true outputs are pushed.
+  std::vector<image::ImageRef> names, push_names;
+  auto add = [](std::vector<image::ImageRef>& v, const image::ImageRef& r) {
+    for (const auto& x : v)
+      if (x == r) return;
+    v.push_back(r);
+  };
+  for (const auto& t : req_.tags) {
+    LK_ASSIGN_OR_RETURN(image::ImageRef ref, image::ParseImageRef(t));
+    add(names, ref);
+  }
+  for (const auto& out : req_.outputs) {
+    if (out.type != image::ExportType::kImage) continue;
+    std::vector<image::ImageRef> these;
+    if (!out.name.name.empty()) {
+      these.push_back(out.name);
+    } else {
+      for (const auto& t : req_.tags) these.push_back(*image::ParseImageRef(t));
+    }
+    if (out.push && these.empty())
+      return InvalidArgumentError("tag is needed when pushing to registry");
+    for (const auto& r : these) {
+      add(names, r);
+      if (out.push) add(push_names, r);
+    }
+  }
+  if (!names.empty()) {
     LK_RETURN_IF_ERROR(step("exporting to image", [&](int v) -> Status {
       progress_.Note(v, "exporting layers done");
       progress_.Note(v, "writing image " + img.config_digest + " done");
-      for (const auto& t : req_.tags) {
-        LK_ASSIGN_OR_RETURN(image::ImageRef ref, image::ParseImageRef(t));
+      for (const auto& ref : names) {
         LK_RETURN_IF_ERROR(store_.Tag(ref.ToString(), img));
         progress_.Note(v, "naming to " + ref.ToString() + " done");
         result.tags.push_back(ref.ToString());
       }
+      for (const auto& ref : push_names) LK_RETURN_IF_ERROR(PushImage(v, ref, img, result));
       return Status::OK();
     }));
   }
@@ -147,6 +175,8 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
           return Status::OK();
         }));
         break;
+      case image::ExportType::kImage:
+        break;  // tagged and pushed above
       case image::ExportType::kLocal:
         LK_RETURN_IF_ERROR(step("exporting to client directory", [&](int v) -> Status {
           std::vector<std::string> devices;
@@ -161,6 +191,52 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
         break;
     }
   }
+  return Status::OK();
+}
+
+}  // namespace latchkey::build
+
+namespace latchkey::build {
+
+// One push on the "exporting to image" vertex, with BuildKit's lines: "pushing layers", one
+// line per blob, "pushing layers <s> done", "pushing manifest for REF@DIGEST <s> done".
+Status BuildRun::PushImage(int v, const image::ImageRef& ref, const image::Image& img,
+                           BuildResult& result) {
+  if (req_.pusher == nullptr) {
+    return FailedPreconditionError("cannot push " + ref.FullString() +
+                                   ": pushing to a registry needs the latchkey CLI's registry "
+                                   "client");
+  }
+  auto seconds = [](std::chrono::steady_clock::time_point since) {
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1fs", s);
+    return std::string(buf);
+  };
+  const auto start = std::chrono::steady_clock::now();
+  progress_.Note(v, "pushing layers");
+  auto pushed = req_.pusher->Push(ref, img, store_, [&](const PushEvent& e) {
+    switch (e.kind) {
+      case PushEvent::Kind::kStarted:
+        return;
+      case PushEvent::Kind::kPresent:
+        progress_.Note(v, e.digest + " already exists");
+        return;
+      case PushEvent::Kind::kMounted:
+        progress_.Note(v, e.digest + " mounted from " + e.from);
+        return;
+      case PushEvent::Kind::kUploaded:
+        progress_.Note(v, e.digest + " " + image::HumanSize(e.size) + " done");
+        return;
+      case PushEvent::Kind::kManifest:
+        return;
+    }
+  });
+  if (!pushed.ok()) return pushed.status();
+  progress_.Note(v, "pushing layers " + seconds(start) + " done");
+  progress_.Note(v, "pushing manifest for " + ref.FullString() + "@" + pushed->digest + " done");
+  result.pushed = *pushed;
+  result.pushed_names.push_back(ref.FullString());
   return Status::OK();
 }
 

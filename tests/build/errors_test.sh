@@ -74,7 +74,7 @@ lk_build -t UPPER:case "$ctx"
 expect_eq "$(last_err_line)" 'error: invalid argument "UPPER:case" for "-t, --tag" flag: invalid reference format: repository name must be lowercase' "invalid -t (docker build's text)"
 [ "$RC" -eq 2 ] || problems+=("invalid -t exit code: got $RC, want 2")
 lk_build -o type=zip,dest=x "$ctx"
-expect_eq "$(cat "$ERR")" 'error: invalid -o "type=zip,dest=x": unknown type "zip" (want oci, oci-layout or local)' "bad -o"
+expect_eq "$(cat "$ERR")" 'error: invalid -o "type=zip,dest=x": unknown type "zip" (want oci, oci-layout, local, image or registry)' "bad -o"
 [ "$RC" -eq 2 ] || problems+=("bad -o exit code: got $RC, want 2")
 set +e
 "$LK" build --progress fancy "$ctx" > /dev/null 2> "$ERR"; RC=$?

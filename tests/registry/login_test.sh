@@ -14,20 +14,13 @@ command -v docker-registry > /dev/null || fail "docker-registry is not installed
 command -v docker-credential-pass > /dev/null || fail "docker-credential-pass is not installed (make deps)"
 CANARY="Canary-Login-$$-x9Qv"
 write_config
-REGLOGS=$W/reglogs
 export DOCKER_CONFIG=$W/docker
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/registry_lib.sh"
 
-H=127.0.0.1:$(free_port)
+start_basic_registry reg alice "$CANARY"
+H=$reg_HOST
 DOWN=127.0.0.1:$(free_port)
-htpasswd -Bbn alice "$CANARY" > "$W/htpasswd" 2> /dev/null
-start_registry reg "$H" "auth: {htpasswd: {realm: basic-realm, path: $W/htpasswd}}" \
-  "http: {addr: \"$H\", secret: login-test-secret}"
-for i in $(seq 1 100); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$H/v2/" 2> /dev/null)" = 401 ] && break
-  [ "$i" -eq 100 ] && fail "the registry did not start: $(tail -5 "$REGLOGS/reg.log")"
-  sleep 0.1
-done
+wait_registries
 
 # --- Bad input -------------------------------------------------------------------------------
 lk_err "registry $H: 401 Unauthorized: the credential from latchkey login (user alice) was rejected" \

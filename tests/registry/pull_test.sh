@@ -10,40 +10,18 @@
 # digest in --metadata-file, a wrong password's exact text); a canary password appears in no
 # output or state. Prints the pull time next to `skopeo copy` of the same image.
 source "$(dirname "$0")/../build/lib.sh"
-command -v docker-registry > /dev/null || fail "docker-registry is not installed (make deps)"
+source "$(dirname "$0")/registry_lib.sh"
 CANARY="Canary-PW-$$-q7Zx"
 write_config
-REGLOGS=$W/reglogs
-mkdir -p "$REGLOGS" "$W/docker"
+mkdir -p "$W/docker"
 export DOCKER_CONFIG=$W/docker
-source "$(dirname "$0")/lib.sh"
 
 # --- Registries -----------------------------------------------------------------------------
-P1=$(free_port)
-P2=$(free_port)
-H1=127.0.0.1:$P1
-H2=127.0.0.1:$P2
-# A CA and a server certificate for 127.0.0.1, made for this run.
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=latchkey test CA" \
-  -keyout "$W/ca.key" -out "$W/ca.crt" 2> /dev/null
-openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$W/srv.key" \
-  -out "$W/srv.csr" 2> /dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' > "$W/san.ext"
-openssl x509 -req -in "$W/srv.csr" -CA "$W/ca.crt" -CAkey "$W/ca.key" -CAcreateserial \
-  -days 2 -extfile "$W/san.ext" -out "$W/srv.crt" 2> /dev/null
-htpasswd -Bbn alice "$CANARY" > "$W/htpasswd" 2> /dev/null
-
-start_registry reg1 "$H1" "http: {addr: \"$H1\", secret: plain-test-secret}"
-REG1_PID=$REG_PID
-start_registry reg2 "$H2" "auth: {htpasswd: {realm: basic-realm, path: $W/htpasswd}}" \
-  "http: {addr: \"$H2\", secret: tls-test-secret, tls: {certificate: $W/srv.crt, key: $W/srv.key}}"
-for i in $(seq 1 100); do
-  curl -fs "http://$H1/v2/" > /dev/null 2>&1 &&
-    curl -s --cacert "$W/ca.crt" -o /dev/null -w '%{http_code}' "https://$H2/v2/" 2> /dev/null | grep -q 401 &&
-    break
-  [ "$i" -eq 100 ] && fail "the registries did not start: $(tail -5 "$REGLOGS"/*.log)"
-  sleep 0.1
-done
+start_plain_registry reg1
+start_tls_registry reg2 alice "$CANARY"
+wait_registries
+H1=$reg1_HOST
+H2=$reg2_HOST
 
 # --- Images, made with latchkey and seeded with skopeo --------------------------------------
 make_busybox_rootfs "$W/rootfs"
