@@ -14,7 +14,8 @@ DEB_PACKAGES := cmake ninja-build g++ pkg-config clang libclang-rt-14-dev \
   runc busybox-static skopeo umoci oci-image-tool binutils file util-linux iproute2 hyperfine \
   buildah python3 python3-yaml time help2man \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler python3-grpcio python3-grpc-tools \
-  libcurl4-openssl-dev libssl-dev docker-registry apache2-utils openssl
+  libcurl4-openssl-dev libssl-dev docker-registry apache2-utils openssl \
+  python3-jwt python3-cryptography
 
 PREFIX ?= /usr/local
 DESTDIR ?=

@@ -374,6 +374,67 @@ TEST(Config, Registries) {
             "/etc/latchkey/latchkey.yaml:1:13: registries: expected a mapping, got a sequence");
 }
 
+TEST(Config, RegistryCredentialsAndClientCertificates) {
+  auto c = ParseConfig(
+      "registries:\n  reg.example:5000: {provider: file, ref: /etc/latchkey/reg.json, client_cert: "
+      "c.cert, client_key: c.key}\n",
+      kFile, Ctx());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  const RegistryHostConfig* r = c->FindRegistry("reg.example:5000");
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->provider, "file");
+  EXPECT_EQ(r->ref, "/etc/latchkey/reg.json");
+  EXPECT_EQ(r->client_cert, "/etc/latchkey/c.cert");
+  EXPECT_EQ(r->client_key, "/etc/latchkey/c.key");
+  EXPECT_EQ(c->certs_dir, "/etc/latchkey/certs.d");
+  auto again = ParseConfig(EmitConfigYaml(*c, nullptr), kFile, Ctx());
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->FindRegistry("reg.example:5000")->ref, "/etc/latchkey/reg.json");
+  EXPECT_EQ(again->FindRegistry("reg.example:5000")->client_key, "/etc/latchkey/c.key");
+
+  EXPECT_EQ(Err("registries:\n  reg.example: {provider: fiel, ref: x}\n"),
+            "/etc/latchkey/latchkey.yaml:2:27: registries.reg.example.provider: unknown provider "
+            "\"fiel\" (did you mean file?)");
+  EXPECT_EQ(Err("registries:\n  reg.example: {provider: file}\n"),
+            "/etc/latchkey/latchkey.yaml:2:16: registries.reg.example: missing required key "
+            "\"ref\"");
+  EXPECT_EQ(Err("registries:\n  reg.example: {client_cert: c.pem}\n"),
+            "/etc/latchkey/latchkey.yaml:2:16: registries.reg.example: missing required key "
+            "\"client_key\"");
+}
+
+TEST(Config, RegistryPolicyRules) {
+  auto c = ParseConfig(
+      "policy:\n  rules:\n    - {name: p, kind: registry, host: \"*.example\", repository: "
+      "\"team/*\", scope: [pull, push], allow: true, reason: r}\n",
+      kFile, Ctx());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_EQ(c->policy.rules().size(), 1u);
+  const PolicyRule& rule = c->policy.rules()[0];
+  EXPECT_EQ(rule.kind, RequestKind::kRegistry);
+  EXPECT_EQ(rule.hosts[0].pattern(), "*.example");
+  EXPECT_EQ(rule.repositories[0].pattern(), "team/*");
+  EXPECT_EQ(rule.scopes, (std::vector<std::string>{"pull", "push"}));
+  auto again = ParseConfig(EmitConfigYaml(*c, nullptr), kFile, Ctx());
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->policy.rules()[0].kind, RequestKind::kRegistry);
+  EXPECT_EQ(again->policy.rules()[0].scopes.size(), 2u);
+
+  EXPECT_EQ(Err("policy:\n  rules:\n    - {name: p, host: x, allow: true, reason: r}\n"),
+            "/etc/latchkey/latchkey.yaml:3:23: policy.rules[0].host: only a rule with kind: "
+            "registry can match the registry host");
+  EXPECT_EQ(Err("policy:\n  rules:\n    - {name: p, kind: registry, scope: delete, allow: true, "
+                "reason: r}\n"),
+            "/etc/latchkey/latchkey.yaml:3:40: policy.rules[0].scope: expected pull or push, got "
+            "\"delete\"");
+  EXPECT_EQ(Err("policy:\n  rules:\n    - {name: p, kind: image, allow: true, reason: r}\n"),
+            "/etc/latchkey/latchkey.yaml:3:23: policy.rules[0].kind: expected secret or registry, "
+            "got \"image\"");
+  EXPECT_EQ(Err("policy:\n  rules:\n    - {name: docker-login, allow: true, reason: r}\n"),
+            "/etc/latchkey/latchkey.yaml:3:14: policy.rules[0].name: \"docker-login\" is the name "
+            "of a built-in rule; choose another name");
+}
+
 TEST(Config, BuilderGcPolicy) {
   auto c = ParseConfig("builder: {runtime: runc, gc: {keep_storage: 20GB, keep_duration: 168h}}\n",
                        "/etc/latchkey/latchkey.yaml", Ctx());

@@ -175,6 +175,10 @@ TransportResult CurlTransport::Do(const HttpRequest& req, BodySink& sink) {
     curl_easy_setopt(c, CURLOPT_CAINFO, req.ca_file.c_str());
     curl_easy_setopt(c, CURLOPT_CAPATH, "/etc/ssl/certs");
   }
+  if (!req.client_cert.empty()) {
+    curl_easy_setopt(c, CURLOPT_SSLCERT, req.client_cert.c_str());
+    curl_easy_setopt(c, CURLOPT_SSLKEY, req.client_key.c_str());
+  }
   if (req.method == "HEAD") {
     curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
   } else if (req.method == "POST") {

@@ -33,6 +33,9 @@ struct HttpRequest {
   int64_t range_start = -1;
   // A PEM file of extra trusted CAs (on top of the system store); "" for the system store only.
   std::string ca_file;
+  // A TLS client certificate and its key (PEM files), or "" for none.
+  std::string client_cert;
+  std::string client_key;
 };
 
 struct HttpResponse {

@@ -5,60 +5,24 @@
 # seeded with skopeo. Checks: pull + images + a build FROM the pulled image with a RUN step; a
 # second image on the same base downloads 0 base bytes (pull output and the registry's access
 # log); exact messages for an unknown CA, no credential, a wrong password, an unknown tag, a
-# registry that is down and a corrupted blob (nothing stored); builds that pull (a miss pulls,
+# registry that is down and a corrupted blob (nothing stored), the certs.d layout; credentials
+# from the broker (a registries: entry with the file provider); builds that pull (a miss pulls,
 # the next build uses the local copy with no registry request, --pull follows a moved tag, the
 # digest in --metadata-file, a wrong password's exact text); a canary password appears in no
 # output or state. Prints the pull time next to `skopeo copy` of the same image.
 source "$(dirname "$0")/../build/lib.sh"
-command -v docker-registry > /dev/null || fail "docker-registry is not installed (make deps)"
+source "$(dirname "$0")/registry_lib.sh"
 CANARY="Canary-PW-$$-q7Zx"
 write_config
-REGLOGS=$W/reglogs
-mkdir -p "$REGLOGS" "$W/docker"
-export DOCKER_CONFIG=$W/docker
-PLAIN_OUT=$W/cmd.out
-PLAIN_ERR=$W/cmd.err
-ALL=$W/all-commands.log
-
-# Failures show the last latchkey command's output too.
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$PLAIN_OUT" "$PLAIN_ERR"; do
-    [ -s "$f" ] && { echo "--- $(basename "$f") of the last command:" >&2; tail -20 "$f" >&2; }
-  done
-  exit 1
-}
-# lk ARGS...: latchkey with stdout/stderr in $PLAIN_OUT/$PLAIN_ERR (appended to $ALL), rc in RC.
-lk() {
-  set +e
-  "$LK" "$@" > "$PLAIN_OUT" 2> "$PLAIN_ERR"
-  RC=$?
-  set -e
-  cat "$PLAIN_OUT" "$PLAIN_ERR" >> "$ALL"
-}
-lk_ok() { lk "$@"; [ "$RC" -eq 0 ] || fail "latchkey $* exited $RC: $(cat "$PLAIN_ERR")"; }
-lk_err() {  # lk_err WANT ARGS...: must exit 1 with exactly "error: WANT" as the last stderr line
-  local want=$1; shift
-  lk "$@"
-  [ "$RC" -eq 1 ] || fail "latchkey $* exited $RC, want 1 (stderr: $(cat "$PLAIN_ERR"))"
-  expect_eq "$(tail -n 1 "$PLAIN_ERR")" "error: $want" "latchkey $*"
-}
-# skopeo writes a blob-info cache under /var/lib/containers: keep it in a private tmpfs.
-skopeo_() { unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs /var/lib && exec skopeo "$@"' sh "$@"; }
+mkdir -p "$W/docker"
+export DOCKER_CONFIG=$W/docker  # never the machine's own Docker login
 
 # --- Registries -----------------------------------------------------------------------------
 P1=$(free_port)
 P2=$(free_port)
 H1=127.0.0.1:$P1
 H2=127.0.0.1:$P2
-# A CA and a server certificate for 127.0.0.1, made for this run.
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=latchkey test CA" \
-  -keyout "$W/ca.key" -out "$W/ca.crt" 2> /dev/null
-openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$W/srv.key" \
-  -out "$W/srv.csr" 2> /dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' > "$W/san.ext"
-openssl x509 -req -in "$W/srv.csr" -CA "$W/ca.crt" -CAkey "$W/ca.key" -CAcreateserial \
-  -days 2 -extfile "$W/san.ext" -out "$W/srv.crt" 2> /dev/null
+make_test_ca "$W"
 htpasswd -Bbn alice "$CANARY" > "$W/htpasswd" 2> /dev/null
 
 cat > "$W/reg1.yml" <<Y
@@ -74,18 +38,22 @@ storage: {filesystem: {rootdirectory: $W/reg2-data}}
 auth: {htpasswd: {realm: basic-realm, path: $W/htpasswd}}
 http: {addr: "$H2", secret: tls-test-secret, tls: {certificate: $W/srv.crt, key: $W/srv.key}}
 Y
-docker-registry serve "$W/reg1.yml" > "$REGLOGS/reg1.log" 2>&1 &
-REG1_PID=$!
-track_pid $REG1_PID
-docker-registry serve "$W/reg2.yml" > "$REGLOGS/reg2.log" 2>&1 &
-track_pid $!
-for i in $(seq 1 100); do
-  curl -fs "http://$H1/v2/" > /dev/null 2>&1 &&
-    curl -s --cacert "$W/ca.crt" -o /dev/null -w '%{http_code}' "https://$H2/v2/" 2> /dev/null | grep -q 401 &&
-    break
-  [ "$i" -eq 100 ] && fail "the registries did not start: $(tail -5 "$REGLOGS"/*.log)"
-  sleep 0.1
-done
+start_registry reg1 "$W/reg1.yml"
+start_registry reg2 "$W/reg2.yml"
+regs_up() {
+  curl -fs "http://$H1/v2/" &&
+    curl -s --cacert "$W/ca.crt" -o /dev/null -w '%{http_code}' "https://$H2/v2/" | grep -q 401
+}
+wait_until "the registries" regs_up
+# The credential for $H2: a credential helper's JSON in a file, served by the broker's file
+# provider through a registries: entry, which a policy rule allows for pulls.
+cred_config() {
+  write_config "registries: {\"$H2\": {ca_file: $W/ca.crt, provider: file, ref: $W/cred.json}}
+policy: {rules: [{name: registry-pull, kind: registry, scope: pull, allow: true, reason: test pulls}]}"
+}
+write_cred() {  # write_cred PASSWORD
+  printf '{"ServerURL":"%s","Username":"alice","Secret":"%s"}\n' "$H2" "$1" > "$W/cred.json"
+}
 
 # --- Images, made with latchkey and seeded with skopeo --------------------------------------
 make_busybox_rootfs "$W/rootfs"
@@ -148,15 +116,19 @@ lk_err "manifest for $H1/app:nosuch not found: manifest unknown" pull "$H1/app:n
 lk_err "manifest for $H1/nosuch:1 not found: manifest unknown" pull "$H1/nosuch:1"
 DOWN=127.0.0.1:$(free_port)
 lk_err "cannot reach registry $DOWN: Connection refused" pull "$DOWN/app:1"
-lk_err "registry $H2: TLS certificate verification failed (SSL certificate problem: unable to get local issuer certificate); if $H2 uses a private CA, add it to the latchkey configuration: registries: {\"$H2\": {ca_file: /path/to/ca.crt}}" \
+lk_err "registry $H2: TLS certificate verification failed (SSL certificate problem: unable to get local issuer certificate); if $H2 uses a private CA, put its certificate in $W/certs.d/$H2/ca.crt, or set registries: {\"$H2\": {ca_file: /path/to/ca.crt}} in the latchkey configuration" \
   pull "$H2/private/base:1"
-write_config "registries: {\"$H2\": {ca_file: $W/ca.crt}}"
-lk_err "registry $H2: 401 Unauthorized: authentication required, and no credential for $H2 was found (looked in: docker config $W/docker/config.json)" \
+# Docker's certs.d layout beside the configuration file fixes it.
+mkdir -p "$W/certs.d/$H2"
+cp "$W/ca.crt" "$W/certs.d/$H2/ca.crt"
+lk_err "registry $H2: 401 Unauthorized: authentication required, and no credential for $H2 was found (looked in: the registries: map of the latchkey configuration; no dockerconfig provider is configured)" \
   pull "$H2/private/base:1"
-printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$H2" "$(printf 'alice:wrong-%s' "$$" | base64 -w0)" > "$W/docker/config.json"
-lk_err "registry $H2: 401 Unauthorized: the credential from docker config $W/docker/config.json was rejected" \
+rm -r "$W/certs.d"
+cred_config
+write_cred "wrong-$$"
+lk_err "registry $H2: 401 Unauthorized: the credential from provider file ($W/cred.json) was rejected" \
   pull "$H2/private/base:1"
-printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$H2" "$(printf 'alice:%s' "$CANARY" | base64 -w0)" > "$W/docker/config.json"
+write_cred "$CANARY"
 lk_ok pull --progress plain "$H2/private/base:1"
 # Over TLS the registry offers HTTP/2 (ALPN), and the pull uses it.
 # (Its blobs are those of $H1/base:1, already in the store: nothing else is downloaded.)
@@ -186,7 +158,7 @@ expect_file_lacks "$PLAIN_OUT" "$H1/other" "images after the failed pull"
 # vertex, per-blob lines), RUN works on it, and the digest is in --metadata-file; the next
 # build uses the local copy (no registry request at all); --pull resolves the moved tag again.
 STATE=$W/build-state
-write_config "registries: {\"$H2\": {ca_file: $W/ca.crt}}"
+cred_config
 skopeo_ copy -q --dest-tls-verify=false "oci-archive:$W/app.tar" "docker://$H1/moving:1"
 manifest_digest() {  # manifest_digest REPO TAG: what the plain registry resolves the tag to
   curl -fsI -H "$ACCEPT" "http://$H1/v2/$1/manifests/$2" | tr -d '\r' |
@@ -230,15 +202,15 @@ expect_eq "$(cat "$W/built3-root/got")" "none" "--pull builds FROM the moved tag
 expect_eq "$(jq -r '."buildx.build.provenance".materials[0].digest.sha256' "$W/pull-meta2.json")" \
   "${moved_digest#sha256:}" "--pull: the new digest in --metadata-file"
 
-# Credentials in a build: the same Docker config as `latchkey pull`; a wrong one fails with the
+# Credentials in a build: the same broker source as `latchkey pull`; a wrong one fails with the
 # registry's exact text.
 ctx6=$(new_context buildprivate)
 printf 'FROM %s/private/base:1\nRUN echo ok > /ok\n' "$H2" > "$ctx6/Dockerfile"
-printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$H2" "$(printf 'alice:wrong-%s' "$$" | base64 -w0)" > "$W/docker/config.json"
+write_cred "wrong-$$"
 build_fails "$ctx6"
-expect_eq "$(last_err_line)" "ERROR: failed to solve: Dockerfile:1: $H2/private/base:1: failed to resolve source metadata for $H2/private/base:1: registry $H2: 401 Unauthorized: the credential from docker config $W/docker/config.json was rejected" \
+expect_eq "$(last_err_line)" "ERROR: failed to solve: Dockerfile:1: $H2/private/base:1: failed to resolve source metadata for $H2/private/base:1: registry $H2: 401 Unauthorized: the credential from provider file ($W/cred.json) was rejected" \
   "a build with a wrong registry password"
-printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$H2" "$(printf 'alice:%s' "$CANARY" | base64 -w0)" > "$W/docker/config.json"
+write_cred "$CANARY"
 build_ok -t private-built:1 "$ctx6"
 expect_file_contains "$ERR" "[internal] load metadata for $H2/private/base:1" "a build pulling with a credential"
 
@@ -256,8 +228,8 @@ printf 'timing: latchkey pull %.2fs, skopeo copy %.2fs (app:1, 4 layers, %s byte
 # --- The canary password is in no output, log or state file ---------------------------------
 b64=$(printf 'alice:%s' "$CANARY" | base64 -w0)
 for needle in "$CANARY" "$b64"; do
-  # (the Docker config the credential came from is the one place it belongs)
-  hits=$(grep -rlF -- "$needle" "$W" 2> /dev/null | grep -vx "$W/docker/config.json" || true)
+  # (the file the credential came from is the one place it belongs)
+  hits=$(grep -rlF -- "$needle" "$W" 2> /dev/null | grep -vx "$W/cred.json" || true)
   [ -z "$hits" ] || fail "the canary credential was found in: $hits"
 done
 echo "registry pull ok"
