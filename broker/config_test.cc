@@ -130,7 +130,10 @@ TEST(Config, ExampleFileLoads) {
   ASSERT_NE(c->FindSecret("registry-token"), nullptr);
   EXPECT_EQ(c->FindSecret("registry-token")->ref, "ci/registry-token");
   EXPECT_EQ(c->FindSecret("nope"), nullptr);
-  EXPECT_EQ(c->policy.rules().size(), 4u);
+  EXPECT_EQ(c->policy.rules().size(), 6u);
+  EXPECT_EQ(c->policy.rules()[4].kind, RequestKind::kRegistry);
+  ASSERT_NE(c->FindRegistry("registry.example.com:5000"), nullptr);
+  EXPECT_EQ(c->FindRegistry("registry.example.com:5000")->provider, "store");
   EXPECT_EQ(c->audit.rotation_max_bytes, 64u << 20);
   EXPECT_TRUE(c->builder.present);
   EXPECT_EQ(c->builder.runtime, "runc");
