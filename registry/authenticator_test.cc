@@ -193,6 +193,20 @@ TEST(RegistryClientFailure, UnknownCaNamesTheCertsDirectory) {
             "configuration");
 }
 
+TEST(RegistryClientFailure, ClientCertificateRefusedNamesWhereItGoes) {
+  TransportResult r;
+  r.failure = TransportFailure::kClientCert;
+  r.status = FailedPreconditionError("OpenSSL SSL_read: sslv3 alert bad certificate");
+  EXPECT_EQ(RegistryClient::Failure("reg.test:5000", "manifest for x", r,
+                                    "/etc/latchkey/certs.d/reg.test:5000")
+                .message(),
+            "registry reg.test:5000 refused the TLS client certificate, or wanted one and got "
+            "none; put the certificate in /etc/latchkey/certs.d/reg.test:5000/client.cert and its "
+            "key in /etc/latchkey/certs.d/reg.test:5000/client.key, or set registries: "
+            "{\"reg.test:5000\": {client_cert: /path/to/client.cert, client_key: "
+            "/path/to/client.key}} in the latchkey configuration");
+}
+
 // The credential source's refusal names the host itself: it is passed on unchanged.
 TEST(RegistryClientFailure, CredentialSourceErrorsArePassedOn) {
   TransportResult r;

@@ -65,6 +65,9 @@ enum class TransportFailure {
   kConnect,  // nothing was sent: refused, unreachable, DNS (UNAVAILABLE)
   kTls,      // the TLS handshake failed, e.g. an unknown CA (FAILED_PRECONDITION)
   kNotTls,   // the server does not speak TLS (the https:// URL reached a plain HTTP port)
+  // The server refused the TLS client certificate, or wanted one and got none (its "bad
+  // certificate" / "certificate required" alert; FAILED_PRECONDITION).
+  kClientCert,
   kDropped,  // the connection closed before the whole body arrived (UNAVAILABLE)
   kStalled,  // no data for the stall timeout (DEADLINE_EXCEEDED)
   kSink,     // the sink refused (its Status is returned as is)

@@ -171,6 +171,16 @@ Status RegistryClient::Failure(const std::string& host, const std::string& what,
           "registry " + host + ": TLS certificate verification failed (" + detail + "); if " +
           host + " uses a private CA, add it to the latchkey configuration: registries: {\"" +
           host + "\": {ca_file: /path/to/ca.crt}}");
+    case TransportFailure::kClientCert:
+      return FailedPreconditionError(
+          "registry " + host + " refused the TLS client certificate, or wanted one and got none; " +
+          (certs_dir.empty()
+               ? std::string()
+               : "put the certificate in " + certs_dir + "/client.cert and its key in " +
+                     certs_dir + "/client.key, or ") +
+          "set registries: {\"" + host +
+          "\": {client_cert: /path/to/client.cert, client_key: /path/to/client.key}} in the "
+          "latchkey configuration");
     case TransportFailure::kNotTls:
       return FailedPreconditionError("registry " + host +
                                      " does not speak TLS; if it is a plain HTTP registry, set "

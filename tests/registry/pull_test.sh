@@ -20,9 +20,17 @@ export DOCKER_CONFIG=$W/docker  # never the machine's own Docker login
 # --- Registries -----------------------------------------------------------------------------
 P1=$(free_port)
 P2=$(free_port)
+P3=$(free_port)
 H1=127.0.0.1:$P1
 H2=127.0.0.1:$P2
+H3=127.0.0.1:$P3
 make_test_ca "$W"
+# A client certificate from the same CA, for the registry that requires one.
+openssl req -newkey rsa:2048 -nodes -subj "/CN=latchkey test client" -keyout "$W/client.key" \
+  -out "$W/client.csr" 2> /dev/null
+printf 'extendedKeyUsage=clientAuth\n' > "$W/client.ext"
+openssl x509 -req -in "$W/client.csr" -CA "$W/ca.crt" -CAkey "$W/ca.key" -CAcreateserial \
+  -days 2 -extfile "$W/client.ext" -out "$W/client.cert" 2> /dev/null
 htpasswd -Bbn alice "$CANARY" > "$W/htpasswd" 2> /dev/null
 
 cat > "$W/reg1.yml" <<Y
@@ -38,11 +46,19 @@ storage: {filesystem: {rootdirectory: $W/reg2-data}}
 auth: {htpasswd: {realm: basic-realm, path: $W/htpasswd}}
 http: {addr: "$H2", secret: tls-test-secret, tls: {certificate: $W/srv.crt, key: $W/srv.key}}
 Y
+cat > "$W/reg3.yml" <<Y
+version: 0.1
+log: {level: info, accesslog: {disabled: false}}
+storage: {filesystem: {rootdirectory: $W/reg3-data}}
+http: {addr: "$H3", secret: mtls-test-secret, tls: {certificate: $W/srv.crt, key: $W/srv.key, clientcas: [$W/ca.crt]}}
+Y
 start_registry reg1 "$W/reg1.yml"
 start_registry reg2 "$W/reg2.yml"
+start_registry reg3 "$W/reg3.yml"
 regs_up() {
   curl -fs "http://$H1/v2/" &&
-    curl -s --cacert "$W/ca.crt" -o /dev/null -w '%{http_code}' "https://$H2/v2/" | grep -q 401
+    curl -s --cacert "$W/ca.crt" -o /dev/null -w '%{http_code}' "https://$H2/v2/" | grep -q 401 &&
+    curl -fs --cacert "$W/ca.crt" --cert "$W/client.cert" --key "$W/client.key" "https://$H3/v2/"
 }
 wait_until "the registries" regs_up
 # The credential for $H2: a credential helper's JSON in a file, served by the broker's file
@@ -137,6 +153,32 @@ grep -q '"GET /v2/private/base/manifests/1 HTTP/2.0" 200 ' "$REGLOGS/reg2.log" |
 expect_file_contains "$PLAIN_OUT" "Status: Image is up to date for $H2/private/base:1" "pull of an image whose blobs are present"
 lk_ok images
 expect_file_contains "$PLAIN_OUT" "$H2/private/base" "images lists the image pulled with a credential"
+
+# A registry that requires a TLS client certificate: Docker's certs.d/<host>/{ca.crt,
+# client.cert,client.key} beside the configuration file.
+mkdir -p "$W/certs3/$H3"
+cp "$W/ca.crt" "$W/client.cert" "$W/client.key" "$W/certs3/$H3/"
+# (base:1: its blobs are in the store already; other:1's must stay out for the corrupt-blob case)
+skopeo_ copy -q --dest-cert-dir "$W/certs3/$H3" "oci-archive:$W/base.tar" "docker://$H3/mtls/base:1"
+mkdir -p "$W/certs.d/$H3"
+cp "$W/ca.crt" "$W/certs.d/$H3/ca.crt"
+# Without the client certificate the pull fails. (Under TLS 1.3 the server's "certificate
+# required" alert races with its closing of the connection: the client sees the alert, and the
+# message RegistryClientFailure.ClientCertificateRefusedNamesWhereItGoes checks, or a connection
+# that closed early.)
+lk pull "$H3/mtls/base:1"
+[ "$RC" -eq 1 ] || fail "a pull without the client certificate exited $RC, want 1"
+case "$(tail -n 1 "$PLAIN_ERR")" in
+  "error: registry $H3 refused the TLS client certificate, or wanted one and got none; put the certificate in $W/certs.d/$H3/client.cert and its key in $W/certs.d/$H3/client.key, or set registries: {\"$H3\": {client_cert: /path/to/client.cert, client_key: /path/to/client.key}} in the latchkey configuration") ;;
+  "error: registry $H3: manifest for $H3/mtls/base:1: the connection closed early ("*) ;;
+  *) fail "a pull without the client certificate: $(tail -n 1 "$PLAIN_ERR")" ;;
+esac
+cp "$W/client.cert" "$W/client.key" "$W/certs.d/$H3/"
+lk_ok pull --progress plain "$H3/mtls/base:1"
+expect_file_contains "$PLAIN_OUT" "Status: Image is up to date for $H3/mtls/base:1" "a pull with a client certificate"
+grep -q '"GET /v2/mtls/base/manifests/1 HTTP/2.0" 200 ' "$REGLOGS/reg3.log" ||
+  fail "the client-certificate registry served no manifest"
+rm -r "$W/certs.d"
 
 # A corrupted blob in the registry's storage: digest mismatch, nothing stored.
 other_layer=$(layer_of other 1 -1)
