@@ -79,6 +79,9 @@ Result<std::unique_ptr<Broker>> Broker::Start(const Config& config, const Broker
   for (const auto& binding : config.secrets) {
     so.secrets[binding.id] = ConfiguredSecret{binding.provider, binding.ref};
   }
+  for (const auto& r : config.registries) {
+    if (!r.provider.empty()) so.registries[r.host] = ConfiguredSecret{r.provider, r.ref};
+  }
   const Policy* policy = &broker->config_.policy;
   so.policy = [policy](const PolicyRequest& request) { return policy->Decide(request); };
   so.audit = broker->audit_.get();

@@ -19,7 +19,7 @@
 namespace latchkey {
 namespace {
 
-const std::vector<std::string> kBundledPlugins = {"file", "env", "store"};
+const std::vector<std::string> kBundledPlugins = {"file", "env", "store", "dockerconfig"};
 
 bool HasKey(const PluginConfig& p, std::string_view key) {
   return std::any_of(p.config.begin(), p.config.end(),
@@ -114,9 +114,10 @@ class Parser {
       Log(root["log"], &cfg.log);
       Builder(root["builder"], &cfg.builder);
       Store(root["store"], &cfg.store);
-      Registries(root["registries"], &cfg);
+      Registries(root["registries"], provider_names, &cfg);
     }
     if (!c_.ok()) return c_.ToStatus();
+    cfg.certs_dir = source.empty() ? kDefaultCertsDir : JoinPath(base_dir_, "certs.d");
     if (!cfg.store.present) {
       cfg.store.path = JoinPath(cfg.state_dir, "store/secrets.db");
       cfg.store.unlock_key_file = JoinPath(cfg.state_dir, "store/unlock.key");
@@ -400,8 +401,9 @@ class Parser {
     }
   }
 
-  // registries: {"host[:port]": {ca_file: PATH, insecure: BOOL}}
-  void Registries(const YAML::Node& node, Config* cfg) {
+  // registries: {"host[:port]": {provider: NAME, ref: REF, ca_file: PATH, client_cert: PATH,
+  //                              client_key: PATH, insecure: BOOL}}
+  void Registries(const YAML::Node& node, const std::vector<std::string>& providers, Config* cfg) {
     if (!node.IsDefined() || !c_.ExpectMap(node, "registries") || node.IsNull()) return;
     c_.ForEachEntry(node, "registries", "a registry host", [&](const YamlChecker::MapEntry& e) {
       RegistryHostConfig r;
@@ -427,9 +429,37 @@ class Parser {
         cfg->registries.push_back(std::move(r));
         return;
       }
-      c_.CheckKeys(v, path, {"ca_file", "insecure"});
+      c_.CheckKeys(v, path,
+                   {"provider", "ref", "ca_file", "client_cert", "client_key", "insecure"});
+      if (v["provider"] || v["ref"]) c_.RequireKeys(v, path, {"provider", "ref"});
+      if (v["provider"]) {
+        auto p = c_.GetString(v["provider"], KeyPath(path, "provider"));
+        if (p && std::find(providers.begin(), providers.end(), *p) == providers.end()) {
+          std::string hint = ClosestMatch(*p, providers);
+          std::string list;
+          for (const auto& name : providers) list += (list.empty() ? "" : ", ") + name;
+          c_.Error(
+              v["provider"], KeyPath(path, "provider"),
+              "unknown provider \"" + *p + "\"" +
+                  (hint.empty() ? " (configured: " + list + ")" : " (did you mean " + hint + "?)"));
+        } else if (p) {
+          r.provider = *p;
+        }
+      }
+      if (v["ref"]) {
+        if (auto ref = c_.GetString(v["ref"], KeyPath(path, "ref"))) r.ref = *ref;
+      }
       if (v["ca_file"]) {
         if (auto p = Path(v["ca_file"], KeyPath(path, "ca_file"))) r.ca_file = *p;
+      }
+      if (v["client_cert"] || v["client_key"]) {
+        c_.RequireKeys(v, path, {"client_cert", "client_key"});
+      }
+      if (v["client_cert"]) {
+        if (auto p = Path(v["client_cert"], KeyPath(path, "client_cert"))) r.client_cert = *p;
+      }
+      if (v["client_key"]) {
+        if (auto p = Path(v["client_key"], KeyPath(path, "client_key"))) r.client_key = *p;
       }
       if (v["insecure"]) {
         if (auto b = c_.GetBool(v["insecure"], KeyPath(path, "insecure"))) r.insecure = *b;

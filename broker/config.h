@@ -102,11 +102,22 @@ struct StoreConfig {
 
 // How latchkey talks to one registry host (`registries: {"reg.example:5000": {...}}`).
 struct RegistryHostConfig {
-  std::string host;       // "registry.example.com:5000" (as in image references, no scheme)
-  std::string ca_file;    // extra trusted CAs (PEM) on top of the system store; "" = none
-  bool insecure = false;  // plain HTTP allowed (loopback hosts may be HTTP without it)
+  std::string host;  // "registry.example.com:5000" (as in image references, no scheme)
+  // Which provider supplies the credential (the broker's secret `registry:<host>`) and its
+  // reference; both "" when the entry names none (then the dockerconfig provider serves it).
+  std::string provider;
+  std::string ref;
+  std::string ca_file;      // extra trusted CAs (PEM) on top of the system store; "" = none
+  std::string client_cert;  // TLS client certificate (PEM); "" = none; set with client_key
+  std::string client_key;   // its private key (PEM)
+  bool insecure = false;    // plain HTTP allowed (loopback hosts may be HTTP without it)
   SourceMark where;
 };
+
+// Docker's per-registry TLS layout under latchkey's configuration directory:
+// <dir>/<host:port>/{ca.crt,client.cert,client.key}. The directory is `certs.d` beside the
+// configuration file, or /etc/latchkey/certs.d when latchkey runs on its built-in defaults.
+inline constexpr const char* kDefaultCertsDir = "/etc/latchkey/certs.d";
 
 struct Config {
   std::string source;  // the file it was loaded from; "" for built-in defaults
@@ -123,6 +134,7 @@ struct Config {
   BuilderConfig builder;
   StoreConfig store;
   std::vector<RegistryHostConfig> registries;  // sorted by host
+  std::string certs_dir;                       // see kDefaultCertsDir
 
   // The plugin named `name`, or nullptr.
   const PluginConfig* FindPlugin(std::string_view name) const;

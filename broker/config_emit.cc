@@ -71,6 +71,12 @@ void EmitRule(YAML::Emitter& out, const PolicyRule& r) {
   EmitGlobs(out, "context", r.contexts);
   EmitStrings(out, "path_under", r.path_under);
   EmitStrings(out, "path_not_under", r.path_not_under);
+  if (r.kind != RequestKind::kSecret) {
+    out << YAML::Key << "kind" << YAML::Value << RequestKindName(r.kind);
+  }
+  EmitGlobs(out, "host", r.hosts);
+  EmitGlobs(out, "repository", r.repositories);
+  EmitStrings(out, "scope", r.scopes);
   out << YAML::EndMap;
 }
 
@@ -192,7 +198,15 @@ std::string EmitConfigYaml(const Config& config, const IsSecretConfigKey& is_sec
     out << YAML::Key << "registries" << YAML::Value << YAML::BeginMap;
     for (const auto& r : config.registries) {
       out << YAML::Key << YAML::DoubleQuoted << r.host << YAML::Value << YAML::BeginMap;
+      if (!r.provider.empty()) {
+        out << YAML::Key << "provider" << YAML::Value << r.provider;
+        out << YAML::Key << "ref" << YAML::Value << YAML::DoubleQuoted << r.ref;
+      }
       if (!r.ca_file.empty()) out << YAML::Key << "ca_file" << YAML::Value << r.ca_file;
+      if (!r.client_cert.empty()) {
+        out << YAML::Key << "client_cert" << YAML::Value << r.client_cert;
+        out << YAML::Key << "client_key" << YAML::Value << r.client_key;
+      }
       out << YAML::Key << "insecure" << YAML::Value << r.insecure;
       out << YAML::EndMap;
     }

@@ -76,7 +76,8 @@ PolicyRule ParseRule(const YAML::Node& node, const std::string& path,
         c.Error(node["name"], KeyPath(path, "name"),
                 "invalid rule name \"" + *name +
                     "\": use letters, digits, '-', '_' and '.', starting with a letter or digit");
-      } else if (*name == kDeclaredSourceRule || *name == kDefaultDenyProviderRule) {
+      } else if (*name == kDeclaredSourceRule || *name == kDefaultDenyProviderRule ||
+                 *name == kDockerLoginRule) {
         c.Error(node["name"], KeyPath(path, "name"),
                 "\"" + *name + "\" is the name of a built-in rule; choose another name");
       }
@@ -164,6 +165,39 @@ PolicyRule ParseRule(const YAML::Node& node, const std::string& path,
   if (node["path_not_under"]) {
     AbsolutePaths(node["path_not_under"], KeyPath(path, "path_not_under"), c, &r.path_not_under);
   }
+  if (node["kind"]) {
+    if (auto k = c.GetString(node["kind"], KeyPath(path, "kind"))) {
+      if (*k == "registry") {
+        r.kind = RequestKind::kRegistry;
+      } else if (*k != "secret") {
+        c.Error(node["kind"], KeyPath(path, "kind"),
+                "expected secret or registry, got \"" + *k + "\"");
+      }
+    }
+  }
+  // The registry matchers describe registry requests only.
+  for (const char* key : {"host", "repository", "scope"}) {
+    if (node[key] && r.kind != RequestKind::kRegistry) {
+      c.Error(node[key], KeyPath(path, key),
+              std::string("only a rule with kind: registry can match the registry ") + key);
+    }
+  }
+  if (node["host"]) Globs(node["host"], KeyPath(path, "host"), c, &r.hosts);
+  if (node["repository"]) {
+    Globs(node["repository"], KeyPath(path, "repository"), c, &r.repositories);
+  }
+  if (node["scope"]) {
+    ForEachItem(node["scope"], KeyPath(path, "scope"), c,
+                [&](const YAML::Node& n, const std::string& p) {
+                  auto s = c.GetString(n, p);
+                  if (!s) return;
+                  if (*s != "pull" && *s != "push") {
+                    c.Error(n, p, "expected pull or push, got \"" + *s + "\"");
+                    return;
+                  }
+                  r.scopes.push_back(*s);
+                });
+  }
   return r;
 }
 
@@ -171,8 +205,9 @@ PolicyRule ParseRule(const YAML::Node& node, const std::string& path,
 
 const std::vector<std::string>& PolicyRuleKeys() {
   static const std::vector<std::string> keys = {
-      "name", "allow",  "reason",     "secret",  "provider",   "source",        "user",
-      "uid",  "labels", "dockerfile", "context", "path_under", "path_not_under"};
+      "name",           "allow", "reason", "secret",     "provider", "source",
+      "user",           "uid",   "labels", "dockerfile", "context",  "path_under",
+      "path_not_under", "kind",  "host",   "repository", "scope"};
   return keys;
 }
 

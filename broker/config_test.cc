@@ -43,7 +43,7 @@ TEST(Config, DefaultsWithoutAFile) {
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->source, "");
   EXPECT_EQ(c->state_dir, "/var/lib/latchkey");
-  ASSERT_EQ(c->plugins.size(), 3u);
+  ASSERT_EQ(c->plugins.size(), 4u);
   EXPECT_EQ(c->plugins[0].name, "file");
   EXPECT_EQ(c->plugins[0].path, "/opt/lk/lib/latchkey/providers/latchkey-file.so");
   EXPECT_TRUE(c->plugins[0].bundled);
@@ -57,6 +57,9 @@ TEST(Config, DefaultsWithoutAFile) {
   EXPECT_EQ(c->plugins[2].config,
             (std::vector<KV>{{"path", "/var/lib/latchkey/store/secrets.db"},
                              {"unlock_key_file", "/var/lib/latchkey/store/unlock.key"}}));
+  EXPECT_EQ(c->plugins[3].name, "dockerconfig");
+  EXPECT_EQ(c->plugins[3].path, "/opt/lk/lib/latchkey/providers/latchkey-dockerconfig.so");
+  EXPECT_TRUE(c->plugins[3].bundled);
   EXPECT_TRUE(c->secrets.empty());
   EXPECT_TRUE(c->policy.rules().empty());
   EXPECT_EQ(c->audit.path, "/var/lib/latchkey/audit/audit.log");
@@ -102,7 +105,7 @@ TEST(Config, EmptyFileMeansDefaults) {
   auto c = ParseConfig("# nothing here\n", kFile, Ctx());
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->source, kFile);
-  EXPECT_EQ(c->plugins.size(), 3u);
+  EXPECT_EQ(c->plugins.size(), 4u);
 }
 
 TEST(Config, FindConfigFilePrecedence) {
@@ -130,7 +133,10 @@ TEST(Config, ExampleFileLoads) {
   ASSERT_NE(c->FindSecret("registry-token"), nullptr);
   EXPECT_EQ(c->FindSecret("registry-token")->ref, "ci/registry-token");
   EXPECT_EQ(c->FindSecret("nope"), nullptr);
-  EXPECT_EQ(c->policy.rules().size(), 4u);
+  EXPECT_EQ(c->policy.rules().size(), 6u);
+  EXPECT_EQ(c->policy.rules()[4].kind, RequestKind::kRegistry);
+  ASSERT_NE(c->FindRegistry("registry.example.com:5000"), nullptr);
+  EXPECT_EQ(c->FindRegistry("registry.example.com:5000")->provider, "store");
   EXPECT_EQ(c->audit.rotation_max_bytes, 64u << 20);
   EXPECT_TRUE(c->builder.present);
   EXPECT_EQ(c->builder.runtime, "runc");
@@ -260,7 +266,7 @@ TEST(Config, ExactErrors) {
        "/etc/latchkey/latchkey.yaml:2:28: plugins[0].confg: unknown key (did you mean config?)"},
       {"secrets:\n  npmrc: {provider: hashicorp, ref: x}\n",
        "/etc/latchkey/latchkey.yaml:2:21: secrets.npmrc.provider: unknown provider "
-       "\"hashicorp\" (configured: file, env, store)"},
+       "\"hashicorp\" (configured: file, env, store, dockerconfig)"},
       {"secrets:\n  npmrc: {provider: stroe, ref: x}\n",
        "/etc/latchkey/latchkey.yaml:2:21: secrets.npmrc.provider: unknown provider \"stroe\" "
        "(did you mean store?)"},
@@ -374,6 +380,67 @@ TEST(Config, Registries) {
             "/etc/latchkey/latchkey.yaml:1:13: registries: expected a mapping, got a sequence");
 }
 
+TEST(Config, RegistryCredentialsAndClientCertificates) {
+  auto c = ParseConfig(
+      "registries:\n  reg.example:5000: {provider: file, ref: /etc/latchkey/reg.json, client_cert: "
+      "c.cert, client_key: c.key}\n",
+      kFile, Ctx());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  const RegistryHostConfig* r = c->FindRegistry("reg.example:5000");
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->provider, "file");
+  EXPECT_EQ(r->ref, "/etc/latchkey/reg.json");
+  EXPECT_EQ(r->client_cert, "/etc/latchkey/c.cert");
+  EXPECT_EQ(r->client_key, "/etc/latchkey/c.key");
+  EXPECT_EQ(c->certs_dir, "/etc/latchkey/certs.d");
+  auto again = ParseConfig(EmitConfigYaml(*c, nullptr), kFile, Ctx());
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->FindRegistry("reg.example:5000")->ref, "/etc/latchkey/reg.json");
+  EXPECT_EQ(again->FindRegistry("reg.example:5000")->client_key, "/etc/latchkey/c.key");
+
+  EXPECT_EQ(Err("registries:\n  reg.example: {provider: fiel, ref: x}\n"),
+            "/etc/latchkey/latchkey.yaml:2:27: registries.reg.example.provider: unknown provider "
+            "\"fiel\" (did you mean file?)");
+  EXPECT_EQ(Err("registries:\n  reg.example: {provider: file}\n"),
+            "/etc/latchkey/latchkey.yaml:2:16: registries.reg.example: missing required key "
+            "\"ref\"");
+  EXPECT_EQ(Err("registries:\n  reg.example: {client_cert: c.pem}\n"),
+            "/etc/latchkey/latchkey.yaml:2:16: registries.reg.example: missing required key "
+            "\"client_key\"");
+}
+
+TEST(Config, RegistryPolicyRules) {
+  auto c = ParseConfig(
+      "policy:\n  rules:\n    - {name: p, kind: registry, host: \"*.example\", repository: "
+      "\"team/*\", scope: [pull, push], allow: true, reason: r}\n",
+      kFile, Ctx());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_EQ(c->policy.rules().size(), 1u);
+  const PolicyRule& rule = c->policy.rules()[0];
+  EXPECT_EQ(rule.kind, RequestKind::kRegistry);
+  EXPECT_EQ(rule.hosts[0].pattern(), "*.example");
+  EXPECT_EQ(rule.repositories[0].pattern(), "team/*");
+  EXPECT_EQ(rule.scopes, (std::vector<std::string>{"pull", "push"}));
+  auto again = ParseConfig(EmitConfigYaml(*c, nullptr), kFile, Ctx());
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->policy.rules()[0].kind, RequestKind::kRegistry);
+  EXPECT_EQ(again->policy.rules()[0].scopes.size(), 2u);
+
+  EXPECT_EQ(Err("policy:\n  rules:\n    - {name: p, host: x, allow: true, reason: r}\n"),
+            "/etc/latchkey/latchkey.yaml:3:23: policy.rules[0].host: only a rule with kind: "
+            "registry can match the registry host");
+  EXPECT_EQ(Err("policy:\n  rules:\n    - {name: p, kind: registry, scope: delete, allow: true, "
+                "reason: r}\n"),
+            "/etc/latchkey/latchkey.yaml:3:40: policy.rules[0].scope: expected pull or push, got "
+            "\"delete\"");
+  EXPECT_EQ(Err("policy:\n  rules:\n    - {name: p, kind: image, allow: true, reason: r}\n"),
+            "/etc/latchkey/latchkey.yaml:3:23: policy.rules[0].kind: expected secret or registry, "
+            "got \"image\"");
+  EXPECT_EQ(Err("policy:\n  rules:\n    - {name: docker-login, allow: true, reason: r}\n"),
+            "/etc/latchkey/latchkey.yaml:3:14: policy.rules[0].name: \"docker-login\" is the name "
+            "of a built-in rule; choose another name");
+}
+
 TEST(Config, BuilderGcPolicy) {
   auto c = ParseConfig("builder: {runtime: runc, gc: {keep_storage: 20GB, keep_duration: 168h}}\n",
                        "/etc/latchkey/latchkey.yaml", Ctx());
@@ -390,7 +457,7 @@ TEST(Config, RelativePathsResolveAgainstTheFilesDirectory) {
       "conf/latchkey.yaml", Ctx());
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->state_dir, "/work/conf/state");
-  EXPECT_EQ(c->plugins[3].path, "/work/plugins/v.so");
+  EXPECT_EQ(c->plugins[4].path, "/work/plugins/v.so");
   EXPECT_EQ(c->audit.path, "/work/conf/logs/a.log");
   EXPECT_EQ(c->audit.hmac_key_file, "/work/conf/state/audit-hmac.key");
   EXPECT_EQ(c->store.path, "/work/conf/s");
@@ -404,7 +471,7 @@ TEST(Config, BundledPluginOverride) {
       "\"CI_*\", strict: true, retries: 3}\n",
       kFile, Ctx());
   ASSERT_TRUE(c.ok()) << c.status().message();
-  ASSERT_EQ(c->plugins.size(), 3u);
+  ASSERT_EQ(c->plugins.size(), 4u);
   const PluginConfig* env = c->FindPlugin("env");
   ASSERT_NE(env, nullptr);
   EXPECT_TRUE(env->bundled);
@@ -511,6 +578,8 @@ TEST(Config, EmitDefaults) {
             "    config:\n"
             "      path: \"/var/lib/latchkey/store/secrets.db\"\n"
             "      unlock_key_file: \"/var/lib/latchkey/store/unlock.key\"\n"
+            "  - name: dockerconfig\n"
+            "    path: /opt/lk/lib/latchkey/providers/latchkey-dockerconfig.so\n"
             "fetch_timeout: 30s\n"
             "secrets: {}\n"
             "policy:\n"

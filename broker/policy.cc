@@ -55,7 +55,15 @@ bool Policy::PathUnder(const std::string& path, const std::string& prefix) {
   return p.size() > q.size() && p.compare(0, q.size(), q) == 0 && p[q.size()] == '/';
 }
 
+const char* RequestKindName(RequestKind kind) {
+  return kind == RequestKind::kRegistry ? "registry" : "secret";
+}
+
 std::optional<std::string> Policy::Mismatch(const PolicyRule& rule, const PolicyRequest& req) {
+  if (rule.kind != req.kind) {
+    return std::string("request is of kind ") + RequestKindName(req.kind) + ", rule wants " +
+           RequestKindName(rule.kind);
+  }
   if (!rule.secrets.empty() && !AnyGlob(rule.secrets, req.secret_id)) {
     return "secret id is " + Quote(req.secret_id) + ", rule wants " + Wants(rule.secrets, ShowGlob);
   }
@@ -68,6 +76,13 @@ std::optional<std::string> Policy::Mismatch(const PolicyRule& rule, const Policy
                                            req.provider) == rule.providers.end()) {
     return "provider is " + (req.provider.empty() ? std::string("unknown") : req.provider) +
            ", rule wants " + Wants(rule.providers, ShowPlain);
+  }
+  if (auto why = GlobField(rule.hosts, req.host, "host")) return why;
+  if (auto why = GlobField(rule.repositories, req.repository, "repository")) return why;
+  if (!rule.scopes.empty() &&
+      std::find(rule.scopes.begin(), rule.scopes.end(), req.scope) == rule.scopes.end()) {
+    return "scope is " + (req.scope.empty() ? std::string("unknown") : req.scope) +
+           ", rule wants " + Wants(rule.scopes, ShowPlain);
   }
   if (auto why = GlobField(rule.users, req.user, "user")) return why;
   if (!rule.uids.empty()) {
@@ -122,6 +137,23 @@ PolicyExplanation Policy::Explain(const PolicyRequest& request) const {
     out.decision.reason = rule.reason;
     out.decision.rule_index = static_cast<int>(i);
     out.decision.where = rule.where;
+    return out;
+  }
+  if (request.kind == RequestKind::kRegistry) {
+    const std::string what = "registry credential for " + request.host + " (scope " +
+                             request.scope + ") from provider " +
+                             (request.provider.empty() ? std::string("unknown") : request.provider);
+    if (request.declared) {
+      out.decision.allowed = true;
+      out.decision.rule = kDockerLoginRule;
+      out.decision.reason = what + ": the user's own Docker login (" + request.host +
+                            " has no registries: entry); allowed for this session only";
+    } else {
+      out.decision.allowed = false;
+      out.decision.rule = kDefaultDenyProviderRule;
+      out.decision.reason = "no policy rule allows the " + what +
+                            "; add a rule with kind: registry and allow: true under policy.rules";
+    }
     return out;
   }
   bool declared_store = request.source == SecretSource::Kind::kProvider && request.declared &&

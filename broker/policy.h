@@ -9,7 +9,18 @@
 //                            binding, or --secret type=<provider> for a provider other than
 //                            store) needs a rule that allows it.
 // So rules can forbid declared sources (no env sources; files only under /home) and must
-// grant provider secrets. The user-facing description is docs/policy.md.
+// grant provider secrets.
+//
+// Registry credentials (the secret `registry:<host>` the registry client asks for, with a
+// repository and a scope) are requests of kind "registry". A rule matches one kind: rules
+// without `kind:` match secret requests only, rules with `kind: registry` registry requests
+// only (and only they may use the `host:`, `repository:` and `scope:` matchers). When no rule
+// matches a registry request:
+//   "docker-login"           allow: the credential comes from the user's own Docker login
+//                            (no `registries:` entry for the host: the dockerconfig provider);
+//   "default-deny-provider"  deny:  a `registries:` entry's provider needs a rule that allows
+//                            it, as a `secrets:` binding does.
+// The user-facing description is docs/policy.md.
 //
 // Thread-safety: a Policy is immutable after construction; Decide/Explain are const and safe
 // to call from many threads.
@@ -31,18 +42,26 @@ namespace latchkey {
 
 inline constexpr const char* kDeclaredSourceRule = "declared-source";
 inline constexpr const char* kDefaultDenyProviderRule = "default-deny-provider";
+inline constexpr const char* kDockerLoginRule = "docker-login";
+
+// What a request asks for: a build secret (RUN --mount=type=secret, `session check`) or a
+// registry credential (`registry:<host>`, asked for by the registry client).
+enum class RequestKind { kSecret, kRegistry };
+const char* RequestKindName(RequestKind kind);  // "secret", "registry"
 // The provider whose secrets a --secret flag may name like a file (the "declared-source" rule).
 inline constexpr const char* kDeclarableProvider = "store";
 
 // One secret request, as the session describes it to the policy. Strings are empty when
 // unknown; an unknown attribute never matches a rule that constrains it.
 struct PolicyRequest {
-  std::string secret_id;
+  RequestKind kind = RequestKind::kSecret;
+  std::string secret_id;  // for a registry request: "registry:<host>"
   // How the secret was specified: kFile / kEnv for sources declared with --secret;
   // kProvider for configured providers (a `secrets:` binding or --secret type=<provider>).
   SecretSource::Kind source = SecretSource::Kind::kProvider;
   // True when the user named the secret with --secret (any kind); false for a `secrets:`
-  // binding.
+  // binding. For a registry request: true when the credential is the user's own Docker login
+  // (no `registries:` entry for the host), false for a `registries:` entry's provider.
   bool declared = false;
   // The provider that reads the value: "file" for declared files, "env" for declared
   // variables, else the configured provider's name ("store", or "file" for a binding
@@ -60,6 +79,12 @@ struct PolicyRequest {
   // (broker/source_path.h); normalised lexically again before matching.
   std::string dockerfile;
   std::string context;
+  // Registry requests only: the registry host as in the image reference
+  // ("registry.example.com:5000", "docker.io"), the repository ("team/app") and the scope:
+  // "pull", or "push" (which includes pull).
+  std::string host;
+  std::string repository;
+  std::string scope;
 };
 
 // One rule. Every matcher present must match (AND); a list matches when any entry does
@@ -78,6 +103,10 @@ struct PolicyRule {
   std::vector<Glob> contexts;                        // `context:` globs
   std::vector<std::string> path_under;               // file_path is under one of these (normalised)
   std::vector<std::string> path_not_under;           // file_path is under none of these
+  RequestKind kind = RequestKind::kSecret;           // `kind:` secret (default) | registry
+  std::vector<Glob> hosts;                           // `host:` globs (kind registry)
+  std::vector<Glob> repositories;                    // `repository:` globs (kind registry)
+  std::vector<std::string> scopes;                   // `scope:` pull | push (kind registry)
   SourceMark where;                                  // where the rule is written
 };
 

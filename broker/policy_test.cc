@@ -357,3 +357,78 @@ TEST(Policy, PathUnder) {
 
 }  // namespace
 }  // namespace latchkey
+
+namespace latchkey {
+namespace {
+
+const char* kRegistryRules = R"(
+registries:
+  reg.example.com: {provider: file, ref: /etc/latchkey/reg.json}
+policy:
+  rules:
+    - name: any-secret
+      secret: "*"
+      allow: true
+      reason: secrets are another kind
+    - {name: release-push, kind: registry, scope: push, labels: {release: "true"}, allow: true, reason: releases push}
+    - {name: team-pull, kind: registry, host: "*.example.com", repository: "team/*", scope: pull, allow: true, reason: the team's images}
+)";
+
+PolicyRequest RegistryRequest(const std::string& host, const std::string& repo,
+                              const std::string& scope) {
+  PolicyRequest q;
+  q.kind = RequestKind::kRegistry;
+  q.secret_id = "registry:" + host;
+  q.host = host;
+  q.repository = repo;
+  q.scope = scope;
+  q.provider = "file";
+  return q;
+}
+
+TEST(PolicyRegistry, RulesMatchTheirKindHostRepositoryAndScope) {
+  Policy p = PolicyFrom(kRegistryRules);
+  PolicyExplanation e = p.Explain(RegistryRequest("reg.example.com", "team/app", "pull"));
+  EXPECT_TRUE(e.decision.allowed);
+  EXPECT_EQ(e.decision.rule, "team-pull");
+  ASSERT_EQ(e.skipped.size(), 2u);
+  EXPECT_EQ(e.skipped[0].Describe(),
+            "rule \"any-secret\" skipped: request is of kind registry, rule wants secret");
+  EXPECT_EQ(e.skipped[1].Describe(),
+            "rule \"release-push\" skipped: scope is pull, rule wants push");
+
+  PolicyExplanation other = p.Explain(RegistryRequest("reg.example.com", "ops/app", "pull"));
+  EXPECT_FALSE(other.decision.allowed);
+  EXPECT_EQ(other.skipped.back().Describe(),
+            "rule \"team-pull\" skipped: repository is \"ops/app\", rule wants \"team/*\"");
+  EXPECT_EQ(other.decision.Describe(),
+            "deny by rule \"default-deny-provider\" (built in): no policy rule allows the registry "
+            "credential for reg.example.com (scope pull) from provider file; add a rule with "
+            "kind: registry and allow: true under policy.rules");
+
+  PolicyRequest push = RegistryRequest("reg.example.com", "team/app", "push");
+  EXPECT_FALSE(p.Decide(push).allowed);
+  push.labels["release"] = "true";
+  EXPECT_EQ(p.Decide(push).rule, "release-push");
+
+  // A registry rule never decides a build secret.
+  PolicyRequest secret;
+  secret.secret_id = "registry:reg.example.com";
+  secret.provider = "file";
+  EXPECT_EQ(p.Decide(secret).rule, "any-secret");
+}
+
+TEST(PolicyRegistry, TheUsersOwnDockerLoginIsAllowedByDefault) {
+  PolicyRequest q = RegistryRequest("docker.io", "library/debian", "push");
+  q.provider = "dockerconfig";
+  q.declared = true;
+  PolicyDecision d = Policy().Decide(q);
+  EXPECT_TRUE(d.allowed);
+  EXPECT_EQ(d.Describe(),
+            "allow by rule \"docker-login\" (built in): registry credential for docker.io (scope "
+            "push) from provider dockerconfig: the user's own Docker login (docker.io has no "
+            "registries: entry); allowed for this session only");
+}
+
+}  // namespace
+}  // namespace latchkey

@@ -85,6 +85,12 @@ Result<std::unique_ptr<SessionManager>> SessionManager::Create(SessionManagerOpt
                                   "\" is not configured");
     }
   }
+  for (const auto& [host, source] : options.registries) {
+    if (seen.count(source.provider) == 0) {
+      return InvalidArgumentError("registries." + host + ": provider \"" + source.provider +
+                                  "\" is not configured");
+    }
+  }
   if (options.requester.empty()) {
     options.requester = "uid=" + std::to_string(geteuid()) + " pid=" + std::to_string(getpid());
   }
@@ -192,6 +198,31 @@ Result<Session::Resolved> Session::Resolve(const std::string& secret_id) const {
                        "\"; the configuration's secrets map has no entry \"" + secret_id + "\")");
 }
 
+Result<Session::Resolved> Session::ResolveRegistry(const RegistryAccess& access) const {
+  const auto& registries = manager_->options().registries;
+  auto it = registries.find(access.host);
+  Resolved r;
+  r.kind = SecretSource::Kind::kProvider;
+  if (it != registries.end()) {
+    r.declared = false;
+    r.provider = it->second.provider;
+    r.ref = it->second.ref;
+    if (r.provider == "file") r.file_path = FileSourcePath(r.ref);
+    return r;
+  }
+  if (manager_->FindProvider(kDockerConfigProvider) != nullptr) {
+    // The user's own Docker login, looked up as Docker does.
+    r.declared = true;
+    r.provider = kDockerConfigProvider;
+    r.ref = access.host;
+    return r;
+  }
+  return NotFoundError(std::string("secret ") + kRegistrySecretPrefix + access.host +
+                       ": not found (tried: the configuration's registries map has no entry \"" +
+                       access.host + "\"; no " + kDockerConfigProvider +
+                       " provider is configured)");
+}
+
 Result<ProviderInstance*> Session::InstanceFor(const std::string& provider) {
   std::lock_guard lock(instances_mu_);
   auto it = instances_.find(provider);
@@ -235,6 +266,11 @@ Status Session::Audit(const std::string& secret_id, const StepContext& step, con
                         std::chrono::steady_clock::now() - start)
                         .count();
   rec.error = a.error;
+  if (a.registry != nullptr) {
+    rec.registry.host = a.registry->host;
+    rec.registry.repository = a.registry->repository;
+    rec.registry.scope = a.registry->scope;
+  }
   Status st = manager_->options().audit->AppendFetch(std::move(rec), value);
   if (!st.ok()) {
     GetLogger("broker")->error("session {}: secret {}: {}", attrs_.id, secret_id, st.message());
@@ -344,10 +380,121 @@ Result<SecretView> Session::Fetch(const std::string& secret_id, const StepContex
   return result;
 }
 
-Session::Decided Session::Decide(const std::string& secret_id, const Resolved& resolved) const {
+namespace {
+
+audit::FetchOutcome OutcomeOf(const Status& st) {
+  if (st.code() == StatusCode::kNotFound) return audit::FetchOutcome::kNotFound;
+  if (st.code() == StatusCode::kPermissionDenied) return audit::FetchOutcome::kDenied;
+  return audit::FetchOutcome::kError;
+}
+
+// Replaces every "/proc/self/fd/N" the provider was handed with the path the user wrote, so
+// that its error messages name the user's file.
+std::string NameTheFile(std::string text, const std::string& proc, const std::string& written) {
+  for (size_t pos = 0; (pos = text.find(proc, pos)) != std::string::npos;) {
+    size_t end = pos + proc.size();
+    if (end < text.size() && text[end] >= '0' && text[end] <= '9') {
+      pos = end;
+      continue;
+    }
+    text.replace(pos, proc.size(), written);
+    pos += written.size();
+  }
+  return text;
+}
+
+}  // namespace
+
+Result<SecretView> Session::FetchRegistry(const RegistryAccess& requested,
+                                          const StepContext& step) {
+  auto start = std::chrono::steady_clock::now();
+  RegistryAccess access = requested;
+  if (access.host.empty()) return InvalidArgumentError("registry credential: no host given");
+  if (access.scope == "pull,push" || access.scope == "push,pull") access.scope = "push";
+  if (access.scope != "pull" && access.scope != "push") {
+    return InvalidArgumentError("registry credential for " + access.host + ": scope \"" +
+                                access.scope + "\" is not pull, push or pull,push");
+  }
+  const std::string secret_id = kRegistrySecretPrefix + access.host;
+  FetchAudit a;
+  a.registry = &access;
+  {
+    std::unique_lock lock(mu_);
+    if (closed_ || Expired()) {
+      Status st = closed_ ? FailedPreconditionError("session " + attrs_.id + " is closed")
+                          : FailedPreconditionError("session " + attrs_.id + " expired");
+      ++failed_;
+      lock.unlock();
+      return AuditFailure(secret_id, step, audit::FetchOutcome::kError, st, &a, start);
+    }
+    ++active_fetches_;
+    ++fetches_;
+  }
+  struct Ender {
+    Session* s;
+    ~Ender() { s->EndFetch(); }
+  } ender{this};
+  auto count = [this](const Status& st) {
+    std::lock_guard lock(mu_);
+    if (st.ok()) {
+      ++granted_;
+    } else if (st.code() == StatusCode::kPermissionDenied) {
+      ++denied_;
+    } else {
+      ++failed_;
+    }
+  };
+  // Policy decides every request: a value cached for a pull is not a grant to push.
+  Resolved resolved;
+  Decided decided;
+  Status allowed = ResolveAndDecide(secret_id, &resolved, &decided, &access);
+  a.origin.rule = decided.decision.rule;
+  a.origin.provider = resolved.provider;
+  a.origin.reference = resolved.ref;
+  a.origin.resolved = decided.resolved;
+  if (!allowed.ok()) {
+    count(allowed);
+    return AuditFailure(secret_id, step, OutcomeOf(allowed), allowed, &a, start);
+  }
+  std::optional<SecretView> cached;
+  {
+    std::lock_guard lock(mu_);
+    auto it = registry_cache_.find(secret_id);
+    if (it != registry_cache_.end() && it->second.expires_unix_ms &&
+        *it->second.expires_unix_ms <= NowUnixMs()) {
+      registry_cache_.erase(it);
+      it = registry_cache_.end();
+    }
+    if (it != registry_cache_.end() && it->second.origin.provider == resolved.provider &&
+        it->second.origin.reference == resolved.ref) {
+      cached = ViewOf(secret_id, it->second, true);
+    }
+  }
+  if (cached) {
+    a.outcome = audit::FetchOutcome::kGranted;
+    a.origin.version = cached->origin_.version;
+    Status recorded = Audit(secret_id, step, a, cached->value_.get(), start);
+    count(recorded);
+    if (!recorded.ok()) return recorded;
+    return *cached;
+  }
+  Result<SecretView> result =
+      FetchDecided(secret_id, step, start, &a, resolved, decided, &registry_cache_);
+  count(result.status());
+  return result;
+}
+
+Session::Decided Session::Decide(const std::string& secret_id, const Resolved& resolved,
+                                 const RegistryAccess* access) const {
   Decided d;
   PolicyRequest query;
   query.secret_id = secret_id;
+  if (access != nullptr) {
+    query.kind = RequestKind::kRegistry;
+    query.host = access->host;
+    query.repository = access->repository;
+    query.scope = access->scope;
+  }
   query.provider = resolved.provider;
   query.source = resolved.kind;
   query.declared = resolved.declared;
@@ -376,39 +523,20 @@ Session::Decided Session::Decide(const std::string& secret_id, const Resolved& r
   return d;
 }
 
-Status Session::ResolveAndDecide(const std::string& secret_id, Resolved* resolved,
-                                 Decided* decided) const {
-  LK_ASSIGN_OR_RETURN(*resolved, Resolve(secret_id));
-  *decided = Decide(secret_id, *resolved);
+Status Session::ResolveAndDecide(const std::string& secret_id, Resolved* resolved, Decided* decided,
+                                 const RegistryAccess* access) const {
+  if (access != nullptr) {
+    LK_ASSIGN_OR_RETURN(*resolved, ResolveRegistry(*access));
+  } else {
+    LK_ASSIGN_OR_RETURN(*resolved, Resolve(secret_id));
+  }
+  *decided = Decide(secret_id, *resolved, access);
   if (decided->decision.allowed) return Status::OK();
-  return PermissionDeniedError("secret " + secret_id + ": denied by policy rule \"" +
+  std::string what = secret_id;
+  if (access != nullptr) what += " (" + access->scope + " " + access->repository + ")";
+  return PermissionDeniedError("secret " + what + ": denied by policy rule \"" +
                                decided->decision.rule + "\": " + decided->decision.reason);
 }
-
-namespace {
-
-audit::FetchOutcome OutcomeOf(const Status& st) {
-  if (st.code() == StatusCode::kNotFound) return audit::FetchOutcome::kNotFound;
-  if (st.code() == StatusCode::kPermissionDenied) return audit::FetchOutcome::kDenied;
-  return audit::FetchOutcome::kError;
-}
-
-// Replaces every "/proc/self/fd/N" the provider was handed with the path the user wrote, so
-// that its error messages name the user's file.
-std::string NameTheFile(std::string text, const std::string& proc, const std::string& written) {
-  for (size_t pos = 0; (pos = text.find(proc, pos)) != std::string::npos;) {
-    size_t end = pos + proc.size();
-    if (end < text.size() && text[end] >= '0' && text[end] <= '9') {
-      pos = end;
-      continue;
-    }
-    text.replace(pos, proc.size(), written);
-    pos += written.size();
-  }
-  return text;
-}
-
-}  // namespace
 
 Result<SecretView> Session::FetchUncached(const std::string& secret_id, const StepContext& step,
                                           std::chrono::steady_clock::time_point start,
@@ -423,6 +551,13 @@ Result<SecretView> Session::FetchUncached(const std::string& secret_id, const St
   if (!allowed.ok()) {
     return AuditFailure(secret_id, step, OutcomeOf(allowed), allowed, a, start);
   }
+  return FetchDecided(secret_id, step, start, a, resolved, decided, &cache_);
+}
+
+Result<SecretView> Session::FetchDecided(const std::string& secret_id, const StepContext& step,
+                                         std::chrono::steady_clock::time_point start, FetchAudit* a,
+                                         const Resolved& resolved, const Decided& decided,
+                                         std::map<std::string, CacheEntry>* cache) {
   if (!decided.open_error.ok()) {
     audit::FetchOutcome outcome = OutcomeOf(decided.open_error);
     if (outcome == audit::FetchOutcome::kDenied) outcome = audit::FetchOutcome::kError;
@@ -497,7 +632,7 @@ Result<SecretView> Session::FetchUncached(const std::string& secret_id, const St
   entry.expires_unix_ms = fetched->expires_unix_ms;
   entry.redaction_handle = handle;
   SecretView view = ViewOf(secret_id, entry, false);
-  if (!fetched->no_cache && !expired && !reread) cache_[secret_id] = entry;
+  if (!fetched->no_cache && !expired && !reread) (*cache)[secret_id] = entry;
   if (known == nullptr) released_.emplace_back(secret_id, std::move(entry));
   return view;
 }
@@ -565,6 +700,7 @@ Status Session::Close(const std::string& reason) {
     // A fetch in flight may be inside a provider instance: let it return first.
     idle_.wait(lock, [&] { return active_fetches_ == 0; });
     cache.swap(cache_);
+    registry_cache_.clear();  // the same values are in released_
     released.swap(released_);
     fetches = fetches_;
   }

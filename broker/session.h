@@ -62,6 +62,18 @@ struct ConfiguredSecret {
   std::string ref;
 };
 
+// One registry credential request: the secret `registry:<host>` (kRegistrySecretPrefix), asked
+// for by the registry client to act on one repository.
+inline constexpr const char* kRegistrySecretPrefix = "registry:";
+// The provider that serves a registry host with no `registries:` entry (Docker's own lookup:
+// config.json, credsStore, credHelpers), with the host as its reference.
+inline constexpr const char* kDockerConfigProvider = "dockerconfig";
+struct RegistryAccess {
+  std::string host;        // as in the image reference: "registry.example.com:5000", "docker.io"
+  std::string repository;  // "team/app"
+  std::string scope;       // "pull" or "push" (push includes pull; "pull,push" is "push")
+};
+
 // Decides one request; normally Policy::Decide (broker/policy.h).
 using PolicyFn = std::function<PolicyDecision(const PolicyRequest&)>;
 
@@ -154,6 +166,23 @@ class Session {
   //   otherwise the provider's error.
   Result<SecretView> Fetch(const std::string& secret_id, const StepContext& step);
 
+  // Fetches the registry credential `registry:<access.host>` for `access` (the secret id the
+  // registry client asks for): the source is the options' `registries` entry for the host,
+  // else the kDockerConfigProvider provider (reference: the host) when it is configured;
+  // policy decides every request on its kind (registry), host, repository and scope, also when
+  // the value is cached; the secret.fetch record (with host, repository and scope) is durable
+  // before the value is released, and the value is redacted and leak-scanned as any secret.
+  // Errors:
+  //   NOT_FOUND          "secret registry:<host>: not found (tried: the configuration's
+  //                      registries map has no entry \"<host>\"; no dockerconfig provider is
+  //                      configured)", or the provider's not-found message;
+  //   PERMISSION_DENIED  "secret registry:<host> (<scope> <repository>): denied by policy
+  //                      rule \"<rule>\": <reason>";
+  //   INVALID_ARGUMENT   an empty host or a scope other than pull, push or pull,push;
+  //   otherwise as Fetch.
+  // A RUN step's Fetch never sees these values: they are cached apart from build secrets.
+  Result<SecretView> FetchRegistry(const RegistryAccess& access, const StepContext& step);
+
   // Could this session obtain `secret_id` now? Resolves the source (a file source is opened to
   // find its real path, not read) and asks policy; the provider is not called and nothing is
   // audited. Errors: as Fetch gives them for the same cases (NOT_FOUND, PERMISSION_DENIED with
@@ -205,6 +234,7 @@ class Session {
     audit::FetchOutcome outcome = audit::FetchOutcome::kError;
     SecretOrigin origin;  // as far as the fetch got
     std::string error;
+    const RegistryAccess* registry = nullptr;  // a registry request's host, repository, scope
   };
   struct CacheEntry {
     std::shared_ptr<const SecretBuffer> value;
@@ -221,17 +251,30 @@ class Session {
 
   Session(SessionManager* manager, SessionAttributes attrs);
   Result<Resolved> Resolve(const std::string& secret_id) const;
+  // The source of a registry credential (FetchRegistry's rules).
+  Result<Resolved> ResolveRegistry(const RegistryAccess& access) const;
   std::string FileSourcePath(const std::string& ref) const;
   Result<ProviderInstance*> InstanceFor(const std::string& provider);
-  Decided Decide(const std::string& secret_id, const Resolved& resolved) const;
+  // `access`: a registry request (kind registry, its host, repository and scope), or nullptr.
+  Decided Decide(const std::string& secret_id, const Resolved& resolved,
+                 const RegistryAccess* access = nullptr) const;
   // Resolve, then Decide: the one "may this session have it" used by Fetch and Authorize. OK
   // when policy allows (`decided` may still hold a file's open error); NOT_FOUND (Resolve's
   // text; both outputs untouched) when nothing declares or configures the id;
   // PERMISSION_DENIED "secret <id>: denied by policy rule \"<rule>\": <reason>" (both outputs
   // filled) when policy refuses.
-  Status ResolveAndDecide(const std::string& secret_id, Resolved* resolved, Decided* decided) const;
+  // With `access` (a registry request) the source is ResolveRegistry's and the denial reads
+  // "secret registry:<host> (<scope> <repository>): denied by policy rule ...".
+  Status ResolveAndDecide(const std::string& secret_id, Resolved* resolved, Decided* decided,
+                          const RegistryAccess* access = nullptr) const;
   Result<SecretView> FetchUncached(const std::string& secret_id, const StepContext& step,
                                    std::chrono::steady_clock::time_point start, FetchAudit* a);
+  // FetchUncached after ResolveAndDecide allowed it: the provider call, the audit record and
+  // the release. `cache` is where a cacheable value is kept (cache_ or registry_cache_).
+  Result<SecretView> FetchDecided(const std::string& secret_id, const StepContext& step,
+                                  std::chrono::steady_clock::time_point start, FetchAudit* a,
+                                  const Resolved& resolved, const Decided& decided,
+                                  std::map<std::string, CacheEntry>* cache);
   // Writes the secret.fetch record `a` describes.
   Status Audit(const std::string& secret_id, const StepContext& step, const FetchAudit& a,
                const SecretBuffer* value, std::chrono::steady_clock::time_point start);
@@ -255,6 +298,8 @@ class Session {
   int active_fetches_ = 0;        // Fetch calls past the closed check, not yet returned
   std::condition_variable idle_;  // signalled when active_fetches_ drops to 0
   std::map<std::string, CacheEntry> cache_;
+  // Registry credentials by secret id, apart from cache_ so that Fetch never serves them.
+  std::map<std::string, CacheEntry> registry_cache_;
   // Every value handed out (cached or not), kept registered with the redactor and available to
   // the leak scan until Close.
   std::vector<std::pair<std::string, CacheEntry>> released_;
@@ -271,6 +316,8 @@ class Session {
 struct SessionManagerOptions {
   std::vector<ProviderSpec> providers;
   std::map<std::string, ConfiguredSecret> secrets;
+  // The `registries:` entries that name a provider: host -> where `registry:<host>` is read.
+  std::map<std::string, ConfiguredSecret> registries;
   PolicyFn policy;                   // required
   audit::AuditLog* audit = nullptr;  // required; not owned; must outlive the manager
   std::chrono::milliseconds fetch_timeout{30000};

@@ -54,6 +54,9 @@ class SessionTest : public ::testing::Test {
     fs::create_directories(dir_);
     secret_path_ = (dir_ / "npmrc").string();
     std::ofstream(secret_path_) << "canary-npm-token-5150";
+    registry_cred_path_ = (dir_ / "reg.json").string();
+    std::ofstream(registry_cred_path_)
+        << R"({"ServerURL":"reg.test:5000","Username":"alice","Secret":"canary-reg-pw-77"})";
     plan_ = std::make_shared<base::testing::FaultPlan>();
   }
   void TearDown() override {
@@ -82,6 +85,7 @@ class SessionTest : public ::testing::Test {
     o.providers.push_back({"file", ProvidersDir() + "/latchkey-file.so", "", {}});
     o.providers.push_back({"env", ProvidersDir() + "/latchkey-env.so", "", {}});
     o.secrets["configured"] = {"file", secret_path_};
+    o.registries["reg.test:5000"] = {"file", registry_cred_path_};
     o.policy = policy ? policy : [](const PolicyRequest& q) { return Policy().Decide(q); };
     o.audit = log_.get();
     auto m = SessionManager::Create(std::move(o));
@@ -125,6 +129,7 @@ class SessionTest : public ::testing::Test {
   std::chrono::milliseconds fetch_timeout_{30000};
   fs::path dir_;
   std::string secret_path_;
+  std::string registry_cred_path_;
   std::shared_ptr<base::testing::FaultPlan> plan_;  // faults of the audit log's files
   std::unique_ptr<audit::AuditLog> log_;
   std::unique_ptr<SessionManager> manager_;
@@ -519,6 +524,107 @@ TEST_F(SessionTest, BadSessionIdAndUnknownDeclaredProviderAreRefused) {
   unknown.declared = {{"npmrc", SecretSource::Kind::kProvider, "ci-npmrc@2", "store"}};
   EXPECT_EQ(manager_->Open(unknown).status().message(),
             "--secret id=npmrc: provider \"store\" is not configured");
+}
+
+}  // namespace
+}  // namespace latchkey
+
+namespace latchkey {
+namespace {
+
+Glob G(const std::string& p) { return Glob::Compile(p).value(); }
+
+// Pulls for everyone; pushes only for builds labelled release=true.
+Policy RegistryPolicy() {
+  PolicyRule pull;
+  pull.name = "registry-pull";
+  pull.allow = true;
+  pull.reason = "every build may pull";
+  pull.kind = RequestKind::kRegistry;
+  pull.scopes = {"pull"};
+  PolicyRule push;
+  push.name = "registry-push-release";
+  push.allow = true;
+  push.reason = "releases push";
+  push.kind = RequestKind::kRegistry;
+  push.hosts = {G("reg.test:*")};
+  push.scopes = {"push"};
+  push.labels = {{"release", G("true")}};
+  return Policy({pull, push});
+}
+
+TEST_F(SessionTest, RegistryCredentialIsDecidedPerScopeAndAuditedWithItsAccess) {
+  Policy policy = RegistryPolicy();
+  Start([&](const PolicyRequest& q) { return policy.Decide(q); });
+  auto s = Open({});
+  StepContext step;
+  step.instruction = "pull reg.test:5000/team/app:1";
+  auto v = s->FetchRegistry({"reg.test:5000", "team/app", "pull"}, step);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->id(), "registry:reg.test:5000");
+  EXPECT_EQ(v->provider(), "file");
+  EXPECT_EQ(v->rule(), "registry-pull");
+  EXPECT_NE(AsString(*v).find("canary-reg-pw-77"), std::string::npos);
+  // The value is redacted like any released secret.
+  EXPECT_EQ(SecretRegistry::Global().Redact("pw=canary-reg-pw-77").find("canary-reg-pw-77"),
+            std::string::npos);
+  // A push needs the release label: refused, although the value was just released for a pull.
+  auto push = s->FetchRegistry({"reg.test:5000", "team/app", "pull,push"}, step);
+  ASSERT_FALSE(push.ok());
+  EXPECT_EQ(push.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(push.status().message(),
+            "secret registry:reg.test:5000 (push team/app): denied by policy rule "
+            "\"default-deny-provider\": no policy rule allows the registry credential for "
+            "reg.test:5000 (scope push) from provider file; add a rule with kind: registry and "
+            "allow: true under policy.rules");
+  EXPECT_EQ(CountRecords({"\"secret\":\"registry:reg.test:5000\"", "\"outcome\":\"granted\"",
+                          "\"rule\":\"registry-pull\"",
+                          "\"registry\":{\"host\":\"reg.test:5000\",\"repository\":\"team/app\","
+                          "\"scope\":\"pull\"}",
+                          "\"value_hmac\":\"hmac-sha256:", "pull reg.test:5000/team/app:1"}),
+            1u);
+  EXPECT_EQ(CountRecords({"\"outcome\":\"denied\"", "\"scope\":\"push\""}), 1u);
+  ASSERT_TRUE(s->Close().ok());
+  EXPECT_EQ(ReadAll((dir_ / "audit.log").string()).find("canary-reg-pw-77"), std::string::npos);
+}
+
+TEST_F(SessionTest, ReleaseBuildsMayPush) {
+  Policy policy = RegistryPolicy();
+  Start([&](const PolicyRequest& q) { return policy.Decide(q); });
+  SessionAttributes a;
+  a.labels["release"] = "true";
+  auto s = manager_->Open(std::move(a));
+  ASSERT_TRUE(s.ok());
+  auto v = (*s)->FetchRegistry({"reg.test:5000", "team/app", "push"}, {});
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->rule(), "registry-push-release");
+  ASSERT_TRUE((*s)->Close().ok());
+}
+
+// A RUN step cannot reach a registry credential by asking for its id.
+TEST_F(SessionTest, RegistryCredentialsAreNotBuildSecrets) {
+  Policy policy = RegistryPolicy();
+  Start([&](const PolicyRequest& q) { return policy.Decide(q); });
+  auto s = Open({});
+  ASSERT_TRUE(s->FetchRegistry({"reg.test:5000", "team/app", "pull"}, {}).ok());
+  auto v = s->Fetch("registry:reg.test:5000", {});
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(SessionTest, RegistryWithoutEntryOrDockerConfigProviderIsNotFound) {
+  Start();
+  auto s = Open({});
+  auto v = s->FetchRegistry({"other.test", "team/app", "pull"}, {});
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(v.status().message(),
+            "secret registry:other.test: not found (tried: the configuration's registries map "
+            "has no entry \"other.test\"; no dockerconfig provider is configured)");
+  auto bad = s->FetchRegistry({"reg.test:5000", "team/app", "delete"}, {});
+  EXPECT_EQ(bad.status().message(),
+            "registry credential for reg.test:5000: scope \"delete\" is not pull, push or "
+            "pull,push");
 }
 
 }  // namespace

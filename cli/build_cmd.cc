@@ -92,9 +92,10 @@ int RunBuild(const CommandContext& ctx, const BuildOptions& f) {
   auto progress = build::NewProgressWriter(*mode, STDERR_FILENO);
   build::BuildFailure failure;
   BrokerSecretSession secrets(**session, (*broker)->audit());
-  RegistryImagePuller puller(*config);  // FROM images the store lacks; --pull
+  // FROM images the store lacks; --pull. Credentials: the session's `registry:<host>`.
+  RegistryImagePuller puller(*config, **session);
   req->puller = &puller;
-  RegistryImagePusher pusher(*config);  // -o type=image,push=true, --push
+  RegistryImagePusher pusher(*config, **session);  // -o type=image,push=true, --push
   req->pusher = &pusher;
   auto result = build::Build(*req, secrets, *progress, &failure, GetLogger("build"));
   std::string failure_text = result.ok() ? "" : FailureText(failure, &*req, result.status());

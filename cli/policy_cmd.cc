@@ -1,6 +1,10 @@
 // `latchkey policy explain --secret ID [...]`: which policy rule would decide a request, why,
 // and why each earlier rule did not match.
 //
+// `latchkey policy explain --registry HOST [--repository R] [--scope pull|push] [...]`: the
+// same for the registry credential `registry:HOST` (kind registry), from the host's
+// `registries:` entry, else the dockerconfig provider -- as a pull or push would ask for it.
+//
 // The request is described by flags. Where the secret comes from is one of:
 //   --source file:PATH | env:VAR | store:REF  a source declared with --secret
 //   --provider NAME [--ref REF]             a configured provider (REF is the path for "file")
@@ -16,6 +20,7 @@
 
 #include "broker/config.h"
 #include "broker/policy.h"
+#include "broker/session.h"
 #include "broker/source_path.h"
 #include "broker/state_dir.h"
 #include "cli/command_registry.h"
@@ -27,6 +32,9 @@ constexpr int kExitDenied = 3;
 
 struct ExplainFlags {
   std::string secret;
+  std::string registry;
+  std::string repository;
+  std::string scope = "pull";
   std::string provider;
   std::string ref;
   std::vector<std::string> labels;
@@ -68,6 +76,10 @@ int RunExplain(const ExplainFlags& f, const GlobalOptions& global) {
     std::cerr << config.status().message() << "\n";
     return kExitFailure;
   }
+  if (f.secret.empty() == f.registry.empty()) {
+    std::cerr << "policy explain: give --secret ID or --registry HOST\n";
+    return kExitUsage;
+  }
   PolicyRequest req;
   req.secret_id = f.secret;
   req.user = f.user;
@@ -83,6 +95,51 @@ int RunExplain(const ExplainFlags& f, const GlobalOptions& global) {
     req.labels[l.substr(0, eq)] = l.substr(eq + 1);
   }
   std::string origin;
+  if (!f.registry.empty()) {
+    if (!f.source.empty() || !f.provider.empty() || !f.ref.empty()) {
+      std::cerr << "--registry describes a registry credential request; it cannot be combined "
+                   "with --source, --provider or --ref\n";
+      return kExitUsage;
+    }
+    if (f.scope != "pull" && f.scope != "push") {
+      std::cerr << "--scope " << f.scope << ": expected pull or push\n";
+      return kExitUsage;
+    }
+    req.kind = RequestKind::kRegistry;
+    req.secret_id = kRegistrySecretPrefix + f.registry;
+    req.host = f.registry;
+    req.repository = f.repository;
+    req.scope = f.scope;
+    req.source = SecretSource::Kind::kProvider;
+    const RegistryHostConfig* r = config->FindRegistry(f.registry);
+    std::string ref;
+    if (r != nullptr && !r->provider.empty()) {
+      req.provider = r->provider;
+      ref = r->ref;
+      if (req.provider == "file" && !ref.empty()) {
+        req.file_path = FileSourcePolicyPath(req.secret_id, FileRefPath(*config, cctx.cwd, ref));
+      }
+    } else if (config->FindPlugin(kDockerConfigProvider) != nullptr) {
+      req.provider = kDockerConfigProvider;
+      req.declared = true;
+      ref = f.registry;
+    } else {
+      std::cerr << "registry " << f.registry << " has no registries: entry with a provider in "
+                << (config->source.empty() ? std::string("the built-in configuration")
+                                           : config->source)
+                << ", and no " << kDockerConfigProvider
+                << " provider is configured: a pull would go on without a credential\n";
+      return kExitFailure;
+    }
+    PolicyExplanation e = config->policy.Explain(req);
+    std::cout << "registry credential " << req.secret_id << " (" << req.scope
+              << (req.repository.empty() ? "" : " " + req.repository) << ") from provider "
+              << req.provider << ", ref " << ref << "\n";
+    std::cout << e.decision.Describe() << "\n";
+    for (const PolicyRuleSkip& s : e.skipped) std::cout << "  " << s.Describe() << "\n";
+    if (f.exit_code && !e.decision.allowed) return kExitDenied;
+    return kExitOk;
+  }
   if (!f.source.empty()) {
     if (!f.provider.empty() || !f.ref.empty()) {
       std::cerr << "--source describes a declared source; it cannot be combined with "
@@ -154,7 +211,11 @@ CommandRegistrar reg("policy", [](CLI::App& app, CommandContext& ctx) {
   CLI::App* explain = policy->add_subcommand(
       "explain", "Show which policy rule would decide a secret request, and why");
   auto f = std::make_shared<ExplainFlags>();
-  explain->add_option("--secret", f->secret, "Secret id")->required();
+  explain->add_option("--secret", f->secret, "Secret id");
+  explain->add_option("--registry", f->registry,
+                      "Registry host: explain the registry credential registry:HOST");
+  explain->add_option("--repository", f->repository, "Repository on --registry (team/app)");
+  explain->add_option("--scope", f->scope, "pull (default) or push, with --registry");
   explain->add_option("--provider", f->provider, "Configured provider that serves the secret");
   explain->add_option("--ref", f->ref, "Provider reference (the path for the file provider)");
   explain->add_option("--source", f->source,

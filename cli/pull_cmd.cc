@@ -1,9 +1,9 @@
 // `latchkey pull REF [--platform P] [--progress plain|quiet] [-q]`: copies an image from a
 // registry into the local image store (registry/puller.h), tagged as REF, so `latchkey
-// images` lists it and `FROM REF` builds from it. Credentials come from Docker's config.json
-// ($DOCKER_CONFIG/config.json, else ~/.docker/config.json); per-host TLS and plain-HTTP
-// settings from the configuration's `registries:` map (both set up in registry_setup.h, shared
-// with builds that pull). Exit codes: 0 pulled, 1 the pull failed
+// images` lists it and `FROM REF` builds from it. Credentials come from a broker session of
+// its own (the secret `registry:<host>`: policy, audit record, redaction); per-host TLS and
+// plain-HTTP settings from the configuration's `registries:` map and certs.d (both set up in
+// registry_setup.h, shared with builds that pull). Exit codes: 0 pulled, 1 the pull failed
 // (`error: <message>`), 2 usage (bad reference, platform or flag).
 #include <iostream>
 #include <memory>
@@ -71,7 +71,9 @@ int RunPull(const CommandContext& ctx, const PullFlags& f) {
   auto in_use = build::StoreUseLock::Shared(dir);
   if (!in_use.ok()) return Fail(in_use.status());
 
-  auto reg = CliRegistry::Open(*config);
+  auto broker_session = RegistryCommandSession::Start(*config);
+  if (!broker_session.ok()) return Fail(broker_session.status());
+  auto reg = CliRegistry::Open(*config, (*broker_session)->session(), PullStep(ref.String()));
   if (!reg.ok()) return Fail(reg.status());
 
   const std::string display = ref.String();
@@ -100,7 +102,9 @@ int RunPull(const CommandContext& ctx, const PullFlags& f) {
     };
   }
   auto r = PullIntoStore((*reg)->client(), *store, ref, opts, local->ToString());
+  Status closed = (*broker_session)->Close(r.ok() ? "completed" : "failed");
   if (!r.ok()) return Fail(r.status());
+  if (!closed.ok()) return Fail(closed);
   if (quiet) {
     std::cout << display << "\n";
     return kExitOk;

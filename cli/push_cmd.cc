@@ -73,7 +73,9 @@ int RunPush(const CommandContext& ctx, const PushFlags& f) {
   auto img = store->Resolve(local->ToString());
   if (!img.ok()) return Fail(img.status());
 
-  auto reg = CliRegistry::Open(*config);
+  auto broker_session = RegistryCommandSession::Start(*config);
+  if (!broker_session.ok()) return Fail(broker_session.status());
+  auto reg = CliRegistry::Open(*config, (*broker_session)->session(), PushStep(ref.String()));
   if (!reg.ok()) return Fail(reg.status());
 
   const std::string display = ref.String();
@@ -102,7 +104,9 @@ int RunPush(const CommandContext& ctx, const PushFlags& f) {
     };
   }
   auto r = PushFromStore((*reg)->client(), *store, *img, ref, opts);
+  Status closed = (*broker_session)->Close(r.ok() ? "completed" : "failed");
   if (!r.ok()) return Fail(r.status());
+  if (!closed.ok()) return Fail(closed);
   if (quiet) {
     std::cout << r->result.digest << "\n";
     return kExitOk;

@@ -49,7 +49,9 @@ Result<build::PulledImage> RegistryImagePuller::Pull(const image::Reference& ref
     tag = local.ToString();
   }
   if (!registry_) {
-    LK_ASSIGN_OR_RETURN(registry_, CliRegistry::Open(config_));
+    LK_ASSIGN_OR_RETURN(registry_, CliRegistry::Open(config_, session_, PullStep(ref.String())));
+  } else {
+    registry_->SetStep(PullStep(ref.String()));
   }
   LK_ASSIGN_OR_RETURN(registry::PullResult r,
                       PullIntoStore(registry_->client(), store, ref, opts, tag));

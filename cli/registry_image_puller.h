@@ -1,6 +1,7 @@
 // RegistryImagePuller: the builder's ImagePuller (builder/solver/image_puller.h) over the
-// registry client, opened as `latchkey pull` opens it (registry_setup.h): the same credentials
-// and `registries:` options. `latchkey build` sets it on its BuildRequest. It lives in cli/
+// registry client, opened as `latchkey pull` opens it (registry_setup.h): credentials from the
+// build's broker session (`registry:<host>`, recorded against the step "pull <ref>") and the
+// same `registries:` options. `latchkey build` sets it on its BuildRequest. It lives in cli/
 // because the builder never includes the registry client.
 //
 // Thread-safety: Pull is called by one thread at a time (the build's).
@@ -18,8 +19,10 @@ namespace latchkey::cli {
 
 class RegistryImagePuller : public build::ImagePuller {
  public:
-  // `config` is not owned and must outlive the puller. Nothing is opened until the first pull.
-  explicit RegistryImagePuller(const Config& config) : config_(config) {}
+  // `config` and `session` (the build's) are not owned and must outlive the puller. Nothing is
+  // opened until the first pull.
+  RegistryImagePuller(const Config& config, Session& session)
+      : config_(config), session_(session) {}
 
   // registry::Pull of `ref` for `platform` (registry::ParsePlatform: INVALID_ARGUMENT with its
   // text for a bad one) into `store`, tagged as its familiar NAME:TAG when `ref` has a tag and
@@ -30,6 +33,7 @@ class RegistryImagePuller : public build::ImagePuller {
 
  private:
   const Config& config_;
+  Session& session_;
   std::unique_ptr<CliRegistry> registry_;
 };
 

@@ -53,7 +53,9 @@ Result<build::PushedImage> RegistryImagePusher::Push(const image::ImageRef& name
     };
   }
   if (!registry_) {
-    LK_ASSIGN_OR_RETURN(registry_, CliRegistry::Open(config_));
+    LK_ASSIGN_OR_RETURN(registry_, CliRegistry::Open(config_, session_, PushStep(ref.String())));
+  } else {
+    registry_->SetStep(PushStep(ref.String()));
   }
   LK_ASSIGN_OR_RETURN(PushedFromStore p,
                       PushFromStore(registry_->client(), store, image, ref, opts));

@@ -35,8 +35,11 @@ Result<PushedFromStore> PushFromStore(registry::RegistryClient& client, image::I
 
 class RegistryImagePusher : public build::ImagePusher {
  public:
-  // `config` is not owned and must outlive the pusher. Nothing is opened until the first push.
-  explicit RegistryImagePusher(const Config& config) : config_(config) {}
+  // `config` and `session` (the build's broker session, which serves the registry
+  // credentials) are not owned and must outlive the pusher. Nothing is opened until the first
+  // push.
+  RegistryImagePusher(const Config& config, Session& session)
+      : config_(config), session_(session) {}
 
   Result<build::PushedImage> Push(const image::ImageRef& name, const image::Image& image,
                                   image::ImageStore& store,
@@ -44,6 +47,7 @@ class RegistryImagePusher : public build::ImagePusher {
 
  private:
   const Config& config_;
+  Session& session_;
   std::unique_ptr<CliRegistry> registry_;
 };
 

@@ -79,6 +79,26 @@ Result<SecretBuffer> BasicValue(const Credential& c) {
 
 }  // namespace
 
+void ApplyHostTls(const HostOptions& options, HttpRequest* req) {
+  req->ca_file = options.ca_file;
+  req->client_cert = options.client_cert;
+  req->client_key = options.client_key;
+}
+
+std::string CredentialScope(const std::string& scope) {
+  size_t colon = scope.rfind(':');
+  std::string actions = colon == std::string::npos ? scope : scope.substr(colon + 1);
+  for (size_t at = 0; at <= actions.size();) {
+    size_t comma = actions.find(',', at);
+    if (comma == std::string::npos) comma = actions.size();
+    if (actions.compare(at, comma - at, "push") == 0 || actions.compare(at, comma - at, "*") == 0) {
+      return "push";
+    }
+    at = comma + 1;
+  }
+  return "pull";
+}
+
 bool IsLoopbackHost(std::string_view host_port) {
   std::string h(host_port);
   if (!h.empty() && h.front() == '[') {
@@ -92,6 +112,9 @@ bool IsLoopbackHost(std::string_view host_port) {
 AuthValue Authenticator::Cached(const std::string& host, const std::string& scope) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = cache_.find(host + " " + scope);
+  if (it == cache_.end() && scope.size() > 5 && scope.compare(scope.size() - 5, 5, ":pull") == 0) {
+    it = cache_.find(host + " " + scope + ",push");
+  }
   return it == cache_.end() ? AuthValue() : it->second;
 }
 
@@ -133,7 +156,7 @@ Result<AuthValue> Authenticator::Authenticate(const std::string& host,
 
 Result<AuthValue> Authenticator::Basic(const std::string& host, const std::string& repository,
                                        const std::string& scope) {
-  auto cred = credentials_->Get(host, repository, scope);
+  auto cred = credentials_->Get(host, repository, CredentialScope(scope));
   if (!cred.ok()) {
     if (cred.status().code() == StatusCode::kNotFound) {
       return UnauthenticatedError(
@@ -172,7 +195,7 @@ Result<AuthValue> Authenticator::Bearer(const std::string& host, const std::stri
   }
   // The scope the challenge names (it may be wider); ours otherwise.
   std::string want_scope = ch.Param("scope").empty() ? scope : ch.Param("scope");
-  auto cred = credentials_->Get(host, repository, scope);
+  auto cred = credentials_->Get(host, repository, CredentialScope(want_scope));
   if (!cred.ok() && cred.status().code() != StatusCode::kNotFound) return cred.status();
   const bool have = cred.ok();
 
@@ -194,7 +217,7 @@ Result<AuthValue> Authenticator::Bearer(const std::string& host, const std::stri
       req.authorization = &basic;
     }
   }
-  req.ca_file = ropts.ca_file;
+  ApplyHostTls(ropts, &req);
   SecretSink sink;
   LK_RETURN_IF_ERROR(sink.Init());
   TransportResult r = transport_->Do(req, sink);
@@ -203,7 +226,8 @@ Result<AuthValue> Authenticator::Bearer(const std::string& host, const std::stri
                   "registry " + host + ": token server " + realm_host + ": " + r.status.message());
   }
   int st = r.response.status;
-  if (st == 401 || st == 403) {
+  const bool refresh = req.method == "POST";
+  if (st == 401 || st == 403 || (refresh && st == 400)) {
     if (have) {
       return UnauthenticatedError("registry " + host + ": 401 Unauthorized: the credential from " +
                                   cred->source + " was rejected");

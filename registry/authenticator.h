@@ -28,10 +28,22 @@ namespace latchkey::registry {
 
 // Per-host connection settings (from the configuration's `registries:` map).
 struct HostOptions {
-  bool insecure = false;  // plain HTTP allowed (loopback hosts are allowed without it)
-  std::string ca_file;    // extra trusted CAs, PEM
+  bool insecure = false;    // plain HTTP allowed (loopback hosts are allowed without it)
+  std::string ca_file;      // extra trusted CAs, PEM
+  std::string client_cert;  // TLS client certificate, PEM ("" = none)
+  std::string client_key;   // its key, PEM
+  // Docker's certs.d directory for this host (<dir>/<host:port>), named in the message for
+  // an unknown CA as the place that fixes it; "" = not named.
+  std::string certs_dir;
 };
 using HostOptionsFn = std::function<HostOptions(const std::string& host)>;
+
+// Sets `req`'s CA file and client certificate from `options`.
+void ApplyHostTls(const HostOptions& options, HttpRequest* req);
+
+// The action a token scope asks a credential for: "push" when `scope`
+// ("repository:team/app:pull,push") includes push, else "pull" (CredentialSource::Get's scope).
+std::string CredentialScope(const std::string& scope);
 
 // True for "localhost", "127.x.x.x" and "[::1]" with or without a port.
 bool IsLoopbackHost(std::string_view host_port);
@@ -47,12 +59,17 @@ class Authenticator {
   Authenticator(HttpTransport* transport, CredentialSource* credentials, HostOptionsFn options)
       : transport_(transport), credentials_(credentials), options_(std::move(options)) {}
 
-  // The cached value for (host, scope), or an empty AuthValue.
+  // The cached value for (host, scope), or an empty AuthValue. A value cached for
+  // "repository:R:pull,push" also serves "repository:R:pull" (a push token may pull).
   AuthValue Cached(const std::string& host, const std::string& scope) const;
   void Forget(const std::string& host, const std::string& scope);
 
   // Answers `challenges` from `host` for `repository` and `scope` ("repository:team/app:pull")
-  // and caches the value. UNAUTHENTICATED texts:
+  // and caches the value. The credential is asked for with CredentialScope(scope); a Bearer
+  // token is asked for with the challenge's scope when it names one (a push after a pull: the
+  // registry asks for "repository:R:pull,push", and the new token is cached for it). A token
+  // server that refuses the credential (401, 403, or 400 for a refresh token, RFC 6749's
+  // invalid_grant) gives the "was rejected" text. UNAUTHENTICATED texts:
   //   "registry HOST: 401 Unauthorized: the credential from SOURCE was rejected"
   //   "registry HOST: 401 Unauthorized: authentication required, and no credential for HOST
   //    was found (looked in: SOURCE)"

@@ -1,9 +1,10 @@
 // CredentialSource: the one way the registry client obtains a registry credential. The client
 // never reads a credential file, an environment variable or a helper itself; it asks its
 // source, once per (host, repository, scope) it needs, and keeps what it gets only in
-// SecretBuffers. Today's sources: DockerConfigCredentials (docker_config_credentials.h); the
-// broker adapter (the secret `registry:<host>`, audited and policy-checked) comes next
-// (docs/registry.md).
+// SecretBuffers. The CLI's source is the broker adapter (cli/broker_registry_credentials.h: the
+// secret `registry:<host>`, policy-checked and audited; docs/registry.md);
+// DockerConfigCredentials (docker_config_credentials.h) reads Docker's config.json directly and
+// is no longer used by the CLI (the dockerconfig provider plugin serves that lookup).
 //
 // Thread-safety: Get may be called from several threads at once; implementations say how
 // they cope.
@@ -33,7 +34,8 @@ class CredentialSource {
  public:
   virtual ~CredentialSource() = default;
   // The credential for `host` ("registry.example.com:5000", "docker.io") to act with `scope`
-  // ("pull", later "pull,push") on `repository` ("team/app"). NOT_FOUND when the source has
+  // ("pull", or "push" for pull and push; CredentialScope in authenticator.h) on `repository`
+  // ("team/app"). NOT_FOUND when the source has
   // none (the client then goes on anonymously); any other error fails the request. Error
   // messages never contain a credential.
   virtual Result<Credential> Get(std::string_view host, std::string_view repository,

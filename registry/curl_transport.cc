@@ -195,6 +195,10 @@ TransportResult CurlTransport::Do(const HttpRequest& req, BodySink& sink) {
     curl_easy_setopt(c, CURLOPT_CAINFO, req.ca_file.c_str());
     curl_easy_setopt(c, CURLOPT_CAPATH, "/etc/ssl/certs");
   }
+  if (!req.client_cert.empty()) {
+    curl_easy_setopt(c, CURLOPT_SSLCERT, req.client_cert.c_str());
+    curl_easy_setopt(c, CURLOPT_SSLKEY, req.client_key.c_str());
+  }
   if (req.method == "HEAD") {
     curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
   } else if (req.method == "PUT" || req.method == "PATCH") {
@@ -311,6 +315,18 @@ TransportResult CurlTransport::Do(const HttpRequest& req, BodySink& sink) {
             "no data for " + std::to_string(o.stall_timeout.count()) + "s (the registry stalled)");
       }
       return out;
+    default:
+      break;
+  }
+  // The server's alert about our client certificate: under TLS 1.3 it arrives after the
+  // handshake, on the first read.
+  if (std::strstr(errbuf, "alert bad certificate") != nullptr ||
+      std::strstr(errbuf, "alert certificate required") != nullptr) {
+    out.failure = TransportFailure::kClientCert;
+    out.status = FailedPreconditionError(detail);
+    return out;
+  }
+  switch (rc) {
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
       out.failure = TransportFailure::kTls;

@@ -48,6 +48,9 @@ struct HttpRequest {
   int64_t range_start = -1;
   // A PEM file of extra trusted CAs (on top of the system store); "" for the system store only.
   std::string ca_file;
+  // A TLS client certificate and its key (PEM files), or "" for none.
+  std::string client_cert;
+  std::string client_key;
 };
 
 struct HttpResponse {
@@ -77,6 +80,9 @@ enum class TransportFailure {
   kConnect,  // nothing was sent: refused, unreachable, DNS (UNAVAILABLE)
   kTls,      // the TLS handshake failed, e.g. an unknown CA (FAILED_PRECONDITION)
   kNotTls,   // the server does not speak TLS (the https:// URL reached a plain HTTP port)
+  // The server refused the TLS client certificate, or wanted one and got none (its "bad
+  // certificate" / "certificate required" alert; FAILED_PRECONDITION).
+  kClientCert,
   kDropped,  // the connection closed before the whole body arrived (UNAVAILABLE)
   kStalled,  // no data for the stall timeout (DEADLINE_EXCEEDED)
   kSink,     // the sink refused (its Status is returned as is)

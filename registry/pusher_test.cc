@@ -513,7 +513,7 @@ TEST_F(PushTest, UnauthorizedPush) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   // The credential was asked for with the push scope.
   ASSERT_FALSE(right.asked.empty());
-  EXPECT_EQ(right.asked.front(), "app repository:app:pull,push");
+  EXPECT_EQ(right.asked.front(), "app push");
   // The password went nowhere but the Authorization header.
   for (const auto& s : transport_.seen()) {
     EXPECT_EQ(s.url.find(kCanary), std::string::npos);

@@ -98,7 +98,6 @@ RegistryClient::Outcome RegistryClient::Send(const std::string& host, const std:
                                              BodySink& sink, const std::string& actions) {
   const std::string scope = repository.empty() ? "" : "repository:" + repository + ":" + actions;
   const std::string api = ApiHost(host);
-  req.ca_file = options_(host).ca_file;
   Outcome o;
   bool reauthed = false;
   for (;;) {
@@ -111,7 +110,7 @@ RegistryClient::Outcome RegistryClient::Send(const std::string& host, const std:
       // The credential goes only to the registry's own host.
       const bool same_host = UrlHostPort(req.url) == api;
       req.authorization = same_host && o.auth.header ? o.auth.header.get() : nullptr;
-      req.ca_file = same_host ? options_(host).ca_file : options_(UrlHostPort(req.url)).ca_file;
+      ApplyHostTls(same_host ? options_(host) : options_(UrlHostPort(req.url)), &req);
       o.result = transport_->Do(req, gate);
       o.url = req.url;
       if (!o.result.status.ok()) {
@@ -158,16 +157,33 @@ RegistryClient::Outcome RegistryClient::Send(const std::string& host, const std:
 }
 
 Status RegistryClient::Failure(const std::string& host, const std::string& what,
-                               const TransportResult& r) {
+                               const TransportResult& r, const std::string& certs_dir) {
   const std::string& detail = r.status.message();
   switch (r.failure) {
     case TransportFailure::kConnect:
       return UnavailableError("cannot reach registry " + host + ": " + detail);
     case TransportFailure::kTls:
+      if (!certs_dir.empty()) {
+        return FailedPreconditionError(
+            "registry " + host + ": TLS certificate verification failed (" + detail + "); if " +
+            host + " uses a private CA, put its certificate in " + certs_dir +
+            "/ca.crt, or set registries: {\"" + host +
+            "\": {ca_file: /path/to/ca.crt}} in the latchkey configuration");
+      }
       return FailedPreconditionError(
           "registry " + host + ": TLS certificate verification failed (" + detail + "); if " +
           host + " uses a private CA, add it to the latchkey configuration: registries: {\"" +
           host + "\": {ca_file: /path/to/ca.crt}}");
+    case TransportFailure::kClientCert:
+      return FailedPreconditionError(
+          "registry " + host + " refused the TLS client certificate, or wanted one and got none; " +
+          (certs_dir.empty()
+               ? std::string()
+               : "put the certificate in " + certs_dir + "/client.cert and its key in " +
+                     certs_dir + "/client.key, or ") +
+          "set registries: {\"" + host +
+          "\": {client_cert: /path/to/client.cert, client_key: /path/to/client.key}} in the "
+          "latchkey configuration");
     case TransportFailure::kNotTls:
       return FailedPreconditionError("registry " + host +
                                      " does not speak TLS; if it is a plain HTTP registry, set "
@@ -182,8 +198,11 @@ Status RegistryClient::Failure(const std::string& host, const std::string& what,
     case TransportFailure::kNone:
       break;
   }
-  // Authentication errors already name the host.
-  if (detail.rfind("registry ", 0) == 0) return r.status;
+  // Authentication errors already name the host, and so do the credential source's (the
+  // broker's "secret registry:HOST (pull team/app): denied by policy rule ...").
+  if (detail.rfind("registry ", 0) == 0 || detail.rfind("secret registry:", 0) == 0) {
+    return r.status;
+  }
   return Status(r.status.code(), "registry " + host + ": " + what + ": " + detail);
 }
 
@@ -227,7 +246,7 @@ Result<FetchedManifest> RegistryClient::GetManifest(const std::string& host,
         o.result.status.code() == StatusCode::kResourceExhausted) {
       return InvalidArgumentError(what + " is larger than 4 MiB; refusing it");
     }
-    return Failure(host, what, o.result);
+    return Failure(host, what, o.result, options_(host).certs_dir);
   }
   if (o.result.response.status < 200 || o.result.response.status >= 300) {
     return HttpError(host, what, o);
@@ -254,7 +273,7 @@ Status RegistryClient::GetBlob(const std::string& host, const std::string& repos
   if (offset > 0) req.range_start = offset;
   Outcome o = Send(host, repository, req, "/v2/" + repository + "/blobs/" + digest, sink);
   if (result) *result = o.result;
-  if (!o.result.status.ok()) return Failure(host, what, o.result);
+  if (!o.result.status.ok()) return Failure(host, what, o.result, options_(host).certs_dir);
   int st = o.result.response.status;
   if (st < 200 || st >= 300) {
     if (st == 404) {

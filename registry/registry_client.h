@@ -108,13 +108,20 @@ class RegistryClient {
   // The message for a transport failure talking to `host` about `what`:
   //   kConnect: "cannot reach registry HOST: Connection refused"
   //   kTls:     "registry HOST: TLS certificate verification failed (<detail>); if HOST uses
-  //             a private CA, add it to the latchkey configuration: registries: {"HOST":
-  //             {ca_file: /path/to/ca.crt}}"
+  //             a private CA, put its certificate in CERTS_DIR/ca.crt, or set registries:
+  //             {"HOST": {ca_file: /path/to/ca.crt}} in the latchkey configuration" (without
+  //             `certs_dir`: "...; if HOST uses a private CA, add it to the latchkey
+  //             configuration: registries: {"HOST": {ca_file: /path/to/ca.crt}}")
+  //   kClientCert: "registry HOST refused the TLS client certificate, or wanted one and got
+  //             none; put the certificate in CERTS_DIR/client.cert and its key in
+  //             CERTS_DIR/client.key, or set registries: {"HOST": {client_cert: …, client_key:
+  //             …}} in the latchkey configuration" (the certs.d part only with `certs_dir`)
   //   kNotTls:  "registry HOST does not speak TLS; if it is a plain HTTP registry, set
   //             registries: {"HOST": {insecure: true}} in the latchkey configuration"
   //   kStalled: "registry HOST: WHAT: no data for 30s (the registry stalled)"
   //   kDropped: "registry HOST: WHAT: the connection closed early (...)"
-  static Status Failure(const std::string& host, const std::string& what, const TransportResult& r);
+  static Status Failure(const std::string& host, const std::string& what, const TransportResult& r,
+                        const std::string& certs_dir = "");
 
  private:
   struct Outcome {

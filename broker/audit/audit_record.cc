@@ -87,6 +87,13 @@ void AppendEventFields(const AuditRecord& record, Json* out) {
     j["reference"] = Cap(r->reference);
     if (!r->resolved.empty()) j["resolved"] = Cap(r->resolved);
     j["version"] = Cap(r->version);
+    if (!r->registry.host.empty()) {
+      Json reg = Json::object();
+      reg["host"] = Cap(r->registry.host);
+      reg["repository"] = Cap(r->registry.repository);
+      reg["scope"] = Cap(r->registry.scope);
+      j["registry"] = std::move(reg);
+    }
     j["step"] = StepJson(r->step);
     j["requester"] = Cap(r->requester);
     j["duration_us"] = r->duration_us;
@@ -152,6 +159,7 @@ void MaskValue(AuditRecord* record, std::span<const uint8_t> value) {
     Mask(&r->reference, v);
     Mask(&r->resolved, v);
     Mask(&r->version, v);
+    Mask(&r->registry.repository, v);
     Mask(&r->requester, v);
     Mask(&r->error, v);
     Mask(&r->rule, v);

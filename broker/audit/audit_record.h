@@ -48,6 +48,15 @@ struct SessionOpenRecord {
   std::map<std::string, std::string> label_hmacs;
 };
 
+// A registry credential request (the secret `registry:<host>`): what the registry client was
+// about to do with the credential. Written as the record's "registry" object only when `host`
+// is set.
+struct RegistryAccessInfo {
+  std::string host;        // "registry.example.com:5000"
+  std::string repository;  // "team/app"
+  std::string scope;       // "pull" or "push"
+};
+
 struct SecretFetchRecord {
   std::string session;
   std::string secret;  // the id the step asked for
@@ -58,7 +67,8 @@ struct SecretFetchRecord {
   // For a file source: the real path of the file that was opened and served (symlinks
   // resolved); empty otherwise. Written only when non-empty.
   std::string resolved;
-  std::string version;  // the provider-reported version; empty when none
+  std::string version;          // the provider-reported version; empty when none
+  RegistryAccessInfo registry;  // registry requests only
   StepInfo step;
   std::string requester;
   int64_t duration_us = 0;

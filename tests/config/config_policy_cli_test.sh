@@ -76,7 +76,7 @@ run "$bin" --config "$src/config/latchkey.example.yaml" policy explain --secret 
 grep -q '^secret "registry-token" from binding secrets.registry-token: provider store, ref ci/registry-token$' <<<"$out" || fail "origin: $out"
 grep -q '^allow by rule "ci-registry"' <<<"$out" || fail "explain binding: $out"
 run "$bin" --config "$pol" policy explain --secret npmrc --provider nope
-[ "$rc" -eq 1 ] && [ "$err" = 'unknown provider "nope" (configured: file, env, store)' ] || fail "unknown provider: rc=$rc err=$err"
+[ "$rc" -eq 1 ] && [ "$err" = 'unknown provider "nope" (configured: file, env, store, dockerconfig)' ] || fail "unknown provider: rc=$rc err=$err"
 run "$bin" --config "$pol" policy explain --secret npmrc
 [ "$rc" -eq 2 ] || fail "no source rc=$rc"
 run "$bin" --config "$pol" policy explain --secret npmrc --source disk:/x

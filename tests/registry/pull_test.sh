@@ -5,7 +5,8 @@
 # seeded with skopeo. Checks: pull + images + a build FROM the pulled image with a RUN step; a
 # second image on the same base downloads 0 base bytes (pull output and the registry's access
 # log); exact messages for an unknown CA, no credential, a wrong password, an unknown tag, a
-# registry that is down and a corrupted blob (nothing stored); builds that pull (a miss pulls,
+# registry that is down and a corrupted blob (nothing stored), the certs.d layout; credentials
+# from the broker (a registries: entry with the file provider); builds that pull (a miss pulls,
 # the next build uses the local copy with no registry request, --pull follows a moved tag, the
 # digest in --metadata-file, a wrong password's exact text); a canary password appears in no
 # output or state. Prints the pull time next to `skopeo copy` of the same image.
@@ -14,14 +15,61 @@ source "$(dirname "$0")/registry_lib.sh"
 CANARY="Canary-PW-$$-q7Zx"
 write_config
 mkdir -p "$W/docker"
-export DOCKER_CONFIG=$W/docker
+export DOCKER_CONFIG=$W/docker  # never the machine's own Docker login
 
 # --- Registries -----------------------------------------------------------------------------
-start_plain_registry reg1
-start_tls_registry reg2 alice "$CANARY"
-wait_registries
-H1=$reg1_HOST
-H2=$reg2_HOST
+P1=$(free_port)
+P2=$(free_port)
+P3=$(free_port)
+H1=127.0.0.1:$P1
+H2=127.0.0.1:$P2
+H3=127.0.0.1:$P3
+make_test_ca "$W"
+# A client certificate from the same CA, for the registry that requires one.
+openssl req -newkey rsa:2048 -nodes -subj "/CN=latchkey test client" -keyout "$W/client.key" \
+  -out "$W/client.csr" 2> /dev/null
+printf 'extendedKeyUsage=clientAuth\n' > "$W/client.ext"
+openssl x509 -req -in "$W/client.csr" -CA "$W/ca.crt" -CAkey "$W/ca.key" -CAcreateserial \
+  -days 2 -extfile "$W/client.ext" -out "$W/client.cert" 2> /dev/null
+htpasswd -Bbn alice "$CANARY" > "$W/htpasswd" 2> /dev/null
+
+cat > "$W/reg1.yml" <<Y
+version: 0.1
+log: {level: info, accesslog: {disabled: false}}
+storage: {filesystem: {rootdirectory: $W/reg1-data}}
+http: {addr: "$H1", secret: plain-test-secret}
+Y
+cat > "$W/reg2.yml" <<Y
+version: 0.1
+log: {level: info, accesslog: {disabled: false}}
+storage: {filesystem: {rootdirectory: $W/reg2-data}}
+auth: {htpasswd: {realm: basic-realm, path: $W/htpasswd}}
+http: {addr: "$H2", secret: tls-test-secret, tls: {certificate: $W/srv.crt, key: $W/srv.key}}
+Y
+cat > "$W/reg3.yml" <<Y
+version: 0.1
+log: {level: info, accesslog: {disabled: false}}
+storage: {filesystem: {rootdirectory: $W/reg3-data}}
+http: {addr: "$H3", secret: mtls-test-secret, tls: {certificate: $W/srv.crt, key: $W/srv.key, clientcas: [$W/ca.crt]}}
+Y
+start_registry reg1 "$W/reg1.yml"
+start_registry reg2 "$W/reg2.yml"
+start_registry reg3 "$W/reg3.yml"
+regs_up() {
+  curl -fs "http://$H1/v2/" &&
+    curl -s --cacert "$W/ca.crt" -o /dev/null -w '%{http_code}' "https://$H2/v2/" | grep -q 401 &&
+    curl -fs --cacert "$W/ca.crt" --cert "$W/client.cert" --key "$W/client.key" "https://$H3/v2/"
+}
+wait_until "the registries" regs_up
+# The credential for $H2: a credential helper's JSON in a file, served by the broker's file
+# provider through a registries: entry, which a policy rule allows for pulls.
+cred_config() {
+  write_config "registries: {\"$H2\": {ca_file: $W/ca.crt, provider: file, ref: $W/cred.json}}
+policy: {rules: [{name: registry-pull, kind: registry, scope: pull, allow: true, reason: test pulls}]}"
+}
+write_cred() {  # write_cred PASSWORD
+  printf '{"ServerURL":"%s","Username":"alice","Secret":"%s"}\n' "$H2" "$1" > "$W/cred.json"
+}
 
 # --- Images, made with latchkey and seeded with skopeo --------------------------------------
 make_busybox_rootfs "$W/rootfs"
@@ -84,15 +132,19 @@ lk_err "manifest for $H1/app:nosuch not found: manifest unknown" pull "$H1/app:n
 lk_err "manifest for $H1/nosuch:1 not found: manifest unknown" pull "$H1/nosuch:1"
 DOWN=127.0.0.1:$(free_port)
 lk_err "cannot reach registry $DOWN: Connection refused" pull "$DOWN/app:1"
-lk_err "registry $H2: TLS certificate verification failed (SSL certificate problem: unable to get local issuer certificate); if $H2 uses a private CA, add it to the latchkey configuration: registries: {\"$H2\": {ca_file: /path/to/ca.crt}}" \
+lk_err "registry $H2: TLS certificate verification failed (SSL certificate problem: unable to get local issuer certificate); if $H2 uses a private CA, put its certificate in $W/certs.d/$H2/ca.crt, or set registries: {\"$H2\": {ca_file: /path/to/ca.crt}} in the latchkey configuration" \
   pull "$H2/private/base:1"
-write_config "registries: {\"$H2\": {ca_file: $W/ca.crt}}"
-lk_err "registry $H2: 401 Unauthorized: authentication required, and no credential for $H2 was found (looked in: docker config $W/docker/config.json)" \
+# Docker's certs.d layout beside the configuration file fixes it.
+mkdir -p "$W/certs.d/$H2"
+cp "$W/ca.crt" "$W/certs.d/$H2/ca.crt"
+lk_err "registry $H2: 401 Unauthorized: authentication required, and no credential for $H2 was found (looked in: the registries: map of the latchkey configuration; no dockerconfig provider is configured)" \
   pull "$H2/private/base:1"
-printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$H2" "$(printf 'alice:wrong-%s' "$$" | base64 -w0)" > "$W/docker/config.json"
-lk_err "registry $H2: 401 Unauthorized: the credential from docker config $W/docker/config.json was rejected" \
+rm -r "$W/certs.d"
+cred_config
+write_cred "wrong-$$"
+lk_err "registry $H2: 401 Unauthorized: the credential from provider file ($W/cred.json) was rejected" \
   pull "$H2/private/base:1"
-printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$H2" "$(printf 'alice:%s' "$CANARY" | base64 -w0)" > "$W/docker/config.json"
+write_cred "$CANARY"
 lk_ok pull --progress plain "$H2/private/base:1"
 # Over TLS the registry offers HTTP/2 (ALPN), and the pull uses it.
 # (Its blobs are those of $H1/base:1, already in the store: nothing else is downloaded.)
@@ -101,6 +153,32 @@ grep -q '"GET /v2/private/base/manifests/1 HTTP/2.0" 200 ' "$REGLOGS/reg2.log" |
 expect_file_contains "$PLAIN_OUT" "Status: Image is up to date for $H2/private/base:1" "pull of an image whose blobs are present"
 lk_ok images
 expect_file_contains "$PLAIN_OUT" "$H2/private/base" "images lists the image pulled with a credential"
+
+# A registry that requires a TLS client certificate: Docker's certs.d/<host>/{ca.crt,
+# client.cert,client.key} beside the configuration file.
+mkdir -p "$W/certs3/$H3"
+cp "$W/ca.crt" "$W/client.cert" "$W/client.key" "$W/certs3/$H3/"
+# (base:1: its blobs are in the store already; other:1's must stay out for the corrupt-blob case)
+skopeo_ copy -q --dest-cert-dir "$W/certs3/$H3" "oci-archive:$W/base.tar" "docker://$H3/mtls/base:1"
+mkdir -p "$W/certs.d/$H3"
+cp "$W/ca.crt" "$W/certs.d/$H3/ca.crt"
+# Without the client certificate the pull fails. (Under TLS 1.3 the server's "certificate
+# required" alert races with its closing of the connection: the client sees the alert, and the
+# message RegistryClientFailure.ClientCertificateRefusedNamesWhereItGoes checks, or a connection
+# that closed early.)
+lk pull "$H3/mtls/base:1"
+[ "$RC" -eq 1 ] || fail "a pull without the client certificate exited $RC, want 1"
+case "$(tail -n 1 "$PLAIN_ERR")" in
+  "error: registry $H3 refused the TLS client certificate, or wanted one and got none; put the certificate in $W/certs.d/$H3/client.cert and its key in $W/certs.d/$H3/client.key, or set registries: {\"$H3\": {client_cert: /path/to/client.cert, client_key: /path/to/client.key}} in the latchkey configuration") ;;
+  "error: registry $H3: manifest for $H3/mtls/base:1: the connection closed early ("*) ;;
+  *) fail "a pull without the client certificate: $(tail -n 1 "$PLAIN_ERR")" ;;
+esac
+cp "$W/client.cert" "$W/client.key" "$W/certs.d/$H3/"
+lk_ok pull --progress plain "$H3/mtls/base:1"
+expect_file_contains "$PLAIN_OUT" "Status: Image is up to date for $H3/mtls/base:1" "a pull with a client certificate"
+grep -q '"GET /v2/mtls/base/manifests/1 HTTP/2.0" 200 ' "$REGLOGS/reg3.log" ||
+  fail "the client-certificate registry served no manifest"
+rm -r "$W/certs.d"
 
 # A corrupted blob in the registry's storage: digest mismatch, nothing stored.
 other_layer=$(layer_of other 1 -1)
@@ -122,7 +200,7 @@ expect_file_lacks "$PLAIN_OUT" "$H1/other" "images after the failed pull"
 # vertex, per-blob lines), RUN works on it, and the digest is in --metadata-file; the next
 # build uses the local copy (no registry request at all); --pull resolves the moved tag again.
 STATE=$W/build-state
-write_config "registries: {\"$H2\": {ca_file: $W/ca.crt}}"
+cred_config
 skopeo_ copy -q --dest-tls-verify=false "oci-archive:$W/app.tar" "docker://$H1/moving:1"
 manifest_digest() {  # manifest_digest REPO TAG: what the plain registry resolves the tag to
   curl -fsI -H "$ACCEPT" "http://$H1/v2/$1/manifests/$2" | tr -d '\r' |
@@ -166,15 +244,15 @@ expect_eq "$(cat "$W/built3-root/got")" "none" "--pull builds FROM the moved tag
 expect_eq "$(jq -r '."buildx.build.provenance".materials[0].digest.sha256' "$W/pull-meta2.json")" \
   "${moved_digest#sha256:}" "--pull: the new digest in --metadata-file"
 
-# Credentials in a build: the same Docker config as `latchkey pull`; a wrong one fails with the
+# Credentials in a build: the same broker source as `latchkey pull`; a wrong one fails with the
 # registry's exact text.
 ctx6=$(new_context buildprivate)
 printf 'FROM %s/private/base:1\nRUN echo ok > /ok\n' "$H2" > "$ctx6/Dockerfile"
-printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$H2" "$(printf 'alice:wrong-%s' "$$" | base64 -w0)" > "$W/docker/config.json"
+write_cred "wrong-$$"
 build_fails "$ctx6"
-expect_eq "$(last_err_line)" "ERROR: failed to solve: Dockerfile:1: $H2/private/base:1: failed to resolve source metadata for $H2/private/base:1: registry $H2: 401 Unauthorized: the credential from docker config $W/docker/config.json was rejected" \
+expect_eq "$(last_err_line)" "ERROR: failed to solve: Dockerfile:1: $H2/private/base:1: failed to resolve source metadata for $H2/private/base:1: registry $H2: 401 Unauthorized: the credential from provider file ($W/cred.json) was rejected" \
   "a build with a wrong registry password"
-printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$H2" "$(printf 'alice:%s' "$CANARY" | base64 -w0)" > "$W/docker/config.json"
+write_cred "$CANARY"
 build_ok -t private-built:1 "$ctx6"
 expect_file_contains "$ERR" "[internal] load metadata for $H2/private/base:1" "a build pulling with a credential"
 
@@ -192,8 +270,8 @@ printf 'timing: latchkey pull %.2fs, skopeo copy %.2fs (app:1, 4 layers, %s byte
 # --- The canary password is in no output, log or state file ---------------------------------
 b64=$(printf 'alice:%s' "$CANARY" | base64 -w0)
 for needle in "$CANARY" "$b64"; do
-  # (the Docker config the credential came from is the one place it belongs)
-  hits=$(grep -rlF -- "$needle" "$W" 2> /dev/null | grep -vx "$W/docker/config.json" || true)
+  # (the file the credential came from is the one place it belongs)
+  hits=$(grep -rlF -- "$needle" "$W" 2> /dev/null | grep -vx "$W/cred.json" || true)
   [ -z "$hits" ] || fail "the canary credential was found in: $hits"
 done
 echo "registry pull ok"

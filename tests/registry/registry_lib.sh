@@ -5,7 +5,11 @@
 #   start_tls_registry NAME USER PW htpasswd basic auth behind TLS, with a CA and a server
 #                                   certificate made for this run ($W/ca.crt); sets NAME_HOST
 #   start_basic_registry NAME USER PW htpasswd basic auth over plain HTTP; sets NAME_HOST
+#   start_registry NAME CONFIG      docker-registry serve CONFIG (any YAML the script wrote)
 #   wait_registries                 waits until every started registry answers /v2/
+#   wait_until WHAT CMD...          retries CMD for up to 10 s, else fails naming WHAT
+#   make_test_ca DIR                DIR/ca.{crt,key}: a CA made for this run; DIR/srv.{crt,key}:
+#                                   its certificate for 127.0.0.1
 #   lk / lk_ok / lk_err             latchkey with output in $PLAIN_OUT/$PLAIN_ERR, rc in RC
 #   skopeo_                         skopeo with its blob-info cache in a private tmpfs
 # Access logs: $REGLOGS/NAME.log. Servers are stopped by lib.sh's EXIT trap.
@@ -43,6 +47,35 @@ lk_err() {  # lk_err WANT ARGS...: must exit 1 with exactly "error: WANT" as the
 # skopeo writes a blob-info cache under /var/lib/containers: keep it in a private tmpfs.
 skopeo_() { unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs /var/lib && exec skopeo "$@"' sh "$@"; }
 
+# make_test_ca DIR: DIR/ca.{crt,key} (a CA made for this run) and DIR/srv.{crt,key} (its
+# certificate for 127.0.0.1).
+make_test_ca() {
+  local d=$1
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=latchkey test CA" \
+    -keyout "$d/ca.key" -out "$d/ca.crt" 2> /dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$d/srv.key" \
+    -out "$d/srv.csr" 2> /dev/null
+  printf 'subjectAltName=IP:127.0.0.1\n' > "$d/san.ext"
+  openssl x509 -req -in "$d/srv.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+    -days 2 -extfile "$d/san.ext" -out "$d/srv.crt" 2> /dev/null
+}
+
+# start_registry NAME CONFIG: docker-registry serve CONFIG, logging to $REGLOGS/NAME.log.
+start_registry() {
+  docker-registry serve "$2" > "$REGLOGS/$1.log" 2>&1 &
+  track_pid $!
+}
+
+# wait_until DESCRIPTION CMD...: retries CMD for up to 10 s.
+wait_until() {
+  local what=$1; shift
+  for i in $(seq 1 100); do
+    "$@" > /dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  fail "$what did not start: $(tail -5 "$REGLOGS"/*.log)"
+}
+
 start_plain_registry() {
   local name=$1 port
   port=$(free_port)
@@ -62,15 +95,7 @@ start_tls_registry() {
   local name=$1 user=$2 pw=$3 port
   port=$(free_port)
   printf -v "${name}_HOST" '127.0.0.1:%s' "$port"
-  if [ ! -f "$W/ca.crt" ]; then
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=latchkey test CA" \
-      -keyout "$W/ca.key" -out "$W/ca.crt" 2> /dev/null
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$W/srv.key" \
-      -out "$W/srv.csr" 2> /dev/null
-    printf 'subjectAltName=IP:127.0.0.1\n' > "$W/san.ext"
-    openssl x509 -req -in "$W/srv.csr" -CA "$W/ca.crt" -CAkey "$W/ca.key" -CAcreateserial \
-      -days 2 -extfile "$W/san.ext" -out "$W/srv.crt" 2> /dev/null
-  fi
+  [ -f "$W/ca.crt" ] || make_test_ca "$W"
   htpasswd -Bbn "$user" "$pw" > "$W/$name.htpasswd" 2> /dev/null
   cat > "$W/$name.yml" <<Y
 version: 0.1
