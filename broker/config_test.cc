@@ -125,7 +125,7 @@ TEST(Config, ExampleFileLoads) {
   auto c = LoadConfig(path, Ctx(1000));
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->state_dir, "/var/lib/latchkey");
-  ASSERT_EQ(c->plugins.size(), 3u);
+  ASSERT_EQ(c->plugins.size(), 4u);
   EXPECT_EQ(c->plugins[2].name, "store");
   EXPECT_EQ(c->plugins[2].sha256,
             "0c1f0a6b3e5d2c7f9a8b4d6e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c");
