@@ -137,7 +137,7 @@ lk_err "registry $H2: TLS certificate verification failed (SSL certificate probl
 # Docker's certs.d layout beside the configuration file fixes it.
 mkdir -p "$W/certs.d/$H2"
 cp "$W/ca.crt" "$W/certs.d/$H2/ca.crt"
-lk_err "registry $H2: 401 Unauthorized: authentication required, and no credential for $H2 was found (looked in: the registries: map of the latchkey configuration; no dockerconfig provider is configured)" \
+lk_err "registry $H2: 401 Unauthorized: authentication required, and no credential for $H2 was found (looked in: the registries: map of the latchkey configuration, then the dockerconfig provider)" \
   pull "$H2/private/base:1"
 rm -r "$W/certs.d"
 cred_config

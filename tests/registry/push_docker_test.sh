@@ -8,14 +8,14 @@
 # /etc/docker/key.json, its identity.)
 source "$(dirname "$0")/../build/lib.sh"
 source "$(dirname "$0")/registry_lib.sh"
-[ -x /usr/bin/dockerd ] && [ -x /usr/bin/docker ] ||
+[ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ] ||
   fail "dockerd or /usr/bin/docker is not installed (Debian docker.io: make deps)"
 # /usr/bin/docker: another `docker` client may come first on PATH.
 D=(/usr/bin/docker -H "unix://$W/docker.sock")
 write_config
 start_plain_registry reg1
 mkdir -p "$W/docker-root" "$W/docker-exec"
-/usr/bin/dockerd --storage-driver=overlay2 --iptables=false --bridge=none --data-root "$W/docker-root" \
+/usr/sbin/dockerd --storage-driver=overlay2 --iptables=false --bridge=none --data-root "$W/docker-root" \
   --exec-root "$W/docker-exec" --pidfile "$W/dockerd.pid" -H "unix://$W/docker.sock" \
   > "$W/dockerd.log" 2>&1 &
 track_pid $!

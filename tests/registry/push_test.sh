@@ -91,10 +91,10 @@ expect_eq "$(cat "$PLAIN_OUT")" "$chunky" "push -q prints the digest"
 # --- Credentials and exact failures -----------------------------------------------------------
 lk_ok image tag "$H1/app:1" "$H2/private/app:1"
 write_config "registries: {\"$H2\": {ca_file: $W/ca.crt}}"
-lk_err "registry $H2: 401 Unauthorized: authentication required, and no credential for $H2 was found (looked in: docker config $W/docker/config.json)" \
+lk_err "registry $H2: 401 Unauthorized: authentication required, and no credential for $H2 was found (looked in: the registries: map of the latchkey configuration, then the dockerconfig provider)" \
   push "$H2/private/app:1"
 printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$H2" "$(printf 'alice:wrong-%s' "$$" | base64 -w0)" > "$W/docker/config.json"
-lk_err "registry $H2: 401 Unauthorized: the credential from docker config $W/docker/config.json was rejected" \
+lk_err "registry $H2: 401 Unauthorized: the credential from provider dockerconfig ($H2) was rejected" \
   push "$H2/private/app:1"
 printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$H2" "$(printf 'alice:%s' "$CANARY" | base64 -w0)" > "$W/docker/config.json"
 lk_ok push "$H2/private/app:1"

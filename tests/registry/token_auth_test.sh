@@ -66,7 +66,7 @@ lk_ok pull --progress plain "$H/public/base:1"
 expect_file_contains "$PLAIN_OUT" "Status: Downloaded newer image for $H/public/base:1" "anonymous pull"
 [ -n "$(new_tokens '.grant == "anonymous" and .access[0].name == "public/base"')" ] ||
   fail "no anonymous token was asked for: $(tail -3 "$REGLOGS/token.jsonl")"
-lk_err "registry $H: 401 Unauthorized: authentication required, and no credential for $H was found (looked in: the registries: map of the latchkey configuration; no dockerconfig provider is configured)" \
+lk_err "registry $H: 401 Unauthorized: authentication required, and no credential for $H was found (looked in: the registries: map of the latchkey configuration, then the dockerconfig provider)" \
   pull "$H/private/base:1"
 
 # --- The brokered credential -----------------------------------------------------------------
