@@ -1,6 +1,8 @@
 #include "builder/image/export_spec.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 namespace latchkey::image {
@@ -11,6 +13,8 @@ Result<ExportSpec> ParseExportSpec(std::string_view spec) {
   };
   ExportSpec out;
   bool have_type = false;
+  bool have_compression = false;
+  std::string level_text;
   size_t i = 0;
   while (i <= spec.size()) {
     size_t j = spec.find(',', i);
@@ -39,8 +43,37 @@ Result<ExportSpec> ParseExportSpec(std::string_view spec) {
       auto r = ParseImageRef(value);
       if (!r.ok()) return bad(r.status().message());
       out.name = *r;
+    } else if (key == "compression") {
+      Result<Compression> c = ParseCompression(value);
+      if (!c.ok()) return bad(c.status().message());
+      out.compression.compression = *c;
+      have_compression = true;
+    } else if (key == "compression-level") {
+      char* end = nullptr;
+      errno = 0;
+      long v = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || errno != 0 || v < -1000 || v > 1000) {
+        return bad("non-int value " + value + " specified for compression-level");
+      }
+      out.compression.level = static_cast<int>(v);
+      level_text = value;
+      have_compression = true;
+    } else if (key == "force-compression") {
+      // Go's strconv.ParseBool.
+      if (value == "1" || value == "t" || value == "T" || value == "true" || value == "TRUE" ||
+          value == "True") {
+        out.compression.force = true;
+      } else if (value == "0" || value == "f" || value == "F" || value == "false" ||
+                 value == "FALSE" || value == "False") {
+        out.compression.force = false;
+      } else {
+        return bad("non-bool value " + value + " specified for force-compression");
+      }
+      have_compression = true;
     } else {
-      return bad("unknown key \"" + key + "\" (want type, dest or name)");
+      return bad("unknown key \"" + key +
+                 "\" (want type, dest, name, compression, compression-level or "
+                 "force-compression)");
     }
   }
   if (!have_type) {
@@ -49,6 +82,13 @@ Result<ExportSpec> ParseExportSpec(std::string_view spec) {
         "type=local,dest=DIR)");
   }
   if (out.dest.empty()) return bad("missing dest=");
+  if (have_compression && out.type == ExportType::kLocal) {
+    return bad("compression applies to the oci and oci-layout types only");
+  }
+  if (!level_text.empty()) {
+    Status st = CheckCompressionLevel(out.compression.compression, out.compression.level);
+    if (!st.ok()) return bad(st.message());
+  }
   return out;
 }
 
