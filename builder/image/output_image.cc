@@ -182,6 +182,18 @@ Result<Image> ImageForOutput(BlobStore& blobs, const Image& image, const OutputC
   LK_ASSIGN_OR_RETURN(BlobInfo minfo, blobs.PutBytes(CanonicalJson(m)));
   result.manifest_digest = minfo.digest;
   result.manifest_size = minfo.size;
+  // Recorded like a layer's copy, so the GC keeps it with the stored manifest (and does not
+  // take it for an untagged image).
+  const std::string entry_dir =
+      CompressedCacheDir(blobs) + "/" + std::string(DigestHex(image.manifest_digest));
+  LK_RETURN_IF_ERROR(MakeDirs(entry_dir));
+  json j = {{"digest", minfo.digest},
+            {"mediaType", m.value("mediaType", std::string())},
+            {"size", minfo.size}};
+  LK_RETURN_IF_ERROR(base::WriteFileAtomic(
+      *blobs.env(),
+      entry_dir + "/" + EntryName(out.compression, level) + (out.force ? "-force" : ""),
+      CanonicalJson(j), 0600));
   return result;
 }
 
@@ -203,8 +215,8 @@ Result<std::vector<CompressedCacheEntry>> ListCompressedCache(const BlobStore& b
     for (const std::string& name : names) {
       CompressedCacheEntry e;
       e.path = root + "/" + hex + "/" + name;
-      e.diff_id = "sha256:" + hex;
-      if (IsValidDigest(e.diff_id) && name.find(".tmp-") == std::string::npos) {
+      e.source = "sha256:" + hex;
+      if (IsValidDigest(e.source) && name.find(".tmp-") == std::string::npos) {
         Result<std::string> text = ReadFile(e.path);
         if (text.ok()) {
           Result<json> j = ParseJson(*text, e.path);

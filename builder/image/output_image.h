@@ -7,14 +7,17 @@
 // `force` -- by the parallel compressor (compressor.h). The compressed blob goes into the same
 // BlobStore and is remembered in the compressed-layer cache:
 //
-//   <store root>/compressed/v1/<diff_id hex>/<gzip|zstd>-<level>
+//   <store root>/compressed/v1/<diff_id hex>/<gzip|zstd|uncompressed>-<level>
 //     {"digest":"sha256:...","mediaType":"...","size":N}   (canonical JSON, mode 0600)
+//   <store root>/compressed/v1/<stored manifest hex>/<compression>-<level>[-force]
+//     the same for the output manifest naming those copies
 //
 // written atomically (temp + fsync + rename) after the blob is durable, so an entry always
 // names a complete blob. The next output of the same layer with the same compression and level
 // reuses the blob without reading the layer (an entry whose blob is missing or whose size
 // differs is ignored and rewritten). The GC (builder/solver/store_gc.h) keeps an entry and its
-// blob while a root references the entry's diff_id, and deletes the entry before the blob.
+// blob while a root references the entry's diff_id (or stored manifest), and deletes the entry
+// before the blob.
 //
 // The returned Image has the same config; its manifest (the stored one when no layer changed,
 // else a new one, canonical JSON, written to the store) lists the emitted layers. All blobs it
@@ -57,9 +60,9 @@ std::string CompressedCacheDir(const BlobStore& blobs);
 
 // One entry of that cache, as the GC reads it.
 struct CompressedCacheEntry {
-  std::string path;     // the entry file
-  std::string diff_id;  // "sha256:..." (from the directory name)
-  std::string digest;   // the compressed blob ("" when the entry cannot be parsed)
+  std::string path;    // the entry file
+  std::string source;  // "sha256:...": the layer's diff_id or the stored manifest's digest
+  std::string digest;  // the compressed blob ("" when the entry cannot be parsed)
 };
 // Every entry under CompressedCacheDir (missing directory: none). Unparsable entries are
 // returned with an empty digest, for the GC to delete. Errors name the directory.

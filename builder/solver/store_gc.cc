@@ -271,13 +271,16 @@ GcReport Plan(const Inventory& inv, const GcPolicy& policy) {
       }
     }
   }
-  // Compressed copies of layers: kept (with their blobs) while a kept cache entry or, except
-  // for --all, an image references their diff_id and the blob is there; else the entry goes
-  // (before its blob: Apply deletes in report order).
-  std::set<std::string> compressed_blobs;
+  // Compressed copies of layers (and the output manifests naming them): kept (with their
+  // blobs) while a kept cache entry or, except for --all, an image references their diff_id
+  // (or manifest) and the blob is there; else the entry goes (before its blob: Apply deletes
+  // in report order).
+  std::set<std::string> compressed_blobs, compressed_named;
   for (const auto& c : inv.compressed) {
+    if (!c.digest.empty()) compressed_named.insert(c.digest);
     const bool referenced =
-        cache_layers.contains(c.diff_id) || (!policy.all && image_layers.contains(c.diff_id));
+        cache_layers.contains(c.source) ||
+        (!policy.all && (image_layers.contains(c.source) || image_blobs.contains(c.source)));
     if (!c.digest.empty() && referenced && inv.blobs.contains(c.digest)) {
       compressed_blobs.insert(c.digest);
     } else {
@@ -289,7 +292,9 @@ GcReport Plan(const Inventory& inv, const GcPolicy& policy) {
     if (image_blobs.contains(d) || cache_blobs.contains(d) || compressed_blobs.contains(d)) {
       continue;
     }
-    const bool manifest = IsManifest(BlobsDir(inv.state) + "/" + std::string(image::DigestHex(d)));
+    // An output's manifest (named by a compressed-copy entry) is not an untagged image.
+    const bool manifest = !compressed_named.contains(d) &&
+                          IsManifest(BlobsDir(inv.state) + "/" + std::string(image::DigestHex(d)));
     add(manifest ? GcItem::Kind::kImage : GcItem::Kind::kBlob, d, b);
   }
   for (const auto& [d, b] : inv.layers) {

@@ -294,7 +294,7 @@ TEST_F(StoreGcTest, CompressedCopiesFollowTheirLayer) {
   auto r = CollectGarbage(dir_.path(), GcPolicy{}, false, false);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_TRUE(store_->blobs().Has(zstd_blob));
-  EXPECT_FALSE(store_->blobs().Has(out->manifest_digest));  // the output's manifest: unreferenced
+  EXPECT_TRUE(store_->blobs().Has(out->manifest_digest));  // the output's manifest: kept with a:1
   ASSERT_FALSE(r->items.empty());
   EXPECT_EQ(r->items[0].kind, GcItem::Kind::kCompressedEntry);  // the unparsable one
   EXPECT_EQ(r->items[0].id, cache_dir + "/" + std::string(64, 'e') + "/gzip-6");
@@ -304,6 +304,10 @@ TEST_F(StoreGcTest, CompressedCopiesFollowTheirLayer) {
   r = CollectGarbage(dir_.path(), GcPolicy{}, false, false);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_FALSE(store_->blobs().Has(zstd_blob));
+  EXPECT_FALSE(store_->blobs().Has(out->manifest_digest));
+  int images = 0;
+  for (const auto& i : r->items) images += i.kind == GcItem::Kind::kImage;
+  EXPECT_EQ(images, 1);  // a:1's manifest; the output's is not reported as an image
   size_t entry_at = r->items.size(), blob_at = r->items.size();
   for (size_t i = 0; i < r->items.size(); ++i) {
     if (r->items[i].kind == GcItem::Kind::kCompressedEntry) entry_at = i;
