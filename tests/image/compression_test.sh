@@ -81,7 +81,7 @@ umoci unpack --image "$W/gz:1" "$W/bundle-gz" > /dev/null 2> "$W/umoci.err" || f
 entries=$(find "$B/images/compressed" -type f | sort)
 "$LK" image export app:1 -o "type=oci,dest=$W/zst.tar,compression=zstd" || fail "second zstd export"
 expect_eq "$(find "$B/images/compressed" -type f | sort)" "$entries" "compressed-copy entries after a second export"
-expect_eq "$(tar -tf "$W/zst.tar" | grep blobs/ | sort | sed 's|^blobs/sha256/||' | tr '\n' ' ')" \
+expect_eq "$(tar -tf "$W/zst.tar" | grep '^blobs/sha256/.' | sort | sed 's|^blobs/sha256/||' | tr '\n' ' ')" \
   "$(ls "$W/zst/blobs/sha256" | sort | tr '\n' ' ')" "the second zstd export's blobs"
 skopeo_q copy -q "oci-archive:$W/zst.tar:1" "oci:$W/copied:1" 2> "$W/copy.err" || fail "skopeo copy of the zstd archive: $(cat "$W/copy.err")"
 
