@@ -338,7 +338,8 @@ Result<LayerDescriptor> WriteLayer(const std::string& dir, const LayerOptions& o
     auto made =
         Compressor::Create(options.compression, level, options.threads,
                            [&writer](const void* p, size_t n) { return writer.Write(p, n); });
-    if (!made.ok()) return made.status().WithPrefix("layer");
+    // Its errors are the store's (the gzip header is written at once) or a library's.
+    if (!made.ok()) return made.status();
     compressor = std::move(made).value();
   }
   LayerSink sink(&writer, std::move(compressor));
