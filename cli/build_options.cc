@@ -127,7 +127,8 @@ void AddBuildOptions(CLI::App* b, BuildOptions* f) {
   b->add_option("-t,--tag", f->tags, "Store the image in the local store as NAME:TAG");
   b->add_option("-o,--output", f->outputs,
                 "Output: type=oci,dest=FILE.tar | type=oci-layout,dest=DIR | "
-                "type=local,dest=DIR");
+                "type=local,dest=DIR; the oci types take [,compression=gzip|zstd|uncompressed]"
+                "[,compression-level=N][,force-compression=true]");
   b->add_flag("--no-cache", f->no_cache, "Run every step, ignoring the build cache");
   b->add_flag("--pull", f->pull,
               "Resolve every image tag against its registry again (default: use the local copy)");

@@ -373,7 +373,8 @@ void Register(CLI::App& app, CommandContext& ctx) {
   AddImageRef(exp, f.get());
   exp->add_option("-o,--output", f->output,
                   "type=oci,dest=FILE.tar | type=oci-layout,dest=DIR | type=local,dest=DIR "
-                  "[,name=NAME[:TAG]]")
+                  "[,name=NAME[:TAG]]; the oci types take [,compression=gzip|zstd|uncompressed]"
+                  "[,compression-level=N][,force-compression=true]")
       ->required();
   exp->callback([f, &ctx] { ctx.exit_code = RunExport(*f); });
 
