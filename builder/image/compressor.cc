@@ -18,6 +18,8 @@ namespace {
 
 constexpr size_t kGzipBlock = 1 << 20;  // input bytes per independently deflated block
 constexpr size_t kDictSize = 32 * 1024;
+constexpr size_t kProbe = 16 * 1024;       // bytes per compressibility probe
+constexpr size_t kStoreAbovePercent = 97;  // a probe deflating to >= 97 % is incompressible
 
 int ResolveThreads(int threads) {
   if (threads > 0) return threads;
@@ -36,9 +38,38 @@ struct GzipJob {
   bool done = false;
 };
 
+// True when `n` bytes at `p` do not shrink under a quick deflate (level 1): random bytes,
+// already compressed files.
+bool Incompressible(const unsigned char* p, size_t n) {
+  z_stream zs = {};
+  if (deflateInit2(&zs, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) return false;
+  unsigned char out[kProbe + 1024];
+  zs.next_in = const_cast<unsigned char*>(p);
+  zs.avail_in = static_cast<uInt>(n);
+  zs.next_out = out;
+  zs.avail_out = sizeof out;
+  int rc = deflate(&zs, Z_FINISH);
+  size_t produced = sizeof out - zs.avail_out;
+  deflateEnd(&zs);
+  return rc == Z_STREAM_END && produced * 100 >= n * kStoreAbovePercent;
+}
+
+// The level a block is deflated at: 0 (stored) when every probe of it -- kProbe bytes at four
+// evenly spaced offsets -- is incompressible, since deflating random bytes at level 6 costs as
+// much as compressing text and saves nothing (pigz and klauspost's deflate skip such data the
+// same way). Depends only on the block's bytes, so the output stays reproducible.
+int BlockLevel(const std::vector<unsigned char>& in, int level) {
+  if (level == 0 || in.size() < 4 * kProbe) return level;
+  for (int i = 0; i < 4; ++i) {
+    if (!Incompressible(in.data() + in.size() / 4 * static_cast<size_t>(i), kProbe)) return level;
+  }
+  return 0;
+}
+
 // Deflates one block: raw deflate, preset dictionary, ended by a sync flush (byte-aligned,
 // not final) or, for the last block, by Z_FINISH (final bit set).
 Status DeflateBlock(GzipJob& job, int level) {
+  level = BlockLevel(job.input, level);
   z_stream zs = {};
   if (deflateInit2(&zs, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
     return InternalError("cannot initialise zlib");
