@@ -128,7 +128,8 @@ void AddBuildOptions(CLI::App* b, BuildOptions* f) {
   b->add_option("-o,--output", f->outputs,
                 "Output: type=oci,dest=FILE.tar | type=oci-layout,dest=DIR | "
                 "type=local,dest=DIR | type=image,name=REG/REPO:TAG[,push=true] | "
-                "type=registry[,name=REG/REPO:TAG]");
+                "type=registry[,name=REG/REPO:TAG]; the oci types take "
+                "[,compression=gzip|zstd|uncompressed][,compression-level=N][,force-compression=true]");
   b->add_flag("--push", f->push,
               "Push the image to its registry: every -t name (-o type=registry)");
   b->add_flag("--no-cache", f->no_cache, "Run every step, ignoring the build cache");

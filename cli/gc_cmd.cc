@@ -123,6 +123,8 @@ const char* KindName(build::GcItem::Kind k) {
       return "unpacked layer";
     case build::GcItem::Kind::kTemp:
       return "temporary";
+    case build::GcItem::Kind::kCompressedEntry:
+      return "compressed-layer cache entry";
   }
   return "";
 }

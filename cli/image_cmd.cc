@@ -20,6 +20,7 @@
 #include "builder/image/export_spec.h"
 #include "builder/image/image_import.h"
 #include "builder/image/image_store.h"
+#include "builder/image/output_image.h"
 #include "builder/solver/store_gc.h"
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
@@ -208,10 +209,18 @@ int RunTag(const ImageFlags& f) {
 int RunExport(const ImageFlags& f) {
   auto spec = image::ParseExportSpec(f.output);
   if (!spec.ok()) return Usage(spec.status().message());
-  auto store = OpenStore(f);
-  if (!store.ok()) return Fail(store.status());
-  auto img = store->Resolve(f.ref);
-  if (!img.ok()) return Fail(img.status());
+  // Shared GC lock: the compressed layers and manifest written for the output are referenced
+  // by no root until the export is done.
+  auto opened = OpenStoreForImport(f);
+  if (!opened.ok()) return Fail(opened.status());
+  ImageStore* store = &opened->store;
+  auto resolved = store->Resolve(f.ref);
+  if (!resolved.ok()) return Fail(resolved.status());
+  Result<image::Image> img = resolved;
+  if (spec->type != image::ExportType::kLocal) {
+    img = image::ImageForOutput(store->blobs(), *resolved, spec->compression);
+    if (!img.ok()) return Fail(img.status());
+  }
   // Named as BuildKit names its OCI exports: the full name and, as the ref name, its tag.
   image::ImageRef name = spec->name.name.empty() ? *image::ParseImageRef(f.ref) : spec->name;
   Status st;
@@ -367,7 +376,8 @@ void Register(CLI::App& app, CommandContext& ctx) {
   AddImageRef(exp, f.get());
   exp->add_option("-o,--output", f->output,
                   "type=oci,dest=FILE.tar | type=oci-layout,dest=DIR | type=local,dest=DIR "
-                  "[,name=NAME[:TAG]]")
+                  "[,name=NAME[:TAG]]; the oci types take [,compression=gzip|zstd|uncompressed]"
+                  "[,compression-level=N][,force-compression=true]")
       ->required();
   exp->callback([f, &ctx] { ctx.exit_code = RunExport(*f); });
 

@@ -2,7 +2,8 @@
 
 #include <utility>
 
-#include "builder/image/image_for_output.h"
+#include "builder/image/output_image.h"
+#include "builder/image/sendable_image.h"
 
 namespace latchkey::cli {
 namespace {
@@ -28,7 +29,10 @@ build::PushEvent::Kind KindOf(registry::PushEvent::Kind k) {
 Result<PushedFromStore> PushFromStore(registry::RegistryClient& client, image::ImageStore& store,
                                       const image::Image& image, const image::Reference& ref,
                                       const registry::PushOptions& options) {
-  LK_ASSIGN_OR_RETURN(image::OutputImage out, image::ImageForOutput(store.blobs(), image));
+  // The store keeps built layers uncompressed: a push sends gzip (the default media type).
+  LK_ASSIGN_OR_RETURN(image::Image compressed,
+                      image::ImageForOutput(store.blobs(), image, image::OutputCompression{}));
+  LK_ASSIGN_OR_RETURN(image::OutputImage out, image::SendableImage(store.blobs(), compressed));
   PushedFromStore p;
   p.media_type = out.media_type;
   p.manifest_size = static_cast<int64_t>(out.manifest.size());

@@ -1,6 +1,6 @@
 // Pushing from the local store to a registry, shared by `latchkey push` and builds that push
 // (-o type=image,push=true, -o type=registry, --push): PushFromStore takes the blobs and the
-// manifest through image::ImageForOutput (builder/image/image_for_output.h) and hands them to
+// manifest through image::ImageForOutput (gzip) and image::SendableImage and hands them to
 // registry::Push. RegistryImagePusher is the builder's ImagePusher
 // (builder/solver/image_pusher.h) over it, with the registry client opened as `latchkey pull`
 // opens it (registry_setup.h): the same credentials and `registries:` options.

@@ -13,8 +13,9 @@
 //      least the OCI-Chunk-Min-Length the registry announces;
 //   2. the manifest: PUT /v2/<repo>/manifests/<tag> with its own media type; the registry's
 //      Docker-Content-Digest must be the digest of the bytes sent.
-// The blobs and the manifest come from image::ImageForOutput (image_for_output.h), never from
-// the store directly. After a push, each blob's source is recorded as the target repository.
+// The blobs and the manifest come from image::SendableImage (sendable_image.h) of the image
+// that ImageForOutput compressed for the push (cli/registry_image_pusher.h), never from the
+// store's own manifest. After a push, each blob's source is recorded as the target repository.
 //
 // Thread-safety: Push may run concurrently with pulls, pushes and builds on the same store.
 #ifndef LATCHKEY_REGISTRY_PUSHER_H_
@@ -25,7 +26,7 @@
 #include <string>
 
 #include "builder/image/blob_store.h"
-#include "builder/image/image_for_output.h"
+#include "builder/image/sendable_image.h"
 #include "builder/image/reference.h"
 #include "registry/registry_client.h"
 

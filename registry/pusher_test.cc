@@ -15,7 +15,7 @@
 #include <set>
 
 #include "builder/image/digest.h"
-#include "builder/image/image_for_output.h"
+#include "builder/image/sendable_image.h"
 #include "registry/blob_sources.h"
 #include "registry/fake_transport_testutil.h"
 #include "registry/puller.h"
@@ -263,7 +263,7 @@ class PushTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  // An image of `layers` in the store, as ImageForOutput gives it.
+  // An image of `layers` in the store, as SendableImage gives it.
   image::OutputImage MakeImage(const std::vector<std::string>& layers) {
     std::string diff_ids, descs;
     for (const auto& d : layers) {
@@ -287,7 +287,7 @@ class PushTest : public ::testing::Test {
     auto m = store_->PutBytes(manifest);
     auto img = image::LoadImage(*store_, m->digest);
     EXPECT_TRUE(img.ok()) << img.status().message();
-    auto out = image::ImageForOutput(*store_, *img);
+    auto out = image::SendableImage(*store_, *img);
     EXPECT_TRUE(out.ok()) << out.status().message();
     return *out;
   }
@@ -459,7 +459,7 @@ TEST_F(PushTest, PulledBlobsRecordTheirSourceAndThePushMountsThem) {
   auto src = LookupBlobSource(*store_, img.blobs[1].digest);
   ASSERT_TRUE(src.has_value());
   EXPECT_EQ(src->repository, "team/base");
-  auto out = image::ImageForOutput(*store_, pulled->image);
+  auto out = image::SendableImage(*store_, pulled->image);
   ASSERT_TRUE(out.ok());
   auto r = DoPush(*out, "app");
   ASSERT_TRUE(r.ok()) << r.status().message();

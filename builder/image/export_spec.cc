@@ -1,6 +1,8 @@
 #include "builder/image/export_spec.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 namespace latchkey::image {
@@ -13,6 +15,8 @@ Result<ExportSpec> Parse(std::string_view spec, bool build) {
   };
   ExportSpec out;
   bool have_type = false, have_push = false, push = false;
+  bool have_compression = false;
+  std::string level_text;
   size_t i = 0;
   while (i <= spec.size()) {
     size_t j = spec.find(',', i);
@@ -53,22 +57,60 @@ Result<ExportSpec> Parse(std::string_view spec, bool build) {
       }
       push = value == "true";
       have_push = true;
+    } else if (key == "compression") {
+      Result<Compression> c = ParseCompression(value);
+      if (!c.ok()) return bad(c.status().message());
+      out.compression.compression = *c;
+      have_compression = true;
+    } else if (key == "compression-level") {
+      char* end = nullptr;
+      errno = 0;
+      long v = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || errno != 0 || v < -1000 || v > 1000) {
+        return bad("non-int value " + value + " specified for compression-level");
+      }
+      out.compression.level = static_cast<int>(v);
+      level_text = value;
+      have_compression = true;
+    } else if (key == "force-compression") {
+      // Go's strconv.ParseBool.
+      if (value == "1" || value == "t" || value == "T" || value == "true" || value == "TRUE" ||
+          value == "True") {
+        out.compression.force = true;
+      } else if (value == "0" || value == "f" || value == "F" || value == "false" ||
+                 value == "FALSE" || value == "False") {
+        out.compression.force = false;
+      } else {
+        return bad("non-bool value " + value + " specified for force-compression");
+      }
+      have_compression = true;
     } else {
-      return bad("unknown key \"" + key + "\" (want type, dest" +
-                 (build ? ", name or push)" : " or name)"));
+      return bad("unknown key \"" + key + "\" (want type, dest, name, " +
+                 (build ? "push, " : "") + "compression, compression-level or force-compression)");
     }
   }
   if (have_push) {
     if (out.type != ExportType::kImage) return bad("push= is only for type=image or type=registry");
     out.push = push;
   }
-  if (have_type && out.type == ExportType::kImage) return out;
+  if (have_type && out.type == ExportType::kImage) {
+    // A push sends gzip layers (the default media type); other compressions are not offered.
+    if (have_compression) return bad("compression applies to the oci and oci-layout types only");
+    return out;
+  }
   if (!have_type) {
     return bad(
         "missing type= (want type=oci,dest=FILE.tar, type=oci-layout,dest=DIR or "
         "type=local,dest=DIR)");
   }
   if (out.dest.empty()) return bad("missing dest=");
+  if (have_compression && out.type == ExportType::kLocal) {
+    return bad("compression applies to the oci and oci-layout types only");
+  }
+  if (!level_text.empty()) {
+    Status st = CheckCompressionLevel(out.compression.compression, out.compression.level);
+    if (!st.ok()) return bad(st.message());
+  }
   return out;
 }
 

@@ -3,7 +3,10 @@
 // "type=local,dest=dir", plus an optional "name=NAME[:TAG]": the image name the oci types
 // write into index.json as BuildKit does (io.containerd.image.name = the full name
 // "docker.io/library/app:dev", org.opencontainers.image.ref.name = its tag "dev"); default: the
-// image's (first) tag.
+// image's (first) tag. The oci types also take BuildKit's compression keys:
+// "compression=gzip|zstd|uncompressed" (default gzip), "compression-level=N" (gzip 0..9, zstd
+// 1..19; default 6 / 3) and "force-compression=true|false" (recompress layers that are already
+// compressed, e.g. a pulled base's); see output_image.h.
 #ifndef LATCHKEY_BUILDER_IMAGE_EXPORT_SPEC_H_
 #define LATCHKEY_BUILDER_IMAGE_EXPORT_SPEC_H_
 
@@ -11,6 +14,7 @@
 #include <string_view>
 
 #include "builder/image/image_ref.h"
+#include "builder/image/output_image.h"
 #include "latchkey/status.h"
 
 namespace latchkey::image {
@@ -30,11 +34,18 @@ struct ExportSpec {
   ImageRef name;
   // type=image: push=true|false (type=registry: true). Not allowed for the other types.
   bool push = false;
+  OutputCompression compression;
 };
 
 // INVALID_ARGUMENT with the spec quoted, e.g.
 // `invalid -o "type=zip,dest=x": unknown type "zip" (want oci, oci-layout or local)` or
-// `invalid -o "type=oci,dest=x,name=A": "A" is not a valid repository/tag: ...`.
+// `invalid -o "type=oci,dest=x,name=A": "A" is not a valid repository/tag: ...`,
+// `invalid -o "type=oci,dest=x,compression=lz4": unsupported compression type lz4`,
+// `invalid -o "...,compression-level=x": non-int value x specified for compression-level`,
+// `invalid -o "...,compression-level=12": compression-level 12 is out of range for gzip (0..9)`,
+// `invalid -o "...,force-compression=maybe": non-bool value maybe specified for
+// force-compression`, `invalid -o "type=local,dest=d,compression=zstd": compression applies
+// to the oci and oci-layout types only`.
 Result<ExportSpec> ParseExportSpec(std::string_view spec);
 
 // A build's -o: ParseExportSpec's types plus type=image[,name=REF][,push=true|false] and

@@ -30,9 +30,9 @@ TEST(ExportSpec, Errors) {
             "type=oci-layout,dest=DIR or type=local,dest=DIR)");
   EXPECT_EQ(ParseExportSpec("type=oci").status().message(),
             "invalid -o \"type=oci\": missing dest=");
-  EXPECT_EQ(ParseExportSpec("type=oci,dest=x,compression=zstd").status().message(),
-            "invalid -o \"type=oci,dest=x,compression=zstd\": unknown key \"compression\" (want "
-            "type, dest or name)");
+  EXPECT_EQ(ParseExportSpec("type=oci,dest=x,level=3").status().message(),
+            "invalid -o \"type=oci,dest=x,level=3\": unknown key \"level\" (want type, dest, "
+            "name, compression, compression-level or force-compression)");
   EXPECT_EQ(ParseExportSpec("type=oci,dest=x,name=App").status().message(),
             "invalid -o \"type=oci,dest=x,name=App\": \"App\" is not a valid repository/tag: "
             "invalid reference format: repository name must be lowercase");
@@ -65,12 +65,60 @@ TEST(ExportSpec, BuildOutputsAddImageAndRegistry) {
             "invalid -o \"type=oci,dest=x,push=true\": push= is only for type=image or "
             "type=registry");
   EXPECT_EQ(ParseBuildOutputSpec("type=image,compression=zstd").status().message(),
-            "invalid -o \"type=image,compression=zstd\": unknown key \"compression\" (want type, "
-            "dest, name or push)");
+            "invalid -o \"type=image,compression=zstd\": compression applies to the oci and "
+            "oci-layout types only");
+  EXPECT_EQ(ParseBuildOutputSpec("type=image,bogus=1").status().message(),
+            "invalid -o \"type=image,bogus=1\": unknown key \"bogus\" (want type, dest, name, "
+            "push, compression, compression-level or force-compression)");
   // `latchkey image export` has no image or registry type.
   EXPECT_EQ(ParseExportSpec("type=image,name=a:1").status().message(),
             "invalid -o \"type=image,name=a:1\": unknown type \"image\" (want oci, oci-layout or "
             "local)");
+}
+
+TEST(ExportSpec, CompressionKeys) {
+  auto d = ParseExportSpec("type=oci,dest=x");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->compression.compression, Compression::kGzip);
+  EXPECT_EQ(d->compression.level, -1);
+  EXPECT_FALSE(d->compression.force);
+  auto z = ParseExportSpec(
+      "type=oci-layout,dest=x,compression=zstd,compression-level=12,"
+      "force-compression=true");
+  ASSERT_TRUE(z.ok());
+  EXPECT_EQ(z->compression.compression, Compression::kZstd);
+  EXPECT_EQ(z->compression.level, 12);
+  EXPECT_TRUE(z->compression.force);
+  auto g = ParseExportSpec("type=oci,dest=x,compression-level=1,compression=gzip");
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->compression.level, 1);
+  auto u = ParseExportSpec("type=oci,dest=x,compression=uncompressed,force-compression=0");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->compression.compression, Compression::kUncompressed);
+}
+
+TEST(ExportSpec, CompressionErrors) {
+  EXPECT_EQ(ParseExportSpec("type=oci,dest=x,compression=lz4").status().message(),
+            "invalid -o \"type=oci,dest=x,compression=lz4\": unsupported compression type lz4");
+  EXPECT_EQ(ParseExportSpec("type=oci,dest=x,compression-level=x").status().message(),
+            "invalid -o \"type=oci,dest=x,compression-level=x\": non-int value x specified for "
+            "compression-level");
+  EXPECT_EQ(ParseExportSpec("type=oci,dest=x,compression-level=").status().message(),
+            "invalid -o \"type=oci,dest=x,compression-level=\": non-int value  specified for "
+            "compression-level");
+  EXPECT_EQ(ParseExportSpec("type=oci,dest=x,compression-level=12").status().message(),
+            "invalid -o \"type=oci,dest=x,compression-level=12\": compression-level 12 is out of "
+            "range for gzip (0..9)");
+  EXPECT_EQ(
+      ParseExportSpec("type=oci,dest=x,compression=zstd,compression-level=0").status().message(),
+      "invalid -o \"type=oci,dest=x,compression=zstd,compression-level=0\": "
+      "compression-level 0 is out of range for zstd (1..19)");
+  EXPECT_EQ(ParseExportSpec("type=oci,dest=x,force-compression=maybe").status().message(),
+            "invalid -o \"type=oci,dest=x,force-compression=maybe\": non-bool value maybe "
+            "specified for force-compression");
+  EXPECT_EQ(ParseExportSpec("type=local,dest=d,compression=zstd").status().message(),
+            "invalid -o \"type=local,dest=d,compression=zstd\": compression applies to the oci "
+            "and oci-layout types only");
 }
 
 TEST(HumanSize, DockerStyle) {

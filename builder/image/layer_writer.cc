@@ -17,64 +17,41 @@
 #include <vector>
 
 #include "base/in_root.h"
+#include "builder/image/compressor.h"
 #include "builder/image/media_types.h"
 
 namespace latchkey::image {
 namespace {
 
-// Receives the uncompressed tar from libarchive: hashes it (diff_id), deflates it to gzip and
-// streams the compressed bytes into a blob writer (which hashes them: the blob digest).
-class GzipHashSink {
+// Receives the uncompressed tar from libarchive: hashes it (diff_id) and streams it into a blob
+// writer (which hashes what it stores: the blob digest), through a Compressor unless the layer
+// is kept uncompressed (then the writer's hash is the diff_id: the tar is hashed once).
+class LayerSink {
  public:
-  GzipHashSink(BlobStore::Writer* out, int level) : out_(out) {
-    zs_ = {};
-    // windowBits 15 + 16: gzip wrapper with zlib's default header (mtime 0, no name, OS unix).
-    ok_ = deflateInit2(&zs_, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
-  }
-  ~GzipHashSink() {
-    if (ok_) deflateEnd(&zs_);
-  }
-  bool initialized() const { return ok_; }
+  LayerSink(BlobStore::Writer* out, std::unique_ptr<Compressor> compressor)
+      : out_(out), compressor_(std::move(compressor)) {}
 
   Status Write(const void* data, size_t size) {
-    diff_.Update(data, size);
     raw_size_ += static_cast<int64_t>(size);
-    zs_.next_in = static_cast<Bytef*>(const_cast<void*>(data));
-    zs_.avail_in = static_cast<uInt>(size);
-    return Pump(Z_NO_FLUSH);
+    if (!compressor_) return out_->Write(data, size);
+    diff_.Update(data, size);
+    return compressor_->Write(data, size);
   }
-  Status Finish() { return Pump(Z_FINISH); }
+  Status Finish() { return compressor_ ? compressor_->Finish() : Status::OK(); }
+  bool compressed() const { return compressor_ != nullptr; }
   std::string DiffId() { return diff_.Finish(); }
   int64_t raw_size() const { return raw_size_; }
   Status error;  // the first failure seen by the libarchive callback
 
  private:
-  Status Pump(int flush) {
-    unsigned char buf[1 << 16];
-    for (;;) {
-      zs_.next_out = buf;
-      zs_.avail_out = sizeof buf;
-      int rc = deflate(&zs_, flush);
-      if (rc == Z_STREAM_ERROR) return InternalError("layer: gzip compression failed");
-      size_t have = sizeof buf - zs_.avail_out;
-      if (have > 0) LK_RETURN_IF_ERROR(out_->Write(buf, have));
-      if (flush == Z_FINISH) {
-        if (rc == Z_STREAM_END) return Status::OK();
-      } else if (zs_.avail_in == 0 && zs_.avail_out != 0) {
-        return Status::OK();
-      }
-    }
-  }
-
   BlobStore::Writer* out_;
-  z_stream zs_;
-  bool ok_ = false;
+  std::unique_ptr<Compressor> compressor_;
   Sha256 diff_;
   int64_t raw_size_ = 0;
 };
 
 la_ssize_t SinkWrite(struct archive* a, void* client, const void* buf, size_t n) {
-  auto* sink = static_cast<GzipHashSink*>(client);
+  auto* sink = static_cast<LayerSink*>(client);
   Status st = sink->Write(buf, n);
   if (!st.ok()) {
     if (sink->error.ok()) sink->error = st;
@@ -191,6 +168,7 @@ class TreeWriter {
   }
 
   Status Header(struct archive_entry* e, const std::string& path) {
+    if (opts_.observer != nullptr) LK_RETURN_IF_ERROR(opts_.observer->OnEntry(e));
     int rc = archive_write_header(a_, e);
     if (rc < ARCHIVE_WARN) return HeaderError(path);
     ++entries_;
@@ -313,6 +291,9 @@ class TreeWriter {
         return ErrnoStatus("layer: read", path, errno);
       }
       if (n == 0) break;
+      if (opts_.observer != nullptr) {
+        LK_RETURN_IF_ERROR(opts_.observer->OnData(buf.data(), static_cast<size_t>(n)));
+      }
       if (archive_write_data(a_, buf.data(), static_cast<size_t>(n)) < 0) {
         return HeaderError(path);
       }
@@ -342,14 +323,26 @@ Result<LayerDescriptor> WriteLayer(const std::string& dir, const LayerOptions& o
   if (!S_ISDIR(st.st_mode)) {
     return InvalidArgumentError("layer: source " + dir + " is not a directory");
   }
-  if (options.gzip_level < 1 || options.gzip_level > 9) {
+  if (options.compression == Compression::kGzip &&
+      (options.gzip_level < 1 || options.gzip_level > 9)) {
     return InvalidArgumentError("layer: gzip level " + std::to_string(options.gzip_level) +
                                 " is out of range 1..9");
   }
   LK_RETURN_IF_ERROR(base::PollCancel(options.cancel));
   LK_ASSIGN_OR_RETURN(BlobStore::Writer writer, blobs.NewWriter());
-  GzipHashSink sink(&writer, options.gzip_level);
-  if (!sink.initialized()) return InternalError("layer: cannot initialise zlib");
+  std::unique_ptr<Compressor> compressor;
+  if (options.compression != Compression::kUncompressed) {
+    const int level = options.compression == Compression::kGzip
+                          ? options.gzip_level
+                          : DefaultCompressionLevel(options.compression);
+    auto made =
+        Compressor::Create(options.compression, level, options.threads,
+                           [&writer](const void* p, size_t n) { return writer.Write(p, n); });
+    // Its errors are the store's (the gzip header is written at once) or a library's.
+    if (!made.ok()) return made.status();
+    compressor = std::move(made).value();
+  }
+  LayerSink sink(&writer, std::move(compressor));
 
   ArchivePtr a(archive_write_new());
   archive_write_set_format_pax_restricted(a.get());
@@ -368,14 +361,16 @@ Result<LayerDescriptor> WriteLayer(const std::string& dir, const LayerOptions& o
   }
   LK_RETURN_IF_ERROR(sink.Finish());
   LayerDescriptor d;
-  d.media_type = kMediaTypeLayerGzip;
-  d.diff_id = sink.DiffId();
+  d.media_type = LayerMediaType(options.compression);
   d.uncompressed_size = sink.raw_size();
   d.entries = tw.entries();
+  const bool compressed = sink.compressed();
+  if (compressed) d.diff_id = sink.DiffId();
   LK_RETURN_IF_ERROR(base::PollCancel(options.cancel));  // the last check before publishing
   LK_ASSIGN_OR_RETURN(BlobInfo info, writer.Commit());
   d.digest = info.digest;
   d.size = info.size;
+  if (!compressed) d.diff_id = info.digest;
   return d;
 }
 

@@ -1,9 +1,14 @@
-// WriteLayer: turns a directory into a gzip-compressed OCI layer blob in a BlobStore.
+// WriteLayer: turns a directory into an OCI layer blob in a BlobStore: a plain tar (the
+// builder's choice: compression is deferred to the outputs that need it, output_image.h) or a
+// gzip/zstd-compressed one (compressor.h, parallel).
 //
 // The tar is written with libarchive (restricted pax: plain ustar headers unless a field needs a
 // pax record, e.g. long names or xattrs) and streamed through one pass that hashes the
-// uncompressed tar (the diff_id), gzips it with zlib (header mtime 0, no file name) and hashes the
-// compressed bytes (the blob digest) while writing them to the store. Nothing is buffered whole.
+// uncompressed tar (the diff_id), compresses it (gzip: header mtime 0, no file name) and hashes
+// the stored bytes (the blob digest) while writing them to the store; an uncompressed layer is
+// hashed once (digest = diff_id). Nothing is buffered whole. A LayerObserver sees every entry
+// and every byte of file data in that same pass (the builder's leak scan), so nothing reads the
+// layer again.
 //
 // Entries are written depth-first with the names of each directory sorted bytewise, parents
 // before children, without a root entry and without a "./" prefix ("bin/", "bin/sh"). Kept per
@@ -35,15 +40,29 @@
 #ifndef LATCHKEY_BUILDER_IMAGE_LAYER_WRITER_H_
 #define LATCHKEY_BUILDER_IMAGE_LAYER_WRITER_H_
 
+#include <archive_entry.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 
 #include "base/cancel.h"
 #include "builder/image/blob_store.h"
+#include "builder/image/compressor.h"
 #include "latchkey/status.h"
 
 namespace latchkey::image {
+
+// Sees a layer's entries as WriteLayer writes them: OnEntry with the complete header (name, link
+// target, owner, mode, xattrs) before its data, then OnData for each chunk of that entry's file
+// data, in tar order (whiteouts included, as the ".wh." entries they become). Called on
+// WriteLayer's thread. An error fails the layer (nothing is published) and is returned as is.
+class LayerObserver {
+ public:
+  virtual ~LayerObserver() = default;
+  virtual Status OnEntry(struct archive_entry* entry) = 0;
+  virtual Status OnData(const void* data, size_t size) = 0;
+};
 
 enum class LayerSource {
   kOverlayUpper,  // an overlayfs upperdir: whiteouts and opaque dirs are converted
@@ -54,15 +73,19 @@ struct LayerOptions {
   LayerSource source = LayerSource::kOverlayUpper;
   // Seconds since the epoch; mtimes after it are clamped to it. Unset: mtimes kept.
   std::optional<int64_t> source_date_epoch;
-  int gzip_level = 6;  // zlib level 1..9
+  // kUncompressed: media type ...layer.v1.tar, digest = diff_id.
+  Compression compression = Compression::kGzip;
+  int gzip_level = 6;                 // zlib level 1..9 (gzip); zstd uses its default level
+  int threads = 0;                    // compressor threads (0: one per CPU)
+  LayerObserver* observer = nullptr;  // not owned; may be null
   // Polled while the tree is written (base/cancel.h); empty: never cancelled.
   base::CancelCheck cancel;
 };
 
 struct LayerDescriptor {
-  std::string media_type;  // kMediaTypeLayerGzip
-  std::string digest;      // "sha256:..." of the compressed blob
-  int64_t size = 0;        // compressed size in bytes
+  std::string media_type;  // kMediaTypeLayerTar, kMediaTypeLayerGzip or kMediaTypeLayerZstd
+  std::string digest;      // "sha256:..." of the blob as stored
+  int64_t size = 0;        // stored size in bytes
   std::string diff_id;     // "sha256:..." of the uncompressed tar
   int64_t uncompressed_size = 0;
   int64_t entries = 0;  // tar entries written (whiteouts included)

@@ -9,6 +9,7 @@ inline constexpr const char* kMediaTypeManifest = "application/vnd.oci.image.man
 inline constexpr const char* kMediaTypeConfig = "application/vnd.oci.image.config.v1+json";
 inline constexpr const char* kMediaTypeLayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
 inline constexpr const char* kMediaTypeLayerTar = "application/vnd.oci.image.layer.v1.tar";
+inline constexpr const char* kMediaTypeLayerZstd = "application/vnd.oci.image.layer.v1.tar+zstd";
 inline constexpr const char* kMediaTypeDockerLayerGzip =
     "application/vnd.docker.image.rootfs.diff.tar.gzip";
 inline constexpr const char* kMediaTypeDockerManifest =

@@ -186,6 +186,11 @@ class BuildRun {
                                                             std::vector<std::string>* allowed);
   Status ScanLayer(const image::LayerDescriptor& desc, const LayerRef& where,
                    std::vector<std::string>* allowed, bool at_step);
+  // What the leak guard does with a layer's findings (ScanLayer's, or those of the scan made
+  // while CommitLayer wrote the layer): each is recorded; one the user allowed is returned in
+  // `allowed` with a warning; any other fails with the leak error.
+  Status LayerFindings(const std::vector<LeakFinding>& findings, const image::LayerDescriptor& desc,
+                       const LayerRef& where, std::vector<std::string>* allowed, bool at_step);
   // After a leak: no cache entry this build wrote may be reused (a rebuild must run those
   // steps again, fetch the secrets again and meet the leak guard again), and the build is
   // marked refused, so that the layers it wrote are deleted when it ends.
@@ -204,6 +209,7 @@ class BuildRun {
   Status Export(const image::Image& img, BuildResult& result);
   // Pushes `img` as `ref` through req_.pusher, with its lines on vertex `v` (export.cc).
   Status PushImage(int v, const image::ImageRef& ref, const image::Image& img, BuildResult& result);
+  Result<image::Image> EmitImage(const image::Image& img, const image::ExportSpec& out, int vertex);
   Status Fail(int vertex, const std::string& name, int line, int end_line, Status st);
   std::string Created() const {
     return req_.source_date_epoch ? image::FormatRfc3339(*req_.source_date_epoch) : NowRfc3339();

@@ -17,6 +17,7 @@
 #include "builder/image/digest.h"
 #include "builder/image/image_ref.h"
 #include "builder/image/layer_writer.h"
+#include "builder/image/output_image.h"
 #include "builder/solver/build_run.h"
 
 namespace latchkey::build {
@@ -43,8 +44,9 @@ bool DirIsEmpty(const std::string& dir) {
 
 }  // namespace
 
-// Turns a step's upper dir into a layer: written to the blob store, leak-scanned, then moved
-// into the layer cache. nullopt when the step changed nothing.
+// Turns a step's upper dir into a layer: written to the blob store uncompressed (outputs
+// compress it when they need to: image/output_image.h) and leak-scanned in the same pass, then
+// moved into the layer cache. nullopt when the step changed nothing.
 Result<std::optional<image::LayerDescriptor>> BuildRun::CommitLayer(
     const std::string& upper, const LayerRef& where, std::vector<std::string>* allowed) {
   if (DirIsEmpty(upper)) return std::optional<image::LayerDescriptor>();
@@ -52,6 +54,10 @@ Result<std::optional<image::LayerDescriptor>> BuildRun::CommitLayer(
   opts.source = image::LayerSource::kOverlayUpper;
   opts.source_date_epoch = req_.source_date_epoch;
   opts.cancel = CheckCancelled;
+  opts.compression = image::Compression::kUncompressed;
+  LK_ASSIGN_OR_RETURN(const LeakScanner* scanner, Scanner());
+  std::unique_ptr<LayerLeakScan> scan = scanner->StartLayerScan();
+  opts.observer = scan.get();
   Result<image::LayerDescriptor> written = image::WriteLayer(upper, opts, store_.blobs());
   if (!written.ok()) {
     if (written.status().code() == StatusCode::kCancelled) return written.status();
@@ -59,11 +65,13 @@ Result<std::optional<image::LayerDescriptor>> BuildRun::CommitLayer(
                                        " (Dockerfile:" + std::to_string(where.line) + ")");
   }
   image::LayerDescriptor desc = std::move(written).value();
-  Status scan = ScanLayer(desc, where, allowed, /*at_step=*/true);
-  if (!scan.ok()) {
+  Status scanned = scan ? LayerFindings(scan->TakeFindings(), desc, where, allowed,
+                                        /*at_step=*/true)
+                        : Status::OK();
+  if (!scanned.ok()) {
     ::unlink(store_.blobs().PathFor(desc.digest).c_str());
     DropCacheEntries();
-    return scan;
+    return scanned;
   }
   std::string dest =
       req_.state_dir + "/layers/sha256/" + std::string(image::DigestHex(desc.diff_id));
@@ -79,6 +87,27 @@ Result<std::optional<image::LayerDescriptor>> BuildRun::CommitLayer(
   }
   written_layers_.push_back(desc);
   return std::optional<image::LayerDescriptor>(desc);
+}
+
+// The image as an oci output emits it: its layers compressed as the output asks (once per
+// layer, compression and level: the store's compressed-layer cache).
+Result<image::Image> BuildRun::EmitImage(const image::Image& img, const image::ExportSpec& out,
+                                         int vertex) {
+  const image::OutputCompression& c = out.compression;
+  const int level = c.level < 0 ? image::DefaultCompressionLevel(c.compression) : c.level;
+  auto start = std::chrono::steady_clock::now();
+  LK_ASSIGN_OR_RETURN(image::Image emit,
+                      image::ImageForOutput(store_.blobs(), img, c, CheckCancelled));
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  char took[32];
+  std::snprintf(took, sizeof took, "%.1fs", secs);
+  progress_.Note(
+      vertex,
+      "compressing layers (" + std::string(image::CompressionName(c.compression)) +
+          (c.compression == image::Compression::kUncompressed ? ""
+                                                              : " level " + std::to_string(level)) +
+          ") " + took + " done");
+  return emit;
 }
 
 Status BuildRun::Export(const image::Image& img, BuildResult& result) {
@@ -153,8 +182,9 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
     switch (out.type) {
       case image::ExportType::kOciArchive:
         LK_RETURN_IF_ERROR(step("exporting to oci image format", [&](int v) -> Status {
-          progress_.Note(v, "exporting manifest " + img.manifest_digest + " done");
-          LK_RETURN_IF_ERROR(image::WriteOciArchive(store_.blobs(), img, out.dest, name_ref,
+          LK_ASSIGN_OR_RETURN(image::Image emit, EmitImage(img, out, v));
+          progress_.Note(v, "exporting manifest " + emit.manifest_digest + " done");
+          LK_RETURN_IF_ERROR(image::WriteOciArchive(store_.blobs(), emit, out.dest, name_ref,
                                                     image_name, CheckCancelled));
           if (executor::CancelRequested()) {
             // Interrupted while the archive was written: it is not left behind as a result.
@@ -167,8 +197,9 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
         break;
       case image::ExportType::kOciLayout:
         LK_RETURN_IF_ERROR(step("exporting to oci image layout", [&](int v) -> Status {
+          LK_ASSIGN_OR_RETURN(image::Image emit, EmitImage(img, out, v));
           const bool existed = PathExists(out.dest);
-          LK_RETURN_IF_ERROR(image::WriteOciLayout(store_.blobs(), img, out.dest, name_ref,
+          LK_RETURN_IF_ERROR(image::WriteOciLayout(store_.blobs(), emit, out.dest, name_ref,
                                                    image_name, CheckCancelled));
           LK_RETURN_IF_ERROR(RemoveIfCancelled(out.dest, existed));
           progress_.Note(v, "writing " + out.dest + ":" + name_ref + " done");

@@ -48,6 +48,12 @@ Status BuildRun::ScanLayer(const image::LayerDescriptor& desc, const LayerRef& w
   if (scanner->empty()) return Status::OK();
   LK_ASSIGN_OR_RETURN(std::string path, store_.blobs().Path(desc.digest));
   LK_ASSIGN_OR_RETURN(std::vector<LeakFinding> findings, scanner->ScanLayerFile(path));
+  return LayerFindings(findings, desc, where, allowed, at_step);
+}
+
+Status BuildRun::LayerFindings(const std::vector<LeakFinding>& findings,
+                               const image::LayerDescriptor& desc, const LayerRef& where,
+                               std::vector<std::string>* allowed, bool at_step) {
   std::vector<LeakPlace> refused;
   for (const LeakFinding& f : findings) {
     LK_RETURN_IF_ERROR(RecordLeak(f, desc.digest, where));

@@ -91,6 +91,53 @@ class LeakScanContext {
   LeakMatcher::State state_ = LeakMatcher::kStart;
 };
 
+// Scans one tar entry's header -- name, link target, owner names, xattrs (keys and values) --
+// and starts its "data" part.
+void ScanEntryHeader(LeakScanContext& ctx, const SecretMatcher& matcher, struct archive_entry* e) {
+  auto scan_string = [&](const std::string& path, std::string part, const char* value) {
+    if (value == nullptr || *value == '\0') return;
+    ctx.BeginPart(path, std::move(part));
+    ctx.Feed(Bytes(value));
+  };
+  // Entry names, link targets and xattrs are only viewed in libarchive's buffers: one of them
+  // may hold a secret, which must not be copied into a std::string.
+  const char* name = archive_entry_pathname(e);
+  if (name == nullptr) name = archive_entry_pathname_utf8(e);
+  const std::string path = matcher.Mask(name != nullptr ? name : "");
+
+  scan_string(path, "name", name);
+  const char* link = archive_entry_hardlink(e);
+  if (link == nullptr) link = archive_entry_symlink(e);
+  scan_string(path, "linkname", link);
+  scan_string(path, "uname", archive_entry_uname(e));
+  scan_string(path, "gname", archive_entry_gname(e));
+
+  // libarchive may list a key twice (pax writers emit both SCHILY.xattr and LIBARCHIVE.xattr
+  // records); each key is one part, all its values scanned.
+  std::vector<std::pair<std::string_view, std::vector<std::span<const uint8_t>>>> xattrs;
+  const char* xname = nullptr;
+  const void* xvalue = nullptr;
+  size_t xsize = 0;
+  archive_entry_xattr_reset(e);
+  while (archive_entry_xattr_next(e, &xname, &xvalue, &xsize) == ARCHIVE_OK) {
+    std::string_view key = xname != nullptr ? xname : "";
+    auto it =
+        std::find_if(xattrs.begin(), xattrs.end(), [&](const auto& x) { return x.first == key; });
+    if (it == xattrs.end()) it = xattrs.insert(xattrs.end(), {key, {}});
+    it->second.push_back({static_cast<const uint8_t*>(xvalue), xsize});
+  }
+  for (const auto& [key, values] : xattrs) {
+    ctx.BeginPart(path, "xattr " + matcher.Mask(key));
+    ctx.Feed(Bytes(key));
+    for (const auto& v : values) {
+      ctx.Restart();
+      ctx.Feed(v);
+    }
+  }
+
+  ctx.BeginPart(path, "data");
+}
+
 // A LayerStream error as the scanner reports it: gzip and zlib errors do not name the blob
 // (I/O errors do), so they get its path.
 Status StreamError(const Status& st, const std::string& blob_path) {
@@ -207,54 +254,12 @@ Result<std::vector<LeakFinding>> LeakScanner::ScanLayerFile(const std::string& b
   }
 
   LeakScanContext ctx(*matcher_, secret_ids_, out);
-  auto scan_string = [&](const std::string& path, std::string part, const char* value) {
-    if (value == nullptr || *value == '\0') return;
-    ctx.BeginPart(path, std::move(part));
-    ctx.Feed(Bytes(value));
-  };
-
   for (;;) {
     struct archive_entry* e = nullptr;
     int rc = archive_read_next_header(a.get(), &e);
     if (rc == ARCHIVE_EOF) break;
     if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) return failed();
-    // Entry names, link targets and xattrs are only viewed in libarchive's buffers: one of them
-    // may hold a secret, which must not be copied into a std::string.
-    const char* name = archive_entry_pathname(e);
-    if (name == nullptr) name = archive_entry_pathname_utf8(e);
-    const std::string path = matcher_->Mask(name != nullptr ? name : "");
-
-    scan_string(path, "name", name);
-    const char* link = archive_entry_hardlink(e);
-    if (link == nullptr) link = archive_entry_symlink(e);
-    scan_string(path, "linkname", link);
-    scan_string(path, "uname", archive_entry_uname(e));
-    scan_string(path, "gname", archive_entry_gname(e));
-
-    // libarchive may list a key twice (pax writers emit both SCHILY.xattr and LIBARCHIVE.xattr
-    // records); each key is one part, all its values scanned.
-    std::vector<std::pair<std::string_view, std::vector<std::span<const uint8_t>>>> xattrs;
-    const char* xname = nullptr;
-    const void* xvalue = nullptr;
-    size_t xsize = 0;
-    archive_entry_xattr_reset(e);
-    while (archive_entry_xattr_next(e, &xname, &xvalue, &xsize) == ARCHIVE_OK) {
-      std::string_view key = xname != nullptr ? xname : "";
-      auto it =
-          std::find_if(xattrs.begin(), xattrs.end(), [&](const auto& x) { return x.first == key; });
-      if (it == xattrs.end()) it = xattrs.insert(xattrs.end(), {key, {}});
-      it->second.push_back({static_cast<const uint8_t*>(xvalue), xsize});
-    }
-    for (const auto& [key, values] : xattrs) {
-      ctx.BeginPart(path, "xattr " + matcher_->Mask(key));
-      ctx.Feed(Bytes(key));
-      for (const auto& v : values) {
-        ctx.Restart();
-        ctx.Feed(v);
-      }
-    }
-
-    ctx.BeginPart(path, "data");
+    ScanEntryHeader(ctx, *matcher_, e);
     int64_t pos = 0;
     for (;;) {
       const void* block = nullptr;
@@ -277,6 +282,37 @@ Result<std::vector<LeakFinding>> LeakScanner::ScanLayerFile(const std::string& b
   Status drained = reader.Drain();
   if (!drained.ok()) return StreamError(drained, blob_path);
   return out;
+}
+
+struct LayerLeakScan::State {
+  State(std::shared_ptr<const SecretMatcher> m, const std::vector<std::string>& ids)
+      : matcher(std::move(m)), ctx(*matcher, ids, findings) {}
+  std::shared_ptr<const SecretMatcher> matcher;
+  std::vector<LeakFinding> findings;
+  LeakScanContext ctx;
+};
+
+LayerLeakScan::LayerLeakScan(std::shared_ptr<const SecretMatcher> matcher,
+                             const std::vector<std::string>& ids)
+    : state_(std::make_unique<State>(std::move(matcher), ids)) {}
+
+LayerLeakScan::~LayerLeakScan() = default;
+
+Status LayerLeakScan::OnEntry(struct archive_entry* entry) {
+  ScanEntryHeader(state_->ctx, *state_->matcher, entry);
+  return Status::OK();
+}
+
+Status LayerLeakScan::OnData(const void* data, size_t size) {
+  if (!state_->ctx.done()) state_->ctx.Feed({static_cast<const uint8_t*>(data), size});
+  return Status::OK();
+}
+
+std::vector<LeakFinding> LayerLeakScan::TakeFindings() { return std::move(state_->findings); }
+
+std::unique_ptr<LayerLeakScan> LeakScanner::StartLayerScan() const {
+  if (empty()) return nullptr;
+  return std::unique_ptr<LayerLeakScan>(new LayerLeakScan(matcher_, secret_ids_));
 }
 
 }  // namespace latchkey::build

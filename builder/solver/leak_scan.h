@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "builder/image/layer_writer.h"
 #include "latchkey/status.h"
 #include "secure/secret_buffer.h"
 #include "secure/secret_matcher.h"
@@ -54,6 +55,25 @@ struct LeakFinding {
   std::string part;
 
   friend bool operator==(const LeakFinding&, const LeakFinding&) = default;
+};
+
+// The leak scan of a layer while WriteLayer writes it (image::LayerObserver): the same
+// findings, in the same order, as LeakScanner::ScanLayerFile on the finished blob, without
+// reading the blob again. Made by LeakScanner::StartLayerScan; shares the scanner's automaton
+// and secret ids (the scanner must outlive it). One layer, one thread.
+class LayerLeakScan : public image::LayerObserver {
+ public:
+  ~LayerLeakScan() override;
+  Status OnEntry(struct archive_entry* entry) override;
+  Status OnData(const void* data, size_t size) override;
+  // The findings so far (all of them once WriteLayer returned OK).
+  std::vector<LeakFinding> TakeFindings();
+
+ private:
+  friend class LeakScanner;
+  struct State;
+  LayerLeakScan(std::shared_ptr<const SecretMatcher> matcher, const std::vector<std::string>& ids);
+  std::unique_ptr<State> state_;
 };
 
 class LeakScanner {
@@ -90,6 +110,10 @@ class LeakScanner {
   // corrupt: <zlib message>", "leak scan: <path>: gzip data is truncated", or "leak scan: <path>:
   // <libarchive message>" (e.g. "Unrecognized archive format") for a corrupt blob.
   Result<std::vector<LeakFinding>> ScanLayerFile(const std::string& blob_path) const;
+
+  // A scan to hand WriteLayer as LayerOptions::observer: the layer is scanned as it is written
+  // (one pass over its bytes). nullptr when empty().
+  std::unique_ptr<LayerLeakScan> StartLayerScan() const;
 
   // Scans what a step changed in a directory that outlives it (a cache mount): every entry under
   // `root` whose ctime is at or after `since` (changed_tree.h) -- its name, its symlink target

@@ -3,6 +3,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -261,6 +263,38 @@ TEST(LeakScanLayer, FindsSecretsInALayerFromWriteLayer) {
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_EQ(*got, (std::vector<LeakFinding>{Finding("tok", "url", "app/.npmrc", "data"),
                                             Finding("tok", "base64url", "tok/7****", "name")}));
+}
+
+// The one-pass scan (WriteLayer's observer) finds what a scan of the written blob finds, in the
+// same order: names, symlink targets, xattrs, data of several chunks, whiteouts.
+TEST(LeakScanLayer, ScanWhileWritingEqualsScanOfTheBlob) {
+  ScratchDir d;
+  image::testing::WriteText(d / "tree/app/.npmrc", "//registry/:_authToken=tok%2fen%2bk%3fy\n");
+  std::string big(300000, 'x');
+  big.replace(65530, kToken.size(), kToken);  // spans two 64 KiB reads
+  image::testing::WriteText(d / "tree/app/big", big);
+  std::filesystem::create_directories(d / "tree/tok");
+  ::symlink("../app/.npmrc", (d / "tree/tok/7dG9rL2VuK2s_eQ").c_str());
+  ::symlink("tok/en+k?y", (d / "tree/link").c_str());
+  image::testing::WriteText(d / "tree/x", "clean");
+  ASSERT_EQ(::setxattr((d / "tree/x").c_str(), "user.t", kToken.data(), kToken.size(), 0), 0);
+  ASSERT_EQ(::mknod((d / "tree/gone").c_str(), S_IFCHR | 0600, 0), 0);  // a whiteout
+  auto store = image::BlobStore::Open(d / "store");
+  ASSERT_TRUE(store.ok());
+  LeakScanner s = Scanner({{"tok", Value(kToken)}, {"other", Value("other-secret")}});
+  std::unique_ptr<LayerLeakScan> scan = s.StartLayerScan();
+  ASSERT_NE(scan, nullptr);
+  image::LayerOptions o;
+  o.compression = image::Compression::kUncompressed;
+  o.observer = scan.get();
+  auto layer = image::WriteLayer(d / "tree", o, *store);
+  ASSERT_TRUE(layer.ok()) << layer.status().ToString();
+  auto after = s.ScanLayerFile(store->PathFor(layer->digest));
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  std::vector<LeakFinding> during = scan->TakeFindings();
+  EXPECT_EQ(during.size(), 5u);
+  EXPECT_EQ(during, *after);
+  EXPECT_EQ(LeakScanner().StartLayerScan(), nullptr);
 }
 
 TEST(LeakScanLayer, SkipsAllowedIdsAndReportsNothingForACleanLayer) {

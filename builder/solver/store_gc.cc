@@ -19,6 +19,7 @@
 #include "builder/image/fs_util.h"
 #include "builder/image/image_store.h"
 #include "builder/image/oci_image.h"
+#include "builder/image/output_image.h"
 #include "builder/solver/build_cache.h"
 
 namespace latchkey::build {
@@ -113,6 +114,8 @@ struct Inventory {
   std::map<std::string, int64_t> layers;                // diff_id -> bytes
   std::vector<std::pair<std::string, int64_t>> temps;   // path -> bytes
   std::vector<std::pair<std::string, int64_t>> mounts;  // cache mount dir -> bytes
+  // The compressed-layer cache (image/output_image.h): diff_id + compression -> blob.
+  std::vector<image::CompressedCacheEntry> compressed;
 };
 
 std::string BlobsDir(const std::string& s) { return s + "/images/blobs/sha256"; }
@@ -135,6 +138,10 @@ Result<Inventory> TakeInventory(const std::string& state) {
       }
       inv.images.push_back(image::StoredImage{e.ref_name, std::move(*img)});
     }
+  }
+  if (::stat((layout + "/compressed").c_str(), &st) == 0) {
+    LK_ASSIGN_OR_RETURN(image::BlobStore blobs, image::BlobStore::Open(layout));
+    LK_ASSIGN_OR_RETURN(inv.compressed, image::ListCompressedCache(blobs));
   }
   for (const auto& n : Names(BlobsDir(state))) {
     if (IsHex64(n)) inv.blobs["sha256:" + n] = TreeBytes(BlobsDir(state) + "/" + n);
@@ -264,10 +271,30 @@ GcReport Plan(const Inventory& inv, const GcPolicy& policy) {
       }
     }
   }
+  // Compressed copies of layers (and the output manifests naming them): kept (with their
+  // blobs) while a kept cache entry or, except for --all, an image references their diff_id
+  // (or manifest) and the blob is there; else the entry goes (before its blob: Apply deletes
+  // in report order).
+  std::set<std::string> compressed_blobs, compressed_named;
+  for (const auto& c : inv.compressed) {
+    if (!c.digest.empty()) compressed_named.insert(c.digest);
+    const bool referenced =
+        cache_layers.contains(c.source) ||
+        (!policy.all && (image_layers.contains(c.source) || image_blobs.contains(c.source)));
+    if (!c.digest.empty() && referenced && inv.blobs.contains(c.digest)) {
+      compressed_blobs.insert(c.digest);
+    } else {
+      add(GcItem::Kind::kCompressedEntry, c.path, TreeBytes(c.path));
+    }
+  }
   // Sweep.
   for (const auto& [d, b] : inv.blobs) {
-    if (image_blobs.contains(d) || cache_blobs.contains(d)) continue;
-    const bool manifest = IsManifest(BlobsDir(inv.state) + "/" + std::string(image::DigestHex(d)));
+    if (image_blobs.contains(d) || cache_blobs.contains(d) || compressed_blobs.contains(d)) {
+      continue;
+    }
+    // An output's manifest (named by a compressed-copy entry) is not an untagged image.
+    const bool manifest = !compressed_named.contains(d) &&
+                          IsManifest(BlobsDir(inv.state) + "/" + std::string(image::DigestHex(d)));
     add(manifest ? GcItem::Kind::kImage : GcItem::Kind::kBlob, d, b);
   }
   for (const auto& [d, b] : inv.layers) {
@@ -276,7 +303,8 @@ GcReport Plan(const Inventory& inv, const GcPolicy& policy) {
   for (const auto& [p, b] : inv.temps) add(GcItem::Kind::kTemp, p, b);
   // Images first after cache entries, for the report.
   std::stable_partition(report.items.begin(), report.items.end(), [](const GcItem& i) {
-    return i.kind == GcItem::Kind::kCacheEntry || i.kind == GcItem::Kind::kCacheMount;
+    return i.kind == GcItem::Kind::kCacheEntry || i.kind == GcItem::Kind::kCacheMount ||
+           i.kind == GcItem::Kind::kCompressedEntry;
   });
   return report;
 }
@@ -318,6 +346,16 @@ Status Apply(const std::string& state, const GcReport& report) {
         }
         break;
       }
+      case GcItem::Kind::kCompressedEntry:
+        if (::unlink(item.id.c_str()) != 0 && errno != ENOENT) {
+          if (errno == EISDIR || errno == EPERM) {
+            LK_RETURN_IF_ERROR(image::RemoveAll(item.id));
+          } else {
+            return image::ErrnoStatus("remove compressed-layer cache entry", item.id, errno);
+          }
+        }
+        ::rmdir(item.id.substr(0, item.id.rfind('/')).c_str());  // its diff_id dir, if now empty
+        break;
       case GcItem::Kind::kLayer:
         LK_RETURN_IF_ERROR(RemoveDirAtomically(
             LayersDir(state) + "/" + std::string(image::DigestHex(item.id)), state));

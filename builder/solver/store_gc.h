@@ -4,7 +4,9 @@
 //
 // Roots (marked): every entry of images/index.json (its manifest, config and layer blobs, and
 // the unpacked layer directories of its diff_ids) and every build cache entry the policy keeps
-// (its layer blob and unpacked directory). Swept: blobs and unpacked layers no root names,
+// (its layer blob and unpacked directory). A compressed copy of a layer (the compressed-layer
+// cache, image/output_image.h) is kept with its blob while a kept cache entry or (except with
+// `all`) an image references the layer's diff_id. Swept: blobs and unpacked layers no root names,
 // temporary files of the blob store and the layer cache, and -- when the policy says so -- cache
 // entries and RUN --mount=type=cache directories.
 //
@@ -59,7 +61,9 @@ struct GcPolicy {
 
 // One thing the GC deletes (or, in a dry run, would delete).
 struct GcItem {
-  enum class Kind { kCacheEntry, kCacheMount, kImage, kBlob, kLayer, kTemp };
+  // kCompressedEntry: an entry of the compressed-layer cache (image/output_image.h) whose
+  // diff_id no kept root references (its blob is then swept as a kBlob).
+  enum class Kind { kCacheEntry, kCacheMount, kImage, kBlob, kLayer, kTemp, kCompressedEntry };
   Kind kind;
   std::string id;     // cache key, "sha256:..." digest, diff_id, or a path under the state dir
   int64_t bytes = 0;  // disk space it frees (cache entries: the entry file only)

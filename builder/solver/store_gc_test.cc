@@ -11,6 +11,7 @@
 #include "builder/image/image_store.h"
 #include "builder/image/layer_extract.h"
 #include "builder/image/layer_writer.h"
+#include "builder/image/output_image.h"
 #include "builder/solver/build_cache.h"
 
 namespace latchkey::build {
@@ -44,6 +45,7 @@ class StoreGcTest : public ::testing::Test {
     WriteText(root + "/c", content);
     image::LayerOptions lo;
     lo.source = image::LayerSource::kRootfs;
+    lo.compression = image::Compression::kUncompressed;  // as the builder writes layers
     auto layer = image::WriteLayer(root, lo, store_->blobs());
     EXPECT_TRUE(layer.ok()) << layer.status().message();
     CacheEntry e;
@@ -70,6 +72,13 @@ class StoreGcTest : public ::testing::Test {
       for (const auto& l : si.image.layers) {
         EXPECT_TRUE(store_->blobs().Verify(l.digest).ok()) << si.ref;
       }
+    }
+    // Every compressed-layer cache entry names a present blob.
+    auto compressed = image::ListCompressedCache(store_->blobs());
+    ASSERT_TRUE(compressed.ok()) << compressed.status().message();
+    for (const auto& c : *compressed) {
+      EXPECT_FALSE(c.digest.empty()) << c.path;
+      EXPECT_TRUE(store_->blobs().Verify(c.digest).ok()) << c.path;
     }
     for (const auto& e : std::filesystem::directory_iterator(cache_->dir() + "/index")) {
       std::string key = e.path().stem().string();
@@ -270,6 +279,55 @@ TEST_F(StoreGcTest, UnreadableTaggedImageStopsTheGcBeforeAnyDelete) {
   EXPECT_TRUE(store_->blobs().Has(orphan->digest));
 }
 
+// An output's compressed copies of a layer stay while the layer is referenced, and go with it:
+// the cache entry first, then the blob.
+TEST_F(StoreGcTest, CompressedCopiesFollowTheirLayer) {
+  image::Image a = MakeImage("a:1", "a");
+  image::OutputCompression oc;
+  oc.compression = image::Compression::kZstd;
+  oc.force = true;
+  auto out = image::ImageForOutput(store_->blobs(), a, oc);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  const std::string zstd_blob = out->layers[0].digest;
+  const std::string cache_dir = image::CompressedCacheDir(store_->blobs());
+  WriteText(cache_dir + "/" + std::string(64, 'e') + "/gzip-6", "not json");
+  auto r = CollectGarbage(dir_.path(), GcPolicy{}, false, false);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(store_->blobs().Has(zstd_blob));
+  EXPECT_TRUE(store_->blobs().Has(out->manifest_digest));  // the output's manifest: kept with a:1
+  ASSERT_FALSE(r->items.empty());
+  EXPECT_EQ(r->items[0].kind, GcItem::Kind::kCompressedEntry);  // the unparsable one
+  EXPECT_EQ(r->items[0].id, cache_dir + "/" + std::string(64, 'e') + "/gzip-6");
+  ExpectEverythingReferencedExists();
+
+  ASSERT_TRUE(store_->Remove("a:1").ok());
+  r = CollectGarbage(dir_.path(), GcPolicy{}, false, false);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_FALSE(store_->blobs().Has(zstd_blob));
+  EXPECT_FALSE(store_->blobs().Has(out->manifest_digest));
+  int images = 0;
+  for (const auto& i : r->items) images += i.kind == GcItem::Kind::kImage;
+  EXPECT_EQ(images, 1);  // a:1's manifest; the output's is not reported as an image
+  size_t entry_at = r->items.size(), blob_at = r->items.size();
+  for (size_t i = 0; i < r->items.size(); ++i) {
+    if (r->items[i].kind == GcItem::Kind::kCompressedEntry) entry_at = i;
+    if (r->items[i].id == zstd_blob) blob_at = i;
+  }
+  EXPECT_LT(entry_at, blob_at);
+  EXPECT_TRUE(std::filesystem::is_empty(cache_dir));
+
+  // prune --all drops the compressed copies of tagged images too (a cache), not their layers.
+  image::Image b = MakeImage("b:1", "b");
+  out = image::ImageForOutput(store_->blobs(), b, oc);
+  ASSERT_TRUE(out.ok());
+  GcPolicy all;
+  all.all = true;
+  ASSERT_TRUE(CollectGarbage(dir_.path(), all, false, false).ok());
+  EXPECT_FALSE(store_->blobs().Has(out->layers[0].digest));
+  EXPECT_TRUE(store_->blobs().Has(b.layers[0].digest));
+  ExpectEverythingReferencedExists();
+}
+
 // Tag, rm, cache store and GC in a random order (fixed seed): after every GC, everything a tag
 // or a cache entry references is still there.
 TEST_F(StoreGcTest, RandomOrderNeverLosesAReferencedBlob) {
@@ -279,7 +337,7 @@ TEST_F(StoreGcTest, RandomOrderNeverLosesAReferencedBlob) {
     made.push_back(MakeImage("base:" + std::to_string(i), "v" + std::to_string(i)));
   for (int round = 0; round < 60; ++round) {
     const std::string name = "img" + std::to_string(rng() % 5) + ":1";
-    switch (rng() % 6) {
+    switch (rng() % 6) {  // 5: a GC
       case 0:
         ASSERT_TRUE(store_->Tag(name, made[rng() % made.size()]).ok());
         break;
@@ -292,7 +350,18 @@ TEST_F(StoreGcTest, RandomOrderNeverLosesAReferencedBlob) {
       case 3:
         MakeCacheEntry(std::string(64, "abcdef"[rng() % 6]), "c" + std::to_string(round));
         break;
-      default: {
+      case 4: {  // an output: compressed copies of an image's layers, cached
+        const image::Image& img = made[rng() % made.size()];
+        if (!store_->blobs().Has(img.manifest_digest)) break;
+        image::OutputCompression oc;
+        oc.compression = rng() % 2 ? image::Compression::kZstd : image::Compression::kGzip;
+        oc.force = true;
+        oc.level = 1 + static_cast<int>(rng() % 2);
+        auto out = image::ImageForOutput(store_->blobs(), img, oc);
+        ASSERT_TRUE(out.ok()) << out.status().message();
+        break;
+      }
+      case 5: {
         GcPolicy p;
         p.all = rng() % 3 == 0;
         p.cache = rng() % 4 != 0;

@@ -1,4 +1,4 @@
-#include "builder/image/image_for_output.h"
+#include "builder/image/sendable_image.h"
 
 #include <nlohmann/json.hpp>
 
@@ -6,7 +6,7 @@
 
 namespace latchkey::image {
 
-Result<OutputImage> ImageForOutput(BlobStore& blobs, const Image& image, const OutputOptions&) {
+Result<OutputImage> SendableImage(BlobStore& blobs, const Image& image) {
   OutputImage out;
   LK_ASSIGN_OR_RETURN(out.manifest, blobs.ReadBytes(image.manifest_digest, /*verify=*/true));
   out.digest = image.manifest_digest;
