@@ -48,6 +48,7 @@ plugins/file/file_provider_test.cc broker/plugin_test_util.h the test loads the 
 plugins/file/file_provider_test.cc broker/provider_instance.h the test drives the plugin through the host's ABI checks
 plugins/env/env_provider_test.cc broker/plugin_test_util.h the test loads the built plugin through the host's loader
 plugins/env/env_provider_test.cc broker/provider_instance.h the test drives the plugin through the host's ABI checks
+sdk/conformance/plugin_check_main.cc broker/process_conformance.h the standalone tool runs its suite through latchkey's process host too
 EOF
 )
 
