@@ -1,11 +1,16 @@
 #include "broker/process_conformance.h"
 
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
 
 #include <filesystem>
 #include <memory>
 
+#include "broker/provider_host.h"
 #include "broker/provider_process.h"
 
 namespace latchkey {
@@ -92,6 +97,9 @@ std::vector<CheckResult> RunProcessConformance(const conformance::ConformanceOpt
     return skip_rest("latchkey-provider-host not found at " + host_path);
   }
   const auto timeout = std::chrono::seconds(options.timeout_seconds);
+  // The crash and hang the checks provoke are expected: their log lines would only be noise
+  // in the report (and in --json output).
+  PluginLogger("plugin")->set_level(spdlog::level::off);
 
   auto probe = ProbePlugin("plugin", host_path, options.plugin_path, "", timeout);
   if (!probe.ok()) {
@@ -101,6 +109,7 @@ std::vector<CheckResult> RunProcessConformance(const conformance::ConformanceOpt
   out.push_back(Pass("process-load",
                      probe->name + " " + probe->version + " in latchkey-provider-host, confined"));
 
+  PluginLogger(probe->name)->set_level(spdlog::level::off);
   Run run{options, expected, probe->name, nullptr};
   ProcessProviderOptions po;
   po.name = probe->name;
@@ -108,6 +117,21 @@ std::vector<CheckResult> RunProcessConformance(const conformance::ConformanceOpt
   po.plugin_path = options.plugin_path;
   for (const auto& [k, v] : options.config) po.config.push_back(ConfigValue::Text(k, v));
   po.start_timeout = timeout;
+  // A plugin that serves environment variables gets this process's environment, as a session
+  // hands it the caller's (the host's own environment is clean).
+  size_t env_size = 0;
+  for (char** e = environ; *e != nullptr; ++e) env_size += std::strlen(*e) + 1;
+  auto env_buf = SecretBuffer::Allocate(env_size);
+  if (env_buf.ok()) {
+    uint8_t* p = env_buf->mutable_data();
+    for (char** e = environ; *e != nullptr; ++e) {
+      size_t n = std::strlen(*e) + 1;  // with its NUL: NAME=VALUE\0...
+      std::memcpy(p, *e, n);
+      p += n;
+    }
+    env_buf->Seal();
+  }
+  if (env_buf.ok()) po.environment = std::make_shared<const SecretBuffer>(std::move(*env_buf));
   po.crashes = std::make_shared<CrashTracker>(1000, std::chrono::minutes(1));
   auto created = ProcessProvider::Create(std::move(po));
   if (!created.ok()) {
