@@ -4,7 +4,8 @@
 //   process-load            the host loads the plugin (same loader, under its confinement)
 //   process-create          create with the given --config, in the host
 //   process-fetch-expected  each --ref returns its --expect-file's bytes through the host
-//   process-error-path      a missing reference fails cleanly and the host lives on
+//   process-error-path      a missing reference is answered (the plugin's error, or a value from
+//                           a plugin that serves any reference) and the host lives on
 //   process-crash           a host killed with SIGSEGV fails that one fetch with
 //                           `provider "NAME" crashed (signal 11, SIGSEGV) while fetching
 //                           "lk-conformance-crash"; it will be restarted` and the next one is
