@@ -5,8 +5,10 @@
 //   - resolves a secret id to a source: a source the caller declared with --secret first,
 //     then the configuration's `secrets:` map;
 //   - asks policy whether this session may have it (the deciding rule is recorded);
-//   - calls the provider (an instance private to the session) with the full request context
-//     and a deadline; concurrent fetches of one id reach the provider once;
+//   - calls the provider (an instance private to the session: inline, or a process-isolated
+//     latchkey-provider-host, broker/provider.h) with the full request context and a deadline;
+//     concurrent fetches of one id reach the provider once; a process-isolated provider's crash
+//     is audited as provider.crashed and its next fetch starts a fresh host;
 //   - writes the secret.fetch audit record durably, and only then releases the value;
 //   - keeps the value for the rest of the session unless the provider said "do not cache", its
 //     expiry passed, or it comes from the "file" provider (files are re-read for every step, so
