@@ -165,9 +165,13 @@ Status FrameChannel::ReadFully(uint8_t* p, size_t n,
                                bool (*stop)(const void*), const void* stop_arg,
                                base::UniqueFd* fd_out) {
   constexpr auto kPoll = std::chrono::milliseconds(50);
+  // With a deadline or a stop flag, read without blocking first and poll only when nothing is
+  // there yet (a frame's payload usually arrives with its header: one syscall, not two).
+  const bool waitable = deadline.has_value() || stop != nullptr;
+  bool must_wait = false;
   size_t got = 0;
   while (got < n) {
-    if (deadline.has_value() || stop != nullptr) {
+    if (waitable && must_wait) {
       for (;;) {
         if (stop != nullptr && stop(stop_arg)) return CancelledError("host protocol: cancelled");
         auto now = std::chrono::steady_clock::now();
@@ -193,11 +197,16 @@ Status FrameChannel::ReadFully(uint8_t* p, size_t n,
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
     msg.msg_control = control;
     msg.msg_controllen = sizeof(control);
-    ssize_t r = ::recvmsg(fd_.get(), &msg, MSG_CMSG_CLOEXEC);
+    ssize_t r = ::recvmsg(fd_.get(), &msg, MSG_CMSG_CLOEXEC | (waitable ? MSG_DONTWAIT : 0));
     if (r < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        must_wait = true;
+        continue;
+      }
+      if (errno == EINTR) continue;
       return UnavailableError(std::string("host protocol: ") + std::strerror(errno));
     }
+    must_wait = false;
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
       if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
       size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
