@@ -73,6 +73,12 @@ Result<std::unique_ptr<Broker>> Broker::Start(const Config& config, const Broker
     spec.name = p.name;
     spec.path = p.path;
     spec.sha256_pin = p.sha256;
+    spec.isolation = p.isolation;
+    spec.max_crashes = p.max_crashes;
+    spec.crash_window = p.crash_window;
+    spec.uid = p.uid;
+    spec.gid = p.gid;
+    spec.keep_fds = p.keep_fds;
     for (const auto& [key, value] : p.config) spec.config.push_back(ConfigValue::Text(key, value));
     so.providers.push_back(std::move(spec));
   }
@@ -87,6 +93,7 @@ Result<std::unique_ptr<Broker>> Broker::Start(const Config& config, const Broker
   so.audit = broker->audit_.get();
   so.fetch_timeout = config.fetch_timeout;
   so.cancelled = options.cancelled;
+  so.provider_host = config.provider_host;
   LK_ASSIGN_OR_RETURN(broker->sessions_, SessionManager::Create(std::move(so)));
   return broker;
 }

@@ -52,6 +52,7 @@ PluginConfig BundledPlugin(const std::string& name, const ConfigContext& ctx) {
   p.name = name;
   p.path = ProviderDir(ctx) + "/latchkey-" + name + ".so";
   p.bundled = true;
+  p.isolation = Isolation::kInline;
   return p;
 }
 
@@ -73,6 +74,8 @@ class Parser {
     Config cfg;
     cfg.source = source;
     cfg.provider_dir = ProviderDir(ctx_);
+    cfg.provider_host =
+        JoinPath(ctx_.exe_dir.empty() ? "/usr/bin" : ctx_.exe_dir, "latchkey-provider-host");
     for (const auto& name : kBundledPlugins) cfg.plugins.push_back(BundledPlugin(name, ctx_));
     std::string configured_state_dir;
     if (!root.IsNull()) {
@@ -143,7 +146,9 @@ class Parser {
       std::string path = IndexPath("plugins", i);
       const YAML::Node item = node[i];
       if (!c_.ExpectMap(item, path, false)) continue;
-      c_.CheckKeys(item, path, {"name", "path", "sha256", "config"});
+      c_.CheckKeys(item, path,
+                   {"name", "path", "sha256", "config", "isolation", "max_crashes", "crash_window",
+                    "uid", "gid", "keep_fds"});
       c_.RequireKeys(item, path, {"name"});
       PluginConfig p;
       p.where = c_.MarkOf(item);
@@ -199,6 +204,8 @@ class Parser {
       }
       if (item["config"]) PluginValues(item["config"], KeyPath(path, "config"), &p);
       p.bundled = bundled;
+      p.isolation = bundled ? Isolation::kInline : Isolation::kProcess;
+      IsolationKeys(item, path, &p);
       if (bundled) {
         for (auto& existing : cfg->plugins) {
           if (existing.name == p.name) existing = std::move(p);
@@ -206,6 +213,65 @@ class Parser {
       } else {
         cfg->plugins.push_back(std::move(p));
       }
+    }
+  }
+
+  // isolation, max_crashes, crash_window, uid, gid, keep_fds of one `plugins:` entry.
+  void IsolationKeys(const YAML::Node& item, const std::string& path, PluginConfig* p) {
+    if (item["isolation"]) {
+      auto s = c_.GetString(item["isolation"], KeyPath(path, "isolation"));
+      if (s && *s == "process") {
+        p->isolation = Isolation::kProcess;
+      } else if (s && *s == "inline") {
+        p->isolation = Isolation::kInline;
+      } else if (s) {
+        c_.Error(item["isolation"], KeyPath(path, "isolation"),
+                 "expected \"process\" or \"inline\", got \"" + *s + "\"");
+      }
+    }
+    if (item["max_crashes"]) {
+      auto n = c_.GetInt(item["max_crashes"], KeyPath(path, "max_crashes"), 0, 1000000);
+      if (n) p->max_crashes = static_cast<uint32_t>(*n);
+    }
+    if (item["crash_window"]) {
+      auto d = c_.GetDuration(item["crash_window"], KeyPath(path, "crash_window"));
+      if (d && d->count() == 0) {
+        c_.Error(item["crash_window"], KeyPath(path, "crash_window"), "must be greater than 0");
+      } else if (d) {
+        p->crash_window = *d;
+      }
+    }
+    if (item["uid"]) {
+      auto n = c_.GetInt(item["uid"], KeyPath(path, "uid"), 0, 0xfffffffe);
+      if (n) p->uid = static_cast<uint32_t>(*n);
+    }
+    if (item["gid"]) {
+      auto n = c_.GetInt(item["gid"], KeyPath(path, "gid"), 0, 0xfffffffe);
+      if (n) p->gid = static_cast<uint32_t>(*n);
+    }
+    if (item["keep_fds"]) {
+      const YAML::Node& fds = item["keep_fds"];
+      std::string fpath = KeyPath(path, "keep_fds");
+      if (c_.ExpectSequence(fds, fpath, false)) {
+        for (size_t i = 0; i < fds.size(); ++i) {
+          std::string ipath = IndexPath(fpath, i);
+          auto n = c_.GetInt(fds[i], ipath, 0, 65535);
+          if (n && *n < 4) {
+            c_.Error(fds[i], ipath,
+                     "descriptor " + std::to_string(*n) +
+                         " cannot be kept: 0-2 are /dev/null and 3 is the host's socket");
+          } else if (n) {
+            p->keep_fds.push_back(static_cast<int>(*n));
+          }
+        }
+      }
+    }
+    bool process_only = item["max_crashes"] || item["crash_window"] || item["uid"] || item["gid"] ||
+                        item["keep_fds"];
+    if (process_only && p->isolation == Isolation::kInline) {
+      c_.Error(item, path,
+               "max_crashes, crash_window, uid, gid and keep_fds apply to isolation: process "
+               "only (this plugin runs inline)");
     }
   }
 

@@ -33,6 +33,7 @@
 #include "broker/config_env.h"
 #include "broker/config_mark.h"
 #include "broker/policy.h"
+#include "broker/provider.h"
 #include "latchkey/status.h"
 
 namespace latchkey {
@@ -50,6 +51,17 @@ struct PluginConfig {
   std::vector<std::pair<std::string, std::string>> config;
   bool bundled = false;  // the implicit `file`, `env` or `store` plugin (possibly overridden)
   SourceMark where;      // the entry in the file; empty for an implicit bundled plugin
+  // `isolation`: how the plugin code runs. Default: inline for the bundled file, env and store
+  // providers, process (latchkey-provider-host) for every other plugin.
+  Isolation isolation = Isolation::kProcess;
+  // Process isolation only: back-off after more than `max_crashes` crashes within
+  // `crash_window` (docs/providers.md), the host's uid/gid (unset: the broker's), and the
+  // broker descriptors (>= 4) the plugin's config names and the host keeps open.
+  uint32_t max_crashes = 3;
+  std::chrono::milliseconds crash_window{60000};
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
+  std::vector<int> keep_fds;
 };
 
 // A configured secret: `secrets: {<id>: {provider: store, ref: ci/registry-token}}`.
@@ -124,6 +136,8 @@ struct Config {
   std::string state_dir;
   // Where the bundled provider plugins are: <exe_dir>/../lib/latchkey/providers.
   std::string provider_dir;
+  // The process-isolation host: <exe_dir>/latchkey-provider-host.
+  std::string provider_host;
   std::vector<PluginConfig> plugins;  // bundled first (file, env, store), then the file's
   // How long one provider fetch may take before it fails (and, in inline mode, is abandoned).
   std::chrono::milliseconds fetch_timeout{30000};

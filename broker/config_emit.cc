@@ -111,6 +111,16 @@ std::string EmitConfigYaml(const Config& config, const IsSecretConfigKey& is_sec
     out << YAML::Key << "name" << YAML::Value << p.name;
     out << YAML::Key << "path" << YAML::Value << p.path;
     if (!p.sha256.empty()) out << YAML::Key << "sha256" << YAML::Value << p.sha256;
+    out << YAML::Key << "isolation" << YAML::Value << IsolationName(p.isolation);
+    if (p.isolation == Isolation::kProcess) {
+      out << YAML::Key << "max_crashes" << YAML::Value << p.max_crashes;
+      out << YAML::Key << "crash_window" << YAML::Value << FormatDuration(p.crash_window);
+      if (p.uid) out << YAML::Key << "uid" << YAML::Value << *p.uid;
+      if (p.gid) out << YAML::Key << "gid" << YAML::Value << *p.gid;
+      if (!p.keep_fds.empty()) {
+        out << YAML::Key << "keep_fds" << YAML::Value << YAML::Flow << p.keep_fds;
+      }
+    }
     if (!p.config.empty()) {
       out << YAML::Key << "config" << YAML::Value << YAML::BeginMap;
       for (const auto& [k, v] : p.config) {

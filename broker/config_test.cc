@@ -125,8 +125,12 @@ TEST(Config, ExampleFileLoads) {
   auto c = LoadConfig(path, Ctx(1000));
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->state_dir, "/var/lib/latchkey");
-  ASSERT_EQ(c->plugins.size(), 4u);
+  ASSERT_EQ(c->plugins.size(), 5u);
+  EXPECT_EQ(c->plugins[4].name, "vault");
+  EXPECT_EQ(c->plugins[4].isolation, Isolation::kProcess);
+  EXPECT_EQ(c->plugins[4].keep_fds, std::vector<int>{5});
   EXPECT_EQ(c->plugins[2].name, "store");
+  EXPECT_EQ(c->plugins[2].isolation, Isolation::kInline);
   EXPECT_EQ(c->plugins[2].sha256,
             "0c1f0a6b3e5d2c7f9a8b4d6e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c");
   EXPECT_EQ(c->plugins[2].config.size(), 2u);
@@ -346,6 +350,49 @@ TEST(Config, ReportsEveryProblemAtOnce) {
 TEST(Config, PluginValuesAreNeverEchoedInErrors) {
   std::string e = Err("plugins:\n  - {name: v, path: /x.so, config: {token: {s3cr3t: 1}}}\n");
   EXPECT_EQ(e.find("s3cr3t"), std::string::npos) << e;
+}
+
+TEST(Config, IsolationDefaultsAndKeys) {
+  auto c = ParseConfig(
+      "plugins:\n  - {name: vault, path: /p/v.so}\n"
+      "  - {name: fast, path: /p/f.so, isolation: inline}\n"
+      "  - {name: env, isolation: process}\n"
+      "  - {name: run, path: /p/r.so, max_crashes: 5, crash_window: 2m, uid: 65534, gid: 65534,"
+      " keep_fds: [5, 9]}\n",
+      kFile, Ctx());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->provider_host, "/opt/lk/bin/latchkey-provider-host");
+  EXPECT_EQ(c->FindPlugin("file")->isolation, Isolation::kInline);
+  EXPECT_EQ(c->FindPlugin("store")->isolation, Isolation::kInline);
+  EXPECT_EQ(c->FindPlugin("env")->isolation, Isolation::kProcess);
+  EXPECT_EQ(c->FindPlugin("vault")->isolation, Isolation::kProcess);
+  EXPECT_EQ(c->FindPlugin("vault")->max_crashes, 3u);
+  EXPECT_EQ(c->FindPlugin("vault")->crash_window, std::chrono::minutes(1));
+  EXPECT_EQ(c->FindPlugin("fast")->isolation, Isolation::kInline);
+  const PluginConfig* run = c->FindPlugin("run");
+  EXPECT_EQ(run->max_crashes, 5u);
+  EXPECT_EQ(run->crash_window, std::chrono::minutes(2));
+  EXPECT_EQ(run->uid, 65534u);
+  EXPECT_EQ(run->gid, 65534u);
+  EXPECT_EQ(run->keep_fds, (std::vector<int>{5, 9}));
+  // The emitted configuration loads again, to the same settings.
+  auto again = ParseConfig(EmitConfigYaml(*c, nullptr), kFile, Ctx());
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->FindPlugin("run")->keep_fds, (std::vector<int>{5, 9}));
+  EXPECT_EQ(again->FindPlugin("env")->isolation, Isolation::kProcess);
+  EXPECT_EQ(again->FindPlugin("fast")->isolation, Isolation::kInline);
+}
+
+TEST(Config, IsolationErrors) {
+  EXPECT_EQ(Err("plugins:\n  - {name: v, path: /v.so, isolation: sandbox}\n"),
+            "/etc/latchkey/latchkey.yaml:2:39: plugins[0].isolation: expected \"process\" or "
+            "\"inline\", got \"sandbox\"");
+  EXPECT_EQ(Err("plugins:\n  - {name: v, path: /v.so, keep_fds: [3]}\n"),
+            "/etc/latchkey/latchkey.yaml:2:39: plugins[0].keep_fds[0]: descriptor 3 cannot be "
+            "kept: 0-2 are /dev/null and 3 is the host's socket");
+  EXPECT_EQ(Err("plugins:\n  - {name: v, path: /v.so, isolation: inline, max_crashes: 2}\n"),
+            "/etc/latchkey/latchkey.yaml:2:5: plugins[0]: max_crashes, crash_window, uid, gid and "
+            "keep_fds apply to isolation: process only (this plugin runs inline)");
 }
 
 TEST(Config, Registries) {
@@ -571,15 +618,19 @@ TEST(Config, EmitDefaults) {
             "plugins:\n"
             "  - name: file\n"
             "    path: /opt/lk/lib/latchkey/providers/latchkey-file.so\n"
+            "    isolation: inline\n"
             "  - name: env\n"
             "    path: /opt/lk/lib/latchkey/providers/latchkey-env.so\n"
+            "    isolation: inline\n"
             "  - name: store\n"
             "    path: /opt/lk/lib/latchkey/providers/latchkey-store.so\n"
+            "    isolation: inline\n"
             "    config:\n"
             "      path: \"/var/lib/latchkey/store/secrets.db\"\n"
             "      unlock_key_file: \"/var/lib/latchkey/store/unlock.key\"\n"
             "  - name: dockerconfig\n"
             "    path: /opt/lk/lib/latchkey/providers/latchkey-dockerconfig.so\n"
+            "    isolation: inline\n"
             "fetch_timeout: 30s\n"
             "secrets: {}\n"
             "policy:\n"

@@ -43,6 +43,10 @@ void WarnLeftovers(const HostContext& ctx, const char* operation) {
 
 }  // namespace
 
+const char* IsolationName(Isolation isolation) {
+  return isolation == Isolation::kProcess ? "process" : "inline";
+}
+
 StatusCode StatusCodeFromPlugin(int32_t code) {
   if (code < 0 || code > static_cast<int32_t>(StatusCode::kUnauthenticated)) {
     return StatusCode::kInternal;
@@ -211,7 +215,7 @@ Result<FetchedSecret> ProviderInstance::Fetch(const FetchRequest& request) {
   InitHeader(call->out);
   InitHeader(call->err);
 
-  if (!deadline.has_value() && request.cancelled == nullptr) {
+  if (request.direct || (!deadline.has_value() && request.cancelled == nullptr)) {
     call->Run(*core_);  // nothing to wait for besides the plugin: call it here
     return Finish(*call);
   }

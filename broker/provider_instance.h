@@ -31,39 +31,14 @@
 
 #include "broker/plugin_config.h"
 #include "broker/plugin_loader.h"
+#include "broker/provider.h"
 #include "broker/provider_host.h"
 #include "latchkey/status.h"
 #include "secure/secret_buffer.h"
 
 namespace latchkey {
 
-// What a fetch is about. Strings are passed to the plugin as NUL-terminated copies.
-struct FetchRequest {
-  std::string ref;        // the provider reference: a path, a variable name, "name@3"
-  std::string secret_id;  // the id the build asked for
-  std::string session_id;
-  std::string build_id;
-  std::string stage;
-  uint32_t step_index = 0;
-  uint32_t dockerfile_line = 0;
-  uint32_t requester_uid = 0;
-  // When the caller stops waiting; passed to the plugin as wall-clock ms and via
-  // check_deadline. When unset and `timeout` is set: the start of the call + `timeout`.
-  std::optional<std::chrono::steady_clock::time_point> deadline;
-  // The configured fetch timeout (`fetch_timeout`), named in the error when it passes.
-  std::chrono::milliseconds timeout{0};
-  // Set by the caller to cancel; may be nullptr; must outlive the Fetch call.
-  const std::atomic<bool>* cancelled = nullptr;
-};
-
-struct FetchedSecret {
-  SecretBuffer value;  // sealed
-  bool no_cache = false;
-  std::optional<int64_t> expires_unix_ms;
-  std::string version;  // empty when the provider did not say
-};
-
-class ProviderInstance {
+class ProviderInstance : public Provider {
  public:
   // Validates `config` against the library's descriptors, then calls create. Errors:
   // INVALID_ARGUMENT for config (see plugin_config.h), otherwise the plugin's own code and
@@ -73,7 +48,7 @@ class ProviderInstance {
   // Calls destroy, then wipes and frees every block still held under the instance context.
   // Must not run while a call is in flight, except an abandoned one: a poisoned instance is
   // never destroyed (its state is released if and when the abandoned call returns).
-  ~ProviderInstance();
+  ~ProviderInstance() override;
   ProviderInstance(const ProviderInstance&) = delete;
   ProviderInstance& operator=(const ProviderInstance&) = delete;
 
@@ -86,13 +61,14 @@ class ProviderInstance {
   //   CANCELLED          provider "<name>" was cancelled while fetching "<id>"
   //   UNAVAILABLE        provider "<name>" is not called again in this session: an earlier
   //                      fetch did not answer (the instance is poisoned)
-  Result<FetchedSecret> Fetch(const FetchRequest& request);
+  Result<FetchedSecret> Fetch(const FetchRequest& request) override;
   // Every reference the instance can serve. UNIMPLEMENTED when the plugin has no list.
-  Result<std::vector<std::string>> List();
+  Result<std::vector<std::string>> List() override;
   // OK when the backend is usable. UNIMPLEMENTED when the plugin has no health.
-  Status Health();
+  Status Health() override;
 
-  const std::string& name() const { return core_->library->name(); }
+  const std::string& name() const override { return core_->library->name(); }
+  Isolation isolation() const override { return Isolation::kInline; }
   const PluginLibrary& library() const { return *core_->library; }
   // Blocks the plugin currently keeps under its instance context (for tests and diagnostics).
   size_t instance_block_count() const { return core_->instance_ctx->block_count(); }

@@ -8,6 +8,7 @@
 #include "broker/logging.h"
 #include "broker/plugin_loader.h"
 #include "broker/provider_instance.h"
+#include "broker/provider_process.h"
 #include "broker/state_dir.h"
 #include "secure/redactor.h"
 
@@ -94,7 +95,17 @@ Result<std::unique_ptr<SessionManager>> SessionManager::Create(SessionManagerOpt
   if (options.requester.empty()) {
     options.requester = "uid=" + std::to_string(geteuid()) + " pid=" + std::to_string(getpid());
   }
-  return std::unique_ptr<SessionManager>(new SessionManager(std::move(options)));
+  std::unique_ptr<SessionManager> manager(new SessionManager(std::move(options)));
+  for (const auto& p : manager->options_.providers) {
+    if (p.isolation != Isolation::kProcess) continue;
+    manager->crashes_[p.name] = std::make_shared<CrashTracker>(p.max_crashes, p.crash_window);
+  }
+  return manager;
+}
+
+std::shared_ptr<CrashTracker> SessionManager::CrashesOf(const std::string& name) const {
+  auto it = crashes_.find(name);
+  return it == crashes_.end() ? nullptr : it->second;
 }
 
 std::vector<std::string> SessionManager::ProviderNames() const {
@@ -223,7 +234,7 @@ Result<Session::Resolved> Session::ResolveRegistry(const RegistryAccess& access)
                        " provider is configured)");
 }
 
-Result<ProviderInstance*> Session::InstanceFor(const std::string& provider) {
+Result<Provider*> Session::InstanceFor(const std::string& provider) {
   std::lock_guard lock(instances_mu_);
   auto it = instances_.find(provider);
   if (it != instances_.end()) return it->second.get();
@@ -231,22 +242,59 @@ Result<ProviderInstance*> Session::InstanceFor(const std::string& provider) {
   if (spec == nullptr) {
     return FailedPreconditionError("provider \"" + provider + "\" is not configured");
   }
-  PluginLoadOptions load_options;
-  load_options.sha256_pin = spec->sha256_pin;
-  LK_ASSIGN_OR_RETURN(auto library, PluginLoader::Load(spec->path, load_options));
   std::vector<ConfigValue> config = spec->config;
   bool configured_env = std::any_of(config.begin(), config.end(),
                                     [](const ConfigValue& v) { return v.key == "environment"; });
-  // A provider that serves environment variables gets the caller's environment, not the
-  // broker's (unless the configuration pins one).
-  if (!configured_env && attrs_.environment && PluginTakesKey(*library, "environment")) {
-    LK_ASSIGN_OR_RETURN(SecretBuffer env, SecretBuffer::CopyOf(attrs_.environment->bytes()));
-    config.push_back(ConfigValue::Secret("environment", std::move(env)));
+  std::unique_ptr<Provider> instance;
+  if (spec->isolation == Isolation::kProcess) {
+    // The plugin is never loaded here: latchkey-provider-host loads it (same checks).
+    ProcessProviderOptions o;
+    o.name = spec->name;
+    o.host_path = manager_->options().provider_host;
+    o.plugin_path = spec->path;
+    o.sha256_pin = spec->sha256_pin;
+    o.config = std::move(config);
+    if (!configured_env) o.environment = attrs_.environment;
+    o.uid = spec->uid;
+    o.gid = spec->gid;
+    o.keep_fds = spec->keep_fds;
+    o.start_timeout = manager_->options().fetch_timeout;
+    o.crashes = manager_->CrashesOf(spec->name);
+    o.on_crash = [this](const ProviderCrash& crash) { AuditCrash(crash); };
+    LK_ASSIGN_OR_RETURN(instance, ProcessProvider::Create(std::move(o)));
+  } else {
+    PluginLoadOptions load_options;
+    load_options.sha256_pin = spec->sha256_pin;
+    LK_ASSIGN_OR_RETURN(auto library, PluginLoader::Load(spec->path, load_options));
+    // A provider that serves environment variables gets the caller's environment, not the
+    // broker's (unless the configuration pins one).
+    if (!configured_env && attrs_.environment && PluginTakesKey(*library, "environment")) {
+      LK_ASSIGN_OR_RETURN(SecretBuffer env, SecretBuffer::CopyOf(attrs_.environment->bytes()));
+      config.push_back(ConfigValue::Secret("environment", std::move(env)));
+    }
+    LK_ASSIGN_OR_RETURN(instance, ProviderInstance::Create(std::move(library), config));
   }
-  LK_ASSIGN_OR_RETURN(auto instance, ProviderInstance::Create(std::move(library), config));
-  ProviderInstance* raw = instance.get();
+  Provider* raw = instance.get();
   instances_.emplace(provider, std::move(instance));
   return raw;
+}
+
+void Session::AuditCrash(const ProviderCrash& crash) {
+  audit::ProviderCrashedRecord rec;
+  rec.session = attrs_.id;
+  rec.provider = crash.provider;
+  rec.secret = crash.secret_id;
+  rec.signal = crash.signal;
+  rec.signal_name = crash.signal_name;
+  rec.exit_status = crash.exit_status;
+  rec.crashes = crash.crashes;
+  rec.backoff = crash.backoff;
+  // The fetch fails either way; a record that cannot be written is logged by the audit log.
+  Status st = manager_->options().audit->Append(std::move(rec));
+  if (!st.ok()) {
+    GetLogger("broker")->error("session {}: provider {} crashed: {}", attrs_.id, crash.provider,
+                               st.message());
+  }
 }
 
 Status Session::Audit(const std::string& secret_id, const StepContext& step, const FetchAudit& a,
@@ -570,6 +618,7 @@ Result<SecretView> Session::FetchDecided(const std::string& secret_id, const Ste
   FetchRequest req;
   // A file source is read through the descriptor policy decided on, not by its path again.
   req.ref = decided.file ? decided.file->ProcPath() : resolved.ref;
+  req.file_fd = decided.file ? decided.file->fd() : -1;
   req.secret_id = secret_id;
   req.session_id = attrs_.id;
   req.build_id = attrs_.build_id;

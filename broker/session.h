@@ -5,8 +5,10 @@
 //   - resolves a secret id to a source: a source the caller declared with --secret first,
 //     then the configuration's `secrets:` map;
 //   - asks policy whether this session may have it (the deciding rule is recorded);
-//   - calls the provider (an instance private to the session) with the full request context
-//     and a deadline; concurrent fetches of one id reach the provider once;
+//   - calls the provider (an instance private to the session: inline, or a process-isolated
+//     latchkey-provider-host, broker/provider.h) with the full request context and a deadline;
+//     concurrent fetches of one id reach the provider once; a process-isolated provider's crash
+//     is audited as provider.crashed and its next fetch starts a fresh host;
 //   - writes the secret.fetch audit record durably, and only then releases the value;
 //   - keeps the value for the rest of the session unless the provider said "do not cache", its
 //     expiry passed, or it comes from the "file" provider (files are re-read for every step, so
@@ -39,6 +41,7 @@
 #include "broker/audit/audit_log.h"
 #include "broker/plugin_config.h"
 #include "broker/policy.h"
+#include "broker/provider.h"
 #include "broker/secret_flags.h"
 #include "broker/source_path.h"
 #include "latchkey/status.h"
@@ -46,7 +49,9 @@
 
 namespace latchkey {
 
-class ProviderInstance;
+class Provider;
+class CrashTracker;
+struct ProviderCrash;
 
 // How to make an instance of one configured provider.
 struct ProviderSpec {
@@ -54,6 +59,14 @@ struct ProviderSpec {
   std::string path;        // the .so
   std::string sha256_pin;  // optional
   std::vector<ConfigValue> config;
+  // inline: a ProviderInstance in this process; process: a ProcessProvider
+  // (broker/provider_process.h) with the settings below.
+  Isolation isolation = Isolation::kInline;
+  uint32_t max_crashes = 3;
+  std::chrono::milliseconds crash_window{60000};
+  std::optional<uint32_t> uid{};
+  std::optional<uint32_t> gid{};
+  std::vector<int> keep_fds{};
 };
 
 // One entry of the configuration's `secrets:` map.
@@ -254,7 +267,7 @@ class Session {
   // The source of a registry credential (FetchRegistry's rules).
   Result<Resolved> ResolveRegistry(const RegistryAccess& access) const;
   std::string FileSourcePath(const std::string& ref) const;
-  Result<ProviderInstance*> InstanceFor(const std::string& provider);
+  Result<Provider*> InstanceFor(const std::string& provider);
   // `access`: a registry request (kind registry, its host, repository and scope), or nullptr.
   Decided Decide(const std::string& secret_id, const Resolved& resolved,
                  const RegistryAccess* access = nullptr) const;
@@ -285,6 +298,8 @@ class Session {
                       std::chrono::steady_clock::time_point start);
   // A view of the value `e` holds for `secret_id`.
   static SecretView ViewOf(const std::string& secret_id, const CacheEntry& e, bool from_cache);
+  // Writes the provider.crashed record of a process-isolated provider's crash.
+  void AuditCrash(const ProviderCrash& crash);
   // Ends a fetch begun under mu_ (wakes Close).
   void EndFetch();
   bool Expired() const;
@@ -304,7 +319,7 @@ class Session {
   // the leak scan until Close.
   std::vector<std::pair<std::string, CacheEntry>> released_;
   std::map<std::string, std::shared_ptr<InFlight>> in_flight_;
-  std::map<std::string, std::unique_ptr<ProviderInstance>> instances_;
+  std::map<std::string, std::unique_ptr<Provider>> instances_;
   std::mutex instances_mu_;  // serialises instance creation
   uint64_t fetches_ = 0;
   uint64_t provider_calls_ = 0;
@@ -326,6 +341,8 @@ struct SessionManagerOptions {
   const std::atomic<bool>* cancelled = nullptr;
   // Who opened sessions, for session.open ("uid=0(root) pid=42"); default derived.
   std::string requester;
+  // latchkey-provider-host, for providers with isolation: process.
+  std::string provider_host;
 };
 
 class SessionManager {
@@ -342,10 +359,14 @@ class SessionManager {
   // Names of the configured providers.
   std::vector<std::string> ProviderNames() const;
   const ProviderSpec* FindProvider(const std::string& name) const;
+  // The crash accounting of a process-isolated provider, shared by every session; nullptr for
+  // an inline one.
+  std::shared_ptr<CrashTracker> CrashesOf(const std::string& name) const;
 
  private:
   explicit SessionManager(SessionManagerOptions options) : options_(std::move(options)) {}
   SessionManagerOptions options_;
+  std::map<std::string, std::shared_ptr<CrashTracker>> crashes_;
 };
 
 // A random 128-bit id as 32 lowercase hex digits.

@@ -627,5 +627,63 @@ TEST_F(SessionTest, RegistryWithoutEntryOrDockerConfigProviderIsNotFound) {
             "pull,push");
 }
 
+// A process-isolated provider that crashes fails the one fetch that needed it: the error names
+// the signal, provider.crashed is audited, the session's other providers keep working, and the
+// next fetch of the same provider starts a fresh host.
+TEST_F(SessionTest, ACrashingProcessProviderFailsOnlyItsFetch) {
+  std::string build =
+      std::getenv("LATCHKEY_BUILD_DIR") ? std::getenv("LATCHKEY_BUILD_DIR") : "build";
+  auto keys = audit::GenerateKeys();
+  ASSERT_TRUE(keys.ok());
+  audit::AuditOptions ao;
+  ao.path = (dir_ / "audit.log").string();
+  auto log = audit::AuditLog::Open(ao, std::make_shared<const audit::AuditKeys>(std::move(*keys)));
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  log_ = std::move(*log);
+  SessionManagerOptions o;
+  o.providers.push_back({"file", ProvidersDir() + "/latchkey-file.so", "", {}});
+  ProviderSpec vault{"vault",
+                     build + "/lib/latchkey/test-fixtures/fixture-behave.so",
+                     "",
+                     {ConfigValue::Text("name", "n1")}};
+  vault.isolation = Isolation::kProcess;
+  o.providers.push_back(std::move(vault));
+  o.provider_host = build + "/bin/latchkey-provider-host";
+  o.secrets["crashing"] = {"vault", "crash"};
+  o.secrets["fine"] = {"vault", "value:fine-value"};
+  o.policy = [](const PolicyRequest&) {
+    PolicyDecision d;
+    d.allowed = true;
+    d.rule = "allow-all";
+    return d;
+  };
+  o.audit = log_.get();
+  auto m = SessionManager::Create(std::move(o));
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  manager_ = std::move(*m);
+  auto s = Open({FileSource("npmrc")});
+
+  auto crashed = s->Fetch("crashing", {"0", 1, 3, "RUN --mount=type=secret,id=crashing true"});
+  ASSERT_FALSE(crashed.ok());
+  EXPECT_EQ(crashed.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(crashed.status().message(),
+            "provider \"vault\" crashed (signal 11, SIGSEGV) while fetching \"crashing\"; it will "
+            "be restarted");
+  auto file = s->Fetch("npmrc", {"0", 2, 4, "RUN --mount=type=secret,id=npmrc true"});
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(AsString(*file), "canary-npm-token-5150");
+  auto fine = s->Fetch("fine", {"0", 3, 5, "RUN --mount=type=secret,id=fine true"});
+  ASSERT_TRUE(fine.ok()) << fine.status().ToString();
+  EXPECT_EQ(AsString(*fine), "fine-value");
+  ASSERT_TRUE(s->Close().ok());
+  EXPECT_EQ(CountRecords({"\"event\":\"provider.crashed\"", "\"provider\":\"vault\"",
+                          "\"secret\":\"crashing\"", "\"signal\":11", "\"signal_name\":\"SIGSEGV\"",
+                          "\"crashes\":1", "\"backoff\":false"}),
+            1u);
+  EXPECT_EQ(CountRecords({"\"event\":\"secret.fetch\"", "\"secret\":\"crashing\"",
+                          "\"outcome\":\"error\"", "crashed (signal 11, SIGSEGV)"}),
+            1u);
+}
+
 }  // namespace
 }  // namespace latchkey

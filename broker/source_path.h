@@ -41,6 +41,8 @@ class OpenedFile {
   const std::string& resolved() const { return resolved_; }
   // "/proc/self/fd/<n>": opening it reopens this very file without walking `written`.
   std::string ProcPath() const;
+  // The open descriptor (owned here), for handing the file to a provider in another process.
+  int fd() const { return fd_; }
 
  private:
   OpenedFile() = default;

@@ -62,8 +62,10 @@ const char* EventName(const AuditRecord& record) {
       return "leak.finding";
     case 4:
       return "cache.hit";
-    default:
+    case 5:
       return "recovered";
+    default:
+      return "provider.crashed";
   }
 }
 
@@ -141,6 +143,15 @@ void AppendEventFields(const AuditRecord& record, Json* out) {
     j["containers"] = list(r->containers);
     j["mounts"] = list(r->mounts);
     j["dirs"] = list(r->dirs);
+  } else if (const auto* r = std::get_if<ProviderCrashedRecord>(&record)) {
+    j["session"] = Cap(r->session);
+    j["provider"] = Cap(r->provider);
+    j["secret"] = Cap(r->secret);
+    j["signal"] = r->signal;
+    j["signal_name"] = Cap(r->signal_name);
+    j["exit_status"] = r->exit_status;
+    j["crashes"] = r->crashes;
+    j["backoff"] = r->backoff;
   }
 }
 

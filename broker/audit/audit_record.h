@@ -127,11 +127,25 @@ struct RecoveredRecord {
   std::vector<std::string> dirs;        // directories removed
 };
 
-using AuditRecord = std::variant<SessionOpenRecord, SecretFetchRecord, SessionCloseRecord,
-                                 LeakFindingRecord, CacheHitRecord, RecoveredRecord>;
+// A process-isolated provider's host died during a call (broker/provider_process.h): the call
+// failed, and the next one starts a fresh host unless the provider is now in back-off.
+struct ProviderCrashedRecord {
+  std::string session;
+  std::string provider;     // configured provider name
+  std::string secret;       // the secret id being fetched; empty when not fetching
+  int64_t signal = 0;       // the signal that ended the host; 0 when it exited
+  std::string signal_name;  // "SIGSEGV"; empty when it exited
+  int64_t exit_status = 0;  // when it exited without a signal
+  uint64_t crashes = 0;     // crashes of this provider within its crash window, this one included
+  bool backoff = false;     // the provider is not restarted until crashes age out of the window
+};
+
+using AuditRecord =
+    std::variant<SessionOpenRecord, SecretFetchRecord, SessionCloseRecord, LeakFindingRecord,
+                 CacheHitRecord, RecoveredRecord, ProviderCrashedRecord>;
 
 // "session.open", "secret.fetch", "session.close", "leak.finding", "cache.hit",
-// "recovered".
+// "recovered", "provider.crashed".
 const char* EventName(const AuditRecord& record);
 inline constexpr const char* kCheckpointEvent = "audit.checkpoint";
 

@@ -381,6 +381,11 @@ ConformanceReport RunConformance(const ConformanceOptions& options, std::ostream
                    "); plugins must report through host->log and lk_error only"};
     }
     Record(&report, std::move(quiet), options, out);
+    if (options.extra_suite) {
+      for (CheckResult& r : options.extra_suite(options, base.expected)) {
+        Record(&report, std::move(r), options, out);
+      }
+    }
   }
   if (options.json) {
     out << "{\"plugin\": " << JsonString(options.plugin_path) << ", \"checks\": [";

@@ -11,6 +11,7 @@
 #define LATCHKEY_SDK_CONFORMANCE_CONFORMANCE_H_
 
 #include <cstdint>
+#include <functional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -25,6 +26,21 @@ struct ExpectedRef {
   std::string expect_file;  // a file holding exactly the bytes it must return
 };
 
+enum class Outcome { kPass, kFail, kSkip };
+
+struct CheckResult {
+  std::string name;
+  Outcome outcome = Outcome::kPass;
+  std::string reason;  // why it failed or was skipped; a note for a pass
+};
+
+struct ConformanceOptions;
+
+// A second suite that hosts the plugin another way (latchkey's process isolation:
+// broker/process_conformance.h). It gets the options and the contents of each --expect-file.
+using ExtraSuite = std::function<std::vector<CheckResult>(
+    const ConformanceOptions& options, const std::vector<std::vector<uint8_t>>& expected)>;
+
 struct ConformanceOptions {
   std::string plugin_path;
   std::vector<std::pair<std::string, std::string>> config;  // --config key=value
@@ -34,14 +50,9 @@ struct ConformanceOptions {
   int timeout_seconds = 60;                                 // per check
   int deadline_slack_ms = 2000;                             // see the deadline check
   bool json = false;                                        // --json
-};
-
-enum class Outcome { kPass, kFail, kSkip };
-
-struct CheckResult {
-  std::string name;
-  Outcome outcome = Outcome::kPass;
-  std::string reason;  // why it failed or was skipped; a note for a pass
+  // Run after the in-process checks, its results printed and counted like theirs (their
+  // names start with "process-"). Unset: only the in-process suite runs.
+  ExtraSuite extra_suite;
 };
 
 struct ConformanceReport {

@@ -1,10 +1,12 @@
 // latchkey-plugin-check: runs the provider conformance suite against one plugin.
-// Usage: see ConformanceUsage(). Exit status: 0 when every check passed or was skipped, 1 when
-// one failed, 2 on a usage error.
+// Usage: see ConformanceUsage(). Runs the suite in process and then through
+// latchkey-provider-host (broker/process_conformance.h), found next to this executable. Exit
+// status: 0 when every check passed or was skipped, 1 when one failed, 2 on a usage error.
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "broker/process_conformance.h"
 #include "conformance.h"
 
 int main(int argc, char** argv) {
@@ -22,6 +24,12 @@ int main(int argc, char** argv) {
               << latchkey::conformance::ConformanceUsage("latchkey-plugin-check");
     return 2;
   }
+  // Then the process-mode checks, through the latchkey-provider-host installed beside this tool.
+  std::string host = latchkey::HostNextToExecutable();
+  options->extra_suite = [host](const latchkey::conformance::ConformanceOptions& o,
+                                const std::vector<std::vector<uint8_t>>& expected) {
+    return latchkey::RunProcessConformance(o, expected, host);
+  };
   latchkey::conformance::ConformanceReport report =
       latchkey::conformance::RunConformance(*options, std::cout);
   return report.ok() ? 0 : 1;

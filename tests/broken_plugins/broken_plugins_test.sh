@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs latchkey-plugin-check against every deliberately broken plugin and asserts that it fails
 # the RIGHT check with the right reason; against the defect-free reference build and the SDK
-# example it must pass. It then runs the suite on every bundled provider found in
+# example it must pass (in process and through latchkey-provider-host). It then runs the suite on every bundled provider found in
 # lib/latchkey/providers (a failure there is a real finding).
 set -uo pipefail
 build=${LATCHKEY_BUILD_DIR:?LATCHKEY_BUILD_DIR must name the build directory}
@@ -49,6 +49,24 @@ expect_pass() {
 }
 
 expect_pass reference "$broken/latchkey-broken-reference.so" "${args[@]}"
+# The suite's second mode, through latchkey-provider-host: the exact crash and hang handling.
+out=$("$check" "$broken/latchkey-broken-reference.so" "${args[@]}" 2>&1)
+for line in "PASS process-load (broken 0.0.1 in latchkey-provider-host, confined)" \
+            "PASS process-fetch-expected" "PASS process-error-path" \
+            "PASS process-crash (clean error, fresh host)" \
+            "PASS process-hang (timed out, host killed, fresh host)"; do
+  grep -qxF -- "$line" <<<"$out" || fail "reference, process mode: no line [$line]"
+done
+# A plugin that crashes or ignores its deadline fails only the call in process mode: the
+# suite's inline checks catch the defect, its process checks still pass.
+out=$("$check" "$broken/latchkey-broken-crashes-health.so" "${args[@]}" 2>&1)
+grep -qxF "PASS process-crash (clean error, fresh host)" <<<"$out" \
+  || fail "crashes-health, process mode: $out"
+# Without the host beside the tool, the process checks are skipped, not failed.
+mkdir "$tmp/bin" && cp "$check" "$tmp/bin/"
+out=$("$tmp/bin/latchkey-plugin-check" "$broken/latchkey-broken-reference.so" "${args[@]}" 2>&1)
+grep -qxF "SKIP process-crash: latchkey-provider-host not found at $tmp/bin/latchkey-provider-host" \
+  <<<"$out" || fail "process checks without a host: $out"
 printf 'hello from the example' > "$tmp/greeting"
 expect_pass hello-example "$build/lib/latchkey/examples/latchkey-hello.so" \
   --config "greeting=hello from the example" --ref greeting --expect-file "$tmp/greeting"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A provider that never answers a fetch (inline mode): the configured fetch_timeout fails the
+# A provider that never answers a fetch (inline mode; process mode: process_provider_test.sh): the configured fetch_timeout fails the
 # step with the exact message, and Ctrl-C during the hung fetch ends the build with exit 130
 # within a few seconds (before either, such a build ran forever and ignored SIGINT/SIGTERM).
 # The hung plugin is the fixture-behave test plugin with the reference "hang".
@@ -12,6 +12,7 @@ config_with_timeout() {  # config_with_timeout DURATION
 plugins:
   - name: behave
     path: $plugin
+    isolation: inline
     config: {name: hung}
 secrets:
   hung: {provider: behave, ref: hang}

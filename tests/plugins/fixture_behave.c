@@ -3,10 +3,15 @@
  * responses so the host's checks can be exercised through the real loader. Built three
  * times: "behave" (concurrent), "behave-serialized" (BEHAVE_SERIALIZED) and "behave-short"
  * (BEHAVE_SHORT_TABLE: a table whose struct_size ends before list/health). Written in C. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "latchkey/provider.h"
 
@@ -144,6 +149,49 @@ static int32_t Fetch(lk_instance* inst, const lk_request* req, lk_secret* out, l
     err->code = LK_UNAVAILABLE;
     memset(err->message, 'x', sizeof(err->message));
     return LK_UNAVAILABLE;
+  }
+  if (strcmp(ref, "crash") == 0) {
+    /* A NULL dereference: SIGSEGV (for the process host's crash handling only). */
+    volatile int* nowhere = NULL;
+    *nowhere = 1;
+    return LK_INTERNAL;
+  }
+  if (StartsWith(ref, "exit:")) {
+    exit(atoi(ref + 5)); /* a plugin that exits the process (process host tests only) */
+  }
+  if (strcmp(ref, "scribble") == 0) {
+    /* Writes garbage on the process host's socket, fd 3 (process host tests only). */
+    static const char junk[] = "\x7f\x7f\x7f\x7fnot a frame";
+    if (write(3, junk, sizeof(junk) - 1) < 0) return LK_INTERNAL;
+    SleepMs(200);
+    return Reply(inst, req, out, "scribbled", 9, 0);
+  }
+  if (strcmp(ref, "ptrace") == 0) {
+    /* Tries to attach to its parent (the broker): the seccomp allowlist refuses ptrace. */
+    long rc = syscall(SYS_ptrace, 16L /* PTRACE_ATTACH */, (long)getppid(), 0L, 0L);
+    char buf[64];
+    int n = snprintf(buf, sizeof(buf), "rc=%ld errno=%d", rc, rc < 0 ? errno : 0);
+    return Reply(inst, req, out, buf, (size_t)n, 0);
+  }
+  if (strcmp(ref, "inside") == 0) {
+    /* The process as the plugin sees it: environment entries and open descriptors. */
+    extern char** environ;
+    char buf[256];
+    int n = 0, envc = 0;
+    DIR* dir = opendir("/proc/self/fd");
+    struct dirent* e;
+    while (environ[envc] != NULL) ++envc;
+    n = snprintf(buf, sizeof(buf), "env=%d fds=", envc);
+    if (dir != NULL) {
+      int first = 1;
+      while ((e = readdir(dir)) != NULL && n < (int)sizeof(buf) - 8) {
+        if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(dir)) continue;
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s%s", first ? "" : ",", e->d_name);
+        first = 0;
+      }
+      closedir(dir);
+    }
+    return Reply(inst, req, out, buf, (size_t)n, 0);
   }
   if (strcmp(ref, "hang") == 0) {
     /* A backend that never answers and never looks at the deadline. */

@@ -19,7 +19,7 @@ for f in include/latchkey/provider.h include/latchkey/provider.hpp include/latch
          lib/cmake/LatchkeySDK/LatchkeySDKTargets.cmake \
          lib/cmake/LatchkeySDK/LatchkeyProvider.cmake \
          lib/pkgconfig/latchkey-sdk.pc share/latchkey-sdk/latchkey-provider.map \
-         bin/latchkey-plugin-check; do
+         bin/latchkey-plugin-check bin/latchkey-provider-host; do
   [ -e "$prefix/$f" ] || { echo "FAILED: the sdk component did not install $f"; exit 1; }
 done
 if [ -e "$prefix/bin/latchkey" ] || [ -d "$prefix/lib/latchkey" ]; then

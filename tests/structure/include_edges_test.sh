@@ -55,6 +55,7 @@ plugins/dockerconfig/dockerconfig_provider.cc secure/secret_buffer.h the plugin 
 plugins/dockerconfig/dockerconfig_provider.cc secure/secure_json.h the plugin lists the file's keys without decoding values
 plugins/dockerconfig/dockerconfig_provider_test.cc broker/plugin_test_util.h the test loads the built plugin through the host's loader
 plugins/dockerconfig/dockerconfig_provider_test.cc broker/provider_instance.h the test drives the plugin through the host's ABI checks
+sdk/conformance/plugin_check_main.cc broker/process_conformance.h the standalone tool runs its suite through latchkey's process host too
 EOF
 )
 
