@@ -67,6 +67,16 @@ Result<std::unique_ptr<Broker>> Broker::Start(const Config& config, const Broker
       broker->audit_,
       audit::AuditLog::Open(ao, std::make_shared<const audit::AuditKeys>(std::move(*keys))));
 
+  LK_ASSIGN_OR_RETURN(broker->sessions_,
+                      MakeSessionManager(broker->config_, &broker->config_.policy,
+                                         broker->audit_.get(), options.cancelled));
+  return broker;
+}
+
+Result<std::unique_ptr<SessionManager>> MakeSessionManager(const Config& config,
+                                                          const Policy* policy,
+                                                          audit::AuditLog* audit,
+                                                          const std::atomic<bool>* cancelled) {
   SessionManagerOptions so;
   for (const auto& p : config.plugins) {
     ProviderSpec spec;
@@ -79,13 +89,11 @@ Result<std::unique_ptr<Broker>> Broker::Start(const Config& config, const Broker
   for (const auto& binding : config.secrets) {
     so.secrets[binding.id] = ConfiguredSecret{binding.provider, binding.ref};
   }
-  const Policy* policy = &broker->config_.policy;
   so.policy = [policy](const PolicyRequest& request) { return policy->Decide(request); };
-  so.audit = broker->audit_.get();
+  so.audit = audit;
   so.fetch_timeout = config.fetch_timeout;
-  so.cancelled = options.cancelled;
-  LK_ASSIGN_OR_RETURN(broker->sessions_, SessionManager::Create(std::move(so)));
-  return broker;
+  so.cancelled = cancelled;
+  return SessionManager::Create(std::move(so));
 }
 
 SecretFlagContext Broker::FlagContext(EnvNames env, std::string cwd) const {

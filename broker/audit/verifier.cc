@@ -17,7 +17,7 @@ using Json = nlohmann::ordered_json;
 const std::set<std::string>& KnownEvents() {
   static const std::set<std::string> events = {"session.open",  "secret.fetch", "session.close",
                                                "leak.finding",  "cache.hit",    "recovered",
-                                               kCheckpointEvent};
+                                               "daemon.recovered", kCheckpointEvent};
   return events;
 }
 
