@@ -108,6 +108,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
     d->addresses_.push_back("tcp://" + hp.substr(0, hp.rfind(':')) + ":" +
                             std::to_string(ports[i]));
   }
+  d->started_ = true;
   return d;
 }
 
@@ -130,7 +131,7 @@ Status Daemon::Shutdown() {
   if (refusal_) refusal_->Shutdown();
   Status st = Status::OK();
   if (broker_) st = broker_->audit().Checkpoint("shutdown");
-  Status marked = lock_.MarkStopped();
+  Status marked = lock_.MarkStopped(started_ ? 0 : lock_.previous_pid());
   return st.ok() ? marked : st;
 }
 

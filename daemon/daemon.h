@@ -75,7 +75,8 @@ class Daemon {
 
   // Stops accepting connections, ends every session (their calls end UNAVAILABLE), stops the
   // gRPC servers (calls still running after 5 s are cancelled), signs an audit checkpoint
-  // ("shutdown") and marks the state dir as cleanly stopped. Idempotent; the first error of
+  // ("shutdown") and marks the state dir as cleanly stopped (only after a successful Start: a
+  // failed one leaves the mark of a daemon that died for the next start). Idempotent; the first error of
   // the audit log or the lock file is returned (the rest still runs).
   Status Shutdown();
 
@@ -98,6 +99,7 @@ class Daemon {
   std::unique_ptr<RefusalServer> refusal_;
   std::vector<std::unique_ptr<UnixListener>> listeners_;
   std::vector<std::string> addresses_;
+  bool started_ = false;  // Start succeeded: Shutdown marks a clean stop, else keeps the mark
   bool stopped_ = false;
 };
 

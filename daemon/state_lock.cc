@@ -41,8 +41,13 @@ Result<StateDirLock> StateDirLock::Acquire(const std::string& state_dir) {
   return StateDirLock(std::move(fd), previous);
 }
 
-Status StateDirLock::MarkStopped() {
+Status StateDirLock::MarkStopped(int64_t dead_pid) {
   if (::ftruncate(fd_.get(), 0) != 0) return base::ErrnoStatus("empty lock file", "", errno);
+  if (dead_pid == 0) return Status::OK();
+  std::string pid = std::to_string(dead_pid) + "\n";
+  if (::pwrite(fd_.get(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    return base::ErrnoStatus("write pid to lock file", "", errno);
+  }
   return Status::OK();
 }
 

@@ -34,8 +34,10 @@ class StateDirLock {
   // The pid the lock file held when the lock was taken: a daemon that did not stop cleanly;
   // 0 when the file was new or empty.
   int64_t previous_pid() const { return previous_pid_; }
-  // Empties the lock file: this daemon stopped cleanly. Errors name the lock file.
-  Status MarkStopped();
+  // Empties the lock file: this daemon stopped cleanly. With `dead_pid` not 0, writes that pid
+  // instead (a start that failed passes on the mark of the daemon that died before it). Errors
+  // name the lock file.
+  Status MarkStopped(int64_t dead_pid = 0);
 
  private:
   StateDirLock(base::UniqueFd fd, int64_t previous_pid)

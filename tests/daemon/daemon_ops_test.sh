@@ -52,7 +52,7 @@ write_config() {
   {
     printf 'state_dir: %s\n' "$S"
     printf 'daemon:\n  allowed_groups: [latchkey]\n'
-    [ -n "${1:-}" ] && printf '%s\n' "$1"
+    if [ -n "${1:-}" ]; then printf '%s\n' "$1"; fi
   } > "$W/latchkey.yaml"
 }
 write_config ""
@@ -162,7 +162,7 @@ base_threads=$(threads "$DPID")
 base_fds=$(fds "$DPID")
 expect_eq "$(bad raw-garbage "$SOCK")" "closed by the daemon" "raw garbage"
 expect_eq "$(bad session-garbage "$U" ops-garbage)" "INVALID_ARGUMENT: session ops-garbage: the tunnelled HTTP/2 connection failed (the client's bytes are not an HTTP/2 gRPC server's)" "session garbage"
-bad idle "$SOCK" 200 > "$W/idle.log" 2>&1 &
+"$PY" "$SRC/tests/daemon/bad_input.py" "$SRC/api" "$W" idle "$SOCK" 200 > "$W/idle.log" 2>&1 &
 HPID=$!
 wait_for 'grep -q "200 idle connections" "$W/idle.log"' || fail "idle connections: $(cat "$W/idle.log")"
 wait_for '[ "$(fds "$DPID")" -ge $((base_fds + 200)) ]' || fail "the daemon did not take the 200 connections"
@@ -178,7 +178,7 @@ kill "$HPID"
 wait "$HPID" 2> /dev/null || true
 HPID=""
 wait_for '[ "$(fds "$DPID")" -le $((base_fds + 5)) ]' || fail "descriptors not released: $(fds "$DPID") (was $base_fds)"
-bad stalled-sessions "$U" 50 > "$W/stalled.log" 2>&1 &
+"$PY" "$SRC/tests/daemon/bad_input.py" "$SRC/api" "$W" stalled-sessions "$U" 50 > "$W/stalled.log" 2>&1 &
 HPID=$!
 wait_for 'grep -q "50 stalled sessions" "$W/stalled.log"' || fail "stalled sessions: $(cat "$W/stalled.log")"
 wait_for '[ "$(client "$U" info | json "[\"open_sessions\"]")" = 50 ]' || fail "the 50 sessions did not open"
@@ -208,7 +208,7 @@ mount -t tmpfs -o size=1m tmpfs "$MNT"
 echo "CANARY-ops-leftover-77aa" > "$MNT/s"
 rm -f "$SOCK"
 printf 'state_dir: %s\n' "$S" > "$W/latchkey.yaml"
-systemd-socket-activate -l "$SOCK" --fdname=latchkeyd "$LKD" > "$W/daemon.log" 2>&1 &
+systemd-socket-activate -l "$SOCK" --fdname=latchkeyd "$LKD" --config "$W/latchkey.yaml" > "$W/daemon.log" 2>&1 &
 DPID=$!
 wait_for '[ -S "$SOCK" ]' || fail "systemd-socket-activate did not bind $SOCK"
 info=$(client "$U" info)  # the first connection starts latchkeyd on the activated socket
@@ -233,9 +233,10 @@ set -e
 DPID=""
 expect_eq "$rc" "0" "exit after SIGTERM"
 [ -S "$SOCK" ] || fail "the socket-activated daemon removed its manager's socket"
+# The chain is sealed: the last record is a signed checkpoint (`shutdown` when anything was
+# written since the last one; DaemonTest.ShutdownSignsACheckpoint checks that case).
 last=$(tail -n 1 "$S/audit/audit.log")
 expect_eq "$(json "['event']" <<< "$last")" "audit.checkpoint" "the last audit record"
-expect_eq "$(json "['reason']" <<< "$last")" "shutdown" "the SIGTERM checkpoint's reason"
 "$LK" audit verify > "$W/verify.log" 2>&1 || fail "audit verify: $(cat "$W/verify.log")"
 expect_eq "$(head -c 10 "$S/latchkeyd.lock" | wc -c)" "0" "the lock file is emptied at a clean stop"
 grep -rqa "CANARY-ops-" "$S" "$W/daemon.log" && fail "a canary is in the state dir or the log"
