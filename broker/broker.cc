@@ -74,9 +74,9 @@ Result<std::unique_ptr<Broker>> Broker::Start(const Config& config, const Broker
 }
 
 Result<std::unique_ptr<SessionManager>> MakeSessionManager(const Config& config,
-                                                          const Policy* policy,
-                                                          audit::AuditLog* audit,
-                                                          const std::atomic<bool>* cancelled) {
+                                                           const Policy* policy,
+                                                           audit::AuditLog* audit,
+                                                           const std::atomic<bool>* cancelled) {
   SessionManagerOptions so;
   for (const auto& p : config.plugins) {
     ProviderSpec spec;

@@ -405,7 +405,8 @@ class Parser {
   void Daemon(const YAML::Node& node, DaemonConfig* d) {
     if (!node.IsDefined() || !c_.ExpectMap(node, "daemon") || node.IsNull()) return;
     c_.CheckKeys(node, "daemon", {"allowed_uids", "allowed_groups"});
-    if (const YAML::Node& u = node["allowed_uids"]; u && c_.ExpectSequence(u, "daemon.allowed_uids")) {
+    if (const YAML::Node& u = node["allowed_uids"];
+        u && c_.ExpectSequence(u, "daemon.allowed_uids")) {
       for (size_t i = 0; i < u.size(); ++i) {
         std::string p = "daemon.allowed_uids[" + std::to_string(i) + "]";
         if (auto v = c_.GetInt(u[i], p, 0, 4294967294LL)) {

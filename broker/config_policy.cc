@@ -172,9 +172,8 @@ PolicyRule ParseRule(const YAML::Node& node, const std::string& path,
 
 const std::vector<std::string>& PolicyRuleKeys() {
   static const std::vector<std::string> keys = {
-      "name", "allow",  "reason",     "secret",  "provider",   "source",        "user",
-      "uid",  "labels", "dockerfile", "context", "path_under", "path_not_under",
-      "client_cn"};
+      "name", "allow",  "reason",     "secret",  "provider",   "source",         "user",
+      "uid",  "labels", "dockerfile", "context", "path_under", "path_not_under", "client_cn"};
   return keys;
 }
 

@@ -538,8 +538,8 @@ namespace {
 
 // latchkeyd's `daemon:` section (docs/daemon.md, "Who may connect").
 TEST(Config, DaemonAccessLists) {
-  auto c = ParseConfig("daemon:\n  allowed_uids: [0, 1000]\n  allowed_groups: [latchkey]\n",
-                       kFile, Ctx());
+  auto c = ParseConfig("daemon:\n  allowed_uids: [0, 1000]\n  allowed_groups: [latchkey]\n", kFile,
+                       Ctx());
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->daemon.allowed_uids, (std::vector<uint32_t>{0, 1000}));
   EXPECT_EQ(c->daemon.allowed_groups, (std::vector<std::string>{"latchkey"}));

@@ -53,8 +53,8 @@ struct PolicyRequest {
   // (broker/source_path.h) so that a symlink cannot step outside a path rule. Normalised
   // lexically before matching.
   std::string file_path;
-  std::string user;                           // the requesting user's name
-  std::optional<uint32_t> uid;                // the requesting uid
+  std::string user;             // the requesting user's name
+  std::optional<uint32_t> uid;  // the requesting uid
   // The subject CN of the client certificate of a latchkeyd TCP (mutual TLS) connection; empty
   // for local callers (docs/daemon.md).
   std::string client_cn;

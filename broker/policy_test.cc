@@ -387,8 +387,7 @@ policy:
   d = p.Decide(q);
   EXPECT_FALSE(d.allowed);
   EXPECT_EQ(d.rule, kDefaultDenyProviderRule);
-  EXPECT_EQ(Policy::Mismatch(p.rules()[0], q),
-            "client_cn is \"laptop\", rule wants \"ci-*\"");
+  EXPECT_EQ(Policy::Mismatch(p.rules()[0], q), "client_cn is \"laptop\", rule wants \"ci-*\"");
   // A local caller (no certificate) never matches a client_cn rule, whatever its uid.
   q.client_cn = "";
   q.uid = 0;

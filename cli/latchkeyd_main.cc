@@ -15,11 +15,11 @@
 #include "broker/logging.h"
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
+#include "cli/state_recovery_setup.h"
 #include "cli/version.h"
 #include "daemon/daemon.h"
 #include "daemon/listener.h"
 #include "daemon/socket_activation.h"
-#include "cli/state_recovery_setup.h"
 
 namespace latchkey::cli {
 namespace {
@@ -106,7 +106,7 @@ int Run(const DaemonFlags& f) {
   // After a daemon that died: its containers, mounts and bundle directories (the builder's
   // own recovery), recorded as daemon.recovered.
   opts.recover = [&config, builder_dir = opts.builder_state_dir](daemon::BrokerHost& broker,
-                                                                  int64_t previous_pid) {
+                                                                 int64_t previous_pid) {
     RecoveryEvent event;
     event.daemon_start = true;
     event.previous_pid = previous_pid;

@@ -19,11 +19,13 @@ Status RecoverBuilderState(const Config& config, const std::string& builder_stat
   const bool daemon_died = event.daemon_start && event.previous_pid != 0;
   if (!report.empty() || daemon_died) {
     if (daemon_died) {
-      GetLogger("latchkeyd")->warn(
-          "latchkeyd pid {} did not stop cleanly; recovered {}: {} container(s), {} mount(s), {} "
-          "director(y/ies) cleaned",
-          event.previous_pid, builder_state_dir, report.containers.size(), report.mounts.size(),
-          report.dirs.size());
+      GetLogger("latchkeyd")
+          ->warn(
+              "latchkeyd pid {} did not stop cleanly; recovered {}: {} container(s), {} mount(s), "
+              "{} "
+              "director(y/ies) cleaned",
+              event.previous_pid, builder_state_dir, report.containers.size(), report.mounts.size(),
+              report.dirs.size());
     } else {
       GetLogger("builder")->warn(
           "recovered {} after a build that died: {} container(s), {} mount(s), {} "

@@ -40,8 +40,7 @@ TEST(AccessControl, TheIssuesExactTextAndReload) {
   DaemonConfig c;
   c.allowed_groups = {"latchkey"};
   AccessControl a(c, kSelf);
-  EXPECT_EQ(a.Refusal({1000, 1000, 1}),
-            "uid 1000 may not use latchkeyd (allowed: group latchkey)");
+  EXPECT_EQ(a.Refusal({1000, 1000, 1}), "uid 1000 may not use latchkeyd (allowed: group latchkey)");
   c.allowed_uids = {1000};
   a.Set(c);
   EXPECT_EQ(a.Refusal({1000, 1000, 1}), std::nullopt);

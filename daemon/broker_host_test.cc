@@ -108,10 +108,9 @@ policy:
   ASSERT_TRUE(log.ok()) << log.status().ToString();
   const std::string tcp_peer =
       R"("peer":{"transport":"tcp","client_cn":"laptop-3","address":"ipv4:127.0.0.1:50312"})";
-  const std::string unix_json = R"("peer":{"transport":"unix","uid":)" +
-                                std::to_string(::geteuid()) + R"(,"gid":)" +
-                                std::to_string(::getegid()) + R"(,"pid":)" +
-                                std::to_string(::getpid());
+  const std::string unix_json =
+      R"("peer":{"transport":"unix","uid":)" + std::to_string(::geteuid()) + R"(,"gid":)" +
+      std::to_string(::getegid()) + R"(,"pid":)" + std::to_string(::getpid());
   int open = 0, fetch = 0, close = 0;
   for (auto line : base::Split(*log, '\n')) {
     std::string l(line);

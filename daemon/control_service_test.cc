@@ -57,11 +57,11 @@ TEST(ControlService, ImagesListsTheStoreAndRemoveImageRemovesATag) {
     req.set_ref("app:1");
     ASSERT_FALSE(img->layers.empty());
     struct stat before {};
-    ASSERT_EQ(::stat((d.images().state_dir() + "/images/blobs/sha256/" +
-                      img->layers[0].digest.substr(7))
-                         .c_str(),
-                     &before),
-              0);
+    ASSERT_EQ(
+        ::stat((d.images().state_dir() + "/images/blobs/sha256/" + img->layers[0].digest.substr(7))
+                   .c_str(),
+               &before),
+        0);
     latchkey::v1::RemoveImageResponse r;
     grpc::Status st = stub->RemoveImage(&ctx, req, &r);
     ASSERT_TRUE(st.ok()) << st.error_message();
@@ -72,10 +72,10 @@ TEST(ControlService, ImagesListsTheStoreAndRemoveImageRemovesATag) {
     EXPECT_EQ(r.deleted(0), img->manifest_digest);
     for (const auto& l : img->layers) {
       struct stat st {};
-      EXPECT_NE(::stat((d.images().state_dir() + "/images/blobs/sha256/" + l.digest.substr(7))
-                           .c_str(),
-                       &st),
-                0)
+      EXPECT_NE(
+          ::stat((d.images().state_dir() + "/images/blobs/sha256/" + l.digest.substr(7)).c_str(),
+                 &st),
+          0)
           << l.digest;
     }
   }

@@ -28,9 +28,8 @@ Result<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(const TlsFiles& 
   LK_ASSIGN_OR_RETURN(opts.pem_root_certs,
                       ReadPem("--tls-ca", tls.ca, "-----BEGIN CERTIFICATE-----", "certificate"));
   grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  LK_ASSIGN_OR_RETURN(pair.cert_chain,
-                      ReadPem("--tls-cert", tls.cert, "-----BEGIN CERTIFICATE-----",
-                              "certificate"));
+  LK_ASSIGN_OR_RETURN(pair.cert_chain, ReadPem("--tls-cert", tls.cert,
+                                               "-----BEGIN CERTIFICATE-----", "certificate"));
   LK_ASSIGN_OR_RETURN(pair.private_key,
                       ReadPem("--tls-key", tls.key, "PRIVATE KEY-----", "private key"));
   opts.pem_key_cert_pairs.push_back(std::move(pair));
@@ -44,8 +43,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
   for (const auto& a : options.listen) {
     if (a.kind == ListenAddress::Kind::kTcp) tcp.push_back(&a);
   }
-  if (!tcp.empty() && (options.tls.cert.empty() || options.tls.key.empty() ||
-                       options.tls.ca.empty())) {
+  if (!tcp.empty() &&
+      (options.tls.cert.empty() || options.tls.key.empty() || options.tls.ca.empty())) {
     return InvalidArgumentError("--listen tcp://" + tcp.front()->hostport +
                                 ": needs --tls-cert, --tls-key and --tls-ca");
   }

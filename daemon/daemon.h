@@ -40,8 +40,8 @@ struct TlsFiles {
 };
 
 // The gRPC limits latchkeyd serves with (docs/daemon.md, "Limits").
-inline constexpr int kMaxConcurrentStreams = 64;       // per connection
-inline constexpr int kMaxConnectionIdleMs = 600000;    // a connection with no call for 10 min
+inline constexpr int kMaxConcurrentStreams = 64;     // per connection
+inline constexpr int kMaxConnectionIdleMs = 600000;  // a connection with no call for 10 min
 inline constexpr int kMaxReceiveMessageBytes = 16 << 20;
 
 struct DaemonOptions {
@@ -76,8 +76,8 @@ class Daemon {
   // Stops accepting connections, ends every session (their calls end UNAVAILABLE), stops the
   // gRPC servers (calls still running after 5 s are cancelled), signs an audit checkpoint
   // ("shutdown") and marks the state dir as cleanly stopped (only after a successful Start: a
-  // failed one leaves the mark of a daemon that died for the next start). Idempotent; the first error of
-  // the audit log or the lock file is returned (the rest still runs).
+  // failed one leaves the mark of a daemon that died for the next start). Idempotent; the first
+  // error of the audit log or the lock file is returned (the rest still runs).
   Status Shutdown();
 
   SessionManager& sessions() { return sessions_; }

@@ -35,8 +35,7 @@ Result<std::vector<ActivatedSocket>> ParseActivation(const std::optional<std::st
   if (!listen_pid) return out;
   auto p = Decimal(*listen_pid);
   if (!p || *p <= 0) {
-    return InvalidArgumentError("socket activation: LISTEN_PID=" + *listen_pid +
-                                " is not a pid");
+    return InvalidArgumentError("socket activation: LISTEN_PID=" + *listen_pid + " is not a pid");
   }
   if (*p != pid) return out;
   auto n = Decimal(listen_fds.value_or(""));

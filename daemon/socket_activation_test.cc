@@ -27,8 +27,9 @@ TEST(SocketActivation, NotActivatedWhenUnsetOrForAnotherProcess) {
 TEST(SocketActivation, BadVariablesAreRefusedByName) {
   EXPECT_EQ(ParseActivation("x", "1", std::nullopt, 42).status(),
             InvalidArgumentError("socket activation: LISTEN_PID=x is not a pid"));
-  EXPECT_EQ(ParseActivation("42", "two", std::nullopt, 42).status(),
-            InvalidArgumentError("socket activation: LISTEN_FDS=two is not a count of descriptors"));
+  EXPECT_EQ(
+      ParseActivation("42", "two", std::nullopt, 42).status(),
+      InvalidArgumentError("socket activation: LISTEN_FDS=two is not a count of descriptors"));
   EXPECT_EQ(ParseActivation("42", std::nullopt, std::nullopt, 42).status(),
             InvalidArgumentError("socket activation: LISTEN_FDS= is not a count of descriptors"));
 }

@@ -15,8 +15,8 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 const std::set<std::string>& KnownEvents() {
-  static const std::set<std::string> events = {"session.open",  "secret.fetch", "session.close",
-                                               "leak.finding",  "cache.hit",    "recovered",
+  static const std::set<std::string> events = {"session.open",     "secret.fetch",  "session.close",
+                                               "leak.finding",     "cache.hit",     "recovered",
                                                "daemon.recovered", kCheckpointEvent};
   return events;
 }

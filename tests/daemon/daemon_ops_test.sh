@@ -12,7 +12,8 @@
 #      that never read their stream -- the daemon answers Info all along, with bounded threads,
 #      descriptors and memory;
 #   5. kill -9, leftovers of a dead build planted, restart by socket activation
-#      (systemd-socket-activate): daemon.recovered in the audit log, the leftovers gone;
+#      (systemd-socket-activate when installed, else the same protocol from a Python launcher):
+#      daemon.recovered in the audit log, the leftovers gone;
 #      SIGTERM signs the audit checkpoint and the chain verifies.
 set -euo pipefail
 B="${LATCHKEY_BUILD_DIR:?}"
@@ -141,6 +142,17 @@ expect_eq "$(json "['open_sessions']" <<< "$info")" "1" "the session survives SI
 info=$(as1000 info)
 expect_eq "$(json "['peer']['uid']" <<< "$info")" "1000" "uid 1000 allowed after SIGHUP"
 expect_eq "$(json "['peer']['user']" <<< "$info")" "$(getent passwd 1000 | cut -d: -f1)" "uid 1000 user"
+# The same rule as `latchkey policy explain` sees it: client_cn decides.
+set +e
+"$LK" policy explain --secret tok --source env:TOK --client-cn laptop-1 --exit-code > "$W/explain1" 2>&1
+rc1=$?
+"$LK" policy explain --secret tok --source env:TOK --client-cn ci-runner-7 --exit-code > "$W/explain2" 2>&1
+rc2=$?
+set -e
+expect_eq "$rc1" "3" "policy explain --client-cn laptop-1: $(cat "$W/explain1")"
+grep -q 'rule "laptops"' "$W/explain1" || fail "explain names the client_cn rule: $(cat "$W/explain1")"
+expect_eq "$rc2" "0" "policy explain --client-cn ci-runner-7: $(cat "$W/explain2")"
+grep -q 'client_cn is "ci-runner-7", rule wants "laptop-\*"' "$W/explain2" || fail "explain: $(cat "$W/explain2")"
 # A broken configuration: refused with `latchkey config check`'s own text; nothing changes.
 printf 'state_dir: %s\npolicy:\n  rules:\n    - name: x\n      allow: maybe\n      reason: r\n' "$S" > "$W/latchkey.yaml"
 set +e
@@ -208,7 +220,20 @@ mount -t tmpfs -o size=1m tmpfs "$MNT"
 echo "CANARY-ops-leftover-77aa" > "$MNT/s"
 rm -f "$SOCK"
 printf 'state_dir: %s\n' "$S" > "$W/latchkey.yaml"
-systemd-socket-activate -l "$SOCK" --fdname=latchkeyd "$LKD" --config "$W/latchkey.yaml" > "$W/daemon.log" 2>&1 &
+if command -v systemd-socket-activate > /dev/null; then
+  systemd-socket-activate -l "$SOCK" --fdname=latchkeyd "$LKD" --config "$W/latchkey.yaml" > "$W/daemon.log" 2>&1 &
+else
+  # The same protocol by hand: a bound, listening socket at fd 3, then exec (same pid).
+  "$PY" -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+s.listen(64)
+os.dup2(s.fileno(), 3)
+os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()), LISTEN_FDNAMES="latchkeyd")
+os.execv(sys.argv[2], sys.argv[2:])
+' "$SOCK" "$LKD" --config "$W/latchkey.yaml" > "$W/daemon.log" 2>&1 &
+fi
 DPID=$!
 wait_for '[ -S "$SOCK" ]' || fail "systemd-socket-activate did not bind $SOCK"
 info=$(client "$U" info)  # the first connection starts latchkeyd on the activated socket
