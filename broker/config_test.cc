@@ -130,7 +130,12 @@ TEST(Config, ExampleFileLoads) {
   ASSERT_NE(c->FindSecret("registry-token"), nullptr);
   EXPECT_EQ(c->FindSecret("registry-token")->ref, "ci/registry-token");
   EXPECT_EQ(c->FindSecret("nope"), nullptr);
-  EXPECT_EQ(c->policy.rules().size(), 4u);
+  ASSERT_EQ(c->policy.rules().size(), 5u);
+  EXPECT_EQ(c->policy.rules()[3].name, "ci-runners-over-tls");
+  ASSERT_EQ(c->policy.rules()[3].client_cns.size(), 1u);
+  EXPECT_EQ(c->policy.rules()[3].client_cns[0].pattern(), "ci-runner-*");
+  EXPECT_EQ(c->daemon.allowed_uids, (std::vector<uint32_t>{0}));
+  EXPECT_EQ(c->daemon.allowed_groups, (std::vector<std::string>{"latchkey"}));
   EXPECT_EQ(c->audit.rotation_max_bytes, 64u << 20);
   EXPECT_TRUE(c->builder.present);
   EXPECT_EQ(c->builder.runtime, "runc");
