@@ -67,6 +67,16 @@ Result<std::unique_ptr<Broker>> Broker::Start(const Config& config, const Broker
       broker->audit_,
       audit::AuditLog::Open(ao, std::make_shared<const audit::AuditKeys>(std::move(*keys))));
 
+  LK_ASSIGN_OR_RETURN(broker->sessions_,
+                      MakeSessionManager(broker->config_, &broker->config_.policy,
+                                         broker->audit_.get(), options.cancelled));
+  return broker;
+}
+
+Result<std::unique_ptr<SessionManager>> MakeSessionManager(const Config& config,
+                                                           const Policy* policy,
+                                                           audit::AuditLog* audit,
+                                                           const std::atomic<bool>* cancelled) {
   SessionManagerOptions so;
   for (const auto& p : config.plugins) {
     ProviderSpec spec;
@@ -88,14 +98,12 @@ Result<std::unique_ptr<Broker>> Broker::Start(const Config& config, const Broker
   for (const auto& r : config.registries) {
     if (!r.provider.empty()) so.registries[r.host] = ConfiguredSecret{r.provider, r.ref};
   }
-  const Policy* policy = &broker->config_.policy;
   so.policy = [policy](const PolicyRequest& request) { return policy->Decide(request); };
-  so.audit = broker->audit_.get();
+  so.audit = audit;
   so.fetch_timeout = config.fetch_timeout;
-  so.cancelled = options.cancelled;
+  so.cancelled = cancelled;
   so.provider_host = config.provider_host;
-  LK_ASSIGN_OR_RETURN(broker->sessions_, SessionManager::Create(std::move(so)));
-  return broker;
+  return SessionManager::Create(std::move(so));
 }
 
 SecretFlagContext Broker::FlagContext(EnvNames env, std::string cwd) const {

@@ -50,6 +50,14 @@ class Broker {
   std::unique_ptr<SessionManager> sessions_;
 };
 
+// The session manager of `config`'s providers, secrets map and fetch timeout, deciding with
+// `policy` and recording to `audit` (neither owned; both must outlive it). Broker::Start's, and
+// latchkeyd's on a reload (daemon/broker_host.h). Errors: SessionManager::Create's.
+Result<std::unique_ptr<SessionManager>> MakeSessionManager(const Config& config,
+                                                           const Policy* policy,
+                                                           audit::AuditLog* audit,
+                                                           const std::atomic<bool>* cancelled);
+
 // Maps the configuration's fsync setting onto the audit writer's.
 audit::FsyncMode ToFsyncMode(AuditFsync fsync);
 

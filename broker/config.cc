@@ -82,7 +82,7 @@ class Parser {
       if (!c_.ExpectMap(root, "", false)) return c_.ToStatus();
       c_.CheckKeys(root, "",
                    {"state_dir", "plugins", "fetch_timeout", "secrets", "policy", "audit", "log",
-                    "builder", "store", "registries"});
+                    "builder", "store", "registries", "daemon"});
       if (root["state_dir"]) {
         auto s = Path(root["state_dir"], "state_dir");
         if (s) configured_state_dir = *s;
@@ -118,6 +118,7 @@ class Parser {
       Builder(root["builder"], &cfg.builder);
       Store(root["store"], &cfg.store);
       Registries(root["registries"], provider_names, &cfg);
+      Daemon(root["daemon"], &cfg.daemon);
     }
     if (!c_.ok()) return c_.ToStatus();
     cfg.certs_dir = source.empty() ? kDefaultCertsDir : JoinPath(base_dir_, "certs.d");
@@ -463,6 +464,28 @@ class Parser {
     if (node["unlock_key_file"]) {
       if (auto p = Path(node["unlock_key_file"], "store.unlock_key_file")) {
         s->unlock_key_file = *p;
+      }
+    }
+  }
+
+  // daemon: {allowed_uids: [1000], allowed_groups: [latchkey]}
+  void Daemon(const YAML::Node& node, DaemonConfig* d) {
+    if (!node.IsDefined() || !c_.ExpectMap(node, "daemon") || node.IsNull()) return;
+    c_.CheckKeys(node, "daemon", {"allowed_uids", "allowed_groups"});
+    if (const YAML::Node& u = node["allowed_uids"];
+        u && c_.ExpectSequence(u, "daemon.allowed_uids")) {
+      for (size_t i = 0; i < u.size(); ++i) {
+        std::string p = "daemon.allowed_uids[" + std::to_string(i) + "]";
+        if (auto v = c_.GetInt(u[i], p, 0, 4294967294LL)) {
+          d->allowed_uids.push_back(static_cast<uint32_t>(*v));
+        }
+      }
+    }
+    if (const YAML::Node& g = node["allowed_groups"];
+        g && c_.ExpectSequence(g, "daemon.allowed_groups")) {
+      for (size_t i = 0; i < g.size(); ++i) {
+        std::string p = "daemon.allowed_groups[" + std::to_string(i) + "]";
+        if (auto v = c_.GetString(g[i], p)) d->allowed_groups.push_back(*v);
       }
     }
   }

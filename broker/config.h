@@ -112,6 +112,15 @@ struct StoreConfig {
   std::string unlock_key_file;  // required when present; default <state_dir>/store/unlock.key
 };
 
+// latchkeyd's `daemon:` section: who may use the daemon (docs/daemon.md). Both lists empty
+// (the default): whoever can open the socket. Otherwise a local caller must have one of the
+// uids, or be in one of the groups (its SO_PEERCRED gid or its user's groups); latchkeyd's own
+// uid is always allowed.
+struct DaemonConfig {
+  std::vector<uint32_t> allowed_uids;
+  std::vector<std::string> allowed_groups;  // group names
+};
+
 // How latchkey talks to one registry host (`registries: {"reg.example:5000": {...}}`).
 struct RegistryHostConfig {
   std::string host;  // "registry.example.com:5000" (as in image references, no scheme)
@@ -149,6 +158,7 @@ struct Config {
   StoreConfig store;
   std::vector<RegistryHostConfig> registries;  // sorted by host
   std::string certs_dir;                       // see kDefaultCertsDir
+  DaemonConfig daemon;
 
   // The plugin named `name`, or nullptr.
   const PluginConfig* FindPlugin(std::string_view name) const;

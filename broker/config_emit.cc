@@ -60,6 +60,7 @@ void EmitRule(YAML::Emitter& out, const PolicyRule& r) {
     for (uint32_t u : r.uids) out << u;
     out << YAML::EndSeq;
   }
+  EmitGlobs(out, "client_cn", r.client_cns);
   if (!r.labels.empty()) {
     out << YAML::Key << "labels" << YAML::Value << YAML::BeginMap;
     for (const auto& [k, g] : r.labels) {
@@ -219,6 +220,20 @@ std::string EmitConfigYaml(const Config& config, const IsSecretConfigKey& is_sec
       }
       out << YAML::Key << "insecure" << YAML::Value << r.insecure;
       out << YAML::EndMap;
+    }
+    out << YAML::EndMap;
+  }
+  if (!config.daemon.allowed_uids.empty() || !config.daemon.allowed_groups.empty()) {
+    out << YAML::Key << "daemon" << YAML::Value << YAML::BeginMap;
+    if (!config.daemon.allowed_uids.empty()) {
+      out << YAML::Key << "allowed_uids" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+      for (uint32_t u : config.daemon.allowed_uids) out << u;
+      out << YAML::EndSeq;
+    }
+    if (!config.daemon.allowed_groups.empty()) {
+      out << YAML::Key << "allowed_groups" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+      for (const auto& g : config.daemon.allowed_groups) out << g;
+      out << YAML::EndSeq;
     }
     out << YAML::EndMap;
   }

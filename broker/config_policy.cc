@@ -135,6 +135,7 @@ PolicyRule ParseRule(const YAML::Node& node, const std::string& path,
                   if (v) r.uids.push_back(static_cast<uint32_t>(*v));
                 });
   }
+  if (node["client_cn"]) Globs(node["client_cn"], KeyPath(path, "client_cn"), c, &r.client_cns);
   if (node["labels"]) {
     const YAML::Node& labels = node["labels"];
     std::string lp = KeyPath(path, "labels");
@@ -207,7 +208,7 @@ const std::vector<std::string>& PolicyRuleKeys() {
   static const std::vector<std::string> keys = {
       "name",           "allow", "reason", "secret",     "provider", "source",
       "user",           "uid",   "labels", "dockerfile", "context",  "path_under",
-      "path_not_under", "kind",  "host",   "repository", "scope"};
+      "path_not_under", "kind",  "host",   "repository", "scope",    "client_cn"};
   return keys;
 }
 

@@ -137,10 +137,15 @@ TEST(Config, ExampleFileLoads) {
   ASSERT_NE(c->FindSecret("registry-token"), nullptr);
   EXPECT_EQ(c->FindSecret("registry-token")->ref, "ci/registry-token");
   EXPECT_EQ(c->FindSecret("nope"), nullptr);
-  EXPECT_EQ(c->policy.rules().size(), 6u);
-  EXPECT_EQ(c->policy.rules()[4].kind, RequestKind::kRegistry);
+  ASSERT_EQ(c->policy.rules().size(), 7u);
+  EXPECT_EQ(c->policy.rules()[5].kind, RequestKind::kRegistry);
   ASSERT_NE(c->FindRegistry("registry.example.com:5000"), nullptr);
   EXPECT_EQ(c->FindRegistry("registry.example.com:5000")->provider, "store");
+  EXPECT_EQ(c->policy.rules()[3].name, "ci-runners-over-tls");
+  ASSERT_EQ(c->policy.rules()[3].client_cns.size(), 1u);
+  EXPECT_EQ(c->policy.rules()[3].client_cns[0].pattern(), "ci-runner-*");
+  EXPECT_EQ(c->daemon.allowed_uids, (std::vector<uint32_t>{0}));
+  EXPECT_EQ(c->daemon.allowed_groups, (std::vector<std::string>{"latchkey"}));
   EXPECT_EQ(c->audit.rotation_max_bytes, 64u << 20);
   EXPECT_TRUE(c->builder.present);
   EXPECT_EQ(c->builder.runtime, "runc");
@@ -648,6 +653,39 @@ TEST(Config, EmitDefaults) {
             "log:\n"
             "  format: text\n"
             "  level: info\n");
+}
+
+}  // namespace
+}  // namespace latchkey
+
+namespace latchkey {
+namespace {
+
+// latchkeyd's `daemon:` section (docs/daemon.md, "Who may connect").
+TEST(Config, DaemonAccessLists) {
+  auto c = ParseConfig("daemon:\n  allowed_uids: [0, 1000]\n  allowed_groups: [latchkey]\n", kFile,
+                       Ctx());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->daemon.allowed_uids, (std::vector<uint32_t>{0, 1000}));
+  EXPECT_EQ(c->daemon.allowed_groups, (std::vector<std::string>{"latchkey"}));
+  EXPECT_NE(EmitConfigYaml(*c, LooksLikeSecretKey)
+                .find("daemon:\n  allowed_uids: [0, 1000]\n  allowed_groups: [latchkey]"),
+            std::string::npos)
+      << EmitConfigYaml(*c, LooksLikeSecretKey);
+  auto none = ParseConfig("state_dir: /s\n", kFile, Ctx());
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->daemon.allowed_uids.empty());
+  EXPECT_TRUE(none->daemon.allowed_groups.empty());
+
+  EXPECT_EQ(Err("daemon:\n  allowed_uid: [1]\n"),
+            "/etc/latchkey/latchkey.yaml:2:3: daemon.allowed_uid: unknown key (did you mean "
+            "allowed_uids?)");
+  EXPECT_EQ(Err("daemon:\n  allowed_uids: [alice]\n"),
+            "/etc/latchkey/latchkey.yaml:2:18: daemon.allowed_uids[0]: expected an integer, got "
+            "\"alice\"");
+  EXPECT_EQ(Err("daemon:\n  allowed_groups: latchkey\n"),
+            "/etc/latchkey/latchkey.yaml:2:19: daemon.allowed_groups: expected a list, got "
+            "\"latchkey\"");
 }
 
 }  // namespace

@@ -91,6 +91,7 @@ std::optional<std::string> Policy::Mismatch(const PolicyRule& rule, const Policy
       return "uid is " + std::to_string(*req.uid) + ", rule wants " + Wants(rule.uids, ShowUid);
     }
   }
+  if (auto why = GlobField(rule.client_cns, req.client_cn, "client_cn")) return why;
   for (const auto& [key, glob] : rule.labels) {
     auto it = req.labels.find(key);
     if (it == req.labels.end()) {

@@ -72,8 +72,11 @@ struct PolicyRequest {
   // (broker/source_path.h) so that a symlink cannot step outside a path rule. Normalised
   // lexically before matching.
   std::string file_path;
-  std::string user;                           // the requesting user's name
-  std::optional<uint32_t> uid;                // the requesting uid
+  std::string user;             // the requesting user's name
+  std::optional<uint32_t> uid;  // the requesting uid
+  // The subject CN of the client certificate of a latchkeyd TCP (mutual TLS) connection; empty
+  // for local callers (docs/daemon.md).
+  std::string client_cn;
   std::map<std::string, std::string> labels;  // build labels (--label k=v)
   // Absolute paths of the Dockerfile and the build context; callers pass CanonicalPath()
   // (broker/source_path.h); normalised lexically again before matching.
@@ -98,6 +101,7 @@ struct PolicyRule {
   std::vector<SecretSource::Kind> sources;           // `source:` file | env | provider
   std::vector<Glob> users;                           // `user:` globs on the user name
   std::vector<uint32_t> uids;                        // `uid:`
+  std::vector<Glob> client_cns;                      // `client_cn:` globs on the TLS subject CN
   std::vector<std::pair<std::string, Glob>> labels;  // `labels:` key -> glob; all must match
   std::vector<Glob> dockerfiles;                     // `dockerfile:` globs
   std::vector<Glob> contexts;                        // `context:` globs

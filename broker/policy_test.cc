@@ -430,5 +430,53 @@ TEST(PolicyRegistry, TheUsersOwnDockerLoginIsAllowedByDefault) {
             "registries: entry); allowed for this session only");
 }
 
+// `client_cn:` matches the client certificate of a latchkeyd TCP caller (docs/policy.md).
+TEST(Policy, ClientCnMatchesTheTlsCallerOnly) {
+  Policy p = PolicyFrom(R"(
+plugins:
+  - name: store
+    path: /usr/lib/latchkey/providers/latchkey-store.so
+policy:
+  rules:
+    - name: ci-runners
+      client_cn: ["ci-*"]
+      provider: store
+      allow: true
+      reason: CI runners may read store secrets
+)");
+  PolicyRequest q;
+  q.secret_id = "tok";
+  q.provider = "store";
+  q.client_cn = "ci-runner-7";
+  PolicyDecision d = p.Decide(q);
+  EXPECT_TRUE(d.allowed);
+  EXPECT_EQ(d.rule, "ci-runners");
+
+  q.client_cn = "laptop";
+  d = p.Decide(q);
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.rule, kDefaultDenyProviderRule);
+  EXPECT_EQ(Policy::Mismatch(p.rules()[0], q), "client_cn is \"laptop\", rule wants \"ci-*\"");
+  // A local caller (no certificate) never matches a client_cn rule, whatever its uid.
+  q.client_cn = "";
+  q.uid = 0;
+  EXPECT_EQ(Policy::Mismatch(p.rules()[0], q), "no client_cn given, rule wants \"ci-*\"");
+}
+
+TEST(Policy, ClientCnMustBeAGlobList) {
+  auto cfg = ParseConfig(R"(
+policy:
+  rules:
+    - name: bad
+      client_cn: {a: b}
+      allow: true
+      reason: x
+)",
+                         "/etc/latchkey/latchkey.yaml", TestContext());
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_NE(cfg.status().message().find("policy.rules[0].client_cn"), std::string::npos)
+      << cfg.status().message();
+}
+
 }  // namespace
 }  // namespace latchkey

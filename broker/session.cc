@@ -33,6 +33,12 @@ std::string Requester(uint32_t uid, const std::string& user) {
   return s;
 }
 
+// The requester text of a session: its uid and user, or a TCP peer's certificate CN.
+std::string Requester(const SessionAttributes& attrs) {
+  if (attrs.peer && attrs.peer->uid < 0) return "client_cn=" + attrs.peer->client_cn;
+  return Requester(attrs.uid, attrs.user);
+}
+
 // The audit record's view of a step.
 audit::StepInfo StepInfoOf(const StepContext& step) {
   audit::StepInfo info;
@@ -146,10 +152,11 @@ Result<std::shared_ptr<Session>> SessionManager::Open(SessionAttributes attrs) {
   }
   audit::SessionOpenRecord rec;
   rec.session = attrs.id;
-  rec.requester = Requester(attrs.uid, attrs.user);
+  rec.requester = Requester(attrs);
   rec.dockerfile = attrs.dockerfile;
   rec.context = attrs.context;
   rec.labels = attrs.labels;
+  rec.peer = attrs.peer;
   LK_RETURN_IF_ERROR(options_.audit->Append(std::move(rec)));
   return std::shared_ptr<Session>(new Session(this, std::move(attrs)));
 }
@@ -309,7 +316,7 @@ Status Session::Audit(const std::string& secret_id, const StepContext& step, con
   rec.resolved = a.origin.resolved;
   rec.version = a.origin.version;
   rec.step = StepInfoOf(step);
-  rec.requester = Requester(attrs_.uid, attrs_.user);
+  rec.requester = Requester(attrs_);
   rec.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - start)
                         .count();
@@ -319,6 +326,7 @@ Status Session::Audit(const std::string& secret_id, const StepContext& step, con
     rec.registry.repository = a.registry->repository;
     rec.registry.scope = a.registry->scope;
   }
+  rec.peer = attrs_.peer;
   Status st = manager_->options().audit->AppendFetch(std::move(rec), value);
   if (!st.ok()) {
     GetLogger("broker")->error("session {}: secret {}: {}", attrs_.id, secret_id, st.message());
@@ -562,8 +570,12 @@ Session::Decided Session::Decide(const std::string& secret_id, const Resolved& r
       query.file_path = resolved.ref;
     }
   }
-  query.uid = attrs_.uid;
-  query.user = attrs_.user;
+  // A TCP peer of latchkeyd has no uid: policy gets its certificate's CN instead.
+  if (!attrs_.peer || attrs_.peer->uid >= 0) {
+    query.uid = attrs_.uid;
+    query.user = attrs_.user;
+  }
+  if (attrs_.peer) query.client_cn = attrs_.peer->client_cn;
   query.labels = attrs_.labels;
   query.dockerfile = attrs_.dockerfile;
   query.context = attrs_.context;
@@ -717,7 +729,8 @@ Status Session::AuthorizeCacheHit(const std::vector<std::string>& secret_ids,
   rec.session = attrs_.id;
   rec.cache_key = cache_key;
   rec.step = StepInfoOf(step);
-  rec.requester = Requester(attrs_.uid, attrs_.user);
+  rec.requester = Requester(attrs_);
+  rec.peer = attrs_.peer;
   return manager_->options().audit->Append(std::move(rec));
 }
 
@@ -767,6 +780,7 @@ Status Session::Close(const std::string& reason) {
   rec.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - opened_)
                         .count();
+  rec.peer = attrs_.peer;
   LK_RETURN_IF_ERROR(manager_->options().audit->Append(std::move(rec)));
   return manager_->options().audit->Checkpoint("session.close");
 }

@@ -111,6 +111,11 @@ struct SessionAttributes {
   // The caller's environment in /proc/<pid>/environ form (NAME=VALUE\0...), for env sources.
   // Empty: the broker process's environment at the first env fetch.
   std::shared_ptr<const SecretBuffer> environment;
+  // Set for sessions opened through latchkeyd: who is on the other end of the connection
+  // (docs/daemon.md). Recorded as `peer` in every audit record of the session; a TCP peer's
+  // client_cn is what policy's `client_cn:` matches, and a TCP peer has no uid (`uid` and
+  // `user` are then not given to policy: a `uid:` or `user:` rule never matches it).
+  std::optional<audit::PeerInfo> peer;
   std::chrono::system_clock::time_point created{};  // default: now
   std::chrono::seconds max_lifetime{std::chrono::hours(24)};
 };

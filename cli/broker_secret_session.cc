@@ -41,6 +41,7 @@ Status BrokerSecretSession::RecordLeak(const build::LeakRecord& finding) {
   rec.step.index = finding.step.index;
   rec.step.line = finding.step.line;
   rec.step.instruction = finding.step.instruction;
+  rec.peer = session_.attributes().peer;
   return audit_.Append(std::move(rec));
 }
 

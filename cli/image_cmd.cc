@@ -21,6 +21,7 @@
 #include "builder/image/image_import.h"
 #include "builder/image/image_store.h"
 #include "builder/image/output_image.h"
+#include "builder/solver/image_remove.h"
 #include "builder/solver/store_gc.h"
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
@@ -271,21 +272,22 @@ int RunInspect(const ImageFlags& f) {
 int RunRemove(const ImageFlags& f) {
   auto store = OpenStore(f);
   if (!store.ok()) return Fail(store.status());
-  Status st = store->Remove(f.ref);
-  if (!st.ok()) return Fail(st);
-  std::cout << "Untagged: " << image::ParseImageRef(f.ref)->ToString() << "\n";
-  build::GcPolicy keep_cache;
-  keep_cache.cache = false;
-  auto r = build::CollectGarbage(store->state_dir(), keep_cache, false, /*wait=*/false);
-  if (!r.ok() && r.status().code() == StatusCode::kUnavailable) {
+  auto removed = build::RemoveImageAndFree(*store, f.ref);
+  if (!removed.ok()) {
+    // The tag is gone once the GC runs: say so before its error.
+    if (removed.status().code() != StatusCode::kNotFound &&
+        removed.status().code() != StatusCode::kInvalidArgument) {
+      std::cout << "Untagged: " << image::ParseImageRef(f.ref)->ToString() << "\n";
+    }
+    return Fail(removed.status());
+  }
+  std::cout << "Untagged: " << removed->untagged << "\n";
+  if (removed->storage_deferred) {
     std::cerr << "note: a build is using " << store->state_dir()
               << "; the image's storage is freed by the next latchkey prune\n";
     return kExitOk;
   }
-  if (!r.ok()) return Fail(r.status());
-  for (const auto& i : r->items) {
-    if (i.kind == build::GcItem::Kind::kImage) std::cout << "Deleted: " << i.id << "\n";
-  }
+  for (const auto& id : removed->deleted) std::cout << "Deleted: " << id << "\n";
   return kExitOk;
 }
 

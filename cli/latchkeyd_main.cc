@@ -8,15 +8,18 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "broker/audit/audit_keys.h"
 #include "broker/audit_locations.h"
 #include "broker/logging.h"
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
+#include "cli/state_recovery_setup.h"
 #include "cli/version.h"
 #include "daemon/daemon.h"
 #include "daemon/listener.h"
+#include "daemon/socket_activation.h"
 
 namespace latchkey::cli {
 namespace {
@@ -26,7 +29,8 @@ constexpr char kDefaultListen[] = "unix:///run/latchkey/latchkeyd.sock";
 struct DaemonFlags {
   GlobalOptions global;
   std::string state_dir;
-  std::string listen = kDefaultListen;
+  std::vector<std::string> listen;
+  std::string tls_cert, tls_key, tls_ca;
 };
 
 // The signing key id of the audit log's key pair, "" when no key pair exists yet.
@@ -37,45 +41,98 @@ std::string AuditKeyId(const Config& config, const std::string& state_dir_flag) 
   return key.ok() ? audit::KeyId(*key) : "";
 }
 
+// SIGHUP: the configuration is loaded again (as `latchkey config check` loads it); a broken one
+// is refused with that command's error and the running one kept.
+void Reload(daemon::Daemon& d, const DaemonFlags& f) {
+  auto log = GetLogger("latchkeyd");
+  auto config = LoadProcessConfig(f.global);
+  if (!config.ok()) {
+    log->error("SIGHUP: configuration refused, keeping the running one: {}",
+               config.status().message());
+    return;
+  }
+  if (Status st = d.Reload(*config); !st.ok()) {
+    log->error("SIGHUP: configuration refused, keeping the running one: {}", st.message());
+    return;
+  }
+  log->info("SIGHUP: configuration {} reloaded (policy: {} rule(s), providers: {})",
+            config->source.empty() ? "(built-in defaults)" : config->source,
+            config->policy.rules().size(), d.broker().ProviderNames().size());
+}
+
 int Run(const DaemonFlags& f) {
   // Signals are taken by sigwait in this thread only: block them before any thread starts.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   if (Status st = InitProcess(f.global); !st.ok()) return Fail(st);
+  auto activated = daemon::TakeActivatedSockets();
+  if (!activated.ok()) return Fail(activated.status());
   auto config = LoadProcessConfig(f.global);
   if (!config.ok()) return Fail(config.status());
-  auto socket_path = daemon::ParseListenAddress(f.listen);
-  if (!socket_path.ok()) {
-    std::fprintf(stderr, "error: %s\n", socket_path.status().message().c_str());
-    return kExitUsage;
-  }
 
   daemon::DaemonOptions opts;
-  opts.socket_path = *socket_path;
+  // Socket activation replaces the default socket; an explicit --listen is served as well.
+  std::vector<std::string> listen = f.listen;
+  if (listen.empty() && activated->empty()) listen.push_back(kDefaultListen);
+  for (const auto& a : listen) {
+    auto parsed = daemon::ParseListen(a);
+    if (!parsed.ok()) {
+      std::fprintf(stderr, "error: %s\n", parsed.status().message().c_str());
+      return kExitUsage;
+    }
+    if (parsed->kind == daemon::ListenAddress::Kind::kTcp &&
+        (f.tls_cert.empty() || f.tls_key.empty() || f.tls_ca.empty())) {
+      std::fprintf(stderr, "error: --listen %s: needs --tls-cert, --tls-key and --tls-ca\n",
+                   a.c_str());
+      return kExitUsage;
+    }
+    opts.listen.push_back(std::move(*parsed));
+  }
+  for (const auto& s : *activated) opts.activated_fds.push_back(s.fd);
+  opts.tls = {f.tls_cert, f.tls_key, f.tls_ca};
   opts.info.version = VersionLine();
   opts.info.state_dir = f.state_dir.empty() ? config->state_dir : f.state_dir;
   // --state-dir moves everything, the builder's state included (as `latchkey image --state-dir`
   // does for the image store); without it the configuration decides.
   opts.builder_state_dir =
       f.state_dir.empty() ? BuilderStateDir(*config) : f.state_dir + "/builder";
-  for (const auto& p : config->plugins) opts.info.providers.push_back(p.name);
   opts.info.audit_signing_key_id = AuditKeyId(*config, f.state_dir);
+  opts.config = *config;
+  // After a daemon that died: its containers, mounts and bundle directories (the builder's
+  // own recovery), recorded as daemon.recovered.
+  opts.recover = [&config, builder_dir = opts.builder_state_dir](daemon::BrokerHost& broker,
+                                                                 int64_t previous_pid) {
+    RecoveryEvent event;
+    event.daemon_start = true;
+    event.previous_pid = previous_pid;
+    return RecoverBuilderState(*config, builder_dir, "", &broker.audit(), event);
+  };
+  const std::string state_dir = opts.info.state_dir;
 
-  auto d = daemon::Daemon::Start(opts);
+  auto d = daemon::Daemon::Start(std::move(opts));
   if (!d.ok()) return Fail(d.status());
   auto log = GetLogger("latchkeyd");
-  log->info("listening on unix://{} (pid {}, state dir {})", (*d)->socket_path(), ::getpid(),
-            opts.info.state_dir);
-
-  int sig = 0;
-  while (sigwait(&stop, &sig) != 0) {
+  for (const auto& a : (*d)->addresses()) {
+    log->info("listening on {} (pid {}, state dir {})", a, ::getpid(), state_dir);
   }
-  log->info("{} received, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-  (*d)->Shutdown();
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&sigs, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      Reload(**d, f);
+      continue;
+    }
+    log->info("{} received, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    break;
+  }
+  Status st = (*d)->Shutdown();
+  if (!st.ok()) log->error("stopping: {}", st.message());
   log->info("stopped");
   return kExitOk;
 }
@@ -91,8 +148,14 @@ int main(int argc, char** argv) {
   app.add_option("--config", f.global.config_path, "Configuration file (YAML)");
   app.add_option("--state-dir", f.state_dir,
                  "State directory (default: the configuration's state_dir)");
-  app.add_option("--listen", f.listen, "Address to serve on: unix:///absolute/path")
-      ->capture_default_str();
+  app.add_option("--listen", f.listen,
+                 "Address to serve on (repeatable): unix:///absolute/path or tcp://host:port "
+                 "(mutual TLS; needs --tls-cert, --tls-key, --tls-ca). Default: " +
+                     std::string(kDefaultListen) + ", or the socket-activated sockets");
+  app.add_option("--tls-cert", f.tls_cert, "Server certificate (PEM) for tcp:// listeners");
+  app.add_option("--tls-key", f.tls_key, "Server private key (PEM) for tcp:// listeners");
+  app.add_option("--tls-ca", f.tls_ca,
+                 "CA certificate (PEM) that signs the client certificates tcp:// accepts");
   app.add_option("--log-format", f.global.log_format, "Operational log format (text or json)")
       ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--log-level", f.global.log_level, "Operational log level")

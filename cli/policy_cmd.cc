@@ -40,6 +40,7 @@ struct ExplainFlags {
   std::vector<std::string> labels;
   std::string user;
   int64_t uid = -1;
+  std::string client_cn;
   std::string dockerfile;
   std::string context;
   std::string source;
@@ -84,6 +85,7 @@ int RunExplain(const ExplainFlags& f, const GlobalOptions& global) {
   req.secret_id = f.secret;
   req.user = f.user;
   if (f.uid >= 0) req.uid = static_cast<uint32_t>(f.uid);
+  req.client_cn = f.client_cn;
   if (!f.dockerfile.empty()) req.dockerfile = Absolute(cctx.cwd, f.dockerfile);
   if (!f.context.empty()) req.context = Absolute(cctx.cwd, f.context);
   for (const std::string& l : f.labels) {
@@ -223,6 +225,8 @@ CommandRegistrar reg("policy", [](CLI::App& app, CommandContext& ctx) {
   explain->add_option("--label", f->labels, "Build label KEY=VALUE (repeatable)");
   explain->add_option("--user", f->user, "Requesting user name");
   explain->add_option("--uid", f->uid, "Requesting uid")->check(CLI::Range(0LL, 4294967294LL));
+  explain->add_option("--client-cn", f->client_cn,
+                      "Client certificate subject CN (a latchkeyd TCP client)");
   explain->add_option("--dockerfile", f->dockerfile, "Dockerfile path");
   explain->add_option("--context", f->context, "Build context path");
   explain->add_flag("--exit-code", f->exit_code, "Exit 3 when the decision is deny");

@@ -4,6 +4,7 @@
 #ifndef LATCHKEY_CLI_STATE_RECOVERY_SETUP_H_
 #define LATCHKEY_CLI_STATE_RECOVERY_SETUP_H_
 
+#include <cstdint>
 #include <string>
 
 #include "broker/audit/audit_log.h"
@@ -12,12 +13,21 @@
 
 namespace latchkey::cli {
 
+// How the recovery is recorded: by `latchkey build`/`image` (`recovered`, only when something
+// was cleaned), or by latchkeyd's start (`daemon.recovered` with the pid of the daemon that did
+// not stop cleanly: written when `previous_pid` is not 0 or something was cleaned).
+struct RecoveryEvent {
+  bool daemon_start = false;
+  int64_t previous_pid = 0;
+};
+
 // Recovers `builder_state_dir` with `runtime` ("" = the configured builder runtime, else runc).
 // When something was cleaned, appends a `recovered` record to `audit`, or, when `audit` is
 // null, to the configuration's audit log (opened for this). Errors: "recovering <dir>: <cause>"
 // (the audit record still lists what was cleaned before the failure).
 Status RecoverBuilderState(const Config& config, const std::string& builder_state_dir,
-                           const std::string& runtime, audit::AuditLog* audit);
+                           const std::string& runtime, audit::AuditLog* audit,
+                           const RecoveryEvent& event = {});
 
 }  // namespace latchkey::cli
 

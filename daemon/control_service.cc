@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "builder/image/image_ref.h"
+#include "builder/solver/image_remove.h"
 #include "daemon/session_reactor.h"
 #include "session/metadata.h"
 
@@ -33,18 +34,32 @@ grpc::Status ToGrpc(const Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), status.message());
 }
 
+void ControlService::SetProviders(std::vector<std::string> providers) {
+  std::lock_guard lock(mu_);
+  info_.providers = std::move(providers);
+}
+
 grpc::Status ControlService::Info(grpc::ServerContext* context, const latchkey::v1::InfoRequest*,
                                   latchkey::v1::InfoResponse* response) {
   response->set_version(info_.version);
   response->set_state_dir(info_.state_dir);
-  for (const auto& p : info_.providers) response->add_providers(p);
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& p : info_.providers) response->add_providers(p);
+  }
   response->set_audit_signing_key_id(info_.audit_signing_key_id);
   if (peers_ != nullptr) {
-    if (auto peer = peers_->Lookup(context->peer())) {
+    if (auto peer = peers_->Identify(*context)) {
       auto* p = response->mutable_peer();
-      p->set_uid(peer->uid);
-      p->set_gid(peer->gid);
-      p->set_pid(peer->pid);
+      if (peer->uid >= 0) {
+        p->set_uid(static_cast<uint32_t>(peer->uid));
+        p->set_gid(static_cast<uint32_t>(peer->gid));
+        p->set_pid(static_cast<int32_t>(peer->pid));
+      }
+      p->set_user(peer->user);
+      p->set_transport(peer->transport);
+      p->set_client_cn(peer->client_cn);
+      p->set_address(peer->address);
     }
   }
   response->set_pid(static_cast<int32_t>(::getpid()));
@@ -69,10 +84,13 @@ grpc::Status ControlService::Images(grpc::ServerContext*, const latchkey::v1::Im
 
 grpc::Status ControlService::RemoveImage(grpc::ServerContext*,
                                          const latchkey::v1::RemoveImageRequest* request,
-                                         latchkey::v1::RemoveImageResponse*) {
-  auto ref = image::ParseImageRef(request->ref());
-  if (!ref.ok()) return ToGrpc(InvalidArgumentError(ref.status().message()));
-  return ToGrpc(images_->Remove(request->ref()));
+                                         latchkey::v1::RemoveImageResponse* response) {
+  auto removed = build::RemoveImageAndFree(*images_, request->ref());
+  if (!removed.ok()) return ToGrpc(removed.status());
+  response->set_untagged(removed->untagged);
+  for (const auto& id : removed->deleted) response->add_deleted(id);
+  response->set_storage_deferred(removed->storage_deferred);
+  return grpc::Status::OK;
 }
 
 grpc::ServerBidiReactor<BytesMessage, BytesMessage>* ControlService::Session(
@@ -93,7 +111,7 @@ grpc::ServerBidiReactor<BytesMessage, BytesMessage>* ControlService::Session(
   info.name = FirstMetadata(*context, session::kSessionNameKey);
   info.shared_key = FirstMetadata(*context, session::kSessionSharedKeyKey);
   info.methods = MetadataValues(*context, session::kSessionMethodKey);
-  if (peers_ != nullptr) info.peer = peers_->Lookup(context->peer());
+  if (peers_ != nullptr) info.peer = peers_->Identify(*context);
   return SessionReactor::Start(sessions_, std::move(info));
 }
 

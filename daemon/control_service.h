@@ -14,6 +14,7 @@
 #ifndef LATCHKEY_DAEMON_CONTROL_SERVICE_H_
 #define LATCHKEY_DAEMON_CONTROL_SERVICE_H_
 
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -43,12 +44,16 @@ class ControlService final
                  const PeerRegistry* peers)
       : info_(std::move(info)), sessions_(sessions), images_(images), peers_(peers) {}
 
+  // The configured provider names Info reports, after a reload (SIGHUP).
+  void SetProviders(std::vector<std::string> providers);
+
   grpc::Status Info(grpc::ServerContext* context, const latchkey::v1::InfoRequest* request,
                     latchkey::v1::InfoResponse* response) override;
   grpc::Status Images(grpc::ServerContext* context, const latchkey::v1::ImagesRequest* request,
                       latchkey::v1::ImagesResponse* response) override;
-  // INVALID_ARGUMENT for a malformed ref (the reference parser's text), NOT_FOUND with the
-  // image store's text when the tag is absent.
+  // As `latchkey image rm` (builder/solver/image_remove.h): untags, then frees the storage
+  // nothing else references. INVALID_ARGUMENT for a malformed ref (the reference parser's
+  // text), NOT_FOUND with the image store's text when the tag is absent.
   grpc::Status RemoveImage(grpc::ServerContext* context,
                            const latchkey::v1::RemoveImageRequest* request,
                            latchkey::v1::RemoveImageResponse* response) override;
@@ -59,6 +64,7 @@ class ControlService final
       grpc::CallbackServerContext* context) override;
 
  private:
+  mutable std::mutex mu_;  // guards info_.providers
   DaemonInfo info_;
   SessionManager* sessions_;
   image::ImageStore* images_;

@@ -2,6 +2,7 @@
 #include "daemon/control_service.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/latchkey/v1/control.grpc.pb.h"
@@ -54,9 +55,29 @@ TEST(ControlService, ImagesListsTheStoreAndRemoveImageRemovesATag) {
     grpc::ClientContext ctx;
     latchkey::v1::RemoveImageRequest req;
     req.set_ref("app:1");
+    ASSERT_FALSE(img->layers.empty());
+    struct stat before {};
+    ASSERT_EQ(
+        ::stat((d.images().state_dir() + "/images/blobs/sha256/" + img->layers[0].digest.substr(7))
+                   .c_str(),
+               &before),
+        0);
     latchkey::v1::RemoveImageResponse r;
     grpc::Status st = stub->RemoveImage(&ctx, req, &r);
     ASSERT_TRUE(st.ok()) << st.error_message();
+    // As `latchkey image rm`: untagged, then its storage freed under the GC lock.
+    EXPECT_EQ(r.untagged(), "app:1");
+    EXPECT_FALSE(r.storage_deferred());
+    ASSERT_EQ(r.deleted_size(), 1);
+    EXPECT_EQ(r.deleted(0), img->manifest_digest);
+    for (const auto& l : img->layers) {
+      struct stat st {};
+      EXPECT_NE(
+          ::stat((d.images().state_dir() + "/images/blobs/sha256/" + l.digest.substr(7)).c_str(),
+                 &st),
+          0)
+          << l.digest;
+    }
   }
   {
     grpc::ClientContext ctx;

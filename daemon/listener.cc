@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstring>
 
 #include "base/errno_status.h"
@@ -45,14 +46,29 @@ bool SomeoneListens(const sockaddr_un& addr) {
 
 }  // namespace
 
-Result<std::string> ParseListenAddress(std::string_view address) {
+Result<ListenAddress> ParseListen(std::string_view address) {
   constexpr std::string_view kUnix = "unix://";
+  constexpr std::string_view kTcp = "tcp://";
+  ListenAddress out;
   if (address.substr(0, kUnix.size()) == kUnix && address.size() > kUnix.size() + 1 &&
       address[kUnix.size()] == '/') {
-    return std::string(address.substr(kUnix.size()));
+    out.path = std::string(address.substr(kUnix.size()));
+    return out;
+  }
+  if (address.substr(0, kTcp.size()) == kTcp) {
+    std::string_view hp = address.substr(kTcp.size());
+    size_t colon = hp.rfind(':');
+    bool ok = colon != std::string_view::npos && colon > 0 && colon + 1 < hp.size() &&
+              hp.find('/') == std::string_view::npos;
+    for (size_t i = colon + 1; ok && i < hp.size(); ++i) ok = hp[i] >= '0' && hp[i] <= '9';
+    if (ok && std::stoul(std::string(hp.substr(colon + 1))) <= 65535) {
+      out.kind = ListenAddress::Kind::kTcp;
+      out.hostport = std::string(hp);
+      return out;
+    }
   }
   return InvalidArgumentError("invalid --listen " + std::string(address) +
-                              ": want unix:///absolute/path");
+                              ": want unix:///absolute/path or tcp://host:port");
 }
 
 Result<std::unique_ptr<UnixListener>> UnixListener::Open(const std::string& path) {
@@ -106,22 +122,61 @@ Result<std::unique_ptr<UnixListener>> UnixListener::Open(const std::string& path
     ::unlink(path.c_str());
     return base::ErrnoStatus("listen", path, err);
   }
-  int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0) {
-    err = errno;
+  if (Status st = l->MakeWakePipe(); !st.ok()) {
     ::unlink(path.c_str());
-    return base::ErrnoStatus("pipe", "", err);
+    return st;
   }
-  l->wake_read_.reset(pipefd[0]);
-  l->wake_write_.reset(pipefd[1]);
   return l;
 }
 
-void UnixListener::Start(grpc::Server* server, PeerRegistry* peers) {
-  thread_ = std::thread([this, server, peers] { AcceptLoop(server, peers); });
+Status UnixListener::MakeWakePipe() {
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) return base::ErrnoStatus("pipe", "", errno);
+  wake_read_.reset(pipefd[0]);
+  wake_write_.reset(pipefd[1]);
+  return Status::OK();
 }
 
-void UnixListener::AcceptLoop(grpc::Server* server, PeerRegistry* peers) {
+Result<std::unique_ptr<UnixListener>> UnixListener::Adopt(int fd) {
+  auto refuse = [fd] {
+    return FailedPreconditionError("socket-activated fd " + std::to_string(fd) +
+                                   " is not a listening unix stream socket");
+  };
+  int type = 0, listening = 0;
+  socklen_t len = sizeof type;
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) {
+    return refuse();
+  }
+  len = sizeof listening;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) {
+    return refuse();
+  }
+  sockaddr_un addr{};
+  len = sizeof addr;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
+      addr.sun_family != AF_UNIX) {
+    return refuse();
+  }
+  std::unique_ptr<UnixListener> l(new UnixListener());
+  l->adopted_ = true;
+  l->fd_.reset(fd);
+  (void)::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  size_t n = len > offsetof(sockaddr_un, sun_path) ? len - offsetof(sockaddr_un, sun_path) : 0;
+  l->path_ = std::string(addr.sun_path, ::strnlen(addr.sun_path, n));
+  struct stat st {};
+  l->gid_ = ::stat(l->path_.c_str(), &st) == 0 ? st.st_gid : ::getegid();
+  LK_RETURN_IF_ERROR(l->MakeWakePipe());
+  return l;
+}
+
+void UnixListener::Start(grpc::Server* server, PeerRegistry* peers, const AccessControl* access,
+                         RefusalServer* refusal) {
+  thread_ = std::thread(
+      [this, server, peers, access, refusal] { AcceptLoop(server, peers, access, refusal); });
+}
+
+void UnixListener::AcceptLoop(grpc::Server* server, PeerRegistry* peers,
+                              const AccessControl* access, RefusalServer* refusal) {
   auto log = GetLogger("latchkeyd");
   for (;;) {
     pollfd fds[2] = {{fd_.get(), POLLIN, 0}, {wake_read_.get(), POLLIN, 0}};
@@ -151,6 +206,13 @@ void UnixListener::AcceptLoop(grpc::Server* server, PeerRegistry* peers) {
     }
     peers->Record(c, *cred);
     log->debug("connection fd {} from uid {} gid {} pid {}", c, cred->uid, cred->gid, cred->pid);
+    if (access != nullptr && refusal != nullptr) {
+      if (auto why = access->Refusal(*cred)) {
+        log->warn("connection from uid {} pid {} refused: {}", cred->uid, cred->pid, *why);
+        refusal->Refuse(c, std::move(*why));  // its calls answer PERMISSION_DENIED
+        continue;
+      }
+    }
     grpc::AddInsecureChannelFromFd(server, c);  // gRPC owns `c` from here
   }
 }
@@ -164,7 +226,7 @@ void UnixListener::Stop() {
     thread_.join();
   }
   fd_.reset();
-  ::unlink(path_.c_str());
+  if (!adopted_) ::unlink(path_.c_str());
 }
 
 UnixListener::~UnixListener() { Stop(); }

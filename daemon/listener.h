@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "base/unique_fd.h"
+#include "daemon/access.h"
 #include "daemon/peer.h"
 #include "latchkey/status.h"
 
@@ -31,9 +32,17 @@ namespace latchkey::daemon {
 // The group that may use the daemon's socket when it exists.
 inline constexpr char kSocketGroup[] = "latchkey";
 
-// "unix:///run/x.sock" -> "/run/x.sock". INVALID_ARGUMENT "invalid --listen <addr>: want
-// unix:///absolute/path" for anything else (TCP is not supported yet).
-Result<std::string> ParseListenAddress(std::string_view address);
+// One --listen address.
+struct ListenAddress {
+  enum class Kind { kUnix, kTcp };
+  Kind kind = Kind::kUnix;
+  std::string path;      // kUnix: absolute socket path
+  std::string hostport;  // kTcp: "127.0.0.1:7443" ("[::1]:7443"); port 0 picks one
+};
+
+// "unix:///run/x.sock" or "tcp://127.0.0.1:7443". INVALID_ARGUMENT "invalid --listen <addr>:
+// want unix:///absolute/path or tcp://host:port" for anything else.
+Result<ListenAddress> ParseListen(std::string_view address);
 
 class UnixListener {
  public:
@@ -42,12 +51,19 @@ class UnixListener {
   // socket", "refusing to listen on <path>: another process is listening on it",
   // "socket path <path> is longer than 107 bytes", and the OS errors of each call.
   static Result<std::unique_ptr<UnixListener>> Open(const std::string& path);
+  // Takes over a listening unix stream socket passed by a service manager (socket activation,
+  // daemon/socket_activation.h): nothing is created, and Stop does not remove the path (the
+  // manager owns it). Errors: "socket-activated fd <n> is not a listening unix stream socket".
+  static Result<std::unique_ptr<UnixListener>> Adopt(int fd);
   ~UnixListener();
 
   // Accepts connections on a thread: records each one's peer in `peers`, then adds it to
-  // `server` (a started server). Neither is owned; both must outlive Stop().
-  void Start(grpc::Server* server, PeerRegistry* peers);
-  // Stops accepting, closes the socket and removes its path. Idempotent.
+  // `server` (a started server) -- or, when `access` refuses the peer, to `refusal`, whose
+  // calls answer PERMISSION_DENIED with the reason (access.h). None is owned; all must outlive
+  // Stop(). `access` and `refusal` may both be null (everyone allowed).
+  void Start(grpc::Server* server, PeerRegistry* peers, const AccessControl* access = nullptr,
+             RefusalServer* refusal = nullptr);
+  // Stops accepting, closes the socket and removes its path (not an adopted one's). Idempotent.
   void Stop();
 
   const std::string& path() const { return path_; }
@@ -56,7 +72,9 @@ class UnixListener {
 
  private:
   UnixListener() = default;
-  void AcceptLoop(grpc::Server* server, PeerRegistry* peers);
+  void AcceptLoop(grpc::Server* server, PeerRegistry* peers, const AccessControl* access,
+                  RefusalServer* refusal);
+  Status MakeWakePipe();
 
   std::string path_;
   gid_t gid_ = 0;
@@ -64,6 +82,7 @@ class UnixListener {
   base::UniqueFd wake_read_, wake_write_;
   std::thread thread_;
   bool stopped_ = false;
+  bool adopted_ = false;
 };
 
 }  // namespace latchkey::daemon

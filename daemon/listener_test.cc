@@ -1,8 +1,12 @@
 #include "daemon/listener.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include "base/env.h"
 #include "base/file.h"
@@ -21,15 +25,50 @@ class ListenerTest : public ::testing::Test {
   std::string dir_;
 };
 
-TEST(ParseListenAddress, UnixOnly) {
-  EXPECT_EQ(*ParseListenAddress("unix:///run/latchkey/latchkeyd.sock"),
-            "/run/latchkey/latchkeyd.sock");
-  EXPECT_EQ(
-      ParseListenAddress("tcp://127.0.0.1:7443").status(),
-      InvalidArgumentError("invalid --listen tcp://127.0.0.1:7443: want unix:///absolute/path"));
-  EXPECT_EQ(
-      ParseListenAddress("unix://relative.sock").status(),
-      InvalidArgumentError("invalid --listen unix://relative.sock: want unix:///absolute/path"));
+TEST(ParseListen, UnixAndTcp) {
+  auto u = ParseListen("unix:///run/latchkey/latchkeyd.sock");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->kind, ListenAddress::Kind::kUnix);
+  EXPECT_EQ(u->path, "/run/latchkey/latchkeyd.sock");
+  auto t = ParseListen("tcp://127.0.0.1:7443");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->kind, ListenAddress::Kind::kTcp);
+  EXPECT_EQ(t->hostport, "127.0.0.1:7443");
+  const std::string want = ": want unix:///absolute/path or tcp://host:port";
+  for (const char* bad : {"unix://relative.sock", "tcp://127.0.0.1", "tcp://:7443",
+                          "tcp://127.0.0.1:99999", "tcp://h:1/x", "http://127.0.0.1:1"}) {
+    EXPECT_EQ(ParseListen(bad).status(),
+              InvalidArgumentError(std::string("invalid --listen ") + bad + want))
+        << bad;
+  }
+}
+
+TEST_F(ListenerTest, AdoptRefusesWhatIsNotAListeningUnixSocket) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  EXPECT_EQ(UnixListener::Adopt(fds[0]).status(),
+            FailedPreconditionError("socket-activated fd " + std::to_string(fds[0]) +
+                                    " is not a listening unix stream socket"));
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+TEST_F(ListenerTest, AdoptServesAnActivatedSocketAndLeavesItsPath) {
+  // A service manager's socket: bound and listening before the daemon starts.
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string path = dir_ + "/activated.sock";
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 8), 0);
+  auto l = UnixListener::Adopt(fd);
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  EXPECT_EQ((*l)->path(), path);
+  (*l)->Stop();
+  struct stat st {};
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << "an adopted socket's path belongs to the manager";
 }
 
 TEST_F(ListenerTest, SocketIs0660AndRemovedOnStop) {

@@ -7,6 +7,12 @@
 // closed the connection that had it, and Record overwrites the entry, so a live call always
 // finds its own connection's credentials.
 //
+// On TCP (mutual TLS) gRPC accepts the connection itself; the caller is the verified client
+// certificate's subject CN (the call's auth context) and its address. Identify() gives either
+// as the audit log's PeerInfo (broker/audit/audit_record.h), which SetPeerAttributes puts into
+// a broker session's attributes: policy matches its uid/user or client_cn and every audit record
+// of the session carries it.
+//
 // Thread-safety: all methods may be called concurrently.
 #ifndef LATCHKEY_DAEMON_PEER_H_
 #define LATCHKEY_DAEMON_PEER_H_
@@ -18,7 +24,13 @@
 #include <optional>
 #include <string>
 
+#include "broker/audit/audit_record.h"
+#include "broker/session.h"
 #include "latchkey/status.h"
+
+namespace grpc {
+class ServerContextBase;
+}
 
 namespace latchkey::daemon {
 
@@ -31,6 +43,14 @@ struct PeerCred {
 // SO_PEERCRED of the connected unix socket `fd`. Errors: "SO_PEERCRED: <cause>".
 Result<PeerCred> ReadPeerCred(int fd);
 
+// A unix peer as the audit log records it: transport "unix", uid, gid, pid and the uid's user
+// name ("" when the uid has none).
+audit::PeerInfo UnixPeerInfo(const PeerCred& cred);
+
+// Sets attrs->peer, and for a unix peer attrs->uid and attrs->user, from `peer`; other fields
+// are left alone. For the session a daemon call opens (Build).
+void SetPeerAttributes(const audit::PeerInfo& peer, SessionAttributes* attrs);
+
 class PeerRegistry {
  public:
   // The peer name gRPC gives a connection added from descriptor `fd`: "fd:<fd>".
@@ -38,6 +58,9 @@ class PeerRegistry {
   void Record(int fd, const PeerCred& cred);
   // The credentials recorded for `grpc_peer` (ServerContext::peer()); nullopt when unknown.
   std::optional<PeerCred> Lookup(const std::string& grpc_peer) const;
+  // The caller of a call: a unix connection's recorded credentials (UnixPeerInfo), or on TCP
+  // the client certificate's subject CN and the address; nullopt when neither is known.
+  std::optional<audit::PeerInfo> Identify(const grpc::ServerContextBase& context) const;
 
  private:
   mutable std::mutex mu_;

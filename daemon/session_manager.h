@@ -34,7 +34,9 @@ struct SessionInfo {
   std::string name;
   std::string shared_key;
   std::vector<std::string> methods;  // "/<service>/<method>" as advertised
-  std::optional<PeerCred> peer;      // unset when the connection's peer is unknown
+  // Who opened it (PeerRegistry::Identify): uid/gid/pid/user on the unix socket, the client
+  // certificate's CN on TCP; unset when the connection's peer is unknown.
+  std::optional<audit::PeerInfo> peer;
 };
 
 class SessionManager {

@@ -27,12 +27,28 @@ Result<StateDirLock> StateDirLock::Acquire(const std::string& state_dir) {
                                    (pid.empty() ? std::string("pid unknown") : "pid " + pid) +
                                    " (lock file " + path + "); stop it or use another --state-dir");
   }
+  char old[32] = {};
+  ssize_t n = ::pread(fd.get(), old, sizeof old - 1, 0);
+  int64_t previous = 0;
+  for (ssize_t i = 0; i < n && old[i] >= '0' && old[i] <= '9'; ++i) {
+    previous = previous * 10 + (old[i] - '0');
+  }
   std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd.get(), 0) != 0 ||
       ::pwrite(fd.get(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
     return base::ErrnoStatus("write pid to", path, errno);
   }
-  return StateDirLock(std::move(fd));
+  return StateDirLock(std::move(fd), previous);
+}
+
+Status StateDirLock::MarkStopped(int64_t dead_pid) {
+  if (::ftruncate(fd_.get(), 0) != 0) return base::ErrnoStatus("empty lock file", "", errno);
+  if (dead_pid == 0) return Status::OK();
+  std::string pid = std::to_string(dead_pid) + "\n";
+  if (::pwrite(fd_.get(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    return base::ErrnoStatus("write pid to lock file", "", errno);
+  }
+  return Status::OK();
 }
 
 }  // namespace latchkey::daemon

@@ -27,5 +27,26 @@ TEST(StateDirLock, SecondHolderIsRefusedWithTheFirstOnesPid) {
   (void)base::RemoveAll(*dir);
 }
 
+TEST(StateDirLock, APidLeftInTheFileNamesADaemonThatDied) {
+  auto dir = base::MakeTempDir("/tmp", "state-lock-test-");
+  ASSERT_TRUE(dir.ok());
+  {
+    auto first = StateDirLock::Acquire(*dir);
+    ASSERT_TRUE(first.ok());
+    EXPECT_EQ(first->previous_pid(), 0);
+    // Dropped without MarkStopped: as after kill -9.
+  }
+  {
+    auto second = StateDirLock::Acquire(*dir);
+    ASSERT_TRUE(second.ok());
+    EXPECT_EQ(second->previous_pid(), ::getpid());
+    ASSERT_TRUE(second->MarkStopped().ok());
+  }
+  auto third = StateDirLock::Acquire(*dir);
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(third->previous_pid(), 0);
+  (void)base::RemoveAll(*dir);
+}
+
 }  // namespace
 }  // namespace latchkey::daemon

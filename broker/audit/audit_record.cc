@@ -34,6 +34,21 @@ void Mask(std::string* s, std::string_view value) {
   }
 }
 
+void PeerJson(const std::optional<PeerInfo>& peer, Json* out) {
+  if (!peer) return;
+  Json j = Json::object();
+  j["transport"] = Cap(peer->transport);
+  if (peer->uid >= 0) {
+    j["uid"] = peer->uid;
+    j["gid"] = peer->gid;
+    j["pid"] = peer->pid;
+    j["user"] = Cap(peer->user);
+  }
+  if (!peer->client_cn.empty()) j["client_cn"] = Cap(peer->client_cn);
+  if (!peer->address.empty()) j["address"] = Cap(peer->address);
+  (*out)["peer"] = std::move(j);
+}
+
 }  // namespace
 
 const char* FetchOutcomeName(FetchOutcome outcome) {
@@ -63,7 +78,7 @@ const char* EventName(const AuditRecord& record) {
     case 4:
       return "cache.hit";
     case 5:
-      return "recovered";
+      return std::get<RecoveredRecord>(record).daemon ? "daemon.recovered" : "recovered";
     default:
       return "provider.crashed";
   }
@@ -80,6 +95,7 @@ void AppendEventFields(const AuditRecord& record, Json* out) {
     Json labels = Json::object();
     for (const auto& [k, h] : r->label_hmacs) labels[Cap(k)] = h;
     j["label_hmacs"] = std::move(labels);
+    PeerJson(r->peer, &j);
   } else if (const auto* r = std::get_if<SecretFetchRecord>(&record)) {
     j["session"] = Cap(r->session);
     j["secret"] = Cap(r->secret);
@@ -105,11 +121,13 @@ void AppendEventFields(const AuditRecord& record, Json* out) {
     } else {
       j["error"] = Cap(r->error);
     }
+    PeerJson(r->peer, &j);
   } else if (const auto* r = std::get_if<SessionCloseRecord>(&record)) {
     j["session"] = Cap(r->session);
     j["reason"] = Cap(r->reason);
     j["fetches"] = r->fetches;
     j["duration_us"] = r->duration_us;
+    PeerJson(r->peer, &j);
   } else if (const auto* r = std::get_if<LeakFindingRecord>(&record)) {
     j["session"] = Cap(r->session);
     j["finding"] = Cap(r->finding);
@@ -117,6 +135,7 @@ void AppendEventFields(const AuditRecord& record, Json* out) {
     j["layer"] = Cap(r->layer);
     j["path"] = Cap(r->path);
     j["step"] = StepJson(r->step);
+    PeerJson(r->peer, &j);
   } else if (const auto* r = std::get_if<CacheHitRecord>(&record)) {
     j["session"] = Cap(r->session);
     j["cache_key"] = Cap(r->cache_key);
@@ -133,6 +152,7 @@ void AppendEventFields(const AuditRecord& record, Json* out) {
     j["secrets"] = std::move(secrets);
     j["step"] = StepJson(r->step);
     j["requester"] = Cap(r->requester);
+    PeerJson(r->peer, &j);
   } else if (const auto* r = std::get_if<RecoveredRecord>(&record)) {
     auto list = [](const std::vector<std::string>& items) {
       Json a = Json::array();
@@ -143,6 +163,7 @@ void AppendEventFields(const AuditRecord& record, Json* out) {
     j["containers"] = list(r->containers);
     j["mounts"] = list(r->mounts);
     j["dirs"] = list(r->dirs);
+    if (r->daemon) j["previous_pid"] = r->previous_pid;
   } else if (const auto* r = std::get_if<ProviderCrashedRecord>(&record)) {
     j["session"] = Cap(r->session);
     j["provider"] = Cap(r->provider);

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <variant>
@@ -34,6 +35,19 @@ struct StepInfo {
   std::string instruction;  // instruction text, secret values already masked by the caller
 };
 
+// Who is on the other end of the latchkeyd connection that opened a session (docs/daemon.md):
+// a local caller by SO_PEERCRED, or a TCP client by its certificate. Written as the object
+// `peer` in every record of such a session; absent for sessions a local `latchkey` opened.
+struct PeerInfo {
+  std::string transport;  // "unix" or "tcp"
+  int64_t uid = -1;       // unix: SO_PEERCRED; -1 on TCP
+  int64_t gid = -1;
+  int64_t pid = -1;
+  std::string user;       // unix: the uid's name ("" when the uid has none)
+  std::string client_cn;  // tcp: the verified client certificate's subject CN
+  std::string address;    // tcp: "ipv4:127.0.0.1:50312"; unix: ""
+};
+
 struct SessionOpenRecord {
   std::string session;
   std::string requester;  // who opened it ("uid=1000(alice) pid=4242")
@@ -46,6 +60,7 @@ struct SessionOpenRecord {
   // key -> "hmac-sha256:<hex>" of the label's value, keyed like value_hmac (so `audit search
   // --hmac` of a value finds the sessions labelled with it). Set by AuditLog::Append.
   std::map<std::string, std::string> label_hmacs;
+  std::optional<PeerInfo> peer;
 };
 
 // A registry credential request (the secret `registry:<host>`): what the registry client was
@@ -80,6 +95,7 @@ struct SecretFetchRecord {
   std::vector<std::string> part_hmacs;
   // Why the fetch was not granted (never contains a value); empty when granted.
   std::string error;
+  std::optional<PeerInfo> peer;
 };
 
 struct SessionCloseRecord {
@@ -87,6 +103,7 @@ struct SessionCloseRecord {
   std::string reason;  // "completed", "failed", "cancelled", ...
   uint64_t fetches = 0;
   int64_t duration_us = 0;
+  std::optional<PeerInfo> peer;
 };
 
 struct LeakFindingRecord {
@@ -96,6 +113,7 @@ struct LeakFindingRecord {
   std::string layer;    // layer digest or "config"/"history"
   std::string path;     // path inside the layer
   StepInfo step;
+  std::optional<PeerInfo> peer;
 };
 
 // One secret a reused build step had mounted, and why this session may have it now.
@@ -116,6 +134,7 @@ struct CacheHitRecord {
   std::vector<CacheHitSecret> secrets;
   StepInfo step;
   std::string requester;
+  std::optional<PeerInfo> peer;
 };
 
 // What a start of latchkey cleaned from its state directory after builds that died
@@ -125,6 +144,10 @@ struct RecoveredRecord {
   std::vector<std::string> containers;  // runc containers killed and deleted
   std::vector<std::string> mounts;      // mount points wiped (tmpfs) and unmounted
   std::vector<std::string> dirs;        // directories removed
+  // Set by latchkeyd's start after a daemon that did not stop cleanly: the event is then
+  // "daemon.recovered" and carries the pid of the daemon that died (0 when unknown).
+  bool daemon = false;
+  int64_t previous_pid = 0;
 };
 
 // A process-isolated provider's host died during a call (broker/provider_process.h): the call
@@ -145,7 +168,7 @@ using AuditRecord =
                  CacheHitRecord, RecoveredRecord, ProviderCrashedRecord>;
 
 // "session.open", "secret.fetch", "session.close", "leak.finding", "cache.hit",
-// "recovered", "provider.crashed".
+// "recovered" (or "daemon.recovered"), "provider.crashed".
 const char* EventName(const AuditRecord& record);
 inline constexpr const char* kCheckpointEvent = "audit.checkpoint";
 

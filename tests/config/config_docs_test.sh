@@ -28,7 +28,7 @@ FREE = {"plugins[].config", "secrets", "policy.rules[].labels"}
 # A `### `name`` heading of docs/configuration.md -> where its table's keys live.
 SECTION = {"plugins": "plugins[].", "secrets": "secrets.*.", "policy": "policy.",
            "audit": "audit.", "log": "log.", "builder": "builder.", "store": "store.",
-           "registries": "registries.*."}
+           "registries": "registries.*.", "daemon": "daemon."}
 # Mappings whose keys are the user's own names (secret ids, registry hosts): their entries'
 # keys are documented once, as "<section>.*.<key>".
 NAMED = ("secrets.", "registries.")

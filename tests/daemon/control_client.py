@@ -5,12 +5,31 @@ api/latchkey/v1/control.proto into a temporary directory; prints one line per ca
   control_client.py API_DIR WORK_DIR unix:///path info
   control_client.py API_DIR WORK_DIR unix:///path images
   control_client.py API_DIR WORK_DIR unix:///path rm REF
+A TCP target (127.0.0.1:PORT) is reached with TLS when $LK_TEST_TLS_CA names the CA that signed
+the daemon's certificate; $LK_TEST_TLS_CERT and $LK_TEST_TLS_KEY, when set, are the client's
+certificate and key (mutual TLS).
 Errors: "error: <CODE>: <details>" on stdout, exit 1.
 """
 import json
 import os
 import subprocess
 import sys
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def channel(grpc, target):
+    ca = os.environ.get("LK_TEST_TLS_CA")
+    if not ca:
+        return grpc.insecure_channel(target)
+    cert, key = os.environ.get("LK_TEST_TLS_CERT"), os.environ.get("LK_TEST_TLS_KEY")
+    creds = grpc.ssl_channel_credentials(root_certificates=read(ca),
+                                         private_key=read(key) if key else None,
+                                         certificate_chain=read(cert) if cert else None)
+    return grpc.secure_channel(target, creds)
 
 
 def main():
@@ -23,14 +42,16 @@ def main():
     sys.path.insert(0, out)
     import grpc
     from latchkey.v1 import control_pb2, control_pb2_grpc
-    stub = control_pb2_grpc.ControlStub(grpc.insecure_channel(target))
+    stub = control_pb2_grpc.ControlStub(channel(grpc, target))
     try:
         if cmd == "info":
             r = stub.Info(control_pb2.InfoRequest(), timeout=10)
             print(json.dumps({"version": r.version, "state_dir": r.state_dir,
                               "providers": list(r.providers),
                               "audit_signing_key_id": r.audit_signing_key_id,
-                              "peer": {"uid": r.peer.uid, "gid": r.peer.gid, "pid": r.peer.pid},
+                              "peer": {"uid": r.peer.uid, "gid": r.peer.gid, "pid": r.peer.pid,
+                                       "user": r.peer.user, "transport": r.peer.transport,
+                                       "client_cn": r.peer.client_cn},
                               "my_pid": os.getpid(), "my_uid": os.getuid(), "pid": r.pid,
                               "open_sessions": r.open_sessions}, sort_keys=True))
         elif cmd == "images":
@@ -38,8 +59,12 @@ def main():
             for i in r.images:
                 print(i.ref, i.id, i.manifest_digest, i.created, i.size)
         elif cmd == "rm":
-            stub.RemoveImage(control_pb2.RemoveImageRequest(ref=sys.argv[5]), timeout=10)
+            r = stub.RemoveImage(control_pb2.RemoveImageRequest(ref=sys.argv[5]), timeout=10)
             print("removed", sys.argv[5])
+            if os.environ.get("LK_TEST_RM_DETAILS"):
+                print("untagged", r.untagged)
+                for d in r.deleted:
+                    print("deleted", d)
         else:
             sys.exit("unknown command " + cmd)
     except grpc.RpcError as e:

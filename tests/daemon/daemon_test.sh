@@ -135,7 +135,13 @@ out=$("$LKD" --state-dir "$W/s4" --listen "tcp://127.0.0.1:7443" 2>&1)
 rc=$?
 set -e
 expect_eq "$rc" "2" "tcp listen exit code"
-expect_eq "$out" "error: invalid --listen tcp://127.0.0.1:7443: want unix:///absolute/path" "tcp listen"
+expect_eq "$out" "error: --listen tcp://127.0.0.1:7443: needs --tls-cert, --tls-key and --tls-ca" "tcp listen without TLS"
+set +e
+out=$("$LKD" --state-dir "$W/s4" --listen "http://127.0.0.1:7443" 2>&1)
+rc=$?
+set -e
+expect_eq "$rc" "2" "http listen exit code"
+expect_eq "$out" "error: invalid --listen http://127.0.0.1:7443: want unix:///absolute/path or tcp://host:port" "http listen"
 
 # 7. SIGTERM with a session open: the session ends UNAVAILABLE, latchkeyd exits 0, the socket
 #    is removed.

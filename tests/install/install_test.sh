@@ -33,7 +33,8 @@ for f in bin/latchkey bin/latchkey-plugin-check \
          bin/latchkeyd share/doc/latchkey/daemon.md share/latchkey/proto/latchkey/v1/control.proto \
          share/latchkey/proto/moby/buildkit/secrets/v1/secrets.proto \
          share/latchkey/proto/moby/sshforward/v1/ssh.proto \
-         share/latchkey/proto/moby/filesync/v1/auth.proto; do
+         share/latchkey/proto/moby/filesync/v1/auth.proto \
+         lib/systemd/system/latchkeyd.service lib/systemd/system/latchkeyd.socket; do
   [ -e "$root/$f" ] || fail "make install did not install /usr/$f"
 done
 # Only the bundled providers; no test plugins, fixtures or test binaries; nothing outside /usr.
@@ -45,6 +46,8 @@ providers=$(cd "$root/lib/latchkey/providers" && ls | tr '\n' ' ')
 [ "$(ls "$root/bin" | tr '\n' ' ')" = "latchkey latchkey-plugin-check latchkeyd " ] \
   || fail "bin: $(ls "$root/bin")"
 [ -x "$root/bin/latchkey" ] || fail "bin/latchkey is not executable"
+grep -qx 'ExecStart=/usr/bin/latchkeyd --config /etc/latchkey/latchkey.yaml --state-dir /var/lib/latchkey' \
+  "$root/lib/systemd/system/latchkeyd.service" || fail "latchkeyd.service ExecStart"
 
 # The version, with the commit it was built from.
 lk=$root/bin/latchkey
