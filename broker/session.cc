@@ -26,9 +26,12 @@ bool IsSessionId(const std::string& id) {
          });
 }
 
-std::string Requester(uint32_t uid, const std::string& user) {
-  std::string s = "uid=" + std::to_string(uid);
-  if (!user.empty()) s += "(" + user + ")";
+std::string Requester(const SessionAttributes& attrs) {
+  std::string s = "uid=" + std::to_string(attrs.uid);
+  if (!attrs.user.empty()) s += "(" + attrs.user + ")";
+  if (attrs.peer) {
+    s += " gid=" + std::to_string(attrs.peer->gid) + " pid=" + std::to_string(attrs.peer->pid);
+  }
   return s;
 }
 
@@ -114,6 +117,13 @@ Result<std::shared_ptr<Session>> SessionManager::Open(SessionAttributes attrs) {
     std::string provider = src.kind == SecretSource::Kind::kFile  ? "file"
                            : src.kind == SecretSource::Kind::kEnv ? "env"
                                                                   : src.provider;
+    if (provider == kClientProvider) {
+      if (!attrs.client_secrets) {
+        return InvalidArgumentError("--secret id=" + src.id +
+                                    ": provider \"client\" needs a latchkeyd session");
+      }
+      continue;
+    }
     if (FindProvider(provider) == nullptr) {
       return InvalidArgumentError("--secret id=" + src.id + ": provider \"" + provider +
                                   "\" is not configured");
@@ -129,7 +139,7 @@ Result<std::shared_ptr<Session>> SessionManager::Open(SessionAttributes attrs) {
   }
   audit::SessionOpenRecord rec;
   rec.session = attrs.id;
-  rec.requester = Requester(attrs.uid, attrs.user);
+  rec.requester = Requester(attrs);
   rec.dockerfile = attrs.dockerfile;
   rec.context = attrs.context;
   rec.labels = attrs.labels;
@@ -230,7 +240,7 @@ Status Session::Audit(const std::string& secret_id, const StepContext& step, con
   rec.resolved = a.origin.resolved;
   rec.version = a.origin.version;
   rec.step = StepInfoOf(step);
-  rec.requester = Requester(attrs_.uid, attrs_.user);
+  rec.requester = Requester(attrs_);
   rec.duration_us = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - start)
                         .count();
@@ -428,10 +438,6 @@ Result<SecretView> Session::FetchUncached(const std::string& secret_id, const St
     if (outcome == audit::FetchOutcome::kDenied) outcome = audit::FetchOutcome::kError;
     return AuditFailure(secret_id, step, outcome, decided.open_error, a, start);
   }
-  auto instance = InstanceFor(resolved.provider);
-  if (!instance.ok()) {
-    return AuditFailure(secret_id, step, audit::FetchOutcome::kError, instance.status(), a, start);
-  }
   FetchRequest req;
   // A file source is read through the descriptor policy decided on, not by its path again.
   req.ref = decided.file ? decided.file->ProcPath() : resolved.ref;
@@ -448,7 +454,25 @@ Result<SecretView> Session::FetchUncached(const std::string& secret_id, const St
     std::lock_guard lock(mu_);
     ++provider_calls_;
   }
-  auto fetched = (*instance)->Fetch(req);
+  Result<FetchedSecret> fetched = Status(StatusCode::kUnknown, "not fetched");
+  if (resolved.provider == kClientProvider) {
+    // latchkeyd: the client serves it over its session (SessionAttributes::client_secrets).
+    auto value = attrs_.client_secrets(secret_id, std::chrono::steady_clock::now() + req.timeout);
+    if (value.ok()) {
+      FetchedSecret f{std::move(value).value(), false, std::nullopt, ""};
+      f.value.Seal();
+      fetched = std::move(f);
+    } else {
+      fetched = value.status();
+    }
+  } else {
+    auto instance = InstanceFor(resolved.provider);
+    if (!instance.ok()) {
+      return AuditFailure(secret_id, step, audit::FetchOutcome::kError, instance.status(), a,
+                          start);
+    }
+    fetched = (*instance)->Fetch(req);
+  }
   if (!fetched.ok()) {
     Status st = fetched.status();
     if (decided.file) {
@@ -533,7 +557,7 @@ Status Session::AuthorizeCacheHit(const std::vector<std::string>& secret_ids,
   rec.session = attrs_.id;
   rec.cache_key = cache_key;
   rec.step = StepInfoOf(step);
-  rec.requester = Requester(attrs_.uid, attrs_.user);
+  rec.requester = Requester(attrs_);
   return manager_->options().audit->Append(std::move(rec));
 }
 

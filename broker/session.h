@@ -88,6 +88,20 @@ struct SessionAttributes {
   std::shared_ptr<const SecretBuffer> environment;
   std::chrono::system_clock::time_point created{};  // default: now
   std::chrono::seconds max_lifetime{std::chrono::hours(24)};
+  // latchkeyd: the client process as the daemon saw it on its socket (SO_PEERCRED); when set,
+  // every audit record's requester names it: "uid=1000(ann) gid=1000 pid=4242".
+  struct Peer {
+    uint32_t gid = 0;
+    int32_t pid = 0;
+  };
+  std::optional<Peer> peer;
+  // latchkeyd: the provider "client", which asks the client's daemon session for a secret
+  // (GetSecret over the session tunnel, under the fetch timeout). A declared source with
+  // provider "client" needs it; Open refuses one without it. Errors are the session's
+  // (NOT_FOUND for an id the client does not serve).
+  std::function<Result<SecretBuffer>(const std::string& secret_id,
+                                     std::chrono::steady_clock::time_point deadline)>
+      client_secrets;
 };
 
 // Where a released value came from and which policy rule granted it: what a SecretView, the

@@ -14,6 +14,7 @@
 #include "broker/logging.h"
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
+#include "cli/daemon_build_runner.h"
 #include "cli/version.h"
 #include "daemon/daemon.h"
 #include "daemon/listener.h"
@@ -64,6 +65,19 @@ int Run(const DaemonFlags& f) {
       f.state_dir.empty() ? BuilderStateDir(*config) : f.state_dir + "/builder";
   for (const auto& p : config->plugins) opts.info.providers.push_back(p.name);
   opts.info.audit_signing_key_id = AuditKeyId(*config, f.state_dir);
+
+  // Builds run with the daemon's broker (audit log, providers, policy) and builder state.
+  if (!f.state_dir.empty()) {
+    // --state-dir moves the audit log and its keys too (as `latchkey audit --state-dir`).
+    AuditLocations loc = ResolveAuditLocations(*config, f.state_dir);
+    config->state_dir = loc.state_dir;
+    config->audit.path = loc.log;
+    config->audit.signing_key_file = loc.keys.signing;
+    config->audit.hmac_key_file = loc.keys.hmac;
+  }
+  auto builds = DaemonBuildRunner::Start(*config, opts.builder_state_dir);
+  if (!builds.ok()) return Fail(builds.status());
+  opts.builds = builds->get();
 
   auto d = daemon::Daemon::Start(opts);
   if (!d.ok()) return Fail(d.status());

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "builder/image/image_ref.h"
+#include "daemon/build_call.h"
 #include "daemon/session_reactor.h"
 #include "session/metadata.h"
 
@@ -95,6 +96,13 @@ grpc::ServerBidiReactor<BytesMessage, BytesMessage>* ControlService::Session(
   info.methods = MetadataValues(*context, session::kSessionMethodKey);
   if (peers_ != nullptr) info.peer = peers_->Lookup(context->peer());
   return SessionReactor::Start(sessions_, std::move(info));
+}
+
+grpc::Status ControlService::Build(grpc::ServerContext* context,
+                                   const latchkey::v1::BuildRequest* request,
+                                   grpc::ServerWriter<latchkey::v1::BuildResponse>* writer) {
+  std::optional<PeerCred> peer = peers_ ? peers_->Lookup(context->peer()) : std::nullopt;
+  return ServeBuild(runner_, *sessions_, info_.state_dir, peer, context, *request, writer);
 }
 
 }  // namespace latchkey::daemon

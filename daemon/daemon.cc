@@ -13,6 +13,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
   LK_ASSIGN_OR_RETURN(d->listener_, UnixListener::Open(options.socket_path));
   d->control_ =
       std::make_unique<ControlService>(options.info, &d->sessions_, &*d->images_, &d->peers_);
+  d->control_->SetBuildRunner(options.builds);
   grpc::ServerBuilder builder;
   builder.RegisterService(d->control_.get());
   d->server_ = builder.BuildAndStart();

@@ -25,6 +25,7 @@ struct DaemonOptions {
   std::string socket_path;        // absolute
   std::string builder_state_dir;  // the image store's directory
   DaemonInfo info;                // info.state_dir is created (0700) and locked
+  BuildRunner* builds = nullptr;  // runs Build calls (not owned); null: Build is UNIMPLEMENTED
 };
 
 class Daemon {
