@@ -1,5 +1,6 @@
 #include "daemon/context_mirror.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,7 +46,7 @@ struct Served {
 };
 
 TEST(ContextMirror, SendsOnlyWhatChanged) {
-  base::TempDir tmp;
+  base::testing::TempDir tmp;
   const std::string ctx = tmp.path() + "/ctx", mirror = tmp.path() + "/mirror";
   ASSERT_TRUE(base::MakeDirs(ctx + "/sub/deep").ok());
   ASSERT_TRUE(base::MakeDirs(ctx + "/skip").ok());
@@ -128,7 +129,7 @@ class EvilContext final : public latchkey::v1::ContextSync::Service {
 
 TEST(ContextMirror, RefusesPathsOutsideTheContext) {
   for (const std::string p : {"../escape", "/etc/passwd", "a/../../b", "nodir/file", "a//b"}) {
-    base::TempDir tmp;
+    base::testing::TempDir tmp;
     EvilContext evil(p);
     Served served(tmp.path() + "/s.sock", &evil);
     auto r = SyncContext(served.channel, tmp.path() + "/mirror");
@@ -139,7 +140,7 @@ TEST(ContextMirror, RefusesPathsOutsideTheContext) {
 }
 
 TEST(ContextService, ServesOnlyListedFiles) {
-  base::TempDir tmp;
+  base::testing::TempDir tmp;
   session::ContextService service(tmp.path(), {});
   Served served(tmp.path() + "/s.sock", &service);
   auto stub = latchkey::v1::ContextSync::NewStub(served.channel);
