@@ -191,6 +191,23 @@ for f in $(find "$DSTATE" -type f); do
 done
 [ -z "$hits" ] || fail "canary found in: $hits"
 
+# 7b. An independent Python client (stubs generated from the installed .proto files) serves
+# its context and a secret on its session and calls Build.
+pyctx=$(new_context pyctx)
+printf 'FROM busybox:test\nCOPY f /f\nRUN --mount=type=secret,id=pt,required=true test -s /run/secrets/pt\n' > "$pyctx/Dockerfile"
+echo from-python > "$pyctx/f"
+printf 'pyvalue' > "$W/pt"
+mkdir -p "$W/py"
+timeout 50 /usr/bin/python3 "$(dirname "$0")/buildkit_session.py" --api-dir "${LATCHKEY_SOURCE_DIR:?}/api" \
+  --daemon "$HOST" --work-dir "$W/py" --session-id 0123456789abcdef0123456789abcdef \
+  --secret "pt=$W/pt" --context "$pyctx" --build "$pyctx/Dockerfile" --tag py:1 > "$W/py.out" 2>&1 \
+  || { cat "$W/py.out" >&2; dlog_fail "python Build client failed"; }
+grep -q '^event start$' "$W/py.out" || { cat "$W/py.out" >&2; fail "python Build: no start event"; }
+grep -qE '^result 0 sha256:[0-9a-f]{64} [1-9][0-9]*$' "$W/py.out" \
+  || { cat "$W/py.out" >&2; fail "python Build: no successful result"; }
+LATCHKEY_HOST=$HOST "$LK" images > "$W/images.txt"
+expect_file_contains "$W/images.txt" "py " "image built by the Python client"
+
 # 8. The daemon stops mid-build: the client fails with "latchkeyd connection lost", exit 1.
 "$LK" build --host "$HOST" --progress plain --no-cache --secret "id=cf,src=$W/cf" "$cctx" > /dev/null 2> "$W/lost.err" &
 pl=$!
