@@ -46,9 +46,16 @@ BuildOptions OptionsOf(const daemon::DaemonBuild& build) {
 
 Result<std::unique_ptr<DaemonBuildRunner>> DaemonBuildRunner::Start(const Config& config,
                                                                     std::string builder_state_dir) {
-  std::unique_ptr<DaemonBuildRunner> r(new DaemonBuildRunner(config, std::move(builder_state_dir)));
-  LK_ASSIGN_OR_RETURN(r->broker_, Broker::Start(r->config_, BrokerOptions()));
-  return r;
+  return std::unique_ptr<DaemonBuildRunner>(
+      new DaemonBuildRunner(config, std::move(builder_state_dir)));
+}
+
+Result<Broker*> DaemonBuildRunner::GetBroker() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (broker_ == nullptr) {
+    LK_ASSIGN_OR_RETURN(broker_, Broker::Start(config_, BrokerOptions()));
+  }
+  return broker_.get();
 }
 
 Status DaemonBuildRunner::Run(const daemon::DaemonBuild& build, build::ProgressWriter& progress,
@@ -83,7 +90,8 @@ Status DaemonBuildRunner::Run(const daemon::DaemonBuild& build, build::ProgressW
   }
   attrs.client_secrets = build.client_secrets;
 
-  BuildJobOutcome job = RunBuildJob(*broker_, config_, req, std::move(attrs), progress);
+  LK_ASSIGN_OR_RETURN(Broker * broker, GetBroker());
+  BuildJobOutcome job = RunBuildJob(*broker, config_, req, std::move(attrs), progress);
   if (!job.started) return job.result.status();
   if (!job.gc_warning.empty()) GetLogger("latchkeyd")->warn("builder.gc: {}", job.gc_warning);
   result->set_build_ref(job.build_ref);

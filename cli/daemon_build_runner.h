@@ -13,6 +13,7 @@
 #define LATCHKEY_CLI_DAEMON_BUILD_RUNNER_H_
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "broker/broker.h"
@@ -28,8 +29,9 @@ BuildOptions OptionsOf(const daemon::DaemonBuild& build);
 
 class DaemonBuildRunner final : public daemon::BuildRunner {
  public:
-  // Starts the broker for `config` (its audit log, keys and providers). `builder_state_dir`:
-  // the image store and build cache the builds use. Errors: Broker::Start's.
+  // `builder_state_dir`: the image store and build cache the builds use. The broker for
+  // `config` (its audit log, keys and providers) is started by the first Run, after the daemon
+  // holds its state dir; its errors are that Run's. Never fails today.
   static Result<std::unique_ptr<DaemonBuildRunner>> Start(const Config& config,
                                                           std::string builder_state_dir);
 
@@ -42,9 +44,13 @@ class DaemonBuildRunner final : public daemon::BuildRunner {
  private:
   DaemonBuildRunner(Config config, std::string state_dir)
       : config_(std::move(config)), state_dir_(std::move(state_dir)) {}
-  Config config_;
-  std::string state_dir_;
-  std::unique_ptr<Broker> broker_;
+  // The broker, started on first use. Errors: Broker::Start's (tried again next time).
+  Result<Broker*> GetBroker();
+
+  const Config config_;
+  const std::string state_dir_;
+  std::mutex mu_;
+  std::unique_ptr<Broker> broker_;  // guarded by mu_ until set
 };
 
 }  // namespace latchkey::cli
