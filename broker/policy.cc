@@ -157,8 +157,9 @@ PolicyExplanation Policy::Explain(const PolicyRequest& request) const {
     }
     return out;
   }
-  bool declared_store = request.source == SecretSource::Kind::kProvider && request.declared &&
-                        request.provider == kDeclarableProvider;
+  bool declared_store =
+      request.source == SecretSource::Kind::kProvider && request.declared &&
+      (request.provider == kDeclarableProvider || request.provider == kClientProvider);
   if (request.source == SecretSource::Kind::kProvider && !declared_store) {
     out.decision.allowed = false;
     out.decision.rule = kDefaultDenyProviderRule;

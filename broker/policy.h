@@ -3,8 +3,9 @@
 // matches, one of two built-in rules decides:
 //   "declared-source"        allow: a file or env source the user declared with --secret, or
 //                            a secret of the bundled store provider the user named with
-//                            --secret type=store, is the user's own, usable for that
-//                            session only;
+//                            --secret type=store, or (latchkeyd) a source the client declared
+//                            and serves over its session (provider "client"), is the user's
+//                            own, usable for that session only;
 //   "default-deny-provider"  deny:  any other secret from a configured provider (a `secrets:`
 //                            binding, or --secret type=<provider> for a provider other than
 //                            store) needs a rule that allows it.
@@ -50,6 +51,11 @@ enum class RequestKind { kSecret, kRegistry };
 const char* RequestKindName(RequestKind kind);  // "secret", "registry"
 // The provider whose secrets a --secret flag may name like a file (the "declared-source" rule).
 inline constexpr const char* kDeclarableProvider = "store";
+// The provider name of secrets the client of a latchkeyd session serves (`--secret` file and
+// env sources of `latchkey build --host`): resolved by the daemon's broker like any provider
+// (policy decides, secret.fetch is written first) but fetched over the session
+// (SessionAttributes::client_secrets, broker/session.h).
+inline constexpr char kClientProvider[] = "client";
 
 // One secret request, as the session describes it to the policy. Strings are empty when
 // unknown; an unknown attribute never matches a rule that constrains it.

@@ -222,7 +222,18 @@ TEST(Policy, NoRulesDefaults) {
   EXPECT_EQ(d.Describe(),
             "allow by rule \"declared-source\" (built in): declared with --secret (store "
             "secret); allowed for this session only");
-  // Only the store: another provider named on the command line still needs a rule.
+  // A source the client of latchkeyd declared and serves (provider "client") is the user's
+  // own too.
+  declared.provider = "client";
+  d = p.Decide(declared);
+  EXPECT_TRUE(d.allowed);
+  EXPECT_EQ(d.Describe(),
+            "allow by rule \"declared-source\" (built in): declared with --secret (client "
+            "secret); allowed for this session only");
+  declared.declared = false;
+  EXPECT_EQ(p.Decide(declared).rule, "default-deny-provider");
+  declared.declared = true;
+  // Only those two: another provider named on the command line still needs a rule.
   declared.provider = "vault";
   EXPECT_EQ(p.Decide(declared).rule, "default-deny-provider");
 }

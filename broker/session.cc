@@ -27,16 +27,16 @@ bool IsSessionId(const std::string& id) {
          });
 }
 
-std::string Requester(uint32_t uid, const std::string& user) {
-  std::string s = "uid=" + std::to_string(uid);
-  if (!user.empty()) s += "(" + user + ")";
-  return s;
-}
-
-// The requester text of a session: its uid and user, or a TCP peer's certificate CN.
+// The requester text of a session: its uid and user (and a daemon client's gid and pid), or a
+// TCP peer's certificate CN.
 std::string Requester(const SessionAttributes& attrs) {
   if (attrs.peer && attrs.peer->uid < 0) return "client_cn=" + attrs.peer->client_cn;
-  return Requester(attrs.uid, attrs.user);
+  std::string s = "uid=" + std::to_string(attrs.uid);
+  if (!attrs.user.empty()) s += "(" + attrs.user + ")";
+  if (attrs.peer) {
+    s += " gid=" + std::to_string(attrs.peer->gid) + " pid=" + std::to_string(attrs.peer->pid);
+  }
+  return s;
 }
 
 // The audit record's view of a step.
@@ -137,6 +137,13 @@ Result<std::shared_ptr<Session>> SessionManager::Open(SessionAttributes attrs) {
     std::string provider = src.kind == SecretSource::Kind::kFile  ? "file"
                            : src.kind == SecretSource::Kind::kEnv ? "env"
                                                                   : src.provider;
+    if (provider == kClientProvider) {
+      if (!attrs.client_secrets) {
+        return InvalidArgumentError("--secret id=" + src.id +
+                                    ": provider \"client\" needs a latchkeyd session");
+      }
+      continue;
+    }
     if (FindProvider(provider) == nullptr) {
       return InvalidArgumentError("--secret id=" + src.id + ": provider \"" + provider +
                                   "\" is not configured");
@@ -623,10 +630,6 @@ Result<SecretView> Session::FetchDecided(const std::string& secret_id, const Ste
     if (outcome == audit::FetchOutcome::kDenied) outcome = audit::FetchOutcome::kError;
     return AuditFailure(secret_id, step, outcome, decided.open_error, a, start);
   }
-  auto instance = InstanceFor(resolved.provider);
-  if (!instance.ok()) {
-    return AuditFailure(secret_id, step, audit::FetchOutcome::kError, instance.status(), a, start);
-  }
   FetchRequest req;
   // A file source is read through the descriptor policy decided on, not by its path again.
   req.ref = decided.file ? decided.file->ProcPath() : resolved.ref;
@@ -644,7 +647,25 @@ Result<SecretView> Session::FetchDecided(const std::string& secret_id, const Ste
     std::lock_guard lock(mu_);
     ++provider_calls_;
   }
-  auto fetched = (*instance)->Fetch(req);
+  Result<FetchedSecret> fetched = Status(StatusCode::kUnknown, "not fetched");
+  if (resolved.provider == kClientProvider) {
+    // latchkeyd: the client serves it over its session (SessionAttributes::client_secrets).
+    auto value = attrs_.client_secrets(secret_id, std::chrono::steady_clock::now() + req.timeout);
+    if (value.ok()) {
+      FetchedSecret f{std::move(value).value(), false, std::nullopt, ""};
+      f.value.Seal();
+      fetched = std::move(f);
+    } else {
+      fetched = value.status();
+    }
+  } else {
+    auto instance = InstanceFor(resolved.provider);
+    if (!instance.ok()) {
+      return AuditFailure(secret_id, step, audit::FetchOutcome::kError, instance.status(), a,
+                          start);
+    }
+    fetched = (*instance)->Fetch(req);
+  }
   if (!fetched.ok()) {
     Status st = fetched.status();
     if (decided.file) {

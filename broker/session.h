@@ -112,12 +112,20 @@ struct SessionAttributes {
   // Empty: the broker process's environment at the first env fetch.
   std::shared_ptr<const SecretBuffer> environment;
   // Set for sessions opened through latchkeyd: who is on the other end of the connection
-  // (docs/daemon.md). Recorded as `peer` in every audit record of the session; a TCP peer's
+  // (docs/daemon.md). Recorded as `peer` in every audit record of the session, and a unix
+  // peer's gid and pid in the requester text ("uid=1000(ann) gid=1000 pid=4242"); a TCP peer's
   // client_cn is what policy's `client_cn:` matches, and a TCP peer has no uid (`uid` and
   // `user` are then not given to policy: a `uid:` or `user:` rule never matches it).
   std::optional<audit::PeerInfo> peer;
   std::chrono::system_clock::time_point created{};  // default: now
   std::chrono::seconds max_lifetime{std::chrono::hours(24)};
+  // latchkeyd: the provider "client", which asks the client's daemon session for a secret
+  // (GetSecret over the session tunnel, under the fetch timeout). A declared source with
+  // provider "client" needs it; Open refuses one without it. Errors are the session's
+  // (NOT_FOUND for an id the client does not serve).
+  std::function<Result<SecretBuffer>(const std::string& secret_id,
+                                     std::chrono::steady_clock::time_point deadline)>
+      client_secrets;
 };
 
 // Where a released value came from and which policy rule granted it: what a SecretView, the

@@ -154,6 +154,51 @@ TEST_F(SessionTest, DeclaredFileSourceIsGrantedAndAudited) {
   EXPECT_EQ(log.find("canary-npm-token-5150"), std::string::npos) << log;
 }
 
+// latchkeyd: a source of provider "client" is fetched through SessionAttributes::
+// client_secrets, after policy, with the audit record (provider client, the peer identity, the
+// value's HMAC) written before the value is released.
+TEST_F(SessionTest, ClientProviderFetchesThroughTheSessionAndAuditsThePeer) {
+  Start();
+  SessionAttributes a;
+  a.uid = 1000;
+  a.user = "alice";
+  a.declared = {{"tok", SecretSource::Kind::kProvider, "/home/alice/tok", "client"}};
+  // Without a session to ask, Open refuses the source.
+  auto refused = manager_->Open(a);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(),
+            "--secret id=tok: provider \"client\" needs a latchkeyd session");
+  audit::PeerInfo peer;
+  peer.transport = "unix";
+  peer.uid = 1000;
+  peer.gid = 1001;
+  peer.pid = 4242;
+  peer.user = "alice";
+  a.peer = peer;
+  int asked = 0;
+  a.client_secrets = [&asked](const std::string& id,
+                              std::chrono::steady_clock::time_point) -> Result<SecretBuffer> {
+    ++asked;
+    if (id != "tok") return NotFoundError("secret " + id + ": not found");
+    std::string_view v = "client-canary-77";
+    return SecretBuffer::CopyOf(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
+  };
+  auto s = manager_->Open(std::move(a));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  auto v = (*s)->Fetch("tok", {"0", 1, 2, "RUN --mount=type=secret,id=tok true"});
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(AsString(*v), "client-canary-77");
+  EXPECT_EQ(v->provider(), "client");
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(CountRecords({"\"event\":\"secret.fetch\"", "\"provider\":\"client\"",
+                          "\"outcome\":\"granted\"", "\"rule\":\"declared-source\"",
+                          "\"requester\":\"uid=1000(alice) gid=1001 pid=4242\"", "hmac-sha256:"}),
+            1u);
+  ASSERT_TRUE((*s)->Close().ok());
+  EXPECT_EQ(ReadAll((dir_ / "audit.log").string()).find("client-canary-77"), std::string::npos);
+}
+
 TEST_F(SessionTest, UnknownIdIsNotFoundNamingTheSourcesTried) {
   Start();
   auto s = Open({});

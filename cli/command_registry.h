@@ -29,6 +29,9 @@ struct GlobalOptions {
   // section decides, else text / info.
   std::string log_format;
   std::string log_level;
+  // --host unix:///path: run `build`, `images` and `image rm` through that latchkeyd
+  // (docs/daemon.md); "" = $LATCHKEY_HOST, else embedded (no daemon).
+  std::string host;
 };
 
 struct CommandContext {

@@ -25,6 +25,7 @@
 #include "builder/solver/store_gc.h"
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
+#include "cli/daemon_client.h"
 #include "cli/state_recovery_setup.h"
 #include "cli/table.h"
 
@@ -112,6 +113,9 @@ Result<std::optional<int64_t>> ParseEpoch(const std::string& flag_value) {
 }
 
 int RunImages(const ImageFlags& f) {
+  if (std::string host = DaemonHost(*f.global); !host.empty()) {
+    return RunRemoteImages(host, f.no_trunc);
+  }
   auto store = OpenStore(f);
   if (!store.ok()) return Fail(store.status());
   auto list = store->List();
@@ -270,6 +274,7 @@ int RunInspect(const ImageFlags& f) {
 // Untags, then frees what no other image or cache entry references (a GC that leaves the
 // build cache alone). While a build holds the state dir the sweep is left to a later prune.
 int RunRemove(const ImageFlags& f) {
+  if (std::string host = DaemonHost(*f.global); !host.empty()) return RunRemoteRemove(host, f.ref);
   auto store = OpenStore(f);
   if (!store.ok()) return Fail(store.status());
   auto removed = build::RemoveImageAndFree(*store, f.ref);
@@ -341,6 +346,7 @@ void Register(CLI::App& app, CommandContext& ctx) {
   auto* images = app.add_subcommand("images", "List the images in the local store");
   AddStateDir(images, f.get());
   images->add_flag("--no-trunc", f->no_trunc, "Show full image IDs");
+  AddHostOption(images, &ctx.global);
   images->callback([f, &ctx] { ctx.exit_code = RunImages(*f); });
 
   auto* image = AddCommandGroup(app, "image", "Manage the local image store");
@@ -392,6 +398,7 @@ void Register(CLI::App& app, CommandContext& ctx) {
       "rm", "Remove a tag, and the storage no other image or cache entry references");
   AddStateDir(rm, f.get());
   AddImageRef(rm, f.get());
+  AddHostOption(rm, &ctx.global);
   rm->callback([f, &ctx] { ctx.exit_code = RunRemove(*f); });
 
   auto* prune = image->add_subcommand("prune", "Remove untagged images and unreferenced blobs");

@@ -16,6 +16,7 @@
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
 #include "cli/state_recovery_setup.h"
+#include "cli/daemon_build_runner.h"
 #include "cli/version.h"
 #include "daemon/daemon.h"
 #include "daemon/listener.h"
@@ -75,6 +76,16 @@ int Run(const DaemonFlags& f) {
   auto config = LoadProcessConfig(f.global);
   if (!config.ok()) return Fail(config.status());
 
+  // --state-dir moves the audit log and its keys too (as `latchkey audit --state-dir`), for
+  // the daemon's broker and its builds alike.
+  if (!f.state_dir.empty()) {
+    AuditLocations loc = ResolveAuditLocations(*config, f.state_dir);
+    config->state_dir = loc.state_dir;
+    config->audit.path = loc.log;
+    config->audit.signing_key_file = loc.keys.signing;
+    config->audit.hmac_key_file = loc.keys.hmac;
+  }
+
   daemon::DaemonOptions opts;
   // Socket activation replaces the default socket; an explicit --listen is served as well.
   std::vector<std::string> listen = f.listen;
@@ -113,6 +124,11 @@ int Run(const DaemonFlags& f) {
     return RecoverBuilderState(*config, builder_dir, "", &broker.audit(), event);
   };
   const std::string state_dir = opts.info.state_dir;
+
+  // Builds run with the daemon's builder state and the same audit log and providers.
+  auto builds = DaemonBuildRunner::Start(*config, opts.builder_state_dir);
+  if (!builds.ok()) return Fail(builds.status());
+  opts.builds = builds->get();
 
   auto d = daemon::Daemon::Start(std::move(opts));
   if (!d.ok()) return Fail(d.status());

@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", ctx.global.log_level,
                  "Operational log level (default: the config's log.level, else info)")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  app.add_option("--host", ctx.global.host,
+                 "latchkeyd to build with, unix:///path (default: $LATCHKEY_HOST, else none)");
   RegisterAllCommands(app, ctx);
   try {
     app.parse(argc, argv);

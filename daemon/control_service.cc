@@ -4,6 +4,7 @@
 
 #include "builder/image/image_ref.h"
 #include "builder/solver/image_remove.h"
+#include "daemon/build_call.h"
 #include "daemon/session_reactor.h"
 #include "session/metadata.h"
 
@@ -113,6 +114,13 @@ grpc::ServerBidiReactor<BytesMessage, BytesMessage>* ControlService::Session(
   info.methods = MetadataValues(*context, session::kSessionMethodKey);
   if (peers_ != nullptr) info.peer = peers_->Identify(*context);
   return SessionReactor::Start(sessions_, std::move(info));
+}
+
+grpc::Status ControlService::Build(grpc::ServerContext* context,
+                                   const latchkey::v1::BuildRequest* request,
+                                   grpc::ServerWriter<latchkey::v1::BuildResponse>* writer) {
+  std::optional<PeerCred> peer = peers_ ? peers_->Lookup(context->peer()) : std::nullopt;
+  return ServeBuild(runner_, *sessions_, info_.state_dir, peer, context, *request, writer);
 }
 
 }  // namespace latchkey::daemon

@@ -20,6 +20,7 @@
 
 #include "api/latchkey/v1/control.grpc.pb.h"
 #include "builder/image/image_store.h"
+#include "daemon/build_runner.h"
 #include "daemon/peer.h"
 #include "daemon/session_manager.h"
 
@@ -62,6 +63,13 @@ class ControlService final
   // "latchkeyd is shutting down"; then those of session_reactor.h.
   grpc::ServerBidiReactor<latchkey::v1::BytesMessage, latchkey::v1::BytesMessage>* Session(
       grpc::CallbackServerContext* context) override;
+  // A build (build_call.h): UNIMPLEMENTED until SetBuildRunner.
+  grpc::Status Build(grpc::ServerContext* context, const latchkey::v1::BuildRequest* request,
+                     grpc::ServerWriter<latchkey::v1::BuildResponse>* writer) override;
+
+  // Enables Build: `runner` (not owned, outlives the service) runs the builds. Call before
+  // serving.
+  void SetBuildRunner(BuildRunner* runner) { runner_ = runner; }
 
  private:
   mutable std::mutex mu_;  // guards info_.providers
@@ -69,6 +77,7 @@ class ControlService final
   SessionManager* sessions_;
   image::ImageStore* images_;
   const PeerRegistry* peers_;
+  BuildRunner* runner_ = nullptr;
 };
 
 // A latchkey Status as a grpc::Status (same code numbers, same message).

@@ -57,6 +57,7 @@ struct DaemonOptions {
   // recovery (cli/latchkeyd_main.cc). `previous_pid` is the pid of a daemon that did not stop
   // cleanly on this state dir, 0 when the last one did. An error stops the start. May be empty.
   std::function<Status(BrokerHost& broker, int64_t previous_pid)> recover;
+  BuildRunner* builds = nullptr;  // runs Build calls (not owned); null: Build is UNIMPLEMENTED
 };
 
 class Daemon {

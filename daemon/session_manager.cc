@@ -77,6 +77,15 @@ Result<SecretBuffer> SessionManager::GetSecret(const std::string& session_id,
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data->data()), data->size()));
 }
 
+std::shared_ptr<grpc::Channel> SessionManager::Channel(const std::string& id,
+                                                       SessionInfo* info) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return nullptr;
+  if (info != nullptr) *info = it->second->info;
+  return it->second->channel;
+}
+
 void SessionManager::CloseAll() {
   std::lock_guard<std::mutex> lock(mu_);
   closed_ = true;

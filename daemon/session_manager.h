@@ -68,6 +68,10 @@ class SessionManager {
   Result<SecretBuffer> GetSecret(const std::string& session_id, const std::string& secret_id,
                                  Clock::time_point deadline);
 
+  // The tunnel channel of session `id` (to call the other services its client serves, e.g.
+  // latchkey.v1.ContextSync), with the session's info; nullptr when no such session is open.
+  std::shared_ptr<grpc::Channel> Channel(const std::string& id, SessionInfo* info = nullptr) const;
+
   // Ends every open session (their close callbacks) and refuses new ones.
   void CloseAll();
 

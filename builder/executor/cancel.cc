@@ -16,6 +16,7 @@ std::atomic<bool> g_cancelled{false};
 std::atomic<int> g_read_fd{-1};
 std::atomic<int> g_write_fd{-1};
 std::mutex g_init_mu;
+thread_local const CancelToken* t_token = nullptr;
 
 }  // namespace
 
@@ -43,10 +44,35 @@ void RequestCancel() noexcept {
   }
 }
 
-bool CancelRequested() noexcept { return g_cancelled.load(); }
+bool CancelRequested() noexcept {
+  return g_cancelled.load() || (t_token != nullptr && t_token->cancelled());
+}
 
 const std::atomic<bool>& CancelFlag() noexcept { return g_cancelled; }
 
-int CancelPollFd() noexcept { return g_read_fd.load(); }
+int CancelPollFd() noexcept { return t_token != nullptr ? t_token->poll_fd() : g_read_fd.load(); }
+
+Result<std::shared_ptr<CancelToken>> CancelToken::Create() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+    return ErrnoStatus("pipe", "for build cancellation", errno);
+  }
+  return std::shared_ptr<CancelToken>(new CancelToken(fds[0], fds[1]));
+}
+
+CancelToken::~CancelToken() {
+  ::close(read_fd_);
+  ::close(write_fd_);
+}
+
+void CancelToken::Cancel() noexcept {
+  if (cancelled_.exchange(true)) return;
+  char c = 1;
+  (void)!::write(write_fd_, &c, 1);  // never drained: stays readable
+}
+
+CancelScope::CancelScope(const CancelToken* token) noexcept { t_token = token; }
+
+CancelScope::~CancelScope() { t_token = nullptr; }
 
 }  // namespace latchkey::executor

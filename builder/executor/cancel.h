@@ -11,6 +11,7 @@
 #define LATCHKEY_BUILDER_EXECUTOR_CANCEL_H_
 
 #include <atomic>
+#include <memory>
 
 #include "latchkey/status.h"
 
@@ -31,8 +32,45 @@ bool CancelRequested() noexcept;
 const std::atomic<bool>& CancelFlag() noexcept;
 
 // A descriptor that becomes (and stays) readable after RequestCancel; -1 before
-// InitCancellation.
+// InitCancellation. Under a CancelScope: its token's descriptor instead.
 int CancelPollFd() noexcept;
+
+// The cancellation of ONE build, for a process running several (latchkeyd): Cancel() stops
+// only the builds running under a CancelScope that names this token; the process-wide
+// RequestCancel is not involved.
+class CancelToken {
+ public:
+  // Errors name the failed pipe(2).
+  static Result<std::shared_ptr<CancelToken>> Create();
+  ~CancelToken();
+  CancelToken(const CancelToken&) = delete;
+  CancelToken& operator=(const CancelToken&) = delete;
+
+  // Marks the token cancelled and wakes the steps polling it. Idempotent; thread-safe.
+  void Cancel() noexcept;
+  bool cancelled() const noexcept { return cancelled_.load(); }
+  // For code that polls an atomic (the broker's provider fetches).
+  const std::atomic<bool>& flag() const noexcept { return cancelled_; }
+  // Readable once cancelled.
+  int poll_fd() const noexcept { return read_fd_; }
+
+ private:
+  CancelToken(int read_fd, int write_fd) : read_fd_(read_fd), write_fd_(write_fd) {}
+  std::atomic<bool> cancelled_{false};
+  const int read_fd_;
+  const int write_fd_;
+};
+
+// While a CancelScope lives, on the thread that made it (a build runs its steps on one
+// thread): CancelRequested() is also true once `token` is cancelled, and CancelPollFd() returns
+// the token's descriptor. `token` is not owned and must outlive the scope. Scopes do not nest.
+class CancelScope {
+ public:
+  explicit CancelScope(const CancelToken* token) noexcept;
+  ~CancelScope();
+  CancelScope(const CancelScope&) = delete;
+  CancelScope& operator=(const CancelScope&) = delete;
+};
 
 }  // namespace latchkey::executor
 

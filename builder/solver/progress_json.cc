@@ -23,9 +23,9 @@ struct JsonVertex : VertexLines {};
 
 class JsonProgressWriter final : public VertexWriter<JsonVertex> {
  public:
-  JsonProgressWriter(int fd, ProgressClock clock)
+  JsonProgressWriter(JsonEventSink sink, ProgressClock clock)
       : VertexWriter(std::move(clock)),
-        fd_(fd),
+        sink_(std::move(sink)),
         wall_base_(std::chrono::system_clock::now()),
         steady_base_(clock_()) {}
   ~JsonProgressWriter() override { Finish(); }
@@ -105,12 +105,10 @@ class JsonProgressWriter final : public VertexWriter<JsonVertex> {
     auto wall = wall_base_ +
                 std::chrono::duration_cast<std::chrono::system_clock::duration>(now - steady_base_);
     event["time"] = FormatRfc3339Millis(wall);
-    std::string line = event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    line.push_back('\n');
-    WriteAll(fd_, line);
+    sink_(event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
 
-  const int fd_;
+  const JsonEventSink sink_;
   const std::chrono::system_clock::time_point wall_base_;
   const TimePoint steady_base_;
 };
@@ -118,7 +116,17 @@ class JsonProgressWriter final : public VertexWriter<JsonVertex> {
 }  // namespace
 
 std::unique_ptr<ProgressWriter> NewJsonProgressWriter(int fd, ProgressClock clock) {
-  return std::make_unique<JsonProgressWriter>(fd, std::move(clock));
+  return NewJsonProgressWriter(
+      [fd](std::string line) {
+        line.push_back('\n');
+        WriteAll(fd, line);
+      },
+      std::move(clock));
+}
+
+std::unique_ptr<ProgressWriter> NewJsonProgressWriter(JsonEventSink sink, ProgressClock clock) {
+  if (!clock) clock = [] { return std::chrono::steady_clock::now(); };
+  return std::make_unique<JsonProgressWriter>(std::move(sink), std::move(clock));
 }
 
 }  // namespace latchkey::build

@@ -14,9 +14,17 @@ the installed api/latchkey/v1/control.proto. It:
   4. prints "session <id> open" once the call is started, and runs until the daemon ends the
      call or it receives SIGTERM; it then prints "session <id> ended: <code>" and exits 0.
 Secret values are read from files (--secret ID=PATH), never from the command line.
+
+With --context DIR it also serves latchkey.v1.ContextSync (written from control.proto: the
+manifest of DIR, no .dockerignore, and the files' bytes), and with --build DOCKERFILE it then
+calls latchkey.v1.Control/Build with that Dockerfile (and --tag), prints "event <name>" for
+each progress event and "result <code> <image id> <bytes of context sent>", and ends the
+session.
 """
 import argparse
+import hashlib
 import os
+import stat
 import queue
 import signal
 import socket
@@ -70,6 +78,9 @@ def main():
     ap.add_argument("--work-dir", required=True)
     ap.add_argument("--session-id", required=True)
     ap.add_argument("--secret", action="append", default=[], help="ID=PATH")
+    ap.add_argument("--context", help="serve this directory as latchkey.v1.ContextSync")
+    ap.add_argument("--build", help="call Build with this Dockerfile, then end")
+    ap.add_argument("--tag", action="append", default=[])
     args = ap.parse_args()
 
     generate(args.api_dir, args.work_dir)
@@ -90,9 +101,42 @@ def main():
                 context.abort(grpc.StatusCode.NOT_FOUND, "not found")
             return secrets_pb2.GetSecretResponse(data=values[request.ID])
 
+    class ContextSync(control_pb2_grpc.ContextSyncServicer):
+        def Manifest(self, request, context):
+            root = args.context
+
+            def entry(rel, st):
+                return control_pb2.ContextEntry(
+                    path=rel, mode=st.st_mode, size=st.st_size if stat.S_ISREG(st.st_mode) else 0,
+                    mtime_ns=st.st_mtime_ns, uid=st.st_uid, gid=st.st_gid,
+                    link_target=os.readlink(os.path.join(root, rel))
+                    if stat.S_ISLNK(st.st_mode) else "")
+
+            yield entry(".", os.stat(root))
+            stack = [""]
+            while stack:
+                d = stack.pop()
+                for name in sorted(os.listdir(os.path.join(root, d))):
+                    rel = name if not d else d + "/" + name
+                    st = os.lstat(os.path.join(root, rel))
+                    yield entry(rel, st)
+                    if stat.S_ISDIR(st.st_mode):
+                        stack.append(rel)
+
+        def ReadFiles(self, request, context):
+            for f in request.files:
+                with open(os.path.join(args.context, f.path), "rb") as fh:
+                    data = fh.read()
+                if f.known_sha256 and hashlib.sha256(data).digest() == f.known_sha256:
+                    yield control_pb2.FileChunk(path=f.path, unchanged=True, eof=True)
+                    continue
+                yield control_pb2.FileChunk(path=f.path, data=data, eof=True)
+
     local = os.path.join(args.work_dir, "session.sock")
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     secrets_pb2_grpc.add_SecretsServicer_to_server(Secrets(), server)
+    if args.context:
+        control_pb2_grpc.add_ContextSyncServicer_to_server(ContextSync(), server)
     server.add_insecure_port("unix:" + local)
     server.start()
 
@@ -126,9 +170,35 @@ def main():
                 ("x-docker-expose-session-sharedkey", "python-shared-key"),
                 ("x-docker-expose-session-grpc-method",
                  "/moby.buildkit.secrets.v1.Secrets/GetSecret")]
+    if args.context:
+        metadata += [("x-docker-expose-session-grpc-method", "/latchkey.v1.ContextSync/Manifest"),
+                     ("x-docker-expose-session-grpc-method", "/latchkey.v1.ContextSync/ReadFiles")]
     call = stub.Session(requests(), metadata=metadata)
     signal.signal(signal.SIGTERM, lambda *_: call.cancel())
     print("session %s open" % args.session_id, flush=True)
+    if args.build:
+        import json
+
+        def build():
+            with open(args.build, "rb") as fh:
+                dockerfile = fh.read()
+            req = control_pb2.BuildRequest(session_id=args.session_id, dockerfile=dockerfile,
+                                           tags=args.tag, context_key="python:" + args.context)
+            for sid in values:
+                req.secrets.add(id=sid, kind="file", ref=sid)
+            try:
+                for m in stub.Build(req, timeout=60):
+                    if m.HasField("result"):
+                        r = m.result
+                        print("result %d %s %d" % (r.code, r.image_id or r.message,
+                                                   r.context_bytes_sent), flush=True)
+                    else:
+                        print("event " + json.loads(m.event)["event"], flush=True)
+            except grpc.RpcError as e:
+                print("build error: %s: %s" % (e.code().name, e.details()), flush=True)
+            call.cancel()
+
+        threading.Thread(target=build, daemon=True).start()
     code = "OK"
     try:
         for m in call:

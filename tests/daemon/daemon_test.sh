@@ -44,6 +44,8 @@ DPID=$!
 for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
 [ -S "$SOCK" ] || fail "latchkeyd did not create $SOCK"
 expect_eq "$(stat -c %a "$SOCK")" "660" "socket mode"
+# The line follows the socket's creation (the gRPC server starts in between).
+for _ in $(seq 1 50); do grep -q "listening on unix://" "$W/daemon.log" && break; sleep 0.05; done
 grep -q "listening on unix://$SOCK (pid $DPID, state dir $S)" "$W/daemon.log" || fail "start line"
 
 # 2. Info from the Python client: the daemon, and the caller as SO_PEERCRED saw it.

@@ -1,0 +1,111 @@
+#include "cli/daemon_build_runner.h"
+
+#include <utility>
+#include <vector>
+
+#include "broker/logging.h"
+#include "cli/build_job.h"
+#include "daemon/peer.h"
+
+namespace latchkey::cli {
+BuildOptions OptionsOf(const daemon::DaemonBuild& build) {
+  const latchkey::v1::BuildRequest& r = *build.request;
+  BuildOptions f;
+  f.context = build.context_dir;
+  f.file = build.dockerfile_path;
+  f.target = r.target();
+  for (const auto& [k, v] : r.build_args()) f.build_args.push_back(k + "=" + v);
+  f.tags.assign(r.tags().begin(), r.tags().end());
+  f.outputs.assign(r.outputs().begin(), r.outputs().end());
+  f.no_cache = r.no_cache();
+  f.no_cache_filter.assign(r.no_cache_filter().begin(), r.no_cache_filter().end());
+  if (!r.network().empty()) f.network = r.network();
+  f.pull = r.pull();
+  f.allow_leaks.assign(r.allow_secret_leaks().begin(), r.allow_secret_leaks().end());
+  for (const auto& [k, v] : r.labels()) f.labels.push_back(k + "=" + v);
+  if (!r.platform().empty()) f.platforms.push_back(r.platform());
+  f.add_hosts.assign(r.add_hosts().begin(), r.add_hosts().end());
+  f.shm_size = r.shm_size();
+  f.ulimits.assign(r.ulimits().begin(), r.ulimits().end());
+  return f;
+}
+
+Result<std::unique_ptr<DaemonBuildRunner>> DaemonBuildRunner::Start(const Config& config,
+                                                                    std::string builder_state_dir) {
+  return std::unique_ptr<DaemonBuildRunner>(
+      new DaemonBuildRunner(config, std::move(builder_state_dir)));
+}
+
+Result<Broker*> DaemonBuildRunner::GetBroker() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (broker_ == nullptr) {
+    LK_ASSIGN_OR_RETURN(broker_, Broker::Start(config_, BrokerOptions()));
+  }
+  return broker_.get();
+}
+
+Status DaemonBuildRunner::Run(const daemon::DaemonBuild& build, build::ProgressWriter& progress,
+                              latchkey::v1::BuildResult* result) {
+  const latchkey::v1::BuildRequest& r = *build.request;
+  if (r.outputs_size() > 0) {
+    return InvalidArgumentError(
+        "-o is not supported through latchkeyd yet: the daemon cannot write to the client's "
+        "file system; tag the image (-t) and export it with `latchkey image save`");
+  }
+  BuildOptions f = OptionsOf(build);
+  std::string sde = r.source_date_epoch();
+  auto env = [&sde](const char* name) -> const char* {
+    return std::string_view(name) == "SOURCE_DATE_EPOCH" && !sde.empty() ? sde.c_str() : nullptr;
+  };
+  LK_ASSIGN_OR_RETURN(build::BuildRequest req, MakeBuildRequest(f, config_, env));
+  req.state_dir = state_dir_;
+
+  SessionAttributes attrs;
+  if (build.peer) daemon::SetPeerAttributes(daemon::UnixPeerInfo(*build.peer), &attrs);
+  for (const auto& s : r.secrets()) {
+    SecretSource src;
+    src.id = s.id();
+    src.kind = SecretSource::Kind::kProvider;
+    src.path_or_var_or_ref = s.ref();
+    src.provider = s.kind() == "file" || s.kind() == "env" ? kClientProvider : s.kind();
+    attrs.declared.push_back(std::move(src));
+  }
+  attrs.client_secrets = build.client_secrets;
+
+  LK_ASSIGN_OR_RETURN(Broker * broker, GetBroker());
+  BuildJobOutcome job = RunBuildJob(*broker, config_, req, std::move(attrs), progress);
+  if (!job.started) return job.result.status();
+  if (!job.gc_warning.empty()) GetLogger("latchkeyd")->warn("builder.gc: {}", job.gc_warning);
+  result->set_build_ref(job.build_ref);
+  if (!job.result.ok()) {
+    result->set_code(static_cast<int32_t>(job.result.status().code()));
+    result->set_message(job.result.status().message());
+    result->set_failed_vertex(job.failure.vertex);
+    result->set_failed_line(job.failure.line);
+    result->set_failed_end_line(job.failure.end_line);
+    return Status::OK();
+  }
+  if (!job.closed.ok()) {
+    result->set_code(static_cast<int32_t>(job.closed.code()));
+    result->set_message(job.closed.message());
+    return Status::OK();
+  }
+  const build::BuildResult& b = *job.result;
+  result->set_image_id(b.image.config_digest);
+  result->set_manifest_digest(b.image.manifest_digest);
+  result->set_manifest_size(static_cast<int64_t>(b.image.manifest_size));
+  for (const auto& t : b.tags) result->add_tags(t);
+  for (const auto& w : b.warnings) result->add_warnings(w);
+  for (const auto& m : b.materials) {
+    auto* pm = result->add_materials();
+    pm->set_ref(m.ref);
+    pm->set_digest(m.digest);
+    pm->set_platform(m.platform);
+    pm->set_pulled(m.pulled);
+  }
+  result->set_steps_run(b.steps_run);
+  result->set_steps_cached(b.steps_cached);
+  return Status::OK();
+}
+
+}  // namespace latchkey::cli

@@ -1,0 +1,48 @@
+// RunRemoteBuild: `latchkey build --host unix:///path` (docs/daemon.md, "The CLI as a
+// client"). The flags were validated as in embedded mode (MakeBuildRequest); then the CLI
+//   - connects (ConnectDaemon: "cannot reach latchkeyd at <host>: <cause>"),
+//   - reads the `--secret` file and env sources itself into SecretBuffers and parses the flags
+//     against the daemon's providers (Info), so type=store etc. stay daemon-side sources,
+//   - opens a session serving moby.buildkit.secrets.v1.Secrets (those values, handed out only
+//     when a step of this build asks) and latchkey.v1.ContextSync (the context directory with
+//     .dockerignore applied: builder/solver/dockerignore.h),
+//   - calls Build and replays its progress events into a local progress writer of the chosen
+//     mode, then prints and writes what embedded mode does (ReportBuild), with its exit codes.
+// Ctrl-C / SIGTERM cancel the call (the daemon kills the running step); the exit code is then
+// 128 + the signal. A connection that breaks before the result: "error: latchkeyd connection
+// lost", exit 1. Not yet through the daemon (refused with exit 2): --build-context, --ssh, -o.
+//
+// Thread-safety: call from the main thread (it reads the process's environment and signals).
+#ifndef LATCHKEY_CLI_REMOTE_BUILD_H_
+#define LATCHKEY_CLI_REMOTE_BUILD_H_
+
+#include <csignal>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "builder/solver/builder.h"
+#include "builder/solver/progress.h"
+#include "cli/build_options.h"
+
+namespace latchkey::cli {
+
+// `signal`: set by the command's signal handler (which also calls executor::RequestCancel).
+int RunRemoteBuild(const std::string& host, const BuildOptions& options, build::ProgressMode mode,
+                   const build::BuildRequest& request, const volatile sig_atomic_t* signal);
+
+// Replays `--progress json` events (progress.h) into `out`, mapping the sender's vertex numbers
+// to `out`'s. Events that do not parse are ignored.
+class ProgressReplay {
+ public:
+  explicit ProgressReplay(build::ProgressWriter& out) : out_(out) {}
+  void Event(std::string_view json);
+
+ private:
+  build::ProgressWriter& out_;
+  std::map<int, int> vertices_;
+};
+
+}  // namespace latchkey::cli
+
+#endif  // LATCHKEY_CLI_REMOTE_BUILD_H_

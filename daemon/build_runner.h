@@ -1,0 +1,48 @@
+// BuildRunner: what latchkeyd's Build call runs once the client's context is on the daemon's
+// side (daemon/build_call.h). The daemon library does not build: latchkeyd's main wires an
+// implementation that runs the same code as `latchkey build` (cli/daemon_build_runner.h,
+// through cli/build_job.h), with the daemon's broker, state dir, cache and audit log.
+//
+// Thread-safety: Run is called concurrently, once per Build call, each on its own thread.
+#ifndef LATCHKEY_DAEMON_BUILD_RUNNER_H_
+#define LATCHKEY_DAEMON_BUILD_RUNNER_H_
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "api/latchkey/v1/control.pb.h"
+#include "builder/solver/progress.h"
+#include "daemon/peer.h"
+#include "latchkey/status.h"
+#include "secure/secret_buffer.h"
+
+namespace latchkey::daemon {
+
+// One Build call, as the runner sees it.
+struct DaemonBuild {
+  const latchkey::v1::BuildRequest* request = nullptr;  // as the client sent it
+  std::string context_dir;       // the daemon's up-to-date copy of the client's context
+  std::string dockerfile_path;   // request->dockerfile written on the daemon's side
+  std::optional<PeerCred> peer;  // the caller (SO_PEERCRED); unset when unknown
+  // Asks the client's session for a secret (the broker's provider "client").
+  std::function<Result<SecretBuffer>(const std::string& secret_id,
+                                     std::chrono::steady_clock::time_point deadline)>
+      client_secrets;
+};
+
+class BuildRunner {
+ public:
+  virtual ~BuildRunner() = default;
+  // Runs the build on the calling thread (under the call's CancelScope: a cancelled call
+  // cancels it), reporting to `progress` (not finished here). A non-OK status means the request
+  // was refused before any build started (a bad field: the CLI's flag texts; the broker session
+  // could not open) and becomes the call's status; otherwise `result` says how the build went.
+  virtual Status Run(const DaemonBuild& build, build::ProgressWriter& progress,
+                     latchkey::v1::BuildResult* result) = 0;
+};
+
+}  // namespace latchkey::daemon
+
+#endif  // LATCHKEY_DAEMON_BUILD_RUNNER_H_

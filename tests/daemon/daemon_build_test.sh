@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# End-to-end: `latchkey build --host` through a real latchkeyd (started once, its own state dir
+# and a temporary socket), against the same build in embedded mode:
+#   1. the same Dockerfile built both ways: the plain progress (minus timings) and the image
+#      digest are the same; `images` and `image rm` through the daemon;
+#   2. a wrong --host / $LATCHKEY_HOST: "cannot reach latchkeyd at ...", exit 1;
+#   3. incremental context: after changing one file only its bytes are sent; a touched file
+#      is not sent again (the daemon's log counts the bytes);
+#   4. --secret file and env sources served by the client over the session, through the
+#      daemon's broker as provider "client" (audit record with the peer's uid/gid/pid, first);
+#      type=store stays daemon-side;
+#   5. isolation: two clients with the same secret id and different canaries, concurrently, for
+#      several rounds: each step sees only its own canary;
+#   6. Ctrl-C and kill -9 of the client cancel the build in the daemon (step killed, session
+#      closed "cancelled", nothing left mounted);
+#   7. the canary sweep of the outputs, the daemon's log and state dir;
+#   8. SIGTERM of the daemon mid-build: the client fails with "latchkeyd connection lost", 1.
+source "$(dirname "$0")/../build/lib.sh"
+LKD="${LATCHKEY_BUILD_DIR:?}/bin/latchkeyd"
+write_config
+setup_busybox
+"$LK" audit keygen > /dev/null  # so the embedded build logs no "created audit keys" line
+DSTATE=$W/dstate
+SOCK=$W/run/lkd.sock
+HOST=unix://$SOCK
+# The same base image in both stores (clamped times: the same digest).
+for sd in "$STATE/builder" "$DSTATE/builder"; do
+  SOURCE_DATE_EPOCH=0 "$LK" image import --rootfs "$W/rootfs" -t busybox:test --state-dir "$sd" > /dev/null
+done
+"$LKD" --state-dir "$DSTATE" --listen "$HOST" --log-level debug > "$W/daemon.log" 2>&1 &
+DPID=$!
+track_pid "$DPID"
+for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+[ -S "$SOCK" ] || { cat "$W/daemon.log"; fail "latchkeyd did not start"; }
+export SOURCE_DATE_EPOCH=0
+dlog_fail() { sed 's/^/  daemon: /' "$W/daemon.log" | tail -30 >&2; fail "$@"; }
+# Plain progress without timings: "#3 0.123 x" -> "#3 x", "DONE 0.4s" -> "DONE".
+untimed() { sed -E 's/^(#[0-9]+ )?[0-9]+\.[0-9]+ /\1/; s/ DONE [0-9.]+s$/ DONE/' "$1"; }
+
+# 1. Both ways.
+ctx=$(new_context ctx)
+mkdir -p "$ctx/sub" "$ctx/skip"
+echo hello > "$ctx/sub/a.txt"
+echo ignored > "$ctx/skip/x"
+printf 'skip\n' > "$ctx/.dockerignore"
+ln -s sub/a.txt "$ctx/link"
+cat > "$ctx/Dockerfile" <<'DF'
+FROM busybox:test
+COPY . /ctx
+RUN ls /ctx /ctx/sub && cat /ctx/sub/a.txt && test ! -e /ctx/skip
+DF
+build_ok --iidfile "$W/iid.embedded" -t both:1 "$ctx"
+cp "$ERR" "$W/embedded.err"
+build_ok --host "$HOST" --iidfile "$W/iid.daemon" -t both:1 "$ctx"
+cp "$ERR" "$W/daemon.err"
+diff <(untimed "$W/embedded.err") <(untimed "$W/daemon.err") > "$W/progress.diff" \
+  || { cat "$W/progress.diff" >&2; fail "plain progress differs between embedded and daemon mode"; }
+expect_eq "$(cat "$W/iid.daemon")" "$(cat "$W/iid.embedded")" "image id, daemon vs embedded"
+LATCHKEY_HOST=$HOST "$LK" images > "$W/images.txt" || fail "images through the daemon"
+expect_file_contains "$W/images.txt" "both" "images through the daemon"
+# -q prints the id only, same as embedded.
+build_ok --host "$HOST" -q "$ctx"
+expect_eq "$(cat "$OUT")" "$(cat "$W/iid.embedded")" "-q through the daemon"
+# A failing step: same error block, exit 1.
+cat > "$W/Dockerfile.fail" <<'DF'
+FROM busybox:test
+RUN echo about to fail && false
+DF
+build_fails -f "$W/Dockerfile.fail" "$ctx"
+cp "$ERR" "$W/embedded-fail.err"
+build_fails --host "$HOST" -f "$W/Dockerfile.fail" "$ctx"
+diff <(untimed "$W/embedded-fail.err") <(untimed "$ERR") > "$W/fail.diff" \
+  || { cat "$W/fail.diff" >&2; fail "failed build output differs between modes"; }
+"$LK" --host "$HOST" image rm both:1 > /dev/null || fail "image rm through the daemon"
+LATCHKEY_HOST=$HOST "$LK" images > "$W/images.txt"
+expect_file_lacks "$W/images.txt" "both" "image removed through the daemon"
+
+# 2. Wrong host.
+lk_build --host "unix://$W/nope.sock" "$ctx"
+expect_eq "$RC" "1" "exit code for an unreachable daemon"
+expect_eq "$(last_err_line)" "error: cannot reach latchkeyd at unix://$W/nope.sock: No such file or directory" "unreachable daemon"
+LATCHKEY_HOST="unix://$W/nope.sock" lk_build "$ctx"
+expect_eq "$(last_err_line)" "error: cannot reach latchkeyd at unix://$W/nope.sock: No such file or directory" "unreachable LATCHKEY_HOST"
+
+# 3. Incremental context: 8 MiB of files, then one 1 KiB file changed, then one only touched.
+big=$(new_context big)
+for i in 1 2 3 4 5 6 7 8; do head -c 1048576 /dev/urandom > "$big/blob$i"; done
+head -c 1024 /dev/urandom > "$big/small"
+printf 'FROM busybox:test\nCOPY small /small\n' > "$big/Dockerfile"
+fetched() { grep 'context: ' "$W/daemon.log" | tail -1 | sed -E 's/.* ([0-9]+) files \(([0-9]+) bytes\).*/\1 \2/'; }
+build_ok --host "$HOST" "$big"
+first=$(fetched)
+[ "${first#* }" -gt 8388608 ] || dlog_fail "first transfer sent ${first#* } bytes, want the whole context"
+head -c 1024 /dev/urandom > "$big/small"
+build_ok --host "$HOST" "$big"
+expect_eq "$(fetched)" "1 1024" "files and bytes sent after changing one 1 KiB file"
+touch "$big/blob3"
+build_ok --host "$HOST" "$big"
+expect_eq "$(fetched)" "0 0" "files and bytes sent after touching one file"
+
+# 4. Client secrets through the daemon's broker (provider "client").
+rnd() { head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+canary_file="CANARYFILE$(rnd)"
+canary_env="CANARYENV$(rnd)"
+printf '%s' "$canary_file" > "$W/cf"
+export CANARY_ENV_VALUE="$canary_env"
+sctx=$(new_context sctx)
+cat > "$sctx/Dockerfile" <<'DF'
+FROM busybox:test
+RUN --mount=type=secret,id=cf --mount=type=secret,id=ce,env=CE sh -c 'test -n "$CE" && wc -c < /run/secrets/cf > /len && cat /run/secrets/cf && echo "$CE"'
+DF
+build_ok --host "$HOST" --no-cache --secret "id=cf,src=$W/cf" --secret "id=ce,env=CANARY_ENV_VALUE" "$sctx"
+cat "$OUT" "$ERR" > "$W/all-daemon-output"
+expect_file_contains "$ERR" "****" "the step's secret output is redacted"
+grep '"event":"secret.fetch"' "$DSTATE/audit/audit.log" | grep '"secret":"cf"' | tail -1 > "$W/fetch.rec"
+expect_file_contains "$W/fetch.rec" '"provider":"client"' "audit record's provider"
+expect_file_contains "$W/fetch.rec" '"outcome":"granted"' "audit record's outcome"
+grep -q "\"requester\":\"uid=$(id -u)(\?[a-z]*)\? gid=$(id -g) pid=[0-9]*\"" "$W/fetch.rec" \
+  || grep -q "\"requester\":\"uid=$(id -u)([a-z]*) gid=$(id -g) pid=[0-9]*\"" "$W/fetch.rec" \
+  || fail "audit record's requester lacks the peer identity: $(cat "$W/fetch.rec")"
+# A required secret id the client does not declare: the same error as in embedded mode.
+printf 'FROM busybox:test\nRUN --mount=type=secret,id=cf,required=true true\n' > "$W/Dockerfile.req"
+build_fails -f "$W/Dockerfile.req" "$sctx"
+cp "$ERR" "$W/embedded-req.err"
+build_fails --host "$HOST" -f "$W/Dockerfile.req" "$sctx"
+expect_file_contains "$ERR" "secret cf: not found" "undeclared secret"
+diff <(untimed "$W/embedded-req.err") <(untimed "$ERR") > "$W/req.diff" \
+  || { cat "$W/req.diff" >&2; fail "undeclared secret: output differs between modes"; }
+
+# 5. Isolation: two clients, same id, different canaries, concurrently.
+ictx=$(new_context ictx)
+cat > "$ictx/Dockerfile" <<'DF'
+FROM busybox:test
+RUN --mount=type=secret,id=tok sh -c 'echo "seen:$(rev /run/secrets/tok)"'
+DF
+ca="ISOA$(rnd)"; cb="ISOB$(rnd)"
+printf '%s' "$ca" > "$W/ta"; printf '%s' "$cb" > "$W/tb"
+ra=$(printf '%s' "$ca" | rev); rb=$(printf '%s' "$cb" | rev)
+for round in 1 2 3 4; do
+  "$LK" build --host "$HOST" --progress plain --no-cache --secret "id=tok,src=$W/ta" "$ictx" > /dev/null 2> "$W/iso-a.$round" &
+  pa=$!
+  "$LK" build --host "$HOST" --progress plain --no-cache --secret "id=tok,src=$W/tb" "$ictx" > /dev/null 2> "$W/iso-b.$round" &
+  pb=$!
+  wait "$pa" || { cat "$W/iso-a.$round" >&2; fail "isolation round $round: client A failed"; }
+  wait "$pb" || { cat "$W/iso-b.$round" >&2; fail "isolation round $round: client B failed"; }
+  expect_file_contains "$W/iso-a.$round" "seen:$ra" "round $round: A's step sees A's canary"
+  expect_file_lacks "$W/iso-a.$round" "$rb" "round $round: A's step never sees B's canary"
+  expect_file_contains "$W/iso-b.$round" "seen:$rb" "round $round: B's step sees B's canary"
+  expect_file_lacks "$W/iso-b.$round" "$ra" "round $round: B's step never sees A's canary"
+done
+
+# 6. Cancellation: Ctrl-C, then kill -9, of a client whose step sleeps.
+cctx=$(new_context cctx)
+printf 'FROM busybox:test\nRUN --mount=type=secret,id=cf sleep 30\n' > "$cctx/Dockerfile"
+closes() { grep -c '"event":"session.close".*"reason":"cancelled"' "$DSTATE/audit/audit.log" || true; }
+for how in INT KILL; do
+  before=$(closes)
+  "$LK" build --host "$HOST" --progress plain --no-cache --secret "id=cf,src=$W/cf" "$cctx" > /dev/null 2> "$W/cancel.err" &
+  pc=$!
+  for _ in $(seq 1 100); do grep -q 'RUN --mount=type=secret,id=cf sleep 30' "$W/cancel.err" && break; sleep 0.1; done
+  sleep 0.5
+  t0=$(date +%s%N)
+  kill -"$how" "$pc"
+  set +e; wait "$pc"; rc=$?; set -e
+  [ "$how" = INT ] && expect_eq "$rc" "130" "exit code after Ctrl-C"
+  # The daemon ends the step and closes the broker session "cancelled" within 1 s.
+  for _ in $(seq 1 40); do [ "$(closes)" -gt "$before" ] && break; sleep 0.05; done
+  t1=$(date +%s%N)
+  [ "$(closes)" -gt "$before" ] || dlog_fail "SIG$how: no session.close \"cancelled\" record"
+  ms=$(( (t1 - t0) / 1000000 ))
+  [ "$ms" -lt 2000 ] || dlog_fail "SIG$how: cancelled after $ms ms"
+  echo "SIG$how of the client: daemon session closed 'cancelled' after ${ms} ms"
+done
+sleep 0.3
+left=$(awk -v w="$DSTATE" 'index($2, w) == 1 {print $2}' /proc/mounts)
+[ -z "$left" ] || dlog_fail "mounts left after cancelled builds: $left"
+
+# 7. Canary sweep: client outputs, the daemon's log and state dir.
+python3 - "$canary_file" "$canary_env" "$ca" "$cb" > "$W/patterns" <<'EOP'
+import base64, sys
+for v in sys.argv[1:]:
+    b = v.encode()
+    print(v); print(b.hex()); print(b.hex().upper())
+    for i in range(3):
+        for enc in (base64.b64encode, base64.urlsafe_b64encode):
+            print(enc(b[i:]).decode()[:-4])
+EOP
+hits=$(grep -rlaF -f "$W/patterns" "$DSTATE" "$W/daemon.log" "$W/all-daemon-output" "$W"/iso-* 2>/dev/null || true)
+for f in $(find "$DSTATE" -type f); do
+  gzip -t "$f" 2>/dev/null && zcat "$f" | grep -aqF -f "$W/patterns" && hits="$hits $f"
+done
+[ -z "$hits" ] || fail "canary found in: $hits"
+
+# 7b. An independent Python client (stubs generated from the installed .proto files) serves
+# its context and a secret on its session and calls Build.
+pyctx=$(new_context pyctx)
+printf 'FROM busybox:test\nCOPY f /f\nRUN --mount=type=secret,id=pt,required=true test -s /run/secrets/pt\n' > "$pyctx/Dockerfile"
+echo from-python > "$pyctx/f"
+printf 'pyvalue' > "$W/pt"
+mkdir -p "$W/py"
+timeout 50 /usr/bin/python3 "$(dirname "$0")/buildkit_session.py" --api-dir "${LATCHKEY_SOURCE_DIR:?}/api" \
+  --daemon "$HOST" --work-dir "$W/py" --session-id 0123456789abcdef0123456789abcdef \
+  --secret "pt=$W/pt" --context "$pyctx" --build "$pyctx/Dockerfile" --tag py:1 > "$W/py.out" 2>&1 \
+  || { cat "$W/py.out" >&2; dlog_fail "python Build client failed"; }
+grep -q '^event start$' "$W/py.out" || { cat "$W/py.out" >&2; fail "python Build: no start event"; }
+grep -qE '^result 0 sha256:[0-9a-f]{64} [1-9][0-9]*$' "$W/py.out" \
+  || { cat "$W/py.out" >&2; fail "python Build: no successful result"; }
+LATCHKEY_HOST=$HOST "$LK" images > "$W/images.txt"
+expect_file_contains "$W/images.txt" "py " "image built by the Python client"
+
+# 8. The daemon stops mid-build: the client fails with "latchkeyd connection lost", exit 1.
+"$LK" build --host "$HOST" --progress plain --no-cache --secret "id=cf,src=$W/cf" "$cctx" > /dev/null 2> "$W/lost.err" &
+pl=$!
+for _ in $(seq 1 100); do grep -q 'sleep 30' "$W/lost.err" && break; sleep 0.1; done
+kill -TERM "$DPID"
+set +e; wait "$pl"; rc=$?; wait "$DPID"; set -e
+expect_eq "$rc" "1" "client exit code when the daemon stops"
+expect_eq "$(tail -n 1 "$W/lost.err")" "error: latchkeyd connection lost" "daemon stopped mid-build"
+echo "PASS daemon_build_test"
