@@ -18,7 +18,7 @@
 # everything it waited for; for Docker the deltas of dockerd and containerd with their reaped
 # children: BuildKit runs runc as dockerd's child), peak RSS of the tool's own processes
 # (VmHWM sampled every 0.2 s: latchkey; buildah; dockerd + containerd, whose lifetime is the
-# round) and the storage size after the build. Once per tool: the final image's uncompressed
+# round; /usr/bin/time's max RSS for a build over before the first sample) and the storage size after the build. Once per tool: the final image's uncompressed
 # size (sum of its layer tars) and a search of every layer and the config for the canary
 # (found = the script fails). For latchkey also the state dir after `latchkey prune --all`.
 # The summary gives medians and ratios peer / latchkey (> 1: latchkey is faster / smaller).
@@ -226,6 +226,9 @@ timed() {
   else
     cpu=$(awk '{print $1 + $2}' "$tf")
   fi
+  # A build that ended before the first sample (a cached one): /usr/bin/time's max RSS, which
+  # is the tool's own when it started no child.
+  [ "$(cat "$stop.rss")" -gt 0 ] || awk '{print $3}' "$tf" > "$stop.rss"
   local bytes; bytes=$(du -sb "$state" | cut -f1)
   printf '%s\t%s\t%s\t%.3f\t%.2f\t%s\t%s\n' "$tool" "$round" "$kind" \
     "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b - a}')" "$cpu" "$(cat "$stop.rss")" "$bytes" >> "$RESULTS"
