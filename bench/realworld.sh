@@ -30,7 +30,7 @@
 #
 # Usage: bench/realworld.sh [--rounds N] [--tools latchkey,buildah,docker] [BUILD_DIR]
 #   BUILD_DIR: a Release build (`make release-configure && cmake --build build-release
-#   --target latchkey`), default build-release. Root; needs mmdebstrap, buildah, docker.io
+#   --target latchkey_dist`: the binary and its providers), default build-release. Root; needs mmdebstrap, buildah, docker.io
 #   (/usr/bin/docker and dockerd), /usr/bin/time, python3 (`make deps` installs them).
 #   Network: deb.debian.org and registry.npmjs.org. About 3-5 minutes per round.
 set -euo pipefail
@@ -53,6 +53,10 @@ done
 LK="$(cd "$BUILD_DIR" && pwd)/bin/latchkey"
 [ -x "$LK" ] || [[ ",$TOOLS," != *,latchkey,* && ",$TOOLS," != *,buildah,* ]] \
   || { echo "realworld.sh: no latchkey binary in $BUILD_DIR (bin/latchkey)" >&2; exit 2; }
+# Without its providers latchkey skips the (optional) secret mount, as BuildKit does for a missing
+# secret; the npm step checks that .npmrc is there too.
+[ -e "$(dirname "$LK")/../lib/latchkey/providers/latchkey-file.so" ] || [[ ",$TOOLS," != *,latchkey,* ]] \
+  || { echo "realworld.sh: $BUILD_DIR has no providers: cmake --build $BUILD_DIR --target latchkey_dist" >&2; exit 2; }
 DOCKER=/usr/bin/docker  # not another docker client first on PATH (peer-tools notes, §8)
 for tool in mmdebstrap buildah dockerd "$DOCKER" /usr/bin/time python3; do
   command -v "$tool" > /dev/null \
@@ -127,7 +131,7 @@ WORKDIR /app
 COPY package.json ./
 RUN --mount=type=secret,id=npmrc,target=/root/.npmrc \\
     --mount=type=bind,source=host-ca.crt,target=/run/host-ca.crt \\
-    NODE_EXTRA_CA_CERTS=/run/host-ca.crt npm install --no-audit --no-fund
+    test -s /root/.npmrc && NODE_EXTRA_CA_CERTS=/run/host-ca.crt npm install --no-audit --no-fund
 COPY index.js ./
 
 FROM $from
