@@ -17,10 +17,13 @@ DEB_PACKAGES := cmake ninja-build g++ pkg-config clang libclang-rt-14-dev \
   libcurl4-openssl-dev libssl-dev docker-registry apache2-utils openssl jq \
   golang-docker-credential-helpers pass gnupg docker.io python3-jwt python3-cryptography
 
+# What only the benchmarks need on top (bench/realworld.sh: the Debian base and the two peers).
+BENCH_PACKAGES := mmdebstrap
+
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all deps configure build test release release-configure demo bench install sanitize \
+.PHONY: all deps bench-deps configure build test release release-configure demo bench install sanitize \
   fuzz format clean
 
 all: build
@@ -63,7 +66,15 @@ demo: deps release-configure
 	cmake --build $(RELEASE_BUILD) -j $(JOBS) --target latchkey_dist
 	bash examples/demo.sh $(RELEASE_BUILD)
 
-bench: release
+bench-deps: deps
+	@missing=$$(dpkg-query -W -f='$${Package} $${db:Status-Status}\n' $(BENCH_PACKAGES) 2>/dev/null \
+	  | awk '$$2=="installed"{print $$1}' | sort | comm -13 - <(printf '%s\n' $(BENCH_PACKAGES) | sort)); \
+	if [ -n "$$missing" ]; then \
+	  echo "bench-deps: installing $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "bench-deps: all $(words $(BENCH_PACKAGES)) packages installed"; fi
+
+bench: bench-deps release
 	bash bench/run.sh $(RELEASE_BUILD)
 
 # make install [PREFIX=/usr/local] [DESTDIR=staging-dir]

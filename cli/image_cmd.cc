@@ -26,6 +26,7 @@
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
 #include "cli/daemon_client.h"
+#include "cli/image_tag.h"
 #include "cli/state_recovery_setup.h"
 #include "cli/table.h"
 
@@ -196,17 +197,13 @@ int RunImport(const ImageFlags& f) {
   return kExitOk;
 }
 
-// `image tag SRC DST`, as `docker tag`.
+// `image tag SRC DST`, as `docker tag` (cli/image_tag.h).
 int RunTag(const ImageFlags& f) {
-  for (const auto& r : {f.ref, f.target}) {
-    auto p = image::ParseImageRef(r);
-    if (!p.ok()) return Usage(p.status().message());
-  }
+  Status refs = CheckTagReferences(f.ref, f.target);
+  if (!refs.ok()) return Usage(refs.message());
   auto store = OpenStore(f);
   if (!store.ok()) return Fail(store.status());
-  auto img = store->Resolve(f.ref);
-  if (!img.ok()) return Fail(img.status());
-  Status st = store->Tag(f.target, *img);
+  Status st = TagImage(*store, f.ref, f.target);
   if (!st.ok()) return Fail(st);
   return kExitOk;
 }

@@ -1,6 +1,8 @@
 #include "secure/redactor.h"
 
+#include <algorithm>
 #include <mutex>
+#include <span>
 #include <utility>
 
 namespace latchkey {
@@ -81,6 +83,25 @@ bool SecretRegistry::Contains(std::string_view text) const {
   auto matcher = Current();
   if (!matcher.ok()) return true;
   return *matcher != nullptr && (*matcher)->Contains(text);
+}
+
+size_t SecretRegistry::PartialMatchLength(std::string_view text) const {
+  std::shared_lock lock(mu_);
+  size_t longest = 0;
+  for (const auto& [handle, entry] : entries_) {
+    for (const SecretPattern& p : entry.patterns) {
+      std::span<const uint8_t> bytes = p.bytes.bytes();
+      std::string_view form(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+      // Suffixes of `text` longer than `longest` that are proper prefixes of `form`.
+      for (size_t n = std::min(text.size(), form.size() - 1); n > longest; --n) {
+        if (text.substr(text.size() - n) == form.substr(0, n)) {
+          longest = n;
+          break;
+        }
+      }
+    }
+  }
+  return longest;
 }
 
 }  // namespace latchkey

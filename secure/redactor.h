@@ -61,6 +61,13 @@ class SecretRegistry {
   std::string Redact(std::string_view text) const;
   // True when `text` contains any registered value or encoding.
   bool Contains(std::string_view text) const;
+  // The length of the longest suffix of `text` that is the beginning (a proper prefix) of a
+  // registered value or encoding: the bytes a writer that must emit now, before more text
+  // arrives, keeps back so that a value split there is never shown in part. 0 when nothing
+  // could start there. Compares every form's prefixes with the suffixes of `text` (cost
+  // proportional to the number of forms times their length; meant for the rare flush on an idle
+  // pipe, not every write).
+  size_t PartialMatchLength(std::string_view text) const;
 
  private:
   struct Entry {

@@ -96,6 +96,23 @@ TEST(Redactor, ValuesThatOverlapOrArePrefixesOfEachOther) {
   EXPECT_EQ(reg.Redact("longer-tai abc-secre"), "longer-tai abc-secre");
 }
 
+TEST(Redactor, PartialMatchLengthIsTheLongestSuffixThatCouldStartAForm) {
+  SecretRegistry reg;
+  EXPECT_EQ(reg.PartialMatchLength("anything canary-7"), 0u);  // nothing registered
+  ASSERT_TRUE(reg.Add(Secret("canary-7d1e")).ok());
+  EXPECT_EQ(reg.PartialMatchLength("token=canary-7"), 8u);  // "canary-7"
+  EXPECT_EQ(reg.PartialMatchLength("token=c"), 1u);
+  EXPECT_EQ(reg.PartialMatchLength("done"), 0u);
+  EXPECT_EQ(reg.PartialMatchLength(""), 0u);
+  // A whole value is not partial (Redact masks it); its encodings are forms too.
+  EXPECT_EQ(reg.PartialMatchLength("token=canary-7d1e"), 0u);
+  EXPECT_EQ(reg.PartialMatchLength("hex 63616e61"), 8u);
+  EXPECT_EQ(reg.PartialMatchLength("b64 Y2FuYX"), 6u);
+  // A value that is the beginning of a longer one is held back as the longer one's start.
+  ASSERT_TRUE(reg.Add(Secret("canary-7d1e-and-more")).ok());
+  EXPECT_EQ(reg.PartialMatchLength("token=canary-7d1e"), 11u);
+}
+
 TEST(Redactor, RemovingOneOfTwoRegistrationsOfAValueKeepsMasking) {
   SecretRegistry reg;
   auto first = reg.Add(Secret("shared-value"));

@@ -39,6 +39,15 @@ void RedactingStream::Feed(std::string_view chunk) {
   }
 }
 
+bool RedactingStream::FlushIdle() {
+  if (pending_.empty()) return false;
+  // A value wholly inside pending_ is masked by EmitPrefix; one that pending_ ends inside of
+  // starts within the kept suffix.
+  size_t keep = registry_.PartialMatchLength(pending_);
+  EmitPrefix(pending_.size() - keep);
+  return !pending_.empty();
+}
+
 void RedactingStream::Finish() { EmitPrefix(pending_.size()); }
 
 }  // namespace latchkey::executor

@@ -13,6 +13,15 @@
 // %XX per byte, is the longest of the forms secure/secret_patterns.h lists); longer registered
 // values are still redacted when they arrive within one cut window.
 //
+// A pipe that goes quiet (the command printed a prompt or its last line without a newline, then
+// paused) would leave that text withheld until the next write or the end of the step; the reader
+// calls FlushIdle after kIdleFlush without new data. FlushIdle emits the withheld bytes except
+// the longest suffix that could be the beginning of a registered value or encoding
+// (SecretRegistry::PartialMatchLength), so a value split across the pause is still masked when
+// its rest arrives: nothing before the kept suffix can be part of it. One residue: when a value
+// printed base64-encoded at an alignment mixes its first bits into the character just before its
+// core, a pause exactly before the core can show that one character.
+//
 // Thread-safety: one stream per pipe, used from one thread.
 #ifndef LATCHKEY_BUILDER_EXECUTOR_OUTPUT_REDACTOR_H_
 #define LATCHKEY_BUILDER_EXECUTOR_OUTPUT_REDACTOR_H_
@@ -29,6 +38,8 @@ namespace latchkey::executor {
 class RedactingStream {
  public:
   static constexpr size_t kHardLimit = 16u << 20;
+  // How long a pipe stays quiet before its reader calls FlushIdle.
+  static constexpr int kIdleFlushMillis = 100;
 
   // `registry` must outlive the stream. `emit` receives redacted text, never empty.
   RedactingStream(const SecretRegistry& registry, size_t max_pattern_len,
@@ -36,6 +47,11 @@ class RedactingStream {
 
   // Adds raw bytes read from the pipe; emits what is safe to emit.
   void Feed(std::string_view chunk);
+  // The pipe has been quiet for kIdleFlushMillis: emits what is withheld except a suffix that
+  // could begin a registered form. Returns true when something is still withheld after it.
+  bool FlushIdle();
+  // True when bytes are withheld (a FlushIdle could emit something, or must keep them).
+  bool withholding() const { return !pending_.empty(); }
   // Emits everything still withheld (the pipe reached EOF).
   void Finish();
 

@@ -88,5 +88,56 @@ TEST_F(RedactingStreamTest, EncodedFormsSplitAcrossChunks) {
   EXPECT_EQ(Run({"u=pass%2F", "word%2B1&x\n"}), "u=****&x\n");
 }
 
+// A pause in the output (the reader calls FlushIdle after kIdleFlushMillis without data).
+TEST_F(RedactingStreamTest, FinalLineWithoutNewlineShowsOnIdleFlush) {
+  std::string out;
+  RedactingStream s(registry_, 64, [&](std::string_view t) { out.append(t); });
+  s.Feed("step 1\nPress any key or wait");
+  EXPECT_EQ(out, "");  // all within the withheld window
+  EXPECT_FALSE(s.FlushIdle());
+  EXPECT_EQ(out, "step 1\nPress any key or wait");
+  EXPECT_FALSE(s.withholding());
+  s.Finish();
+  EXPECT_EQ(out, "step 1\nPress any key or wait");
+}
+
+TEST_F(RedactingStreamTest, CanarySplitAcrossAnIdleFlushIsStillMasked) {
+  std::string out;
+  RedactingStream s(registry_, 64, [&](std::string_view t) { out.append(t); });
+  s.Feed("token: hunt");
+  EXPECT_TRUE(s.FlushIdle());  // "hunt" could begin the value: kept
+  EXPECT_EQ(out, "token: ");
+  s.Feed("er2-secret\n");
+  s.Finish();
+  EXPECT_EQ(out, "token: ****\n");
+}
+
+TEST_F(RedactingStreamTest, EncodedCanarySplitAcrossIdleFlushesIsStillMasked) {
+  std::string out;
+  RedactingStream s(registry_, 64, [&](std::string_view t) { out.append(t); });
+  s.Feed("b64 aHVudGVy");
+  s.FlushIdle();
+  EXPECT_EQ(out, "b64 ");
+  s.Feed("Mi1z");
+  s.FlushIdle();  // still the beginning of the base64 form: nothing more shown
+  EXPECT_EQ(out, "b64 ");
+  s.Feed("ZWNyZXQ= end\n");
+  s.Finish();
+  EXPECT_EQ(out, "b64 **** end\n");
+}
+
+TEST_F(RedactingStreamTest, IdleFlushThenMoreOutputKeepsRedacting) {
+  std::string out;
+  RedactingStream s(registry_, 64, [&](std::string_view t) { out.append(t); });
+  s.Feed("downloading...");
+  s.FlushIdle();
+  s.Feed(" done\npw=hunter2-se");
+  s.FlushIdle();
+  EXPECT_EQ(out, "downloading... done\npw=");
+  s.Feed("cret and a whole hunter2-secret\n");
+  s.Finish();
+  EXPECT_EQ(out, "downloading... done\npw=**** and a whole ****\n");
+}
+
 }  // namespace
 }  // namespace latchkey::executor

@@ -55,7 +55,9 @@ class Runtime {
 };
 
 // Streams `container`'s output through SecretRegistry::Global() redaction (RedactingStreams
-// withholding max_pattern_len - 1 bytes) to `sink` until both streams end, kills the container
+// withholding max_pattern_len - 1 bytes) to `sink` until both streams end; a stream quiet for
+// RedactingStream::kIdleFlushMillis after data is flushed (FlushIdle) and reported to
+// `sink.Pause`, so a last line without a newline shows while the step runs; kills the container
 // when the build is cancelled (cancel.h) meanwhile, then waits for it: its exit status.
 // `sink` is called from this thread only.
 Result<int> StreamUntilExit(RunningContainer& container, OutputSink& sink, size_t max_pattern_len);

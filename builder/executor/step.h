@@ -110,6 +110,10 @@ class OutputSink {
  public:
   virtual ~OutputSink() = default;
   virtual void Write(OutputStream stream, std::string_view text) = 0;
+  // The step's output on `stream` has been quiet for a moment (RedactingStream::kIdleFlushMillis)
+  // after Write: a consumer holding a partial line for its newline shows it now. Called from the
+  // same thread as Write; the default does nothing.
+  virtual void Pause(OutputStream /*stream*/) {}
 };
 
 struct StepResult {

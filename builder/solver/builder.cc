@@ -21,6 +21,11 @@ namespace latchkey::build {
 
 using frontend::InstructionKind;
 
+namespace {
+// The progress phase of a step after its command: CommitLayer's write, digest and leak scan.
+constexpr std::string_view kCommitPhase = "writing layer";
+}  // namespace
+
 Status CheckCancelled() {
   return executor::CancelRequested() ? CancelledError("build cancelled") : Status::OK();
 }
@@ -134,8 +139,11 @@ Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Ste
     return fail(st);
   }
   std::vector<std::string> allowed;
+  // The layer's tar, digest and leak scan can take seconds for a big step: shown as a phase.
+  progress_.PhaseStart(vertex, kCommitPhase);
   Result<std::optional<image::LayerDescriptor>> layer =
       CommitLayer(*dir + "/upper", where, &allowed);
+  if (layer.ok()) progress_.PhaseDone(vertex, kCommitPhase);
   (void)image::RemoveAll(*dir);
   if (!layer.ok()) return fail(layer.status());
   if (Status c = CheckCancelled(); !c.ok()) return fail(c);

@@ -11,14 +11,17 @@
 //          its output lines follow as "#3 0.123 <line>" (seconds since the vertex started: 3
 //          decimals under 10 s, 2 under 100 s, 1 above), status lines as "#3 <text>", and it
 //          closes with "#3 CACHED", "#3 DONE 0.4s" or "#3 ERROR: <message>" and a blank line.
+//          A phase prints "#3 writing layer" when it starts and "#3 writing layer 1.2s done"
+//          when it ends (BuildKit's "#5 exporting layers 1.2s done").
 //          When another vertex prints while a block is open, the open block is closed with
 //          "#3 ..." and a blank line, and the header is printed again when it next prints.
 //   tty    BuildKit's live view, redrawn every 100 ms in place with ANSI cursor movement:
 //          "[+] Building 1.2s (3/7)", then " => [1/5] FROM ...   0.3s" per vertex (" => CACHED
 //          ...", " => ERROR ..."; completed lines blue, errors red), running vertices with an
 //          animated arrow ("|>", "/>", "->", "\>") instead of "=>" and their last 6 output
-//          lines below them as " => => # <line>" (progress_tty_view.h). Print lines scroll
-//          above the view. Finish draws the final view of every vertex, its header ending in
+//          lines below them as " => => # <line>" (progress_tty_view.h); notes and phases
+//          ("writing layer", then "writing layer 1.2s done") show among those lines. Print lines
+//          scroll above the view. Finish draws the final view of every vertex, its header ending in
 //          "FINISHED" when every vertex completed. As in BuildKit, Error's message is not shown
 //          in this mode: the caller's final summary (Print) carries it.
 //   json   one JSON object per line (events below) for CI systems.
@@ -39,9 +42,13 @@
 //   {"event":"start","vertex":3,"name":"[2/5] RUN x","time":...}
 //   {"event":"log","vertex":3,"stream":"stdout"|"stderr","elapsed":0.123,"data":"hi\n",...}
 //       the lines one Log call completed, newlines included; a trailing partial line is
-//       flushed without a newline when the vertex ends. "elapsed": seconds from the vertex's
+//       flushed without a newline when the output pauses (LogPause) or the vertex ends, and
+//       the next event's "data" continues it. "elapsed": seconds from the vertex's
 //       start to the first byte of the first line, to the millisecond.
 //   {"event":"note","vertex":3,"text":"exporting layers",...}
+//   {"event":"phase","vertex":3,"name":"writing layer",...}             PhaseStart
+//   {"event":"phase_done","vertex":3,"name":"writing layer","duration":1.2,...}   PhaseDone,
+//       seconds, to the millisecond
 //   {"event":"cached","vertex":3,...}
 //   {"event":"done","vertex":3,"duration":0.4,...}        seconds, to the millisecond
 //   {"event":"error","vertex":3,"error":"...",...}
@@ -49,12 +56,13 @@
 // Bytes that are not valid UTF-8 appear as U+FFFD in JSON strings.
 //
 // Redaction: every byte written passes through SecretRegistry::Global().Redact. Output chunks
-// are buffered per vertex and stream until a newline so that a secret split across two Log
-// calls is still redacted, and the lines one Log call completes are redacted together so that
-// a multi-line value printed at once is too (progress_lines.h; step output also passes the
-// executor's RedactingStream first). A line longer than kMaxLogLine bytes is emitted in
-// kMaxLogLine pieces. In tty mode, control characters and ANSI escape sequences of output lines
-// are removed (redacting before and after), so that "\r" progress bars show their latest state.
+// are buffered per vertex and stream until a newline (or a LogPause, which keeps back what could
+// begin a secret) so that a secret split across two Log calls is still redacted, and the lines one
+// Log call completes are redacted together so that a multi-line value printed at once is too
+// (progress_lines.h; step output also passes the executor's RedactingStream first). A line longer
+// than kMaxLogLine bytes is emitted in kMaxLogLine pieces. In tty mode, control characters and ANSI
+// escape sequences of output lines are removed (redacting before and after), so that "\r" progress
+// bars show their latest state.
 //
 // Thread-safety: every ProgressWriter method may be called from any thread; output of one call
 // is never interleaved with another's.
@@ -97,8 +105,18 @@ class ProgressWriter {
   // Output of a running vertex, in arbitrary chunks (not line-aligned). Unknown vertex numbers
   // are ignored.
   virtual void Log(int vertex, executor::OutputStream stream, std::string_view chunk) = 0;
+  // The vertex's output on `stream` has paused (executor::OutputSink::Pause): its partial line,
+  // if any, is shown now instead of when its newline arrives, except a suffix that could be the
+  // beginning of a registered secret (SecretRegistry::PartialMatchLength), which waits for more.
+  virtual void LogPause(int vertex, executor::OutputStream stream) = 0;
   // A status line of a vertex, e.g. "exporting layers".
   virtual void Note(int vertex, std::string_view text) = 0;
+  // A long phase of a running vertex after its command (e.g. "writing layer": writing, digesting
+  // and leak-scanning the step's layer): PhaseStart when it begins, PhaseDone with the same
+  // `name` when it ends; the writer measures its duration. A PhaseDone without a PhaseStart
+  // shows a duration of 0.
+  virtual void PhaseStart(int vertex, std::string_view name) = 0;
+  virtual void PhaseDone(int vertex, std::string_view name) = 0;
   // The vertex completed from the cache / ran successfully / failed with `message`. Each
   // flushes the vertex's partial output line first. Call one of them once per vertex.
   virtual void Cached(int vertex) = 0;

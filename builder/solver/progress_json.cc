@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -63,6 +64,13 @@ class JsonProgressWriter final : public VertexWriter<JsonVertex> {
   void OnNote(JsonVertex& v, std::string_view text) override {
     nlohmann::ordered_json event = Event("note", v.number);
     event["text"] = SecretRegistry::Global().Redact(text);
+    Emit(std::move(event), clock_());
+  }
+
+  void OnPhase(JsonVertex& v, std::string_view name, std::optional<double> seconds) override {
+    nlohmann::ordered_json event = Event(seconds ? "phase_done" : "phase", v.number);
+    event["name"] = SecretRegistry::Global().Redact(name);
+    if (seconds) event["duration"] = Millis(*seconds);
     Emit(std::move(event), clock_());
   }
 

@@ -147,5 +147,51 @@ TEST(ProgressJson, InvalidUtf8BecomesReplacementCharacter) {
             "b\n");
 }
 
+TEST(ProgressJson, PausedOutputIsALogEventTheNextOneContinues) {
+  ScopedSecret secret("hunter2-Xq9-pw");
+  MemFd out;
+  FakeClock clock;
+  auto w = NewProgressWriter(ProgressMode::kJson, out.fd(), clock.fn());
+  int a = w->Start("[1/1] RUN x");
+  w->Log(a, OutputStream::kStdout, "line\nprompt> token=hunter2-X");
+  w->LogPause(a, OutputStream::kStdout);
+  clock.Advance(milliseconds(200));
+  w->Log(a, OutputStream::kStdout, "q9-pw\n");
+  w->Done(a);
+  auto events = ParseLines(out.contents());
+  ASSERT_EQ(events.size(), 5u) << out.contents();
+  EXPECT_EQ(events[1]["event"], "log");
+  EXPECT_EQ(events[1]["data"], "line\n");
+  EXPECT_EQ(events[2]["event"], "log");
+  EXPECT_EQ(events[2]["data"], "prompt> token=");  // what could begin the secret waits
+  EXPECT_EQ(events[3]["event"], "log");
+  EXPECT_EQ(events[3]["data"], "****\n");
+  EXPECT_EQ(events[4]["event"], "done");
+  EXPECT_EQ(out.contents().find("hunter"), std::string::npos);
+}
+
+TEST(ProgressJson, PhaseEventsCarryTheirDuration) {
+  MemFd out;
+  FakeClock clock;
+  auto w = NewProgressWriter(ProgressMode::kJson, out.fd(), clock.fn());
+  int a = w->Start("[1/1] RUN make");
+  w->PhaseStart(a, "writing layer");
+  clock.Advance(milliseconds(1234));
+  w->PhaseDone(a, "writing layer");
+  w->Done(a);
+  auto events = ParseLines(out.contents());
+  ASSERT_EQ(events.size(), 4u) << out.contents();
+  // The field order of the line itself (ParseLines' objects sort their keys).
+  std::string second = out.contents();
+  second = second.substr(second.find('\n') + 1);
+  EXPECT_EQ(second.rfind(R"({"event":"phase","vertex":1,"name":"writing layer","time":")", 0), 0u)
+      << second;
+  EXPECT_EQ(events[2]["event"], "phase_done");
+  EXPECT_EQ(events[2]["vertex"], 1);
+  EXPECT_EQ(events[2]["name"], "writing layer");
+  EXPECT_DOUBLE_EQ(events[2]["duration"].get<double>(), 1.234);
+  EXPECT_EQ(events[3]["event"], "done");
+}
+
 }  // namespace
 }  // namespace latchkey::build

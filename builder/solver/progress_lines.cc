@@ -38,6 +38,14 @@ std::vector<OutputLine> LineSplitter::Flush() {
   return lines;
 }
 
+std::vector<OutputLine> LineSplitter::FlushKeeping(size_t keep) {
+  std::vector<OutputLine> lines;
+  if (keep >= pending_.size()) return lines;
+  lines.push_back({pending_.substr(0, pending_.size() - keep), false, pending_since_});
+  pending_.erase(0, pending_.size() - keep);
+  return lines;
+}
+
 std::vector<OutputLine> RedactLines(const SecretRegistry& registry, std::vector<OutputLine> lines) {
   if (lines.empty()) return lines;
   std::string joined;

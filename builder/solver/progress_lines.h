@@ -38,6 +38,10 @@ class LineSplitter {
   std::vector<OutputLine> Feed(std::string_view chunk, std::chrono::steady_clock::time_point now);
   // Returns the pending partial line, if any, as an incomplete line.
   std::vector<OutputLine> Flush();
+  // Returns the pending partial line but its last `keep` bytes as an incomplete line (none when
+  // that leaves nothing); the kept bytes stay pending.
+  std::vector<OutputLine> FlushKeeping(size_t keep);
+  std::string_view partial() const { return pending_; }
   bool has_partial() const { return !pending_.empty(); }
 
  private:

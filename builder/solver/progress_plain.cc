@@ -1,6 +1,7 @@
 #include "builder/solver/progress_plain.h"
 
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -79,6 +80,13 @@ class PlainProgressWriter final : public VertexWriter<PlainVertex> {
     line.append(text);
     line.push_back('\n');
     Emit(line);
+  }
+
+  // "#N name" when a phase starts, "#N name 1.2s done" when it ends.
+  void OnPhase(PlainVertex& v, std::string_view name, std::optional<double> seconds) override {
+    std::string text(name);
+    if (seconds) text += " " + FormatSeconds(*seconds, 1) + "s done";
+    OnNote(v, text);
   }
 
   // Flushes v's output, prints its end line in its block and a blank line, and closes the

@@ -276,6 +276,73 @@ TEST(ProgressPlain, RedactsEncodedForms) {
   EXPECT_EQ(out.contents(), "#1 [1/1] RUN x\n#1 0.000 b64 ****\n");
 }
 
+TEST(ProgressPlain, PausedOutputShowsItsPartialLineBeforeTheStepEnds) {
+  MemFd out;
+  FakeClock clock;
+  auto w = NewProgressWriter(ProgressMode::kPlain, out.fd(), clock.fn());
+  int a = w->Start("[1/1] RUN x");
+  w->Log(a, OutputStream::kStdout, "step 1\nwaiting for input");
+  EXPECT_EQ(out.contents(), "#1 [1/1] RUN x\n#1 0.000 step 1\n");
+  clock.Advance(milliseconds(150));
+  w->LogPause(a, OutputStream::kStdout);
+  EXPECT_EQ(out.contents(), "#1 [1/1] RUN x\n#1 0.000 step 1\n#1 0.000 waiting for input\n");
+  w->LogPause(a, OutputStream::kStdout);  // nothing more to show
+  w->LogPause(a, OutputStream::kStderr);
+  w->Log(a, OutputStream::kStdout, ": ok\n");
+  w->Done(a);
+  EXPECT_EQ(out.contents(),
+            "#1 [1/1] RUN x\n"
+            "#1 0.000 step 1\n"
+            "#1 0.000 waiting for input\n"
+            "#1 0.150 : ok\n"
+            "#1 DONE 0.1s\n"
+            "\n");
+}
+
+TEST(ProgressPlain, PausedOutputKeepsBackWhatCouldBeginASecret) {
+  ScopedSecret secret("hunter2-Xq9-pw");
+  MemFd out;
+  FakeClock clock;
+  auto w = NewProgressWriter(ProgressMode::kPlain, out.fd(), clock.fn());
+  int a = w->Start("[1/1] RUN x");
+  w->Log(a, OutputStream::kStdout, "token=hunter2-X");
+  w->LogPause(a, OutputStream::kStdout);
+  EXPECT_EQ(out.contents(), "#1 [1/1] RUN x\n#1 0.000 token=\n");
+  w->Log(a, OutputStream::kStdout, "q9-pw end\n");
+  w->Done(a);
+  std::string got = out.contents();
+  EXPECT_EQ(got.find("hunter"), std::string::npos) << got;
+  EXPECT_EQ(got, "#1 [1/1] RUN x\n#1 0.000 token=\n#1 0.000 **** end\n#1 DONE 0.0s\n\n");
+}
+
+TEST(ProgressPlain, PhasesPrintTheirStartAndDurationLikeBuildKit) {
+  MemFd out;
+  FakeClock clock;
+  auto w = NewProgressWriter(ProgressMode::kPlain, out.fd(), clock.fn());
+  int a = w->Start("[1/1] RUN make");
+  clock.Advance(milliseconds(300));
+  w->PhaseStart(a, "writing layer");
+  clock.Advance(milliseconds(1240));
+  w->PhaseDone(a, "writing layer");
+  w->PhaseDone(a, "never started");
+  w->Done(a);
+  w->PhaseStart(7, "unknown vertex");
+  EXPECT_EQ(out.contents(),
+            "#1 [1/1] RUN make\n"
+            "#1 writing layer\n"
+            "#1 writing layer 1.2s done\n"
+            "#1 never started 0.0s done\n"
+            "#1 DONE 1.5s\n"
+            "\n");
+  MemFd quiet_out;
+  auto q = NewProgressWriter(ProgressMode::kQuiet, quiet_out.fd(), clock.fn());
+  int b = q->Start("[1/1] RUN make");
+  q->PhaseStart(b, "writing layer");
+  q->PhaseDone(b, "writing layer");
+  q->Done(b);
+  EXPECT_EQ(quiet_out.contents(), "");
+}
+
 TEST(ProgressQuiet, PrintsOnlyErrorsAndFreeLines) {
   MemFd out;
   FakeClock clock;

@@ -75,6 +75,12 @@ void TtyProgressWriter::AddTail(Vertex& v, std::string_view text) {
 
 void TtyProgressWriter::OnNote(Vertex& v, std::string_view text) { AddTail(v, text); }
 
+void TtyProgressWriter::OnPhase(Vertex& v, std::string_view name, std::optional<double> seconds) {
+  std::string text(name);
+  if (seconds) text += " " + FormatSeconds(*seconds, 1) + "s done";
+  AddTail(v, text);
+}
+
 void TtyProgressWriter::OnEnd(Vertex& v, VertexEnd how, std::string_view /*message*/,
                               TimePoint now) {
   if (how == VertexEnd::kCached) v.state.cached = true;

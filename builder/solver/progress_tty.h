@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -50,6 +51,8 @@ class TtyProgressWriter final : public VertexWriter<TtyVertex> {
                TimePoint now) override;
   // Shown like an output line: the view has no separate place for status lines.
   void OnNote(Vertex& v, std::string_view text) override;
+  // Also like an output line: "writing layer", then "writing layer 1.2s done".
+  void OnPhase(Vertex& v, std::string_view name, std::optional<double> seconds) override;
   // As in BuildKit's view, Error's message is left to the final error summary (Print).
   void OnEnd(Vertex& v, VertexEnd how, std::string_view message, TimePoint now) override;
   void OnPrint(std::string_view line) override;

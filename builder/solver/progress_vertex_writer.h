@@ -1,8 +1,9 @@
 // VertexWriter: what the plain, tty and json progress writers share. It owns the vertices
 // (numbered 1, 2, ... in Start order, each with a LineSplitter per output stream) and one
 // mutex, implements the ProgressWriter calls by taking the mutex, finding the vertex (calls
-// naming an unknown vertex are ignored) and splitting output into lines, and leaves what is
-// printed to the hooks of the writer deriving from it. Each writer implements Finish itself.
+// naming an unknown vertex are ignored), splitting output into lines (a LogPause flushes the
+// partial line but what could begin a secret) and timing phases, and leaves what is printed to
+// the hooks of the writer deriving from it. Each writer implements Finish itself.
 //
 // Thread-safety: every ProgressWriter call holds mu_ while it runs a hook, so hooks run one at
 // a time and may use the writer's state freely.
@@ -12,12 +13,16 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "builder/solver/progress.h"
 #include "builder/solver/progress_lines.h"
+#include "builder/solver/progress_output.h"
+#include "secure/redactor.h"
 
 namespace latchkey::build {
 
@@ -27,6 +32,8 @@ struct VertexLines {
   std::chrono::steady_clock::time_point start;
   LineSplitter out{kMaxLogLine};
   LineSplitter err{kMaxLogLine};
+  // Phases started and not done yet: name and start time.
+  std::vector<std::pair<std::string, std::chrono::steady_clock::time_point>> phases;
 
   LineSplitter& splitter(executor::OutputStream stream) {
     return stream == executor::OutputStream::kStdout ? out : err;
@@ -58,9 +65,39 @@ class VertexWriter : public ProgressWriter {
     TimePoint now = clock_();
     OnLines(*v, stream, v->splitter(stream).Feed(chunk, now), now);
   }
+  void LogPause(int vertex, executor::OutputStream stream) final {
+    std::lock_guard<std::mutex> lock(mu_);
+    V* v = Find(vertex);
+    if (v == nullptr) return;
+    LineSplitter& split = v->splitter(stream);
+    if (!split.has_partial()) return;
+    size_t keep = SecretRegistry::Global().PartialMatchLength(split.partial());
+    OnLines(*v, stream, split.FlushKeeping(keep), clock_());
+  }
   void Note(int vertex, std::string_view text) final {
     std::lock_guard<std::mutex> lock(mu_);
     if (V* v = Find(vertex)) OnNote(*v, text);
+  }
+  void PhaseStart(int vertex, std::string_view name) final {
+    std::lock_guard<std::mutex> lock(mu_);
+    V* v = Find(vertex);
+    if (v == nullptr) return;
+    v->phases.emplace_back(std::string(name), clock_());
+    OnPhase(*v, name, std::nullopt);
+  }
+  void PhaseDone(int vertex, std::string_view name) final {
+    std::lock_guard<std::mutex> lock(mu_);
+    V* v = Find(vertex);
+    if (v == nullptr) return;
+    TimePoint now = clock_();
+    double seconds = 0;
+    for (auto it = v->phases.begin(); it != v->phases.end(); ++it) {
+      if (it->first != name) continue;
+      seconds = SecondsBetween(it->second, now);
+      v->phases.erase(it);
+      break;
+    }
+    OnPhase(*v, name, seconds);
   }
   void Cached(int vertex) final { End(vertex, VertexEnd::kCached, {}); }
   void Done(int vertex) final { End(vertex, VertexEnd::kDone, {}); }
@@ -83,6 +120,8 @@ class VertexWriter : public ProgressWriter {
   virtual void OnLines(V& v, executor::OutputStream stream, std::vector<OutputLine> lines,
                        TimePoint now) = 0;
   virtual void OnNote(V& v, std::string_view text) = 0;
+  // A phase of `v` started (`seconds` empty) or ended after `seconds`.
+  virtual void OnPhase(V& v, std::string_view name, std::optional<double> seconds) = 0;
   // `message` is Error's ("" for the others). The hook flushes v's lines (FlushLines) itself.
   virtual void OnEnd(V& v, VertexEnd how, std::string_view message, TimePoint now) = 0;
   virtual void OnPrint(std::string_view line) = 0;

@@ -53,6 +53,7 @@ class StepOutput : public executor::OutputSink {
       captured_.append(text.substr(0, kMaxCapturedOutput - captured_.size()));
     }
   }
+  void Pause(executor::OutputStream stream) override { progress_.LogPause(vertex_, stream); }
 
  private:
   ProgressWriter& progress_;
