@@ -132,6 +132,10 @@ void ProgressReplay::Event(std::string_view json) {
              e.value("data", ""));
   } else if (kind == "note") {
     out_.Note(v, e.value("text", ""));
+  } else if (kind == "phase") {
+    out_.PhaseStart(v, e.value("name", ""));
+  } else if (kind == "phase_done") {
+    out_.PhaseDone(v, e.value("name", ""));
   } else if (kind == "cached") {
     out_.Cached(v);
   } else if (kind == "done") {

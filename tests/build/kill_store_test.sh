@@ -31,14 +31,21 @@ span=$(( ($(date +%s%N) - t0) / 1000000 ))  # ms
 kills=0
 start=$(date +%s)
 i=0
-while [ "$kills" -lt 50 ] && [ "$i" -lt 75 ]; do  # 50 kills (a build that ended first is not one)
+# 50 kills (a build that ended first is not one). The machine's load changes while the script
+# runs: each build that ends before its kill shortens the window by a fifth, so the kills keep
+# landing inside builds however fast they become.
+while [ "$kills" -lt 50 ] && [ "$i" -lt 200 ]; do
   i=$((i + 1))
   "$LK" build --progress plain --no-cache -t "app:k$((i % 4))" -o "type=oci,dest=$W/out-$((i % 2)).tar" \
     "$ctx" > "$OUT" 2> "$ERR" &
   pid=$!
   # 0 to 90 % of a build's duration: from configuration loading to the last output write.
   sleep "$(awk -v r="$RANDOM" -v s="$span" 'BEGIN { printf "%.3f", (r % int(s * 0.9 + 1)) / 1000 }')"
-  if kill -9 "$pid" 2> /dev/null; then kills=$((kills + 1)); fi
+  if kill -9 "$pid" 2> /dev/null; then
+    kills=$((kills + 1))
+  else
+    span=$((span * 4 / 5 + 1))
+  fi
   wait "$pid" 2> /dev/null || true
   "$LK" images > "$W/images.txt" 2> "$W/images.err" \
     || fail "kill $i: latchkey images after the kill: $(cat "$W/images.err")"

@@ -122,7 +122,7 @@ grep -q "connection from uid 1000 pid [0-9]* refused: uid 1000 may not use latch
 info=$(client "$U" info)
 expect_eq "$(json "['peer']['uid']" <<< "$info")" "0" "root peer uid"
 expect_eq "$(json "['peer']['user']" <<< "$info")" "root" "root peer user"
-expect_eq "$(json "['providers']" <<< "$info")" "['file', 'env', 'store']" "providers before SIGHUP"
+expect_eq "$(json "['providers']" <<< "$info")" "['file', 'env', 'store', 'dockerconfig']" "providers before SIGHUP"
 
 # 3. SIGHUP with a session open.
 echo "CANARY-ops-session-5d1e" > "$W/value"
@@ -137,7 +137,7 @@ kill -HUP "$DPID"
 wait_for 'grep -q "SIGHUP: configuration $W/latchkey.yaml reloaded (policy: 1 rule(s), providers: 4)" "$W/daemon.log"' \
   || fail "no reload line"
 info=$(client "$U" info)
-expect_eq "$(json "['providers']" <<< "$info")" "['file', 'env', 'store', 'vault-file']" "providers after SIGHUP"
+expect_eq "$(json "['providers']" <<< "$info")" "['file', 'env', 'store', 'dockerconfig', 'vault-file']" "providers after SIGHUP"
 expect_eq "$(json "['open_sessions']" <<< "$info")" "1" "the session survives SIGHUP"
 info=$(as1000 info)
 expect_eq "$(json "['peer']['uid']" <<< "$info")" "1000" "uid 1000 allowed after SIGHUP"
@@ -163,7 +163,7 @@ kill -HUP "$DPID"
 wait_for 'grep -qF "SIGHUP: configuration refused, keeping the running one: $check" "$W/daemon.log"' \
   || fail "no refusal of the broken configuration: want [$check]"
 info=$(client "$U" info)
-expect_eq "$(json "['providers']" <<< "$info")" "['file', 'env', 'store', 'vault-file']" "providers after a refused SIGHUP"
+expect_eq "$(json "['providers']" <<< "$info")" "['file', 'env', 'store', 'dockerconfig', 'vault-file']" "providers after a refused SIGHUP"
 expect_eq "$(json "['open_sessions']" <<< "$info")" "1" "the session survives a refused SIGHUP"
 kill "$SPID"
 wait "$SPID" || fail "python session: $(cat "$W/py.log")"

@@ -51,7 +51,7 @@ grep -q "listening on unix://$SOCK (pid $DPID, state dir $S)" "$W/daemon.log" ||
 # 2. Info from the Python client: the daemon, and the caller as SO_PEERCRED saw it.
 info=$(client info)
 expect_eq "$(json "['state_dir']" <<<"$info")" "$S" "Info state_dir"
-expect_eq "$(json "['providers']" <<<"$info")" "['file', 'env', 'store']" "Info providers"
+expect_eq "$(json "['providers']" <<<"$info")" "['file', 'env', 'store', 'dockerconfig']" "Info providers"
 expect_eq "$(json "['audit_signing_key_id']" <<<"$info")" "$keyid" "Info audit key id"
 expect_eq "$(json "['pid']" <<<"$info")" "$DPID" "Info pid"
 expect_eq "$(json "['peer']['pid']" <<<"$info")" "$(json "['my_pid']" <<<"$info")" "peer pid"

@@ -43,7 +43,7 @@ providers=$(cd "$root/lib/latchkey/providers" && ls | tr '\n' ' ')
   || fail "installed providers: $providers"
 [ "$(ls "$root/lib/latchkey")" = "providers" ] || fail "lib/latchkey has $(ls "$root/lib/latchkey")"
 [ "$(ls "$dest")" = "usr" ] || fail "installed outside DESTDIR/usr: $(ls "$dest")"
-[ "$(ls "$root/bin" | tr '\n' ' ')" = "latchkey latchkey-plugin-check latchkeyd " ] \
+[ "$(ls "$root/bin" | tr '\n' ' ')" = "latchkey latchkey-plugin-check latchkey-provider-host latchkeyd " ] \
   || fail "bin: $(ls "$root/bin")"
 [ -x "$root/bin/latchkey" ] || fail "bin/latchkey is not executable"
 grep -qx 'ExecStart=/usr/bin/latchkeyd --config /etc/latchkey/latchkey.yaml --state-dir /var/lib/latchkey' \

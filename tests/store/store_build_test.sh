@@ -58,7 +58,7 @@ expect_eq "$(last_err_line)" \
 
 # 5. An unconfigured provider: what exists and the lines that would add it (build and check).
 providers=$(cd "$LATCHKEY_BUILD_DIR/lib/latchkey/providers" && pwd -P)
-want="error: unsupported secret type \"vault\": the types are file, env and the configured providers (store); to add provider vault, install its plugin and add these lines to the configuration file (docs/configuration.md):
+want="error: unsupported secret type \"vault\": the types are file, env and the configured providers (dockerconfig, store); to add provider vault, install its plugin and add these lines to the configuration file (docs/configuration.md):
 plugins:
   - name: vault
     path: $providers/latchkey-vault.so"
