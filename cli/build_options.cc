@@ -125,11 +125,12 @@ void AddBuildOptions(CLI::App* b, BuildOptions* f) {
   b->add_option("--build-context", f->build_contexts,
                 "Named context NAME=DIR or NAME=oci-layout://PATH[:TAG]");
   b->add_option("-t,--tag", f->tags, "Store the image in the local store as NAME:TAG");
-  b->add_option("-o,--output", f->outputs,
-                "Output: type=oci,dest=FILE.tar | type=oci-layout,dest=DIR | "
-                "type=local,dest=DIR | type=image,name=REG/REPO:TAG[,push=true] | "
-                "type=registry[,name=REG/REPO:TAG]; the oci types take "
-                "[,compression=gzip|zstd|uncompressed][,compression-level=N][,force-compression=true]");
+  b->add_option(
+      "-o,--output", f->outputs,
+      "Output: type=oci,dest=FILE.tar | type=oci-layout,dest=DIR | "
+      "type=local,dest=DIR | type=image,name=REG/REPO:TAG[,push=true] | "
+      "type=registry[,name=REG/REPO:TAG]; the oci types take "
+      "[,compression=gzip|zstd|uncompressed][,compression-level=N][,force-compression=true]");
   b->add_flag("--push", f->push,
               "Push the image to its registry: every -t name (-o type=registry)");
   b->add_flag("--no-cache", f->no_cache, "Run every step, ignoring the build cache");

@@ -56,13 +56,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
   LK_RETURN_IF_ERROR(base::MakeDirs(options.info.state_dir, 0700));
   LK_ASSIGN_OR_RETURN(StateDirLock lock, StateDirLock::Acquire(options.info.state_dir));
   std::unique_ptr<Daemon> d(new Daemon(std::move(lock)));
-  LK_ASSIGN_OR_RETURN(d->broker_, BrokerHost::Start(options.config));
-  if (options.recover) {
-    LK_RETURN_IF_ERROR(options.recover(*d->broker_, d->lock_.previous_pid()));
-  }
-  d->access_.Set(options.config.daemon);
-  LK_ASSIGN_OR_RETURN(image::ImageStore store, image::ImageStore::Open(options.builder_state_dir));
-  d->images_.emplace(std::move(store));
+  // The sockets first (nothing is accepted before the server starts): a socket that cannot be
+  // served stops the start before the broker creates anything (audit keys, the log).
   for (int fd : options.activated_fds) {
     LK_ASSIGN_OR_RETURN(auto l, UnixListener::Adopt(fd));
     d->listeners_.push_back(std::move(l));
@@ -72,6 +67,13 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
     LK_ASSIGN_OR_RETURN(auto l, UnixListener::Open(a.path));
     d->listeners_.push_back(std::move(l));
   }
+  LK_ASSIGN_OR_RETURN(d->broker_, BrokerHost::Start(options.config));
+  if (options.recover) {
+    LK_RETURN_IF_ERROR(options.recover(*d->broker_, d->lock_.previous_pid()));
+  }
+  d->access_.Set(options.config.daemon);
+  LK_ASSIGN_OR_RETURN(image::ImageStore store, image::ImageStore::Open(options.builder_state_dir));
+  d->images_.emplace(std::move(store));
   options.info.providers = d->broker_->ProviderNames();
   d->control_ =
       std::make_unique<ControlService>(options.info, &d->sessions_, &*d->images_, &d->peers_);

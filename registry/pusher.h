@@ -26,8 +26,8 @@
 #include <string>
 
 #include "builder/image/blob_store.h"
-#include "builder/image/sendable_image.h"
 #include "builder/image/reference.h"
+#include "builder/image/sendable_image.h"
 #include "registry/registry_client.h"
 
 namespace latchkey::registry {

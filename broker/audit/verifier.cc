@@ -15,10 +15,9 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 const std::set<std::string>& KnownEvents() {
-  static const std::set<std::string> events = {"session.open",     "secret.fetch",  "session.close",
-                                               "leak.finding",     "cache.hit",     "recovered",
-                                               "provider.crashed", "daemon.recovered",
-                                               kCheckpointEvent};
+  static const std::set<std::string> events = {
+      "session.open", "secret.fetch",     "session.close",    "leak.finding",  "cache.hit",
+      "recovered",    "provider.crashed", "daemon.recovered", kCheckpointEvent};
   return events;
 }
 

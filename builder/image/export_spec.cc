@@ -85,8 +85,8 @@ Result<ExportSpec> Parse(std::string_view spec, bool build) {
       }
       have_compression = true;
     } else {
-      return bad("unknown key \"" + key + "\" (want type, dest, name, " +
-                 (build ? "push, " : "") + "compression, compression-level or force-compression)");
+      return bad("unknown key \"" + key + "\" (want type, dest, name, " + (build ? "push, " : "") +
+                 "compression, compression-level or force-compression)");
     }
   }
   if (have_push) {

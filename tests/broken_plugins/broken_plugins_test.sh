@@ -55,7 +55,7 @@ for line in "PASS process-load (broken 0.0.1 in latchkey-provider-host, confined
             "PASS process-fetch-expected" "PASS process-error-path" \
             "PASS process-crash (clean error, fresh host)" \
             "PASS process-hang (timed out, host killed, fresh host)"; do
-  grep -qxF -- "$line" <<<"$out" || fail "reference, process mode: no line [$line]"
+  grep -qxF -- "$line" <<<"$out" || fail "reference, process mode: no line [$line] in: $(grep -- "process-" <<<"$out")"
 done
 # A plugin that crashes or ignores its deadline fails only the call in process mode: the
 # suite's inline checks catch the defect, its process checks still pass.

@@ -134,7 +134,7 @@ write_config "$(printf 'plugins:\n  - name: vault-file\n    path: %s\npolicy:\n 
 sed -i 's/allowed_groups: \[latchkey\]/allowed_uids: [1000]\n  allowed_groups: [latchkey]/' "$W/latchkey.yaml"
 "$LK" config check "$W/latchkey.yaml" > /dev/null || fail "the good configuration does not check"
 kill -HUP "$DPID"
-wait_for 'grep -q "SIGHUP: configuration $W/latchkey.yaml reloaded (policy: 1 rule(s), providers: 4)" "$W/daemon.log"' \
+wait_for 'grep -q "SIGHUP: configuration $W/latchkey.yaml reloaded (policy: 1 rule(s), providers: 5)" "$W/daemon.log"' \
   || fail "no reload line"
 info=$(client "$U" info)
 expect_eq "$(json "['providers']" <<< "$info")" "['file', 'env', 'store', 'dockerconfig', 'vault-file']" "providers after SIGHUP"
