@@ -7,18 +7,16 @@
 
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <optional>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "api/latchkey/v1/control.grpc.pb.h"
+#include "base/poll_watcher.h"
 #include "base/unique_fd.h"
 #include "broker/secret_flags.h"
 #include "broker/session.h"
@@ -72,36 +70,6 @@ std::string ContextKey(const std::string& context_dir) {
   sodium_bin2hex(hex, sizeof hex, d, sizeof d);
   return hex;
 }
-
-// Cancels the Build call when the process is asked to stop (executor::RequestCancel).
-class CancelOnSignal {
- public:
-  explicit CancelOnSignal(grpc::ClientContext* call)
-      : thread_([this, call] {
-          std::unique_lock<std::mutex> lock(mu_);
-          while (!stop_) {
-            if (executor::CancelRequested()) {
-              call->TryCancel();
-              return;
-            }
-            cv_.wait_for(lock, std::chrono::milliseconds(20));
-          }
-        }) {}
-  ~CancelOnSignal() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
-};
 
 Status Unsupported(const std::string& flag) {
   return InvalidArgumentError(flag + " is not supported with --host yet: build without --host");
@@ -243,7 +211,10 @@ int RunRemoteBuild(const std::string& host, const BuildOptions& f, build::Progre
   grpc::Status call;
   {
     grpc::ClientContext ctx;
-    CancelOnSignal cancel(&ctx);
+    // Ctrl-C (executor::RequestCancel) cancels the Build call.
+    base::PollWatcher cancel(
+        std::chrono::milliseconds(20), [] { return executor::CancelRequested(); },
+        [&ctx] { ctx.TryCancel(); });
     auto reader = stub->Build(&ctx, breq);
     while (reader->Read(&msg)) {
       if (msg.has_result()) {

@@ -7,13 +7,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 
 #include "base/env.h"
 #include "base/errno_status.h"
 #include "base/file.h"
+#include "base/poll_watcher.h"
 #include "base/unique_fd.h"
 #include "broker/logging.h"
 #include "builder/executor/cancel.h"
@@ -35,36 +33,6 @@ std::string MirrorName(const std::optional<PeerCred>& peer, const std::string& k
   sodium_bin2hex(hex, sizeof hex, digest, 16);
   return (peer ? std::to_string(peer->uid) : std::string("unknown")) + "-" + hex;
 }
-
-// Cancels `token` once the call is cancelled; stops when destroyed.
-class CancelWatcher {
- public:
-  CancelWatcher(grpc::ServerContext* context, executor::CancelToken* token)
-      : thread_([this, context, token] {
-          std::unique_lock<std::mutex> lock(mu_);
-          while (!stop_) {
-            if (context->IsCancelled()) {
-              token->Cancel();
-              return;
-            }
-            cv_.wait_for(lock, std::chrono::milliseconds(50));
-          }
-        }) {}
-  ~CancelWatcher() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
-};
 
 }  // namespace
 
@@ -151,7 +119,11 @@ grpc::Status ServeBuild(BuildRunner* runner, SessionManager& sessions, const std
   latchkey::v1::BuildResult* result = response.mutable_result();
   Status ran;
   {
-    CancelWatcher watcher(context, token->get());
+    // The client went away or cancelled: cancel the build.
+    executor::CancelToken* t = token->get();
+    base::PollWatcher watcher(
+        std::chrono::milliseconds(50), [context] { return context->IsCancelled(); },
+        [t] { t->Cancel(); });
     executor::CancelScope scope(token->get());
     ran = runner->Run(build, *progress, result);
     progress->Finish();
