@@ -64,6 +64,7 @@ struct StreamReader {
   const DockerTarRead* read = nullptr;
   SecretBuffer buf;
   Status error = Status::OK();
+  bool ended = false;  // the callback returned 0: it is not called again
 };
 
 la_ssize_t ReadStream(struct archive* a, void* client, const void** out) {
@@ -78,6 +79,7 @@ la_ssize_t ReadStream(struct archive* a, void* client, const void** out) {
     return -1;
   }
   *out = r->buf.data();
+  if (*n == 0) r->ended = true;
   return static_cast<la_ssize_t>(*n);
 }
 
@@ -394,11 +396,12 @@ class ImageScan {
 
   // Reads what follows the end-of-archive marker, so the whole stream is consumed.
   Status Drain() {
-    for (;;) {
+    while (!stream_.ended) {
       Result<size_t> n = read_(stream_.buf.mutable_data(), stream_.buf.size());
       if (!n.ok()) return n.status();
-      if (*n == 0) return Status::OK();
+      if (*n == 0) stream_.ended = true;
     }
+    return Status::OK();
   }
 
   // The manifest, its config's history, and every listed layer in its order.

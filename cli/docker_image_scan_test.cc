@@ -119,9 +119,11 @@ struct StringReader {
   DockerTarRead Fn() {
     return [this](void* buf, size_t cap) -> Result<size_t> {
       ++calls;
+      if (ended) ++calls_after_end;
       size_t n = std::min({cap, chunk, bytes.size() - pos});
       std::memcpy(buf, bytes.data() + pos, n);
       pos += n;
+      ended = n == 0;
       return n;
     };
   }
@@ -129,6 +131,8 @@ struct StringReader {
   size_t chunk;
   size_t pos = 0;
   int calls = 0;
+  bool ended = false;
+  int calls_after_end = 0;  // calls after one returned 0
 };
 
 Result<DockerImageLeaks> Scan(const std::string& stream, const SecretRegistry& redactor,
@@ -138,6 +142,8 @@ Result<DockerImageLeaks> Scan(const std::string& stream, const SecretRegistry& r
   auto got = ScanDockerImage(scanner, reader.Fn(), "sha256:" + Hex('a'), redactor);
   if (got.ok()) {
     EXPECT_EQ(reader.pos, stream.size()) << "the stream was not read to its end";
+    EXPECT_TRUE(reader.ended) << "the end of the stream was not seen";
+    EXPECT_EQ(reader.calls_after_end, 0);
   }
   return got;
 }
