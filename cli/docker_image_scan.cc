@@ -441,7 +441,7 @@ class ImageScan {
       return Error("the image config " + config_path +
                    " listed in manifest.json is not in the image export");
     }
-    std::vector<std::string> instructions = Instructions(cfg->second, paths.size());
+    const LayerFacts facts = ConfigFacts(cfg->second, paths.size());
 
     for (size_t i = 0; i < paths.size(); ++i) {
       DockerLayerLeaks layer;
@@ -456,7 +456,8 @@ class ImageScan {
         }
         return Error(listed + " listed in manifest.json is not in the image export");
       }
-      layer.instruction = instructions[i];
+      layer.instruction = facts.instructions[i];
+      layer.diff_id = facts.diff_ids[i];
       layer.findings = it->second;
       out.layers.push_back(std::move(layer));
     }
@@ -473,13 +474,25 @@ class ImageScan {
     return path;
   }
 
-  // The instruction of each of `layers` layers from the config's history; all empty when it
-  // does not say.
-  std::vector<std::string> Instructions(const SecretBuffer& config, size_t layers) const {
-    std::vector<std::string> out(layers);
+  // What the config says about each of `layers` layers: the instruction that made it (its
+  // history) and its diff_id (rootfs.diff_ids); each list all empty when the config does not
+  // say (not JSON, or not one entry per layer).
+  struct LayerFacts {
+    std::vector<std::string> instructions, diff_ids;
+  };
+  LayerFacts ConfigFacts(const SecretBuffer& config, size_t layers) const {
+    LayerFacts out{std::vector<std::string>(layers), std::vector<std::string>(layers)};
     nlohmann::json doc = nlohmann::json::parse(redactor_.Redact(View(config.bytes())), nullptr,
                                                /*allow_exceptions=*/false);
     if (!doc.is_object()) return out;
+    auto rootfs = doc.find("rootfs");
+    if (rootfs != doc.end() && rootfs->is_object()) {
+      auto ids = rootfs->find("diff_ids");
+      if (ids != rootfs->end() && ids->is_array() && ids->size() == layers &&
+          std::all_of(ids->begin(), ids->end(), [](const auto& d) { return d.is_string(); })) {
+        for (size_t i = 0; i < layers; ++i) out.diff_ids[i] = (*ids)[i].get<std::string>();
+      }
+    }
     auto history = doc.find("history");
     if (history == doc.end() || !history->is_array()) return out;
     std::vector<std::string> created;
@@ -493,7 +506,7 @@ class ImageScan {
                             ? ShortInstruction(redactor_.Redact(by->get<std::string>()))
                             : "");
     }
-    if (created.size() == layers) out = std::move(created);
+    if (created.size() == layers) out.instructions = std::move(created);
     return out;
   }
 

@@ -61,6 +61,10 @@ struct DockerLayerLeaks {
   // Empty when the history does not say (its entries do not match the layers, or the config is
   // not JSON).
   std::string instruction;
+  // The layer's digest from the config's rootfs.diff_ids ("sha256:<hex>" of the uncompressed
+  // tar, what the audit log's leak.finding names a layer by); empty when the config does not
+  // list one per layer.
+  std::string diff_id;
   // In tar order, at most one per (secret, entry, part); paths relative to the layer's root.
   std::vector<build::LeakFinding> findings;
 };

@@ -62,6 +62,11 @@ std::string Hex(char c) { return std::string(64, c); }
 // The config of an image with these history entries ({created_by, empty_layer}) and env.
 std::string Config(const std::vector<std::pair<std::string, bool>>& history,
                    const std::vector<std::string>& env = {"PATH=/bin"}) {
+  // One diff_id per non-empty history entry, "sha256:" + 64 times its number.
+  nlohmann::json diff_ids = nlohmann::json::array();
+  for (const auto& [by, empty] : history) {
+    if (!empty) diff_ids.push_back("sha256:" + Hex(static_cast<char>('1' + diff_ids.size())));
+  }
   nlohmann::json h = nlohmann::json::array();
   for (const auto& [by, empty] : history) {
     nlohmann::json e = {{"created", "2026-01-01T00:00:00Z"}, {"created_by", by}};
@@ -72,7 +77,7 @@ std::string Config(const std::vector<std::pair<std::string, bool>>& history,
                         {"os", "linux"},
                         {"config", {{"Env", env}, {"Cmd", {"/bin/sh"}}}},
                         {"history", h},
-                        {"rootfs", {{"type", "layers"}}}}
+                        {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}}}
       .dump();
 }
 
@@ -193,6 +198,8 @@ TEST(DockerImageScan, CleanImagePasses) {
   EXPECT_EQ(got->layers[0].path, Hex('1') + "/layer.tar");
   EXPECT_EQ(got->layers[0].instruction, "ADD rootfs /");
   EXPECT_EQ(got->layers[1].instruction, "RUN make");
+  EXPECT_EQ(got->layers[0].diff_id, "sha256:" + Hex('1'));
+  EXPECT_EQ(got->layers[1].diff_id, "sha256:" + Hex('2'));
   EXPECT_TRUE(got->metadata.empty());
   EXPECT_TRUE(JudgeDockerImageLeaks(*got, {}, std::string(kConsequence), nullptr).ok());
 }
@@ -363,6 +370,7 @@ TEST(DockerImageScan, InstructionsAreShortenedAndUnknownWithoutAMatchingHistory)
                       reg);
   ASSERT_TRUE(unknown.ok()) << unknown.status().ToString();
   EXPECT_EQ(unknown->layers[0].instruction, "");
+  EXPECT_EQ(unknown->layers[0].diff_id, "");  // three diff_ids for two layers
   EXPECT_EQ(DockerLayerName(unknown->layers[0]), "layer 1 of the Docker image");
   EXPECT_EQ(JudgeDockerImageLeaks(*unknown, {}, std::string(kConsequence), nullptr).message(),
             "secret \"x\" leaked into layer 1 of the Docker image at /leak; the image was removed "
