@@ -212,7 +212,7 @@ void BuildkitProgress::Feed(const bk::StatusResponse& status) {
   // What this message holds for each vertex it names.
   struct Parts {
     Vertex* vertex = nullptr;
-    const bk::Vertex* update = nullptr;  // the last update of the vertex in the message
+    const bk::Vertex* update = nullptr;  // its last update in the message
     bool start = false;                  // an update is started, cached or completed
     std::vector<const bk::VertexStatus*> statuses;
     std::vector<const bk::VertexLog*> logs;
@@ -231,6 +231,7 @@ void BuildkitProgress::Feed(const bk::StatusResponse& status) {
   };
   for (const bk::Vertex& update : status.vertexes()) {
     Parts& p = parts_of(update.digest());
+    if (!p.vertex->completed) Update(*p.vertex, update);
     p.update = &update;
     p.start = p.start || update.has_started() || update.has_completed() || update.cached();
   }
@@ -260,7 +261,6 @@ void BuildkitProgress::Feed(const bk::StatusResponse& status) {
       }
       continue;
     }
-    if (p.update != nullptr) Update(v, *p.update);
     if (p.start && v.number == 0 && !v.name.empty()) StartVertex(v);
     for (const bk::VertexStatus* s : p.statuses) {
       if (!s->has_completed()) continue;

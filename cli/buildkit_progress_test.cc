@@ -244,6 +244,14 @@ TEST_F(BuildkitProgressTest, QueuedVertexStartsWithItsFirstOutput) {
             "\n");
 }
 
+TEST_F(BuildkitProgressTest, UpdatesOfOneMessageAddUp) {
+  const std::string d = "sha256:0c1";
+  // Cached in the first update, completed (without the flag) in the second.
+  Feed(Msg().Add(V(d, "[2/2] RUN x", 0, -1, true)).Add(V(d, "[2/2] RUN x", 0, 1)));
+  EXPECT_EQ(Output(), "#1 [2/2] RUN x\n#1 CACHED\n\n");
+  EXPECT_EQ(progress_->steps_cached(), 1);
+}
+
 TEST_F(BuildkitProgressTest, VertexNeverNamedIsShownUnderItsDigestAtFinish) {
   Feed(Msg().Add(L("sha256:0d", 1, "orphan line\npartial")));
   EXPECT_EQ(Output(),
@@ -602,6 +610,28 @@ TEST_F(DockerStreamTest, FailedBuild) {
   EXPECT_EQ(f.vertex, "[4/4] RUN echo one; echo two >&2; exit 3");
   EXPECT_EQ(f.line, 4);
   EXPECT_EQ(f.end_line, 4);
+}
+
+TEST(DockerStreamTtyTest, EveryVertexEndsInTheFinalView) {
+  MemFd out;
+  FakeClock clock;
+  auto writer = build::NewProgressWriter(build::ProgressMode::kTty, out.fd(), clock.fn());
+  BuildkitProgress p(*writer);
+  std::string_view stream = testdata::kDockerSuccessStream;
+  for (size_t pos = 0; pos < stream.size();) {
+    size_t nl = stream.find('\n', pos);
+    nlohmann::json m = nlohmann::json::parse(stream.substr(pos, nl - pos));
+    pos = nl + 1;
+    if (m.value("id", "") == kBuildkitTraceId) {
+      ASSERT_TRUE(p.FeedTrace(m["aux"]).ok());
+    }
+  }
+  p.Finish();
+  writer->Finish();
+  std::string text = out.contents();
+  EXPECT_NE(text.find("(8/8) FINISHED"), std::string::npos) << text;
+  EXPECT_NE(text.find(" => CACHED [2/4] WORKDIR /app"), std::string::npos) << text;
+  EXPECT_NE(text.find(" => [3/4] RUN echo hi; echo warn >&2"), std::string::npos) << text;
 }
 
 TEST(DecodeBuildkitTrace, RoundTripsAMessage) {
