@@ -12,6 +12,7 @@
 
 #include "base/byte_size.h"
 #include "base/path.h"
+#include "broker/builder_value.h"
 #include "broker/config_policy.h"
 #include "broker/config_yaml.h"
 #include "broker/state_dir.h"
@@ -415,9 +416,20 @@ class Parser {
 
   void Builder(const YAML::Node& node, BuilderConfig* b) {
     if (!node.IsDefined() || !c_.ExpectMap(node, "builder", false)) return;
-    c_.CheckKeys(node, "builder", {"runtime", "state_dir", "gc"});
-    c_.RequireKeys(node, "builder", {"runtime"});
+    c_.CheckKeys(node, "builder", {"runtime", "state_dir", "gc", "use"});
+    if (!node["use"]) c_.RequireKeys(node, "builder", {"runtime"});
     b->present = true;
+    if (node["use"]) {
+      const YAML::Node& v = node["use"];
+      if (auto s = c_.GetString(v, "builder.use")) {
+        if (auto parsed = ParseBuilderValue(*s); !parsed.ok()) {
+          c_.Error(v, "builder.use", "\"" + *s + "\": " + parsed.status().message());
+        } else {
+          b->use = *s;
+          b->use_where = c_.MarkOf(v);
+        }
+      }
+    }
     if (node["runtime"]) {
       auto s = c_.GetString(node["runtime"], "builder.runtime");
       if (s) b->runtime = s->find('/') == std::string::npos ? *s : JoinPath(base_dir_, *s);

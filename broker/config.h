@@ -95,7 +95,13 @@ struct LogConfig {
 // The builder's section (latchkey build, image, du, prune).
 struct BuilderConfig {
   bool present = false;
-  std::string runtime;    // required when the section is present: "runc", "crun" or a path
+  // "runc", "crun" or a path; required when the section is present, unless it has `use`.
+  std::string runtime;
+  // builder.use: which builder `latchkey build` uses when neither --builder nor
+  // $LATCHKEY_BUILDER says (cli/builder_choice.h): "" (unset: embedded), or a value that
+  // ParseBuilderValue accepts, as written ("docker", "docker://unix:///run/docker.sock").
+  std::string use;
+  SourceMark use_where;   // where `use` is in the file
   std::string state_dir;  // optional; "" = <state_dir>/builder
   // builder.gc: the GC run after every build (BuildKit's gc policy). Unset: no automatic GC.
   bool gc_present = false;

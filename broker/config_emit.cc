@@ -181,7 +181,12 @@ std::string EmitConfigYaml(const Config& config, const IsSecretConfigKey& is_sec
 
   if (config.builder.present) {
     out << YAML::Key << "builder" << YAML::Value << YAML::BeginMap;
-    out << YAML::Key << "runtime" << YAML::Value << config.builder.runtime;
+    if (!config.builder.runtime.empty()) {
+      out << YAML::Key << "runtime" << YAML::Value << config.builder.runtime;
+    }
+    if (!config.builder.use.empty()) {
+      out << YAML::Key << "use" << YAML::Value << config.builder.use;
+    }
     if (!config.builder.state_dir.empty()) {
       out << YAML::Key << "state_dir" << YAML::Value << config.builder.state_dir;
     }

@@ -326,6 +326,21 @@ TEST(Config, ExactErrors) {
        "5s or 500ms, got \"7d\""},
       {"builder: {runtime: runc, gc: {}}\n",
        "/etc/latchkey/latchkey.yaml:1:30: builder.gc: give keep_storage, keep_duration or both"},
+      {"builder: {use: dokcer}\n",
+       "/etc/latchkey/latchkey.yaml:1:16: builder.use: \"dokcer\": unknown builder (want "
+       "embedded, docker or docker://unix:///path/docker.sock)"},
+      {"builder: {use: \"docker://https://build.example:2376\"}\n",
+       "/etc/latchkey/latchkey.yaml:1:16: builder.use: \"docker://https://build.example:2376\": "
+       "TLS connections to Docker Engine are not supported (use unix:///path/docker.sock, or "
+       "tcp://HOST:PORT without TLS)"},
+      {"builder: {use: \"docker://unix://run/docker.sock\"}\n",
+       "/etc/latchkey/latchkey.yaml:1:16: builder.use: \"docker://unix://run/docker.sock\": the "
+       "socket path must be absolute (unix:///path/docker.sock: three slashes)"},
+      {"builder: {use: [docker]}\n",
+       "/etc/latchkey/latchkey.yaml:1:16: builder.use: expected a string, got a sequence"},
+      {"builder: {usee: docker}\n",
+       "/etc/latchkey/latchkey.yaml:1:10: builder: missing required key \"runtime\"\n"
+       "/etc/latchkey/latchkey.yaml:1:11: builder.usee: unknown key (did you mean use?)"},
       {"store: {path: /s, unlock_key: /k}\n",
        "/etc/latchkey/latchkey.yaml:1:8: store: missing required key \"unlock_key_file\"\n"
        "/etc/latchkey/latchkey.yaml:1:19: store.unlock_key: unknown key (did you mean "
@@ -500,6 +515,30 @@ TEST(Config, BuilderGcPolicy) {
   EXPECT_TRUE(c->builder.gc_present);
   EXPECT_EQ(*c->builder.gc_keep_storage, 20LL << 30);
   EXPECT_EQ(*c->builder.gc_keep_duration, std::chrono::hours(168));
+}
+
+// builder.use: the builder `latchkey build` uses by default (cli/builder_choice.h); with it the
+// section needs no runtime, and `config check` prints it back.
+TEST(Config, BuilderUse) {
+  auto c = ParseConfig("builder: {use: docker}\n", "/etc/latchkey/latchkey.yaml", Ctx());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(c->builder.present);
+  EXPECT_EQ(c->builder.use, "docker");
+  EXPECT_EQ(c->builder.use_where.ToString(), "/etc/latchkey/latchkey.yaml:1:16");
+  EXPECT_EQ(c->builder.runtime, "");
+  auto again = ParseConfig(EmitConfigYaml(*c, nullptr), kFile, Ctx());
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->builder.use, "docker");
+
+  c = ParseConfig("builder:\n  runtime: crun\n  use: docker://unix:///run/d.sock\n",
+                  "/etc/latchkey/latchkey.yaml", Ctx());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->builder.use, "docker://unix:///run/d.sock");
+  EXPECT_EQ(c->builder.runtime, "crun");
+
+  c = ParseConfig("builder: {runtime: runc}\n", "/etc/latchkey/latchkey.yaml", Ctx());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->builder.use, "");
 }
 
 TEST(Config, RelativePathsResolveAgainstTheFilesDirectory) {

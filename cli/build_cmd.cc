@@ -20,6 +20,7 @@
 #include "builder/solver/progress.h"
 #include "cli/build_job.h"
 #include "cli/build_options.h"
+#include "cli/builder_choice.h"
 #include "cli/caller_session.h"
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
@@ -60,8 +61,21 @@ int RunBuild(const CommandContext& ctx, const BuildOptions& f) {
   if (!mode.ok()) return FailFlags(mode.status());
   auto config = LoadProcessConfig(ctx.global);
   if (!config.ok()) return Fail(config.status());
+  // Which builder (--builder, $LATCHKEY_BUILDER, builder.use): flags Docker Engine cannot
+  // honour are usage errors too, before anything connects.
+  auto builder = ChooseBuilder(f.builder, *config, std::getenv);
+  if (!builder.ok()) return FailFlags(builder.status());
+  if (Status st = CheckDockerBuildFlags(*builder, f, ctx.global, std::getenv); !st.ok()) {
+    return FailFlags(st);
+  }
   auto req = MakeBuildRequest(f, *config, std::getenv);
   if (!req.ok()) return FailFlags(req.status());
+  if (builder->kind == BuilderKind::kDocker) {
+    // Joined at merge: RunDockerBuild (cli/docker_build.h) runs it on Docker Engine. Until
+    // then a docker choice must not fall through to an embedded build.
+    return Fail(UnimplementedError(builder->setting + ": the Docker Engine builder is not in "
+                                                      "this build of latchkey"));
+  }
   if (std::string host = DaemonHost(ctx.global); !host.empty()) {
     // latchkeyd builds it (docs/daemon.md); same flags, output and exit codes.
     return RunRemoteBuild(host, f, *mode, *req, &g_signal);

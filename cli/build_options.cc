@@ -152,6 +152,11 @@ void AddBuildOptions(CLI::App* b, BuildOptions* f) {
                 "Write the build result metadata (buildx's keys) to this JSON file");
   b->add_option("--shm-size", f->shm_size, "Size of /dev/shm in RUN steps (e.g. 128m)");
   b->add_option("--ulimit", f->ulimits, "Resource limit for RUN steps, NAME=SOFT[:HARD]");
+  b->add_option_function<std::string>(
+      "--builder", [f](const std::string& v) { f->builder = v; },
+      "Who runs the build: embedded (default), docker (Docker Engine at $DOCKER_HOST, else "
+      "unix:///var/run/docker.sock), docker://unix:///PATH.sock or docker://tcp://HOST:PORT "
+      "(also $LATCHKEY_BUILDER, config builder.use)");
 }
 
 Result<build::ProgressMode> BuildProgressMode(const BuildOptions& options) {

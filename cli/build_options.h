@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,9 @@ struct BuildOptions {
   std::string metadata_file;
   std::string shm_size;
   std::vector<std::string> ulimits;
+  // --builder: nullopt when not given (then $LATCHKEY_BUILDER, config builder.use, embedded:
+  // cli/builder_choice.h).
+  std::optional<std::string> builder;
 };
 
 // Adds the `build` flags to `build` (the subcommand), bound to `*options`, which must outlive

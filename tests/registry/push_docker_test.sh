@@ -1,24 +1,15 @@
 #!/usr/bin/env bash
 # Docker Engine pulls and runs what `latchkey build --push` pushed: Debian's docker-registry
-# (registry_lib.sh) and a private dockerd (Debian's docker.io 20.10, its own data root, exec
-# root and socket in the test's temp dir; loopback registries are plain-HTTP for Docker by
-# default) are started once; `docker pull` of the pushed tag must report the digest latchkey
-# printed, and `docker run` of it must see the build's files. `make deps` installs docker.io; a
-# dockerd that does not start fails the test with its log. (dockerd 20.10 also writes
-# /etc/docker/key.json, its identity.)
+# (registry_lib.sh) and a private dockerd (tests/docker/docker_lib.sh; loopback registries are
+# plain-HTTP for Docker by default) are started once; `docker pull` of the pushed tag must
+# report the digest latchkey printed, and `docker run` of it must see the build's files. `make
+# deps` installs docker.io; a dockerd that does not start fails the test with its log.
 source "$(dirname "$0")/../build/lib.sh"
 source "$(dirname "$0")/registry_lib.sh"
-[ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ] ||
-  fail "dockerd or /usr/bin/docker is not installed (Debian docker.io: make deps)"
-# /usr/bin/docker: another `docker` client may come first on PATH.
-D=(/usr/bin/docker -H "unix://$W/docker.sock")
+source "$(dirname "$0")/../docker/docker_lib.sh"
 write_config
 start_plain_registry reg1
-mkdir -p "$W/docker-root" "$W/docker-exec"
-/usr/sbin/dockerd --storage-driver=overlay2 --iptables=false --bridge=none --data-root "$W/docker-root" \
-  --exec-root "$W/docker-exec" --pidfile "$W/dockerd.pid" -H "unix://$W/docker.sock" \
-  > "$W/dockerd.log" 2>&1 &
-track_pid $!
+start_dockerd
 wait_registries
 H1=$reg1_HOST
 
@@ -29,11 +20,6 @@ printf 'FROM base:1\nRUN echo pushed-by-latchkey > /hello\nCMD ["cat", "/hello"]
 build_ok --push --metadata-file "$W/meta.json" -t "$H1/app:1" "$ctx"
 digest=$(jq -r '."containerimage.digest"' "$W/meta.json")
 
-for i in $(seq 1 120); do
-  "${D[@]}" info > /dev/null 2>&1 && break
-  [ "$i" -eq 120 ] && fail "dockerd did not start: $(tail -5 "$W/dockerd.log")"
-  sleep 0.25
-done
 "${D[@]}" pull "$H1/app:1" > "$W/docker-pull.out" 2>&1 || fail "docker pull failed: $(cat "$W/docker-pull.out")"
 expect_file_contains "$W/docker-pull.out" "Digest: $digest" "docker pull of the pushed image"
 expect_eq "$("${D[@]}" run --rm --network none "$H1/app:1")" "pushed-by-latchkey" "docker run of the pushed image"
