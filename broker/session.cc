@@ -29,11 +29,13 @@ bool IsSessionId(const std::string& id) {
 
 // The requester text of a session: its uid and user (and a daemon client's gid and pid), or a
 // TCP peer's certificate CN.
+// A Docker Engine peer is not the requester: the CLI that opened the session is.
 std::string Requester(const SessionAttributes& attrs) {
-  if (attrs.peer && attrs.peer->uid < 0) return "client_cn=" + attrs.peer->client_cn;
+  bool engine = attrs.peer && attrs.peer->transport == audit::kDockerEngineTransport;
+  if (attrs.peer && !engine && attrs.peer->uid < 0) return "client_cn=" + attrs.peer->client_cn;
   std::string s = "uid=" + std::to_string(attrs.uid);
   if (!attrs.user.empty()) s += "(" + attrs.user + ")";
-  if (attrs.peer) {
+  if (attrs.peer && !engine) {
     s += " gid=" + std::to_string(attrs.peer->gid) + " pid=" + std::to_string(attrs.peer->pid);
   }
   return s;
@@ -578,7 +580,8 @@ Session::Decided Session::Decide(const std::string& secret_id, const Resolved& r
     }
   }
   // A TCP peer of latchkeyd has no uid: policy gets its certificate's CN instead.
-  if (!attrs_.peer || attrs_.peer->uid >= 0) {
+  if (!attrs_.peer || attrs_.peer->uid >= 0 ||
+      attrs_.peer->transport == audit::kDockerEngineTransport) {
     query.uid = attrs_.uid;
     query.user = attrs_.user;
   }

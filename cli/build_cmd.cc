@@ -25,6 +25,7 @@
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
 #include "cli/daemon_client.h"
+#include "cli/docker_build.h"
 #include "cli/remote_build.h"
 
 namespace latchkey::cli {
@@ -71,10 +72,9 @@ int RunBuild(const CommandContext& ctx, const BuildOptions& f) {
   auto req = MakeBuildRequest(f, *config, std::getenv);
   if (!req.ok()) return FailFlags(req.status());
   if (builder->kind == BuilderKind::kDocker) {
-    // Joined at merge: RunDockerBuild (cli/docker_build.h) runs it on Docker Engine. Until
-    // then a docker choice must not fall through to an embedded build.
-    return Fail(UnimplementedError(builder->setting + ": the Docker Engine builder is not in "
-                                                      "this build of latchkey"));
+    // Docker Engine's BuildKit builds it; latchkey's broker serves its secrets
+    // (docs/docker-builder.md).
+    return RunDockerBuild(builder->engine, f, *mode, *req, *config, &g_signal);
   }
   if (std::string host = DaemonHost(ctx.global); !host.empty()) {
     // latchkeyd builds it (docs/daemon.md); same flags, output and exit codes.

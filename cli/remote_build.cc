@@ -59,7 +59,12 @@ Result<SecretBuffer> ReadSecretFile(const std::string& id, const std::string& pa
   return buf;
 }
 
-// Which of the daemon's context copies this context uses: the host and the absolute path.
+Status Unsupported(const std::string& flag) {
+  return InvalidArgumentError(flag + " is not supported with --host yet: build without --host");
+}
+
+}  // namespace
+
 std::string ContextKey(const std::string& context_dir) {
   char host[256] = {};
   (void)::gethostname(host, sizeof host - 1);
@@ -70,12 +75,6 @@ std::string ContextKey(const std::string& context_dir) {
   sodium_bin2hex(hex, sizeof hex, d, sizeof d);
   return hex;
 }
-
-Status Unsupported(const std::string& flag) {
-  return InvalidArgumentError(flag + " is not supported with --host yet: build without --host");
-}
-
-}  // namespace
 
 void ProgressReplay::Event(std::string_view json) {
   auto e = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);

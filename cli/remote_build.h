@@ -31,6 +31,10 @@ namespace latchkey::cli {
 int RunRemoteBuild(const std::string& host, const BuildOptions& options, build::ProgressMode mode,
                    const build::BuildRequest& request, const volatile sig_atomic_t* signal);
 
+// BuildKit's session shared key for a context directory: the SHA-256 (hex) of "<hostname>:<dir>",
+// which also names the daemon's copy of the context.
+std::string ContextKey(const std::string& context_dir);
+
 // Replays `--progress json` events (progress.h) into `out`, mapping the sender's vertex numbers
 // to `out`'s. Events that do not parse are ignored.
 class ProgressReplay {

@@ -1,58 +1,29 @@
 #include "session/session_client.h"
 
-#include <google/protobuf/descriptor.h>
-#include <grpcpp/server_posix.h>
-
-#include <algorithm>
-
 #include "session/metadata.h"
 #include "session/tunnel_pump.h"
 
 namespace latchkey::session {
 
-Result<std::vector<std::string>> SessionClient::MethodNames(
-    const std::vector<ServedService>& services) {
-  std::vector<std::string> out;
-  for (const auto& s : services) {
-    const google::protobuf::ServiceDescriptor* d =
-        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(s.full_name);
-    if (d == nullptr) {
-      return InvalidArgumentError("session: unknown service " + s.full_name +
-                                  " (not in the generated protobuf descriptors)");
-    }
-    for (int i = 0; i < d->method_count(); ++i) {
-      out.push_back("/" + d->full_name() + "/" + d->method(i)->name());
-    }
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 Result<std::unique_ptr<SessionClient>> SessionClient::Open(
     std::shared_ptr<grpc::Channel> daemon, const SessionOptions& options,
     const std::vector<ServedService>& services) {
   if (options.id.empty()) return InvalidArgumentError("session: the session id is empty");
-  LK_ASSIGN_OR_RETURN(std::vector<std::string> methods, MethodNames(services));
+  // Nothing is owned by a SessionClient until the call is started (its destructor ends it).
+  LK_ASSIGN_OR_RETURN(std::unique_ptr<TunnelServer> server,
+                      TunnelServer::Start(options.id, services));
   LK_ASSIGN_OR_RETURN(auto pair, MakeTunnelSocketPair());
-
   std::unique_ptr<SessionClient> c(new SessionClient());
   c->id_ = options.id;
-  grpc::ServerBuilder builder;
-  for (const auto& s : services) builder.RegisterService(s.service);
-  builder.RegisterCallbackGenericService(&c->unknown_methods_);
-  c->server_ = builder.BuildAndStart();
-  if (c->server_ == nullptr) {
-    return InternalError("session " + options.id + ": cannot start the tunnel's gRPC server");
-  }
-  // The server takes ownership of the descriptor.
-  grpc::AddInsecureChannelFromFd(c->server_.get(), pair.first.release());
+  c->server_ = std::move(server);
+  c->server_->Serve(std::move(pair.first));
   c->pump_fd_ = std::move(pair.second);
 
   c->context_.AddMetadata(kSessionIdKey, options.id);
   if (!options.name.empty()) c->context_.AddMetadata(kSessionNameKey, options.name);
   if (!options.shared_key.empty())
     c->context_.AddMetadata(kSessionSharedKeyKey, options.shared_key);
-  for (const auto& m : methods) c->context_.AddMetadata(kSessionMethodKey, m);
+  for (const auto& m : c->server_->methods()) c->context_.AddMetadata(kSessionMethodKey, m);
 
   c->stub_ = latchkey::v1::Control::NewStub(std::move(daemon));
   c->stream_ = c->stub_->Session(&c->context_);
@@ -85,8 +56,7 @@ void SessionClient::Finish() {
                "session " + id_ + ": " + StatusCodeName(static_cast<StatusCode>(st.error_code())) +
                    ": " + st.error_message());
   }
-  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
-  server_->Wait();
+  server_->Shutdown();
   finished_ = true;
 }
 

@@ -5,7 +5,7 @@
 // services (SecretsService, ...) on the tunnelled HTTP/2 connection: this side is the gRPC
 // *server* of the tunnel, the daemon its client, as with BuildKit.
 //
-//   socketpair: [server end] <- grpc::AddInsecureChannelFromFd (a gRPC server without ports)
+//   socketpair: [server end] <- TunnelServer (tunnel_server.h: a gRPC server without ports)
 //               [pump end]   <- two threads: stream -> socket, socket -> stream
 //
 // The session lasts until Close(), the destructor, or the daemon ending the call (its status is
@@ -16,7 +16,6 @@
 #ifndef LATCHKEY_SESSION_SESSION_CLIENT_H_
 #define LATCHKEY_SESSION_SESSION_CLIENT_H_
 
-#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
@@ -28,17 +27,9 @@
 #include "api/latchkey/v1/control.grpc.pb.h"
 #include "base/unique_fd.h"
 #include "latchkey/status.h"
+#include "session/tunnel_server.h"
 
 namespace latchkey::session {
-
-// A service to serve on the session and its full protobuf name
-// ("moby.buildkit.secrets.v1.Secrets"), from which the advertised method list is derived (the
-// generated descriptor pool knows a service once its generated code is linked in, which holds
-// for any service an instance of which is passed here).
-struct ServedService {
-  grpc::Service* service = nullptr;
-  std::string full_name;
-};
 
 struct SessionOptions {
   std::string id;          // required; unique among the daemon's open sessions
@@ -68,8 +59,10 @@ class SessionClient {
 
   const std::string& id() const { return id_; }
 
-  // The "/<service>/<method>" names advertised for `services` (sorted).
-  static Result<std::vector<std::string>> MethodNames(const std::vector<ServedService>& services);
+  // The "/<service>/<method>" names advertised for `services` (TunnelServer::MethodNames).
+  static Result<std::vector<std::string>> MethodNames(const std::vector<ServedService>& services) {
+    return TunnelServer::MethodNames(services);
+  }
 
  private:
   SessionClient() = default;
@@ -80,11 +73,7 @@ class SessionClient {
   grpc::ClientContext context_;
   std::unique_ptr<grpc::ClientReaderWriter<latchkey::v1::BytesMessage, latchkey::v1::BytesMessage>>
       stream_;
-  // Answers UNIMPLEMENTED for every method no registered service has (the daemon maps that to
-  // "not found" for GetSecret, as BuildKit); also gives a server without services something to
-  // serve.
-  grpc::CallbackGenericService unknown_methods_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<TunnelServer> server_;
   base::UniqueFd pump_fd_;
   std::thread to_socket_;  // stream -> socket; ends when the daemon's side of the call ends
   std::thread to_stream_;  // socket -> stream; ends when the tunnel server's socket ends

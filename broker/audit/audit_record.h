@@ -38,14 +38,20 @@ struct StepInfo {
 // Who is on the other end of the latchkeyd connection that opened a session (docs/daemon.md):
 // a local caller by SO_PEERCRED, or a TCP client by its certificate. Written as the object
 // `peer` in every record of such a session; absent for sessions a local `latchkey` opened.
+// PeerInfo::transport of a session a Docker Engine's BuildKit uses (`latchkey build --builder
+// docker`): the peer is the Engine (its credentials on a unix socket, its address); the
+// requester stays the CLI's user.
+inline constexpr char kDockerEngineTransport[] = "docker";
+
 struct PeerInfo {
-  std::string transport;  // "unix" or "tcp"
+  std::string transport;  // "unix" or "tcp"; kDockerEngineTransport
   int64_t uid = -1;       // unix: SO_PEERCRED; -1 on TCP
   int64_t gid = -1;
   int64_t pid = -1;
   std::string user;       // unix: the uid's name ("" when the uid has none)
   std::string client_cn;  // tcp: the verified client certificate's subject CN
-  std::string address;    // tcp: "ipv4:127.0.0.1:50312"; unix: ""
+  std::string address;    // tcp: "ipv4:127.0.0.1:50312"; unix: ""; docker: the Engine's
+                          // address ("unix:///var/run/docker.sock")
 };
 
 struct SessionOpenRecord {

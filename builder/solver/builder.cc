@@ -12,6 +12,7 @@
 #include "builder/frontend/lint.h"
 #include "builder/image/digest.h"
 #include "builder/image/layer_extract.h"
+#include "builder/image/reference.h"
 #include "builder/solver/build_run.h"
 #include "builder/solver/history.h"
 #include "builder/solver/run_heredoc.h"
@@ -192,7 +193,11 @@ Status BuildRun::RunStage(const frontend::EvaluatedStage& es, size_t stage_count
   } else if (node.scratch) {
     r.chain = "scratch";
   } else {
-    std::string name = "[" + prefix + "1/" + std::to_string(total) + "] FROM " + es.base;
+    // BuildKit names the vertex by the normalised reference, without a default tag
+    // ("FROM busybox" -> "FROM docker.io/library/busybox").
+    Result<image::Reference> ref = image::ParseNormalizedReference(es.base);
+    std::string name = "[" + prefix + "1/" + std::to_string(total) + "] FROM " +
+                       (ref.ok() ? ref->String() : es.base);
     int vertex = progress_.Start(name);
     Result<ResolvedImage*> img = ResolveImage(es.base);
     if (!img.ok()) return Fail(vertex, name, node.line, node.line, img.status());

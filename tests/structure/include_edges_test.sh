@@ -25,6 +25,7 @@
 #   session/ (the client end of a daemon session) -> sdk/include, base/, api/ (generated),
 #                           secure/secret_buffer.h
 #   daemon/              -> no cli/ header
+#   engine/ (Docker Engine's API client) -> sdk/include, base/, api/ (generated), session/
 #   registry/            -> sdk/include, base/, secure/secret_buffer.h, secure/secure_json.h,
 #                           secure/docker_config.h, builder/image/ (the blob store, digests,
 #                           references); never the broker's session or config
@@ -68,7 +69,7 @@ EOF
 )
 
 # Folders we own; an include whose first component is one of these (or latchkey/) is ours.
-OURS='^(api|base|broker|builder|cli|daemon|plugins|registry|sdk|secure|session|store|tests|bench|examples|latchkey)/'
+OURS='^(api|base|broker|builder|cli|daemon|engine|plugins|registry|sdk|secure|session|store|tests|bench|examples|latchkey)/'
 
 component_of() {  # path -> component name used by the rules
   case $1 in
@@ -83,6 +84,7 @@ component_of() {  # path -> component name used by the rules
     store/*) echo store ;;
     session/*) echo session ;;
     daemon/*) echo daemon ;;
+    engine/*) echo engine ;;
     registry/*) echo registry ;;
     *) echo other ;;
   esac
@@ -169,13 +171,17 @@ while IFS= read -r f; do
           rule="the session client includes only sdk/include, base/, api/ and secure/secret_buffer.h" ;;
       daemon)
         [[ $header == cli/* ]] && rule="the daemon never includes the CLI" ;;
+      engine)
+        [[ $header == sdk/include/* || $header == base/* || $header == api/* ||
+           $header == session/* ]] ||
+          rule="the Docker Engine client includes only sdk/include, base/, api/ and session/" ;;
     esac
     [ -z "$rule" ] && continue
     listed "$ALLOWED_EXCEPTIONS" "$f" "$header" && continue
     report "$f:$lineno: $comp may not include $header ($rule)"
   done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<][^">]+[">]' "$f" |
            sed -E 's/^([0-9]+):[[:space:]]*#[[:space:]]*include[[:space:]]*["<]([^">]+)[">].*/\1:\2/')
-done < <(find base broker builder cli daemon plugins registry sdk secure session store -type f \
+done < <(find base broker builder cli daemon engine plugins registry sdk secure session store -type f \
            \( -name '*.cc' -o -name '*.h' -o -name '*.hpp' -o -name '*.c' \) \
            -not -path '*/build/CMakeFiles/*' 2>/dev/null | sort)
 
