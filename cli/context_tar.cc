@@ -31,9 +31,8 @@ la_ssize_t WriteCallback(struct archive*, void* client, const void* buf, size_t 
 
 class TarWalk {
  public:
-  TarWalk(const std::string& root, const build::IgnoreMatcher& ignore,
-          const std::vector<ExtraTarFile>& extra, struct archive* a, Writer* w)
-      : root_(root), ignore_(ignore), extra_(extra), a_(a), w_(w) {}
+  TarWalk(const std::string& root, const build::IgnoreMatcher& ignore, struct archive* a, Writer* w)
+      : root_(root), ignore_(ignore), a_(a), w_(w) {}
 
   Status Dir(const std::string& rel) {
     std::string path = rel.empty() ? root_ : root_ + "/" + rel;
@@ -50,7 +49,7 @@ class TarWalk {
       std::string child = rel.empty() ? n : rel + "/" + n;
       struct stat st {};
       if (::lstat((root_ + "/" + child).c_str(), &st) != 0) return Error(child, errno);
-      bool excluded = ignore_.Excluded(child) || Replaced(child);
+      bool excluded = ignore_.Excluded(child);
       if (S_ISDIR(st.st_mode)) {
         if (!excluded) LK_RETURN_IF_ERROR(Entry(child, st));
         if (!excluded || ignore_.MayIncludeUnder(child)) LK_RETURN_IF_ERROR(Dir(child));
@@ -63,13 +62,6 @@ class TarWalk {
   }
 
  private:
-  bool Replaced(const std::string& rel) const {
-    for (const auto& x : extra_) {
-      if (x.name == rel) return true;
-    }
-    return false;
-  }
-
   Status Error(const std::string& rel, int err) const {
     return UnavailableError("build context " + root_ + ": " + (rel.empty() ? "." : rel) + ": " +
                             std::strerror(err));
@@ -122,7 +114,6 @@ class TarWalk {
 
   const std::string& root_;
   const build::IgnoreMatcher& ignore_;
-  const std::vector<ExtraTarFile>& extra_;
   struct archive* a_;
   Writer* w_;
 };
@@ -130,7 +121,6 @@ class TarWalk {
 }  // namespace
 
 Status WriteContextTar(const std::string& context_dir, const build::IgnoreMatcher& ignore,
-                       const std::vector<ExtraTarFile>& extra,
                        const std::function<Status(std::string_view)>& sink) {
   std::unique_ptr<struct archive, int (*)(struct archive*)> a(archive_write_new(),
                                                               archive_write_free);
@@ -141,21 +131,8 @@ Status WriteContextTar(const std::string& context_dir, const build::IgnoreMatche
   if (archive_write_open(a.get(), &w, nullptr, WriteCallback, nullptr) != ARCHIVE_OK) {
     return InternalError(std::string("build context: ") + archive_error_string(a.get()));
   }
-  TarWalk walk(context_dir, ignore, extra, a.get(), &w);
+  TarWalk walk(context_dir, ignore, a.get(), &w);
   LK_RETURN_IF_ERROR(walk.Dir(""));
-  for (const auto& x : extra) {
-    std::unique_ptr<archive_entry, void (*)(archive_entry*)> e(archive_entry_new(),
-                                                               archive_entry_free);
-    archive_entry_copy_pathname(e.get(), x.name.c_str());
-    archive_entry_set_filetype(e.get(), AE_IFREG);
-    archive_entry_set_perm(e.get(), 0644);
-    archive_entry_set_size(e.get(), static_cast<la_int64_t>(x.data.size()));
-    if (archive_write_header(a.get(), e.get()) != ARCHIVE_OK ||
-        archive_write_data(a.get(), x.data.data(), x.data.size()) < 0) {
-      if (!w.status.ok()) return w.status;
-      return InternalError("build context: " + x.name + ": " + archive_error_string(a.get()));
-    }
-  }
   if (archive_write_close(a.get()) != ARCHIVE_OK) {
     if (!w.status.ok()) return w.status;
     return InternalError(std::string("build context: ") + archive_error_string(a.get()));

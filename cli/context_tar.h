@@ -2,8 +2,7 @@
 // (`latchkey build --builder docker`, docs/docker-builder.md): every file, directory and
 // symlink below `context_dir` that `ignore` (.dockerignore) keeps, in a stable order (sorted
 // per directory), owned by 0:0 with no owner names (as `docker build` sends it), with modes and
-// modification times kept; plus `extra` entries, last (a Dockerfile from outside the context, the
-// .dockerignore that excludes it), each replacing a file of the same name in the context.
+// modification times kept.
 // Special files (sockets, devices, fifos) are skipped, as Docker's client does.
 //
 // Errors: "build context <dir>: <path>: <strerror>" for an entry that cannot be read; the
@@ -23,14 +22,8 @@
 
 namespace latchkey::cli {
 
-struct ExtraTarFile {
-  std::string name;  // relative, e.g. ".latchkey-dockerfile-1a2b"
-  std::string data;
-};
-
 // Streams the tar to `sink` in blocks (at most 64 KiB each).
 Status WriteContextTar(const std::string& context_dir, const build::IgnoreMatcher& ignore,
-                       const std::vector<ExtraTarFile>& extra,
                        const std::function<Status(std::string_view)>& sink);
 
 }  // namespace latchkey::cli

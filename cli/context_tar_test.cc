@@ -42,12 +42,11 @@ std::vector<std::string> List(const std::string& tar) {
   return out;
 }
 
-Result<std::string> Tar(const std::string& dir, const std::string& ignore_text,
-                        const std::vector<ExtraTarFile>& extra = {}) {
+Result<std::string> Tar(const std::string& dir, const std::string& ignore_text) {
   auto ignore = build::IgnoreMatcher::Parse(ignore_text);
   if (!ignore.ok()) return ignore.status();
   std::string tar;
-  LK_RETURN_IF_ERROR(WriteContextTar(dir, *ignore, extra, [&](std::string_view b) {
+  LK_RETURN_IF_ERROR(WriteContextTar(dir, *ignore, [&](std::string_view b) {
     tar.append(b);
     return Status::OK();
   }));
@@ -74,19 +73,6 @@ TEST(ContextTar, SortedOwnedByRootWithDockerignoreApplied) {
                             "node_modules/keep/ dir 0:0", "node_modules/keep/k.js file 0:0 =k"}));
 }
 
-TEST(ContextTar, ExtraFilesComeLastAndReplaceTheirNamesake) {
-  TempDir d;
-  WriteText(d.path() + "/.dockerignore", "*.log\n");
-  WriteText(d.path() + "/app.txt", "app");
-  auto tar =
-      Tar(d.path(), "*.log\n",
-          {{".dockerfile.0123", "FROM y\n"}, {".dockerignore", "*.log\n.dockerfile.0123\n"}});
-  ASSERT_TRUE(tar.ok()) << tar.status().message();
-  EXPECT_EQ(List(*tar), (std::vector<std::string>{
-                            "app.txt file 0:0 =app", ".dockerfile.0123 file 0:0 =FROM y\n",
-                            ".dockerignore file 0:0 =*.log\n.dockerfile.0123\n"}));
-}
-
 TEST(ContextTar, AnUnreadableDirectoryNamesThePath) {
   TempDir d;
   auto tar = Tar(d.path() + "/nosuch", "");
@@ -98,7 +84,7 @@ TEST(ContextTar, TheSinksErrorStopsTheStream) {
   TempDir d;
   WriteText(d.path() + "/big", std::string(300000, 'z'));
   int calls = 0;
-  Status st = WriteContextTar(d.path(), build::IgnoreMatcher(), {}, [&](std::string_view) {
+  Status st = WriteContextTar(d.path(), build::IgnoreMatcher(), [&](std::string_view) {
     ++calls;
     return UnavailableError("Docker Engine at unix:///x: write: Broken pipe");
   });

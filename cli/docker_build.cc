@@ -1,6 +1,5 @@
 #include "cli/docker_build.h"
 
-#include <sodium.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -40,52 +39,26 @@
 namespace latchkey::cli {
 namespace {
 
-std::string RandomHex(size_t bytes) {
-  std::vector<unsigned char> b(bytes);
-  randombytes_buf(b.data(), b.size());
-  std::string hex(2 * bytes + 1, '\0');
-  sodium_bin2hex(hex.data(), hex.size(), b.data(), b.size());
-  hex.pop_back();
-  return hex;
-}
-
-// The Dockerfile as POST /build names it: its path relative to the context when it is a file
-// in it; otherwise it travels in the tar under a generated name, which the context's
-// .dockerignore (sent in its place) excludes, as Docker's client does.
-struct DockerfilePlacement {
-  std::string name;
-  std::vector<ExtraTarFile> extra;
-};
-
-DockerfilePlacement PlaceDockerfile(const build::BuildRequest& req) {
+// The Dockerfile as POST /build names it: its path relative to the context. It must be a file
+// in the context: BuildKit v0.8 reads it from the context tar and copies that tar whole, without
+// applying a .dockerignore, so a Dockerfile added to the tar (Docker's client does that for
+// classic builds) would land in every `COPY . …`. INVALID_ARGUMENT otherwise.
+Result<std::string> DockerfileInContext(const BuildOptions& f, const build::BuildRequest& req) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::path ctx = fs::weakly_canonical(req.context_dir, ec);
   fs::path file = fs::weakly_canonical(req.dockerfile_path, ec);
   std::string rel = file.lexically_relative(ctx).generic_string();
-  if (!req.dockerfile_path.empty() && !rel.empty() && rel.rfind("..", 0) != 0 &&
-      fs::is_regular_file(file, ec)) {
-    return {rel, {}};
+  if (f.file != "-" && !req.dockerfile_path.empty() && !rel.empty() && rel != "." &&
+      rel.rfind("..", 0) != 0 && fs::is_regular_file(file, ec)) {
+    return rel;
   }
-  DockerfilePlacement p;
-  p.name = ".dockerfile." + RandomHex(10);
-  p.extra.push_back({p.name, req.dockerfile_text});
-  std::string ignore;
-  if (auto text = [&]() -> std::optional<std::string> {
-        FILE* f = std::fopen((req.context_dir + "/.dockerignore").c_str(), "re");
-        if (f == nullptr) return std::nullopt;
-        std::string s;
-        char buf[4096];
-        for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) s.append(buf, n);
-        std::fclose(f);
-        return s;
-      }()) {
-    ignore = *text;
-    if (!ignore.empty() && ignore.back() != '\n') ignore.push_back('\n');
-  }
-  ignore += p.name + "\n.dockerignore\n";
-  p.extra.push_back({".dockerignore", ignore});
-  return p;
+  return InvalidArgumentError("-f " + (f.file.empty() ? req.dockerfile_path : f.file) +
+                              " is not supported with --builder docker: the Dockerfile must be "
+                              "a file in the build context " +
+                              req.context_dir +
+                              " (Docker Engine reads it from the context latchkey sends); move "
+                              "it there, or build with --builder embedded");
 }
 
 // POST /build's query for the flags (docs/docker-builder.md, "Flags").
@@ -253,6 +226,8 @@ Status GuardEngineImage(engine::EngineClient& client, const std::string& image_i
 int RunDockerBuild(const std::string& address, const BuildOptions& f, build::ProgressMode mode,
                    build::BuildRequest& req, const Config& config,
                    const volatile sig_atomic_t* signal) {
+  auto dockerfile = DockerfileInContext(f, req);
+  if (!dockerfile.ok()) return FailFlags(dockerfile.status());
   engine::EngineClient client(address);
   if (auto v = client.Negotiate(); !v.ok()) return Fail(v.status());
 
@@ -325,12 +300,11 @@ int RunDockerBuild(const std::string& address, const BuildOptions& f, build::Pro
   registry_credentials = std::make_unique<BrokerRegistryCredentials>(
       *broker_session, StepContext{}, config.FindPlugin(kDockerConfigProvider) != nullptr);
 
-  DockerfilePlacement dockerfile = PlaceDockerfile(req);
   std::string image_id;
   Status built = client.Build(
-      BuildQuery(f, req, so.id, dockerfile.name),
+      BuildQuery(f, req, so.id, *dockerfile),
       [&](engine::HttpConnection& conn) {
-        return WriteContextTar(req.context_dir, *ignore, dockerfile.extra,
+        return WriteContextTar(req.context_dir, *ignore,
                                [&conn](std::string_view block) { return conn.WriteChunk(block); });
       },
       [&](const engine::EngineMessage& m) -> Status {

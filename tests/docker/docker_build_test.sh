@@ -16,7 +16,8 @@
 #      lines
 #   6. session hygiene: session.close "completed", "failed", and "cancelled" for a build stopped
 #      with Ctrl-C, which also stops the Engine's build (its RUN process goes away)
-#   7. an Engine that is not there: the exact message, exit 1
+#   7. an Engine that is not there: the exact message, exit 1; a Dockerfile outside the context
+#      is refused (BuildKit would copy it into the image with the context)
 #   8. a base image in a private registry (Debian's docker-registry, htpasswd): the Engine's
 #      BuildKit asks the session for the registry's credentials (moby.filesync.v1.Auth), which
 #      the broker serves from a registries: entry, audited like any other grant
@@ -163,7 +164,13 @@ expect_eq "$(last_close_reason)" cancelled "session.close of the cancelled build
 for _ in $(seq 1 100); do pgrep -f '^sleep 31$' > /dev/null || break; sleep 0.1; done
 pgrep -f '^sleep 31$' > /dev/null && fail "the Engine's build still runs after Ctrl-C"
 
-# 7. No Engine there.
+# 7. No Engine there; a Dockerfile outside the context (refused before anything connects).
+printf 'FROM bkbase:1\n' > "$W/outside.Dockerfile"
+lk_build --builder "docker://unix://$W/nosuch.sock" -f "$W/outside.Dockerfile" "$ctx"
+expect_eq "$RC" 2 "exit code of -f outside the context"
+expect_eq "$(cat "$ERR")" "error: -f $W/outside.Dockerfile is not supported with --builder docker: \
+the Dockerfile must be a file in the build context $ctx (Docker Engine reads it from the context \
+latchkey sends); move it there, or build with --builder embedded" "-f outside the context"
 build_fails --builder "docker://unix://$W/nosuch.sock" "$ctx"
 expect_eq "$(cat "$ERR")" "error: cannot reach Docker Engine at unix://$W/nosuch.sock: connect: No \
 such file or directory" "an Engine that is not there"
