@@ -69,7 +69,7 @@ trap _dk_exit_trap EXIT
 start_dockerd() {
   [ -z "$_dk_pid" ] || fail "start_dockerd: dockerd is already running (start it once per script)"
   local t0=$EPOCHREALTIME ns
-  ns=lk-$(basename "$W")
+  ns=$(basename "$W")
   mkdir -p "$W/docker-root" "$W/docker-exec" "$DOCKER_CONFIG"
   /usr/sbin/dockerd --storage-driver=overlay2 --iptables=false --bridge=none \
     --data-root "$W/docker-root" --exec-root "$W/docker-exec" --pidfile "$W/dockerd.pid" \
