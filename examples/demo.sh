@@ -156,6 +156,12 @@ hmac=$("$lk" audit hash --state-dir "$work/state" --value-file "$work/npmrc")
 "$lk" audit search --state-dir "$work/state" --hmac "$hmac" --format table
 
 echo
+echo "== Was this registry password ever handed out? (HMAC of the password alone: it finds every"
+echo "   grant of the credential it is part of)"
+hmac=$(printf '%s' "$registry_password" | "$lk" audit hash --state-dir "$work/state" --value-file -)
+"$lk" audit search --state-dir "$work/state" --hmac "$hmac" --format table
+
+echo
 echo "== Verify the audit log's hash chain and checkpoint signatures"
 "$lk" audit verify --state-dir "$work/state" --pubkey "$work/state/audit-signing.pub"
 

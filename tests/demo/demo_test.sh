@@ -44,6 +44,16 @@ has "secret\.fetch +granted +[0-9a-f]{32} +npmrc +fetch #2 line [0-9]+ +file +de
   "the .npmrc grant"
 has "secret\.fetch +granted +[0-9a-f]{32} +registry-token +fetch #2 line [0-9]+ +env +declared-source" \
   "the token grant"
+# `audit search --hmac` of the registry password alone finds the registry grants (and nothing else).
+hmac_rows=$(awk '/^== Was this registry password ever handed out/{on=1; next} /^== /{on=0} on' "$out" |
+  grep -E '^[0-9]{4}-' || true)
+for want in "push demo/base" "pull demo/base" "push demo/app"; do
+  grep -qE "registry:$re_reg +$want +file +demo-registry" <<< "$hmac_rows" ||
+    fail "audit search --hmac of the registry password does not find the grant for $want"
+done
+if grep -qvE "registry:$re_reg " <<< "$hmac_rows"; then
+  fail "audit search --hmac of the registry password found other records: $hmac_rows"
+fi
 has "^OK: [0-9]+ records " "audit verify"
 has "^no secret value found in any blob" "the demo's own leak check"
 # The values are random with fixed prefixes: none may appear in anything the demo printed.
