@@ -137,8 +137,16 @@ SearchResult Search(const std::vector<LogFile>& files, const SearchFilter& filte
 namespace {
 
 // The STEP cell: "<stage> #<index> line <line>", parts that are unknown left out
-// ("build #2 line 7", "#0 line 3"); "-" for records without a step.
+// ("build #2 line 7", "#0 line 3"); "-" for records without a step. A registry credential
+// request says what the registry client was about to do instead: "<scope> <repository>"
+// ("pull team/base", "push team/app").
 std::string StepCell(const Json& j) {
+  if (auto reg = j.find("registry"); reg != j.end() && reg->is_object()) {
+    std::string out = Field(*reg, "scope");
+    std::string repository = Field(*reg, "repository");
+    if (!repository.empty()) out += (out.empty() ? "" : " ") + repository;
+    return Cell(out);
+  }
   auto it = j.find("step");
   if (it == j.end() || !it->is_object()) return "-";
   std::string out = Field(*it, "stage");

@@ -144,6 +144,16 @@ TEST_F(SearchTest, TableShowsTheColumnsAndShortensTheHmac) {
                 {R"({"time":"t","event":"secret.fetch","step":{"stage":"","index":-1,"line":3}})"}),
             "TIME  EVENT         OUTCOME  SESSION  SECRET  STEP    PROVIDER  RULE  HMAC\n"
             "t     secret.fetch  -        -        -       line 3  -         -     -\n");
+  // A registry credential request shows its scope and repository, not the (empty) step.
+  EXPECT_EQ(
+      FormatTable(
+          {R"({"time":"t","event":"secret.fetch","secret":"registry:127.0.0.1:5000",)"
+           R"("step":{"stage":"","index":0,"line":0},)"
+           R"("registry":{"host":"127.0.0.1:5000","repository":"demo/app","scope":"push"}})"}),
+      "TIME  EVENT         OUTCOME  SESSION  SECRET                   STEP           PROVIDER  "
+      "RULE  HMAC\n"
+      "t     secret.fetch  -        -        registry:127.0.0.1:5000  push demo/app  -         "
+      "-     -\n");
 }
 
 // Issue 11 item 4: `audit search --hmac` with a hash made with another HMAC key printed nothing
