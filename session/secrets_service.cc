@@ -9,12 +9,11 @@ namespace {
 
 using moby::buildkit::secrets::v1::GetSecretResponse;
 
-// Finishes with `status` and wipes the response's value once gRPC is done with the message.
+// Wipes the response's value once gRPC is done with the message; finished by the handler or,
+// for a lookup, from the lookup's thread.
 class WipingReactor final : public grpc::ServerUnaryReactor {
  public:
-  WipingReactor(GetSecretResponse* response, const grpc::Status& status) : response_(response) {
-    Finish(status);
-  }
+  explicit WipingReactor(GetSecretResponse* response) : response_(response) {}
   void OnDone() override {
     std::string* data = response_->mutable_data();
     sodium_memzero(data->data(), data->size());
@@ -26,20 +25,11 @@ class WipingReactor final : public grpc::ServerUnaryReactor {
   GetSecretResponse* response_;
 };
 
-// A reactor finished later, from the lookup's thread; wipes the value as WipingReactor does.
-class DeferredReactor final : public grpc::ServerUnaryReactor {
- public:
-  explicit DeferredReactor(GetSecretResponse* response) : response_(response) {}
-  void OnDone() override {
-    std::string* data = response_->mutable_data();
-    sodium_memzero(data->data(), data->size());
-    data->clear();
-    delete this;
-  }
-
- private:
-  GetSecretResponse* response_;
-};
+grpc::ServerUnaryReactor* Finished(GetSecretResponse* response, const grpc::Status& status) {
+  auto* r = new WipingReactor(response);
+  r->Finish(status);
+  return r;
+}
 
 }  // namespace
 
@@ -63,7 +53,7 @@ grpc::ServerUnaryReactor* SecretsService::GetSecret(
     grpc::CallbackServerContext*, const moby::buildkit::secrets::v1::GetSecretRequest* request,
     GetSecretResponse* response) {
   if (lookup_) {
-    auto* reactor = new DeferredReactor(response);
+    auto* reactor = new WipingReactor(response);
     std::string id = request->id();
     std::map<std::string, std::string> annotations(request->annotations().begin(),
                                                    request->annotations().end());
@@ -96,13 +86,13 @@ grpc::ServerUnaryReactor* SecretsService::GetSecret(
   }
   auto it = values_.find(request->id());
   if (it == values_.end()) {
-    return new WipingReactor(response, grpc::Status(grpc::StatusCode::NOT_FOUND, "not found"));
+    return Finished(response, grpc::Status(grpc::StatusCode::NOT_FOUND, "not found"));
   }
   if (it->second != nullptr) {
     response->set_data(reinterpret_cast<const char*>(it->second->data()), it->second->size());
   }
   served_.fetch_add(1);
-  return new WipingReactor(response, grpc::Status::OK);
+  return Finished(response, grpc::Status::OK);
 }
 
 }  // namespace latchkey::session
