@@ -89,7 +89,8 @@ int RunBuild(const CommandContext& ctx, const BuildOptions& f) {
     return FailFlags(st);
   }
   auto progress = build::NewProgressWriter(*mode, STDERR_FILENO);
-  BuildJobOutcome job = RunBuildJob(**broker, *config, *req, std::move(attrs), *progress);
+  BuildJobOutcome job =
+      RunBuildJob(JobBroker::Of(**broker), *config, *req, std::move(attrs), *progress);
   if (!job.started) return Fail(job.result.status());
   return ReportBuild(f, *mode, *req, job, *progress, g_signal);
 }

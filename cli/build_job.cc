@@ -17,12 +17,13 @@
 
 namespace latchkey::cli {
 
-BuildJobOutcome RunBuildJob(Broker& broker, const Config& config, build::BuildRequest& request,
-                            SessionAttributes attrs, build::ProgressWriter& progress) {
+BuildJobOutcome RunBuildJob(const JobBroker& broker, const Config& config,
+                            build::BuildRequest& request, SessionAttributes attrs,
+                            build::ProgressWriter& progress) {
   BuildJobOutcome out;
   // What builds that died left behind (mounts holding secrets, containers, temp dirs) goes
   // before anything else touches the state dir; live concurrent builds are left alone.
-  if (Status st = RecoverBuilderState(config, request.state_dir, request.runtime, &broker.audit());
+  if (Status st = RecoverBuilderState(config, request.state_dir, request.runtime, broker.audit);
       !st.ok()) {
     out.result = st;
     return out;
@@ -32,13 +33,13 @@ BuildJobOutcome RunBuildJob(Broker& broker, const Config& config, build::BuildRe
   attrs.dockerfile = request.dockerfile_path;
   attrs.context = request.context_dir;
   attrs.labels = request.labels;
-  auto session = broker.sessions().Open(std::move(attrs));
+  auto session = broker.open(std::move(attrs));
   if (!session.ok()) {
     out.result = session.status();
     return out;
   }
   out.started = true;
-  BrokerSecretSession secrets(**session, broker.audit());
+  BrokerSecretSession secrets(**session, *broker.audit);
   // FROM images the store lacks; --pull. Credentials: the session's `registry:<host>`.
   RegistryImagePuller puller(config, **session);
   request.puller = &puller;

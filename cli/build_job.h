@@ -14,6 +14,8 @@
 #ifndef LATCHKEY_CLI_BUILD_JOB_H_
 #define LATCHKEY_CLI_BUILD_JOB_H_
 
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "broker/broker.h"
@@ -37,11 +39,24 @@ struct BuildJobOutcome {
   std::string gc_warning;       // builder.gc's error after a successful build, "" when none
 };
 
+// Where a build's broker session comes from: an embedded build's Broker, or latchkeyd's
+// BrokerHost (a session on its current generation, so a SIGHUP reload reaches the next build).
+struct JobBroker {
+  audit::AuditLog* audit = nullptr;  // not owned
+  std::function<Result<std::shared_ptr<Session>>(SessionAttributes)> open;
+
+  static JobBroker Of(Broker& broker) {
+    return {&broker.audit(),
+            [&broker](SessionAttributes a) { return broker.sessions().Open(std::move(a)); }};
+  }
+};
+
 // `request` is changed: its puller and pusher are set for the call (and cleared before
 // returning).
 // `attrs`: the caller's (uid, user, declared secrets, environment, peer, client_secrets).
-BuildJobOutcome RunBuildJob(Broker& broker, const Config& config, build::BuildRequest& request,
-                            SessionAttributes attrs, build::ProgressWriter& progress);
+BuildJobOutcome RunBuildJob(const JobBroker& broker, const Config& config,
+                            build::BuildRequest& request, SessionAttributes attrs,
+                            build::ProgressWriter& progress);
 
 // What `latchkey build` prints and writes once a build ended, in both modes: the error block
 // (as "print" events in json mode), progress.Finish(), then for a built image --iidfile,

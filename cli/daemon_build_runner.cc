@@ -30,18 +30,8 @@ BuildOptions OptionsOf(const daemon::DaemonBuild& build) {
   return f;
 }
 
-Result<std::unique_ptr<DaemonBuildRunner>> DaemonBuildRunner::Start(const Config& config,
-                                                                    std::string builder_state_dir) {
-  return std::unique_ptr<DaemonBuildRunner>(
-      new DaemonBuildRunner(config, std::move(builder_state_dir)));
-}
-
-Result<Broker*> DaemonBuildRunner::GetBroker() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (broker_ == nullptr) {
-    LK_ASSIGN_OR_RETURN(broker_, Broker::Start(config_, BrokerOptions()));
-  }
-  return broker_.get();
+Result<std::unique_ptr<DaemonBuildRunner>> DaemonBuildRunner::Start(std::string builder_state_dir) {
+  return std::unique_ptr<DaemonBuildRunner>(new DaemonBuildRunner(std::move(builder_state_dir)));
 }
 
 Status DaemonBuildRunner::Run(const daemon::DaemonBuild& build, build::ProgressWriter& progress,
@@ -52,12 +42,18 @@ Status DaemonBuildRunner::Run(const daemon::DaemonBuild& build, build::ProgressW
         "-o is not supported through latchkeyd yet: the daemon cannot write to the client's "
         "file system; tag the image (-t) and export it with `latchkey image save`");
   }
+  if (build.broker == nullptr) {
+    return FailedPreconditionError("latchkeyd runs builds only with its broker");
+  }
+  daemon::BrokerHost& host = *build.broker;
+  // The generation current now: its configuration for the whole build.
+  std::shared_ptr<const Config> config = host.config();
   BuildOptions f = OptionsOf(build);
   std::string sde = r.source_date_epoch();
   auto env = [&sde](const char* name) -> const char* {
     return std::string_view(name) == "SOURCE_DATE_EPOCH" && !sde.empty() ? sde.c_str() : nullptr;
   };
-  LK_ASSIGN_OR_RETURN(build::BuildRequest req, MakeBuildRequest(f, config_, env));
+  LK_ASSIGN_OR_RETURN(build::BuildRequest req, MakeBuildRequest(f, *config, env));
   req.state_dir = state_dir_;
 
   SessionAttributes attrs;
@@ -72,8 +68,8 @@ Status DaemonBuildRunner::Run(const daemon::DaemonBuild& build, build::ProgressW
   }
   attrs.client_secrets = build.client_secrets;
 
-  LK_ASSIGN_OR_RETURN(Broker * broker, GetBroker());
-  BuildJobOutcome job = RunBuildJob(*broker, config_, req, std::move(attrs), progress);
+  JobBroker broker{&host.audit(), [&host](SessionAttributes a) { return host.Open(std::move(a)); }};
+  BuildJobOutcome job = RunBuildJob(broker, *config, req, std::move(attrs), progress);
   if (!job.started) return job.result.status();
   if (!job.gc_warning.empty()) GetLogger("latchkeyd")->warn("builder.gc: {}", job.gc_warning);
   result->set_build_ref(job.build_ref);

@@ -1,11 +1,13 @@
-// DaemonBuildRunner: latchkeyd's BuildRunner (daemon/build_runner.h). It owns the daemon's
-// broker (providers, policy, audit log: started once, shared by every build) and runs each
-// Build call through RunBuildJob (cli/build_job.h), the code `latchkey build` runs in embedded
-// mode: the request's fields become the same BuildOptions the CLI parses (so they are validated
-// by MakeBuildRequest with the CLI's texts), the broker session's attributes carry the caller's
-// peer identity, and the client's `--secret` file and env sources become declared sources of
-// the provider "client" (broker/session.h: policy decides, secret.fetch is written first, the
-// value is asked from the client's session and held in SecretBuffers).
+// DaemonBuildRunner: latchkeyd's BuildRunner (daemon/build_runner.h). It runs each Build call
+// through RunBuildJob (cli/build_job.h), the code `latchkey build` runs in embedded mode, with a
+// session of the daemon's BrokerHost (DaemonBuild::broker: its current generation's policy,
+// providers and secrets map, and the daemon's audit log; the configuration snapshot of that
+// generation for the rest, so a SIGHUP reload reaches every build started after it): the request's
+// fields become the same BuildOptions the CLI parses (so they are validated by MakeBuildRequest
+// with the CLI's texts), the broker session's attributes carry the caller's peer identity, and the
+// client's `--secret` file and env sources become declared sources of the provider "client"
+// (broker/session.h: policy decides, secret.fetch is written first, the value is asked from the
+// client's session and held in SecretBuffers).
 //
 // Thread-safety: Run is called concurrently (the broker and the builder state are
 // thread-safe).
@@ -29,28 +31,20 @@ BuildOptions OptionsOf(const daemon::DaemonBuild& build);
 
 class DaemonBuildRunner final : public daemon::BuildRunner {
  public:
-  // `builder_state_dir`: the image store and build cache the builds use. The broker for
-  // `config` (its audit log, keys and providers) is started by the first Run, after the daemon
-  // holds its state dir; its errors are that Run's. Never fails today.
-  static Result<std::unique_ptr<DaemonBuildRunner>> Start(const Config& config,
-                                                          std::string builder_state_dir);
+  // `builder_state_dir`: the image store and build cache the builds use. Never fails today.
+  static Result<std::unique_ptr<DaemonBuildRunner>> Start(std::string builder_state_dir);
 
   // INVALID_ARGUMENT for a bad field (MakeBuildRequest's texts), for outputs ("-o is not
   // supported through latchkeyd yet: ...") and for a secret kind that names no configured
-  // provider; else RunBuildJob's start errors. Otherwise `result` is filled.
+  // provider; FAILED_PRECONDITION without `build.broker`; else RunBuildJob's start errors.
+  // Otherwise `result` is filled.
   Status Run(const daemon::DaemonBuild& build, build::ProgressWriter& progress,
              latchkey::v1::BuildResult* result) override;
 
  private:
-  DaemonBuildRunner(Config config, std::string state_dir)
-      : config_(std::move(config)), state_dir_(std::move(state_dir)) {}
-  // The broker, started on first use. Errors: Broker::Start's (tried again next time).
-  Result<Broker*> GetBroker();
+  explicit DaemonBuildRunner(std::string state_dir) : state_dir_(std::move(state_dir)) {}
 
-  const Config config_;
   const std::string state_dir_;
-  std::mutex mu_;
-  std::unique_ptr<Broker> broker_;  // guarded by mu_ until set
 };
 
 }  // namespace latchkey::cli

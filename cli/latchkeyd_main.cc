@@ -42,6 +42,18 @@ std::string AuditKeyId(const Config& config, const std::string& state_dir_flag) 
   return key.ok() ? audit::KeyId(*key) : "";
 }
 
+// --state-dir moves the audit log and its keys too (as `latchkey audit --state-dir`), for the
+// daemon's broker and its builds alike; applied to every configuration loaded, at start and on
+// SIGHUP.
+void ApplyStateDirFlag(const DaemonFlags& f, Config* config) {
+  if (f.state_dir.empty()) return;
+  AuditLocations loc = ResolveAuditLocations(*config, f.state_dir);
+  config->state_dir = loc.state_dir;
+  config->audit.path = loc.log;
+  config->audit.signing_key_file = loc.keys.signing;
+  config->audit.hmac_key_file = loc.keys.hmac;
+}
+
 // SIGHUP: the configuration is loaded again (as `latchkey config check` loads it); a broken one
 // is refused with that command's error and the running one kept.
 void Reload(daemon::Daemon& d, const DaemonFlags& f) {
@@ -52,6 +64,7 @@ void Reload(daemon::Daemon& d, const DaemonFlags& f) {
                config.status().message());
     return;
   }
+  ApplyStateDirFlag(f, &*config);
   if (Status st = d.Reload(*config); !st.ok()) {
     log->error("SIGHUP: configuration refused, keeping the running one: {}", st.message());
     return;
@@ -76,15 +89,7 @@ int Run(const DaemonFlags& f) {
   auto config = LoadProcessConfig(f.global);
   if (!config.ok()) return Fail(config.status());
 
-  // --state-dir moves the audit log and its keys too (as `latchkey audit --state-dir`), for
-  // the daemon's broker and its builds alike.
-  if (!f.state_dir.empty()) {
-    AuditLocations loc = ResolveAuditLocations(*config, f.state_dir);
-    config->state_dir = loc.state_dir;
-    config->audit.path = loc.log;
-    config->audit.signing_key_file = loc.keys.signing;
-    config->audit.hmac_key_file = loc.keys.hmac;
-  }
+  ApplyStateDirFlag(f, &*config);
 
   daemon::DaemonOptions opts;
   // Socket activation replaces the default socket; an explicit --listen is served as well.
@@ -126,7 +131,7 @@ int Run(const DaemonFlags& f) {
   const std::string state_dir = opts.info.state_dir;
 
   // Builds run with the daemon's builder state and the same audit log and providers.
-  auto builds = DaemonBuildRunner::Start(*config, opts.builder_state_dir);
+  auto builds = DaemonBuildRunner::Start(opts.builder_state_dir);
   if (!builds.ok()) return Fail(builds.status());
   opts.builds = builds->get();
 

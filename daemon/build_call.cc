@@ -36,9 +36,9 @@ std::string MirrorName(const std::optional<PeerCred>& peer, const std::string& k
 
 }  // namespace
 
-grpc::Status ServeBuild(BuildRunner* runner, SessionManager& sessions, const std::string& state_dir,
-                        const std::optional<PeerCred>& peer, grpc::ServerContext* context,
-                        const latchkey::v1::BuildRequest& request,
+grpc::Status ServeBuild(BuildRunner* runner, BrokerHost* broker, SessionManager& sessions,
+                        const std::string& state_dir, const std::optional<PeerCred>& peer,
+                        grpc::ServerContext* context, const latchkey::v1::BuildRequest& request,
                         grpc::ServerWriter<latchkey::v1::BuildResponse>* writer) {
   if (runner == nullptr) {
     return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "this latchkeyd does not run builds");
@@ -95,6 +95,7 @@ grpc::Status ServeBuild(BuildRunner* runner, SessionManager& sessions, const std
     return Grpc(st);
   }
   build.peer = peer;
+  build.broker = broker;
   build.client_secrets = [&sessions, sid](const std::string& id,
                                           std::chrono::steady_clock::time_point deadline) {
     auto left = deadline - std::chrono::steady_clock::now();

@@ -30,9 +30,10 @@ namespace latchkey::daemon {
 
 // `runner` null: UNIMPLEMENTED "this latchkeyd does not run builds". `state_dir`: the
 // daemon's state directory (mirrors and job directories live below it).
-grpc::Status ServeBuild(BuildRunner* runner, SessionManager& sessions, const std::string& state_dir,
-                        const std::optional<PeerCred>& peer, grpc::ServerContext* context,
-                        const latchkey::v1::BuildRequest& request,
+// `broker`: the daemon's broker host, handed to the runner (DaemonBuild::broker).
+grpc::Status ServeBuild(BuildRunner* runner, BrokerHost* broker, SessionManager& sessions,
+                        const std::string& state_dir, const std::optional<PeerCred>& peer,
+                        grpc::ServerContext* context, const latchkey::v1::BuildRequest& request,
                         grpc::ServerWriter<latchkey::v1::BuildResponse>* writer);
 
 }  // namespace latchkey::daemon

@@ -14,6 +14,7 @@
 
 #include "api/latchkey/v1/control.pb.h"
 #include "builder/solver/progress.h"
+#include "daemon/broker_host.h"
 #include "daemon/peer.h"
 #include "latchkey/status.h"
 #include "secure/secret_buffer.h"
@@ -26,6 +27,9 @@ struct DaemonBuild {
   std::string context_dir;       // the daemon's up-to-date copy of the client's context
   std::string dockerfile_path;   // request->dockerfile written on the daemon's side
   std::optional<PeerCred> peer;  // the caller (SO_PEERCRED); unset when unknown
+  // The daemon's broker (not owned): the build's session opens on its current generation, so
+  // a SIGHUP reload (policy, providers, secrets map) reaches every build started after it.
+  BrokerHost* broker = nullptr;
   // Asks the client's session for a secret (the broker's provider "client").
   std::function<Result<SecretBuffer>(const std::string& secret_id,
                                      std::chrono::steady_clock::time_point deadline)>

@@ -67,9 +67,13 @@ class ControlService final
   grpc::Status Build(grpc::ServerContext* context, const latchkey::v1::BuildRequest* request,
                      grpc::ServerWriter<latchkey::v1::BuildResponse>* writer) override;
 
-  // Enables Build: `runner` (not owned, outlives the service) runs the builds. Call before
+  // Enables Build: `runner` (not owned, outlives the service) runs the builds with sessions of
+  // `broker` (not owned, outlives the service). Call before
   // serving.
-  void SetBuildRunner(BuildRunner* runner) { runner_ = runner; }
+  void SetBuildRunner(BuildRunner* runner, BrokerHost* broker) {
+    runner_ = runner;
+    broker_ = broker;
+  }
 
  private:
   mutable std::mutex mu_;  // guards info_.providers
@@ -78,6 +82,7 @@ class ControlService final
   image::ImageStore* images_;
   const PeerRegistry* peers_;
   BuildRunner* runner_ = nullptr;
+  BrokerHost* broker_ = nullptr;  // the builds' broker (not owned)
 };
 
 // A latchkey Status as a grpc::Status (same code numbers, same message).

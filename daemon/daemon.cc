@@ -77,7 +77,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
   options.info.providers = d->broker_->ProviderNames();
   d->control_ =
       std::make_unique<ControlService>(options.info, &d->sessions_, &*d->images_, &d->peers_);
-  d->control_->SetBuildRunner(options.builds);
+  d->control_->SetBuildRunner(options.builds, d->broker_.get());
   grpc::ServerBuilder builder;
   builder.RegisterService(d->control_.get());
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams);

@@ -14,7 +14,10 @@
 #   6. Ctrl-C and kill -9 of the client cancel the build in the daemon (step killed, session
 #      closed "cancelled", nothing left mounted);
 #   7. the canary sweep of the outputs, the daemon's log and state dir;
-#   8. SIGTERM of the daemon mid-build: the client fails with "latchkeyd connection lost", 1.
+#   8. SIGHUP reaches builds: a policy rule added by a reload refuses the next build's secret,
+#      and removing it again lets the build through (a build's session opens on the daemon's
+#      BrokerHost); the build's records carry the peer object;
+#   9. SIGTERM of the daemon mid-build: the client fails with "latchkeyd connection lost", 1.
 source "$(dirname "$0")/../build/lib.sh"
 LKD="${LATCHKEY_BUILD_DIR:?}/bin/latchkeyd"
 write_config
@@ -208,7 +211,24 @@ grep -qE '^result 0 sha256:[0-9a-f]{64} [1-9][0-9]*$' "$W/py.out" \
 LATCHKEY_HOST=$HOST "$LK" images > "$W/images.txt"
 expect_file_contains "$W/images.txt" "py " "image built by the Python client"
 
-# 8. The daemon stops mid-build: the client fails with "latchkeyd connection lost", exit 1.
+# 8. SIGHUP reaches builds.
+expect_eq "$(jq -r '.peer.transport + " " + (.peer.uid | tostring)' "$W/fetch.rec")" "unix $(id -u)" \
+  "the build's grant carries the peer object"
+reloads() { grep -c "SIGHUP: configuration .* reloaded" "$W/daemon.log" || true; }
+write_config "$(printf 'policy:\n  rules:\n    - name: no-cf\n      secret: [cf]\n      allow: false\n      reason: cf is revoked')"
+before=$(reloads)
+kill -HUP "$DPID"
+for _ in $(seq 1 100); do [ "$(reloads)" -gt "$before" ] && break; sleep 0.05; done
+[ "$(reloads)" -gt "$before" ] || dlog_fail "no reload after SIGHUP"
+build_fails --host "$HOST" --no-cache --secret "id=cf,src=$W/cf" --secret "id=ce,env=CANARY_ENV_VALUE" "$sctx"
+expect_file_contains "$ERR" 'denied by policy rule "no-cf": cf is revoked' "a build after the reload"
+write_config
+before=$(reloads)
+kill -HUP "$DPID"
+for _ in $(seq 1 100); do [ "$(reloads)" -gt "$before" ] && break; sleep 0.05; done
+build_ok --host "$HOST" --no-cache --secret "id=cf,src=$W/cf" --secret "id=ce,env=CANARY_ENV_VALUE" "$sctx"
+
+# 9. The daemon stops mid-build: the client fails with "latchkeyd connection lost", exit 1.
 "$LK" build --host "$HOST" --progress plain --no-cache --secret "id=cf,src=$W/cf" "$cctx" > /dev/null 2> "$W/lost.err" &
 pl=$!
 for _ in $(seq 1 100); do grep -q 'sleep 30' "$W/lost.err" && break; sleep 0.1; done
