@@ -59,6 +59,11 @@ Result<std::shared_ptr<grpc::Channel>> ConnectDaemon(const std::string& host) {
 }
 
 Status DaemonCallError(const grpc::Status& status) {
+  // The daemon says why it ends the call (a build it cancelled at SIGTERM): keep its words.
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+      status.error_message().rfind("latchkeyd is shutting down", 0) == 0) {
+    return UnavailableError(status.error_message());
+  }
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
       (status.error_code() == grpc::StatusCode::CANCELLED &&
        status.error_message().find("RST_STREAM") != std::string::npos)) {

@@ -36,9 +36,10 @@ std::string MirrorName(const std::optional<PeerCred>& peer, const std::string& k
 
 }  // namespace
 
-grpc::Status ServeBuild(BuildRunner* runner, BrokerHost* broker, SessionManager& sessions,
-                        const std::string& state_dir, const std::optional<PeerCred>& peer,
-                        grpc::ServerContext* context, const latchkey::v1::BuildRequest& request,
+grpc::Status ServeBuild(BuildRunner* runner, BrokerHost* broker, RunningBuilds* running,
+                        SessionManager& sessions, const std::string& state_dir,
+                        const std::optional<PeerCred>& peer, grpc::ServerContext* context,
+                        const latchkey::v1::BuildRequest& request,
                         grpc::ServerWriter<latchkey::v1::BuildResponse>* writer) {
   if (runner == nullptr) {
     return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "this latchkeyd does not run builds");
@@ -126,10 +127,16 @@ grpc::Status ServeBuild(BuildRunner* runner, BrokerHost* broker, SessionManager&
         std::chrono::milliseconds(50), [context] { return context->IsCancelled(); },
         [t] { t->Cancel(); });
     executor::CancelScope scope(token->get());
+    std::unique_ptr<RunningBuilds::Registration> registered;
+    if (running != nullptr) registered = running->Add(t);
     ran = runner->Run(build, *progress, result);
     progress->Finish();
   }
   if (!ran.ok()) return Grpc(ran);
+  if ((*token)->cancelled() && running != nullptr && running->stopping()) {
+    log->info("session {}: build cancelled: latchkeyd is shutting down", sid);
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(kShuttingDownBuildMessage));
+  }
   if ((*token)->cancelled()) {
     log->info("session {}: build cancelled by the client", sid);
     return grpc::Status(grpc::StatusCode::CANCELLED, "build cancelled");

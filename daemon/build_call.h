@@ -24,16 +24,24 @@
 #include "api/latchkey/v1/control.grpc.pb.h"
 #include "daemon/build_runner.h"
 #include "daemon/peer.h"
+#include "daemon/running_builds.h"
 #include "daemon/session_manager.h"
 
 namespace latchkey::daemon {
 
 // `runner` null: UNIMPLEMENTED "this latchkeyd does not run builds". `state_dir`: the
 // daemon's state directory (mirrors and job directories live below it).
-// `broker`: the daemon's broker host, handed to the runner (DaemonBuild::broker).
-grpc::Status ServeBuild(BuildRunner* runner, BrokerHost* broker, SessionManager& sessions,
-                        const std::string& state_dir, const std::optional<PeerCred>& peer,
-                        grpc::ServerContext* context, const latchkey::v1::BuildRequest& request,
+// The status message of a Build call whose build latchkeyd cancelled because it is stopping
+// (SIGTERM); the call's code is UNAVAILABLE.
+inline constexpr char kShuttingDownBuildMessage[] =
+    "latchkeyd is shutting down: the build was cancelled";
+
+// `broker`: the daemon's broker host, handed to the runner (DaemonBuild::broker). `running`:
+// where the build's cancel token is registered while it runs (SIGTERM cancels it).
+grpc::Status ServeBuild(BuildRunner* runner, BrokerHost* broker, RunningBuilds* running,
+                        SessionManager& sessions, const std::string& state_dir,
+                        const std::optional<PeerCred>& peer, grpc::ServerContext* context,
+                        const latchkey::v1::BuildRequest& request,
                         grpc::ServerWriter<latchkey::v1::BuildResponse>* writer);
 
 }  // namespace latchkey::daemon

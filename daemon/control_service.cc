@@ -120,7 +120,8 @@ grpc::Status ControlService::Build(grpc::ServerContext* context,
                                    const latchkey::v1::BuildRequest* request,
                                    grpc::ServerWriter<latchkey::v1::BuildResponse>* writer) {
   std::optional<PeerCred> peer = peers_ ? peers_->Lookup(context->peer()) : std::nullopt;
-  return ServeBuild(runner_, broker_, *sessions_, info_.state_dir, peer, context, *request, writer);
+  return ServeBuild(runner_, broker_, running_, *sessions_, info_.state_dir, peer, context,
+                    *request, writer);
 }
 
 }  // namespace latchkey::daemon

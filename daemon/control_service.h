@@ -22,6 +22,7 @@
 #include "builder/image/image_store.h"
 #include "daemon/build_runner.h"
 #include "daemon/peer.h"
+#include "daemon/running_builds.h"
 #include "daemon/session_manager.h"
 
 namespace latchkey::daemon {
@@ -68,11 +69,13 @@ class ControlService final
                      grpc::ServerWriter<latchkey::v1::BuildResponse>* writer) override;
 
   // Enables Build: `runner` (not owned, outlives the service) runs the builds with sessions of
-  // `broker` (not owned, outlives the service). Call before
+  // `broker`, registered in `running` while they run (both not owned, outlive the service).
+  // Call before
   // serving.
-  void SetBuildRunner(BuildRunner* runner, BrokerHost* broker) {
+  void SetBuildRunner(BuildRunner* runner, BrokerHost* broker, RunningBuilds* running) {
     runner_ = runner;
     broker_ = broker;
+    running_ = running;
   }
 
  private:
@@ -82,7 +85,8 @@ class ControlService final
   image::ImageStore* images_;
   const PeerRegistry* peers_;
   BuildRunner* runner_ = nullptr;
-  BrokerHost* broker_ = nullptr;  // the builds' broker (not owned)
+  BrokerHost* broker_ = nullptr;      // the builds' broker (not owned)
+  RunningBuilds* running_ = nullptr;  // the builds in progress (not owned)
 };
 
 // A latchkey Status as a grpc::Status (same code numbers, same message).

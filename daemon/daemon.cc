@@ -77,7 +77,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
   options.info.providers = d->broker_->ProviderNames();
   d->control_ =
       std::make_unique<ControlService>(options.info, &d->sessions_, &*d->images_, &d->peers_);
-  d->control_->SetBuildRunner(options.builds, d->broker_.get());
+  d->control_->SetBuildRunner(options.builds, d->broker_.get(), &d->running_builds_);
   grpc::ServerBuilder builder;
   builder.RegisterService(d->control_.get());
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams);
@@ -124,6 +124,9 @@ Status Daemon::Shutdown() {
   if (stopped_) return Status::OK();
   stopped_ = true;
   for (auto& l : listeners_) l->Stop();
+  // Running builds first: each ends cancelled (its broker session closed) while its client
+  // session still answers, and before the checkpoint below.
+  running_builds_.CancelAll();
   sessions_.CloseAll();
   if (server_) {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));

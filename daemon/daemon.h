@@ -26,6 +26,7 @@
 #include "daemon/control_service.h"
 #include "daemon/listener.h"
 #include "daemon/peer.h"
+#include "daemon/running_builds.h"
 #include "daemon/session_manager.h"
 #include "daemon/state_lock.h"
 
@@ -93,6 +94,7 @@ class Daemon {
   std::unique_ptr<BrokerHost> broker_;
   std::optional<image::ImageStore> images_;
   SessionManager sessions_;
+  RunningBuilds running_builds_;  // cancelled first at Shutdown
   PeerRegistry peers_;
   AccessControl access_;
   std::unique_ptr<ControlService> control_;

@@ -17,7 +17,9 @@
 #   8. SIGHUP reaches builds: a policy rule added by a reload refuses the next build's secret,
 #      and removing it again lets the build through (a build's session opens on the daemon's
 #      BrokerHost); the build's records carry the peer object;
-#   9. SIGTERM of the daemon mid-build: the client fails with "latchkeyd connection lost", 1.
+#   9. SIGTERM of the daemon mid-build: the build is cancelled at once (its session.close
+#      "cancelled" is signed before the daemon stops; no 5 s grace), the client fails with
+#      "latchkeyd is shutting down: the build was cancelled", exit 1.
 source "$(dirname "$0")/../build/lib.sh"
 LKD="${LATCHKEY_BUILD_DIR:?}/bin/latchkeyd"
 write_config
@@ -228,12 +230,22 @@ kill -HUP "$DPID"
 for _ in $(seq 1 100); do [ "$(reloads)" -gt "$before" ] && break; sleep 0.05; done
 build_ok --host "$HOST" --no-cache --secret "id=cf,src=$W/cf" --secret "id=ce,env=CANARY_ENV_VALUE" "$sctx"
 
-# 9. The daemon stops mid-build: the client fails with "latchkeyd connection lost", exit 1.
+# 9. The daemon stops mid-build: it cancels the build and says so; the client exits 1.
 "$LK" build --host "$HOST" --progress plain --no-cache --secret "id=cf,src=$W/cf" "$cctx" > /dev/null 2> "$W/lost.err" &
 pl=$!
 for _ in $(seq 1 100); do grep -q 'sleep 30' "$W/lost.err" && break; sleep 0.1; done
+t0=$(date +%s%N)
 kill -TERM "$DPID"
 set +e; wait "$pl"; rc=$?; wait "$DPID"; set -e
+stop_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 expect_eq "$rc" "1" "client exit code when the daemon stops"
-expect_eq "$(tail -n 1 "$W/lost.err")" "error: latchkeyd connection lost" "daemon stopped mid-build"
+# The grace the gRPC server gives calls is 5 s: a build cancelled first ends long before.
+[ "$stop_ms" -lt 4500 ] || dlog_fail "latchkeyd took $stop_ms ms to stop with a build running"
+# The log ends with the build's session.close ("cancelled") and the signed checkpoint after it
+# (written at that close, so the shutdown has nothing left to sign).
+expect_eq "$(tail -n 2 "$DSTATE/audit/audit.log" | jq -r '.event + " " + (.reason // "")' | tr '\n' '|')" \
+  "session.close cancelled|audit.checkpoint session.close|" \
+  "the running build's session is closed (cancelled) and signed before the daemon stops"
+expect_eq "$(tail -n 1 "$W/lost.err")" "error: latchkeyd is shutting down: the build was cancelled" \
+  "daemon stopped mid-build"
 echo "PASS daemon_build_test"
