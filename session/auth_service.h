@@ -20,15 +20,14 @@
 #define LATCHKEY_SESSION_AUTH_SERVICE_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "api/moby/filesync/v1/auth.grpc.pb.h"
 #include "latchkey/status.h"
 #include "secure/secret_buffer.h"
+#include "session/reply_wiping.h"
 
 namespace latchkey::session {
 
@@ -45,7 +44,6 @@ using RegistryLookup = std::function<Result<RegistryLogin>(const std::string& ho
 class AuthService final : public moby::filesync::v1::Auth::CallbackService {
  public:
   explicit AuthService(RegistryLookup lookup) : lookup_(std::move(lookup)) {}
-  ~AuthService() override;
 
   // Credentials answered with a login (tests).
   uint64_t served() const { return served_.load(); }
@@ -57,9 +55,7 @@ class AuthService final : public moby::filesync::v1::Auth::CallbackService {
  private:
   RegistryLookup lookup_;
   std::atomic<uint64_t> served_{0};
-  std::mutex mu_;
-  std::condition_variable idle_;
-  int running_ = 0;  // guarded by mu_
+  LookupThreads lookups_;  // last: destroyed (waiting for lookups) before lookup_
 };
 
 }  // namespace latchkey::session

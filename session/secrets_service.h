@@ -24,16 +24,15 @@
 #define LATCHKEY_SESSION_SECRETS_SERVICE_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "api/moby/buildkit/secrets/v1/secrets.grpc.pb.h"
 #include "latchkey/status.h"
 #include "secure/secret_buffer.h"
+#include "session/reply_wiping.h"
 
 namespace latchkey::session {
 
@@ -50,7 +49,6 @@ class SecretsService final : public moby::buildkit::secrets::v1::Secrets::Callba
   SecretsService() = default;
   // Every GetSecret asks `lookup` (Add is then not used).
   explicit SecretsService(SecretLookup lookup) : lookup_(std::move(lookup)) {}
-  ~SecretsService() override;
 
   // Serves `value` for `id`. INVALID_ARGUMENT for an empty id ("secret missing ID", as
   // BuildKit) or a value over kMaxSecretSize ("secret <id> too big. max size 500KiB");
@@ -69,9 +67,7 @@ class SecretsService final : public moby::buildkit::secrets::v1::Secrets::Callba
   std::map<std::string, std::shared_ptr<const SecretBuffer>> values_;
   SecretLookup lookup_;
   std::atomic<uint64_t> served_{0};
-  std::mutex mu_;
-  std::condition_variable idle_;
-  int running_ = 0;  // lookups in flight; guarded by mu_
+  LookupThreads lookups_;  // last: destroyed (waiting for lookups) before lookup_
 };
 
 }  // namespace latchkey::session
