@@ -22,6 +22,7 @@
 #include "cli/build_options.h"
 #include "cli/builder_choice.h"
 #include "cli/caller_session.h"
+#include "cli/cancel_signals.h"
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
 #include "cli/daemon_client.h"
@@ -31,31 +32,9 @@
 namespace latchkey::cli {
 namespace {
 
-volatile sig_atomic_t g_signal = 0;
-
-// Ctrl-C / SIGTERM: stop the build at the next safe point; the running step's container is
-// killed and torn down (secrets wiped), and the session is closed as "cancelled".
-void OnSignal(int sig) {
-  if (g_signal == 0) g_signal = sig;
-  executor::RequestCancel();
-}
-
-Status InstallSignalHandlers() {
-  LK_RETURN_IF_ERROR(executor::InitCancellation());
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
-    if (::sigaction(sig, &sa, nullptr) != 0) {
-      return InternalError(std::string("sigaction: ") + std::strerror(errno));
-    }
-  }
-  return Status::OK();
-}
-
 int RunBuild(const CommandContext& ctx, const BuildOptions& f) {
   if (Status st = InitProcess(ctx.global); !st.ok()) return Fail(st);
-  if (Status st = InstallSignalHandlers(); !st.ok()) return Fail(st);
+  if (Status st = InstallCancelSignals(); !st.ok()) return Fail(st);
   // Bad flags exit with kExitUsage, before anything runs (a platform with no emulation is a
   // build failure, as in buildx).
   auto mode = BuildProgressMode(f);
@@ -74,11 +53,11 @@ int RunBuild(const CommandContext& ctx, const BuildOptions& f) {
   if (builder->kind == BuilderKind::kDocker) {
     // Docker Engine's BuildKit builds it; latchkey's broker serves its secrets
     // (docs/docker-builder.md).
-    return RunDockerBuild(builder->engine, f, *mode, *req, *config, &g_signal);
+    return RunDockerBuild(builder->engine, f, *mode, *req, *config, CancelSignal());
   }
   if (std::string host = DaemonHost(ctx.global); !host.empty()) {
     // latchkeyd builds it (docs/daemon.md); same flags, output and exit codes.
-    return RunRemoteBuild(host, f, *mode, *req, &g_signal);
+    return RunRemoteBuild(host, f, *mode, *req, CancelSignal());
   }
   BrokerOptions broker_options;
   broker_options.cancelled = &executor::CancelFlag();  // Ctrl-C also ends a hung provider fetch
@@ -92,7 +71,7 @@ int RunBuild(const CommandContext& ctx, const BuildOptions& f) {
   BuildJobOutcome job =
       RunBuildJob(JobBroker::Of(**broker), *config, *req, std::move(attrs), *progress);
   if (!job.started) return Fail(job.result.status());
-  return ReportBuild(f, *mode, *req, job, *progress, g_signal);
+  return ReportBuild(f, *mode, *req, job, *progress, *CancelSignal());
 }
 
 CommandRegistrar reg("build", [](CLI::App& app, CommandContext& ctx) {

@@ -9,11 +9,13 @@
 #include <memory>
 #include <string>
 
+#include "builder/executor/cancel.h"
 #include "builder/image/export_spec.h"
 #include "builder/image/image_ref.h"
 #include "builder/image/image_store.h"
 #include "builder/image/reference.h"
 #include "builder/solver/store_gc.h"
+#include "cli/cancel_signals.h"
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
 #include "cli/registry_setup.h"
@@ -39,6 +41,7 @@ int Usage(const Status& st) {
 
 int RunPull(const CommandContext& ctx, const PullFlags& f) {
   if (Status st = InitProcess(ctx.global); !st.ok()) return Fail(st);
+  if (Status st = InstallCancelSignals(); !st.ok()) return Fail(st);
   if (f.progress != "auto" && f.progress != "plain" && f.progress != "quiet") {
     return Usage(InvalidArgumentError("invalid --progress \"" + f.progress +
                                       "\": want auto, plain or quiet"));
@@ -101,9 +104,17 @@ int RunPull(const CommandContext& ctx, const PullFlags& f) {
       std::cout.flush();
     };
   }
+  // Ctrl-C stops the downloads within about a second; verified blobs stay for the next pull.
+  (*reg)->client().SetCancel(executor::CancelCheckOfThisThread(
+      "pull of " + display +
+      " cancelled; the blobs already downloaded are kept for the next pull"));
   auto r = PullIntoStore((*reg)->client(), *store, ref, opts, local->ToString());
-  Status closed = (*broker_session)->Close(r.ok() ? "completed" : "failed");
-  if (!r.ok()) return Fail(r.status());
+  const int sig = *CancelSignal();
+  Status closed = (*broker_session)->Close(r.ok() ? "completed" : sig ? "cancelled" : "failed");
+  if (!r.ok()) {
+    Fail(r.status());
+    return sig ? 128 + sig : kExitFailure;
+  }
   if (!closed.ok()) return Fail(closed);
   if (quiet) {
     std::cout << display << "\n";

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "builder/executor/cancel.h"
 #include "builder/image/image_ref.h"
 #include "registry/manifest.h"
 
@@ -53,6 +54,8 @@ Result<build::PulledImage> RegistryImagePuller::Pull(const image::Reference& ref
   } else {
     registry_->SetStep(PullStep(ref.String()));
   }
+  // Ctrl-C (or the daemon's cancel of this build) stops the downloads, not just the next step.
+  registry_->client().SetCancel(executor::CancelCheckOfThisThread("build cancelled"));
   LK_ASSIGN_OR_RETURN(registry::PullResult r,
                       PullIntoStore(registry_->client(), store, ref, opts, tag));
   build::PulledImage out;

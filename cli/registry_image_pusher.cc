@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "builder/executor/cancel.h"
 #include "builder/image/output_image.h"
 #include "builder/image/sendable_image.h"
 
@@ -28,10 +29,13 @@ build::PushEvent::Kind KindOf(registry::PushEvent::Kind k) {
 
 Result<PushedFromStore> PushFromStore(registry::RegistryClient& client, image::ImageStore& store,
                                       const image::Image& image, const image::Reference& ref,
-                                      const registry::PushOptions& options) {
-  // The store keeps built layers uncompressed: a push sends gzip (the default media type).
+                                      const image::OutputCompression& compression,
+                                      const registry::PushOptions& options,
+                                      const base::CancelCheck& cancel) {
+  // The store keeps built layers uncompressed: a push sends them compressed as asked (gzip,
+  // the default media type, unless an output's compression= says otherwise).
   LK_ASSIGN_OR_RETURN(image::Image compressed,
-                      image::ImageForOutput(store.blobs(), image, image::OutputCompression{}));
+                      image::ImageForOutput(store.blobs(), image, compression, cancel));
   LK_ASSIGN_OR_RETURN(image::OutputImage out, image::SendableImage(store.blobs(), compressed));
   PushedFromStore p;
   p.media_type = out.media_type;
@@ -43,6 +47,7 @@ Result<PushedFromStore> PushFromStore(registry::RegistryClient& client, image::I
 Result<build::PushedImage> RegistryImagePusher::Push(const image::ImageRef& name,
                                                      const image::Image& image,
                                                      image::ImageStore& store,
+                                                     const image::OutputCompression& compression,
                                                      const build::PushProgressFn& progress) {
   LK_ASSIGN_OR_RETURN(image::Reference ref, image::ParseNormalizedReference(name.FullString()));
   registry::PushOptions opts;
@@ -61,8 +66,10 @@ Result<build::PushedImage> RegistryImagePusher::Push(const image::ImageRef& name
   } else {
     registry_->SetStep(PushStep(ref.String()));
   }
-  LK_ASSIGN_OR_RETURN(PushedFromStore p,
-                      PushFromStore(registry_->client(), store, image, ref, opts));
+  base::CancelCheck cancel = executor::CancelCheckOfThisThread("build cancelled");
+  registry_->client().SetCancel(cancel);
+  LK_ASSIGN_OR_RETURN(PushedFromStore p, PushFromStore(registry_->client(), store, image, ref,
+                                                       compression, opts, cancel));
   build::PushedImage out;
   out.digest = p.result.digest;
   out.media_type = p.media_type;

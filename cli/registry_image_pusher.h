@@ -27,11 +27,15 @@ struct PushedFromStore {
   int64_t manifest_size = 0;
 };
 
-// Pushes `image` (in `store`) to `ref` (normalised, with a tag). Errors are ImageForOutput's
-// and registry::Push's.
+// Pushes `image` (in `store`) to `ref` (normalised, with a tag), its layers compressed as
+// `compression` says (compressed copies are cached in the store, so a second push or export
+// does not compress again). `cancel` (may be empty) is polled while layers are compressed.
+// Errors are ImageForOutput's and registry::Push's.
 Result<PushedFromStore> PushFromStore(registry::RegistryClient& client, image::ImageStore& store,
                                       const image::Image& image, const image::Reference& ref,
-                                      const registry::PushOptions& options);
+                                      const image::OutputCompression& compression,
+                                      const registry::PushOptions& options,
+                                      const base::CancelCheck& cancel = {});
 
 class RegistryImagePusher : public build::ImagePusher {
  public:
@@ -43,6 +47,7 @@ class RegistryImagePusher : public build::ImagePusher {
 
   Result<build::PushedImage> Push(const image::ImageRef& name, const image::Image& image,
                                   image::ImageStore& store,
+                                  const image::OutputCompression& compression,
                                   const build::PushProgressFn& progress) override;
 
  private:

@@ -221,6 +221,7 @@ Result<AuthValue> Authenticator::Bearer(const std::string& host, const std::stri
   SecretSink sink;
   LK_RETURN_IF_ERROR(sink.Init());
   TransportResult r = transport_->Do(req, sink);
+  if (r.failure == TransportFailure::kCancelled) return r.status;
   if (!r.status.ok()) {
     return Status(r.status.code(),
                   "registry " + host + ": token server " + realm_host + ": " + r.status.message());

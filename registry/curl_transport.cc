@@ -38,6 +38,8 @@ struct Transfer {
   bool head_done = false;
   Status sink_status;
   int64_t body_bytes = 0;
+  base::CancelCheck cancel;
+  Status cancel_status;
 };
 
 std::string Trim(std::string s) {
@@ -90,6 +92,14 @@ size_t ReadCb(char* buf, size_t size, size_t n, void* user) {
     return CURL_READFUNC_ABORT;
   }
   return *r;
+}
+
+// libcurl's progress callback, called at least once a second while a transfer runs or waits:
+// the request's cancel check.
+int ProgressCb(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(user);
+  t->cancel_status = t->cancel();
+  return t->cancel_status.ok() ? 0 : 1;
 }
 
 // A rewind asked by libcurl (a request it sends again, e.g. after a 417): start over.
@@ -152,6 +162,11 @@ CurlTransport::~CurlTransport() {
 
 TransportResult CurlTransport::Do(const HttpRequest& req, BodySink& sink) {
   TransportResult out;
+  if (Status st = base::PollCancel(req.cancel); !st.ok()) {
+    out.status = st;
+    out.failure = TransportFailure::kCancelled;
+    return out;
+  }
   const std::string host = UrlHostPort(req.url);
   CURL* c = nullptr;
   {
@@ -188,6 +203,12 @@ TransportResult CurlTransport::Do(const HttpRequest& req, BodySink& sink) {
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, WriteCb);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  if (req.cancel) {
+    t.cancel = req.cancel;
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, ProgressCb);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+  }
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
   if (!req.ca_file.empty()) {
@@ -277,6 +298,11 @@ TransportResult CurlTransport::Do(const HttpRequest& req, BodySink& sink) {
   switch (rc) {
     case CURLE_ABORTED_BY_CALLBACK:
     case CURLE_READ_ERROR:
+      if (!t.cancel_status.ok()) {
+        out.status = t.cancel_status;
+        out.failure = TransportFailure::kCancelled;
+        return out;
+      }
       if (!t.upload_status.ok()) {
         out.status = t.upload_status;
         out.failure = TransportFailure::kOther;

@@ -111,6 +111,39 @@ TEST(CurlTransport, StallIsReported) {
   EXPECT_EQ(r.status.message(), "no data for 1s (the registry stalled)");
 }
 
+// Ctrl-C during a transfer that waits for data: the request's cancel check ends it with its
+// own Status long before the (here 30 s) stall timeout would.
+TEST(CurlTransport, CancelEndsATransferThatWaits) {
+  OneShotServer s("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + std::string(10, 'a'), true);
+  CurlOptions o;
+  o.stall_timeout = std::chrono::seconds(30);
+  auto t = CurlTransport::Create(o);
+  ASSERT_TRUE(t.ok());
+  CountingSink sink;
+  HttpRequest req;
+  req.url = s.url();
+  // Cancelled once the first body bytes have arrived, while the server holds the rest back.
+  req.cancel = [&sink]() -> Status {
+    return sink.bytes > 0 ? CancelledError("pull cancelled") : Status::OK();
+  };
+  TransportResult r = (*t)->Do(req, sink);
+  EXPECT_EQ(r.failure, TransportFailure::kCancelled) << r.status.message();
+  EXPECT_EQ(r.status.code(), StatusCode::kCancelled);
+  EXPECT_EQ(r.status.message(), "pull cancelled");
+  EXPECT_EQ(sink.bytes, 10u);
+}
+
+TEST(CurlTransport, ACancelledRequestIsNotSent) {
+  CountingSink sink;
+  HttpRequest req;
+  req.url = "http://127.0.0.1:1/v2/";
+  req.cancel = [] { return CancelledError("build cancelled"); };
+  TransportResult r = Transport()->Do(req, sink);
+  EXPECT_EQ(r.failure, TransportFailure::kCancelled);
+  EXPECT_EQ(r.status.message(), "build cancelled");
+  EXPECT_EQ(sink.status, 0);
+}
+
 TEST(CurlTransport, PlainHttpOnAnHttpsUrl) {
   OneShotServer s("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", false);
   CountingSink sink;

@@ -5,9 +5,11 @@
 #ifndef LATCHKEY_REGISTRY_FAKE_TRANSPORT_TESTUTIL_H_
 #define LATCHKEY_REGISTRY_FAKE_TRANSPORT_TESTUTIL_H_
 
+#include <chrono>
 #include <functional>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "registry/http_transport.h"
@@ -22,6 +24,9 @@ struct FakeResponse {
   bool stall = false;        // deliver half the body, then fail as kStalled
   bool refuse = false;       // fail as kConnect before anything arrives
   bool honour_range = true;  // answer a Range request with 206 and the tail
+  // Deliver half the body, then wait until the request's cancel check says stop (kCancelled),
+  // as the real transport does while a server holds data back. The request must have one.
+  bool wait_for_cancel = false;
 };
 
 class FakeTransport : public HttpTransport {
@@ -89,7 +94,7 @@ class FakeTransport : public HttpTransport {
     }
     size_t n = body.size();
     if (f.drop_after >= 0) n = std::min<size_t>(n, f.drop_after);
-    if (f.stall) n = body.size() / 2;
+    if (f.stall || f.wait_for_cancel) n = body.size() / 2;
     if (n > 0) {
       r.status = sink.OnData(body.data(), n);
       if (!r.status.ok()) {
@@ -97,6 +102,17 @@ class FakeTransport : public HttpTransport {
         return r;
       }
       r.body_bytes = static_cast<int64_t>(n);
+    }
+    if (f.wait_for_cancel) {
+      for (;;) {
+        Status c = base::PollCancel(req.cancel);
+        if (!c.ok()) {
+          r.status = c;
+          r.failure = TransportFailure::kCancelled;
+          return r;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
     }
     if (f.stall) {
       r.status = DeadlineExceededError("no data for 30s (the registry stalled)");

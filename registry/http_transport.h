@@ -11,11 +11,13 @@
 
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "base/cancel.h"
 #include "latchkey/status.h"
 #include "secure/secret_buffer.h"
 
@@ -51,6 +53,9 @@ struct HttpRequest {
   // A TLS client certificate and its key (PEM files), or "" for none.
   std::string client_cert;
   std::string client_key;
+  // Polled while the request waits or transfers (at least once a second); a non-OK Status
+  // aborts it and is returned as is (kCancelled). Empty: never cancelled.
+  base::CancelCheck cancel;
 };
 
 struct HttpResponse {
@@ -83,9 +88,10 @@ enum class TransportFailure {
   // The server refused the TLS client certificate, or wanted one and got none (its "bad
   // certificate" / "certificate required" alert; FAILED_PRECONDITION).
   kClientCert,
-  kDropped,  // the connection closed before the whole body arrived (UNAVAILABLE)
-  kStalled,  // no data for the stall timeout (DEADLINE_EXCEEDED)
-  kSink,     // the sink refused (its Status is returned as is)
+  kDropped,    // the connection closed before the whole body arrived (UNAVAILABLE)
+  kStalled,    // no data for the stall timeout (DEADLINE_EXCEEDED)
+  kSink,       // the sink refused (its Status is returned as is)
+  kCancelled,  // the request's cancel check said stop (its Status is returned as is)
   kOther,
 };
 
@@ -103,6 +109,34 @@ class HttpTransport {
   // the transport (the sink sees it); failures are described by TransportResult. Messages name
   // the URL's host and never contain header values. Thread-safe: concurrent calls are allowed.
   virtual TransportResult Do(const HttpRequest& request, BodySink& sink) = 0;
+};
+
+// Forwards every request to `inner` with the current cancel check set on it (a request that
+// has its own keeps it), so one SetCancel reaches every request of an operation, token fetches
+// included. Thread-safe; `inner` is not owned and must outlive this.
+class CancellableTransport : public HttpTransport {
+ public:
+  explicit CancellableTransport(HttpTransport* inner) : inner_(inner) {}
+  void SetCancel(base::CancelCheck cancel) {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancel_ = std::move(cancel);
+  }
+  TransportResult Do(const HttpRequest& request, BodySink& sink) override {
+    base::CancelCheck cancel;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      cancel = cancel_;
+    }
+    if (!cancel || request.cancel) return inner_->Do(request, sink);
+    HttpRequest with = request;
+    with.cancel = std::move(cancel);
+    return inner_->Do(with, sink);
+  }
+
+ private:
+  HttpTransport* inner_;
+  std::mutex mu_;
+  base::CancelCheck cancel_;
 };
 
 // Collects a small body (an error document, a manifest) up to `limit` bytes; more is

@@ -200,9 +200,11 @@ class PullTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  Result<PullResult> DoPull(const std::string& tag, CredentialSource* creds = nullptr) {
+  Result<PullResult> DoPull(const std::string& tag, CredentialSource* creds = nullptr,
+                            base::CancelCheck cancel = {}) {
     NoCredentials none;
     RegistryClient client(&transport_, creds ? creds : &none, nullptr);
+    client.SetCancel(std::move(cancel));
     image::Reference ref;
     ref.domain = kHost;
     ref.path = "app";
@@ -458,6 +460,36 @@ TEST_F(PullTest, StallFailsAndDiscardsThePartialBlob) {
   EXPECT_FALSE(store_->Has(img.layers[0].digest));
   EXPECT_FALSE(store_->Has(img.manifest.digest));
   EXPECT_TRUE(IngestEmpty());
+}
+
+// Ctrl-C while a layer downloads: the pull ends with the cancel check's own Status (not a
+// registry error), resumes nothing, stores neither that layer nor the manifest, and leaves no
+// partial blob; what was complete stays for the next pull.
+TEST_F(PullTest, CancelStopsTheDownloadAndKeepsNoPartialBlob) {
+  TestImage img = MakeImage({std::string(4096, 'c')});
+  reg_.Add("1", img);
+  std::atomic<bool> cancelled{false};
+  reg_.blob_hook = [&](const std::string& d, FakeResponse* r) {
+    if (d == img.layers[0].digest) {
+      r->wait_for_cancel = true;
+      cancelled = true;  // Ctrl-C arrives while this layer is under way
+    }
+  };
+  auto r = DoPull("1", nullptr, [&]() -> Status {
+    return cancelled ? CancelledError("pull of reg.test:5000/app:1 cancelled") : Status::OK();
+  });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCancelled);
+  EXPECT_EQ(r.status().message(), "pull of reg.test:5000/app:1 cancelled");
+  EXPECT_FALSE(store_->Has(img.layers[0].digest));
+  EXPECT_FALSE(store_->Has(img.manifest.digest));
+  EXPECT_TRUE(IngestEmpty());
+  for (const auto& e : events_) EXPECT_NE(e.kind, PullEvent::kResumed);
+  // The next pull (not cancelled) completes.
+  reg_.blob_hook = nullptr;
+  auto again = DoPull("1");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_TRUE(store_->Verify(img.layers[0].digest).ok());
 }
 
 TEST_F(PullTest, CorruptBlobIsDiscarded) {

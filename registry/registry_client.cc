@@ -84,7 +84,7 @@ RegistryClient::RegistryClient(HttpTransport* transport, CredentialSource* crede
     : transport_(transport),
       credentials_(credentials),
       options_(options ? std::move(options) : [](const std::string&) { return HostOptions(); }),
-      auth_(transport, credentials, options_) {}
+      auth_(&transport_, credentials, options_) {}
 
 std::string RegistryClient::Scheme(const std::string& host) {
   if (options_(host).insecure) return "http";
@@ -111,7 +111,7 @@ RegistryClient::Outcome RegistryClient::Send(const std::string& host, const std:
       const bool same_host = UrlHostPort(req.url) == api;
       req.authorization = same_host && o.auth.header ? o.auth.header.get() : nullptr;
       ApplyHostTls(same_host ? options_(host) : options_(UrlHostPort(req.url)), &req);
-      o.result = transport_->Do(req, gate);
+      o.result = transport_.Do(req, gate);
       o.url = req.url;
       if (!o.result.status.ok()) {
         if (o.result.failure == TransportFailure::kNotTls && redirects == 0 &&
@@ -193,6 +193,7 @@ Status RegistryClient::Failure(const std::string& host, const std::string& what,
     case TransportFailure::kDropped:
       return Status(r.status.code(), "registry " + host + ": " + what + ": " + detail);
     case TransportFailure::kSink:
+    case TransportFailure::kCancelled:
       return r.status;
     case TransportFailure::kOther:
     case TransportFailure::kNone:

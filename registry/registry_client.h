@@ -36,6 +36,12 @@ class RegistryClient {
   // `transport` and `credentials` are not owned and must outlive the client.
   RegistryClient(HttpTransport* transport, CredentialSource* credentials, HostOptionsFn options);
 
+  // Every request from now on polls `cancel` (at least once a second while it waits or
+  // transfers) and ends with its Status when it is not OK: a pull or push stops within about
+  // a second of Ctrl-C, its partial blob discarded. Empty: never cancelled. Set it between
+  // operations, not while one runs.
+  void SetCancel(base::CancelCheck cancel) { transport_.SetCancel(std::move(cancel)); }
+
   // GET /v2/<repository>/manifests/<reference> (a tag or a digest). `display` names the image
   // in errors ("127.0.0.1:5000/app:1"). Errors:
   //   NOT_FOUND "manifest for DISPLAY not found: manifest unknown" (the registry's message)
@@ -139,7 +145,7 @@ class RegistryClient {
   Status PushHttpError(const std::string& host, const std::string& repository,
                        const std::string& what, const Outcome& o) const;
 
-  HttpTransport* transport_;
+  CancellableTransport transport_;
   CredentialSource* credentials_;
   HostOptionsFn options_;
   Authenticator auth_;

@@ -50,6 +50,16 @@ bool CancelRequested() noexcept {
 
 const std::atomic<bool>& CancelFlag() noexcept { return g_cancelled; }
 
+base::CancelCheck CancelCheckOfThisThread(std::string message) {
+  const CancelToken* token = t_token;
+  return [token, message = std::move(message)]() -> Status {
+    if (g_cancelled.load() || (token != nullptr && token->cancelled())) {
+      return CancelledError(message);
+    }
+    return Status::OK();
+  };
+}
+
 int CancelPollFd() noexcept { return t_token != nullptr ? t_token->poll_fd() : g_read_fd.load(); }
 
 Result<std::shared_ptr<CancelToken>> CancelToken::Create() {

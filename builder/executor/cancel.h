@@ -12,7 +12,9 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 
+#include "base/cancel.h"
 #include "latchkey/status.h"
 
 namespace latchkey::executor {
@@ -34,6 +36,12 @@ const std::atomic<bool>& CancelFlag() noexcept;
 // A descriptor that becomes (and stays) readable after RequestCancel; -1 before
 // InitCancellation. Under a CancelScope: its token's descriptor instead.
 int CancelPollFd() noexcept;
+
+// A CancelCheck for work that runs on OTHER threads on behalf of this one (a pull's download
+// threads): CANCELLED `message` once RequestCancel was called or, when this thread is under a
+// CancelScope, once its token is cancelled. The token is captured, not owned: use the check
+// only while the scope lives.
+base::CancelCheck CancelCheckOfThisThread(std::string message);
 
 // The cancellation of ONE build, for a process running several (latchkeyd): Cancel() stops
 // only the builds running under a CancelScope that names this token; the process-wide

@@ -9,6 +9,9 @@ namespace latchkey::image {
 
 namespace {
 
+constexpr const char* kCompressionOnly =
+    "compression applies to the oci and oci-layout types and to pushed images (push=true) only";
+
 Result<ExportSpec> Parse(std::string_view spec, bool build) {
   auto bad = [&](const std::string& why) {
     return InvalidArgumentError("invalid -o \"" + std::string(spec) + "\": " + why);
@@ -94,8 +97,12 @@ Result<ExportSpec> Parse(std::string_view spec, bool build) {
     out.push = push;
   }
   if (have_type && out.type == ExportType::kImage) {
-    // A push sends gzip layers (the default media type); other compressions are not offered.
-    if (have_compression) return bad("compression applies to the oci and oci-layout types only");
+    // The store keeps layers uncompressed: compression only shapes what a push sends.
+    if (have_compression && !out.push) return bad(kCompressionOnly);
+    if (!level_text.empty()) {
+      Status st = CheckCompressionLevel(out.compression.compression, out.compression.level);
+      if (!st.ok()) return bad(st.message());
+    }
     return out;
   }
   if (!have_type) {
@@ -104,9 +111,7 @@ Result<ExportSpec> Parse(std::string_view spec, bool build) {
         "type=local,dest=DIR)");
   }
   if (out.dest.empty()) return bad("missing dest=");
-  if (have_compression && out.type == ExportType::kLocal) {
-    return bad("compression applies to the oci and oci-layout types only");
-  }
+  if (have_compression && out.type == ExportType::kLocal) return bad(kCompressionOnly);
   if (!level_text.empty()) {
     Status st = CheckCompressionLevel(out.compression.compression, out.compression.level);
     if (!st.ok()) return bad(st.message());

@@ -66,7 +66,7 @@ TEST(ExportSpec, BuildOutputsAddImageAndRegistry) {
             "type=registry");
   EXPECT_EQ(ParseBuildOutputSpec("type=image,compression=zstd").status().message(),
             "invalid -o \"type=image,compression=zstd\": compression applies to the oci and "
-            "oci-layout types only");
+            "oci-layout types and to pushed images (push=true) only");
   EXPECT_EQ(ParseBuildOutputSpec("type=image,bogus=1").status().message(),
             "invalid -o \"type=image,bogus=1\": unknown key \"bogus\" (want type, dest, name, "
             "push, compression, compression-level or force-compression)");
@@ -118,7 +118,33 @@ TEST(ExportSpec, CompressionErrors) {
             "specified for force-compression");
   EXPECT_EQ(ParseExportSpec("type=local,dest=d,compression=zstd").status().message(),
             "invalid -o \"type=local,dest=d,compression=zstd\": compression applies to the oci "
-            "and oci-layout types only");
+            "and oci-layout types and to pushed images (push=true) only");
+  EXPECT_EQ(ParseBuildOutputSpec("type=registry,name=r.test/a:1,compression=gzip,"
+                                 "compression-level=10")
+                .status()
+                .message(),
+            "invalid -o \"type=registry,name=r.test/a:1,compression=gzip,compression-level=10\": "
+            "compression-level 10 is out of range for gzip (0..9)");
+}
+
+// buildx's keys shape what a push sends: type=image,push=true and type=registry take them.
+TEST(ExportSpec, PushedImagesTakeCompression) {
+  auto z = ParseBuildOutputSpec(
+      "type=image,name=r.test/a:1,push=true,compression=zstd,compression-level=5,"
+      "force-compression=true");
+  ASSERT_TRUE(z.ok()) << z.status().message();
+  EXPECT_TRUE(z->push);
+  EXPECT_EQ(z->compression.compression, Compression::kZstd);
+  EXPECT_EQ(z->compression.level, 5);
+  EXPECT_TRUE(z->compression.force);
+  auto r = ParseBuildOutputSpec("compression=uncompressed,type=registry,name=r.test/a:1");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->push);
+  EXPECT_EQ(r->compression.compression, Compression::kUncompressed);
+  // push=false written after the compression key still refuses it.
+  EXPECT_EQ(ParseBuildOutputSpec("type=image,compression=zstd,push=false").status().message(),
+            "invalid -o \"type=image,compression=zstd,push=false\": compression applies to the "
+            "oci and oci-layout types and to pushed images (push=true) only");
 }
 
 TEST(HumanSize, DockerStyle) {

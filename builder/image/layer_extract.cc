@@ -33,13 +33,6 @@ Result<ExtractResult> ExtractLayerTo(const std::string& layer_path, const std::s
   LK_RETURN_IF_ERROR(base::PollCancel(options.cancel));
   UniqueFd fd(::open(layer_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return ErrnoStatus("open", layer_path, errno).WithPrefix("extract layer");
-  unsigned char magic[4] = {0, 0, 0, 0};
-  ssize_t m = ::pread(fd.get(), magic, sizeof magic, 0);
-  if (m < 0) return ErrnoStatus("read", layer_path, errno).WithPrefix("extract layer");
-  if (m == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd) {
-    return UnimplementedError(prefix +
-                              ": zstd-compressed layers are not supported; use tar+gzip layers");
-  }
   UniqueFd root(::open(dest.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root.valid()) return ErrnoStatus("open destination", dest, errno).WithPrefix(prefix);
 

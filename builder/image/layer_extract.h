@@ -56,8 +56,8 @@ struct ExtractResult {
   std::vector<std::string> skipped_devices;  // "/dev/mem": devices not created (skip_devices)
 };
 
-// Unpacks the layer file at `layer_path` (gzip-compressed or plain tar; zstd is rejected with a
-// clear message) into the existing directory `dest`. Errors are prefixed
+// Unpacks the layer file at `layer_path` (a plain, gzip- or zstd-compressed tar: layer_stream.h)
+// into the existing directory `dest`. Errors are prefixed
 // "extract layer <layer_path>: " and name the entry, e.g.
 // `extract layer /x: entry "a/b": hardlink target "c" is not in the layer`.
 Result<ExtractResult> ExtractLayerTo(const std::string& layer_path, const std::string& dest,

@@ -16,8 +16,12 @@ bool HasGzipMagic(const unsigned char* head, size_t n) {
   return n >= 2 && head[0] == 0x1f && head[1] == 0x8b;
 }
 
+bool HasZstdMagic(const unsigned char* head, size_t n) {
+  return n >= 4 && head[0] == 0x28 && head[1] == 0xb5 && head[2] == 0x2f && head[3] == 0xfd;
+}
+
 Result<std::unique_ptr<LayerStream>> LayerStream::Open(UniqueFd fd, std::string path, bool hash) {
-  unsigned char magic[2] = {0, 0};
+  unsigned char magic[4] = {0, 0, 0, 0};
   ssize_t m;
   do {
     m = ::pread(fd.get(), magic, sizeof magic, 0);
@@ -28,6 +32,11 @@ Result<std::unique_ptr<LayerStream>> LayerStream::Open(UniqueFd fd, std::string 
   if (gzip) {
     if (inflateInit2(&s->zs_, 15 + 16) != Z_OK) return InternalError("cannot initialise zlib");
     s->zlib_ready_ = true;
+  } else if (HasZstdMagic(magic, static_cast<size_t>(m))) {
+    s->zds_ = ZSTD_createDStream();
+    if (s->zds_ == nullptr || ZSTD_isError(ZSTD_initDStream(s->zds_))) {
+      return InternalError("cannot initialise zstd");
+    }
   }
   return s;
 }
@@ -48,6 +57,7 @@ LayerStream::LayerStream(UniqueFd fd, bool gzip, std::string path, bool hash)
 
 LayerStream::~LayerStream() {
   if (zlib_ready_) inflateEnd(&zs_);
+  if (zds_ != nullptr) ZSTD_freeDStream(zds_);
 }
 
 ssize_t LayerStream::Produced(size_t n) {
@@ -58,6 +68,7 @@ ssize_t LayerStream::Produced(size_t n) {
 ssize_t LayerStream::Read(const void** buf) {
   if (!error_.ok()) return -1;
   *buf = out_.data();
+  if (zds_ != nullptr) return ReadZstd();
   if (!gzip_) {
     ssize_t n = ReadRaw(out_.data(), out_.size());
     return n <= 0 ? n : Produced(static_cast<size_t>(n));
@@ -95,6 +106,32 @@ ssize_t LayerStream::Read(const void** buf) {
     if (produced > 0) return Produced(produced);
     if (in_eof_ && zs_.avail_in == 0 && !stream_end_) {
       return Fail(DataLossError("gzip data is truncated"));
+    }
+  }
+}
+
+ssize_t LayerStream::ReadZstd() {
+  for (;;) {
+    if (zin_.pos == zin_.size && !in_eof_) {
+      ssize_t n = ReadRaw(in_.data(), in_.size());
+      if (n < 0) return -1;
+      if (n == 0) in_eof_ = true;
+      zin_ = {in_.data(), static_cast<size_t>(n), 0};
+    }
+    // Called with no input too: libzstd may still hold output of the last frame.
+    ZSTD_outBuffer out = {out_.data(), out_.size(), 0};
+    const size_t consumed_before = zin_.pos;
+    size_t rc = ZSTD_decompressStream(zds_, &out, &zin_);
+    if (ZSTD_isError(rc)) {
+      return Fail(DataLossError(std::string("zstd data is corrupt: ") + ZSTD_getErrorName(rc)));
+    }
+    // 0: the frame is complete and flushed. A call that moved nothing answers with the next
+    // frame's header size, which says nothing about the frame before.
+    if (out.pos > 0 || zin_.pos != consumed_before) zstd_in_frame_ = rc != 0;
+    if (out.pos > 0) return Produced(out.pos);
+    if (in_eof_ && zin_.pos == zin_.size) {
+      if (zstd_in_frame_) return Fail(DataLossError("zstd data is truncated"));
+      return 0;
     }
   }
 }

@@ -4,9 +4,11 @@
 // A gzip blob (magic 1f 8b) is inflated here with zlib, which checks every member's CRC-32 and
 // length -- libarchive's own gzip filter does not verify the trailer, so a corrupt or truncated
 // layer would otherwise be read as silently wrong bytes. Concatenated gzip members are read in
-// turn; anything after the last member must itself be a gzip member. Any other blob is passed
-// through unchanged (a tar, or a compression libarchive may decode itself). With hashing on,
-// the bytes are hashed as stored (the blob digest) and as produced (the diff_id).
+// turn; anything after the last member must itself be a gzip member. A zstd blob (magic 28 b5
+// 2f fd) is decompressed with libzstd, which checks each frame's checksum when the frame has
+// one; frames may follow each other (and skippable frames are skipped), and a blob that ends
+// inside a frame is truncated. Any other blob is passed through unchanged (a plain tar). With
+// hashing on, the bytes are hashed as stored (the blob digest) and as produced (the diff_id).
 //
 // Thread-safety: one stream, one thread.
 #ifndef LATCHKEY_BUILDER_IMAGE_LAYER_STREAM_H_
@@ -15,6 +17,7 @@
 #include <archive.h>
 #include <sys/types.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include <memory>
 #include <string>
@@ -38,10 +41,12 @@ class LayerStream {
   LayerStream& operator=(const LayerStream&) = delete;
 
   bool gzip() const { return gzip_; }
+  bool zstd() const { return zds_ != nullptr; }
 
   // Places up to 64 KiB of (decompressed) bytes at *buf, valid until the next call. Returns
   // their number, 0 at the end of the blob, or -1 on error (see error()): "read <path>:
-  // <strerror>", DATA_LOSS "gzip data is corrupt: <zlib message>" or "gzip data is truncated".
+  // <strerror>", DATA_LOSS "gzip data is corrupt: <zlib message>", "gzip data is truncated",
+  // "zstd data is corrupt: <libzstd message>" or "zstd data is truncated".
   ssize_t Read(const void** buf);
   // Reads whatever is left (so the last gzip trailer is checked and everything is hashed);
   // returns the first error.
@@ -56,6 +61,7 @@ class LayerStream {
  private:
   LayerStream(UniqueFd fd, bool gzip, std::string path, bool hash);
   ssize_t ReadRaw(char* p, size_t n);
+  ssize_t ReadZstd();
   ssize_t Produced(size_t n);
   ssize_t Fail(Status s);
 
@@ -66,6 +72,9 @@ class LayerStream {
   bool hash_;
   std::vector<char> in_, out_;
   z_stream zs_ = {};
+  ZSTD_DStream* zds_ = nullptr;  // set for a zstd blob
+  ZSTD_inBuffer zin_ = {nullptr, 0, 0};
+  bool zstd_in_frame_ = false;  // libzstd's last answer: a frame is not finished
   bool in_eof_ = false;
   bool stream_end_ = false;
   Status error_;
@@ -74,6 +83,8 @@ class LayerStream {
 
 // True when the first bytes of a blob are gzip's magic number.
 bool HasGzipMagic(const unsigned char* head, size_t n);
+// True when the first bytes of a blob are zstd's frame magic number.
+bool HasZstdMagic(const unsigned char* head, size_t n);
 
 // libarchive's read callback over a LayerStream passed as the client data:
 // archive_read_open(a, &stream, nullptr, ArchiveReadLayerStream, nullptr). A failed Read is

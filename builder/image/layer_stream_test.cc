@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include <fstream>
 #include <string>
@@ -20,6 +21,16 @@ std::string Gzip(const std::string& data) {
   deflate(&zs, Z_FINISH);
   out.resize(zs.total_out);
   deflateEnd(&zs);
+  return out;
+}
+
+std::string Zstd(const std::string& data, bool checksum) {
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, checksum ? 1 : 0);
+  std::string out(ZSTD_compressBound(data.size()), '\0');
+  size_t n = ZSTD_compress2(c, out.data(), out.size(), data.data(), data.size());
+  ZSTD_freeCCtx(c);
+  out.resize(ZSTD_isError(n) ? 0 : n);
   return out;
 }
 
@@ -82,6 +93,36 @@ TEST_F(LayerStreamTest, TruncatedAndCorruptGzipAreDataLoss) {
   auto j = LayerStream::OpenFile(Write("j.gz", blob + "junk"), false);
   ASSERT_TRUE(j.ok());
   EXPECT_EQ(ReadAll(**j), "error: DATA_LOSS: gzip data is corrupt: incorrect header check");
+}
+
+TEST_F(LayerStreamTest, DecompressesZstdFramesAndHashesBothForms) {
+  std::string data;
+  for (int i = 0; i < 300000; ++i) data += static_cast<char>('a' + (i * 7919 % 26));
+  std::string blob = Zstd(data.substr(0, 150000), true) + Zstd(data.substr(150000), false);
+  auto s = LayerStream::OpenFile(Write("l.zst", blob), /*hash=*/true);
+  ASSERT_TRUE(s.ok());
+  EXPECT_TRUE((*s)->zstd());
+  EXPECT_FALSE((*s)->gzip());
+  const std::string got = ReadAll(**s);
+  EXPECT_TRUE(got == data) << got.substr(0, 80);
+  EXPECT_EQ((*s)->Digest(), Sha256Digest(blob));
+  EXPECT_EQ((*s)->DiffId(), Sha256Digest(data));
+}
+
+TEST_F(LayerStreamTest, TruncatedAndCorruptZstdAreDataLoss) {
+  std::string blob = Zstd(std::string(5000, 'y'), true);
+  auto t = LayerStream::OpenFile(Write("t.zst", blob.substr(0, blob.size() - 6)), false);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(ReadAll(**t), "error: DATA_LOSS: zstd data is truncated");
+  std::string bad = blob;
+  bad[bad.size() - 1] ^= 0x55;  // the frame's checksum
+  auto c = LayerStream::OpenFile(Write("c.zst", bad), false);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(ReadAll(**c),
+            "error: DATA_LOSS: zstd data is corrupt: Restored data doesn't match checksum");
+  auto j = LayerStream::OpenFile(Write("j.zst", blob + "junk"), false);
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ(ReadAll(**j), "error: DATA_LOSS: zstd data is corrupt: Unknown frame descriptor");
 }
 
 TEST_F(LayerStreamTest, MissingFileNamesIt) {

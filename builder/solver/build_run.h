@@ -208,7 +208,8 @@ class BuildRun {
   Status ScanFinal(const frontend::ImageConfig& config, const StageResult& target);
   Status Export(const image::Image& img, BuildResult& result);
   // Pushes `img` as `ref` through req_.pusher, with its lines on vertex `v` (export.cc).
-  Status PushImage(int v, const image::ImageRef& ref, const image::Image& img, BuildResult& result);
+  Status PushImage(int v, const image::ImageRef& ref, const image::OutputCompression& compression,
+                   const image::Image& img, BuildResult& result);
   Result<image::Image> EmitImage(const image::Image& img, const image::ExportSpec& out, int vertex);
   Status Fail(int vertex, const std::string& name, int line, int end_line, Status st);
   std::string Created() const {

@@ -137,11 +137,18 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
   }
   // -t and type=image outputs share one "exporting to image" vertex, as in BuildKit: every
   // name is tagged in the store, then the names of push=true outputs are pushed.
-  std::vector<image::ImageRef> names, push_names;
+  std::vector<image::ImageRef> names;
+  std::vector<std::pair<image::ImageRef, image::OutputCompression>> push_names;
   auto add = [](std::vector<image::ImageRef>& v, const image::ImageRef& r) {
     for (const auto& x : v)
       if (x == r) return;
     v.push_back(r);
+  };
+  // A name pushed by several outputs is pushed once, as the first of them asks.
+  auto add_push = [&push_names](const image::ImageRef& r, const image::OutputCompression& c) {
+    for (const auto& x : push_names)
+      if (x.first == r) return;
+    push_names.emplace_back(r, c);
   };
   for (const auto& t : req_.tags) {
     LK_ASSIGN_OR_RETURN(image::ImageRef ref, image::ParseImageRef(t));
@@ -159,7 +166,7 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
       return InvalidArgumentError("tag is needed when pushing to registry");
     for (const auto& r : these) {
       add(names, r);
-      if (out.push) add(push_names, r);
+      if (out.push) add_push(r, out.compression);
     }
   }
   if (!names.empty()) {
@@ -171,7 +178,9 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
         progress_.Note(v, "naming to " + ref.ToString() + " done");
         result.tags.push_back(ref.ToString());
       }
-      for (const auto& ref : push_names) LK_RETURN_IF_ERROR(PushImage(v, ref, img, result));
+      for (const auto& [ref, compression] : push_names) {
+        LK_RETURN_IF_ERROR(PushImage(v, ref, compression, img, result));
+      }
       return Status::OK();
     }));
   }
@@ -231,7 +240,8 @@ namespace latchkey::build {
 
 // One push on the "exporting to image" vertex, with BuildKit's lines: "pushing layers", one
 // line per blob, "pushing layers <s> done", "pushing manifest for REF@DIGEST <s> done".
-Status BuildRun::PushImage(int v, const image::ImageRef& ref, const image::Image& img,
+Status BuildRun::PushImage(int v, const image::ImageRef& ref,
+                           const image::OutputCompression& compression, const image::Image& img,
                            BuildResult& result) {
   if (req_.pusher == nullptr) {
     return FailedPreconditionError("cannot push " + ref.FullString() +
@@ -246,7 +256,7 @@ Status BuildRun::PushImage(int v, const image::ImageRef& ref, const image::Image
   };
   const auto start = std::chrono::steady_clock::now();
   progress_.Note(v, "pushing layers");
-  auto pushed = req_.pusher->Push(ref, img, store_, [&](const PushEvent& e) {
+  auto pushed = req_.pusher->Push(ref, img, store_, compression, [&](const PushEvent& e) {
     switch (e.kind) {
       case PushEvent::Kind::kStarted:
         return;

@@ -113,6 +113,10 @@ Result<image::Image> BuildRun::PullImage(const std::string& as_written, const im
       req_.puller->Pull(ref, platform, store_, [&notes](const PullEvent& e) { notes(e); });
   if (!pulled.ok()) {
     const Status& st = pulled.status();
+    if (st.code() == StatusCode::kCancelled) {
+      progress_.Error(vertex, st.message());
+      return st;
+    }
     std::string msg =
         as_written + ": failed to resolve source metadata for " + full + ": " + st.message();
     if (Unreachable(st)) {

@@ -27,8 +27,10 @@ const std::string kPushed = "sha256:" + std::string(64, 'a');
 class FakePusher : public ImagePusher {
  public:
   Result<PushedImage> Push(const image::ImageRef& name, const image::Image& img,
-                           image::ImageStore& store, const PushProgressFn& progress) override {
+                           image::ImageStore& store, const image::OutputCompression& compression,
+                           const PushProgressFn& progress) override {
     names.push_back(name.FullString());
+    compressions.push_back(compression);
     if (!error.ok()) return error;
     EXPECT_TRUE(store.blobs().Has(img.manifest_digest));
     if (progress) {
@@ -41,6 +43,7 @@ class FakePusher : public ImagePusher {
     return PushedImage{kPushed, "application/vnd.oci.image.manifest.v1+json", 400};
   }
   std::vector<std::string> names;
+  std::vector<image::OutputCompression> compressions;
   Status error;
 };
 
@@ -113,6 +116,21 @@ TEST_F(ImagePushTest, RegistryTypePushesEveryTagAndImageWithoutPushOnlyTags) {
   EXPECT_TRUE(pusher_.names.empty());
   EXPECT_TRUE(Tagged("reg.test/c:3"));
   EXPECT_TRUE(tag_only->pushed.digest.empty());
+}
+
+// Each pushed name goes with its own output's compression= keys; --push / a plain push gets
+// gzip at the default level.
+TEST_F(ImagePushTest, EachPushCarriesItsOutputsCompression) {
+  auto r = Run(Request({"type=registry,name=reg.test/z:1,compression=zstd,compression-level=9",
+                        "type=image,name=reg.test/g:1,push=true",
+                        "type=image,name=reg.test/z:1,push=true,compression=uncompressed"}));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(pusher_.names, (std::vector<std::string>{"reg.test/z:1", "reg.test/g:1"}));
+  EXPECT_EQ(pusher_.compressions[0].compression, image::Compression::kZstd);
+  EXPECT_EQ(pusher_.compressions[0].level, 9);
+  EXPECT_EQ(pusher_.compressions[1].compression, image::Compression::kGzip);
+  EXPECT_EQ(pusher_.compressions[1].level, -1);
+  EXPECT_FALSE(pusher_.compressions[1].force);
 }
 
 TEST_F(ImagePushTest, FailedPushFailsTheBuildWithTheRegistryText) {

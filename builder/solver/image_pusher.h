@@ -16,6 +16,7 @@
 #include "builder/image/image_ref.h"
 #include "builder/image/image_store.h"
 #include "builder/image/oci_image.h"
+#include "builder/image/output_image.h"
 #include "latchkey/status.h"
 
 namespace latchkey::build {
@@ -48,11 +49,15 @@ struct PushedImage {
 class ImagePusher {
  public:
   virtual ~ImagePusher() = default;
-  // Pushes `image` (its blobs in `store`) to `name` (its registry, repository and tag).
-  // `progress` (may be empty) receives the push's events. Errors carry the registry client's
-  // text, which names the registry host and never a credential (docs/registry.md).
+  // Pushes `image` (its blobs in `store`) to `name` (its registry, repository and tag), its
+  // layers compressed as `compression` says (the output's compression= keys; the store keeps
+  // them uncompressed). `progress` (may be empty) receives the push's events. Errors carry the
+  // registry client's text, which names the registry host and never a credential
+  // (docs/registry.md).
   virtual Result<PushedImage> Push(const image::ImageRef& name, const image::Image& image,
-                                   image::ImageStore& store, const PushProgressFn& progress) = 0;
+                                   image::ImageStore& store,
+                                   const image::OutputCompression& compression,
+                                   const PushProgressFn& progress) = 0;
 };
 
 }  // namespace latchkey::build

@@ -114,4 +114,4 @@ bad "type=oci,dest=$W/x.tar,compression-level=fast" "non-int value fast specifie
 bad "type=oci,dest=$W/x.tar,compression-level=10" "compression-level 10 is out of range for gzip (0..9)"
 bad "type=oci,dest=$W/x.tar,compression=zstd,compression-level=22" "compression-level 22 is out of range for zstd (1..19)"
 bad "type=oci,dest=$W/x.tar,force-compression=yes" "non-bool value yes specified for force-compression"
-bad "type=local,dest=$W/x,compression=gzip" "compression applies to the oci and oci-layout types only"
+bad "type=local,dest=$W/x,compression=gzip" "compression applies to the oci and oci-layout types and to pushed images (push=true) only"

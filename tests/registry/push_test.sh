@@ -23,6 +23,13 @@ H1=$reg1_HOST
 H2=$reg2_HOST
 LOG1=$REGLOGS/reg1.log
 since() { tail -n +"$(($1 + 1))" "$LOG1"; }  # since MARK: access log lines after MARK
+# settle MARK TEXT: waits (up to 10 s) until the access log has TEXT after MARK. The registry
+# writes a request's line after it has answered, so lines read right after the client is done
+# may not be there yet; waiting for the push's last request (its manifest PUT) settles them all.
+settle() {
+  for i in $(seq 1 100); do since "$1" | grep -qF -- "$2" && return 0; sleep 0.1; done
+  fail "the registry's access log has no \"$2\" after line $1"
+}
 
 # --- A build that pushes ----------------------------------------------------------------------
 make_busybox_rootfs "$W/rootfs"
@@ -53,6 +60,7 @@ printf 'FROM base:1\nRUN echo two > /two\n' > "$ctx2/Dockerfile"
 build_ok -t "$H1/app:2" "$ctx2"
 mark=$(wc -l < "$LOG1")
 lk_ok push "$H1/app:2"
+settle "$mark" "PUT /v2/app/manifests/2"
 expect_file_contains "$PLAIN_OUT" "The push refers to repository [$H1/app]" "latchkey push"
 expect_file_contains "$PLAIN_OUT" "$base_layer already exists" "the base layer is in the repository"
 since "$mark" | grep -q "\"HEAD /v2/app/blobs/$base_layer HTTP/1.1\" 200" ||
@@ -65,6 +73,7 @@ expect_eq "$(skopeo_ inspect --tls-verify=false "docker://$H1/app:2" | jq -r .Di
 
 mark=$(wc -l < "$LOG1")
 build_ok -o "type=image,name=$H1/team/other:1,push=true" "$ctx2"
+settle "$mark" "PUT /v2/team/other/manifests/1"
 since "$mark" | grep -q "POST /v2/team/other/blobs/uploads/?mount=${base_layer/:/%3A}&from=app HTTP/1.1\" 201" ||
   fail "the base layer was not mounted from app: $(since "$mark" | grep POST | head -3)"
 since "$mark" | grep "PUT /v2/team/other/blobs/uploads/" | grep -q "digest=${base_layer/:/%3A}" &&
@@ -77,6 +86,7 @@ printf 'FROM base:1\nRUN head -c 400000 /dev/urandom > /c\n' > "$ctx3/Dockerfile
 build_ok -t "$H1/chunky:1" "$ctx3"
 mark=$(wc -l < "$LOG1")
 lk_ok push --chunk-size 100000 "$H1/chunky:1"
+settle "$mark" "PUT /v2/chunky/manifests/1"
 since "$mark" | grep -q '"PATCH /v2/chunky/blobs/uploads/' || fail "no PATCH in a chunked push"
 chunky=$(awk '/^1: digest: /{print $3}' "$PLAIN_OUT")
 expect_eq "$(skopeo_ inspect --tls-verify=false "docker://$H1/chunky:1" | jq -r .Digest)" "$chunky" \
