@@ -1,7 +1,9 @@
 // `latchkey login REGISTRY [-u USER] [--password-stdin]` and `latchkey logout REGISTRY`:
 // Docker's login and logout on Docker's config.json ($DOCKER_CONFIG/config.json, else
-// ~/.docker/config.json) and its credential helpers (cli/registry_login.h). The login is
-// verified against the registry before it is stored. Exit codes: 0 done, 1 failed
+// ~/.docker/config.json) and its credential helpers (cli/registry_login.h), or in latchkey's
+// encrypted store when the host's `registries:` entry takes its credential from the store
+// provider (cli/registry_login_store.h). The login is verified against the registry before it
+// is stored. Exit codes: 0 done, 1 failed
 // (`error: <message>`), 2 usage.
 #include <unistd.h>
 
@@ -15,9 +17,12 @@
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
 #include "cli/registry_login.h"
+#include "cli/registry_login_store.h"
+#include "cli/store_setup.h"
 #include "registry/curl_transport.h"
 #include "secure/docker_config.h"
 #include "store/secret_io.h"
+#include "store/store_cli.h"
 
 namespace latchkey::cli {
 namespace {
@@ -103,9 +108,20 @@ int RunLogin(const CommandContext& ctx, LoginFlags f) {
   if (!config.ok()) return Fail(config.status());
   auto transport = registry::CurlTransport::Create();
   if (!transport.ok()) return Fail(transport.status());
+  // Refused before the registry is asked when latchkey could not store it.
+  auto dest = LoginDestinationFor(*config, *host);
+  if (!dest.ok()) return Fail(dest.status());
   TypedCredential credential(f.username, std::move(password));
   if (Status st = VerifyLogin(**transport, *config, *host, credential); !st.ok()) return Fail(st);
-  if (Status st = StoreLogin(DockerConfigPath(), *host, credential, std::cerr); !st.ok()) {
+  if (dest->kind == LoginDestination::kEncryptedStore) {
+    store::StoreLocation loc;
+    if (Status st = ResolveStoreLocation(ctx.global, &loc); !st.ok()) return Fail(st);
+    auto s = store::OpenStoreForCommand(loc);
+    if (!s.ok()) return Fail(s.status());
+    auto stored = StoreLoginInStore(**s, dest->ref, *host, credential);
+    if (!stored.ok()) return Fail(stored.status());
+    std::cout << "Stored in the encrypted store " << loc.store_path << " as " << *stored << "\n";
+  } else if (Status st = StoreLogin(DockerConfigPath(), *host, credential, std::cerr); !st.ok()) {
     return Fail(st);
   }
   std::cout << "Login Succeeded\n";
@@ -116,6 +132,18 @@ int RunLogout(const CommandContext& ctx, const std::string& server) {
   if (Status st = InitProcess(ctx.global); !st.ok()) return Fail(st);
   auto host = HostOf(server);
   if (!host.ok()) return FailFlags(host.status());
+  auto config = LoadProcessConfig(ctx.global);
+  if (!config.ok()) return Fail(config.status());
+  auto dest = LoginDestinationFor(*config, *host);
+  if (!dest.ok()) return Fail(dest.status());
+  if (dest->kind == LoginDestination::kEncryptedStore) {
+    store::StoreLocation loc;
+    if (Status st = ResolveStoreLocation(ctx.global, &loc); !st.ok()) return Fail(st);
+    auto s = store::OpenStoreForCommand(loc);
+    if (!s.ok()) return Fail(s.status());
+    if (Status st = LogoutFromStore(**s, dest->ref, *host, std::cout); !st.ok()) return Fail(st);
+    return kExitOk;
+  }
   if (Status st = Logout(DockerConfigPath(), *host, std::cout, std::cerr); !st.ok()) {
     return Fail(st);
   }

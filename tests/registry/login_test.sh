@@ -112,6 +112,38 @@ expect_eq "$(printf '%s' "$H" | docker-credential-pass get)" "{\"ServerURL\":\"$
 expect_eq "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["auths"])' "$DOCKER_CONFIG/config.json")" \
   "{}" "auths after a helper logout"
 
+# --- registries: {H: {provider: store}}: the login goes into latchkey's encrypted store --------
+cp "$DOCKER_CONFIG/config.json" "$W/config-before-store.json"
+write_config "registries: {\"$H\": {provider: store, ref: ci-reg}}
+policy: {rules: [{name: registry-from-store, kind: registry, host: \"$H\", allow: true, reason: CI pushes}]}"
+lk_ok store init
+lk_ok login "$H" -u alice --password-stdin <<< "$CANARY"
+expect_eq "$(cat "$PLAIN_OUT")" "Stored in the encrypted store $STATE/store/secrets.db as ci-reg@1
+Login Succeeded" "login into the encrypted store"
+cmp -s "$DOCKER_CONFIG/config.json" "$W/config-before-store.json" || fail "a store login changed config.json"
+lk_ok secret inspect ci-reg
+grep -q '"latchkey.registry": "'"$H"'"' "$PLAIN_OUT" || fail "the login's secret has no latchkey.registry label: $(cat "$PLAIN_OUT")"
+# The broker serves it to a push: an image pushed with the stored login.
+make_busybox_rootfs "$W/rootfs"
+lk_ok image import --rootfs "$W/rootfs" -t "$H/stored/app:1"
+lk_ok push "$H/stored/app:1"
+expect_file_contains "$PLAIN_OUT" "pushing manifest for $H/stored/app:1@" "a push with the login from the store"
+lk_ok login "$H" -u alice --password-stdin <<< "$CANARY"
+expect_eq "$(head -n 1 "$PLAIN_OUT")" "Stored in the encrypted store $STATE/store/secrets.db as ci-reg@2" \
+  "a second login is a new version"
+lk_ok logout "$H"
+expect_eq "$(cat "$PLAIN_OUT")" "Removing login credentials for $H" "logout from the store"
+lk secret inspect ci-reg
+[ "$RC" -eq 1 ] || fail "the secret is still there after logout (secret inspect exited $RC)"
+lk_ok logout "$H"
+expect_eq "$(cat "$PLAIN_OUT")" "Not logged in to $H" "a second logout from the store"
+# A provider latchkey cannot write to is refused before the registry is asked.
+write_config "registries: {\"$H\": {provider: file, ref: /etc/latchkey/reg.json}}"
+lk login "$H" -u alice --password-stdin <<< "$CANARY"
+[ "$RC" -eq 1 ] || fail "a login for a file-provided host exited $RC"
+expect_contains "$(tail -n 1 "$PLAIN_ERR")" "error: registries: entry for $H ($W/latchkey.yaml:" "login refused for a file provider"
+expect_contains "$(tail -n 1 "$PLAIN_ERR")" ") takes the credential from provider \"file\" (/etc/latchkey/reg.json); latchkey login stores into the encrypted store (provider: store) or Docker's configuration (no provider, or provider: dockerconfig): update that source yourself" "login refused for a file provider"
+
 # --- The canary went nowhere it should not -------------------------------------------------
 expect_file_lacks "$ALL" "$CANARY" "latchkey output"
 for f in "$REGLOGS"/*.log; do expect_file_lacks "$f" "$CANARY" "$f"; done
