@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "base/errno_status.h"
-#include "base/file.h"
 #include "base/unix_address.h"
 
 namespace latchkey::executor {
@@ -27,18 +27,30 @@ Result<base::UniqueFd> ConnectUnixSocket(const std::string& path) {
   return fd;
 }
 
+bool SendAll(int fd, const char* data, size_t size) {
+  size_t off = 0;
+  while (off < size) {
+    ssize_t n = ::send(fd, data + off, size - off, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
 void CopyBothWays(int a, int b, int stop_fd) {
-  bool a_open = true, b_open = true;
   char buf[16384];
+  bool a_open = true, b_open = true;
   while (a_open || b_open) {
     pollfd fds[3] = {
         {a_open ? a : -1, POLLIN, 0}, {b_open ? b : -1, POLLIN, 0}, {stop_fd, POLLIN, 0}};
     if (::poll(fds, 3, -1) < 0) {
       if (errno == EINTR) continue;
-      return;
+      break;
     }
-    if (fds[2].revents) return;
-    for (int i = 0; i < 2; ++i) {
+    if (fds[2].revents) break;
+    bool failed = false;
+    for (int i = 0; i < 2 && !failed; ++i) {
       if (!fds[i].revents) continue;
       int from = i == 0 ? a : b;
       int to = i == 0 ? b : a;
@@ -49,9 +61,11 @@ void CopyBothWays(int a, int b, int stop_fd) {
         ::shutdown(to, SHUT_WR);
         continue;
       }
-      if (!base::WriteAll(to, buf, static_cast<size_t>(n), "ssh forward").ok()) return;
+      failed = !SendAll(to, buf, static_cast<size_t>(n));
     }
+    if (failed) break;
   }
+  ::explicit_bzero(buf, sizeof buf);  // agent traffic is key material
 }
 
 Result<std::string> LocalAgentDialer::SocketOf(const std::string& id) const {

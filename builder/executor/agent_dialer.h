@@ -53,6 +53,10 @@ class LocalAgentDialer final : public AgentDialer {
 // Connects to the unix socket `path`; the OS error as "connect <path>: <strerror>".
 Result<base::UniqueFd> ConnectUnixSocket(const std::string& path);
 
+// Writes all of `data` to the socket `fd`; false when it is closed or fails (never SIGPIPE: the
+// peer may close first).
+bool SendAll(int fd, const char* data, size_t size);
+
 // Copies `a` <-> `b` until both directions ended (EOF on one side is passed on to the other as
 // shutdown(SHUT_WR)) or `stop_fd` becomes readable. Neither descriptor is closed here.
 void CopyBothWays(int a, int b, int stop_fd);
