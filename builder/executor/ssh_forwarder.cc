@@ -59,6 +59,7 @@ void SshForwarder::Stop() {
   }
   if (stop_write_.valid()) stop_write_.reset();  // EOF wakes every poll on stop_read_
   if (acceptor_.joinable()) acceptor_.join();
+  listen_fd_.reset();  // connections not accepted yet are refused, not left hanging
   std::list<Connection> connections;
   {
     std::lock_guard<std::mutex> lock(mu_);
