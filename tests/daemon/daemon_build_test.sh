@@ -17,6 +17,9 @@
 #   8. SIGHUP reaches builds: a policy rule added by a reload refuses the next build's secret,
 #      and removing it again lets the build through (a build's session opens on the daemon's
 #      BrokerHost); the build's records carry the peer object;
+#   7c. --ssh: a real ssh-agent of the client reached by the daemon's step over the session
+#      (its key listed); an unknown required id fails as in embedded mode, an optional one is
+#      skipped;
 #   9. SIGTERM of the daemon mid-build: the build is cancelled at once (its session.close
 #      "cancelled" is signed before the daemon stops; no 5 s grace), the client fails with
 #      "latchkeyd is shutting down: the build was cancelled", exit 1.
@@ -212,6 +215,33 @@ grep -qE '^result 0 sha256:[0-9a-f]{64} [1-9][0-9]*$' "$W/py.out" \
   || { cat "$W/py.out" >&2; fail "python Build: no successful result"; }
 LATCHKEY_HOST=$HOST "$LK" images > "$W/images.txt"
 expect_file_contains "$W/images.txt" "py " "image built by the Python client"
+
+# 7c. --ssh through the daemon: the client's real ssh-agent (a throw-away key), served on the
+# session as moby.sshforward.v1.SSH: the step's `ssh-add -l` lists the key; the socket path never
+# reaches the daemon; an unknown required id fails as in embedded mode; an optional one is skipped.
+fp=$(ssh_agent_with_key agent1)
+shctx=$(new_context shctx)
+ssh_add_tool "$shctx/tool"
+cat > "$shctx/Dockerfile" <<'DF'
+FROM busybox:test
+RUN --mount=type=ssh,id=git --mount=type=bind,target=/t,source=tool /t/ld.so --library-path /t /t/ssh-add -l
+DF
+build_ok --host "$HOST" --no-cache --ssh "git=$W/agent1.sock" "$shctx"
+expect_file_contains "$ERR" "$fp" "the client's agent key listed in the daemon's step"
+expect_file_contains "$W/daemon.log" "ssh agents served by the client: git" "the Build names the ssh ids"
+! grep -rqaF "$W/agent1.sock" "$W/daemon.log" "$DSTATE" || fail "the agent socket path reached the daemon"
+printf 'FROM busybox:test\nRUN --mount=type=ssh,id=deploy,required true\n' > "$W/Dockerfile.sshreq"
+build_fails --ssh "git=$W/agent1.sock" -f "$W/Dockerfile.sshreq" "$shctx"
+cp "$ERR" "$W/embedded-sshreq.err"
+build_fails --host "$HOST" --ssh "git=$W/agent1.sock" -f "$W/Dockerfile.sshreq" "$shctx"
+expect_file_contains "$ERR" 'ERROR: failed to solve: no SSH key "deploy" forwarded from the client' "unknown ssh id"
+diff <(untimed "$W/embedded-sshreq.err") <(untimed "$ERR") > "$W/sshreq.diff" \
+  || { cat "$W/sshreq.diff" >&2; fail "unknown ssh id: output differs between modes"; }
+build_fails --host "$HOST" -f "$W/Dockerfile.sshreq" "$shctx"
+expect_file_contains "$ERR" 'no SSH key "deploy" forwarded from the client' "ssh mount without --ssh"
+printf 'FROM busybox:test\nRUN --mount=type=ssh,id=deploy test ! -e /run/buildkit/ssh_agent.0 && echo optional-skipped\n' > "$W/Dockerfile.sshopt"
+build_ok --host "$HOST" --no-cache --ssh "git=$W/agent1.sock" -f "$W/Dockerfile.sshopt" "$shctx"
+expect_file_contains "$ERR" "optional-skipped" "an optional ssh mount of an unknown id is skipped"
 
 # 8. SIGHUP reaches builds.
 expect_eq "$(jq -r '.peer.transport + " " + (.peer.uid | tostring)' "$W/fetch.rec")" "unix $(id -u)" \
