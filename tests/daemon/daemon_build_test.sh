@@ -242,6 +242,18 @@ expect_file_contains "$ERR" 'no SSH key "deploy" forwarded from the client' "ssh
 printf 'FROM busybox:test\nRUN --mount=type=ssh,id=deploy test ! -e /run/buildkit/ssh_agent.0 && echo optional-skipped\n' > "$W/Dockerfile.sshopt"
 build_ok --host "$HOST" --no-cache --ssh "git=$W/agent1.sock" -f "$W/Dockerfile.sshopt" "$shctx"
 expect_file_contains "$ERR" "optional-skipped" "an optional ssh mount of an unknown id is skipped"
+# The wire: a Python session server written from BuildKit's ssh.proto serves the agent under a
+# non-default id, found only through ForwardAgent's metadata key "buildkit.ssh.id".
+fp_hash=$(awk '{print $2}' <<<"$fp")
+printf 'FROM busybox:test\nRUN --mount=type=ssh,id=git,required --mount=type=bind,target=/t,source=tool sh -c "/t/ld.so --library-path /t /t/ssh-add -l | grep -qF %s"\n' \
+  "$fp_hash" > "$shctx/Dockerfile.py"
+timeout 50 /usr/bin/python3 "$(dirname "$0")/buildkit_session.py" --api-dir "${LATCHKEY_SOURCE_DIR:?}/api" \
+  --daemon "$HOST" --work-dir "$W/py" --session-id 0123456789abcdef0123456789abcde5 \
+  --ssh "git=$W/agent1.sock" --context "$shctx" --build "$shctx/Dockerfile.py" > "$W/pyssh.out" 2>&1 \
+  || { cat "$W/pyssh.out" >&2; dlog_fail "python ssh session failed"; }
+grep -qE '^result 0 sha256:' "$W/pyssh.out" || { cat "$W/pyssh.out" >&2; dlog_fail "python ssh Build failed"; }
+expect_file_contains "$W/pyssh.out" "ssh CheckAgent git" "the daemon's CheckAgent on the Python session"
+expect_file_contains "$W/pyssh.out" "ssh ForwardAgent git" "the daemon's ForwardAgent names the id in buildkit.ssh.id"
 
 # 8. SIGHUP reaches builds.
 expect_eq "$(jq -r '.peer.transport + " " + (.peer.uid | tostring)' "$W/fetch.rec")" "unix $(id -u)" \
