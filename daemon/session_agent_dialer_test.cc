@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "builder/executor/ssh_forwarder.h"
@@ -44,6 +45,26 @@ std::shared_ptr<grpc::Channel> Serve(const std::vector<session::ServedService>& 
   if (!pair.ok()) std::abort();
   (*server)->Serve(std::move(pair->first));
   return grpc::CreateInsecureChannelFromFd("session:s1", pair->second.release());
+}
+
+std::multiset<std::string> OpenFds() {
+  std::multiset<std::string> fds;
+  for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    fds.insert(fs::read_symlink(e.path(), ec).string());
+  }
+  return fds;
+}
+
+// The open descriptors once they equal `want` (a call's reactors end just after the step saw
+// its connection close), or after 5 s.
+std::multiset<std::string> FdsSettledAt(const std::multiset<std::string>& want) {
+  auto fds = OpenFds();
+  for (int i = 0; i < 500 && fds != want; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    fds = OpenFds();
+  }
+  return fds;
 }
 
 class SessionAgentDialerTest : public ::testing::Test {
@@ -110,7 +131,8 @@ TEST_F(SessionAgentDialerTest, StepConnectionsReachTheClientsAgent) {
   ASSERT_TRUE(dialer->Check("git").ok());
   auto fwd = executor::SshForwarder::Start("git", dialer, dir_ + "/fwd", 0, 0, 0600);
   ASSERT_TRUE(fwd.ok()) << fwd.status().ToString();
-  for (int round = 0; round < 3; ++round) {
+  const std::multiset<std::string> fds_before = OpenFds();
+  for (int round = 0; round < 4; ++round) {
     int c = ::socket(AF_UNIX, SOCK_STREAM, 0);
     sockaddr_un a = {};
     a.sun_family = AF_UNIX;
@@ -129,7 +151,8 @@ TEST_F(SessionAgentDialerTest, StepConnectionsReachTheClientsAgent) {
     EXPECT_EQ(::read(c, buf, sizeof buf), 0) << "the agent's close reaches the step";
     ::close(c);
   }
-  EXPECT_EQ(ssh.forwarded(), 3u);
+  EXPECT_EQ(ssh.forwarded(), 4u);
+  EXPECT_EQ(FdsSettledAt(fds_before), fds_before) << "no descriptor left on either side";
   // A connection still open when the step ends: Stop cancels its call.
   int c = ::socket(AF_UNIX, SOCK_STREAM, 0);
   sockaddr_un a = {};

@@ -332,6 +332,8 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
                      : std::make_shared<LocalAgentDialer>(sources.ssh_agents);
       }
       if (Status checked = dialer->Check(m->id); !checked.ok()) {
+        // A session cut by the build's cancellation is a cancelled step, not a failed one.
+        if (CancelRequested()) return CancelledError("build cancelled");
         if (checked.code() != StatusCode::kNotFound) return checked;
         if (m->required) {
           return FailedPreconditionError("no SSH key \"" + m->id + "\" forwarded from the client");
