@@ -18,11 +18,11 @@
 #      with Ctrl-C, which also stops the Engine's build (its RUN process goes away)
 #   7. an Engine that is not there: the exact message, exit 1; a Dockerfile outside the context
 #      is refused (BuildKit would copy it into the image with the context)
-#   9. --ssh: the Engine's BuildKit reaches this host's real ssh-agent over the session (the
-#      step lists the key); an unknown required id fails with BuildKit's text
 #   8. a base image in a private registry (Debian's docker-registry, htpasswd): the Engine's
 #      BuildKit asks the session for the registry's credentials (moby.filesync.v1.Auth), which
 #      the broker serves from a registries: entry, audited like any other grant
+#   9. --ssh: the Engine's BuildKit reaches this host's real ssh-agent over the session (the
+#      step lists the key); an unknown required id fails with BuildKit's text
 source "$(dirname "$0")/../build/lib.sh"
 source "$(dirname "$0")/docker_lib.sh"
 source "$(dirname "$0")/../registry/registry_lib.sh"
