@@ -15,7 +15,7 @@ DEB_PACKAGES := cmake ninja-build g++ pkg-config clang libclang-rt-14-dev \
   buildah python3 python3-yaml time help2man \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler python3-grpcio python3-grpc-tools \
   libcurl4-openssl-dev libssl-dev docker-registry apache2-utils openssl jq \
-  golang-docker-credential-helpers pass gnupg docker.io python3-jwt python3-cryptography
+  golang-docker-credential-helpers pass gnupg docker.io python3-jwt python3-cryptography openssh-client
 
 # What only the benchmarks need on top (bench/realworld.sh: the Debian base and the two peers).
 BENCH_PACKAGES := mmdebstrap

@@ -102,10 +102,6 @@ Status CheckDockerBuildFlags(const BuilderChoice& c, const BuildOptions& f,
                            "build on latchkeyd");
   }
   const std::string embedded = "build with --builder embedded";
-  if (!f.ssh.empty()) {
-    return Unsupported("--ssh", c,
-                       "latchkey does not serve SSH agents to Docker Engine yet; " + embedded);
-  }
   if (!f.build_contexts.empty()) {
     return Unsupported("--build-context", c,
                        "Docker Engine's build API takes one context; " + embedded);

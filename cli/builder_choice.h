@@ -62,7 +62,6 @@ Result<BuilderChoice> ChooseBuilder(const std::optional<std::string>& flag, cons
 // Engine cannot honour; OK for an embedded choice. The first problem, in this order, as
 // INVALID_ARGUMENT "<flag> is not supported with <choice.setting>: <why or fix>":
 //   --host / LATCHKEY_HOST   the build runs on Docker Engine, not on latchkeyd
-//   --ssh                    SSH agents are not served to Docker Engine yet
 //   --build-context          the Engine's /build takes one context
 //   -o "<spec>"              anything but the plain `type=image` (the image stays in Docker
 //                            Engine's image store)   (an -o that does not parse: its own error)

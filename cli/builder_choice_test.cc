@@ -201,6 +201,7 @@ TEST_F(BuilderChoiceTest, DockerAcceptsWhatTheEngineBuildTakes) {
   options_.metadata_file = "/tmp/meta.json";
   options_.shm_size = "128m";
   options_.ulimits = {"nofile=1024:2048"};
+  options_.ssh = {"default", "git=/run/agent.sock"};  // served on the Engine's session
   auto c = Choose("docker");
   ASSERT_TRUE(c.ok());
   Status st = CheckDockerBuildFlags(*c, options_, global_, Env());
@@ -219,12 +220,6 @@ TEST_F(BuilderChoiceTest, DockerRefusals) {
             "Engine, not on latchkeyd; unset LATCHKEY_HOST, or pass --builder embedded to build "
             "on latchkeyd");
   env_.erase("LATCHKEY_HOST");
-
-  options_.ssh = {"default"};
-  EXPECT_EQ(Refusal(),
-            "--ssh is not supported with --builder docker: latchkey does not serve SSH agents to "
-            "Docker Engine yet; build with --builder embedded");
-  options_.ssh.clear();
 
   options_.build_contexts = {"base=/src/base"};
   EXPECT_EQ(Refusal(),
@@ -287,20 +282,20 @@ TEST_F(BuilderChoiceTest, DockerRefusals) {
 // The refusal names the setting that chose Docker, so a user who never typed --builder sees
 // where it came from.
 TEST_F(BuilderChoiceTest, RefusalNamesTheSetting) {
-  options_.ssh = {"default"};
+  options_.build_contexts = {"base=/src/base"};
   env_["LATCHKEY_BUILDER"] = "docker://unix:///x/docker.sock";
   auto c = Choose();
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(CheckDockerBuildFlags(*c, options_, global_, Env()).message(),
-            "--ssh is not supported with LATCHKEY_BUILDER=docker: latchkey does not serve SSH "
-            "agents to Docker Engine yet; build with --builder embedded");
+            "--build-context is not supported with LATCHKEY_BUILDER=docker: Docker Engine's "
+            "build API takes one context; build with --builder embedded");
   env_.erase("LATCHKEY_BUILDER");
   config_.builder.use = "docker";
   c = Choose();
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(CheckDockerBuildFlags(*c, options_, global_, Env()).message(),
-            "--ssh is not supported with builder.use: docker: latchkey does not serve SSH agents "
-            "to Docker Engine yet; build with --builder embedded");
+            "--build-context is not supported with builder.use: docker: Docker Engine's build "
+            "API takes one context; build with --builder embedded");
 }
 
 // --builder on the command line: absent is nullopt (so $LATCHKEY_BUILDER and the config

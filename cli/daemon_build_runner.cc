@@ -55,6 +55,7 @@ Status DaemonBuildRunner::Run(const daemon::DaemonBuild& build, build::ProgressW
   };
   LK_ASSIGN_OR_RETURN(build::BuildRequest req, MakeBuildRequest(f, *config, env));
   req.state_dir = state_dir_;
+  req.ssh_dialer = build.ssh_agents;
 
   SessionAttributes attrs;
   if (build.peer) daemon::SetPeerAttributes(daemon::UnixPeerInfo(*build.peer), &attrs);

@@ -35,6 +35,7 @@
 #include "engine/engine_session.h"
 #include "session/auth_service.h"
 #include "session/secrets_service.h"
+#include "session/ssh_service.h"
 
 namespace latchkey::cli {
 namespace {
@@ -273,14 +274,18 @@ int RunDockerBuild(const std::string& address, const BuildOptions& f, build::Pro
     }
     return login;
   });
+  // --ssh: this host's agents, asked by the Engine's BuildKit (CheckAgent, ForwardAgent) for
+  // RUN --mount=type=ssh; its /build API has no ssh parameter (docker's CLI serves them so too).
+  std::vector<session::ServedService> services = {
+      {&secrets, "moby.buildkit.secrets.v1.Secrets"},
+      {&auth, "moby.filesync.v1.Auth", {"Credentials"}}};
+  session::SshService ssh(req.ssh_agents);
+  if (!req.ssh_agents.empty()) services.push_back({&ssh, "moby.sshforward.v1.SSH"});
   engine::EngineSessionOptions so;
   so.id = NewSessionId();
   so.name = std::filesystem::path(req.context_dir).filename().string();
   so.shared_key = ContextKey(req.context_dir);
-  auto engine_session =
-      engine::EngineSession::Open(address, client.api_prefix(), so,
-                                  {{&secrets, "moby.buildkit.secrets.v1.Secrets"},
-                                   {&auth, "moby.filesync.v1.Auth", {"Credentials"}}});
+  auto engine_session = engine::EngineSession::Open(address, client.api_prefix(), so, services);
   if (!engine_session.ok()) return Fail(engine_session.status());
 
   audit::PeerInfo peer;

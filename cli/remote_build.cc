@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -29,6 +30,7 @@
 #include "session/context_service.h"
 #include "session/secrets_service.h"
 #include "session/session_client.h"
+#include "session/ssh_service.h"
 
 namespace latchkey::cli {
 namespace {
@@ -57,6 +59,19 @@ Result<SecretBuffer> ReadSecretFile(const std::string& id, const std::string& pa
   buf.Truncate(got);
   buf.Seal();
   return buf;
+}
+
+// --ssh: the agents (id -> socket, parsed on this side) served on the session as BuildKit's
+// moby.sshforward.v1.SSH; the Build names their ids only. Nothing is served without --ssh (the
+// daemon then finds no agent, as BuildKit does for a client without an ssh provider).
+std::unique_ptr<session::SshService> ServeSshAgents(const build::BuildRequest& req,
+                                                    latchkey::v1::BuildRequest* breq,
+                                                    std::vector<session::ServedService>* services) {
+  if (req.ssh_agents.empty()) return nullptr;
+  for (const auto& [id, socket] : req.ssh_agents) breq->add_ssh_ids(id);
+  auto ssh = std::make_unique<session::SshService>(req.ssh_agents);
+  services->push_back({ssh.get(), "moby.sshforward.v1.SSH"});
+  return ssh;
 }
 
 Status Unsupported(const std::string& flag) {
@@ -115,7 +130,6 @@ void ProgressReplay::Event(std::string_view json) {
 int RunRemoteBuild(const std::string& host, const BuildOptions& f, build::ProgressMode mode,
                    const build::BuildRequest& req, const volatile sig_atomic_t* signal) {
   if (!f.build_contexts.empty()) return FailFlags(Unsupported("--build-context"));
-  if (!f.ssh.empty()) return FailFlags(Unsupported("--ssh"));
   if (!f.outputs.empty()) return FailFlags(Unsupported("-o/--output"));
   auto channel = ConnectDaemon(host);
   if (!channel.ok()) return FailFlags(channel.status());
@@ -174,12 +188,14 @@ int RunRemoteBuild(const std::string& host, const BuildOptions& f, build::Progre
   }
   session::ContextService context(req.context_dir, std::move(filter));
 
+  std::vector<session::ServedService> services = {{&secrets, "moby.buildkit.secrets.v1.Secrets"},
+                                                  {&context, "latchkey.v1.ContextSync"}};
+  std::unique_ptr<session::SshService> ssh = ServeSshAgents(req, &breq, &services);
+
   session::SessionOptions so;
   so.id = NewSessionId();
   so.name = "latchkey build";
-  auto session = session::SessionClient::Open(
-      *channel, so,
-      {{&secrets, "moby.buildkit.secrets.v1.Secrets"}, {&context, "latchkey.v1.ContextSync"}});
+  auto session = session::SessionClient::Open(*channel, so, services);
   if (!session.ok()) return Fail(session.status());
 
   breq.set_session_id(so.id);

@@ -5,12 +5,14 @@
 //     against the daemon's providers (Info), so type=store etc. stay daemon-side sources,
 //   - opens a session serving moby.buildkit.secrets.v1.Secrets (those values, handed out only
 //     when a step of this build asks) and latchkey.v1.ContextSync (the context directory with
-//     .dockerignore applied: builder/solver/dockerignore.h),
+//     .dockerignore applied: builder/solver/dockerignore.h) and, with `--ssh`,
+//     moby.sshforward.v1.SSH (session/ssh_service.h: the agents of this host; the Build names
+//     their ids, RUN --mount=type=ssh steps reach them through the session),
 //   - calls Build and replays its progress events into a local progress writer of the chosen
 //     mode, then prints and writes what embedded mode does (ReportBuild), with its exit codes.
 // Ctrl-C / SIGTERM cancel the call (the daemon kills the running step); the exit code is then
 // 128 + the signal. A connection that breaks before the result: "error: latchkeyd connection
-// lost", exit 1. Not yet through the daemon (refused with exit 2): --build-context, --ssh, -o.
+// lost", exit 1. Not yet through the daemon (refused with exit 2): --build-context, -o.
 //
 // Thread-safety: call from the main thread (it reads the process's environment and signals).
 #ifndef LATCHKEY_CLI_REMOTE_BUILD_H_

@@ -17,6 +17,7 @@
 #include "builder/executor/cancel.h"
 #include "builder/solver/progress_json.h"
 #include "daemon/context_mirror.h"
+#include "daemon/session_agent_dialer.h"
 
 namespace latchkey::daemon {
 namespace {
@@ -105,6 +106,13 @@ grpc::Status ServeBuild(BuildRunner* runner, BrokerHost* broker, RunningBuilds* 
         SessionManager::Clock::now() +
             std::chrono::duration_cast<SessionManager::Clock::duration>(left));
   };
+
+  build.ssh_agents = std::make_shared<SessionAgentDialer>(sid, channel);
+  if (request.ssh_ids_size() > 0) {
+    std::string ids;
+    for (const auto& id : request.ssh_ids()) ids += (ids.empty() ? "" : ", ") + id;
+    log->info("session {}: ssh agents served by the client: {}", sid, ids);
+  }
 
   auto token = executor::CancelToken::Create();
   if (!token.ok()) return Grpc(token.status());

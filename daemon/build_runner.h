@@ -13,6 +13,7 @@
 #include <string>
 
 #include "api/latchkey/v1/control.pb.h"
+#include "builder/executor/agent_dialer.h"
 #include "builder/solver/progress.h"
 #include "daemon/broker_host.h"
 #include "daemon/peer.h"
@@ -34,6 +35,9 @@ struct DaemonBuild {
   std::function<Result<SecretBuffer>(const std::string& secret_id,
                                      std::chrono::steady_clock::time_point deadline)>
       client_secrets;
+  // The client's ssh agents (request->ssh_ids), reached over the build's session
+  // (session_agent_dialer.h); the build's RUN --mount=type=ssh steps use it.
+  std::shared_ptr<executor::AgentDialer> ssh_agents;
 };
 
 class BuildRunner {

@@ -288,6 +288,7 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
   std::vector<std::string> env = spec.env;
   StepResult result;
   size_t max_secret = 0;
+  std::shared_ptr<AgentDialer> dialer;  // of the ssh mounts, made at the first one
   bool ssh_sock_set = std::any_of(env.begin(), env.end(), [](const std::string& e) {
     return e.rfind("SSH_AUTH_SOCK=", 0) == 0;
   });
@@ -325,15 +326,22 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
         LK_RETURN_IF_ERROR(SetUpSecretFile(st, i, *m, *value, dest, mounts));
       }
     } else if (const auto* m = std::get_if<SshMount>(&mount)) {
-      auto it = sources.ssh_agents.find(m->id);
-      if (it == sources.ssh_agents.end() || it->second.empty()) {
+      if (dialer == nullptr) {
+        dialer = sources.ssh_dialer != nullptr
+                     ? sources.ssh_dialer
+                     : std::make_shared<LocalAgentDialer>(sources.ssh_agents);
+      }
+      if (Status checked = dialer->Check(m->id); !checked.ok()) {
+        // A session cut by the build's cancellation is a cancelled step, not a failed one.
+        if (CancelRequested()) return CancelledError("build cancelled");
+        if (checked.code() != StatusCode::kNotFound) return checked;
         if (m->required) {
           return FailedPreconditionError("no SSH key \"" + m->id + "\" forwarded from the client");
         }
         continue;
       }
       LK_ASSIGN_OR_RETURN(
-          auto fwd, SshForwarder::Start(m->id, it->second, st.scratch + "/ssh" + std::to_string(i),
+          auto fwd, SshForwarder::Start(m->id, dialer, st.scratch + "/ssh" + std::to_string(i),
                                         m->uid, m->gid, m->mode));
       mounts.push_back({dest, "bind", fwd->socket_path(), {"rbind", "nosuid", "nodev", "noexec"}});
       st.forwarders.push_back(std::move(fwd));

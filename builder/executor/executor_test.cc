@@ -468,5 +468,40 @@ TEST_F(ExecutorTest, SshMountMissingAgent) {
   EXPECT_EQ(r.status().message(), "no SSH key \"deploy\" forwarded from the client");
 }
 
+// A dialer given in MountSources (latchkeyd's session dialer) is asked instead of ssh_agents:
+// NOT_FOUND skips an optional mount and fails a required one with the embedded text; any other
+// error fails the step with its own message.
+class ScriptedDialer : public AgentDialer {
+ public:
+  Status Check(const std::string& id) override {
+    checked.push_back(id);
+    if (id == "down") return UnavailableError("session s1: ssh agent down: gone");
+    return id == "default" ? Status::OK() : NotFoundError("unset ssh forward key " + id);
+  }
+  Status Forward(const std::string&, base::UniqueFd, int) override { return Status::OK(); }
+  std::vector<std::string> checked;
+};
+
+TEST_F(ExecutorTest, SshMountAsksTheSourcesDialer) {
+  auto dialer = std::make_shared<ScriptedDialer>();
+  sources_.ssh_dialer = dialer;
+  sources_.ssh_agents["deploy"] = "/not/used.sock";
+  auto s = Step("a", "for f in 0 1; do [ -S /run/buildkit/ssh_agent.$f ] && echo $f; done; true");
+  s.mounts = {SshMount{.target = "/run/buildkit/ssh_agent.0"},
+              SshMount{.id = "deploy", .target = "/run/buildkit/ssh_agent.1"}};
+  ASSERT_TRUE(Run(s).ok());
+  EXPECT_EQ(sink_.out, "0\n");
+  EXPECT_EQ(dialer->checked, (std::vector<std::string>{"default", "deploy"}));
+  s.mounts = {SshMount{.id = "deploy", .target = "/run/buildkit/ssh_agent.0", .required = true}};
+  auto r = Run(s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "no SSH key \"deploy\" forwarded from the client");
+  s.mounts = {SshMount{.id = "down", .target = "/run/buildkit/ssh_agent.0"}};
+  r = Run(s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(r.status().message(), "session s1: ssh agent down: gone");
+}
+
 }  // namespace
 }  // namespace latchkey::executor

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "builder/executor/agent_dialer.h"
 #include "builder/executor/mount_spec.h"
 #include "latchkey/status.h"
 #include "secure/secret_buffer.h"
@@ -100,6 +101,9 @@ struct MountSources {
   std::map<std::string, std::string> from_dirs;
   // ssh id -> the host agent socket ($SSH_AUTH_SOCK, or --ssh id=PATH).
   std::map<std::string, std::string> ssh_agents;
+  // Where ssh mounts' connections go instead (a latchkeyd build: the client's agents over its
+  // session). null: a LocalAgentDialer over ssh_agents.
+  std::shared_ptr<AgentDialer> ssh_dialer;
 };
 
 enum class OutputStream { kStdout, kStderr };

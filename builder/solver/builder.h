@@ -83,6 +83,9 @@ struct BuildRequest {
   std::vector<executor::ExtraHost> extra_hosts;
   int64_t shm_size_bytes = 0;
   std::vector<executor::Rlimit> ulimits;
+  // Where RUN --mount=type=ssh connections go instead of ssh_agents (latchkeyd: the client's
+  // agents over the build's session). null: the sockets of ssh_agents on this host.
+  std::shared_ptr<executor::AgentDialer> ssh_dialer;
   // Runs the RUN steps (not owned; must outlive Build). null: RuncStepExecutor().
   StepExecutor* executor = nullptr;
   // Fetches images the local store lacks (not owned; must outlive Build). null: a missing

@@ -101,6 +101,7 @@ Status BuildRun::ExecuteRun(const frontend::Step& step,
   executor::MountSources sources;
   sources.context_dir = req_.context_dir;
   sources.ssh_agents = req_.ssh_agents;
+  sources.ssh_dialer = req_.ssh_dialer;
   for (const auto& m : step.mounts) {
     if (m.from.empty() || sources.from_dirs.count(m.from)) continue;
     LK_ASSIGN_OR_RETURN(int idx, frontend::FindStageRef(eval_.graph.stages, m.from));

@@ -108,6 +108,28 @@ last_err_line() { tail -n 1 "$ERR"; }
 # new_context NAME: an empty build context dir $W/NAME; prints its path.
 new_context() { mkdir -p "$W/$1" && echo "$W/$1"; }
 
+# ssh_agent_with_key NAME: a real ssh-agent on $W/NAME.sock holding a throw-away ed25519 key
+# ($W/NAME.key); prints the key's fingerprint line as `ssh-add -l` shows it.
+ssh_agent_with_key() {
+  local sock=$W/$1.sock
+  ssh-keygen -q -t ed25519 -N '' -C "latchkey-test-$1" -f "$W/$1.key" > /dev/null || fail "ssh-keygen"
+  ssh-agent -a "$sock" > "$W/$1.agent.env" || fail "ssh-agent"
+  track_pid "$(sed -n 's/^SSH_AGENT_PID=\([0-9]*\);.*/\1/p' "$W/$1.agent.env")"
+  SSH_AUTH_SOCK=$sock ssh-add -q "$W/$1.key" 2> /dev/null || fail "ssh-add"
+  ssh-keygen -lf "$W/$1.key.pub"
+}
+
+# ssh_add_tool DIR: this host's ssh-add and the libraries it loads, in DIR, for a step to run as
+# `DIR/ld.so --library-path DIR DIR/ssh-add -l` (busybox has no agent client).
+ssh_add_tool() {
+  mkdir -p "$1"
+  cp /usr/bin/ssh-add "$1/"
+  local lib
+  for lib in $(ldd /usr/bin/ssh-add | awk '$2 == "=>" { print $3 } $1 ~ /^\// { print $1 }'); do
+    case $lib in */ld-linux*) cp -L "$lib" "$1/ld.so" ;; *) cp -L "$lib" "$1/" ;; esac
+  done
+}
+
 # A free TCP port on 127.0.0.1.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

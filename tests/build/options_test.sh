@@ -52,6 +52,16 @@ DF
 build_ok --ssh "default=$W/agent.sock" -o "type=local,dest=$W/ssh" "$ctx"
 expect_eq "$(cat "$W/ssh/sock-path.txt")" "/run/buildkit/ssh_agent.0" "SSH_AUTH_SOCK (BuildKit's default path)"
 [ ! -e "$W/ssh/run/buildkit" ] || fail "ssh mount stub left in the image"
+# The step talks to the agent: `ssh-add -l` (this host's, with its libraries) lists its key.
+fp=$(ssh_agent_with_key keyed)
+ssh_add_tool "$ctx/tool"
+cat > "$ctx/Dockerfile" <<'DF'
+FROM busybox:test
+RUN --mount=type=ssh --mount=type=bind,target=/t,source=tool /t/ld.so --library-path /t /t/ssh-add -l
+DF
+build_ok --no-cache --ssh "default=$W/keyed.sock" "$ctx"
+expect_file_contains "$ERR" "$fp" "the agent's key listed by the step"
+rm -rf "$ctx/tool"
 
 # 4. --progress json: one JSON object per line; quiet: nothing on success.
 cat > "$ctx/Dockerfile" <<'DF'

@@ -19,7 +19,8 @@ With --context DIR it also serves latchkey.v1.ContextSync (written from control.
 manifest of DIR, no .dockerignore, and the files' bytes), and with --build DOCKERFILE it then
 calls latchkey.v1.Control/Build with that Dockerfile (and --tag), prints "event <name>" for
 each progress event and "result <code> <image id> <bytes of context sent>", and ends the
-session.
+session. With --ssh ID=SOCKET it serves moby.sshforward.v1.SSH too (BuildKit's ssh.proto,
+embedded below), the agent named by ForwardAgent's metadata key "buildkit.ssh.id" only.
 """
 import argparse
 import hashlib
@@ -56,15 +57,45 @@ message GetSecretResponse {
 """
 
 
+# moby/buildkit session/sshforward/ssh.proto (commit 73ed6825c4b7), as published; and its
+# sshforward.KeySSHID, the gRPC metadata key that names ForwardAgent's agent.
+BUILDKIT_SSH_PROTO = """syntax = "proto3";
+
+package moby.sshforward.v1;
+
+option go_package = "github.com/moby/buildkit/session/sshforward";
+
+service SSH {
+	rpc CheckAgent(CheckAgentRequest) returns (CheckAgentResponse);
+	rpc ForwardAgent(stream BytesMessage) returns (stream BytesMessage);
+}
+
+// BytesMessage contains a chunk of byte data
+message BytesMessage{
+	bytes data = 1;
+}
+
+message CheckAgentRequest {
+	string ID = 1;
+}
+
+message CheckAgentResponse {
+}
+"""
+KEY_SSH_ID = "buildkit.ssh.id"
+
+
 def generate(api_dir, work_dir):
     bk = os.path.join(work_dir, "bk")
     os.makedirs(bk, exist_ok=True)
     with open(os.path.join(bk, "secrets.proto"), "w") as f:
         f.write(BUILDKIT_SECRETS_PROTO)
+    with open(os.path.join(bk, "ssh.proto"), "w") as f:
+        f.write(BUILDKIT_SSH_PROTO)
     out = os.path.join(work_dir, "gen")
     os.makedirs(out, exist_ok=True)
     subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I", bk, "--python_out=" + out,
-                    "--grpc_python_out=" + out, "secrets.proto"], check=True)
+                    "--grpc_python_out=" + out, "secrets.proto", "ssh.proto"], check=True)
     subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I", api_dir,
                     "--python_out=" + out, "--grpc_python_out=" + out,
                     "latchkey/v1/control.proto"], check=True)
@@ -81,12 +112,15 @@ def main():
     ap.add_argument("--context", help="serve this directory as latchkey.v1.ContextSync")
     ap.add_argument("--build", help="call Build with this Dockerfile, then end")
     ap.add_argument("--tag", action="append", default=[])
+    ap.add_argument("--ssh", action="append", default=[], help="ID=AGENT_SOCKET")
     args = ap.parse_args()
 
     generate(args.api_dir, args.work_dir)
     import grpc
     import secrets_pb2
     import secrets_pb2_grpc
+    import ssh_pb2
+    import ssh_pb2_grpc
     from latchkey.v1 import control_pb2, control_pb2_grpc
 
     values = {}
@@ -100,6 +134,49 @@ def main():
             if request.ID not in values:
                 context.abort(grpc.StatusCode.NOT_FOUND, "not found")
             return secrets_pb2.GetSecretResponse(data=values[request.ID])
+
+    agents = dict(s.split("=", 1) for s in args.ssh)
+
+    # As BuildKit's sshprovider: CheckAgent by the request's ID, ForwardAgent by the metadata
+    # key only (a daemon that names the agent any other way reaches "default", which this
+    # client never serves). Prints "ssh <method> <id>" for each call.
+    class SSH(ssh_pb2_grpc.SSHServicer):
+        def CheckAgent(self, request, context):
+            sid = request.ID or "default"
+            print("ssh CheckAgent %s" % sid, flush=True)
+            if sid not in agents:
+                context.abort(grpc.StatusCode.NOT_FOUND, "unset ssh forward key " + sid)
+            return ssh_pb2.CheckAgentResponse()
+
+        def ForwardAgent(self, request_iterator, context):
+            md = dict(context.invocation_metadata())
+            sid = md.get(KEY_SSH_ID) or "default"
+            print("ssh ForwardAgent %s" % sid, flush=True)
+            if sid not in agents:
+                context.abort(grpc.StatusCode.NOT_FOUND, "unset ssh forward key " + sid)
+            agent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            agent.connect(agents[sid])
+
+            def to_agent():
+                try:
+                    for m in request_iterator:
+                        agent.sendall(m.data)
+                except (grpc.RpcError, OSError):
+                    pass
+                try:
+                    agent.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+
+            threading.Thread(target=to_agent, daemon=True).start()
+            try:
+                while True:
+                    data = agent.recv(32768)
+                    if not data:
+                        return
+                    yield ssh_pb2.BytesMessage(data=data)
+            finally:
+                agent.close()
 
     class ContextSync(control_pb2_grpc.ContextSyncServicer):
         def Manifest(self, request, context):
@@ -130,11 +207,17 @@ def main():
                 if f.known_sha256 and hashlib.sha256(data).digest() == f.known_sha256:
                     yield control_pb2.FileChunk(path=f.path, unchanged=True, eof=True)
                     continue
-                yield control_pb2.FileChunk(path=f.path, data=data, eof=True)
+                # 1 MiB chunks (gRPC's default message limit is 4 MiB); the path on the first.
+                chunks = [data[i:i + (1 << 20)] for i in range(0, len(data), 1 << 20)] or [b""]
+                for i, chunk in enumerate(chunks):
+                    yield control_pb2.FileChunk(path=f.path if i == 0 else "", data=chunk,
+                                                eof=i == len(chunks) - 1)
 
     local = os.path.join(args.work_dir, "session.sock")
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     secrets_pb2_grpc.add_SecretsServicer_to_server(Secrets(), server)
+    if agents:
+        ssh_pb2_grpc.add_SSHServicer_to_server(SSH(), server)
     if args.context:
         control_pb2_grpc.add_ContextSyncServicer_to_server(ContextSync(), server)
     server.add_insecure_port("unix:" + local)
@@ -173,6 +256,9 @@ def main():
     if args.context:
         metadata += [("x-docker-expose-session-grpc-method", "/latchkey.v1.ContextSync/Manifest"),
                      ("x-docker-expose-session-grpc-method", "/latchkey.v1.ContextSync/ReadFiles")]
+    if agents:
+        metadata += [("x-docker-expose-session-grpc-method", "/moby.sshforward.v1.SSH/CheckAgent"),
+                     ("x-docker-expose-session-grpc-method", "/moby.sshforward.v1.SSH/ForwardAgent")]
     call = stub.Session(requests(), metadata=metadata)
     signal.signal(signal.SIGTERM, lambda *_: call.cancel())
     print("session %s open" % args.session_id, flush=True)
@@ -186,6 +272,7 @@ def main():
                                            tags=args.tag, context_key="python:" + args.context)
             for sid in values:
                 req.secrets.add(id=sid, kind="file", ref=sid)
+            req.ssh_ids.extend(agents)
             try:
                 for m in stub.Build(req, timeout=60):
                     if m.HasField("result"):

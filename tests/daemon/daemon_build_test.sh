@@ -17,6 +17,9 @@
 #   8. SIGHUP reaches builds: a policy rule added by a reload refuses the next build's secret,
 #      and removing it again lets the build through (a build's session opens on the daemon's
 #      BrokerHost); the build's records carry the peer object;
+#   7c. --ssh: a real ssh-agent of the client reached by the daemon's step over the session
+#      (its key listed); an unknown required id fails as in embedded mode, an optional one is
+#      skipped;
 #   9. SIGTERM of the daemon mid-build: the build is cancelled at once (its session.close
 #      "cancelled" is signed before the daemon stops; no 5 s grace), the client fails with
 #      "latchkeyd is shutting down: the build was cancelled", exit 1.
@@ -212,6 +215,45 @@ grep -qE '^result 0 sha256:[0-9a-f]{64} [1-9][0-9]*$' "$W/py.out" \
   || { cat "$W/py.out" >&2; fail "python Build: no successful result"; }
 LATCHKEY_HOST=$HOST "$LK" images > "$W/images.txt"
 expect_file_contains "$W/images.txt" "py " "image built by the Python client"
+
+# 7c. --ssh through the daemon: the client's real ssh-agent (a throw-away key), served on the
+# session as moby.sshforward.v1.SSH: the step's `ssh-add -l` lists the key; the socket path never
+# reaches the daemon; an unknown required id fails as in embedded mode; an optional one is skipped.
+fp=$(ssh_agent_with_key agent1)
+shctx=$(new_context shctx)
+ssh_add_tool "$shctx/tool"
+cat > "$shctx/Dockerfile" <<'DF'
+FROM busybox:test
+RUN --mount=type=ssh,id=git --mount=type=bind,target=/t,source=tool /t/ld.so --library-path /t /t/ssh-add -l
+DF
+build_ok --host "$HOST" --no-cache --ssh "git=$W/agent1.sock" "$shctx"
+expect_file_contains "$ERR" "$fp" "the client's agent key listed in the daemon's step"
+expect_file_contains "$W/daemon.log" "ssh agents served by the client: git" "the Build names the ssh ids"
+! grep -rqaF "$W/agent1.sock" "$W/daemon.log" "$DSTATE" || fail "the agent socket path reached the daemon"
+printf 'FROM busybox:test\nRUN --mount=type=ssh,id=deploy,required true\n' > "$W/Dockerfile.sshreq"
+build_fails --ssh "git=$W/agent1.sock" -f "$W/Dockerfile.sshreq" "$shctx"
+cp "$ERR" "$W/embedded-sshreq.err"
+build_fails --host "$HOST" --ssh "git=$W/agent1.sock" -f "$W/Dockerfile.sshreq" "$shctx"
+expect_file_contains "$ERR" 'ERROR: failed to solve: no SSH key "deploy" forwarded from the client' "unknown ssh id"
+diff <(untimed "$W/embedded-sshreq.err") <(untimed "$ERR") > "$W/sshreq.diff" \
+  || { cat "$W/sshreq.diff" >&2; fail "unknown ssh id: output differs between modes"; }
+build_fails --host "$HOST" -f "$W/Dockerfile.sshreq" "$shctx"
+expect_file_contains "$ERR" 'no SSH key "deploy" forwarded from the client' "ssh mount without --ssh"
+printf 'FROM busybox:test\nRUN --mount=type=ssh,id=deploy test ! -e /run/buildkit/ssh_agent.0 && echo optional-skipped\n' > "$W/Dockerfile.sshopt"
+build_ok --host "$HOST" --no-cache --ssh "git=$W/agent1.sock" -f "$W/Dockerfile.sshopt" "$shctx"
+expect_file_contains "$ERR" "optional-skipped" "an optional ssh mount of an unknown id is skipped"
+# The wire: a Python session server written from BuildKit's ssh.proto serves the agent under a
+# non-default id, found only through ForwardAgent's metadata key "buildkit.ssh.id".
+fp_hash=$(awk '{print $2}' <<<"$fp")
+printf 'FROM busybox:test\nRUN --mount=type=ssh,id=git,required --mount=type=bind,target=/t,source=tool sh -c "/t/ld.so --library-path /t /t/ssh-add -l | grep -qF %s"\n' \
+  "$fp_hash" > "$shctx/Dockerfile.py"
+timeout 50 /usr/bin/python3 "$(dirname "$0")/buildkit_session.py" --api-dir "${LATCHKEY_SOURCE_DIR:?}/api" \
+  --daemon "$HOST" --work-dir "$W/py" --session-id 0123456789abcdef0123456789abcde5 \
+  --ssh "git=$W/agent1.sock" --context "$shctx" --build "$shctx/Dockerfile.py" > "$W/pyssh.out" 2>&1 \
+  || { cat "$W/pyssh.out" >&2; dlog_fail "python ssh session failed"; }
+grep -qE '^result 0 sha256:' "$W/pyssh.out" || { cat "$W/pyssh.out" >&2; dlog_fail "python ssh Build failed"; }
+expect_file_contains "$W/pyssh.out" "ssh CheckAgent git" "the daemon's CheckAgent on the Python session"
+expect_file_contains "$W/pyssh.out" "ssh ForwardAgent git" "the daemon's ForwardAgent names the id in buildkit.ssh.id"
 
 # 8. SIGHUP reaches builds.
 expect_eq "$(jq -r '.peer.transport + " " + (.peer.uid | tostring)' "$W/fetch.rec")" "unix $(id -u)" \

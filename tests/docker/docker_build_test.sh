@@ -21,6 +21,8 @@
 #   8. a base image in a private registry (Debian's docker-registry, htpasswd): the Engine's
 #      BuildKit asks the session for the registry's credentials (moby.filesync.v1.Auth), which
 #      the broker serves from a registries: entry, audited like any other grant
+#   9. --ssh: the Engine's BuildKit reaches this host's real ssh-agent over the session (the
+#      step lists the key); an unknown required id fails with BuildKit's text
 source "$(dirname "$0")/../build/lib.sh"
 source "$(dirname "$0")/docker_lib.sh"
 source "$(dirname "$0")/../registry/registry_lib.sh"
@@ -189,6 +191,23 @@ expect_eq "$(jq -r .outcome <<<"$rec")" granted "the registry credential's grant
 expect_eq "$(jq -r .peer.transport <<<"$rec")" docker "the registry credential's peer"
 expect_eq "$(jq -r .step.instruction <<<"$rec")" "pull from $H (Docker Engine)" \
   "what the registry credential was for"
+
+# 9. --ssh: the Engine's BuildKit asks the session (moby.sshforward.v1.SSH) for this host's real
+# ssh-agent: the step's `ssh-add -l` lists the throw-away key; an unknown required id fails with
+# the text of BuildKit's ssh provider (the Engine's BuildKit passes it through).
+fp=$(ssh_agent_with_key agent1)
+ctx=$(new_context sshctx)
+ssh_add_tool "$ctx/tool"
+cat > "$ctx/Dockerfile" <<'DF'
+FROM bkbase:1
+RUN --mount=type=ssh,id=git --mount=type=bind,target=/t,source=tool /t/ld.so --library-path /t /t/ssh-add -l
+DF
+build_ok "${B[@]}" --no-cache --ssh "git=$W/agent1.sock" "$ctx"
+expect_file_contains "$ERR" "$fp" "the agent key listed by the Engine's step"
+printf 'FROM bkbase:1\nRUN --mount=type=ssh,id=deploy,required true\n' > "$ctx/Dockerfile"
+build_fails "${B[@]}" --no-cache --ssh "git=$W/agent1.sock" "$ctx"
+expect_eq "$(tail -n 1 "$ERR")" "ERROR: failed to solve: rpc error: code = NotFound desc = unset ssh \
+forward key deploy" "an unknown required ssh id on Docker"
 
 # Nothing latchkey printed holds a canary.
 expect_file_lacks "$ALL_OUTPUT" "$reg_password" "latchkey's output"

@@ -65,8 +65,6 @@ without TLS; unset DOCKER_TLS_VERIFY or use docker://unix:///path/docker.sock" \
 
 # 2. Flags the Docker builder cannot honour, refused before anything connects.
 B=(--builder "docker://unix://$W/engine.sock")
-usage_error "--ssh is not supported with --builder docker: latchkey does not serve SSH agents to \
-Docker Engine yet; build with --builder embedded" "${B[@]}" --ssh default "$ctx"
 usage_error "--build-context is not supported with --builder docker: Docker Engine's build API \
 takes one context; build with --builder embedded" "${B[@]}" --build-context "base=$ctx" "$ctx"
 usage_error "-o \"type=oci,dest=$W/app.tar\" is not supported with --builder docker: the image \
@@ -90,9 +88,9 @@ LATCHKEY_HOST=unix://$W/latchkeyd.sock usage_error "LATCHKEY_HOST is not support
 --builder docker: $not_latchkeyd; unset LATCHKEY_HOST, or pass --builder embedded to build on \
 latchkeyd" "${B[@]}" "$ctx"
 # The refusal names the setting that chose Docker.
-LATCHKEY_BUILDER=docker://unix://$ENGINE usage_error "--ssh is not supported with \
-LATCHKEY_BUILDER=docker: latchkey does not serve SSH agents to Docker Engine yet; build with \
---builder embedded" --ssh default "$ctx"
+LATCHKEY_BUILDER=docker://unix://$ENGINE usage_error "--build-context is not supported with \
+LATCHKEY_BUILDER=docker: Docker Engine's build API takes one context; build with --builder \
+embedded" --build-context "base=$ctx" "$ctx"
 
 # 3. builder.use in the configuration: checked with its position, printed by config check.
 write_config "builder: {use: dokcer}"
@@ -106,8 +104,8 @@ expect_file_contains "$ERR" "$W/latchkey.yaml:2:16: builder.use: \"dokcer\": unk
 write_config "builder: {use: \"docker://unix://$ENGINE\"}"
 "$LK" config check > "$W/check.out" 2> "$W/check.err" || fail "config check: $(cat "$W/check.err")"
 expect_file_contains "$W/check.out" "use: docker://unix://$ENGINE" "config check output"
-usage_error "--ssh is not supported with builder.use: docker: latchkey does not serve SSH agents \
-to Docker Engine yet; build with --builder embedded" --ssh default "$ctx"
+usage_error "--build-context is not supported with builder.use: docker: Docker Engine's build \
+API takes one context; build with --builder embedded" --build-context "base=$ctx" "$ctx"
 
 # Nothing connected to the Engine, and no broker started (its audit log would exist).
 [ ! -s "$CONNECTIONS" ] || fail "the refusals connected to the Engine socket: $(cat "$CONNECTIONS")"
