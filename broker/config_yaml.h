@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "broker/config_mark.h"
+#include "broker/duration_text.h"
 #include "latchkey/status.h"
 
 namespace latchkey {
@@ -40,8 +41,7 @@ std::string ClosestMatch(std::string_view word, const std::vector<std::string>& 
 
 // Parses "5s", "500ms", "1m30s", "2h" (units h, m, s, ms; at least one; no sign).
 std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text);
-// Formats milliseconds the way ParseDuration reads them back ("1m30s", "500ms", "0s").
-std::string FormatDuration(std::chrono::milliseconds d);
+// FormatDuration (the way ParseDuration reads durations back): broker/duration_text.h.
 // Parses "1048576", "512KiB", "64MiB", "1GiB", "100B".
 std::optional<uint64_t> ParseByteSize(std::string_view text);
 

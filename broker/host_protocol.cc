@@ -1,10 +1,11 @@
 #include "broker/host_protocol.h"
 
-#include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -111,32 +112,38 @@ std::string Decoder::Str() {
 }
 
 Status FrameChannel::Send(Type type, std::span<const uint8_t> payload, int fd) {
-  if (payload.size() + 1 > kMaxFrame) {
+  const std::span<const uint8_t> parts[1] = {payload};
+  return SendParts(type, parts, fd);
+}
+
+Status FrameChannel::SendParts(Type type, std::span<const std::span<const uint8_t>> parts, int fd) {
+  constexpr size_t kMaxParts = 7;
+  size_t size = 0;
+  for (const auto& p : parts) size += p.size();
+  if (size + 1 > kMaxFrame || parts.size() > kMaxParts) {
     return InvalidArgumentError(std::string("host protocol: ") + TypeName(type) + " frame of " +
-                                std::to_string(payload.size() + 1) + " bytes is over the " +
+                                std::to_string(size + 1) + " bytes in " +
+                                std::to_string(parts.size()) + " parts is over the " +
                                 std::to_string(kMaxFrame) + "-byte limit");
   }
   uint8_t header[5];
-  uint32_t len = static_cast<uint32_t>(payload.size() + 1);
+  uint32_t len = static_cast<uint32_t>(size + 1);
   for (int i = 0; i < 4; ++i) header[i] = static_cast<uint8_t>(len >> (8 * i));
   header[4] = static_cast<uint8_t>(type);
+  // The header and every part, in order; a short write moves `first` and trims its iovec.
+  iovec iov[kMaxParts + 1];
+  size_t count = 0;
+  iov[count++] = {header, sizeof(header)};
+  for (const auto& p : parts) {
+    if (!p.empty()) iov[count++] = {const_cast<uint8_t*>(p.data()), p.size()};
+  }
   std::lock_guard lock(send_mu_);
-  size_t sent = 0;
-  const size_t total = sizeof(header) + payload.size();
+  size_t first = 0;
   bool fd_sent = fd < 0;
-  while (sent < total) {
-    iovec iov[2];
-    int n = 0;
-    if (sent < sizeof(header)) {
-      iov[n++] = {header + sent, sizeof(header) - sent};
-      if (!payload.empty()) iov[n++] = {const_cast<uint8_t*>(payload.data()), payload.size()};
-    } else {
-      size_t off = sent - sizeof(header);
-      iov[n++] = {const_cast<uint8_t*>(payload.data()) + off, payload.size() - off};
-    }
+  while (first < count) {
     msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = static_cast<size_t>(n);
+    msg.msg_iov = iov + first;
+    msg.msg_iovlen = count - first;
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
     if (!fd_sent) {
       std::memset(control, 0, sizeof(control));
@@ -155,8 +162,23 @@ Status FrameChannel::Send(Type type, std::span<const uint8_t> payload, int fd) {
                               std::strerror(errno));
     }
     fd_sent = true;
-    sent += static_cast<size_t>(w);
+    auto left = static_cast<size_t>(w);
+    while (first < count && left >= iov[first].iov_len) left -= iov[first++].iov_len;
+    if (left > 0) {
+      iov[first].iov_base = static_cast<uint8_t*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
+    }
   }
+  return Status::OK();
+}
+
+Status FrameChannel::SetReceiveTimeout(int64_t ms) {
+  if (ms == rcvtimeo_ms_) return Status::OK();
+  timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+  if (::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
+    return base::ErrnoStatus("setsockopt SO_RCVTIMEO", "host socket", errno);
+  }
+  rcvtimeo_ms_ = ms;
   return Status::OK();
 }
 
@@ -165,30 +187,22 @@ Status FrameChannel::ReadFully(uint8_t* p, size_t n,
                                bool (*stop)(const void*), const void* stop_arg,
                                base::UniqueFd* fd_out) {
   constexpr auto kPoll = std::chrono::milliseconds(50);
-  // With a deadline or a stop flag, read without blocking first and poll only when nothing is
-  // there yet (a frame's payload usually arrives with its header: one syscall, not two).
+  // With a deadline or a stop flag, recvmsg blocks in the kernel for at most the next check
+  // (SO_RCVTIMEO: 50 ms with a stop flag, else up to 1 s, never past the deadline), so an
+  // answer that is on its way costs one syscall, not a non-blocking read, a poll and a read.
   const bool waitable = deadline.has_value() || stop != nullptr;
-  bool must_wait = false;
   size_t got = 0;
   while (got < n) {
-    if (waitable && must_wait) {
-      for (;;) {
-        if (stop != nullptr && stop(stop_arg)) return CancelledError("host protocol: cancelled");
-        auto now = std::chrono::steady_clock::now();
-        if (deadline.has_value() && now >= *deadline) {
-          return DeadlineExceededError("host protocol: deadline passed");
-        }
-        auto wait = kPoll;
-        if (stop == nullptr) wait = std::chrono::milliseconds(1000);
-        if (deadline.has_value()) {
-          auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - now);
-          if (left < wait) wait = left;
-        }
-        pollfd pfd{fd_.get(), POLLIN, 0};
-        int r = ::poll(&pfd, 1, static_cast<int>(wait.count()));
-        if (r < 0 && errno != EINTR) return base::ErrnoStatus("poll", "host socket", errno);
-        if (r > 0) break;
+    if (waitable) {
+      auto wait = stop != nullptr ? kPoll : std::chrono::milliseconds(1000);
+      if (deadline.has_value()) {
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline -
+                                                                 std::chrono::steady_clock::now());
+        if (left < wait) wait = left;
       }
+      LK_RETURN_IF_ERROR(SetReceiveTimeout(std::max<int64_t>(1, wait.count())));
+    } else {
+      LK_RETURN_IF_ERROR(SetReceiveTimeout(0));
     }
     iovec iov{p + got, n - got};
     msghdr msg{};
@@ -197,16 +211,19 @@ Status FrameChannel::ReadFully(uint8_t* p, size_t n,
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
     msg.msg_control = control;
     msg.msg_controllen = sizeof(control);
-    ssize_t r = ::recvmsg(fd_.get(), &msg, MSG_CMSG_CLOEXEC | (waitable ? MSG_DONTWAIT : 0));
+    ssize_t r = ::recvmsg(fd_.get(), &msg, MSG_CMSG_CLOEXEC);
     if (r < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        must_wait = true;
-        continue;
-      }
       if (errno == EINTR) continue;
-      return UnavailableError(std::string("host protocol: ") + std::strerror(errno));
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        return UnavailableError(std::string("host protocol: ") + std::strerror(errno));
+      }
+      // Nothing came within the wait: ask the stop flag, then the deadline.
+      if (stop != nullptr && stop(stop_arg)) return CancelledError("host protocol: cancelled");
+      if (deadline.has_value() && std::chrono::steady_clock::now() >= *deadline) {
+        return DeadlineExceededError("host protocol: deadline passed");
+      }
+      continue;
     }
-    must_wait = false;
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
       if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
       size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -255,8 +272,24 @@ Result<Frame> FrameChannel::Receive(std::optional<std::chrono::steady_clock::tim
     dst = frame.plain.data();
   }
   if (n > 0) LK_RETURN_IF_ERROR(ReadFully(dst, n, deadline, stop, stop_arg, nullptr));
-  if (IsSecretFrame(frame.type)) frame.secret.Seal();
-  return frame;
+  return frame;  // a secret frame stays writable for TakeSecretValue (see Frame)
+}
+
+Result<SecretBuffer> TakeSecretValue(Frame& frame, std::span<const uint8_t> value) {
+  SecretBuffer& buf = frame.secret;
+  const uint8_t* begin = buf.data();
+  if (!IsSecretFrame(frame.type) || buf.sealed() ||
+      (!value.empty() && (begin == nullptr || value.data() < begin ||
+                          value.data() + value.size() > begin + buf.size()))) {
+    return InternalError("host protocol: the value is not inside an unsealed secret frame");
+  }
+  if (!value.empty()) {
+    uint8_t* dst = buf.mutable_data();
+    std::memmove(dst, value.data(), value.size());
+  }
+  buf.Truncate(value.size());
+  buf.Seal();
+  return std::move(buf);
 }
 
 }  // namespace latchkey::hostproto

@@ -6,7 +6,13 @@
 //
 // Frames that carry secret bytes (kCreate: config values; kSecret: a fetched value) are built
 // and received in SecretBuffers only, and wiped when dropped; every other frame is plain
-// bytes. A FETCH of a file source carries the opened file as SCM_RIGHTS ancillary data.
+// bytes. A secret frame may also be sent from several buffers at once (SendParts: the SECRET
+// frame's plain metadata and the value's own SecretBuffer, with no copy of the value), and a
+// received one is turned into the value's SecretBuffer in place (TakeSecretValue). A FETCH of a
+// file source carries the opened file as SCM_RIGHTS ancillary data.
+//
+// Cost per frame (the fetch path, docs/plugin-abi.md "Performance"): one sendmsg; two recvmsg
+// (header, then payload) that block in the kernel, bounded by SO_RCVTIMEO, instead of a poll.
 //
 // Thread-safety: a FrameChannel is not thread-safe except Send, which a mutex guards (the host's
 // plugin threads log while the serving thread replies).
@@ -51,7 +57,9 @@ inline constexpr int kHostSocketFd = 3;
 bool IsSecretFrame(Type type);
 const char* TypeName(Type type);
 
-// A frame's payload: plain bytes, or a SecretBuffer for secret frames.
+// A frame's payload: plain bytes, or a SecretBuffer for secret frames. A received secret
+// frame's buffer is left writable (unsealed) so that TakeSecretValue can cut the value out of
+// it in place; it is wiped when the frame is dropped.
 struct Frame {
   Type type = Type::kOk;
   std::vector<uint8_t> plain;
@@ -118,6 +126,9 @@ class FrameChannel {
   Status Send(Type type, std::span<const uint8_t> payload, int fd = -1);
   // Sends a secret frame from a SecretBuffer holding exactly the payload.
   Status SendSecret(Type type, const SecretBuffer& payload) { return Send(type, payload.bytes()); }
+  // Sends one frame whose payload is the concatenation of `parts` (read in place: a secret's
+  // SecretBuffer is never copied), in one sendmsg when the socket takes it all. Thread-safe.
+  Status SendParts(Type type, std::span<const std::span<const uint8_t>> parts, int fd = -1);
 
   // Receives one frame, waiting until `deadline` (none: forever) and, every `poll` interval,
   // asking `stop` whether to give up. Errors:
@@ -135,9 +146,19 @@ class FrameChannel {
   Status ReadFully(uint8_t* p, size_t n,
                    std::optional<std::chrono::steady_clock::time_point> deadline,
                    bool (*stop)(const void*), const void* stop_arg, base::UniqueFd* fd_out);
+  // Sets SO_RCVTIMEO when `ms` (0: none) differs from the current setting.
+  Status SetReceiveTimeout(int64_t ms);
   base::UniqueFd fd_;
   std::mutex send_mu_;
+  int64_t rcvtimeo_ms_ = 0;  // the socket's SO_RCVTIMEO; Receive only
 };
+
+// Turns a received secret frame into the SecretBuffer holding `value`, a span of its payload
+// (from Decoder::Bytes): the value's bytes move to the front of the frame's own secure buffer,
+// the rest is wiped, and the buffer is truncated to the value and sealed, so the value is never
+// copied a second time. The frame's payload is empty afterwards. INTERNAL when the frame is not
+// an unsealed secret frame or `value` does not lie inside its payload.
+Result<SecretBuffer> TakeSecretValue(Frame& frame, std::span<const uint8_t> value);
 
 }  // namespace latchkey::hostproto
 

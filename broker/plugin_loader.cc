@@ -350,6 +350,11 @@ Result<std::shared_ptr<PluginLibrary>> PluginLoader::Load(const std::string& pat
   auto it = registry.libraries.find(key);
   if (it != registry.libraries.end()) {
     // Already mapped: the pin is checked against the bytes that were checked and loaded then.
+    if (!options.sha256_pin.empty() && it->second->sha256().empty()) {
+      return FailedPreconditionError(Prefix(path) +
+                                     "cannot check the sha256 pin: the library was loaded "
+                                     "earlier in this process without hashing it");
+    }
     if (!options.sha256_pin.empty() && options.sha256_pin != it->second->sha256()) {
       return PermissionDeniedError(Prefix(path) + "sha256 mismatch: config pins " +
                                    options.sha256_pin + ", file has " + it->second->sha256());
@@ -357,7 +362,10 @@ Result<std::shared_ptr<PluginLibrary>> PluginLoader::Load(const std::string& pat
     return it->second;
   }
 
-  LK_ASSIGN_OR_RETURN(std::string digest, HashFd(path, fd));
+  std::string digest;
+  if (!options.sha256_pin.empty() || options.hash_unpinned) {
+    LK_ASSIGN_OR_RETURN(digest, HashFd(path, fd));
+  }
   if (!options.sha256_pin.empty() && options.sha256_pin != digest) {
     return PermissionDeniedError(Prefix(path) + "sha256 mismatch: config pins " +
                                  options.sha256_pin + ", file has " + digest);

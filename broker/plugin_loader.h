@@ -52,7 +52,7 @@ class PluginLibrary {
   const std::string& path() const { return path_; }
   // The path after resolving symlinks (what was opened).
   const std::string& resolved_path() const { return resolved_path_; }
-  // Lowercase hex SHA-256 of the file as loaded.
+  // Lowercase hex SHA-256 of the file as loaded ("" when loaded unpinned with hash_unpinned off).
   const std::string& sha256() const { return sha256_; }
   // The provider's table; static memory inside the plugin.
   const lk_provider_api* api() const { return api_; }
@@ -82,6 +82,11 @@ class PluginLibrary {
 struct PluginLoadOptions {
   // Optional SHA-256 pin: 64 lowercase hex digits. Empty = no pin.
   std::string sha256_pin;
+  // Without a pin, hash the file anyway so that sha256() reports it. latchkey-provider-host
+  // turns this off: it reports no digest, and hashing a plugin is most of its start-up CPU
+  // (docs/plugin-abi.md, "Performance"); sha256() is then "" unless pinned. A library loaded
+  // that way cannot be loaded again with a pin in the same process (FAILED_PRECONDITION).
+  bool hash_unpinned = true;
 };
 
 class PluginLoader {

@@ -277,6 +277,43 @@ TEST(PluginLoader, Sha256PinMismatchIsRefused) {
                                        std::string(64, '0') + ", file has " + Sha256OfFile(p));
 }
 
+// The host of a process-isolated plugin skips the hash when nothing pins the file; a pin
+// still gets it, and a later pinned load of that library cannot be checked and is refused.
+TEST(PluginLoader, UnpinnedLoadWithoutHashingHasNoDigest) {
+  ScratchDir dir;
+  std::string p = CopyPlugin(dir, FixturePath("fixture-behave"), "unhashed.so");
+  PluginLoadOptions quick;
+  quick.hash_unpinned = false;
+  auto lib = PluginLoader::Load(p, quick);
+  ASSERT_TRUE(lib.ok()) << lib.status().ToString();
+  EXPECT_EQ((*lib)->name(), "behave");
+  EXPECT_EQ((*lib)->sha256(), "");
+  PluginLoadOptions pinned;
+  pinned.sha256_pin = Sha256OfFile(p);
+  auto again = PluginLoader::Load(p, pinned);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(again.status().message(),
+            "plugin " + p +
+                ": cannot check the sha256 pin: the library was loaded earlier in this process "
+                "without hashing it");
+  EXPECT_TRUE(PluginLoader::Load(p, quick).ok());  // unpinned loads still share it
+}
+
+TEST(PluginLoader, PinnedLoadWithoutHashUnpinnedStillChecksThePin) {
+  ScratchDir dir;
+  std::string p = CopyPlugin(dir, FixturePath("fixture-behave"), "pinned-quick.so");
+  PluginLoadOptions options;
+  options.hash_unpinned = false;
+  options.sha256_pin = std::string(64, '0');
+  EXPECT_EQ(LoadError(p, options), "plugin " + p + ": sha256 mismatch: config pins " +
+                                       std::string(64, '0') + ", file has " + Sha256OfFile(p));
+  options.sha256_pin = Sha256OfFile(p);
+  auto lib = PluginLoader::Load(p, options);
+  ASSERT_TRUE(lib.ok()) << lib.status().ToString();
+  EXPECT_EQ((*lib)->sha256(), Sha256OfFile(p));
+}
+
 TEST(PluginLoader, MalformedPinIsRefused) {
   PluginLoadOptions options;
   options.sha256_pin = "ABCDEF";

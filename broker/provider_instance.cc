@@ -9,7 +9,7 @@
 #include <thread>
 #include <utility>
 
-#include "broker/config_yaml.h"
+#include "broker/duration_text.h"
 
 namespace latchkey {
 

@@ -13,7 +13,7 @@
 #include <cerrno>
 #include <thread>
 
-#include "broker/config_yaml.h"
+#include "broker/duration_text.h"
 #include "broker/provider_host.h"
 #include "broker/provider_instance.h"
 
@@ -459,11 +459,12 @@ Result<FetchedSecret> ProcessProvider::Fetch(const FetchRequest& request) {
                          " (malformed SECRET frame); it was stopped and will be restarted");
   }
   FetchedSecret out;
-  LK_ASSIGN_OR_RETURN(out.value, SecretBuffer::CopyOf(value));
+  // The frame's own secure buffer becomes the value (no second copy).
+  LK_ASSIGN_OR_RETURN(out.value, hostproto::TakeSecretValue(reply, value));
   out.no_cache = (flags & 1u) != 0;
   if (expires != 0) out.expires_unix_ms = expires;
   out.version = std::move(version);
-  return out;  // `reply` (the frame's secure copy) is wiped here
+  return out;
 }
 
 Result<std::vector<std::string>> ProcessProvider::List() {

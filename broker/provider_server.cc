@@ -45,17 +45,16 @@ Status SendError(FrameChannel& ch, const Status& st) {
   return ch.Send(Type::kError, e.out());
 }
 
-// The SECRET frame for `s`, built in secure memory.
+// The SECRET frame for `s`: its plain metadata, then the value sent straight from its own
+// SecretBuffer (no second secure copy on this side).
 Status SendSecret(FrameChannel& ch, const FetchedSecret& s) {
-  size_t size = 4 + 8 + 4 + s.version.size() + 4 + s.value.size();
-  LK_ASSIGN_OR_RETURN(SecretBuffer frame, SecretBuffer::Allocate(size));
-  Encoder e({frame.mutable_data(), size});
-  e.U32(s.no_cache ? 1u : 0u);
-  e.I64(s.expires_unix_ms.value_or(0));
-  e.Str(s.version);
-  e.Bytes(s.value.bytes());
-  frame.Seal();
-  return ch.SendSecret(Type::kSecret, frame);
+  Encoder meta;
+  meta.U32(s.no_cache ? 1u : 0u);
+  meta.I64(s.expires_unix_ms.value_or(0));
+  meta.Str(s.version);
+  meta.U32(static_cast<uint32_t>(s.value.size()));
+  const std::span<const uint8_t> parts[2] = {meta.out(), s.value.bytes()};
+  return ch.SendParts(Type::kSecret, parts);
 }
 
 std::chrono::steady_clock::time_point SteadyFromUnixMs(int64_t ms) {
@@ -140,6 +139,7 @@ int ServeProvider(int sock, const ProviderServerOptions& options) {
 
   PluginLoadOptions load;
   load.sha256_pin = options.sha256_pin;
+  load.hash_unpinned = false;  // the broker gets no digest from the host: only a pin needs one
   auto library = PluginLoader::Load(options.plugin_path, load);
   if (!library.ok()) {
     (void)SendError(ch, library.status());
