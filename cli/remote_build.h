@@ -24,11 +24,12 @@
 #include "builder/solver/builder.h"
 #include "builder/solver/progress.h"
 #include "cli/build_options.h"
+#include "cli/daemon_client.h"
 
 namespace latchkey::cli {
 
 // `signal`: set by the command's signal handler (which also calls executor::RequestCancel).
-int RunRemoteBuild(const std::string& host, const BuildOptions& options, build::ProgressMode mode,
+int RunRemoteBuild(const HostChoice& host, const BuildOptions& options, build::ProgressMode mode,
                    const build::BuildRequest& request, const volatile sig_atomic_t* signal);
 
 // BuildKit's session shared key for a context directory: the SHA-256 (hex) of "<hostname>:<dir>",

@@ -17,6 +17,7 @@
 #include "builder/executor/cancel.h"
 #include "builder/solver/progress_json.h"
 #include "daemon/context_mirror.h"
+#include "daemon/output_send.h"
 
 namespace latchkey::daemon {
 namespace {
@@ -97,6 +98,12 @@ grpc::Status ServeBuild(BuildRunner* runner, BrokerHost* broker, RunningBuilds* 
   }
   build.peer = peer;
   build.broker = broker;
+  build.job_dir = *job_dir;
+  build.send_output = [&sessions, sid](size_t index, const std::string& path) {
+    return SendOutput(sessions.Channel(sid), index, path, [] {
+      return executor::CancelRequested() ? CancelledError("build cancelled") : Status::OK();
+    });
+  };
   build.client_secrets = [&sessions, sid](const std::string& id,
                                           std::chrono::steady_clock::time_point deadline) {
     auto left = deadline - std::chrono::steady_clock::now();

@@ -30,6 +30,12 @@ struct DaemonBuild {
   // The daemon's broker (not owned): the build's session opens on its current generation, so
   // a SIGHUP reload (policy, providers, secrets map) reaches every build started after it.
   BrokerHost* broker = nullptr;
+  // A directory of this call's own (removed after the call): client-side outputs are written
+  // here before they are sent.
+  std::string job_dir;
+  // Sends the output written at `path` (a file or a directory) to the client's session as
+  // output `index` of request->outputs (daemon/output_send.h).
+  std::function<Status(size_t index, const std::string& path)> send_output;
   // Asks the client's session for a secret (the broker's provider "client").
   std::function<Result<SecretBuffer>(const std::string& secret_id,
                                      std::chrono::steady_clock::time_point deadline)>

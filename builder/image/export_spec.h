@@ -35,6 +35,10 @@ struct ExportSpec {
   // type=image: push=true|false (type=registry: true). Not allowed for the other types.
   bool push = false;
   OutputCompression compression;
+  // The destination the build's progress names ("sending tarball to <shown_dest> done"); ""
+  // = `dest`. latchkeyd writes a client's output to a file of its own (`dest`) and shows the
+  // client's path here.
+  std::string shown_dest;
 };
 
 // INVALID_ARGUMENT with the spec quoted, e.g.

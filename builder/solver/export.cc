@@ -175,7 +175,13 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
       return Status::OK();
     }));
   }
-  for (const auto& out : req_.outputs) {
+  for (size_t index = 0; index < req_.outputs.size(); ++index) {
+    const image::ExportSpec& out = req_.outputs[index];
+    const std::string& shown = out.shown_dest.empty() ? out.dest : out.shown_dest;
+    auto deliver = [&](int v) -> Status {
+      if (!req_.deliver_output) return Status::OK();
+      return req_.deliver_output(index, out, v);
+    };
     const image::ImageRef& named = out.name.name.empty() ? default_name : out.name;
     const std::string name_ref = named.name.empty() ? "latest" : named.tag;
     const std::string image_name = named.name.empty() ? "" : named.FullString();
@@ -191,7 +197,8 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
             (void)::unlink(out.dest.c_str());
             return CancelledError("build cancelled");
           }
-          progress_.Note(v, "sending tarball to " + out.dest + " done");
+          LK_RETURN_IF_ERROR(deliver(v));
+          progress_.Note(v, "sending tarball to " + shown + " done");
           return Status::OK();
         }));
         break;
@@ -202,7 +209,8 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
           LK_RETURN_IF_ERROR(image::WriteOciLayout(store_.blobs(), emit, out.dest, name_ref,
                                                    image_name, CheckCancelled));
           LK_RETURN_IF_ERROR(RemoveIfCancelled(out.dest, existed));
-          progress_.Note(v, "writing " + out.dest + ":" + name_ref + " done");
+          LK_RETURN_IF_ERROR(deliver(v));
+          progress_.Note(v, "writing " + shown + ":" + name_ref + " done");
           return Status::OK();
         }));
         break;
@@ -216,7 +224,8 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
               image::ExportRootfs(store_.blobs(), img, out.dest, &devices, CheckCancelled));
           LK_RETURN_IF_ERROR(RemoveIfCancelled(out.dest, existed));
           for (const std::string& d : devices) progress_.Note(v, image::SkippedDeviceWarning(d));
-          progress_.Note(v, "copying files to " + out.dest + " done");
+          LK_RETURN_IF_ERROR(deliver(v));
+          progress_.Note(v, "copying files to " + shown + " done");
           return Status::OK();
         }));
         break;
