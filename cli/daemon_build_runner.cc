@@ -64,6 +64,24 @@ Status RouteClientOutputs(const daemon::DaemonBuild& build, build::BuildRequest*
   return Status::OK();
 }
 
+Status AddBuildContexts(const daemon::DaemonBuild& build, build::BuildRequest* req) {
+  for (const auto& bc : build.request->build_contexts()) {
+    auto it = build.build_context_dirs.find(bc.name());
+    if (it == build.build_context_dirs.end()) {
+      return FailedPreconditionError("build context \"" + bc.name() +
+                                     "\" was not transferred to latchkeyd");
+    }
+    build::NamedContext nc;
+    nc.name = bc.name();
+    nc.kind = bc.oci_layout() ? build::NamedContext::Kind::kOciLayout
+                              : build::NamedContext::Kind::kDirectory;
+    nc.path = it->second;
+    nc.tag = bc.tag();
+    req->named_contexts.push_back(std::move(nc));
+  }
+  return Status::OK();
+}
+
 Result<std::unique_ptr<DaemonBuildRunner>> DaemonBuildRunner::Start(std::string builder_state_dir) {
   return std::unique_ptr<DaemonBuildRunner>(new DaemonBuildRunner(std::move(builder_state_dir)));
 }
@@ -85,6 +103,7 @@ Status DaemonBuildRunner::Run(const daemon::DaemonBuild& build, build::ProgressW
   LK_ASSIGN_OR_RETURN(build::BuildRequest req, MakeBuildRequest(f, *config, env));
   req.state_dir = state_dir_;
   LK_RETURN_IF_ERROR(RouteClientOutputs(build, &req));
+  LK_RETURN_IF_ERROR(AddBuildContexts(build, &req));
 
   SessionAttributes attrs;
   if (build.peer) daemon::SetPeerAttributes(daemon::UnixPeerInfo(*build.peer), &attrs);

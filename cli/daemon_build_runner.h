@@ -38,6 +38,11 @@ BuildOptions OptionsOf(const daemon::DaemonBuild& build);
 // job_dir or send_output.
 Status RouteClientOutputs(const daemon::DaemonBuild& build, build::BuildRequest* request);
 
+// The request's --build-context entries as the builder's named contexts, each at the daemon's
+// copy of its directory (`build.build_context_dirs`). FAILED_PRECONDITION "build context
+// \"<name>\" was not transferred to latchkeyd" for one without a copy.
+Status AddBuildContexts(const daemon::DaemonBuild& build, build::BuildRequest* request);
+
 class DaemonBuildRunner final : public daemon::BuildRunner {
  public:
   // `builder_state_dir`: the image store and build cache the builds use. Never fails today.

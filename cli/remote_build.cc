@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -29,6 +30,7 @@
 #include "cli/command_registry.h"
 #include "cli/daemon_client.h"
 #include "cli/output_receiver.h"
+#include "session/context_mux.h"
 #include "session/context_service.h"
 #include "session/secrets_service.h"
 #include "session/session_client.h"
@@ -91,6 +93,24 @@ Result<bool> PrepareClientOutputs(const BuildOptions& f, const build::BuildReque
   return any;
 }
 
+// --build-context directories (NAME=DIR, and the directory of NAME=oci-layout://DIR[:TAG]),
+// served on the session by `mux` next to the main context (no .dockerignore, as in embedded
+// mode); `breq` names them.
+void ServeBuildContexts(const build::BuildRequest& req, session::ContextMux* mux,
+                        std::vector<std::unique_ptr<session::ContextService>>* services,
+                        latchkey::v1::BuildRequest* breq) {
+  for (const build::NamedContext& nc : req.named_contexts) {
+    services->push_back(
+        std::make_unique<session::ContextService>(nc.path, session::ContextFilter{}));
+    mux->Add(nc.name, services->back().get());
+    auto* bc = breq->add_build_contexts();
+    bc->set_name(nc.name);
+    bc->set_oci_layout(nc.kind == build::NamedContext::Kind::kOciLayout);
+    bc->set_tag(nc.tag);
+    bc->set_context_key(ContextKey(nc.path));
+  }
+}
+
 }  // namespace
 
 std::string ContextKey(const std::string& context_dir) {
@@ -142,7 +162,6 @@ void ProgressReplay::Event(std::string_view json) {
 
 int RunRemoteBuild(const HostChoice& host, const BuildOptions& f, build::ProgressMode mode,
                    const build::BuildRequest& req, const volatile sig_atomic_t* signal) {
-  if (!f.build_contexts.empty()) return FailFlags(Unsupported("--build-context"));
   if (!f.ssh.empty()) return FailFlags(Unsupported("--ssh"));
   auto channel = ConnectDaemon(host.host, host.origin);
   if (!channel.ok()) return FailFlags(channel.status());
@@ -200,6 +219,10 @@ int RunRemoteBuild(const HostChoice& host, const BuildOptions& f, build::Progres
     filter.may_include_under = [ignore](std::string_view p) { return ignore->MayIncludeUnder(p); };
   }
   session::ContextService context(req.context_dir, std::move(filter));
+  session::ContextMux contexts;
+  contexts.Add("", &context);
+  std::vector<std::unique_ptr<session::ContextService>> named_contexts;
+  ServeBuildContexts(req, &contexts, &named_contexts, &breq);
 
   // -o outputs that land here: checked before anything is built.
   OutputReceiver outputs;
@@ -210,7 +233,7 @@ int RunRemoteBuild(const HostChoice& host, const BuildOptions& f, build::Progres
   so.id = NewSessionId();
   so.name = "latchkey build";
   std::vector<session::ServedService> served = {{&secrets, "moby.buildkit.secrets.v1.Secrets"},
-                                                {&context, "latchkey.v1.ContextSync"}};
+                                                {&contexts, "latchkey.v1.ContextSync"}};
   if (*client_outputs) served.push_back({&outputs, "moby.filesync.v1.FileSend"});
   auto session = session::SessionClient::Open(*channel, so, served);
   if (!session.ok()) return Fail(session.status());

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -24,7 +25,9 @@ namespace latchkey::daemon {
 // One Build call, as the runner sees it.
 struct DaemonBuild {
   const latchkey::v1::BuildRequest* request = nullptr;  // as the client sent it
-  std::string context_dir;       // the daemon's up-to-date copy of the client's context
+  std::string context_dir;  // the daemon's up-to-date copy of the client's context
+  // request->build_contexts' names -> the daemon's up-to-date copy of each directory.
+  std::map<std::string, std::string> build_context_dirs;
   std::string dockerfile_path;   // request->dockerfile written on the daemon's side
   std::optional<PeerCred> peer;  // the caller (SO_PEERCRED); unset when unknown
   // The daemon's broker (not owned): the build's session opens on its current generation, so

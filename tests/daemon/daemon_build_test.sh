@@ -9,6 +9,7 @@
 #   2c. -o type=local, type=oci and type=oci-layout through the daemon land on the client:
 #      the same trees, archive bytes, manifest digests and progress as embedded; a bad dest is
 #      refused before the build with the embedded build's cause;
+#   2d. --build-context NAME=DIR and NAME=oci-layout://DIR:TAG through the daemon;
 #   3. incremental context: after changing one file only its bytes are sent; a touched file
 #      is not sent again (the daemon's log counts the bytes);
 #   4. --secret file and env sources served by the client over the session, through the
@@ -150,6 +151,33 @@ expect_file_lacks "$ERR" "#1 " "a bad -o dest is refused before the build"
 echo x > "$W/afile"
 build_fails --host "$HOST" -o "type=local,dest=$W/afile" "$octx"
 expect_eq "$(last_err_line)" "error: mkdir $W/afile: Not a directory" "-o type=local onto a file"
+
+# 2d. --build-context through the daemon: a directory (transferred as the main context is, into
+# a copy of its own; no .dockerignore, as in embedded mode) and an oci-layout:// directory (the
+# layout 2c wrote); the same progress and image as embedded; a change reaches the next build.
+nctx=$(new_context nctx)
+extra=$(new_context extra)
+echo from-extra > "$extra/e.txt"
+printf 'e.txt\n' > "$extra/.dockerignore"
+cat > "$nctx/Dockerfile" <<'DF'
+FROM base
+COPY --from=extra e.txt /e.txt
+RUN cat /e.txt /out/d/f
+DF
+bcs=(--build-context "extra=$extra" --build-context "base=oci-layout://$W/o/layout:1")
+build_ok --iidfile "$W/iid.bc.embedded" "${bcs[@]}" "$nctx"
+cp "$ERR" "$W/bc-embedded.err"
+build_ok --host "$HOST" --iidfile "$W/iid.bc.daemon" "${bcs[@]}" "$nctx"
+diff <(untimed "$W/bc-embedded.err") <(untimed "$ERR") > "$W/bc.diff" \
+  || { cat "$W/bc.diff" >&2; fail "--build-context: plain progress differs between modes"; }
+expect_eq "$(cat "$W/iid.bc.daemon")" "$(cat "$W/iid.bc.embedded")" "--build-context: image id, daemon vs embedded"
+expect_file_contains "$ERR" "from-extra" "--build-context directory through the daemon"
+grep -q "build context extra: 3 entries, 2 files" "$W/daemon.log" \
+  || dlog_fail "the daemon did not log the transfer of build context extra"
+grep -q "build context base: " "$W/daemon.log" || dlog_fail "no transfer of the oci-layout context"
+echo changed-extra > "$extra/e.txt"
+build_ok --host "$HOST" "${bcs[@]}" "$nctx"
+expect_file_contains "$ERR" "changed-extra" "a changed --build-context directory reaches the next build"
 
 # 3. Incremental context: 8 MiB of files, then one 1 KiB file changed, then one only touched.
 big=$(new_context big)
