@@ -17,6 +17,7 @@
 #include "base/errno_status.h"
 #include "base/file.h"
 #include "base/unique_fd.h"
+#include "builder/image/export_spec.h"
 #include "builder/image/oci_image.h"
 #include "builder/image/tar_unpack.h"
 
@@ -128,6 +129,7 @@ Status OutputReceiver::Expect(size_t index, ClientOutputKind kind, const std::st
   p->dest = dest;
   switch (kind) {
     case ClientOutputKind::kFile: {
+      if (dest == image::kStdoutDest) break;  // written to stdout as it arrives
       std::string tmp = dest + ".tmp-XXXXXX";
       int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
       if (fd < 0) return base::ErrnoStatus("create", dest, errno);
@@ -181,6 +183,12 @@ Status OutputReceiver::Receive(size_t index, const ByteSource& source) {
 
 Status OutputReceiver::ReceiveFile(Pending& p, const ByteSource& source) {
   std::string piece;
+  if (p.dest == image::kStdoutDest) {
+    while (source(&piece)) {
+      LK_RETURN_IF_ERROR(base::WriteAll(stdout_fd_, piece.data(), piece.size(), "stdout"));
+    }
+    return Status::OK();
+  }
   while (source(&piece)) {
     size_t off = 0;
     while (off < piece.size()) {

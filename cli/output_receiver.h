@@ -5,7 +5,8 @@
 // One DiffCopy call per output; its metadata "buildkit-attachable-exporter-id" is the output's
 // index among the build's -o flags. By kind:
 //   kFile       (type=oci): the bytes are the archive; written to "<dest>.tmp-XXXXXX" beside
-//               dest (created by Expect), fsynced and renamed over dest at the end.
+//               dest (created by Expect), fsynced and renamed over dest at the end; dest "-"
+//               (image::kStdoutDest): written to standard output as they arrive.
 //   kDirectory  (type=local): a tar stream, unpacked into dest (created if missing) with
 //               image::TarUnpacker: no entry lands outside dest (openat2 RESOLVE_IN_ROOT), no
 //               device node is ever created (one in the stream fails the output), no whiteouts.
@@ -71,6 +72,9 @@ class OutputReceiver final : public moby::filesync::v1::FileSend::Service {
   // received (the temporary file, a dest directory that did not exist).
   void Abandon();
 
+  // Where dest "-" is written (tests); default STDOUT_FILENO.
+  void set_stdout_fd(int fd) { stdout_fd_ = fd; }
+
  private:
   struct Pending;
   Status ReceiveFile(Pending& p, const ByteSource& source);
@@ -79,6 +83,7 @@ class OutputReceiver final : public moby::filesync::v1::FileSend::Service {
 
   std::mutex mu_;
   std::map<size_t, std::unique_ptr<Pending>> pending_;
+  int stdout_fd_ = 1;
 };
 
 }  // namespace latchkey::cli

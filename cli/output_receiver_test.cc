@@ -188,6 +188,23 @@ TEST_F(OutputReceiverTest, FileIsPublishedAtomically) {
   EXPECT_EQ(names, std::vector<std::string>{"app.tar"});
 }
 
+// dest=-: the archive's bytes go to standard output as they arrive, nothing is created.
+TEST_F(OutputReceiverTest, DashWritesToStdout) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  OutputReceiver r;
+  r.set_stdout_fd(fds[1]);
+  ASSERT_TRUE(r.Expect(0, ClientOutputKind::kFile, "-").ok());
+  ASSERT_TRUE(r.Receive(0, Source("archive on stdout")).ok());
+  ::close(fds[1]);
+  char buf[64] = {};
+  ssize_t n = ::read(fds[0], buf, sizeof buf - 1);
+  ::close(fds[0]);
+  EXPECT_EQ(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0), "archive on stdout");
+  EXPECT_FALSE(Exists("-"));
+  EXPECT_TRUE(r.Missing().ok());
+}
+
 // Expect checks dest before the build, with the embedded build's texts.
 TEST_F(OutputReceiverTest, BadDestinations) {
   OutputReceiver r;

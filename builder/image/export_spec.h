@@ -27,6 +27,10 @@ enum class ExportType {
                 // type=registry is type=image,push=true (buildx's shorthand)
 };
 
+// A `dest` that means the process's standard output (type=oci only, as BuildKit's tar-like
+// outputs): the archive is written there.
+inline constexpr char kStdoutDest[] = "-";
+
 struct ExportSpec {
   ExportType type = ExportType::kOciArchive;
   std::string dest;

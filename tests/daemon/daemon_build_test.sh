@@ -142,6 +142,16 @@ expect_eq "$(jq -r '.manifests[0].digest' "$W/o/layout/index.json")" \
   "$(jq -r '.manifests[0].digest' "$W/o.embedded/layout/index.json")" "-o type=oci-layout: manifest digest"
 diff -r "$W/o.embedded/layout" "$W/o/layout" > /dev/null || fail "-o type=oci-layout: layouts differ"
 ls -A "$DSTATE/contexts" | grep -q '^job-' && fail "the daemon kept a job directory (outputs) after the build"
+# dest=-: the archive on stdout, the same bytes in both modes.
+build_ok -o "type=oci,dest=-" -t outs:1 "$octx"
+cmp "$OUT" "$W/o/app.tar" || fail "-o type=oci,dest=- (embedded) differs from the dest= archive"
+cp "$ERR" "$W/stdout-embedded.err"
+build_ok --host "$HOST" -o "type=oci,dest=-" -t outs:1 "$octx"
+cmp "$OUT" "$W/o/app.tar" || fail "-o type=oci,dest=- through the daemon differs from the dest= archive"
+expect_file_contains "$ERR" "sending tarball to - done" "dest=- progress"
+diff <(untimed "$W/stdout-embedded.err") <(untimed "$ERR") > "$W/stdout.diff" \
+  || { cat "$W/stdout.diff" >&2; fail "-o dest=-: plain progress differs between modes"; }
+[ ! -e "$octx/-" ] && [ ! -e ./- ] || fail "dest=- created a file named -"
 # A bad dest is refused before the build, with the embedded build's cause.
 build_fails -o "type=oci,dest=$W/nope/x.tar" "$octx"
 expect_file_contains "$ERR" "create $W/nope/x.tar: No such file or directory" "bad -o dest, embedded"
