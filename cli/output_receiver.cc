@@ -61,8 +61,14 @@ la_ssize_t ReadCallback(struct archive*, void* data, const void** buf) {
   return static_cast<la_ssize_t>(r->piece.size());
 }
 
+Status CutShort() {
+  return AbortedError(
+      "the stream from latchkeyd ended early (the build was cancelled or the daemon went away)");
+}
+
 // Unpacks the tar stream of `source` into the directory `dir`. A device entry fails it.
-Status UnpackStream(const std::string& dir, const ByteSource& source) {
+Status UnpackStream(const std::string& dir, const ByteSource& source,
+                    const std::function<bool()>& cut_short) {
   base::UniqueFd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root.valid()) return base::ErrnoStatus("open", dir, errno);
   image::UnpackOptions opts;
@@ -93,6 +99,7 @@ Status UnpackStream(const std::string& dir, const ByteSource& source) {
                                   " (the local exporter never creates device nodes)");
     }
   }
+  if (cut_short && cut_short()) return CutShort();
   return unpacker.Finish();
 }
 
@@ -152,7 +159,8 @@ Status OutputReceiver::Expect(size_t index, ClientOutputKind kind, const std::st
   return Status::OK();
 }
 
-Status OutputReceiver::Receive(size_t index, const ByteSource& source) {
+Status OutputReceiver::Receive(size_t index, const ByteSource& source,
+                               const std::function<bool()>& cut_short) {
   Pending* p = nullptr;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -166,13 +174,13 @@ Status OutputReceiver::Receive(size_t index, const ByteSource& source) {
   Status st;
   switch (p->kind) {
     case ClientOutputKind::kFile:
-      st = ReceiveFile(*p, source);
+      st = ReceiveFile(*p, source, cut_short);
       break;
     case ClientOutputKind::kDirectory:
-      st = UnpackStream(p->dest, source);
+      st = UnpackStream(p->dest, source, cut_short);
       break;
     case ClientOutputKind::kOciLayout:
-      st = ReceiveLayout(*p, source);
+      st = ReceiveLayout(*p, source, cut_short);
       break;
   }
   if (!st.ok()) return OutputError(p->dest, st);
@@ -181,12 +189,14 @@ Status OutputReceiver::Receive(size_t index, const ByteSource& source) {
   return Status::OK();
 }
 
-Status OutputReceiver::ReceiveFile(Pending& p, const ByteSource& source) {
+Status OutputReceiver::ReceiveFile(Pending& p, const ByteSource& source,
+                                   const std::function<bool()>& cut_short) {
   std::string piece;
   if (p.dest == image::kStdoutDest) {
     while (source(&piece)) {
       LK_RETURN_IF_ERROR(base::WriteAll(stdout_fd_, piece.data(), piece.size(), "stdout"));
     }
+    if (cut_short && cut_short()) return CutShort();
     return Status::OK();
   }
   while (source(&piece)) {
@@ -198,6 +208,7 @@ Status OutputReceiver::ReceiveFile(Pending& p, const ByteSource& source) {
       off += static_cast<size_t>(n);
     }
   }
+  if (cut_short && cut_short()) return CutShort();
   if (::fchmod(p.fd.get(), 0644) != 0 || ::fsync(p.fd.get()) != 0) {
     return base::ErrnoStatus("sync", p.tmp, errno);
   }
@@ -209,14 +220,15 @@ Status OutputReceiver::ReceiveFile(Pending& p, const ByteSource& source) {
   return Status::OK();
 }
 
-Status OutputReceiver::ReceiveLayout(Pending& p, const ByteSource& source) {
+Status OutputReceiver::ReceiveLayout(Pending& p, const ByteSource& source,
+                                     const std::function<bool()>& cut_short) {
   // The daemon's fresh layout, beside dest; then merged into dest.
   LK_ASSIGN_OR_RETURN(std::string tmp, base::MakeTempDir(Parent(p.dest), ".latchkey-layout-"));
   struct RemoveTmp {
     std::string dir;
     ~RemoveTmp() { (void)base::RemoveAll(dir); }
   } remove_tmp{tmp};
-  LK_RETURN_IF_ERROR(UnpackStream(tmp, source));
+  LK_RETURN_IF_ERROR(UnpackStream(tmp, source, cut_short));
   LK_ASSIGN_OR_RETURN(auto received, image::ReadIndex(tmp));
   LK_RETURN_IF_ERROR(MoveFiles(tmp + "/blobs/sha256", p.dest + "/blobs/sha256"));
   const std::string layout = tmp + "/oci-layout";
@@ -251,11 +263,14 @@ grpc::Status OutputReceiver::DiffCopy(
                             " must name an output index, got \"" + id + "\"");
   }
   moby::filesync::v1::BytesMessage msg;
-  Status st = Receive(static_cast<size_t>(index), [stream, &msg](std::string* piece) {
-    if (!stream->Read(&msg)) return false;
-    piece->swap(*msg.mutable_data());
-    return true;
-  });
+  Status st = Receive(
+      static_cast<size_t>(index),
+      [stream, &msg](std::string* piece) {
+        if (!stream->Read(&msg)) return false;
+        piece->swap(*msg.mutable_data());
+        return true;
+      },
+      [context] { return context->IsCancelled(); });
   if (!st.ok()) return grpc::Status(static_cast<grpc::StatusCode>(st.code()), st.message());
   return grpc::Status::OK;
 }

@@ -57,7 +57,11 @@ class OutputReceiver final : public moby::filesync::v1::FileSend::Service {
 
   // Receives output `index` from `source` (DiffCopy's stream, or a test's bytes). NOT_FOUND
   // "output <index> was not requested" for an index Expect did not see or a second delivery.
-  Status Receive(size_t index, const ByteSource& source);
+  // `cut_short`, asked once `source` ends: true when the sender gave up (the call was
+  // cancelled), so the bytes are not a whole output: ABORTED "the stream from latchkeyd ended
+  // early (the build was cancelled or the daemon went away)", and nothing is published.
+  Status Receive(size_t index, const ByteSource& source,
+                 const std::function<bool()>& cut_short = {});
 
   grpc::Status DiffCopy(
       grpc::ServerContext* context,
@@ -77,9 +81,9 @@ class OutputReceiver final : public moby::filesync::v1::FileSend::Service {
 
  private:
   struct Pending;
-  Status ReceiveFile(Pending& p, const ByteSource& source);
-  Status ReceiveDirectory(Pending& p, const std::string& dir, const ByteSource& source);
-  Status ReceiveLayout(Pending& p, const ByteSource& source);
+  Status ReceiveFile(Pending& p, const ByteSource& source, const std::function<bool()>& cut_short);
+  Status ReceiveLayout(Pending& p, const ByteSource& source,
+                       const std::function<bool()>& cut_short);
 
   std::mutex mu_;
   std::map<size_t, std::unique_ptr<Pending>> pending_;

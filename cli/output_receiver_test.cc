@@ -205,6 +205,33 @@ TEST_F(OutputReceiverTest, DashWritesToStdout) {
   EXPECT_TRUE(r.Missing().ok());
 }
 
+// A stream the sender gave up on (the call was cancelled) is not published: the old file stays,
+// and the output is still missing.
+TEST_F(OutputReceiverTest, CutShortStreamIsNotPublished) {
+  const std::string dest = dir_ + "/app.tar";
+  Write(dest, "old");
+  OutputReceiver r;
+  ASSERT_TRUE(r.Expect(0, ClientOutputKind::kFile, dest).ok());
+  Status st = r.Receive(0, Source("half an archi"), [] { return true; });
+  EXPECT_EQ(st.code(), StatusCode::kAborted);
+  EXPECT_EQ(st.message(), "output " + dest +
+                              ": the stream from latchkeyd ended early (the build was cancelled "
+                              "or the daemon went away)");
+  EXPECT_EQ(Read(dest), "old");
+  EXPECT_EQ(r.Missing().message(), "latchkeyd did not send the output " + dest);
+  r.Abandon();
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    names.push_back(e.path().filename().string());
+  }
+  EXPECT_EQ(names, std::vector<std::string>{"app.tar"});
+
+  OutputReceiver d;
+  ASSERT_TRUE(d.Expect(1, ClientOutputKind::kDirectory, dir_ + "/tree").ok());
+  st = d.Receive(1, Source(Tar({{"a", AE_IFREG, "x"}})), [] { return true; });
+  EXPECT_EQ(st.code(), StatusCode::kAborted);
+}
+
 // Expect checks dest before the build, with the embedded build's texts.
 TEST_F(OutputReceiverTest, BadDestinations) {
   OutputReceiver r;
