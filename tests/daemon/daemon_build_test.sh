@@ -185,6 +185,13 @@ expect_file_contains "$ERR" "from-extra" "--build-context directory through the 
 grep -q "build context extra: 3 entries, 2 files" "$W/daemon.log" \
   || dlog_fail "the daemon did not log the transfer of build context extra"
 grep -q "build context base: " "$W/daemon.log" || dlog_fail "no transfer of the oci-layout context"
+# docker-image:// is refused as in embedded mode (exit 2, before anything connects).
+lk_build --build-context "base=docker-image://alpine:3.19" "$nctx"
+cp "$ERR" "$W/dimg-embedded.err"
+lk_build --host "$HOST" --build-context "base=docker-image://alpine:3.19" "$nctx"
+expect_eq "$RC" "2" "--build-context docker-image:// through the daemon: exit code"
+expect_eq "$(cat "$ERR")" "$(cat "$W/dimg-embedded.err")" "--build-context docker-image://: same error as embedded"
+expect_file_contains "$ERR" 'docker-image:// sources are not supported' "--build-context docker-image:// error"
 echo changed-extra > "$extra/e.txt"
 build_ok --host "$HOST" "${bcs[@]}" "$nctx"
 expect_file_contains "$ERR" "changed-extra" "a changed --build-context directory reaches the next build"
