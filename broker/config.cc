@@ -83,7 +83,7 @@ class Parser {
       if (!c_.ExpectMap(root, "", false)) return c_.ToStatus();
       c_.CheckKeys(root, "",
                    {"state_dir", "plugins", "fetch_timeout", "secrets", "policy", "audit", "log",
-                    "builder", "store", "registries", "daemon"});
+                    "builder", "store", "registries", "daemon", "host"});
       if (root["state_dir"]) {
         auto s = Path(root["state_dir"], "state_dir");
         if (s) configured_state_dir = *s;
@@ -120,6 +120,7 @@ class Parser {
       Store(root["store"], &cfg.store);
       Registries(root["registries"], provider_names, &cfg);
       Daemon(root["daemon"], &cfg.daemon);
+      if (root["host"]) Host(root["host"], &cfg);
     }
     if (!c_.ok()) return c_.ToStatus();
     cfg.certs_dir = source.empty() ? kDefaultCertsDir : JoinPath(base_dir_, "certs.d");
@@ -403,6 +404,21 @@ class Parser {
       return;
     }
     *out = *s;
+  }
+
+  // host: "embedded" or "unix:///absolute/path" (the forms --host takes).
+  void Host(const YAML::Node& node, Config* cfg) {
+    auto s = c_.GetString(node, "host");
+    if (!s) return;
+    constexpr std::string_view kScheme = "unix:///";
+    if (*s != "embedded" &&
+        (s->compare(0, kScheme.size(), kScheme) != 0 || s->size() == kScheme.size())) {
+      c_.Error(node, "host",
+               "\"" + *s + "\": want unix:///absolute/path (latchkeyd's socket) or embedded");
+      return;
+    }
+    cfg->host = *s;
+    cfg->host_where = c_.MarkOf(node);
   }
 
   void Log(const YAML::Node& node, LogConfig* l) {

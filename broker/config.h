@@ -165,6 +165,11 @@ struct Config {
   std::vector<RegistryHostConfig> registries;  // sorted by host
   std::string certs_dir;                       // see kDefaultCertsDir
   DaemonConfig daemon;
+  // `host:`: the latchkeyd that `latchkey build`, `images` and `image rm` use when neither
+  // --host nor $LATCHKEY_HOST says (cli/daemon_client.h): "" (unset: embedded), "embedded", or
+  // "unix:///absolute/path.sock", as written. latchkeyd itself ignores it.
+  std::string host;
+  SourceMark host_where;  // where `host` is in the file
 
   // The plugin named `name`, or nullptr.
   const PluginConfig* FindPlugin(std::string_view name) const;

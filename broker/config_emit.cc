@@ -242,6 +242,7 @@ std::string EmitConfigYaml(const Config& config, const IsSecretConfigKey& is_sec
     }
     out << YAML::EndMap;
   }
+  if (!config.host.empty()) out << YAML::Key << "host" << YAML::Value << config.host;
   out << YAML::EndMap;
   std::string text = out.c_str();
   text += "\n";

@@ -326,6 +326,16 @@ TEST(Config, ExactErrors) {
        "5s or 500ms, got \"7d\""},
       {"builder: {runtime: runc, gc: {}}\n",
        "/etc/latchkey/latchkey.yaml:1:30: builder.gc: give keep_storage, keep_duration or both"},
+      {"host: tcp://127.0.0.1:7443\n",
+       "/etc/latchkey/latchkey.yaml:1:7: host: \"tcp://127.0.0.1:7443\": want "
+       "unix:///absolute/path (latchkeyd's socket) or embedded"},
+      {"host: unix://run/latchkeyd.sock\n",
+       "/etc/latchkey/latchkey.yaml:1:7: host: \"unix://run/latchkeyd.sock\": want "
+       "unix:///absolute/path (latchkeyd's socket) or embedded"},
+      {"host: [unix:///x.sock]\n",
+       "/etc/latchkey/latchkey.yaml:1:7: host: expected a string, got a sequence"},
+      {"hots: unix:///x.sock\n",
+       "/etc/latchkey/latchkey.yaml:1:1: hots: unknown key (did you mean host?)"},
       {"builder: {use: dokcer}\n",
        "/etc/latchkey/latchkey.yaml:1:16: builder.use: \"dokcer\": unknown builder (want "
        "embedded, docker or docker://unix:///path/docker.sock)"},
@@ -539,6 +549,28 @@ TEST(Config, BuilderUse) {
   c = ParseConfig("builder: {runtime: runc}\n", "/etc/latchkey/latchkey.yaml", Ctx());
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->builder.use, "");
+}
+
+// host: the latchkeyd the CLI uses by default (cli/daemon_client.h); `config check` prints it
+// back.
+TEST(Config, Host) {
+  auto c = ParseConfig("host: unix:///run/latchkey/latchkeyd.sock\n", "/etc/latchkey/latchkey.yaml",
+                       Ctx());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->host, "unix:///run/latchkey/latchkeyd.sock");
+  EXPECT_EQ(c->host_where.ToString(), "/etc/latchkey/latchkey.yaml:1:7");
+  auto again = ParseConfig(EmitConfigYaml(*c, nullptr), kFile, Ctx());
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->host, "unix:///run/latchkey/latchkeyd.sock");
+
+  c = ParseConfig("host: embedded\n", "/etc/latchkey/latchkey.yaml", Ctx());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->host, "embedded");
+
+  c = ParseConfig("state_dir: /s\n", "/etc/latchkey/latchkey.yaml", Ctx());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->host, "");
+  EXPECT_EQ(EmitConfigYaml(*c, nullptr).find("host:"), std::string::npos);
 }
 
 TEST(Config, RelativePathsResolveAgainstTheFilesDirectory) {

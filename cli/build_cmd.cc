@@ -55,7 +55,7 @@ int RunBuild(const CommandContext& ctx, const BuildOptions& f) {
     // (docs/docker-builder.md).
     return RunDockerBuild(builder->engine, f, *mode, *req, *config, CancelSignal());
   }
-  if (std::string host = DaemonHost(ctx.global); !host.empty()) {
+  if (HostChoice host = ChooseHost(ctx.global, *config, std::getenv); !host.host.empty()) {
     // latchkeyd builds it (docs/daemon.md); same flags, output and exit codes.
     return RunRemoteBuild(host, f, *mode, *req, CancelSignal());
   }

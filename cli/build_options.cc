@@ -221,7 +221,19 @@ Result<build::BuildRequest> MakeBuildRequest(const BuildOptions& f, const Config
   }
   for (const auto& o : f.outputs) {
     LK_ASSIGN_OR_RETURN(image::ExportSpec spec, image::ParseBuildOutputSpec(o));
-    if (spec.type != image::ExportType::kImage) spec.dest = AbsolutePath(spec.dest);
+    if (spec.dest == image::kStdoutDest) {
+      // dest=-: the archive on stdout (BuildKit's), only for the archive type.
+      if (spec.type != image::ExportType::kOciArchive) {
+        return InvalidArgumentError("invalid -o \"" + o +
+                                    "\": dest=- (stdout) is only for type=oci");
+      }
+      if (f.quiet) {
+        return InvalidArgumentError("-q cannot be used with -o \"" + o +
+                                    "\": both write to stdout");
+      }
+    } else if (spec.type != image::ExportType::kImage) {
+      spec.dest = AbsolutePath(spec.dest);
+    }
     req.outputs.push_back(std::move(spec));
   }
   if (f.push) {

@@ -162,6 +162,16 @@ TEST_F(BuildOptionsTest, BadFlagsExactTexts) {
        StatusCode::kInvalidArgument,
        "invalid -o \"type=image,name=r.test/a:1,push=yes\": push=\"yes\" is not a boolean (want "
        "true or false)"},
+      {"-o type=local,dest=-", [](BuildOptions& o) { o.outputs = {"type=local,dest=-"}; },
+       StatusCode::kInvalidArgument,
+       "invalid -o \"type=local,dest=-\": dest=- (stdout) is only for type=oci"},
+      {"-q with dest=-",
+       [](BuildOptions& o) {
+         o.outputs = {"type=oci,dest=-"};
+         o.quiet = true;
+       },
+       StatusCode::kInvalidArgument,
+       "-q cannot be used with -o \"type=oci,dest=-\": both write to stdout"},
       {"--push without -t", [](BuildOptions& o) { o.push = true; }, StatusCode::kInvalidArgument,
        "tag is needed when pushing to registry"},
       {"-o type=registry without a name", [](BuildOptions& o) { o.outputs = {"type=registry"}; },

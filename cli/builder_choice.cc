@@ -4,6 +4,7 @@
 
 #include "base/split.h"
 #include "builder/image/export_spec.h"
+#include "cli/daemon_client.h"
 
 namespace latchkey::cli {
 namespace {
@@ -92,10 +93,10 @@ Status CheckDockerBuildFlags(const BuilderChoice& c, const BuildOptions& f,
                              const GlobalOptions& global, const EnvLookup& env) {
   if (c.kind != BuilderKind::kDocker) return Status::OK();
   const std::string not_latchkeyd = "the build runs on Docker Engine, not on latchkeyd; ";
-  if (!global.host.empty()) {
+  if (ExplicitDaemonHost(global, env) && (global.host_given || !global.host.empty())) {
     return Unsupported("--host", c, not_latchkeyd + "drop one of the two");
   }
-  if (const char* h = env("LATCHKEY_HOST"); h != nullptr && *h != '\0') {
+  if (ExplicitDaemonHost(global, env)) {
     return Unsupported("LATCHKEY_HOST", c,
                        not_latchkeyd +
                            "unset LATCHKEY_HOST, or pass --builder embedded to "

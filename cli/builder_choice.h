@@ -59,8 +59,11 @@ Result<BuilderChoice> ChooseBuilder(const std::optional<std::string>& flag, cons
                                     const EnvLookup& env);
 
 // The flags of `f` (and a latchkeyd host from --host or $LATCHKEY_HOST) that a build on Docker
-// Engine cannot honour; OK for an embedded choice. The first problem, in this order, as
-// INVALID_ARGUMENT "<flag> is not supported with <choice.setting>: <why or fix>":
+// Engine cannot honour; OK for an embedded choice. A daemon named only by the configuration's
+// `host:` is not refused: the explicit builder wins and the build runs on Docker Engine
+// (`host:` still applies to `images` and `image rm`); `--host embedded` is not refused either. The
+// first problem, in this order, as INVALID_ARGUMENT "<flag> is not supported with <choice.setting>:
+// <why or fix>":
 //   --host / LATCHKEY_HOST   the build runs on Docker Engine, not on latchkeyd
 //   --build-context          the Engine's /build takes one context
 //   -o "<spec>"              anything but the plain `type=image` (the image stays in Docker

@@ -208,6 +208,28 @@ TEST_F(BuilderChoiceTest, DockerAcceptsWhatTheEngineBuildTakes) {
   EXPECT_TRUE(st.ok()) << st.message();
 }
 
+// The configuration's host: is not an explicit choice: --builder docker wins over it. Neither
+// is `--host embedded` / `--host ""` / LATCHKEY_HOST=embedded (no daemon at all).
+TEST_F(BuilderChoiceTest, DockerWinsOverTheConfigurationsHost) {
+  config_.host = "unix:///run/latchkey/latchkeyd.sock";
+  auto c = Choose("docker");
+  ASSERT_TRUE(c.ok());
+  Status st = CheckDockerBuildFlags(*c, options_, global_, Env());
+  EXPECT_TRUE(st.ok()) << st.message();
+  global_.host = "embedded";
+  global_.host_given = true;
+  st = CheckDockerBuildFlags(*c, options_, global_, Env());
+  EXPECT_TRUE(st.ok()) << st.message();
+  global_.host = "";
+  env_["LATCHKEY_HOST"] = "unix:///run/x.sock";  // --host "" decides before it
+  st = CheckDockerBuildFlags(*c, options_, global_, Env());
+  EXPECT_TRUE(st.ok()) << st.message();
+  global_ = GlobalOptions();
+  env_["LATCHKEY_HOST"] = "embedded";
+  st = CheckDockerBuildFlags(*c, options_, global_, Env());
+  EXPECT_TRUE(st.ok()) << st.message();
+}
+
 TEST_F(BuilderChoiceTest, DockerRefusals) {
   global_.host = "unix:///run/latchkey/latchkeyd.sock";
   EXPECT_EQ(Refusal(),
@@ -219,6 +241,15 @@ TEST_F(BuilderChoiceTest, DockerRefusals) {
             "LATCHKEY_HOST is not supported with --builder docker: the build runs on Docker "
             "Engine, not on latchkeyd; unset LATCHKEY_HOST, or pass --builder embedded to build "
             "on latchkeyd");
+  env_.erase("LATCHKEY_HOST");
+  // --host given wins over LATCHKEY_HOST, in the refusal too.
+  global_.host = "unix:///run/a.sock";
+  global_.host_given = true;
+  env_["LATCHKEY_HOST"] = "unix:///run/b.sock";
+  EXPECT_EQ(Refusal(),
+            "--host is not supported with --builder docker: the build runs on Docker Engine, not "
+            "on latchkeyd; drop one of the two");
+  global_ = GlobalOptions();
   env_.erase("LATCHKEY_HOST");
 
   options_.build_contexts = {"base=/src/base"};

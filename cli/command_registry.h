@@ -30,8 +30,10 @@ struct GlobalOptions {
   std::string log_format;
   std::string log_level;
   // --host unix:///path: run `build`, `images` and `image rm` through that latchkeyd
-  // (docs/daemon.md); "" = $LATCHKEY_HOST, else embedded (no daemon).
+  // (docs/daemon.md); not given = $LATCHKEY_HOST, else the configuration's `host:`, else
+  // embedded (no daemon). `--host ""` and `--host embedded` force embedded mode.
   std::string host;
+  bool host_given = false;  // --host was on the command line (even as "")
 };
 
 struct CommandContext {

@@ -3,7 +3,9 @@
 #include <utility>
 #include <vector>
 
+#include "base/file.h"
 #include "broker/logging.h"
+#include "builder/image/export_spec.h"
 #include "cli/build_job.h"
 #include "daemon/peer.h"
 
@@ -17,6 +19,7 @@ BuildOptions OptionsOf(const daemon::DaemonBuild& build) {
   for (const auto& [k, v] : r.build_args()) f.build_args.push_back(k + "=" + v);
   f.tags.assign(r.tags().begin(), r.tags().end());
   f.outputs.assign(r.outputs().begin(), r.outputs().end());
+  f.push = r.push();
   f.no_cache = r.no_cache();
   f.no_cache_filter.assign(r.no_cache_filter().begin(), r.no_cache_filter().end());
   if (!r.network().empty()) f.network = r.network();
@@ -30,6 +33,55 @@ BuildOptions OptionsOf(const daemon::DaemonBuild& build) {
   return f;
 }
 
+Status RouteClientOutputs(const daemon::DaemonBuild& build, build::BuildRequest* req) {
+  const latchkey::v1::BuildRequest& r = *build.request;
+  for (size_t i = 0; i < req->outputs.size() && i < static_cast<size_t>(r.outputs_size()); ++i) {
+    image::ExportSpec& out = req->outputs[i];
+    if (out.type == image::ExportType::kImage) continue;  // the daemon's store or a registry
+    if (build.job_dir.empty() || !build.send_output) {
+      return FailedPreconditionError("-o " + r.outputs(static_cast<int>(i)) +
+                                     ": this latchkeyd cannot send outputs to its client");
+    }
+    out.shown_dest = i < static_cast<size_t>(r.output_dests_size())
+                         ? r.output_dests(static_cast<int>(i))
+                         : std::string();
+    if (out.shown_dest.empty()) {
+      return InvalidArgumentError("-o " + r.outputs(static_cast<int>(i)) +
+                                  ": the request names no client destination (output_dests)");
+    }
+    out.dest = build.job_dir + "/output-" + std::to_string(i) +
+               (out.type == image::ExportType::kOciArchive ? ".tar" : "");
+  }
+  if (build.send_output) {
+    req->deliver_output = [send = build.send_output](size_t index, const image::ExportSpec& out,
+                                                     int) -> Status {
+      if (out.type == image::ExportType::kImage) return Status::OK();
+      Status st = send(index, out.dest);
+      (void)base::RemoveAll(out.dest);  // sent: the daemon keeps no copy
+      return st;
+    };
+  }
+  return Status::OK();
+}
+
+Status AddBuildContexts(const daemon::DaemonBuild& build, build::BuildRequest* req) {
+  for (const auto& bc : build.request->build_contexts()) {
+    auto it = build.build_context_dirs.find(bc.name());
+    if (it == build.build_context_dirs.end()) {
+      return FailedPreconditionError("build context \"" + bc.name() +
+                                     "\" was not transferred to latchkeyd");
+    }
+    build::NamedContext nc;
+    nc.name = bc.name();
+    nc.kind = bc.oci_layout() ? build::NamedContext::Kind::kOciLayout
+                              : build::NamedContext::Kind::kDirectory;
+    nc.path = it->second;
+    nc.tag = bc.tag();
+    req->named_contexts.push_back(std::move(nc));
+  }
+  return Status::OK();
+}
+
 Result<std::unique_ptr<DaemonBuildRunner>> DaemonBuildRunner::Start(std::string builder_state_dir) {
   return std::unique_ptr<DaemonBuildRunner>(new DaemonBuildRunner(std::move(builder_state_dir)));
 }
@@ -37,11 +89,6 @@ Result<std::unique_ptr<DaemonBuildRunner>> DaemonBuildRunner::Start(std::string 
 Status DaemonBuildRunner::Run(const daemon::DaemonBuild& build, build::ProgressWriter& progress,
                               latchkey::v1::BuildResult* result) {
   const latchkey::v1::BuildRequest& r = *build.request;
-  if (r.outputs_size() > 0) {
-    return InvalidArgumentError(
-        "-o is not supported through latchkeyd yet: the daemon cannot write to the client's "
-        "file system; tag the image (-t) and export it with `latchkey image save`");
-  }
   if (build.broker == nullptr) {
     return FailedPreconditionError("latchkeyd runs builds only with its broker");
   }
@@ -56,6 +103,8 @@ Status DaemonBuildRunner::Run(const daemon::DaemonBuild& build, build::ProgressW
   LK_ASSIGN_OR_RETURN(build::BuildRequest req, MakeBuildRequest(f, *config, env));
   req.state_dir = state_dir_;
   req.ssh_dialer = build.ssh_agents;
+  LK_RETURN_IF_ERROR(RouteClientOutputs(build, &req));
+  LK_RETURN_IF_ERROR(AddBuildContexts(build, &req));
 
   SessionAttributes attrs;
   if (build.peer) daemon::SetPeerAttributes(daemon::UnixPeerInfo(*build.peer), &attrs);

@@ -20,6 +20,7 @@
 
 #include "broker/broker.h"
 #include "broker/config.h"
+#include "builder/solver/builder.h"
 #include "cli/build_options.h"
 #include "daemon/build_runner.h"
 
@@ -29,15 +30,27 @@ namespace latchkey::cli {
 // context and Dockerfile the daemon holds at `build.context_dir` and `build.dockerfile_path`.
 BuildOptions OptionsOf(const daemon::DaemonBuild& build);
 
+// The build's -o outputs that land on the client (every type but type=image): written into
+// `build.job_dir` ("output-<i>", "output-<i>.tar" for type=oci) instead of the client's path,
+// which the progress shows (ExportSpec::shown_dest, from request.output_dests), and sent to
+// the client with `build.send_output` from inside the output's vertex, then removed.
+// INVALID_ARGUMENT when an output has no output_dests entry; FAILED_PRECONDITION without
+// job_dir or send_output.
+Status RouteClientOutputs(const daemon::DaemonBuild& build, build::BuildRequest* request);
+
+// The request's --build-context entries as the builder's named contexts, each at the daemon's
+// copy of its directory (`build.build_context_dirs`). FAILED_PRECONDITION "build context
+// \"<name>\" was not transferred to latchkeyd" for one without a copy.
+Status AddBuildContexts(const daemon::DaemonBuild& build, build::BuildRequest* request);
+
 class DaemonBuildRunner final : public daemon::BuildRunner {
  public:
   // `builder_state_dir`: the image store and build cache the builds use. Never fails today.
   static Result<std::unique_ptr<DaemonBuildRunner>> Start(std::string builder_state_dir);
 
-  // INVALID_ARGUMENT for a bad field (MakeBuildRequest's texts), for outputs ("-o is not
-  // supported through latchkeyd yet: ...") and for a secret kind that names no configured
-  // provider; FAILED_PRECONDITION without `build.broker`; else RunBuildJob's start errors.
-  // Otherwise `result` is filled.
+  // INVALID_ARGUMENT for a bad field (MakeBuildRequest's texts), RouteClientOutputs's errors,
+  // and for a secret kind that names no configured provider; FAILED_PRECONDITION without
+  // `build.broker`; else RunBuildJob's start errors. Otherwise `result` is filled.
   Status Run(const daemon::DaemonBuild& build, build::ProgressWriter& progress,
              latchkey::v1::BuildResult* result) override;
 

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include <iostream>
+#include <optional>
 
 #include "api/latchkey/v1/control.grpc.pb.h"
 #include "base/unique_fd.h"
@@ -20,15 +21,44 @@
 
 namespace latchkey::cli {
 
-void AddHostOption(CLI::App* sub, GlobalOptions* global) {
-  sub->add_option("--host", global->host,
-                  "latchkeyd to run through, unix:///path (default: $LATCHKEY_HOST, else none)");
+void AddHostOption(CLI::App* app, GlobalOptions* global) {
+  app->add_option("--host", global->host,
+                  "latchkeyd to run through, unix:///path, or embedded (default: "
+                  "$LATCHKEY_HOST, else the configuration's host:, else embedded)")
+      ->each([global](const std::string&) { global->host_given = true; });
 }
 
-std::string DaemonHost(const GlobalOptions& global) {
-  if (!global.host.empty()) return global.host;
-  const char* env = std::getenv(kHostEnvVar);
-  return env != nullptr ? env : "";
+namespace {
+
+// The decision of --host and $LATCHKEY_HOST; nullopt when neither is set.
+std::optional<HostChoice> FlagOrEnvHost(const GlobalOptions& global, const EnvLookup& env) {
+  if (global.host_given || !global.host.empty()) {
+    if (global.host.empty() || global.host == kEmbeddedHost) return HostChoice{};
+    return HostChoice{global.host, ""};
+  }
+  const char* e = env(kHostEnvVar);
+  if (e == nullptr || *e == '\0') return std::nullopt;
+  if (std::string_view(e) == kEmbeddedHost) return HostChoice{};
+  return HostChoice{e, ""};
+}
+
+}  // namespace
+
+HostChoice ChooseHost(const GlobalOptions& global, const Config& config, const EnvLookup& env) {
+  if (auto h = FlagOrEnvHost(global, env)) return *h;
+  if (config.host.empty() || config.host == kEmbeddedHost) return HostChoice{};
+  return HostChoice{config.host, "host: in " + config.host_where.ToString()};
+}
+
+Result<HostChoice> ChooseHost(const GlobalOptions& global) {
+  if (auto h = FlagOrEnvHost(global, std::getenv)) return *h;
+  LK_ASSIGN_OR_RETURN(Config config, LoadProcessConfig(global));
+  return ChooseHost(global, config, std::getenv);
+}
+
+bool ExplicitDaemonHost(const GlobalOptions& global, const EnvLookup& env) {
+  auto h = FlagOrEnvHost(global, env);
+  return h.has_value() && !h->host.empty();
 }
 
 Result<std::string> ParseHost(const std::string& host) {
@@ -40,7 +70,8 @@ Result<std::string> ParseHost(const std::string& host) {
   return host.substr(kScheme.size());
 }
 
-Result<std::shared_ptr<grpc::Channel>> ConnectDaemon(const std::string& host) {
+Result<std::shared_ptr<grpc::Channel>> ConnectDaemon(const std::string& host,
+                                                     const std::string& origin) {
   LK_ASSIGN_OR_RETURN(std::string path, ParseHost(host));
   auto addr = base::UnixAddress(path);
   if (!addr) {
@@ -50,7 +81,9 @@ Result<std::shared_ptr<grpc::Channel>> ConnectDaemon(const std::string& host) {
   base::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid() ||
       ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr)) != 0) {
-    return UnavailableError("cannot reach latchkeyd at " + host + ": " + std::strerror(errno));
+    return UnavailableError("cannot reach latchkeyd at " + host +
+                            (origin.empty() ? "" : " (" + origin + ")") + ": " +
+                            std::strerror(errno));
   }
   grpc::ChannelArguments args;
   // A build's progress stream may carry large log events.
@@ -72,8 +105,8 @@ Status DaemonCallError(const grpc::Status& status) {
   return Status(static_cast<StatusCode>(status.error_code()), status.error_message());
 }
 
-int RunRemoteImages(const std::string& host, bool no_trunc) {
-  auto channel = ConnectDaemon(host);
+int RunRemoteImages(const HostChoice& host, bool no_trunc) {
+  auto channel = ConnectDaemon(host.host, host.origin);
   if (!channel.ok()) return FailFlags(channel.status());
   latchkey::v1::ImagesResponse resp;
   grpc::ClientContext ctx;
@@ -93,8 +126,8 @@ int RunRemoteImages(const std::string& host, bool no_trunc) {
   return kExitOk;
 }
 
-int RunRemoteRemove(const std::string& host, const std::string& ref) {
-  auto channel = ConnectDaemon(host);
+int RunRemoteRemove(const HostChoice& host, const std::string& ref) {
+  auto channel = ConnectDaemon(host.host, host.origin);
   if (!channel.ok()) return FailFlags(channel.status());
   latchkey::v1::RemoveImageRequest req;
   req.set_ref(ref);

@@ -114,9 +114,9 @@ Result<std::optional<int64_t>> ParseEpoch(const std::string& flag_value) {
 }
 
 int RunImages(const ImageFlags& f) {
-  if (std::string host = DaemonHost(*f.global); !host.empty()) {
-    return RunRemoteImages(host, f.no_trunc);
-  }
+  auto host = ChooseHost(*f.global);
+  if (!host.ok()) return Fail(host.status());
+  if (!host->host.empty()) return RunRemoteImages(*host, f.no_trunc);
   auto store = OpenStore(f);
   if (!store.ok()) return Fail(store.status());
   auto list = store->List();
@@ -271,7 +271,9 @@ int RunInspect(const ImageFlags& f) {
 // Untags, then frees what no other image or cache entry references (a GC that leaves the
 // build cache alone). While a build holds the state dir the sweep is left to a later prune.
 int RunRemove(const ImageFlags& f) {
-  if (std::string host = DaemonHost(*f.global); !host.empty()) return RunRemoteRemove(host, f.ref);
+  auto host = ChooseHost(*f.global);
+  if (!host.ok()) return Fail(host.status());
+  if (!host->host.empty()) return RunRemoteRemove(*host, f.ref);
   auto store = OpenStore(f);
   if (!store.ok()) return Fail(store.status());
   auto removed = build::RemoveImageAndFree(*store, f.ref);

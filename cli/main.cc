@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/command_registry.h"
+#include "cli/daemon_client.h"
 #include "cli/version.h"
 
 int main(int argc, char** argv) {
@@ -18,8 +19,7 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", ctx.global.log_level,
                  "Operational log level (default: the config's log.level, else info)")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
-  app.add_option("--host", ctx.global.host,
-                 "latchkeyd to build with, unix:///path (default: $LATCHKEY_HOST, else none)");
+  AddHostOption(&app, &ctx.global);
   RegisterAllCommands(app, ctx);
   try {
     app.parse(argc, argv);

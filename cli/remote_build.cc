@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -22,11 +23,14 @@
 #include "broker/secret_flags.h"
 #include "broker/session.h"
 #include "builder/executor/cancel.h"
+#include "builder/image/export_spec.h"
 #include "builder/solver/dockerignore.h"
 #include "cli/build_job.h"
 #include "cli/cli_setup.h"
 #include "cli/command_registry.h"
 #include "cli/daemon_client.h"
+#include "cli/output_receiver.h"
+#include "session/context_mux.h"
 #include "session/context_service.h"
 #include "session/secrets_service.h"
 #include "session/session_client.h"
@@ -74,8 +78,48 @@ std::unique_ptr<session::SshService> ServeSshAgents(const build::BuildRequest& r
   return ssh;
 }
 
-Status Unsupported(const std::string& flag) {
-  return InvalidArgumentError(flag + " is not supported with --host yet: build without --host");
+
+// The -o outputs that land on the client: `receiver` expects each (its dest checked and
+// prepared now, with the embedded build's errors) and `breq` carries the specs, the client's
+// destinations and --push. True when the session must serve FileSend.
+Result<bool> PrepareClientOutputs(const BuildOptions& f, const build::BuildRequest& req,
+                                  OutputReceiver* receiver, latchkey::v1::BuildRequest* breq) {
+  bool any = false;
+  for (size_t i = 0; i < f.outputs.size() && i < req.outputs.size(); ++i) {
+    const image::ExportSpec& out = req.outputs[i];
+    breq->add_outputs(f.outputs[i]);
+    if (out.type == image::ExportType::kImage) {
+      breq->add_output_dests("");
+      continue;
+    }
+    ClientOutputKind kind = out.type == image::ExportType::kOciArchive ? ClientOutputKind::kFile
+                            : out.type == image::ExportType::kOciLayout
+                                ? ClientOutputKind::kOciLayout
+                                : ClientOutputKind::kDirectory;
+    LK_RETURN_IF_ERROR(receiver->Expect(i, kind, out.dest));
+    breq->add_output_dests(out.dest);
+    any = true;
+  }
+  breq->set_push(f.push);
+  return any;
+}
+
+// --build-context directories (NAME=DIR, and the directory of NAME=oci-layout://DIR[:TAG]),
+// served on the session by `mux` next to the main context (no .dockerignore, as in embedded
+// mode); `breq` names them.
+void ServeBuildContexts(const build::BuildRequest& req, session::ContextMux* mux,
+                        std::vector<std::unique_ptr<session::ContextService>>* services,
+                        latchkey::v1::BuildRequest* breq) {
+  for (const build::NamedContext& nc : req.named_contexts) {
+    services->push_back(
+        std::make_unique<session::ContextService>(nc.path, session::ContextFilter{}));
+    mux->Add(nc.name, services->back().get());
+    auto* bc = breq->add_build_contexts();
+    bc->set_name(nc.name);
+    bc->set_oci_layout(nc.kind == build::NamedContext::Kind::kOciLayout);
+    bc->set_tag(nc.tag);
+    bc->set_context_key(ContextKey(nc.path));
+  }
 }
 
 }  // namespace
@@ -127,11 +171,9 @@ void ProgressReplay::Event(std::string_view json) {
   }
 }
 
-int RunRemoteBuild(const std::string& host, const BuildOptions& f, build::ProgressMode mode,
+int RunRemoteBuild(const HostChoice& host, const BuildOptions& f, build::ProgressMode mode,
                    const build::BuildRequest& req, const volatile sig_atomic_t* signal) {
-  if (!f.build_contexts.empty()) return FailFlags(Unsupported("--build-context"));
-  if (!f.outputs.empty()) return FailFlags(Unsupported("-o/--output"));
-  auto channel = ConnectDaemon(host);
+  auto channel = ConnectDaemon(host.host, host.origin);
   if (!channel.ok()) return FailFlags(channel.status());
   auto stub = latchkey::v1::Control::NewStub(*channel);
 
@@ -187,9 +229,19 @@ int RunRemoteBuild(const std::string& host, const BuildOptions& f, build::Progre
     filter.may_include_under = [ignore](std::string_view p) { return ignore->MayIncludeUnder(p); };
   }
   session::ContextService context(req.context_dir, std::move(filter));
+  session::ContextMux contexts;
+  contexts.Add("", &context);
+  std::vector<std::unique_ptr<session::ContextService>> named_contexts;
+  ServeBuildContexts(req, &contexts, &named_contexts, &breq);
+
+  // -o outputs that land here: checked before anything is built.
+  OutputReceiver outputs;
+  auto client_outputs = PrepareClientOutputs(f, req, &outputs, &breq);
+  if (!client_outputs.ok()) return Fail(client_outputs.status());
 
   std::vector<session::ServedService> services = {{&secrets, "moby.buildkit.secrets.v1.Secrets"},
-                                                  {&context, "latchkey.v1.ContextSync"}};
+                                                  {&contexts, "latchkey.v1.ContextSync"}};
+  if (*client_outputs) services.push_back({&outputs, "moby.filesync.v1.FileSend"});
   std::unique_ptr<session::SshService> ssh = ServeSshAgents(req, &breq, &services);
 
   session::SessionOptions so;
@@ -264,14 +316,17 @@ int RunRemoteBuild(const std::string& host, const BuildOptions& f, build::Progre
       b.steps_run = result->steps_run();
       b.steps_cached = result->steps_cached();
       job.result = std::move(b);
+      if (Status missing = outputs.Missing(); !missing.ok()) job.result = missing;
     }
   } else if (executor::CancelRequested()) {
     job.result = CancelledError("build cancelled");
   } else {
     progress->Finish();
+    outputs.Abandon();
     Status st = call.ok() ? UnavailableError("latchkeyd connection lost") : DaemonCallError(call);
     return st.code() == StatusCode::kInvalidArgument ? FailFlags(st) : Fail(st);
   }
+  if (!job.result.ok()) outputs.Abandon();
   return ReportBuild(f, mode, req, job, *progress, *signal);
 }
 

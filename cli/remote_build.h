@@ -1,18 +1,22 @@
 // RunRemoteBuild: `latchkey build --host unix:///path` (docs/daemon.md, "The CLI as a
 // client"). The flags were validated as in embedded mode (MakeBuildRequest); then the CLI
-//   - connects (ConnectDaemon: "cannot reach latchkeyd at <host>: <cause>"),
+//   - connects (ConnectDaemon: "cannot reach latchkeyd at <host>[ (<origin>)]: <cause>"),
 //   - reads the `--secret` file and env sources itself into SecretBuffers and parses the flags
 //     against the daemon's providers (Info), so type=store etc. stay daemon-side sources,
+//   - checks and prepares each -o destination that lands on the client (OutputReceiver:
+//     the embedded build's errors, before anything is built),
 //   - opens a session serving moby.buildkit.secrets.v1.Secrets (those values, handed out only
-//     when a step of this build asks) and latchkey.v1.ContextSync (the context directory with
-//     .dockerignore applied: builder/solver/dockerignore.h) and, with `--ssh`,
-//     moby.sshforward.v1.SSH (session/ssh_service.h: the agents of this host; the Build names
-//     their ids, RUN --mount=type=ssh steps reach them through the session),
+//     when a step of this build asks), latchkey.v1.ContextSync (the context directory with
+//     .dockerignore applied: builder/solver/dockerignore.h, and each --build-context
+//     directory: session/context_mux.h), with client-side outputs moby.filesync.v1.FileSend
+//     (cli/output_receiver.h) and, with `--ssh`, moby.sshforward.v1.SSH
+//     (session/ssh_service.h: the agents of this host; the Build names their ids, RUN
+//     --mount=type=ssh steps reach them through the session),
 //   - calls Build and replays its progress events into a local progress writer of the chosen
 //     mode, then prints and writes what embedded mode does (ReportBuild), with its exit codes.
 // Ctrl-C / SIGTERM cancel the call (the daemon kills the running step); the exit code is then
 // 128 + the signal. A connection that breaks before the result: "error: latchkeyd connection
-// lost", exit 1. Not yet through the daemon (refused with exit 2): --build-context, -o.
+// lost", exit 1.
 //
 // Thread-safety: call from the main thread (it reads the process's environment and signals).
 #ifndef LATCHKEY_CLI_REMOTE_BUILD_H_
@@ -26,11 +30,12 @@
 #include "builder/solver/builder.h"
 #include "builder/solver/progress.h"
 #include "cli/build_options.h"
+#include "cli/daemon_client.h"
 
 namespace latchkey::cli {
 
 // `signal`: set by the command's signal handler (which also calls executor::RequestCancel).
-int RunRemoteBuild(const std::string& host, const BuildOptions& options, build::ProgressMode mode,
+int RunRemoteBuild(const HostChoice& host, const BuildOptions& options, build::ProgressMode mode,
                    const build::BuildRequest& request, const volatile sig_atomic_t* signal);
 
 // BuildKit's session shared key for a context directory: the SHA-256 (hex) of "<hostname>:<dir>",

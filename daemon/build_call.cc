@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
+#include <vector>
 
 #include "base/env.h"
 #include "base/errno_status.h"
@@ -17,6 +19,7 @@
 #include "builder/executor/cancel.h"
 #include "builder/solver/progress_json.h"
 #include "daemon/context_mirror.h"
+#include "daemon/output_send.h"
 #include "daemon/session_agent_dialer.h"
 
 namespace latchkey::daemon {
@@ -33,6 +36,30 @@ std::string MirrorName(const std::optional<PeerCred>& peer, const std::string& k
   char hex[33];
   sodium_bin2hex(hex, sizeof hex, digest, 16);
   return (peer ? std::to_string(peer->uid) : std::string("unknown")) + "-" + hex;
+}
+
+// A daemon-side copy of one client context, updated from the session under its lock (held
+// exclusively during the transfer, then shared for the build: builds of this context may share
+// it, transfers wait).
+struct LockedMirror {
+  std::string dir;
+  base::UniqueFd lock;
+};
+
+Result<LockedMirror> SyncMirror(const std::shared_ptr<grpc::Channel>& channel,
+                                const std::string& contexts, const std::optional<PeerCred>& peer,
+                                const std::string& key, const std::string& context_name,
+                                ContextSyncStats* stats) {
+  LockedMirror m;
+  m.dir = contexts + "/" + MirrorName(peer, key);
+  m.lock = base::UniqueFd(::open((m.dir + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!m.lock.valid()) return base::ErrnoStatus("open", m.dir + ".lock", errno);
+  while (::flock(m.lock.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) return base::ErrnoStatus("lock", m.dir + ".lock", errno);
+  }
+  LK_ASSIGN_OR_RETURN(*stats, SyncContext(channel, m.dir, context_name));
+  (void)::flock(m.lock.get(), LOCK_SH);
+  return m;
 }
 
 }  // namespace
@@ -59,22 +86,39 @@ grpc::Status ServeBuild(BuildRunner* runner, BrokerHost* broker, RunningBuilds* 
   // 2. The context, under the mirror's lock.
   const std::string contexts = state_dir + "/contexts";
   if (Status st = base::MakeDirs(contexts, 0700); !st.ok()) return Grpc(st);
-  const std::string mirror =
-      contexts + "/" +
-      MirrorName(peer, request.context_key().empty() ? sid : request.context_key());
-  base::UniqueFd lock(::open((mirror + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!lock.valid()) return Grpc(base::ErrnoStatus("open", mirror + ".lock", errno));
-  while (::flock(lock.get(), LOCK_EX) != 0) {
-    if (errno != EINTR) return Grpc(base::ErrnoStatus("lock", mirror + ".lock", errno));
-  }
   auto started = std::chrono::steady_clock::now();
-  Result<ContextSyncStats> synced = SyncContext(channel, mirror);
-  if (!synced.ok()) return Grpc(synced.status());
+  ContextSyncStats synced;
+  Result<LockedMirror> main_mirror =
+      SyncMirror(channel, contexts, peer,
+                 request.context_key().empty() ? sid : request.context_key(), "", &synced);
+  if (!main_mirror.ok()) return Grpc(main_mirror.status());
+  const std::string mirror = main_mirror->dir;
   auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);
   log->info("session {}: context: {} entries, {} files ({} bytes) fetched in {} ms", sid,
-            synced->entries, synced->files_fetched, synced->bytes_fetched, took.count());
-  (void)::flock(lock.get(), LOCK_SH);  // builds of this context may share it; transfers wait
+            synced.entries, synced.files_fetched, synced.bytes_fetched, took.count());
+  // --build-context directories: each into a copy of its own (keyed per client directory).
+  std::vector<LockedMirror> named_mirrors;
+  std::map<std::string, std::string> named_dirs;
+  for (const auto& bc : request.build_contexts()) {
+    if (bc.name().empty() || named_dirs.count(bc.name()) != 0) {
+      return grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          "invalid build_contexts entry \"" + bc.name() + "\": want a unique, non-empty name");
+    }
+    ContextSyncStats stats;
+    Result<LockedMirror> m = SyncMirror(
+        channel, contexts, peer,
+        "build-context:" + bc.name() + ":" + (bc.context_key().empty() ? sid : bc.context_key()),
+        bc.name(), &stats);
+    if (!m.ok()) return Grpc(m.status());
+    log->info("session {}: build context {}: {} entries, {} files ({} bytes) fetched", sid,
+              bc.name(), stats.entries, stats.files_fetched, stats.bytes_fetched);
+    synced.files_fetched += stats.files_fetched;
+    synced.bytes_fetched += stats.bytes_fetched;
+    named_dirs[bc.name()] = m->dir + "/tree";
+    named_mirrors.push_back(std::move(m).value());
+  }
 
   // 3. The Dockerfile in a job directory; the build.
   auto job_dir = base::MakeTempDir(contexts, "job-");
@@ -98,6 +142,13 @@ grpc::Status ServeBuild(BuildRunner* runner, BrokerHost* broker, RunningBuilds* 
   }
   build.peer = peer;
   build.broker = broker;
+  build.job_dir = *job_dir;
+  build.build_context_dirs = named_dirs;
+  build.send_output = [&sessions, sid](size_t index, const std::string& path) {
+    return SendOutput(sessions.Channel(sid), index, path, [] {
+      return executor::CancelRequested() ? CancelledError("build cancelled") : Status::OK();
+    });
+  };
   build.client_secrets = [&sessions, sid](const std::string& id,
                                           std::chrono::steady_clock::time_point deadline) {
     auto left = deadline - std::chrono::steady_clock::now();
@@ -149,8 +200,8 @@ grpc::Status ServeBuild(BuildRunner* runner, BrokerHost* broker, RunningBuilds* 
     log->info("session {}: build cancelled by the client", sid);
     return grpc::Status(grpc::StatusCode::CANCELLED, "build cancelled");
   }
-  result->set_context_files_sent(static_cast<int64_t>(synced->files_fetched));
-  result->set_context_bytes_sent(static_cast<int64_t>(synced->bytes_fetched));
+  result->set_context_files_sent(static_cast<int64_t>(synced.files_fetched));
+  result->set_context_bytes_sent(static_cast<int64_t>(synced.bytes_fetched));
   std::lock_guard<std::mutex> l(write_mu);
   writer->Write(response);
   return grpc::Status::OK;

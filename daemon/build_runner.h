@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -25,12 +26,20 @@ namespace latchkey::daemon {
 // One Build call, as the runner sees it.
 struct DaemonBuild {
   const latchkey::v1::BuildRequest* request = nullptr;  // as the client sent it
-  std::string context_dir;       // the daemon's up-to-date copy of the client's context
+  std::string context_dir;  // the daemon's up-to-date copy of the client's context
+  // request->build_contexts' names -> the daemon's up-to-date copy of each directory.
+  std::map<std::string, std::string> build_context_dirs;
   std::string dockerfile_path;   // request->dockerfile written on the daemon's side
   std::optional<PeerCred> peer;  // the caller (SO_PEERCRED); unset when unknown
   // The daemon's broker (not owned): the build's session opens on its current generation, so
   // a SIGHUP reload (policy, providers, secrets map) reaches every build started after it.
   BrokerHost* broker = nullptr;
+  // A directory of this call's own (removed after the call): client-side outputs are written
+  // here before they are sent.
+  std::string job_dir;
+  // Sends the output written at `path` (a file or a directory) to the client's session as
+  // output `index` of request->outputs (daemon/output_send.h).
+  std::function<Status(size_t index, const std::string& path)> send_output;
   // Asks the client's session for a secret (the broker's provider "client").
   std::function<Result<SecretBuffer>(const std::string& secret_id,
                                      std::chrono::steady_clock::time_point deadline)>

@@ -217,7 +217,7 @@ Status Receive(latchkey::v1::ContextSync::Stub& stub, const latchkey::v1::ReadFi
 }  // namespace
 
 Result<ContextSyncStats> SyncContext(const std::shared_ptr<grpc::Channel>& session,
-                                     const std::string& mirror_dir) {
+                                     const std::string& mirror_dir, const std::string& context) {
   const std::string tree = mirror_dir + "/tree";
   const std::string tmp_dir = mirror_dir + "/tmp";
   const std::string index_path = mirror_dir + "/index.json";
@@ -230,7 +230,9 @@ Result<ContextSyncStats> SyncContext(const std::shared_ptr<grpc::Channel>& sessi
   std::set<std::string> dirs;
   {
     grpc::ClientContext ctx;
-    auto reader = stub->Manifest(&ctx, latchkey::v1::ManifestRequest());
+    latchkey::v1::ManifestRequest mreq;
+    mreq.set_context(context);
+    auto reader = stub->Manifest(&ctx, mreq);
     ContextEntry e;
     while (reader->Read(&e)) entries.push_back(e);
     grpc::Status st = reader->Finish();
@@ -285,6 +287,7 @@ Result<ContextSyncStats> SyncContext(const std::shared_ptr<grpc::Channel>& sessi
   }
   // 3. Directories and symlinks; the files to fetch.
   latchkey::v1::ReadFilesRequest fetch;
+  fetch.set_context(context);
   for (size_t i = 1; i < entries.size(); ++i) {
     const ContextEntry& e = entries[i];
     const std::string path = tree + "/" + e.path();

@@ -39,8 +39,10 @@ struct ContextSyncStats {
 // INVALID_ARGUMENT "context transfer: invalid path \"<p>\" from the client" (absolute, "..",
 // not below a listed directory), FAILED_PRECONDITION for a file the client could not read
 // (its text), and file-system errors naming the path.
+// `context`: which of the session's contexts ("" the main one, else a --build-context name).
 Result<ContextSyncStats> SyncContext(const std::shared_ptr<grpc::Channel>& session,
-                                     const std::string& mirror_dir);
+                                     const std::string& mirror_dir,
+                                     const std::string& context = "");
 
 }  // namespace latchkey::daemon
 

@@ -27,6 +27,10 @@ enum class ExportType {
                 // type=registry is type=image,push=true (buildx's shorthand)
 };
 
+// A `dest` that means the process's standard output (type=oci only, as BuildKit's tar-like
+// outputs): the archive is written there.
+inline constexpr char kStdoutDest[] = "-";
+
 struct ExportSpec {
   ExportType type = ExportType::kOciArchive;
   std::string dest;
@@ -35,6 +39,10 @@ struct ExportSpec {
   // type=image: push=true|false (type=registry: true). Not allowed for the other types.
   bool push = false;
   OutputCompression compression;
+  // The destination the build's progress names ("sending tarball to <shown_dest> done"); ""
+  // = `dest`. latchkeyd writes a client's output to a file of its own (`dest`) and shows the
+  // client's path here.
+  std::string shown_dest;
 };
 
 // INVALID_ARGUMENT with the spec quoted, e.g.

@@ -217,7 +217,8 @@ class PendingFile {
   static Result<PendingFile> Create(const std::string& dest) {
     std::string tmp = dest + ".tmp-XXXXXX";
     int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-    if (fd < 0) return ErrnoStatus("create", tmp, errno);
+    // Named by `dest`: the temporary name is random (and the user asked for `dest`).
+    if (fd < 0) return ErrnoStatus("create", dest, errno);
     return PendingFile(UniqueFd(fd), std::move(tmp), dest);
   }
   PendingFile(PendingFile&& o) noexcept
@@ -322,6 +323,10 @@ Status FillLayout(const BlobStore& blobs, const Image& image, const std::string&
 }
 
 }  // namespace
+
+Status PrepareOciLayoutDest(const std::string& dest, bool* created) {
+  return PrepareLayoutDir(dest, created);
+}
 
 Status WriteOciLayout(const BlobStore& blobs, const Image& image, const std::string& dest,
                       const std::string& ref_name, const std::string& image_name,

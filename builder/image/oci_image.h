@@ -95,6 +95,11 @@ Status WriteOciLayout(const BlobStore& blobs, const Image& image, const std::str
                       const std::string& ref_name, const std::string& image_name = "",
                       const base::CancelCheck& cancel = {});
 
+// WriteOciLayout's check of `dest`, alone (latchkeyd's client checks a -o type=oci-layout
+// destination before the build): a missing `dest` is created (`*created` set), an empty
+// directory or an OCI layout is fine, anything else is WriteOciLayout's FAILED_PRECONDITION.
+Status PrepareOciLayoutDest(const std::string& dest, bool* created);
+
 // Writes `image` as an OCI archive: a tar (oci-layout, index.json, blobs/sha256/...) of the
 // layout WriteOciLayout would produce, at `dest_tar` (replaced atomically). Entries have mtime
 // 0, owner 0:0 and mode 0644/0755, so equal images give byte-identical archives.

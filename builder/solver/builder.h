@@ -21,6 +21,7 @@
 #define LATCHKEY_BUILDER_SOLVER_BUILDER_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -98,6 +99,11 @@ struct BuildRequest {
   // --pull: every image reference with a tag is resolved against its registry again (and
   // pulled when it changed), even when the store has the tag. Needs `puller`.
   bool pull = false;
+  // Called for each output other than type=image once it is written at its `dest`, inside the
+  // output's progress vertex `vertex` (before its last "... done" line), with the output's
+  // index in `outputs`: latchkeyd sends it to the client here. An error fails the build as the
+  // output's own error would. Empty: outputs stay where they were written.
+  std::function<Status(size_t index, const image::ExportSpec& output, int vertex)> deliver_output;
 };
 
 // Where a failed build failed, for the CLI's BuildKit-style error block.

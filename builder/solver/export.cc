@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "base/file.h"
 #include "builder/executor/cancel.h"
 #include "builder/image/digest.h"
 #include "builder/image/image_ref.h"
@@ -35,6 +36,27 @@ Status RemoveIfCancelled(const std::string& dir, bool existed) {
   Status cancelled = CheckCancelled();
   if (!cancelled.ok() && !existed) (void)image::RemoveAll(dir);
   return cancelled;
+}
+
+// The file at `path` to the process's standard output, then removed.
+Status CopyToStdout(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return image::ErrnoStatus("open", path, errno);
+  std::vector<char> buf(1 << 20);
+  Status st;
+  while (st.ok()) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      st = image::ErrnoStatus("read", path, errno);
+      break;
+    }
+    if (n == 0) break;
+    st = base::WriteAll(STDOUT_FILENO, buf.data(), static_cast<size_t>(n), "stdout");
+  }
+  ::close(fd);
+  ::unlink(path.c_str());
+  return st;
 }
 
 bool DirIsEmpty(const std::string& dir) {
@@ -184,7 +206,13 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
       return Status::OK();
     }));
   }
-  for (const auto& out : req_.outputs) {
+  for (size_t index = 0; index < req_.outputs.size(); ++index) {
+    const image::ExportSpec& out = req_.outputs[index];
+    const std::string& shown = out.shown_dest.empty() ? out.dest : out.shown_dest;
+    auto deliver = [&](int v) -> Status {
+      if (!req_.deliver_output) return Status::OK();
+      return req_.deliver_output(index, out, v);
+    };
     const image::ImageRef& named = out.name.name.empty() ? default_name : out.name;
     const std::string name_ref = named.name.empty() ? "latest" : named.tag;
     const std::string image_name = named.name.empty() ? "" : named.FullString();
@@ -193,14 +221,20 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
         LK_RETURN_IF_ERROR(step("exporting to oci image format", [&](int v) -> Status {
           LK_ASSIGN_OR_RETURN(image::Image emit, EmitImage(img, out, v));
           progress_.Note(v, "exporting manifest " + emit.manifest_digest + " done");
-          LK_RETURN_IF_ERROR(image::WriteOciArchive(store_.blobs(), emit, out.dest, name_ref,
+          // dest=-: written into this build's scratch space, then copied to stdout.
+          const bool to_stdout = out.dest == image::kStdoutDest;
+          const std::string path =
+              to_stdout ? tmp_ + "/stdout-" + std::to_string(index) + ".tar" : out.dest;
+          LK_RETURN_IF_ERROR(image::WriteOciArchive(store_.blobs(), emit, path, name_ref,
                                                     image_name, CheckCancelled));
+          if (to_stdout) LK_RETURN_IF_ERROR(CopyToStdout(path));
           if (executor::CancelRequested()) {
             // Interrupted while the archive was written: it is not left behind as a result.
             (void)::unlink(out.dest.c_str());
             return CancelledError("build cancelled");
           }
-          progress_.Note(v, "sending tarball to " + out.dest + " done");
+          LK_RETURN_IF_ERROR(deliver(v));
+          progress_.Note(v, "sending tarball to " + shown + " done");
           return Status::OK();
         }));
         break;
@@ -211,7 +245,8 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
           LK_RETURN_IF_ERROR(image::WriteOciLayout(store_.blobs(), emit, out.dest, name_ref,
                                                    image_name, CheckCancelled));
           LK_RETURN_IF_ERROR(RemoveIfCancelled(out.dest, existed));
-          progress_.Note(v, "writing " + out.dest + ":" + name_ref + " done");
+          LK_RETURN_IF_ERROR(deliver(v));
+          progress_.Note(v, "writing " + shown + ":" + name_ref + " done");
           return Status::OK();
         }));
         break;
@@ -225,7 +260,8 @@ Status BuildRun::Export(const image::Image& img, BuildResult& result) {
               image::ExportRootfs(store_.blobs(), img, out.dest, &devices, CheckCancelled));
           LK_RETURN_IF_ERROR(RemoveIfCancelled(out.dest, existed));
           for (const std::string& d : devices) progress_.Note(v, image::SkippedDeviceWarning(d));
-          progress_.Note(v, "copying files to " + out.dest + " done");
+          LK_RETURN_IF_ERROR(deliver(v));
+          progress_.Note(v, "copying files to " + shown + " done");
           return Status::OK();
         }));
         break;

@@ -3,7 +3,13 @@
 # and a temporary socket), against the same build in embedded mode:
 #   1. the same Dockerfile built both ways: the plain progress (minus timings) and the image
 #      digest are the same; `images` and `image rm` through the daemon;
-#   2. a wrong --host / $LATCHKEY_HOST: "cannot reach latchkeyd at ...", exit 1;
+#   2. a wrong --host / $LATCHKEY_HOST: "cannot reach latchkeyd at ...", exit 1; the
+#      configuration's host: picks the daemon, --host embedded overrides it, an unreachable or
+#      malformed host: names the configuration file;
+#   2c. -o type=local, type=oci and type=oci-layout through the daemon land on the client:
+#      the same trees, archive bytes, manifest digests and progress as embedded; a bad dest is
+#      refused before the build with the embedded build's cause;
+#   2d. --build-context NAME=DIR and NAME=oci-layout://DIR:TAG through the daemon;
 #   3. incremental context: after changing one file only its bytes are sent; a touched file
 #      is not sent again (the daemon's log counts the bytes);
 #   4. --secret file and env sources served by the client over the session, through the
@@ -42,8 +48,9 @@ for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
 [ -S "$SOCK" ] || { cat "$W/daemon.log"; fail "latchkeyd did not start"; }
 export SOURCE_DATE_EPOCH=0
 dlog_fail() { sed 's/^/  daemon: /' "$W/daemon.log" | tail -30 >&2; fail "$@"; }
-# Plain progress without timings: "#3 0.123 x" -> "#3 x", "DONE 0.4s" -> "DONE".
-untimed() { sed -E 's/^(#[0-9]+ )?[0-9]+\.[0-9]+ /\1/; s/ DONE [0-9.]+s$/ DONE/' "$1"; }
+# Plain progress without timings: "#3 0.123 x" -> "#3 x", "DONE 0.4s" -> "DONE",
+# "compressing layers (gzip level 6) 0.1s done" -> "... done".
+untimed() { sed -E 's/^(#[0-9]+ )?[0-9]+\.[0-9]+ /\1/; s/ DONE [0-9.]+s$/ DONE/; s/ [0-9]+\.[0-9]+s done$/ done/' "$1"; }
 
 # 1. Both ways.
 ctx=$(new_context ctx)
@@ -89,6 +96,108 @@ expect_eq "$RC" "1" "exit code for an unreachable daemon"
 expect_eq "$(last_err_line)" "error: cannot reach latchkeyd at unix://$W/nope.sock: No such file or directory" "unreachable daemon"
 LATCHKEY_HOST="unix://$W/nope.sock" lk_build "$ctx"
 expect_eq "$(last_err_line)" "error: cannot reach latchkeyd at unix://$W/nope.sock: No such file or directory" "unreachable LATCHKEY_HOST"
+
+# 2b. The configuration's host: picks the daemon (after --host and $LATCHKEY_HOST); an
+# unreachable one says it came from the configuration; --host embedded overrides it.
+printf 'state_dir: %s\nhost: %s\n' "$STATE" "$HOST" > "$W/client.yaml"
+LATCHKEY_CONFIG=$W/client.yaml build_ok --iidfile "$W/iid.config" -t viaconfig:1 "$ctx"
+expect_eq "$(cat "$W/iid.config")" "$(cat "$W/iid.embedded")" "image id, host: from the configuration"
+LATCHKEY_CONFIG=$W/client.yaml "$LK" images > "$W/images.txt" || fail "images with host: from the configuration"
+expect_file_contains "$W/images.txt" "viaconfig" "the build of host: ran in the daemon"
+"$LK" images > "$W/images.txt"
+expect_file_lacks "$W/images.txt" "viaconfig" "the build of host: did not run embedded"
+LATCHKEY_CONFIG=$W/client.yaml build_ok --host embedded -t embeddedbyflag:1 "$ctx"
+"$LK" images > "$W/images.txt"
+expect_file_contains "$W/images.txt" "embeddedbyflag" "--host embedded overrides host:"
+printf 'state_dir: %s\nhost: unix://%s/nope.sock\n' "$STATE" "$W" > "$W/bad-host.yaml"
+LATCHKEY_CONFIG=$W/bad-host.yaml lk_build "$ctx"
+expect_eq "$RC" "1" "exit code for an unreachable host: from the configuration"
+expect_eq "$(last_err_line)" "error: cannot reach latchkeyd at unix://$W/nope.sock (host: in $W/bad-host.yaml:2:7): No such file or directory" "unreachable host: from the configuration"
+printf 'state_dir: %s\nhost: tcp://127.0.0.1:1\n' "$STATE" > "$W/tcp-host.yaml"
+LATCHKEY_CONFIG=$W/tcp-host.yaml lk_build "$ctx"
+expect_eq "$(last_err_line)" "error: $W/tcp-host.yaml:2:7: host: \"tcp://127.0.0.1:1\": want unix:///absolute/path (latchkeyd's socket) or embedded" "a bad host: in the configuration"
+
+# 2c. -o through the daemon: the outputs land on the client, with the same trees, archive bytes
+# and manifest digests as the embedded build, and the same progress.
+octx=$(new_context octx)
+cat > "$octx/Dockerfile" <<'DF'
+FROM busybox:test
+RUN mkdir -p /out/d && echo one > /out/d/f && chmod 0600 /out/d/f && ln -s d/f /out/l && ln /out/d/f /out/hard
+DF
+outs=(-o "type=local,dest=$W/o/local" -o "type=oci,dest=$W/o/app.tar" -o "type=oci-layout,dest=$W/o/layout" -t outs:1)
+mkdir -p "$W/o"
+build_ok "${outs[@]}" "$octx"
+cp "$ERR" "$W/outs-embedded.err"
+mv "$W/o" "$W/o.embedded"
+mkdir -p "$W/o"
+build_ok --host "$HOST" "${outs[@]}" "$octx"
+diff <(untimed "$W/outs-embedded.err") <(untimed "$ERR") > "$W/outs.diff" \
+  || { cat "$W/outs.diff" >&2; fail "-o: plain progress differs between embedded and daemon mode"; }
+tree_of() { (cd "$1" && find . -printf '%p %y %m %s %l\n' | sort); }
+diff <(tree_of "$W/o.embedded/local") <(tree_of "$W/o/local") > "$W/local.diff" \
+  || { head -20 "$W/local.diff" >&2; fail "-o type=local: trees differ"; }
+diff -r --no-dereference "$W/o.embedded/local" "$W/o/local" > /dev/null || fail "-o type=local: contents differ"
+expect_eq "$(stat -c %i "$W/o/local/out/hard")" "$(stat -c %i "$W/o/local/out/d/f")" "-o type=local: hardlink kept"
+cmp "$W/o.embedded/app.tar" "$W/o/app.tar" || fail "-o type=oci: archives differ"
+expect_eq "$(tar -xOf "$W/o/app.tar" index.json | jq -r '.manifests[0].digest')" \
+  "$(tar -xOf "$W/o.embedded/app.tar" index.json | jq -r '.manifests[0].digest')" "-o type=oci: manifest digest"
+expect_eq "$(jq -r '.manifests[0].digest' "$W/o/layout/index.json")" \
+  "$(jq -r '.manifests[0].digest' "$W/o.embedded/layout/index.json")" "-o type=oci-layout: manifest digest"
+diff -r "$W/o.embedded/layout" "$W/o/layout" > /dev/null || fail "-o type=oci-layout: layouts differ"
+ls -A "$DSTATE/contexts" | grep -q '^job-' && fail "the daemon kept a job directory (outputs) after the build"
+# dest=-: the archive on stdout, the same bytes in both modes.
+build_ok -o "type=oci,dest=-" -t outs:1 "$octx"
+cmp "$OUT" "$W/o/app.tar" || fail "-o type=oci,dest=- (embedded) differs from the dest= archive"
+cp "$ERR" "$W/stdout-embedded.err"
+build_ok --host "$HOST" -o "type=oci,dest=-" -t outs:1 "$octx"
+cmp "$OUT" "$W/o/app.tar" || fail "-o type=oci,dest=- through the daemon differs from the dest= archive"
+expect_file_contains "$ERR" "sending tarball to - done" "dest=- progress"
+diff <(untimed "$W/stdout-embedded.err") <(untimed "$ERR") > "$W/stdout.diff" \
+  || { cat "$W/stdout.diff" >&2; fail "-o dest=-: plain progress differs between modes"; }
+[ ! -e "$octx/-" ] && [ ! -e ./- ] || fail "dest=- created a file named -"
+# A bad dest is refused before the build, with the embedded build's cause.
+build_fails -o "type=oci,dest=$W/nope/x.tar" "$octx"
+expect_file_contains "$ERR" "create $W/nope/x.tar: No such file or directory" "bad -o dest, embedded"
+build_fails --host "$HOST" -o "type=oci,dest=$W/nope/x.tar" "$octx"
+expect_eq "$(last_err_line)" "error: create $W/nope/x.tar: No such file or directory" "bad -o dest through the daemon"
+expect_file_lacks "$ERR" "#1 " "a bad -o dest is refused before the build"
+echo x > "$W/afile"
+build_fails --host "$HOST" -o "type=local,dest=$W/afile" "$octx"
+expect_eq "$(last_err_line)" "error: mkdir $W/afile: Not a directory" "-o type=local onto a file"
+
+# 2d. --build-context through the daemon: a directory (transferred as the main context is, into
+# a copy of its own; no .dockerignore, as in embedded mode) and an oci-layout:// directory (the
+# layout 2c wrote); the same progress and image as embedded; a change reaches the next build.
+nctx=$(new_context nctx)
+extra=$(new_context extra)
+echo from-extra > "$extra/e.txt"
+printf 'e.txt\n' > "$extra/.dockerignore"
+cat > "$nctx/Dockerfile" <<'DF'
+FROM base
+COPY --from=extra e.txt /e.txt
+RUN cat /e.txt /out/d/f
+DF
+bcs=(--build-context "extra=$extra" --build-context "base=oci-layout://$W/o/layout:1")
+build_ok --iidfile "$W/iid.bc.embedded" "${bcs[@]}" "$nctx"
+cp "$ERR" "$W/bc-embedded.err"
+build_ok --host "$HOST" --iidfile "$W/iid.bc.daemon" "${bcs[@]}" "$nctx"
+diff <(untimed "$W/bc-embedded.err") <(untimed "$ERR") > "$W/bc.diff" \
+  || { cat "$W/bc.diff" >&2; fail "--build-context: plain progress differs between modes"; }
+expect_eq "$(cat "$W/iid.bc.daemon")" "$(cat "$W/iid.bc.embedded")" "--build-context: image id, daemon vs embedded"
+expect_file_contains "$ERR" "from-extra" "--build-context directory through the daemon"
+grep -q "build context extra: 3 entries, 2 files" "$W/daemon.log" \
+  || dlog_fail "the daemon did not log the transfer of build context extra"
+grep -q "build context base: " "$W/daemon.log" || dlog_fail "no transfer of the oci-layout context"
+# docker-image:// is refused as in embedded mode (exit 2, before anything connects).
+lk_build --build-context "base=docker-image://alpine:3.19" "$nctx"
+cp "$ERR" "$W/dimg-embedded.err"
+lk_build --host "$HOST" --build-context "base=docker-image://alpine:3.19" "$nctx"
+expect_eq "$RC" "2" "--build-context docker-image:// through the daemon: exit code"
+expect_eq "$(cat "$ERR")" "$(cat "$W/dimg-embedded.err")" "--build-context docker-image://: same error as embedded"
+expect_file_contains "$ERR" 'docker-image:// sources are not supported' "--build-context docker-image:// error"
+echo changed-extra > "$extra/e.txt"
+build_ok --host "$HOST" "${bcs[@]}" "$nctx"
+expect_file_contains "$ERR" "changed-extra" "a changed --build-context directory reaches the next build"
 
 # 3. Incremental context: 8 MiB of files, then one 1 KiB file changed, then one only touched.
 big=$(new_context big)

@@ -5,7 +5,8 @@
 # BEFORE anything connects: the Engine address given is a unix socket this script listens on
 # and counts connections to (there must be none), and no broker ever starts (no audit log).
 # An explicit --builder embedded (or $LATCHKEY_BUILDER=embedded over builder.use) builds
-# embedded. Builds on a real dockerd (tests/docker/docker_lib.sh: start_dockerd) come with the
+# embedded. A latchkeyd named by the configuration's host: (or --host embedded) is not refused
+# with --builder docker. Builds on a real dockerd (tests/docker/docker_lib.sh: start_dockerd) come with the
 # Docker build flow.
 source "$(dirname "$0")/../build/lib.sh"
 source "$(dirname "$0")/docker_lib.sh"
@@ -87,6 +88,16 @@ LK_GLOBAL=()
 LATCHKEY_HOST=unix://$W/latchkeyd.sock usage_error "LATCHKEY_HOST is not supported with \
 --builder docker: $not_latchkeyd; unset LATCHKEY_HOST, or pass --builder embedded to build on \
 latchkeyd" "${B[@]}" "$ctx"
+# The configuration's host: is not refused: the explicit builder wins over it (the next
+# refusal is the first one left); --host embedded is not refused either.
+printf 'state_dir: %s\nhost: unix://%s/latchkeyd.sock\n' "$STATE" "$W" > "$W/with-host.yaml"
+LATCHKEY_CONFIG=$W/with-host.yaml usage_error "--runtime is not supported with --builder docker: \
+Docker Engine runs RUN steps with its own runtime (dockerd --default-runtime)" \
+  "${B[@]}" --runtime crun "$ctx"
+LK_GLOBAL=(--host embedded)
+usage_error "--runtime is not supported with --builder docker: Docker Engine runs RUN steps with \
+its own runtime (dockerd --default-runtime)" "${B[@]}" --runtime crun "$ctx"
+LK_GLOBAL=()
 # The refusal names the setting that chose Docker.
 LATCHKEY_BUILDER=docker://unix://$ENGINE usage_error "--build-context is not supported with \
 LATCHKEY_BUILDER=docker: Docker Engine's build API takes one context; build with --builder \

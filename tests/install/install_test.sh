@@ -34,6 +34,7 @@ for f in bin/latchkey bin/latchkey-plugin-check \
          share/latchkey/proto/moby/buildkit/secrets/v1/secrets.proto \
          share/latchkey/proto/moby/sshforward/v1/ssh.proto \
          share/latchkey/proto/moby/filesync/v1/auth.proto \
+         share/latchkey/proto/moby/filesync/v1/filesync.proto \
          lib/systemd/system/latchkeyd.service lib/systemd/system/latchkeyd.socket; do
   [ -e "$root/$f" ] || fail "make install did not install /usr/$f"
 done
