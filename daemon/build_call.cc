@@ -18,6 +18,7 @@
 #include "broker/logging.h"
 #include "builder/executor/cancel.h"
 #include "builder/solver/progress_json.h"
+#include "daemon/build_stream.h"
 #include "daemon/context_mirror.h"
 #include "daemon/output_send.h"
 #include "daemon/session_agent_dialer.h"
@@ -167,13 +168,16 @@ grpc::Status ServeBuild(BuildRunner* runner, BrokerHost* broker, RunningBuilds* 
 
   auto token = executor::CancelToken::Create();
   if (!token.ok()) return Grpc(token.status());
-  std::mutex write_mu;  // the sink is called under the writer's own mutex; Write is not shared
+  executor::CancelToken* t = token->get();
+  // Events reach the client through a bounded queue: a client that stops reading pauses the
+  // build, never grows the daemon, and cannot keep a cancelled build from ending.
+  BuildStream stream([writer](const latchkey::v1::BuildResponse& r) { return writer->Write(r); },
+                     [t] { return t->cancelled(); }, [context] { context->TryCancel(); });
   auto progress = build::NewJsonProgressWriter(
-      [writer, &write_mu](std::string line) {
+      [&stream](std::string line) {
         latchkey::v1::BuildResponse r;
         r.set_event(std::move(line));
-        std::lock_guard<std::mutex> l(write_mu);
-        (void)writer->Write(r);  // false once the client is gone: the watcher cancels
+        (void)stream.Send(std::move(r));  // false once the client is gone: the watcher cancels
       },
       {});
   latchkey::v1::BuildResponse response;
@@ -181,7 +185,6 @@ grpc::Status ServeBuild(BuildRunner* runner, BrokerHost* broker, RunningBuilds* 
   Status ran;
   {
     // The client went away or cancelled: cancel the build.
-    executor::CancelToken* t = token->get();
     base::PollWatcher watcher(
         std::chrono::milliseconds(50), [context] { return context->IsCancelled(); },
         [t] { t->Cancel(); });
@@ -191,7 +194,11 @@ grpc::Status ServeBuild(BuildRunner* runner, BrokerHost* broker, RunningBuilds* 
     ran = runner->Run(build, *progress, result);
     progress->Finish();
   }
-  if (!ran.ok()) return Grpc(ran);
+  if (!ran.ok()) {
+    stream.Finish(std::nullopt);  // the events up to the failure reach the client first
+    return Grpc(ran);
+  }
+  if ((*token)->cancelled()) stream.Finish(std::nullopt);
   if ((*token)->cancelled() && running != nullptr && running->stopping()) {
     log->info("session {}: build cancelled: latchkeyd is shutting down", sid);
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(kShuttingDownBuildMessage));
@@ -202,8 +209,7 @@ grpc::Status ServeBuild(BuildRunner* runner, BrokerHost* broker, RunningBuilds* 
   }
   result->set_context_files_sent(static_cast<int64_t>(synced.files_fetched));
   result->set_context_bytes_sent(static_cast<int64_t>(synced.bytes_fetched));
-  std::lock_guard<std::mutex> l(write_mu);
-  writer->Write(response);
+  stream.Finish(std::move(response));
   return grpc::Status::OK;
 }
 

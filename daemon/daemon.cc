@@ -2,7 +2,12 @@
 
 #include <grpcpp/security/server_credentials.h>
 
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include "base/file.h"
+#include "broker/logging.h"
 
 namespace latchkey::daemon {
 namespace {
@@ -82,6 +87,10 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
   builder.RegisterService(d->control_.get());
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, kMaxConnectionIdleMs);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA,
+                             0);  // a stalled stream sends none
   builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
   // One completion queue and at most two polling threads for the synchronous handlers
   // (Info, Images, RemoveImage); Session uses the callback API.
@@ -129,8 +138,28 @@ Status Daemon::Shutdown() {
   running_builds_.CancelAll();
   sessions_.CloseAll();
   if (server_) {
+    // gRPC's Shutdown waits for every handler, and a Build handler whose client stopped reading
+    // is stuck in a Write that neither the deadline nor TryCancel ends (the socket's send
+    // buffer is full, so not even a keepalive ping goes out). Past the grace, the client
+    // connections are shut down under gRPC, which ends those writes.
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    std::thread watchdog([&] {
+      std::unique_lock<std::mutex> lock(mu);
+      if (cv.wait_for(lock, std::chrono::seconds(6), [&] { return done; })) return;
+      int n = peers_.ShutdownConnections();
+      GetLogger("latchkeyd")
+          ->warn("stopping: {} client connection(s) still open after the grace; shut down", n);
+    });
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     server_->Wait();
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      done = true;
+    }
+    cv.notify_all();
+    watchdog.join();
   }
   if (refusal_) refusal_->Shutdown();
   Status st = Status::OK();

@@ -43,6 +43,11 @@ struct TlsFiles {
 // The gRPC limits latchkeyd serves with (docs/daemon.md, "Limits").
 inline constexpr int kMaxConcurrentStreams = 64;     // per connection
 inline constexpr int kMaxConnectionIdleMs = 600000;  // a connection with no call for 10 min
+// While a call runs, the daemon pings its client's connection every 10 s and closes it when a
+// ping is not answered within 5 s: a client that is stopped or gone (not merely slow: gRPC
+// answers pings below the application) can then hold no Build stream, session or shutdown.
+inline constexpr int kKeepaliveTimeMs = 10000;
+inline constexpr int kKeepaliveTimeoutMs = 5000;
 inline constexpr int kMaxReceiveMessageBytes = 16 << 20;
 
 struct DaemonOptions {

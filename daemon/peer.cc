@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <grpcpp/grpcpp.h>
 #include <pwd.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 
 #include <vector>
@@ -67,6 +68,20 @@ std::string PeerRegistry::PeerName(int fd) { return "fd:" + std::to_string(fd); 
 void PeerRegistry::Record(int fd, const PeerCred& cred) {
   std::lock_guard<std::mutex> lock(mu_);
   peers_[PeerName(fd)] = cred;
+}
+
+int PeerRegistry::ShutdownConnections() {
+  std::lock_guard<std::mutex> lock(mu_);
+  int n = 0;
+  for (const auto& [name, cred] : peers_) {
+    const int fd = std::atoi(name.c_str() + 3);  // "fd:<fd>"
+    if (fd < 0) continue;
+    // gRPC may have closed it and the number been reused: only the same peer is shut down.
+    auto now = ReadPeerCred(fd);
+    if (!now.ok() || now->pid != cred.pid || now->uid != cred.uid) continue;
+    if (::shutdown(fd, SHUT_RDWR) == 0) ++n;
+  }
+  return n;
 }
 
 std::optional<PeerCred> PeerRegistry::Lookup(const std::string& grpc_peer) const {

@@ -61,6 +61,11 @@ class PeerRegistry {
   // The caller of a call: a unix connection's recorded credentials (UnixPeerInfo), or on TCP
   // the client certificate's subject CN and the address; nullopt when neither is known.
   std::optional<audit::PeerInfo> Identify(const grpc::ServerContextBase& context) const;
+  // shutdown(2)s every recorded unix connection that is still the same peer (its SO_PEERCRED
+  // pid and uid match what was recorded), so gRPC sees it end. For latchkeyd's last resort at
+  // SIGTERM: a client that stopped reading keeps gRPC's blocking Write, and so the server's
+  // Shutdown, waiting for ever. Returns how many were shut down.
+  int ShutdownConnections();
 
  private:
   mutable std::mutex mu_;

@@ -4,12 +4,14 @@
 #   1. 50 concurrent fully cached builds of one Dockerfile: all succeed with the same image id,
 #      and the daemon then answers `images`;
 #   2. a client that stops reading its Build stream (the CLI is SIGSTOPped while its step
-#      prints 400 MB): the daemon's memory stays bounded (RSS sampled for 4 s: under 96 MiB),
+#      prints 400 MB): the daemon's memory stays bounded (RSS sampled for 4 s: under 128 MiB),
 #      other clients are served meanwhile, and once the stalled client is killed its build is
 #      cancelled (session closed "cancelled") and the next build runs;
 #   3. a 2 GiB context (one sparse 2 GiB file beside the Dockerfile) is transferred as a
 #      stream, never whole in memory: the build that copies only a small file succeeds, RSS of
-#      both the client and the daemon stays under 96 MiB; the rebuild sends nothing again.
+#      both the client and the daemon stays under 128 MiB;
+#   4. SIGTERM while a client does not read its stream: latchkeyd still stops (within 15 s),
+#      that build's session closed "cancelled" and the audit log signed to its end.
 source "$(dirname "$0")/../build/lib.sh"
 LKD="${LATCHKEY_BUILD_DIR:?}/bin/latchkeyd"
 write_config
@@ -25,7 +27,7 @@ for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
 [ -S "$SOCK" ] || { cat "$W/daemon.log"; fail "latchkeyd did not start"; }
 dlog_fail() { sed 's/^/  daemon: /' "$W/daemon.log" | tail -30 >&2; fail "$@"; }
 rss_kib() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
-LIMIT_KIB=$((96 * 1024))
+LIMIT_KIB=$((128 * 1024))  # the issue's bound for latchkeyd during builds
 
 # 1. 50 concurrent cached builds.
 ctx=$(new_context cached)
@@ -50,11 +52,12 @@ done
 
 # 2. A client that stops reading its Build stream.
 loud=$(new_context loud)
-printf 'FROM busybox:test\nRUN echo started; yes latchkey-output-line | head -c 400000000; echo finished\n' > "$loud/Dockerfile"
+# The markers are computed by the shell, so they are not in the RUN line the progress echoes.
+printf 'FROM busybox:test\nRUN yes lk-out-$((6*7)) | head -c 400000000; echo fin-$((2+3))\n' > "$loud/Dockerfile"
 "$LK" build --host "$HOST" --progress plain --no-cache "$loud" > "$W/loud.out" 2> "$W/loud.err" &
 LOUD=$!
-for _ in $(seq 1 300); do grep -q "latchkey-output-line" "$W/loud.err" 2> /dev/null && break; sleep 0.05; done
-grep -q "latchkey-output-line" "$W/loud.err" || fail "the loud step never printed: $(tail -3 "$W/loud.err")"
+for _ in $(seq 1 300); do grep -q "lk-out-42" "$W/loud.err" 2> /dev/null && break; sleep 0.05; done
+grep -q "lk-out-42" "$W/loud.err" || fail "the loud step never printed: $(tail -3 "$W/loud.err")"
 kill -STOP "$LOUD"
 max=0
 for _ in $(seq 1 20); do
@@ -63,7 +66,7 @@ for _ in $(seq 1 20); do
   sleep 0.2
 done
 [ "$max" -lt "$LIMIT_KIB" ] || dlog_fail "latchkeyd RSS reached $max KiB while a client did not read its build stream"
-grep -q "finished" "$W/loud.err" && fail "the stalled client read the whole stream: the test stalled nothing"
+grep -q "fin-5" "$W/loud.err" && fail "the stalled client read the whole stream: the test stalled nothing"
 # Others are served meanwhile.
 build_ok --host "$HOST" "$ctx"
 "$LK" --host "$HOST" images > /dev/null || dlog_fail "images while a client is stalled"
@@ -95,5 +98,22 @@ wait "$BIG" || dlog_fail "the build with a 2 GiB context failed: $(tail -5 "$W/b
 [ "$cmax" -lt "$LIMIT_KIB" ] || fail "the client's RSS reached $cmax KiB sending a 2 GiB context"
 [ "$dmax" -lt "$LIMIT_KIB" ] || dlog_fail "latchkeyd's RSS reached $dmax KiB receiving a 2 GiB context"
 echo "2 GiB context: client max ${cmax} KiB, daemon max ${dmax} KiB" >> "$W/figures"
+
+# 4. SIGTERM while a client does not read: latchkeyd cancels that build too and exits (the
+#    stalled stream does not hold the shutdown).
+"$LK" build --host "$HOST" --progress plain --no-cache "$loud" > "$W/loud2.out" 2> "$W/loud2.err" &
+LOUD=$!
+for _ in $(seq 1 300); do grep -q "lk-out-42" "$W/loud2.err" 2> /dev/null && break; sleep 0.05; done
+kill -STOP "$LOUD"
+sleep 0.5
+kill -TERM "$DPID"
+for _ in $(seq 1 150); do kill -0 "$DPID" 2> /dev/null || break; sleep 0.1; done
+kill -0 "$DPID" 2> /dev/null && dlog_fail "latchkeyd did not stop within 15 s of SIGTERM while a client did not read"
+wait "$DPID" || dlog_fail "latchkeyd exited $? after SIGTERM"
+kill -9 "$LOUD" 2> /dev/null || true
+# The stalled client's build ended cancelled, and the log ends signed.
+expect_eq "$(jq -r 'select(.event == "session.close") | .reason' "$DSTATE/audit/audit.log" | tail -n 1)" \
+  cancelled "the stalled build's session after SIGTERM"
+expect_eq "$(tail -n 1 "$DSTATE/audit/audit.log" | jq -r .event)" audit.checkpoint "the audit log's last record after SIGTERM"
 cat "$W/figures"
 echo "daemon load ok"
