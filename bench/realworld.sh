@@ -320,6 +320,15 @@ run_tool() {
       local b=("$LK" build --progress plain --secret "id=npmrc,src=$W/npmrc" "${PROXY_ARGS[@]}"
                -f "$W/ctx/Dockerfile.latchkey" -t bench-app:1 "$W/ctx")
       timed latchkey "$round" cold "$root/state" "${b[@]}"
+      if [ "$round" = 1 ]; then
+        # Where the state dir's bytes are after one build: `latchkey du -v`, and du of each part.
+        { echo "== latchkey du -v after the cold build"; "$LK" du -v
+          echo "== du -sk of the state dir's parts (KiB)"
+          (cd "$root/state" && du -sk builder/images/blobs builder/images/compressed builder/layers/sha256 \
+             builder/cache builder/tmp builder/scratch 2> /dev/null; du -sk . 2> /dev/null)
+        } > "$W/logs/latchkey.du" 2>&1 || true
+        cat "$W/logs/latchkey.du" >&2
+      fi
       timed latchkey "$round" cached "$root/state" "${b[@]}"
       if [ "$round" = 1 ]; then
         "$LK" image export bench-app:1 -o "type=oci,dest=$root/image.tar" > /dev/null

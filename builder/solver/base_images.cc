@@ -121,6 +121,7 @@ Result<std::string> BuildRun::SourceView(int stage, const std::string& name, Cop
       root->display =
           "stage \"" + (es && !es->name.empty() ? es->name : std::to_string(stage)) + "\"";
     }
+    if (!it->second.view) LK_RETURN_IF_ERROR(Unpack(0, it->second.layers));
     return mount_view(LowerDirs(it->second.layers), it->second.view);
   }
   for (const auto& nc : req_.named_contexts) {
