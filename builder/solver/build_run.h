@@ -179,6 +179,8 @@ class BuildRun {
                                        const StepRef& ctx, const std::string& name);
   // Where a COPY/ADD step reads: the context (with .dockerignore), or its --from source.
   Status CopySource(const frontend::Step& step, CopySourceRoot* root);
+  // How a COPY --from source names stage `stage` in errors and keys: `stage "build"`.
+  std::string StageDisplay(int stage) const;
   // Runs a filesystem step in `dir` (its upper and work dirs are made there): ExecuteRun
   // (step_exec.cc) or ExecuteCopyStep (step_copy.cc).
   Status Execute(const frontend::Step& step, const std::vector<frontend::InlineFile>& scripts,
@@ -245,6 +247,7 @@ class BuildRun {
   std::string tmp_;           // <state>/tmp/build-XXXXXX: this build's scratch space
   base::OwnerLock tmp_lock_;  // <tmp_>.lock, held while the build runs
   std::string empty_dir_;     // an empty directory (overlay padding, scratch lower)
+  int step_vertex_ = 0;       // the step being keyed or run: SourceView's unpacking shows there
   IgnoreMatcher ignore_;
   std::string dockerfile_name_;
   frontend::EvaluatedBuild eval_;

@@ -111,6 +111,7 @@ Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Ste
   std::string name =
       "[" + prefix + std::to_string(number) + "/" + std::to_string(total) + "] " + text;
   int vertex = progress_.Start(name);
+  step_vertex_ = vertex;
   auto fail = [&](Status st) { return Fail(vertex, name, ins.line, ins.end_line, std::move(st)); };
   if (ins.kind == InstructionKind::kAdd && (!ins.checksum.empty() || ins.keep_git_dir)) {
     return fail(InvalidArgumentError(

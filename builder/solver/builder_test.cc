@@ -153,7 +153,20 @@ TEST_F(BuilderTest, LayersNoImageNeedsAreUnpackedAgainWhenALaterBuildNeedsThem) 
   EXPECT_FALSE(unpacked(lb.diff_id));
   BuildRequest first = Request(df);
   first.tags = {"app:1"};
-  auto r1 = Run(first);
+  // The plain progress of a build, for its "unpacking layers" phases.
+  auto logged_run = [&](const BuildRequest& req, std::string* log) {
+    const std::string path = dir_.Join("progress.log");
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    auto writer = NewProgressWriter(ProgressMode::kPlain, fd);
+    auto r = Build(req, session_, *writer, nullptr);
+    writer.reset();
+    ::close(fd);
+    *log = base::testing::ReadText(path);
+    return r;
+  };
+  std::string log;
+  auto r1 = logged_run(first, &log);
+  EXPECT_NE(log.find("unpacking layers"), std::string::npos) << log;  // for the COPY --from
   ASSERT_TRUE(r1.ok()) << r1.status().ToString();
   EXPECT_EQ(r1->steps_cached, 2);
   ASSERT_EQ(r1->image.layers.size(), 1u);
@@ -166,10 +179,25 @@ TEST_F(BuilderTest, LayersNoImageNeedsAreUnpackedAgainWhenALaterBuildNeedsThem) 
   EXPECT_TRUE(blobs.Has(la.digest));
   EXPECT_TRUE(blobs.Has(lb.digest));
 
-  auto cached = Run(first);
+  auto cached = logged_run(first, &log);
   ASSERT_TRUE(cached.ok()) << cached.status().ToString();
+  EXPECT_EQ(log.find("unpacking layers"), std::string::npos) << log;
   EXPECT_EQ(cached->steps_run, 0);
-  EXPECT_FALSE(unpacked(la.diff_id));  // a cache hit does not unpack its layer
+  EXPECT_EQ(cached->image.manifest_digest, r1->image.manifest_digest);
+  // Neither a cache hit nor the COPY --from's key (its source digest is remembered for the
+  // stage's layers) unpacks the build stage's layers.
+  EXPECT_FALSE(unpacked(la.diff_id));
+  EXPECT_FALSE(unpacked(lb.diff_id));
+  // A changed stage gives another source digest: the COPY --from runs again.
+  WriteFile(dir_.Join("ctx/a.txt"), "uno\n");
+  auto changed = Run(first);
+  ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+  EXPECT_EQ(changed->steps_run, 3);
+  EXPECT_EQ(base::testing::ReadText(
+                dir_.Join("state/layers/sha256/") +
+                std::string(image::DigestHex(changed->image.layers[0].diff_id)) + "/final.txt"),
+            "uno\n");
+  WriteFile(dir_.Join("ctx/a.txt"), "one\n");
 
   BuildRequest later =
       Request(build_stage + "COPY c.txt /c.txt\nFROM scratch\nCOPY --from=build / /all/\n");
