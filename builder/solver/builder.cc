@@ -76,6 +76,15 @@ Status BuildRun::Unpack(int vertex, std::vector<LayerRef>& layers) {
   bool started = false;
   for (LayerRef& l : layers) {
     if (!l.dir.empty()) continue;
+    // Already in the layer cache (a directory there is complete): no phase to show.
+    std::string cached =
+        req_.state_dir + "/layers/sha256/" + std::string(image::DigestHex(l.desc.diff_id));
+    struct stat st;
+    if (image::IsValidDigest(l.desc.diff_id) && ::stat(cached.c_str(), &st) == 0 &&
+        S_ISDIR(st.st_mode)) {
+      l.dir = std::move(cached);
+      continue;
+    }
     LK_RETURN_IF_ERROR(CheckCancelled());
     if (!started && vertex > 0) progress_.PhaseStart(vertex, kUnpackPhase);
     started = true;
