@@ -20,7 +20,9 @@
 # (VmHWM sampled every 0.2 s: latchkey; buildah; dockerd + containerd, whose lifetime is the
 # round; /usr/bin/time's max RSS for a build over before the first sample) and the storage size after the build. Once per tool: the final image's uncompressed
 # size (sum of its layer tars) and a search of every layer and the config for the canary
-# (found = the script fails). For latchkey also the state dir after `latchkey prune --all`.
+# (found = the script fails). For latchkey also `latchkey du -v` after round 1's cold build, and
+# the state dir after `latchkey prune --all`, split into the tagged images' blobs and what the
+# build left (the figure of issue 15's "<= 5 %" goal, bench/README.md).
 # The summary gives medians and ratios peer / latchkey (> 1: latchkey is faster / smaller).
 #
 # The host's proxy environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY, either case) is passed to
@@ -44,7 +46,7 @@ while [ $# -gt 0 ]; do
     --rounds=*) ROUNDS=${1#*=}; shift ;;
     --tools) TOOLS=$2; shift 2 ;;
     --tools=*) TOOLS=${1#*=}; shift ;;
-    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
     -*) echo "realworld.sh: unknown flag $1 (see --help)" >&2; exit 2 ;;
     *) BUILD_DIR=$1; shift ;;
   esac
