@@ -20,6 +20,7 @@
 #include "builder/image/export_spec.h"
 #include "builder/image/image_import.h"
 #include "builder/image/image_store.h"
+#include "builder/image/layer_extract.h"
 #include "builder/image/output_image.h"
 #include "builder/solver/image_remove.h"
 #include "builder/solver/store_gc.h"
@@ -67,6 +68,17 @@ Result<StoreForImport> OpenStoreForImport(const ImageFlags& f) {
   LK_ASSIGN_OR_RETURN(ImageStore store, OpenStore(f));
   LK_ASSIGN_OR_RETURN(build::StoreUseLock in_use, build::StoreUseLock::Shared(store.state_dir()));
   return StoreForImport{std::move(store), std::move(in_use)};
+}
+
+// An imported image is one to build on: its layers are unpacked into the layer cache now, as
+// `docker import` and `buildah pull` store theirs, instead of by the first build that uses it
+// (docs/image-store.md, "Unpacked layers": a tagged image's layers stay unpacked).
+Status UnpackImported(const ImageStore& store, const image::Image& img) {
+  for (const auto& l : img.layers) {
+    auto dir = image::ExtractLayer(store.blobs(), l.digest, l.diff_id, store.state_dir());
+    if (!dir.ok()) return dir.status().WithPrefix("import: the image is stored; unpacking it");
+  }
+  return Status::OK();
 }
 
 // A --config-cmd / --config-entrypoint value: a JSON array of strings (exec form), or any
@@ -161,6 +173,7 @@ int RunImportImage(const ImageFlags& f) {
         (layout ? "" : " or RepoTags") + "); name it with -t NAME[:TAG]"));
   }
   Status st = s->store.Tag(name, img->image);
+  if (st.ok()) st = UnpackImported(s->store, img->image);
   if (!st.ok()) return Fail(st);
   std::cout << img->image.config_digest << "\n";
   return kExitOk;
@@ -193,6 +206,7 @@ int RunImport(const ImageFlags& f) {
   if (!s.ok()) return Fail(s.status());
   auto img = s->store.ImportRootfs(f.rootfs, f.tag, opts);
   if (!img.ok()) return Fail(img.status());
+  if (Status st = UnpackImported(s->store, *img); !st.ok()) return Fail(st);
   std::cout << img->config_digest << "\n";
   return kExitOk;
 }

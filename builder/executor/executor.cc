@@ -20,6 +20,7 @@
 #include "builder/executor/config_feeder.h"
 #include "builder/executor/mount_stubs.h"
 #include "builder/executor/oci_config.h"
+#include "builder/executor/overlay_volatile.h"
 #include "builder/executor/runc_runtime.h"
 #include "builder/executor/ssh_forwarder.h"
 #include "builder/executor/sys_util.h"
@@ -42,6 +43,7 @@ struct StepState {
   base::OwnerLock owner;
   Runtime* runtime = nullptr;
   Mounter* mounter = nullptr;
+  VolatileSupport* overlay_volatile = nullptr;
   ContainerRef container;
   bool started = false;  // the runtime started the container
   std::string bundle;    // the per-step tmpfs
@@ -57,6 +59,7 @@ struct StepState {
   std::optional<MountStubs> stubs;
   std::vector<std::string> lower_dirs;
   std::string upper_dir;
+  std::string work_dir;
   std::unique_ptr<ConfigFeeder> config;  // <bundle>/config.json, a FIFO
 };
 
@@ -89,6 +92,7 @@ Status Teardown(StepState& st) {
     Status s = st.mounter->Unmount(st.rootfs);
     Keep(first, s);
     if (s.ok()) Keep(first, PruneCopiedUpDirs(st.upper_dir, st.lower_dirs, restored));
+    if (s.ok()) Keep(first, ClearVolatileMark(st.work_dir));
   }
   if (st.bundle_mounted) {
     WipeTree(st.bundle);
@@ -226,9 +230,10 @@ Status SetUpBind(StepState& st, size_t index, const BindMount& m, const MountSou
   }
   LK_RETURN_IF_ERROR(CheckOverlayPath(host, "bind source"));
   for (const char* d : {"/upper", "/work", "/merged"}) LK_RETURN_IF_ERROR(MakeDirs(base + d, 0755));
-  LK_RETURN_IF_ERROR(st.mounter->Mount(
-      "overlay", base + "/merged", 0,
-      "lowerdir=" + host + ",upperdir=" + base + "/upper,workdir=" + base + "/work"));
+  LK_RETURN_IF_ERROR(MountWritableOverlay(
+      *st.mounter, base + "/merged", 0,
+      "lowerdir=" + host + ",upperdir=" + base + "/upper,workdir=" + base + "/work",
+      *st.overlay_volatile));
   st.bind_overlays.push_back(base + "/merged");
   mounts.push_back({dest, "bind", base + "/merged", {"rbind", "rw"}});
   return Status::OK();
@@ -245,6 +250,7 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
   LK_RETURN_IF_ERROR(CheckOverlayPath(spec.work_dir, "work dir"));
   st.lower_dirs = spec.lower_dirs;
   st.upper_dir = spec.upper_dir;
+  st.work_dir = spec.work_dir;
 
   const std::string secrets_root = options.state_dir + "/secrets";
   LK_RETURN_IF_ERROR(MakeDirs(secrets_root, 0700));
@@ -267,13 +273,13 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
   for (const auto& l : spec.lower_dirs) lowers += (lowers.empty() ? "" : ":") + l;
   std::string ovl = "lowerdir=" + lowers + ",upperdir=" + spec.upper_dir +
                     ",workdir=" + spec.work_dir + ",redirect_dir=off,metacopy=off,index=off";
-  if (ovl.size() >= 4000) {
+  if (ovl.size() >= 4000) {  // ",volatile" still fits the page
     return InvalidArgumentError("invalid step: " + std::to_string(spec.lower_dirs.size()) +
                                 " lower directories make an overlay option string of " +
                                 std::to_string(ovl.size()) +
                                 " bytes; the kernel takes at most 4095 (use shorter paths)");
   }
-  LK_RETURN_IF_ERROR(st.mounter->Mount("overlay", st.rootfs, 0, ovl));
+  LK_RETURN_IF_ERROR(MountWritableOverlay(*st.mounter, st.rootfs, 0, ovl, *st.overlay_volatile));
   st.rootfs_mounted = true;
   st.root_fd = base::UniqueFd(::open(st.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!st.root_fd.valid()) return ErrnoStatus("open", st.rootfs, errno);
@@ -449,6 +455,8 @@ Result<StepResult> RunStep(const ExecutorOptions& options, const StepSpec& spec,
     st.runtime = &runc.emplace(options.runtime);
   }
   st.mounter = options.mounter != nullptr ? options.mounter : &SystemMounter();
+  st.overlay_volatile =
+      options.overlay_volatile != nullptr ? options.overlay_volatile : &ProcessVolatileSupport();
   Result<StepResult> r = RunStepInner(options, spec, secrets, sources, sink, st);
   Status td = Teardown(st);
   if (r.ok() && !td.ok()) return td.WithPrefix("cleaning up after the step");

@@ -7,7 +7,9 @@
 //      /etc/resolv.conf copies, runc's --root state and log) so that nothing of the step is
 //      written to a disk. config.json is a FIFO fed while runc reads it (config_feeder.h), so
 //      env secrets are never in a file at all.
-//   2. overlayfs (lowerdir=lower_dirs, upperdir, workdir) is mounted at <bundle>/rootfs.
+//   2. overlayfs (lowerdir=lower_dirs, upperdir, workdir) is mounted at <bundle>/rootfs, with
+//      `volatile` where the kernel takes it (overlay_volatile.h): the step's fsyncs are no-ops;
+//      the caller makes the upper dir durable when it keeps it (one syncfs).
 //   3. USER is resolved in the rootfs, WORKDIR is created (root:root 0755) when missing.
 //   4. Mounts are prepared: secrets are fetched now (never earlier); each secret file lives on
 //      its own small tmpfs (nodev, nosuid, + noexec unless mode has an x bit) and is
@@ -33,6 +35,7 @@
 #include <string>
 
 #include "builder/executor/mounter.h"
+#include "builder/executor/overlay_volatile.h"
 #include "builder/executor/runtime.h"
 #include "builder/executor/step.h"
 #include "latchkey/status.h"
@@ -53,6 +56,9 @@ struct ExecutorOptions {
   // (runtime_testutil.h).
   Runtime* container_runtime = nullptr;
   Mounter* mounter = nullptr;
+  // Whether the step's writable overlays (its root filesystem, read-write bind mounts) get
+  // `volatile` (overlay_volatile.h; not owned). null: ProcessVolatileSupport().
+  VolatileSupport* overlay_volatile = nullptr;
 };
 
 // Runs the step. Returns the process's exit code in StepResult (non-zero is not an error here:

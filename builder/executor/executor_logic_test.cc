@@ -62,6 +62,7 @@ class ExecutorLogicTest : public ::testing::Test {
     options_.state_dir = dir_ + "/state";
     options_.container_runtime = &runtime_;
     options_.mounter = &mounter_;
+    options_.overlay_volatile = &volatile_;
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -81,7 +82,7 @@ class ExecutorLogicTest : public ::testing::Test {
   std::vector<std::string> SetUpEvents() const {
     return {"mount tmpfs <dir>/state/secrets/<id> mode=0700,size=8388608",
             "mount overlay <dir>/state/secrets/<id>/rootfs lowerdir=<dir>/lower,upperdir=<dir>/"
-            "upper,workdir=<dir>/work,redirect_dir=off,metacopy=off,index=off"};
+            "upper,workdir=<dir>/work,redirect_dir=off,metacopy=off,index=off,volatile"};
   }
   std::vector<std::string> TearDownEvents(bool started) const {
     std::vector<std::string> e;
@@ -99,6 +100,7 @@ class ExecutorLogicTest : public ::testing::Test {
   std::string dir_ = MakeTempDir();  // first: the event log shows paths relative to it
   EventLog log_{dir_};
   FakeMounter mounter_{log_};
+  VolatileSupport volatile_;
   FakeRuntime runtime_{log_, mounter_};
   ExecutorOptions options_;
   LoggedSecrets secrets_{log_};
@@ -225,6 +227,36 @@ TEST_F(ExecutorLogicTest, AFailedOverlayMountUnwindsTheBundleAndFetchesNothing) 
   EXPECT_EQ(Joined(log_.events),
             Joined(Concat({SetUpEvents(), {"unmount <dir>/state/secrets/<id> (0 files)"}})));
   EXPECT_TRUE(secrets_.calls.empty());
+}
+
+TEST_F(ExecutorLogicTest, AKernelWithoutVolatileGetsTheOverlayWithoutIt) {
+  volatile_.Set(VolatileSupport::State::kUnsupported);
+  auto r = Run(Step());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_GE(log_.events.size(), 2u);
+  EXPECT_EQ(log_.events[1],
+            "mount overlay <dir>/state/secrets/<id>/rootfs lowerdir=<dir>/lower,upperdir=<dir>/"
+            "upper,workdir=<dir>/work,redirect_dir=off,metacopy=off,index=off");
+}
+
+TEST_F(ExecutorLogicTest, ReadWriteBindOverlaysAreVolatileToo) {
+  fs::create_directories(dir_ + "/ctx/src");
+  sources_.context_dir = dir_ + "/ctx";
+  StepSpec s = Step();
+  s.mounts = {BindMount{.target = "/src", .source = "src", .readonly = false}};
+  auto r = Run(s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  int found = 0;
+  for (const auto& e : log_.events) {
+    if (e.rfind("mount overlay <dir>/state/scratch/<id>/bind0/merged ", 0) == 0) {
+      ++found;
+      EXPECT_EQ(e,
+                "mount overlay <dir>/state/scratch/<id>/bind0/merged lowerdir=<dir>/ctx/src,"
+                "upperdir=<dir>/state/scratch/<id>/bind0/upper,workdir=<dir>/state/scratch/"
+                "<id>/bind0/work,volatile");
+    }
+  }
+  EXPECT_EQ(found, 1) << Joined(log_.events);
 }
 
 TEST_F(ExecutorLogicTest, ARefusedTargetFailsBeforeTheSecretIsFetched) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <sstream>
 #include <thread>
 
 #include "builder/executor/executor_test_util.h"
@@ -408,6 +409,50 @@ TEST_F(ExecutorTest, BindMountReadOnlyAndReadWrite) {
   std::ifstream f(ctx / "sub/a.txt");
   std::string content((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   EXPECT_EQ(content, "from-context\n");
+}
+
+// The mount options of the filesystem at `mount_point` in a /proc/self/mountinfo text (its
+// super options, after " - <fstype> <source> "), or "" when nothing is mounted there.
+std::string SuperOptions(const std::string& mountinfo, const std::string& mount_point,
+                         std::string* fstype) {
+  std::istringstream in(mountinfo);
+  std::string line, found;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string id, parent, dev, root, point;
+    f >> id >> parent >> dev >> root >> point;
+    size_t sep = line.find(" - ");
+    if (point != mount_point || sep == std::string::npos) continue;
+    std::istringstream rest(line.substr(sep + 3));
+    std::string source;
+    rest >> *fstype >> source >> found;  // the last mount at that point wins
+  }
+  return found;
+}
+
+TEST_F(ExecutorTest, RootAndReadWriteBindOverlaysAreVolatile) {
+  fs::path ctx = dir_ / "context";
+  WriteText(ctx / "sub/a.txt", "x\n");
+  sources_.context_dir = ctx.string();
+  auto s = Step("a", "cat /proc/self/mountinfo");
+  s.mounts = {BindMount{.target = "/src", .source = "sub", .readonly = false}};
+  auto r = Run(s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  // This kernel's answer, learnt by the first writable overlay of the process.
+  const bool takes_volatile =
+      ProcessVolatileSupport().state() != VolatileSupport::State::kUnsupported;
+  for (const char* point : {"/", "/src"}) {
+    std::string fstype;
+    std::string opts = SuperOptions(sink_.out, point, &fstype);
+    EXPECT_EQ(fstype, "overlay") << point << "\n" << sink_.out;
+    EXPECT_NE(opts.find("upperdir="), std::string::npos) << point << ": " << opts;
+    // Linux 6.x shows the option as fsync=volatile, older kernels as volatile.
+    const std::string padded = "," + opts + ",";
+    EXPECT_EQ(padded.find(",volatile,") != std::string::npos ||
+                  padded.find(",fsync=volatile,") != std::string::npos,
+              takes_volatile)
+        << point << ": " << opts;
+  }
 }
 
 TEST_F(ExecutorTest, BindMountMissingSource) {

@@ -98,6 +98,11 @@ Result<ResolvedImage*> BuildRun::ResolveImage(const std::string& ref, const std:
   return out;
 }
 
+std::string BuildRun::StageDisplay(int stage) const {
+  const frontend::EvaluatedStage* es = eval_.Stage(stage);
+  return "stage \"" + (es && !es->name.empty() ? es->name : std::to_string(stage)) + "\"";
+}
+
 // A read-only view of a stage's or image's filesystem (mounted once per build), or a named
 // directory context, as a COPY source / bind mount source. `stage` >= 0 picks a stage.
 Result<std::string> BuildRun::SourceView(int stage, const std::string& name, CopySourceRoot* root) {
@@ -114,13 +119,12 @@ Result<std::string> BuildRun::SourceView(int stage, const std::string& name, Cop
   if (stage >= 0) {
     auto it = stages_.find(stage);
     if (it == stages_.end()) return InternalError("stage " + std::to_string(stage) + " not built");
-    const frontend::EvaluatedStage* es = eval_.Stage(stage);
     if (root) {
       root->is_context = false;
       root->ignore = nullptr;
-      root->display =
-          "stage \"" + (es && !es->name.empty() ? es->name : std::to_string(stage)) + "\"";
+      root->display = StageDisplay(stage);
     }
+    if (!it->second.view) LK_RETURN_IF_ERROR(Unpack(step_vertex_, it->second.layers));
     return mount_view(LowerDirs(it->second.layers), it->second.view);
   }
   for (const auto& nc : req_.named_contexts) {

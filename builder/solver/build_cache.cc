@@ -51,6 +51,8 @@ std::optional<CacheEntry> BuildCache::Peek(std::string_view key) const {
     CacheEntry e;
     e.created = j.at("created").get<std::string>();
     e.allowed_leaks = j.value("allowed_leaks", std::vector<std::string>{});
+    e.source_digest = j.value("source_digest", std::string());
+    if (!e.source_digest.empty() && !image::IsValidDigest(e.source_digest)) return std::nullopt;
     const auto& l = j.at("layer");
     if (!l.is_null()) {
       image::LayerDescriptor d;
@@ -78,6 +80,7 @@ Status BuildCache::Store(std::string_view key, const CacheEntry& entry) {
     j["layer"] = nullptr;
   }
   if (!entry.allowed_leaks.empty()) j["allowed_leaks"] = entry.allowed_leaks;
+  if (!entry.source_digest.empty()) j["source_digest"] = entry.source_digest;
   LK_ASSIGN_OR_RETURN(image::FileLock lock, image::FileLock::Acquire(dir_ + "/index.lock"));
   return base::WriteFileAtomic(*env_, dir_ + "/index/" + std::string(key) + ".json",
                                j.dump() + "\n", 0600);

@@ -36,6 +36,9 @@ struct CacheEntry {
   // Secret ids the leak guard was told to allow (--allow-secret-leak) when the layer was made.
   // A later build that does not allow all of them must not reuse the layer.
   std::vector<std::string> allowed_leaks;
+  // Set only in the entries that remember the source digest of a COPY --from=<stage>
+  // (BuildRun::StepKey): "sha256:<hex>", what CopySourceDigest gave for the stage's layers.
+  std::string source_digest = {};
 };
 
 // Accumulates length-prefixed fields into a SHA-256 cache key (64 hex digits), so that no

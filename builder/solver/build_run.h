@@ -60,7 +60,8 @@ CopyInstruction ToCopyInstruction(const frontend::Step& step);
 // One layer of a stage's filesystem.
 struct LayerRef {
   image::LayerDescriptor desc;
-  std::string dir;  // unpacked (overlay lower dir form)
+  std::string dir;  // unpacked (overlay lower dir form); "" until Unpack (base and cache-hit
+                    // layers are unpacked only when a step or a COPY --from needs their files)
   bool from_base = false;
   int number = 0;  // 1-based position in the stage's image (base layers included)
   // How many released secret values the leak guard had checked this layer against (0 for a
@@ -121,6 +122,10 @@ class BuildRun {
         store_(std::move(store)),
         cache_(std::move(cache)) {}
 
+  // The layers ("sha256:<diff_id hex>") unpacked in the layer cache since Run() started: the
+  // ones this build committed or unpacked.
+  std::vector<std::string> NewLayerDirs() const;
+
   ~BuildRun() {
     stages_.clear();
     images_.clear();
@@ -174,6 +179,8 @@ class BuildRun {
                                        const StepRef& ctx, const std::string& name);
   // Where a COPY/ADD step reads: the context (with .dockerignore), or its --from source.
   Status CopySource(const frontend::Step& step, CopySourceRoot* root);
+  // How a COPY --from source names stage `stage` in errors and keys: `stage "build"`.
+  std::string StageDisplay(int stage) const;
   // Runs a filesystem step in `dir` (its upper and work dirs are made there): ExecuteRun
   // (step_exec.cc) or ExecuteCopyStep (step_copy.cc).
   Status Execute(const frontend::Step& step, const std::vector<frontend::InlineFile>& scripts,
@@ -218,6 +225,11 @@ class BuildRun {
   std::string StageLabel(const frontend::EvaluatedStage& es) const {
     return es.name.empty() ? std::to_string(es.index) : es.name;
   }
+  // Unpacks each layer of `layers` that has no dir yet into the layer cache
+  // (image::ExtractLayer: an evicted or never unpacked layer comes back from its blob, both
+  // digests verified), shown as an "unpacking layers" phase of `vertex` (0: none).
+  Status Unpack(int vertex, std::vector<LayerRef>& layers);
+  // The overlay lower dirs of `layers` (all unpacked: Unpack), topmost first.
   std::vector<std::string> LowerDirs(const std::vector<LayerRef>& layers) const {
     std::vector<std::string> out;
     for (auto it = layers.rbegin(); it != layers.rend(); ++it) out.push_back(it->dir);
@@ -236,6 +248,7 @@ class BuildRun {
   std::string tmp_;           // <state>/tmp/build-XXXXXX: this build's scratch space
   base::OwnerLock tmp_lock_;  // <tmp_>.lock, held while the build runs
   std::string empty_dir_;     // an empty directory (overlay padding, scratch lower)
+  int step_vertex_ = 0;       // the step being keyed or run: SourceView's unpacking shows there
   IgnoreMatcher ignore_;
   std::string dockerfile_name_;
   frontend::EvaluatedBuild eval_;

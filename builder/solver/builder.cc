@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -60,6 +61,40 @@ Status BuildRun::Prepare() {
   return image::MakeDirs(empty_dir_, 0755);
 }
 
+std::vector<std::string> BuildRun::NewLayerDirs() const {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(req_.state_dir + "/layers/sha256", ec)) {
+    std::string name = e.path().filename().string();
+    if (!layer_dirs_before_.count(name)) out.push_back("sha256:" + name);
+  }
+  return out;
+}
+
+Status BuildRun::Unpack(int vertex, std::vector<LayerRef>& layers) {
+  constexpr std::string_view kUnpackPhase = "unpacking layers";
+  bool started = false;
+  for (LayerRef& l : layers) {
+    if (!l.dir.empty()) continue;
+    // Already in the layer cache (a directory there is complete): no phase to show.
+    std::string cached =
+        req_.state_dir + "/layers/sha256/" + std::string(image::DigestHex(l.desc.diff_id));
+    struct stat st;
+    if (image::IsValidDigest(l.desc.diff_id) && ::stat(cached.c_str(), &st) == 0 &&
+        S_ISDIR(st.st_mode)) {
+      l.dir = std::move(cached);
+      continue;
+    }
+    LK_RETURN_IF_ERROR(CheckCancelled());
+    if (!started && vertex > 0) progress_.PhaseStart(vertex, kUnpackPhase);
+    started = true;
+    LK_ASSIGN_OR_RETURN(l.dir, image::ExtractLayer(store_.blobs(), l.desc.digest, l.desc.diff_id,
+                                                   req_.state_dir, CheckCancelled));
+  }
+  if (started && vertex > 0) progress_.PhaseDone(vertex, kUnpackPhase);
+  return CheckCancelled();
+}
+
 Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Step& given,
                          int number, int total, const std::string& prefix, StageResult& r) {
   const frontend::Instruction& ins = given.instruction;
@@ -85,6 +120,7 @@ Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Ste
   std::string name =
       "[" + prefix + std::to_string(number) + "/" + std::to_string(total) + "] " + text;
   int vertex = progress_.Start(name);
+  step_vertex_ = vertex;
   auto fail = [&](Status st) { return Fail(vertex, name, ins.line, ins.end_line, std::move(st)); };
   if (ins.kind == InstructionKind::kAdd && (!ins.checksum.empty() || ins.keep_git_dir)) {
     return fail(InvalidArgumentError(
@@ -112,12 +148,8 @@ Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Ste
   std::optional<CacheEntry> hit = LookupStep(es, step, key, ctx, name);
   if (hit) {
     if (hit->layer) {
-      Result<std::string> dir = image::ExtractLayer(
-          store_.blobs(), hit->layer->digest, hit->layer->diff_id, req_.state_dir, CheckCancelled);
-      if (!dir.ok()) return fail(dir.status());
-      if (Status st = CheckCancelled(); !st.ok()) return fail(st);
+      // Unpacked only when a later step or a COPY --from needs its files (Unpack).
       where.desc = *hit->layer;
-      where.dir = *dir;
       where.cache_key = key;
       r.layers.push_back(where);
     }
@@ -131,6 +163,7 @@ Status BuildRun::RunStep(const frontend::EvaluatedStage& es, const frontend::Ste
     return Status::OK();
   }
 
+  if (Status st = Unpack(vertex, r.layers); !st.ok()) return fail(st);
   Result<std::string> dir = image::MakeTempDir(tmp_, "step-");
   if (!dir.ok()) return fail(dir.status());
   Status st = Execute(step, scripts, vertex, r, *dir, ctx);
@@ -204,14 +237,9 @@ Status BuildRun::RunStage(const frontend::EvaluatedStage& es, size_t stage_count
     CacheKeyBuilder chain;
     chain.Add("image");
     for (const auto& l : (*img)->image.layers) {
-      if (Status st = CheckCancelled(); !st.ok())
-        return Fail(vertex, name, node.line, node.line, st);
-      Result<std::string> dir =
-          image::ExtractLayer(store_.blobs(), l.digest, l.diff_id, req_.state_dir, CheckCancelled);
-      if (!dir.ok()) return Fail(vertex, name, node.line, node.line, dir.status());
+      // Unpacked when the first step that misses the cache needs the files (Unpack).
       LayerRef ref;
       ref.desc = l;
-      ref.dir = *dir;
       ref.from_base = true;
       r.layers.push_back(std::move(ref));
       chain.Add(l.diff_id);
@@ -314,14 +342,29 @@ Result<BuildResult> Build(const BuildRequest& request, SecretSession& session,
     return image::ErrnoStatus("chmod", request.state_dir, errno);
   }
   // Held for the whole build: no GC sweeps what this build references (store_gc.h).
-  LK_ASSIGN_OR_RETURN(StoreUseLock in_use, StoreUseLock::Shared(request.state_dir));
+  LK_ASSIGN_OR_RETURN(StoreUseLock shared, StoreUseLock::Shared(request.state_dir));
+  std::optional<StoreUseLock> in_use(std::move(shared));
   LK_ASSIGN_OR_RETURN(image::ImageStore store, image::ImageStore::Open(request.state_dir));
   LK_ASSIGN_OR_RETURN(BuildCache cache, BuildCache::Open(request.state_dir));
   // No logger: debug lines go nowhere.
   if (!log) log = std::make_shared<spdlog::logger>("build");
-  BuildRun run(request, session, progress, failure, std::move(log), std::move(store),
-               std::move(cache));
-  return run.Run();
+  Result<BuildResult> result = InternalError("build did not run");
+  std::vector<std::string> unpacked;
+  {
+    BuildRun run(request, session, progress, failure, log, std::move(store), std::move(cache));
+    result = run.Run();
+    if (result.ok()) unpacked = run.NewLayerDirs();
+  }  // its source views are unmounted
+  in_use.reset();
+  // Only what tagged images need stays unpacked (store_gc.h); a build's other layers (those of
+  // intermediate stages, or of a result only in the cache) are unpacked again when needed.
+  Result<int> evicted = EvictUnpackedLayers(request.state_dir, unpacked);
+  if (!evicted.ok()) {
+    log->warn("{}", evicted.status().message());
+  } else if (*evicted > 0) {
+    log->debug("removed {} unpacked layers no image references", *evicted);
+  }
+  return result;
 }
 
 }  // namespace latchkey::build

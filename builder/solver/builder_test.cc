@@ -129,6 +129,92 @@ TEST_F(BuilderTest, CopyStepHitsTheCacheUntilItsSourceChanges) {
   EXPECT_NE(changed->image.layers.at(0).diff_id, first->image.layers.at(0).diff_id);
 }
 
+// Only what tagged images need stays unpacked after a build: the intermediate stage's layers
+// keep their blobs and cache entries, a fully cached rebuild unpacks nothing, and a later build
+// whose new step needs them unpacks them again from their blobs, with the same content.
+TEST_F(BuilderTest, LayersNoImageNeedsAreUnpackedAgainWhenALaterBuildNeedsThem) {
+  if (::geteuid() != 0) GTEST_SKIP() << "COPY mounts an overlay: needs root";
+  WriteFile(dir_.Join("ctx/a.txt"), "one\n");
+  WriteFile(dir_.Join("ctx/b.txt"), "two\n");
+  WriteFile(dir_.Join("ctx/c.txt"), "three\n");
+  auto unpacked = [&](const std::string& diff_id) {
+    return std::filesystem::is_directory(dir_.Join("state/layers/sha256/") +
+                                         std::string(image::DigestHex(diff_id)));
+  };
+  const std::string build_stage = "FROM scratch AS build\nCOPY a.txt /a.txt\nCOPY b.txt /b.txt\n";
+  const std::string df = build_stage + "FROM scratch\nCOPY --from=build /a.txt /final.txt\n";
+  BuildRequest stage_only = Request(df);
+  stage_only.frontend.target = "build";
+  auto stage = Run(stage_only);  // untagged: nothing of it stays unpacked
+  ASSERT_TRUE(stage.ok()) << stage.status().ToString();
+  ASSERT_EQ(stage->image.layers.size(), 2u);
+  const image::LayerDescriptor la = stage->image.layers[0], lb = stage->image.layers[1];
+  EXPECT_FALSE(unpacked(la.diff_id));
+  EXPECT_FALSE(unpacked(lb.diff_id));
+  BuildRequest first = Request(df);
+  first.tags = {"app:1"};
+  // The plain progress of a build, for its "unpacking layers" phases.
+  auto logged_run = [&](const BuildRequest& req, std::string* log) {
+    const std::string path = dir_.Join("progress.log");
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    auto writer = NewProgressWriter(ProgressMode::kPlain, fd);
+    auto r = Build(req, session_, *writer, nullptr);
+    writer.reset();
+    ::close(fd);
+    *log = base::testing::ReadText(path);
+    return r;
+  };
+  std::string log;
+  auto r1 = logged_run(first, &log);
+  EXPECT_NE(log.find("unpacking layers"), std::string::npos) << log;  // for the COPY --from
+  ASSERT_TRUE(r1.ok()) << r1.status().ToString();
+  EXPECT_EQ(r1->steps_cached, 2);
+  ASSERT_EQ(r1->image.layers.size(), 1u);
+  // The tagged image's layer stays unpacked; the build stage's were unpacked again for the
+  // COPY --from and removed after the build.
+  EXPECT_TRUE(unpacked(r1->image.layers[0].diff_id));
+  EXPECT_FALSE(unpacked(la.diff_id));
+  EXPECT_FALSE(unpacked(lb.diff_id));
+  image::BlobStore blobs = *image::BlobStore::Open(dir_.Join("state/images"));
+  EXPECT_TRUE(blobs.Has(la.digest));
+  EXPECT_TRUE(blobs.Has(lb.digest));
+
+  auto cached = logged_run(first, &log);
+  ASSERT_TRUE(cached.ok()) << cached.status().ToString();
+  EXPECT_EQ(log.find("unpacking layers"), std::string::npos) << log;
+  EXPECT_EQ(cached->steps_run, 0);
+  EXPECT_EQ(cached->image.manifest_digest, r1->image.manifest_digest);
+  // Neither a cache hit nor the COPY --from's key (its source digest is remembered for the
+  // stage's layers) unpacks the build stage's layers.
+  EXPECT_FALSE(unpacked(la.diff_id));
+  EXPECT_FALSE(unpacked(lb.diff_id));
+  // A changed stage gives another source digest: the COPY --from runs again.
+  WriteFile(dir_.Join("ctx/a.txt"), "uno\n");
+  auto changed = Run(first);
+  ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+  EXPECT_EQ(changed->steps_run, 3);
+  EXPECT_EQ(base::testing::ReadText(
+                dir_.Join("state/layers/sha256/") +
+                std::string(image::DigestHex(changed->image.layers[0].diff_id)) + "/final.txt"),
+            "uno\n");
+  WriteFile(dir_.Join("ctx/a.txt"), "one\n");
+
+  BuildRequest later =
+      Request(build_stage + "COPY c.txt /c.txt\nFROM scratch\nCOPY --from=build / /all/\n");
+  later.tags = {"app:2"};
+  auto r2 = Run(later);
+  ASSERT_TRUE(r2.ok()) << r2.status().ToString();
+  EXPECT_EQ(r2->steps_cached, 2);
+  EXPECT_EQ(r2->steps_run, 2);
+  ASSERT_EQ(r2->image.layers.size(), 1u);
+  const std::string all = dir_.Join("state/layers/sha256/") +
+                          std::string(image::DigestHex(r2->image.layers[0].diff_id)) + "/all/";
+  EXPECT_EQ(base::testing::ReadText(all + "a.txt"), "one\n");
+  EXPECT_EQ(base::testing::ReadText(all + "b.txt"), "two\n");
+  EXPECT_EQ(base::testing::ReadText(all + "c.txt"), "three\n");
+  EXPECT_FALSE(unpacked(la.diff_id));  // unpacked for the build, removed after it
+}
+
 // After a cancellation request no further phase starts: the build fails with CANCELLED and
 // names no step. The request is process-wide and cannot be undone, so it is made in a child.
 TEST_F(BuilderTest, CancelledBuildStopsBeforeItsFirstStage) {

@@ -98,11 +98,14 @@ Result<std::optional<image::LayerDescriptor>> BuildRun::CommitLayer(
   std::string dest =
       req_.state_dir + "/layers/sha256/" + std::string(image::DigestHex(desc.diff_id));
   if (::access(dest.c_str(), F_OK) != 0) {
+    // The step's overlay was mounted `volatile` (executor/overlay_volatile.h) and is unmounted
+    // now: one syncfs of the upper dir's own filesystem (the state dir's) writes back everything
+    // the step wrote, before the directory is published in the layer cache.
     int fd = ::open(upper.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-      ::syncfs(fd);
-      ::close(fd);
-    }
+    if (fd < 0) return image::ErrnoStatus("open", upper, errno);
+    const int synced = ::syncfs(fd), err = errno;
+    ::close(fd);
+    if (synced != 0) return image::ErrnoStatus("sync", upper, err);
     if (::rename(upper.c_str(), dest.c_str()) != 0 && errno != ENOTEMPTY && errno != EEXIST) {
       return image::ErrnoStatus("rename", upper, errno);
     }

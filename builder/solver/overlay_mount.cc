@@ -2,6 +2,8 @@
 
 #include <sys/mount.h>
 
+#include "builder/executor/mounter.h"
+#include "builder/executor/overlay_volatile.h"
 #include "builder/executor/sys_util.h"
 
 namespace latchkey::build {
@@ -37,14 +39,17 @@ Status OverlayMount::Unmount() {
 
 namespace {
 
-Status Mount(const std::string& opts, size_t layers, const std::string& target,
-             unsigned long flags) {
+Status Mount(const std::string& opts, size_t layers, const std::string& target, unsigned long flags,
+             bool writable) {
   if (opts.size() > kMaxOverlayOptions) {
     return InvalidArgumentError("overlay of " + std::to_string(layers) + " layers at " + target +
                                 ": the mount options take " + std::to_string(opts.size()) +
                                 " bytes; the kernel takes at most " +
                                 std::to_string(kMaxOverlayOptions) +
                                 " (use a shorter state directory path)");
+  }
+  if (writable) {
+    return executor::MountWritableOverlay(executor::SystemMounter(), target, flags, opts);
   }
   return executor::MountFs("overlay", "overlay", target, flags, opts);
 }
@@ -55,7 +60,8 @@ Result<OverlayMount> OverlayMount::ReadWrite(const std::vector<std::string>& low
                                              const std::string& upper, const std::string& work,
                                              const std::string& target) {
   if (lowers.empty()) return InvalidArgumentError("overlay at " + target + ": no lower dirs");
-  LK_RETURN_IF_ERROR(Mount(OverlayOptions(lowers, upper, work), lowers.size(), target, 0));
+  LK_RETURN_IF_ERROR(Mount(OverlayOptions(lowers, upper, work), lowers.size(), target, 0,
+                           /*writable=*/true));
   return OverlayMount(target);
 }
 
@@ -63,7 +69,8 @@ Result<OverlayMount> OverlayMount::ReadOnly(std::vector<std::string> lowers,
                                             const std::string& empty_dir,
                                             const std::string& target) {
   while (lowers.size() < 2) lowers.push_back(empty_dir);
-  LK_RETURN_IF_ERROR(Mount(OverlayOptions(lowers, "", ""), lowers.size(), target, MS_RDONLY));
+  LK_RETURN_IF_ERROR(Mount(OverlayOptions(lowers, "", ""), lowers.size(), target, MS_RDONLY,
+                           /*writable=*/false));
   return OverlayMount(target);
 }
 

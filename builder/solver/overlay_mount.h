@@ -4,7 +4,8 @@
 //
 // Mounted with redirect_dir=off, metacopy=off and index=off so that the upper dir holds a
 // plain diff (renamed directories copied whole, no metadata-only copies) that the layer
-// writer can turn into a tar.
+// writer can turn into a tar. A writable one is also mounted with `volatile` when the kernel
+// takes it (executor/overlay_volatile.h): the layer commit syncs the upper dir's filesystem once.
 //
 // Thread-safety: an OverlayMount is used by one thread.
 #ifndef LATCHKEY_BUILDER_SOLVER_OVERLAY_MOUNT_H_

@@ -16,8 +16,42 @@ Result<std::string> BuildRun::StepKey(const frontend::Step& step,
   const frontend::Instruction& ins = step.instruction;
   if (ins.kind == frontend::InstructionKind::kRun) return RunKey(step, scripts, r);
   CopySourceRoot root;
-  LK_RETURN_IF_ERROR(CopySource(step, &root));
-  LK_ASSIGN_OR_RETURN(std::string digest, CopySourceDigest(root, ToCopyInstruction(step)));
+  const CopyInstruction ci = ToCopyInstruction(step);
+  std::string digest;
+  // COPY --from=<stage>: the digest of what it reads is a function of the stage's layers (their
+  // diff_ids are its exact filesystem) and the instruction, so it is remembered in the build
+  // cache under those: a rebuild whose stage hit the cache gets it without unpacking the
+  // stage's layers (which need not be unpacked any more: docs/image-store.md).
+  std::string memo;
+  if (!ins.from.empty() && step.from_stage >= 0) {
+    auto it = stages_.find(step.from_stage);
+    if (it != stages_.end()) {
+      CacheKeyBuilder k;
+      k.Add("copy-from-stage source digest v1").Add(ins.from);
+      for (const auto& l : it->second.layers) k.Add(l.desc.diff_id);
+      k.Add(ci.add ? "add" : "copy").Add(ci.sources).Add(ci.dest).Add(ci.workdir);
+      k.Add(ci.chown).Add(ci.chmod).Add(ci.excludes);
+      for (const auto& c : ci.inline_sources) k.Add(c.path).Add(c.data).Add(c.expand ? "1" : "0");
+      memo = k.Finish();
+      if (!req_.no_cache) {
+        std::optional<CacheEntry> known = cache_.Lookup(memo);
+        if (known && !known->source_digest.empty()) {
+          digest = known->source_digest;
+          root.display = StageDisplay(step.from_stage);
+        }
+      }
+    }
+  }
+  if (digest.empty()) {
+    LK_RETURN_IF_ERROR(CopySource(step, &root));
+    LK_ASSIGN_OR_RETURN(digest, CopySourceDigest(root, ci));
+    if (!memo.empty()) {
+      CacheEntry e;
+      e.created = Created();
+      e.source_digest = digest;
+      LK_RETURN_IF_ERROR(cache_.Store(memo, e));
+    }
+  }
   return CacheKeyBuilder()
       .Add(frontend::InstructionName(ins.kind))
       .Add(r.chain)

@@ -413,6 +413,38 @@ Result<GcReport> CollectGarbage(const std::string& state_dir, const GcPolicy& po
   return report;
 }
 
+Result<int> EvictUnpackedLayers(const std::string& state_dir,
+                                const std::vector<std::string>& diff_ids) {
+  if (diff_ids.empty()) return 0;
+  LK_ASSIGN_OR_RETURN(std::optional<StoreUseLock> lock,
+                      StoreUseLock::Exclusive(state_dir, /*wait=*/false));
+  if (!lock) return 0;
+  std::set<std::string> image_layers;
+  const std::string layout = state_dir + "/images";
+  struct stat st;
+  if (::stat((layout + "/index.json").c_str(), &st) == 0) {
+    LK_ASSIGN_OR_RETURN(image::BlobStore blobs, image::BlobStore::Open(layout));
+    LK_ASSIGN_OR_RETURN(auto entries, image::ReadIndex(layout));
+    for (const auto& e : entries) {
+      auto img = image::LoadImage(blobs, e.digest);
+      if (!img.ok()) {
+        return img.status().WithPrefix("evicting unpacked layers: image \"" + e.ref_name +
+                                       "\" cannot be read; nothing was removed");
+      }
+      for (const auto& l : img->layers) image_layers.insert(l.diff_id);
+    }
+  }
+  int removed = 0;
+  for (const auto& d : diff_ids) {
+    if (!image::IsValidDigest(d) || image_layers.contains(d)) continue;
+    const std::string dir = LayersDir(state_dir) + "/" + std::string(image::DigestHex(d));
+    if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    LK_RETURN_IF_ERROR(RemoveDirAtomically(dir, state_dir));
+    ++removed;
+  }
+  return removed;
+}
+
 Result<DiskUsage> MeasureDiskUsage(const std::string& state_dir) {
   LK_ASSIGN_OR_RETURN(Inventory inv, TakeInventory(state_dir));
   DiskUsage du;

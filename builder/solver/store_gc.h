@@ -81,6 +81,16 @@ struct GcReport {
 Result<GcReport> CollectGarbage(const std::string& state_dir, const GcPolicy& policy, bool dry_run,
                                 bool wait);
 
+// The end of a build (Build() in builder.h): the unpacked directories of the layers `diff_ids`
+// ("sha256:..."; those the build unpacked or committed) that no tagged image references are
+// removed from the layer cache; their blobs and cache entries stay, and the next build that needs
+// the files unpacks them again (image::ExtractLayer). Takes the exclusive lock without waiting:
+// while another build or a GC holds it, nothing is removed (0). Returns how many directories were
+// removed. Removal is as safe to interrupt as the GC's (a directory is renamed into layers/tmp
+// first). Errors name the directory or the unreadable image (then nothing is removed).
+Result<int> EvictUnpackedLayers(const std::string& state_dir,
+                                const std::vector<std::string>& diff_ids);
+
 // Disk usage of a state dir (bytes allocated on disk, hardlinks once per tree).
 struct UsageLine {
   std::string kind;  // "blobs", "unpacked layers", "build cache", "cache mounts", "temporary"

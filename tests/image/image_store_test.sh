@@ -25,6 +25,12 @@ touch "$R/etc/passwd"   # newer mtime: clamped away by the epoch
 id2=$(SOURCE_DATE_EPOCH=1700000000 "$LK" image import --rootfs "$R" -t busybox:lab --state-dir "$W/state2")
 expect_eq "$id1" "$id2" "reproducible import"
 [[ "$id1" =~ ^sha256:[0-9a-f]{64}$ ]] || fail "import printed [$id1]"
+# The imported layer is unpacked into the layer cache at once (a tagged image's layers stay
+# unpacked), with the rootfs's content: the first build on it unpacks nothing.
+diff_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rootfs"]["diff_ids"][0].split(":")[1])' \
+  "$S/images/blobs/sha256/${id1#sha256:}")
+expect_eq "$(ls "$S/layers/sha256")" "$diff_id" "unpacked layers after import"
+cmp "$S/layers/sha256/$diff_id/bin/busybox" /bin/busybox || fail "unpacked busybox differs"
 
 # 3. `latchkey images`.
 out=$("$LK" images --state-dir "$S")
