@@ -330,8 +330,15 @@ Status ProcessProvider::Spawn(const std::string& what, Deadline deadline,
   // A clean environment: the plugin sees nothing of the broker's (its config says what it needs).
   char path_env[] = "PATH=/usr/local/bin:/usr/bin:/bin";
   char* envp[] = {path_env, nullptr};
+  // A session of its own: the terminal's Ctrl-C is the broker's to handle, and a stopped host is
+  // never sent SIGHUP because something else in the caller's process group exited (the kernel's
+  // orphaned-process-group rule), which made a hung host look crashed.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, options_.host_path.c_str(), &actions, nullptr, argv.data(), envp);
+  int rc = ::posix_spawn(&pid, options_.host_path.c_str(), &actions, &attr, argv.data(), envp);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
   temps.clear();
   theirs.reset();

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/errno_status.h"
+#include "base/in_root.h"
 #include "base/unique_fd.h"
 
 namespace latchkey::image {
@@ -47,17 +48,9 @@ class Walker {
 
   Status Dir(const std::string& rel) {
     const std::string path = rel.empty() ? root_ : root_ + "/" + rel;
-    DIR* d = ::opendir(path.c_str());
-    if (d == nullptr) return base::ErrnoStatus("open", path, errno);
-    std::vector<std::string> names;
-    errno = 0;
-    while (dirent* de = ::readdir(d)) {
-      std::string n = de->d_name;
-      if (n != "." && n != "..") names.push_back(std::move(n));
-    }
-    int err = errno;
-    ::closedir(d);
-    if (err != 0) return base::ErrnoStatus("read", path, err);
+    base::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd.valid()) return base::ErrnoStatus("open", path, errno);
+    LK_ASSIGN_OR_RETURN(std::vector<std::string> names, base::ListDirAt(fd.get(), path));
     std::sort(names.begin(), names.end());
     for (const auto& n : names) {
       LK_RETURN_IF_ERROR(base::PollCancel(cancel_));
