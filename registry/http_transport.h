@@ -121,6 +121,15 @@ class CancellableTransport : public HttpTransport {
     std::lock_guard<std::mutex> lock(mu_);
     cancel_ = std::move(cancel);
   }
+  // The current check's answer: OK when there is none or it says go on.
+  Status Check() {
+    base::CancelCheck cancel;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      cancel = cancel_;
+    }
+    return base::PollCancel(cancel);
+  }
   TransportResult Do(const HttpRequest& request, BodySink& sink) override {
     base::CancelCheck cancel;
     {

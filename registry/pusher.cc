@@ -117,7 +117,11 @@ Result<PushResult> Push(RegistryClient& client, const image::BlobStore& blobs,
   for (size_t i = 1; i < n; ++i) threads.emplace_back(worker);
   worker();
   for (auto& t : threads) t.join();
-  LK_RETURN_IF_ERROR(first_error);
+  if (!first_error.ok()) {
+    // Ctrl-C ends every transfer at once, each with its own symptom: report the cancellation.
+    Status cancelled = client.Cancelled();
+    return cancelled.ok() ? first_error : cancelled;
+  }
 
   LK_ASSIGN_OR_RETURN(out.digest, client.PutManifest(host, repo, reference, image.manifest,
                                                      image.media_type, display));

@@ -41,6 +41,9 @@ class RegistryClient {
   // a second of Ctrl-C, its partial blob discarded. Empty: never cancelled. Set it between
   // operations, not while one runs.
   void SetCancel(base::CancelCheck cancel) { transport_.SetCancel(std::move(cancel)); }
+  // The cancel check's answer now (OK without one). A pull or push that fails while it says
+  // stop reports this, not whichever of its parallel transfers failed first.
+  Status Cancelled() { return transport_.Check(); }
 
   // GET /v2/<repository>/manifests/<reference> (a tag or a digest). `display` names the image
   // in errors ("127.0.0.1:5000/app:1"). Errors:

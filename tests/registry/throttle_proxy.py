@@ -19,13 +19,17 @@ total = 0
 
 
 def pump(src, dst):
+    """Copies src to dst at RATE; an end of stream is passed on as a half-close (the other
+    direction keeps going, as HTTP/1.1 keep-alive and request bodies need), an error closes
+    both directions."""
     global total
     chunk = max(1024, rate // 20)
     try:
         while True:
             data = src.recv(chunk)
             if not data:
-                break
+                dst.shutdown(socket.SHUT_WR)
+                return
             dst.sendall(data)
             with lock:
                 total += len(data)
@@ -35,12 +39,11 @@ def pump(src, dst):
             os.replace(count_file + ".tmp", count_file)
             time.sleep(len(data) / rate)
     except OSError:
-        pass
-    for s in (src, dst):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 def serve(client):
