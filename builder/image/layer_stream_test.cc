@@ -97,7 +97,7 @@ TEST_F(LayerStreamTest, TruncatedAndCorruptGzipAreDataLoss) {
 
 TEST_F(LayerStreamTest, DecompressesZstdFramesAndHashesBothForms) {
   std::string data;
-  for (int i = 0; i < 300000; ++i) data += static_cast<char>('a' + (i * 7919 % 26));
+  for (unsigned i = 0; i < 300000; ++i) data += static_cast<char>('a' + (i * 7919u % 26));
   std::string blob = Zstd(data.substr(0, 150000), true) + Zstd(data.substr(150000), false);
   auto s = LayerStream::OpenFile(Write("l.zst", blob), /*hash=*/true);
   ASSERT_TRUE(s.ok());
