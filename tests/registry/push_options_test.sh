@@ -87,7 +87,7 @@ interrupt() {
     kill -0 "$pid" 2> /dev/null || fail "$what ended before it could be interrupted: $(cat "$PLAIN_ERR")"
     sleep 0.1
   done
-  kill -INT "$pid"
+  kill -INT "$pid" 2> /dev/null || true  # an early exit shows in the exit code checked next
   for i in $(seq 1 200); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
   kill -0 "$pid" 2> /dev/null && { kill -9 "$pid"; fail "$what did not stop within 20 s of SIGINT"; }
   set +e; wait "$pid"; RC=$?; set -e

@@ -31,12 +31,13 @@ def pump(src, dst):
                 dst.shutdown(socket.SHUT_WR)
                 return
             dst.sendall(data)
+            # Under the lock: two pumps sharing the temporary file would race, and the loser's
+            # os.replace error would close its connection like a network fault.
             with lock:
                 total += len(data)
-                n = total
-            with open(count_file + ".tmp", "w") as f:
-                f.write(str(n))
-            os.replace(count_file + ".tmp", count_file)
+                with open(count_file + ".tmp", "w") as f:
+                    f.write(str(total))
+                os.replace(count_file + ".tmp", count_file)
             time.sleep(len(data) / rate)
     except OSError:
         for s in (src, dst):
