@@ -10,7 +10,7 @@ CMAKE_FLAGS ?=
 # Every Debian package the build, the tests and the demo need.
 DEB_PACKAGES := cmake ninja-build g++ pkg-config clang libclang-rt-14-dev \
   libsodium-dev libseccomp-dev libyaml-cpp-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev \
-  libsqlite3-dev sqlite3 libarchive-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libzstd-dev \
+  libsqlite3-dev sqlite3 libarchive-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libzstd-dev libdeflate-dev \
   runc busybox-static skopeo umoci oci-image-tool binutils file util-linux iproute2 hyperfine \
   buildah python3 python3-yaml time help2man \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler python3-grpcio python3-grpc-tools \

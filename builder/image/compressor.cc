@@ -1,5 +1,6 @@
 #include "builder/image/compressor.h"
 
+#include <libdeflate.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -16,8 +17,7 @@
 namespace latchkey::image {
 namespace {
 
-constexpr size_t kGzipBlock = 1 << 20;  // input bytes per independently deflated block
-constexpr size_t kDictSize = 32 * 1024;
+constexpr size_t kGzipBlock = 1 << 20;     // input bytes per gzip member
 constexpr size_t kProbe = 16 * 1024;       // bytes per compressibility probe
 constexpr size_t kStoreAbovePercent = 97;  // a probe deflating to >= 97 % is incompressible
 
@@ -27,15 +27,35 @@ int ResolveThreads(int threads) {
   return n == 0 ? 1 : static_cast<int>(n);
 }
 
-// One block of a parallel gzip stream.
+// One block of a parallel gzip stream: becomes one gzip member.
 struct GzipJob {
   std::vector<unsigned char> input;
-  std::vector<unsigned char> dict;  // the previous block's last 32 KiB (empty for the first)
-  bool last = false;
   std::vector<unsigned char> output;
-  uLong crc = 0;
   Status status;
   bool done = false;
+};
+
+// libdeflate compressors, one per level, owned by one thread (a compressor is not thread-safe;
+// allocating one per block would cost more than some blocks take to compress).
+class DeflaterCache {
+ public:
+  DeflaterCache() = default;
+  DeflaterCache(const DeflaterCache&) = delete;
+  DeflaterCache& operator=(const DeflaterCache&) = delete;
+  ~DeflaterCache() {
+    for (auto* c : by_level_) {
+      if (c != nullptr) libdeflate_free_compressor(c);
+    }
+  }
+  // nullptr when out of memory. `level` is 0..9 (CheckCompressionLevel).
+  libdeflate_compressor* For(int level) {
+    auto& c = by_level_[static_cast<size_t>(level)];
+    if (c == nullptr) c = libdeflate_alloc_compressor(level);
+    return c;
+  }
+
+ private:
+  libdeflate_compressor* by_level_[10] = {};
 };
 
 // True when `n` bytes at `p` do not shrink under a quick deflate (level 1): random bytes,
@@ -66,30 +86,17 @@ int BlockLevel(const std::vector<unsigned char>& in, int level) {
   return 0;
 }
 
-// Deflates one block: raw deflate, preset dictionary, ended by a sync flush (byte-aligned,
-// not final) or, for the last block, by Z_FINISH (final bit set).
-Status DeflateBlock(GzipJob& job, int level) {
+// Compresses one block into a complete gzip member (libdeflate writes the header: mtime 0, no
+// name; and the trailer: the block's CRC-32 and length).
+Status DeflateBlock(GzipJob& job, int level, DeflaterCache& deflaters) {
   level = BlockLevel(job.input, level);
-  z_stream zs = {};
-  if (deflateInit2(&zs, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return InternalError("cannot initialise zlib");
-  }
-  if (!job.dict.empty() &&
-      deflateSetDictionary(&zs, job.dict.data(), static_cast<uInt>(job.dict.size())) != Z_OK) {
-    deflateEnd(&zs);
-    return InternalError("gzip compression failed: cannot set the dictionary");
-  }
-  job.output.resize(deflateBound(&zs, job.input.size()) + 16);
-  zs.next_in = job.input.data();
-  zs.avail_in = static_cast<uInt>(job.input.size());
-  zs.next_out = job.output.data();
-  zs.avail_out = static_cast<uInt>(job.output.size());
-  int rc = deflate(&zs, job.last ? Z_FINISH : Z_SYNC_FLUSH);
-  bool ok = job.last ? rc == Z_STREAM_END : (rc == Z_OK && zs.avail_in == 0);
-  job.output.resize(job.output.size() - zs.avail_out);
-  deflateEnd(&zs);
-  if (!ok) return InternalError("gzip compression failed (zlib code " + std::to_string(rc) + ")");
-  job.crc = crc32(0L, job.input.data(), static_cast<uInt>(job.input.size()));
+  libdeflate_compressor* c = deflaters.For(level);
+  if (c == nullptr) return ResourceExhaustedError("gzip compression: out of memory");
+  job.output.resize(libdeflate_gzip_compress_bound(c, job.input.size()));
+  size_t n = libdeflate_gzip_compress(c, job.input.data(), job.input.size(), job.output.data(),
+                                      job.output.size());
+  if (n == 0) return InternalError("gzip compression failed (output larger than its bound)");
+  job.output.resize(n);
   return Status::OK();
 }
 
@@ -109,12 +116,6 @@ class GzipCompressor : public Compressor {
     for (auto& t : workers_) t.join();
   }
 
-  Status Start() {
-    // gzip header: magic, CM deflate, no flags, mtime 0, XFL 0, OS 3 (unix).
-    static const unsigned char kHeader[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
-    return sink_(kHeader, sizeof kHeader);
-  }
-
   Status Write(const void* data, size_t size) override {
     LK_RETURN_IF_ERROR(error_);
     const auto* p = static_cast<const unsigned char*>(data);
@@ -123,21 +124,17 @@ class GzipCompressor : public Compressor {
       current_.insert(current_.end(), p, p + n);
       p += n;
       size -= n;
-      if (current_.size() == kGzipBlock) LK_RETURN_IF_ERROR(Submit(false));
+      if (current_.size() == kGzipBlock) LK_RETURN_IF_ERROR(Submit());
     }
     return Status::OK();
   }
 
   Status Finish() override {
     LK_RETURN_IF_ERROR(error_);
-    LK_RETURN_IF_ERROR(Submit(true));
+    // The last block, even when empty: an empty input is one empty member.
+    if (!current_.empty() || !wrote_any_) LK_RETURN_IF_ERROR(Submit());
     while (!order_.empty()) LK_RETURN_IF_ERROR(EmitOldest());
-    unsigned char trailer[8];
-    for (int i = 0; i < 4; ++i) {
-      trailer[i] = static_cast<unsigned char>((crc_ >> (8 * i)) & 0xff);
-      trailer[4 + i] = static_cast<unsigned char>((total_ >> (8 * i)) & 0xff);
-    }
-    return Fail(sink_(trailer, sizeof trailer));
+    return Status::OK();
   }
 
  private:
@@ -146,18 +143,14 @@ class GzipCompressor : public Compressor {
     return st;
   }
 
-  Status Submit(bool last) {
+  Status Submit() {
     auto job = std::make_shared<GzipJob>();
     job->input = std::move(current_);
-    job->dict = std::move(dict_);
-    job->last = last;
-    // The next block's dictionary: the tail of this block's input.
-    size_t keep = std::min(kDictSize, job->input.size());
-    dict_.assign(job->input.end() - static_cast<std::ptrdiff_t>(keep), job->input.end());
+    wrote_any_ = true;
     current_ = std::vector<unsigned char>();
     current_.reserve(kGzipBlock);
     if (workers_.empty()) {
-      job->status = DeflateBlock(*job, level_);
+      job->status = DeflateBlock(*job, level_, deflaters_);
       job->done = true;
       order_.push_back(job);
       return EmitOldest();
@@ -172,7 +165,7 @@ class GzipCompressor : public Compressor {
     return Status::OK();
   }
 
-  // Waits for the oldest block, writes it and folds its CRC in.
+  // Waits for the oldest block and writes it.
   Status EmitOldest() {
     std::shared_ptr<GzipJob> job = order_.front();
     order_.pop_front();
@@ -181,12 +174,11 @@ class GzipCompressor : public Compressor {
       done_cv_.wait(l, [&] { return job->done; });
     }
     LK_RETURN_IF_ERROR(Fail(job->status));
-    crc_ = crc32_combine(crc_, job->crc, static_cast<z_off_t>(job->input.size()));
-    total_ += job->input.size();
     return Fail(sink_(job->output.data(), job->output.size()));
   }
 
   void Work() {
+    DeflaterCache deflaters;
     for (;;) {
       std::shared_ptr<GzipJob> job;
       {
@@ -196,7 +188,7 @@ class GzipCompressor : public Compressor {
         job = queue_.front();
         queue_.pop_front();
       }
-      Status st = DeflateBlock(*job, level_);
+      Status st = DeflateBlock(*job, level_, deflaters);
       {
         std::lock_guard<std::mutex> l(mu_);
         job->status = std::move(st);
@@ -209,10 +201,10 @@ class GzipCompressor : public Compressor {
   const int level_;
   const int threads_;
   Sink sink_;
-  std::vector<unsigned char> current_, dict_;
+  std::vector<unsigned char> current_;
+  bool wrote_any_ = false;                      // a block was submitted
   std::deque<std::shared_ptr<GzipJob>> order_;  // submitted, not yet written (caller thread)
-  uLong crc_ = crc32(0L, Z_NULL, 0);
-  uint64_t total_ = 0;
+  DeflaterCache deflaters_;                     // the calling thread's (no workers)
   Status error_;
 
   std::mutex mu_;
@@ -328,7 +320,6 @@ Result<std::unique_ptr<Compressor>> Compressor::Create(Compression compression, 
   threads = ResolveThreads(threads);
   if (compression == Compression::kGzip) {
     auto c = std::make_unique<GzipCompressor>(level, threads, std::move(sink));
-    LK_RETURN_IF_ERROR(c->Start());
     return std::unique_ptr<Compressor>(std::move(c));
   }
   if (compression == Compression::kZstd) {
