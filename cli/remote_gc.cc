@@ -25,7 +25,12 @@ Result<RemoteDiskUsage> DaemonDiskUsage(const HostChoice& host) {
   return RemoteDiskUsage{resp.state_dir(), daemon::FromProto(resp)};
 }
 
-Result<build::GcReport> DaemonPrune(const HostChoice& host, latchkey::v1::PruneRequest request) {
+void PrintWaitingForBuilds(const std::string& dir) {
+  std::cerr << "waiting for the running builds on " << dir << " to finish\n";
+}
+
+Result<build::GcReport> DaemonPrune(const HostChoice& host, latchkey::v1::PruneRequest request,
+                                    const std::function<void(const std::string&)>& on_wait) {
   LK_ASSIGN_OR_RETURN(auto channel, ConnectDaemon(host.host, host.origin));
   auto stub = latchkey::v1::Control::NewStub(channel);
   request.set_wait(false);
@@ -36,7 +41,7 @@ Result<build::GcReport> DaemonPrune(const HostChoice& host, latchkey::v1::PruneR
     if (!st.ok()) return DaemonCallError(st);
     if (!resp.in_use()) return daemon::FromProto(resp);
     if (request.wait()) return InternalError("latchkeyd answered a waiting prune with in_use");
-    std::cerr << "waiting for the running builds on " << resp.state_dir() << " to finish\n";
+    on_wait(resp.state_dir());
     request.set_wait(true);
   }
 }

@@ -6,6 +6,7 @@
 #ifndef LATCHKEY_CLI_REMOTE_GC_H_
 #define LATCHKEY_CLI_REMOTE_GC_H_
 
+#include <functional>
 #include <string>
 
 #include "api/latchkey/v1/control.pb.h"
@@ -29,11 +30,16 @@ struct RemoteDiskUsage {
 // host, UNAVAILABLE "cannot reach latchkeyd at ..."), then DaemonCallError's.
 Result<RemoteDiskUsage> DaemonDiskUsage(const HostChoice& host);
 
+// Prints "waiting for the running builds on <dir> to finish" to stderr, as embedded mode does.
+void PrintWaitingForBuilds(const std::string& dir);
+
 // Prune through the daemon at `host` with `request` (its `wait` is set here): first without
-// waiting; when a build holds the daemon's state dir, "waiting for the running builds on <dir>
-// to finish" goes to stderr, as in embedded mode, and the call is made again, waiting. Errors:
-// as DaemonDiskUsage's; the daemon's INVALID_ARGUMENT for a bad flag (the CLI's texts).
-Result<build::GcReport> DaemonPrune(const HostChoice& host, latchkey::v1::PruneRequest request);
+// waiting; when a build holds the daemon's state dir, `on_wait` is called with the daemon's
+// builder state dir and the call is made again, waiting. Errors: as DaemonDiskUsage's; the
+// daemon's INVALID_ARGUMENT for a bad flag (the CLI's texts).
+Result<build::GcReport> DaemonPrune(
+    const HostChoice& host, latchkey::v1::PruneRequest request,
+    const std::function<void(const std::string& dir)>& on_wait = PrintWaitingForBuilds);
 
 }  // namespace latchkey::cli
 
