@@ -28,6 +28,7 @@
 #include "cli/command_registry.h"
 #include "cli/daemon_client.h"
 #include "cli/image_tag.h"
+#include "cli/remote_gc.h"
 #include "cli/state_recovery_setup.h"
 #include "cli/table.h"
 
@@ -310,8 +311,11 @@ int RunRemove(const ImageFlags& f) {
 }
 
 // `image prune`: untagged (dangling) images and storage nothing references; the build cache
-// stays (`latchkey prune` is for it).
+// stays (`latchkey prune` is for it). Through latchkeyd with a host (cli/remote_gc.h).
 int RunImagePrune(const ImageFlags& f) {
+  auto host = ChooseHost(*f.global);
+  if (!host.ok()) return Fail(host.status());
+  if (Status st = CheckNoStateDir(f.state_dir, *host); !st.ok()) return Usage(st.message());
   if (!f.force) {
     std::cerr << "WARNING! This will remove all dangling images. Are you sure you want to "
                  "continue? [y/N] "
@@ -320,16 +324,24 @@ int RunImagePrune(const ImageFlags& f) {
     std::getline(std::cin, answer);
     if (answer != "y" && answer != "Y") return kExitOk;
   }
-  auto store = OpenStore(f);
-  if (!store.ok()) return Fail(store.status());
-  build::GcPolicy keep_cache;
-  keep_cache.cache = false;
-  auto r = build::CollectGarbage(store->state_dir(), keep_cache, false, /*wait=*/false);
-  if (!r.ok() && r.status().code() == StatusCode::kUnavailable) {
-    std::cerr << "waiting for the running builds on " << store->state_dir() << " to finish\n";
-    r = build::CollectGarbage(store->state_dir(), keep_cache, false, /*wait=*/true);
+  Result<build::GcReport> r = build::GcReport{};
+  if (!host->host.empty()) {
+    latchkey::v1::PruneRequest req;
+    req.set_keep_cache(true);
+    r = DaemonPrune(*host, std::move(req));
+    if (!r.ok()) return FailFlags(r.status());
+  } else {
+    auto store = OpenStore(f);
+    if (!store.ok()) return Fail(store.status());
+    build::GcPolicy keep_cache;
+    keep_cache.cache = false;
+    r = build::CollectGarbage(store->state_dir(), keep_cache, false, /*wait=*/false);
+    if (!r.ok() && r.status().code() == StatusCode::kUnavailable) {
+      std::cerr << "waiting for the running builds on " << store->state_dir() << " to finish\n";
+      r = build::CollectGarbage(store->state_dir(), keep_cache, false, /*wait=*/true);
+    }
+    if (!r.ok()) return Fail(r.status());
   }
-  if (!r.ok()) return Fail(r.status());
   bool header = false;
   for (const auto& i : r->items) {
     if (i.kind != build::GcItem::Kind::kImage) continue;
@@ -417,6 +429,7 @@ void Register(CLI::App& app, CommandContext& ctx) {
   auto* prune = image->add_subcommand("prune", "Remove untagged images and unreferenced blobs");
   AddStateDir(prune, f.get());
   prune->add_flag("-f,--force", f->force, "Do not prompt for confirmation");
+  AddHostOption(prune, &ctx.global);
   prune->callback([f, &ctx] { ctx.exit_code = RunImagePrune(*f); });
 }
 

@@ -5,6 +5,7 @@
 #include "builder/image/image_ref.h"
 #include "builder/solver/image_remove.h"
 #include "daemon/build_call.h"
+#include "daemon/gc_call.h"
 #include "daemon/session_reactor.h"
 #include "session/metadata.h"
 
@@ -92,6 +93,22 @@ grpc::Status ControlService::RemoveImage(grpc::ServerContext*,
   for (const auto& id : removed->deleted) response->add_deleted(id);
   response->set_storage_deferred(removed->storage_deferred);
   return grpc::Status::OK;
+}
+
+grpc::Status ControlService::DiskUsage(grpc::ServerContext*, const latchkey::v1::DiskUsageRequest*,
+                                       latchkey::v1::DiskUsageResponse* response) {
+  return ServeDiskUsage(images_->state_dir(), response);
+}
+
+grpc::Status ControlService::Prune(grpc::ServerContext* context,
+                                   const latchkey::v1::PruneRequest* request,
+                                   latchkey::v1::PruneResponse* response) {
+  std::optional<audit::PeerInfo> peer;
+  if (peers_ != nullptr) peer = peers_->Identify(*context);
+  PruneWaitEnd end;
+  end.cancelled = [context] { return context->IsCancelled(); };
+  end.stopping = [this] { return running_ != nullptr && running_->stopping(); };
+  return ServePrune(images_->state_dir(), *request, DescribeCaller(peer), end, response);
 }
 
 grpc::ServerBidiReactor<BytesMessage, BytesMessage>* ControlService::Session(

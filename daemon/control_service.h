@@ -1,6 +1,6 @@
 // ControlService: latchkeyd's latchkey.v1.Control (api/latchkey/v1/control.proto,
-// docs/daemon.md): Info, Images, RemoveImage, and Session, the tunnel on which the client
-// serves BuildKit's session services to the daemon.
+// docs/daemon.md): Info, Images, RemoveImage, DiskUsage, Prune, Build, and Session, the tunnel
+// on which the client serves BuildKit's session services to the daemon.
 //
 // Session: the handler reads the session's metadata (session/metadata.h) and hands the call to
 // a SessionReactor (session_reactor.h), which opens a gRPC channel on one end of a socketpair
@@ -35,7 +35,8 @@ struct DaemonInfo {
   std::string audit_signing_key_id;
 };
 
-// Info, Images and RemoveImage are synchronous handlers; Session uses the callback API
+// Info, Images, RemoveImage, DiskUsage, Prune and Build are synchronous handlers; Session uses
+// the callback API
 // (session_reactor.h), so an idle session holds no gRPC thread.
 class ControlService final
     : public latchkey::v1::Control::WithCallbackMethod_Session<latchkey::v1::Control::Service> {
@@ -64,6 +65,15 @@ class ControlService final
   // "latchkeyd is shutting down"; then those of session_reactor.h.
   grpc::ServerBidiReactor<latchkey::v1::BytesMessage, latchkey::v1::BytesMessage>* Session(
       grpc::CallbackServerContext* context) override;
+  // `latchkey du` of the builder state directory (gc_call.h).
+  grpc::Status DiskUsage(grpc::ServerContext* context,
+                         const latchkey::v1::DiskUsageRequest* request,
+                         latchkey::v1::DiskUsageResponse* response) override;
+  // `latchkey prune` / `image prune` of the builder state directory (gc_call.h): safe against
+  // the daemon's running builds (they hold the GC lock shared); allowed to every admitted caller,
+  // as RemoveImage (access.h admits callers per connection); logged with the caller.
+  grpc::Status Prune(grpc::ServerContext* context, const latchkey::v1::PruneRequest* request,
+                     latchkey::v1::PruneResponse* response) override;
   // A build (build_call.h): UNIMPLEMENTED until SetBuildRunner.
   grpc::Status Build(grpc::ServerContext* context, const latchkey::v1::BuildRequest* request,
                      grpc::ServerWriter<latchkey::v1::BuildResponse>* writer) override;

@@ -93,7 +93,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
                              0);  // a stalled stream sends none
   builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
   // One completion queue and at most two polling threads for the synchronous handlers
-  // (Info, Images, RemoveImage); Session uses the callback API.
+  // (Info, Images, RemoveImage, DiskUsage, Prune, Build); Session uses the callback API.
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS, 1);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 2);
   std::vector<int> ports(tcp.size(), 0);

@@ -5,6 +5,8 @@ api/latchkey/v1/control.proto into a temporary directory; prints one line per ca
   control_client.py API_DIR WORK_DIR unix:///path info
   control_client.py API_DIR WORK_DIR unix:///path images
   control_client.py API_DIR WORK_DIR unix:///path rm REF
+  control_client.py API_DIR WORK_DIR unix:///path du
+  control_client.py API_DIR WORK_DIR unix:///path prune [--all] [--filter F]... [--keep-storage S]
 A TCP target (127.0.0.1:PORT) is reached with TLS when $LK_TEST_TLS_CA names the CA that signed
 the daemon's certificate; $LK_TEST_TLS_CERT and $LK_TEST_TLS_KEY, when set, are the client's
 certificate and key (mutual TLS).
@@ -65,6 +67,30 @@ def main():
                 print("untagged", r.untagged)
                 for d in r.deleted:
                     print("deleted", d)
+        elif cmd == "du":
+            r = stub.DiskUsage(control_pb2.DiskUsageRequest(), timeout=10)
+            print(json.dumps({"state_dir": r.state_dir, "total": r.total,
+                              "reclaimable": r.reclaimable,
+                              "reclaimable_all": r.reclaimable_all,
+                              "usage": {u.kind: [u.count, u.bytes] for u in r.usage},
+                              "images": [i.ref for i in r.images],
+                              "cache": len(r.cache)}, sort_keys=True))
+        elif cmd == "prune":
+            req = control_pb2.PruneRequest()
+            args = sys.argv[5:]
+            while args:
+                a = args.pop(0)
+                if a == "--all":
+                    req.all = True
+                elif a == "--filter":
+                    req.filters.append(args.pop(0))
+                elif a == "--keep-storage":
+                    req.keep_storage = args.pop(0)
+                else:
+                    sys.exit("unknown prune flag " + a)
+            r = stub.Prune(req, timeout=10)
+            print("pruned", len(r.items), r.reclaimed, "in_use" if r.in_use else "done",
+                  r.state_dir)
         else:
             sys.exit("unknown command " + cmd)
     except grpc.RpcError as e:

@@ -10,6 +10,9 @@
 #      the same trees, archive bytes, manifest digests and progress as embedded; a bad dest is
 #      refused before the build with the embedded build's cause;
 #   2d. --build-context NAME=DIR and NAME=oci-layout://DIR:TAG through the daemon;
+#   2e. du, prune and image prune through the daemon: the same output as embedded mode on the
+#      same state dir; prune --all frees what embedded prune --all frees; a prune --all during a
+#      daemon build waits for it, and the build succeeds and its image exports;
 #   3. incremental context: after changing one file only its bytes are sent; a touched file
 #      is not sent again (the daemon's log counts the bytes);
 #   4. --secret file and env sources served by the client over the session, through the
@@ -198,6 +201,71 @@ expect_file_contains "$ERR" 'docker-image:// sources are not supported' "--build
 echo changed-extra > "$extra/e.txt"
 build_ok --host "$HOST" "${bcs[@]}" "$nctx"
 expect_file_contains "$ERR" "changed-extra" "a changed --build-context directory reaches the next build"
+
+# 2e. du, prune and image prune through the daemon: the same output as embedded mode on the same
+# state dir; --state-dir with --host refused; a bad flag refused with the embedded text; the
+# prompt; prune --all frees what an embedded prune --all frees; a prune during a daemon build
+# waits for it, and the build succeeds and exports.
+DB=$DSTATE/builder
+"$LK" du --state-dir "$DB" > "$W/du.embedded" || fail "embedded du of the daemon's state dir"
+"$LK" du --host "$HOST" > "$W/du.daemon" || dlog_fail "du through the daemon"
+diff "$W/du.embedded" "$W/du.daemon" > "$W/du.diff" || { cat "$W/du.diff" >&2; fail "du differs between modes"; }
+"$LK" du --state-dir "$DB" --format json > "$W/du.embedded.json"
+"$LK" du --host "$HOST" --format json > "$W/du.daemon.json" || dlog_fail "du --format json through the daemon"
+diff "$W/du.embedded.json" "$W/du.daemon.json" > "$W/du.diff" || { cat "$W/du.diff" >&2; fail "du --format json differs between modes"; }
+expect_eq "$(jq -r .state_dir "$W/du.daemon.json")" "$DB" "du --format json state_dir through the daemon"
+[ "$(jq '.cache | length' "$W/du.daemon.json")" -gt 0 ] || fail "du: no cache entries to compare"
+"$LK" du --host "$HOST" -v > /dev/null || dlog_fail "du -v through the daemon"
+set +e
+"$LK" du --host "$HOST" --state-dir "$DB" > /dev/null 2> "$W/e.err"; rc=$?
+set -e
+expect_eq "$rc" "2" "du --host --state-dir exit code"
+expect_eq "$(cat "$W/e.err")" "error: --state-dir applies to embedded mode: latchkeyd at $HOST uses its own state directory (drop --state-dir, or add --host embedded)" "du --host --state-dir"
+for args in "--filter foo=1" "--keep-storage 10XB"; do
+  set +e
+  "$LK" prune -f $args --state-dir "$DB" > /dev/null 2> "$W/e.embedded"; rce=$?
+  "$LK" prune -f --host "$HOST" $args > /dev/null 2> "$W/e.daemon"; rcd=$?
+  set -e
+  expect_eq "$rcd:$(cat "$W/e.daemon")" "$rce:$(cat "$W/e.embedded")" "prune $args: exit code and error, daemon vs embedded"
+done
+expect_eq "$(cat "$W/e.daemon")" "error: invalid argument \"10XB\" for \"--keep-storage\" flag: invalid size: '10XB'" "prune --keep-storage 10XB"
+before=$(find "$DB" | sort | md5sum)
+echo n | "$LK" prune --all --host "$HOST" > "$W/ask.out" 2> "$W/ask.err" || fail "prune --host answered n"
+expect_eq "$(cat "$W/ask.err")" "WARNING! This will remove all build cache. Are you sure you want to continue? [y/N] " "prune --host prompt"
+expect_eq "$(find "$DB" | sort | md5sum)" "$before" "prune --host answered n changed the state dir"
+# What prune --all deletes: the embedded prune on a copy of the daemon's state dir, then the
+# daemon's on its own (the items, by kind and id; paths in the state dir made relative).
+cp -a "$DB" "$W/dcopy"
+items() { grep '^deleted ' "$1" | sed -E "s#$2#STATE#; s/ \([^)]*\)$//" | sort; }
+"$LK" prune --all -f --verbose --state-dir "$W/dcopy" > "$W/prune.embedded" || fail "embedded prune --all of the copy"
+"$LK" prune --all -f --verbose --host "$HOST" > "$W/prune.daemon" 2> "$W/prune.daemon.err" \
+  || { cat "$W/prune.daemon.err" >&2; dlog_fail "prune --all through the daemon"; }
+[ -s "$W/prune.daemon.err" ] && { cat "$W/prune.daemon.err" >&2; fail "prune --all through the daemon wrote to stderr"; }
+diff <(items "$W/prune.embedded" "$W/dcopy") <(items "$W/prune.daemon" "$DB") > "$W/prune.diff" \
+  || { cat "$W/prune.diff" >&2; fail "prune --all deleted other items through the daemon"; }
+grep -q '^deleted cache entry ' "$W/prune.daemon" || fail "prune --all through the daemon deleted no cache entry"
+grep -q '^Total reclaimed space: ' "$W/prune.daemon" || fail "prune --all through the daemon: no total"
+expect_eq "$(jq '.cache | length' <("$LK" du --host "$HOST" --format json))" "0" "cache entries after prune --all"
+grep -q "prune --all by uid=$(id -u)([a-z0-9_-]*) gid=$(id -g) pid=[0-9]*: [0-9]* items deleted" "$W/daemon.log" \
+  || dlog_fail "the daemon did not log who pruned"
+"$LK" image prune -f --host "$HOST" > "$W/iprune.out" || dlog_fail "image prune through the daemon"
+expect_eq "$(tail -1 "$W/iprune.out")" "Total reclaimed space: 0B" "image prune through the daemon after prune --all"
+# A prune --all while a daemon build runs: it waits; the build's image is kept and exports.
+gctx=$(new_context gctx)
+printf 'FROM busybox:test\nRUN sleep 2 && echo during-prune > /p\n' > "$gctx/Dockerfile"
+"$LK" build --host "$HOST" --progress plain -t during:1 -o "type=oci,dest=$W/during.tar" "$gctx" > /dev/null 2> "$W/during.err" &
+pd=$!
+for _ in $(seq 1 100); do grep -q 'RUN sleep 2' "$W/during.err" && break; sleep 0.1; done
+"$LK" prune --all -f --host "$HOST" > "$W/pd.out" 2> "$W/pd.err" || { cat "$W/pd.err" >&2; dlog_fail "prune --all during a daemon build"; }
+wait "$pd" || { cat "$W/during.err" >&2; dlog_fail "the daemon build during a prune failed"; }
+expect_eq "$(cat "$W/pd.err")" "waiting for the running builds on $DB to finish" "prune during a daemon build waits"
+mkdir -p "$W/during" && tar -xf "$W/during.tar" -C "$W/during"
+oci-image-tool validate --type image "$W/during" > /dev/null || fail "the -o archive of the build during prune does not validate"
+LATCHKEY_HOST=$HOST "$LK" images > "$W/images.txt"
+expect_file_contains "$W/images.txt" "during" "the image built during prune is tagged"
+"$LK" image export during:1 --state-dir "$DB" -o "type=oci-layout,dest=$W/during-layout" \
+  || fail "the image built during prune cannot be exported from the daemon's store"
+oci-image-tool validate --type image "$W/during-layout" > /dev/null || fail "the image built during prune does not validate"
 
 # 3. Incremental context: 8 MiB of files, then one 1 KiB file changed, then one only touched.
 big=$(new_context big)

@@ -5,7 +5,7 @@
 #      a client with a CA-signed certificate is identified by its CN; one without a certificate
 #      and one with another CA's are refused;
 #   2. `daemon.allowed_groups`: a real other uid (setpriv --reuid 1000) gets the exact
-#      PERMISSION_DENIED text;
+#      PERMISSION_DENIED text (for Prune too; once admitted by SIGHUP it may prune, logged);
 #   3. SIGHUP with a session open: a good configuration is applied (providers, access lists),
 #      a broken one refused with `latchkey config check`'s text; the session stays open;
 #   4. bad input: raw garbage, garbage on a session tunnel, 200 idle connections, 50 sessions
@@ -130,6 +130,11 @@ expect_eq "$rc" "1" "uid 1000 exit"
 expect_eq "$out" "error: PERMISSION_DENIED: uid 1000 may not use latchkeyd (allowed: group latchkey)" "uid 1000 refused"
 grep -q "connection from uid 1000 pid [0-9]* refused: uid 1000 may not use latchkeyd (allowed: group latchkey)" "$W/daemon.log" \
   || fail "no refusal line in the log"
+# Prune is refused to the same callers as every other call (RemoveImage included).
+set +e
+out=$(as1000 prune --all)
+set -e
+expect_eq "$out" "error: PERMISSION_DENIED: uid 1000 may not use latchkeyd (allowed: group latchkey)" "uid 1000 may not prune"
 # The daemon's own uid (root here) is always allowed.
 info=$(client "$U" info)
 expect_eq "$(json "['peer']['uid']" <<< "$info")" "0" "root peer uid"
@@ -154,6 +159,9 @@ expect_eq "$(json "['open_sessions']" <<< "$info")" "1" "the session survives SI
 info=$(as1000 info)
 expect_eq "$(json "['peer']['uid']" <<< "$info")" "1000" "uid 1000 allowed after SIGHUP"
 expect_eq "$(json "['peer']['user']" <<< "$info")" "$(getent passwd 1000 | cut -d: -f1)" "uid 1000 user"
+# Admitted, uid 1000 may prune as it may remove images; the daemon's log names it.
+[[ $(as1000 prune) == "pruned "*" done "* ]] || fail "uid 1000 admitted: prune"
+grep -q "prune by uid=1000" "$W/daemon.log" || fail "the log does not name uid 1000's prune"
 # The same rule as `latchkey policy explain` sees it: client_cn decides.
 set +e
 "$LK" policy explain --secret tok --source env:TOK --client-cn laptop-1 --exit-code > "$W/explain1" 2>&1

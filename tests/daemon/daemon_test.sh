@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end: the real latchkeyd on a temporary socket and state dir (started once), driven by
 # independent Python clients (Debian's python3-grpcio; stubs generated from api/*.proto with
-# `python3 -m grpc_tools.protoc`): Info, Images, RemoveImage, a BuildKit-style session
+# `python3 -m grpc_tools.protoc`): Info, Images, RemoveImage, DiskUsage, Prune, a BuildKit-style session
 # (tests/daemon/buildkit_session.py), the socket's mode, a second daemon on the same state dir,
 # refused socket paths and flags, and SIGTERM. (GetSecret through the Python session is checked
 # by daemon_tests' BuildKitClient test, with the daemon side in process.)
@@ -69,6 +69,20 @@ rc=$?
 set -e
 expect_eq "$rc" "1" "RemoveImage of a missing tag exits"
 expect_eq "$out" "error: NOT_FOUND: image \"app:1\" is not in the local store. Pull it: latchkey pull app:1; or make a base image: mmdebstrap --variant=minbase bookworm ROOTFS && latchkey image import --rootfs ROOTFS -t app:1; or import one: latchkey image import --oci-layout DIR[:TAG] -t app:1 (or --archive FILE for an OCI or docker save archive); or build it with -t app:1" "RemoveImage missing"
+# DiskUsage and Prune of the daemon's builder state dir, from the independent client.
+du=$(client du)
+expect_eq "$(json "['state_dir']" <<<"$du")" "$S/builder" "DiskUsage state_dir"
+expect_eq "$(json "['images']" <<<"$du")" "[]" "DiskUsage images after RemoveImage"
+[ "$(json "['total']" <<<"$du")" -gt 0 ] || fail "DiskUsage total: $du"
+expect_eq "$(json "['usage']['blobs'][0]" <<<"$du")" "0" "DiskUsage: RemoveImage freed the blobs"
+expect_eq "$(client prune --all)" "pruned 0 0 done $S/builder" "Prune of a store with nothing to free"
+set +e
+out=$(client prune --filter until=soon)
+rc=$?
+set -e
+expect_eq "$rc" "1" "Prune with a bad filter exits"
+expect_eq "$out" "error: INVALID_ARGUMENT: \"until\" filter expects a duration (e.g., '24h'): time: invalid duration \"soon\"" "Prune bad filter"
+grep -q "prune --all by uid=$(id -u)" "$W/daemon.log" || fail "the daemon did not log who pruned"
 
 # 4. A BuildKit-style Python session stays open in the daemon until its client goes away.
 echo "CANARY-e2e-session-b71c" > "$W/value"
