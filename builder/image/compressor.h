@@ -1,16 +1,18 @@
 // Compressor: a parallel gzip or zstd compressor for layer blobs, streaming into a sink.
 //
-// gzip: the input is cut into 1 MiB blocks and each block becomes one complete gzip member
-// (libdeflate: mtime 0, no name; the block's CRC-32 and length in its trailer), compressed on a
-// pool of `threads` workers and written in order. A gzip file is a series of members (RFC 1952
-// 2.2): every inflater that reads layers reads them as one stream (zlib's gzip and gunzip, Go's
-// compress/gzip as Docker, containerd and skopeo use it, libarchive, pigz; eStargz layers are
-// such series too). libdeflate deflates about 3x faster than zlib at the same level and ratio;
-// a block starts without the previous block's 32 KiB window, which costs well under 1 % of
-// ratio at 1 MiB blocks. A block whose four 16 KiB probes do not shrink at level 1 (random
-// bytes, compressed files) is stored (level 0) instead: no ratio is lost and no time is spent
-// on it. The output depends only on the input and the level, never on the number of threads,
-// so a blob's digest is reproducible on any machine. An empty input is one empty member.
+// gzip (pigz's scheme): the input is cut into 1 MiB blocks; each block is deflated on its own
+// by libdeflate (about 3x faster than zlib at the same level, and no larger) on a pool of
+// `threads` workers, and made to continue into the next one (its final bit cleared, ended by
+// an empty stored block: the bytes of a sync flush; the last block keeps its final bit). The
+// blocks are written in order between one gzip header (mtime 0, no name, OS unix) and one
+// trailer (CRC-32 combined from the blocks' with crc32_combine, length mod 2^32). A block
+// starts without the previous block's 32 KiB window (libdeflate takes no dictionary), which
+// costs well under 1 % of ratio at 1 MiB. A block whose four 16 KiB probes do not shrink at
+// level 1 (random bytes, compressed files) is stored instead of deflated: no ratio is lost and
+// no time is spent on it. The result is ONE valid gzip member that any inflater (zlib,
+// gzip -t, Go's compress/gzip, Rust's flate2 GzDecoder) reads. The output depends only on the
+// input and the level, never on the number of threads, so a blob's digest is reproducible on
+// any machine.
 //
 // zstd: libzstd's streaming compressor with its multithreaded mode (ZSTD_c_nbWorkers =
 // max(1, threads); with nbWorkers >= 1 libzstd's output does not depend on the worker count),
