@@ -421,6 +421,13 @@ expect_file_contains "$ERR" "pushed-by-daemon" "FROM the private image through t
 grep '"event":"secret.fetch"' "$DSTATE/audit/audit.log" | grep "\"secret\":\"registry:$RH\"" \
   | grep '"scope":"pull"' | grep '"outcome":"granted"' | tail -1 > "$W/reg-pull.rec"
 expect_file_contains "$W/reg-pull.rec" '"provider":"client"' "the pull's credential came from the client"
+# A wrong password in the client's login: the registry's 401 names the client's login.
+cp "$W/client-docker/config.json" "$W/client-login.json"
+printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$RH" "$(printf 'alice:wrong-pw' | base64)" > "$W/client-docker/config.json"
+DOCKER_CONFIG=$W/client-docker build_fails --host "$HOST" --pull --no-cache -f "$rctx/Dockerfile.from" "$rctx"
+expect_file_contains "$ERR" "registry $RH: 401 Unauthorized: the credential from provider client (the latchkeyd client's login for $RH) was rejected" \
+  "a pull with a wrong password in the client's login"
+cp "$W/client-login.json" "$W/client-docker/config.json"
 # The client's login removed: the client answers empty, the daemon has none of its own.
 DOCKER_CONFIG=$W/client-docker "$LK" logout "$RH" > /dev/null 2>&1 || fail "latchkey logout on the client"
 DOCKER_CONFIG=$W/client-docker build_fails --host "$HOST" --pull --no-cache -f "$rctx/Dockerfile.from" "$rctx"
