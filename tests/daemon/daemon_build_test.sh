@@ -437,7 +437,7 @@ grep '"event":"secret.fetch"' "$DSTATE/audit/audit.log" | grep "\"secret\":\"reg
   | grep '"provider":"client"' | grep -q '"outcome":"not_found"' \
   || dlog_fail "the client's empty answer is not recorded as not_found"
 # The canary sweep: the password in no output, log or state file of either side.
-! grep -rqaF "$REG_PW" "$W/daemon.log" "$DSTATE" "$ALL_OUTPUT" "$OUT" "$ERR" \
+! grep -rqaF "$REG_PW" "$W/daemon.log" "$DSTATE" "$ALL_OUTPUT" "$OUT" "$ERR" "$W/login.out" \
   || dlog_fail "the registry password reached a log, output or the daemon's state dir"
 
 # 9. The daemon stops mid-build: it cancels the build and says so; the client exits 1.
