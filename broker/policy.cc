@@ -147,8 +147,13 @@ PolicyExplanation Policy::Explain(const PolicyRequest& request) const {
     if (request.declared) {
       out.decision.allowed = true;
       out.decision.rule = kDockerLoginRule;
-      out.decision.reason = what + ": the user's own Docker login (" + request.host +
-                            " has no registries: entry); allowed for this session only";
+      out.decision.reason =
+          request.provider == kClientProvider
+              ? what +
+                    ": the user's own login, served by the latchkeyd client over its "
+                    "session; allowed for this session only"
+              : what + ": the user's own Docker login (" + request.host +
+                    " has no registries: entry); allowed for this session only";
     } else {
       out.decision.allowed = false;
       out.decision.rule = kDefaultDenyProviderRule;

@@ -18,7 +18,9 @@
 // only (and only they may use the `host:`, `repository:` and `scope:` matchers). When no rule
 // matches a registry request:
 //   "docker-login"           allow: the credential comes from the user's own Docker login
-//                            (no `registries:` entry for the host: the dockerconfig provider);
+//                            (no `registries:` entry for the host: the dockerconfig provider),
+//                            or (latchkeyd) from the login the client serves over its session
+//                            (provider "client");
 //   "default-deny-provider"  deny:  a `registries:` entry's provider needs a rule that allows
 //                            it, as a `secrets:` binding does.
 // The user-facing description is docs/policy.md.

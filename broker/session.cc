@@ -447,6 +447,15 @@ Result<SecretView> Session::Fetch(const std::string& secret_id, const StepContex
 
 namespace {
 
+// PERMISSION_DENIED "secret registry:<host> (<scope> <repository>): denied by policy rule
+// \"<rule>\": <reason>".
+Status RegistryDenial(const std::string& secret_id, const RegistryAccess& access,
+                      const PolicyDecision& decision) {
+  return PermissionDeniedError("secret " + secret_id + " (" + access.scope + " " +
+                               access.repository + "): denied by policy rule \"" + decision.rule +
+                               "\": " + decision.reason);
+}
+
 audit::FetchOutcome OutcomeOf(const Status& st) {
   if (st.code() == StatusCode::kNotFound) return audit::FetchOutcome::kNotFound;
   if (st.code() == StatusCode::kPermissionDenied) return audit::FetchOutcome::kDenied;
@@ -509,16 +518,45 @@ Result<SecretView> Session::FetchRegistry(const RegistryAccess& requested,
       ++failed_;
     }
   };
+  // latchkeyd: the client's own login first; when it has none, the daemon's source.
+  if (attrs_.client_registry) {
+    Resolved client;
+    client.provider = kClientProvider;
+    client.ref = access.host;
+    client.declared = true;
+    Result<SecretView> got = FetchRegistryFrom(secret_id, step, start, access, &client);
+    if (got.ok() || got.status().code() != StatusCode::kNotFound) {
+      count(got.status());
+      return got;
+    }
+  }
+  Result<SecretView> result = FetchRegistryFrom(secret_id, step, start, access, nullptr);
+  count(result.status());
+  return result;
+}
+
+Result<SecretView> Session::FetchRegistryFrom(const std::string& secret_id, const StepContext& step,
+                                              std::chrono::steady_clock::time_point start,
+                                              const RegistryAccess& access,
+                                              const Resolved* source) {
+  FetchAudit a;
+  a.registry = &access;
   // Policy decides every request: a value cached for a pull is not a grant to push.
   Resolved resolved;
   Decided decided;
-  Status allowed = ResolveAndDecide(secret_id, &resolved, &decided, &access);
+  Status allowed;
+  if (source != nullptr) {
+    resolved = *source;
+    decided = Decide(secret_id, resolved, &access);
+    if (!decided.decision.allowed) allowed = RegistryDenial(secret_id, access, decided.decision);
+  } else {
+    allowed = ResolveAndDecide(secret_id, &resolved, &decided, &access);
+  }
   a.origin.rule = decided.decision.rule;
   a.origin.provider = resolved.provider;
   a.origin.reference = resolved.ref;
   a.origin.resolved = decided.resolved;
   if (!allowed.ok()) {
-    count(allowed);
     return AuditFailure(secret_id, step, OutcomeOf(allowed), allowed, &a, start);
   }
   std::optional<SecretView> cached;
@@ -539,14 +577,10 @@ Result<SecretView> Session::FetchRegistry(const RegistryAccess& requested,
     a.outcome = audit::FetchOutcome::kGranted;
     a.origin.version = cached->origin_.version;
     Status recorded = Audit(secret_id, step, a, cached->value_.get(), start);
-    count(recorded);
     if (!recorded.ok()) return recorded;
     return *cached;
   }
-  Result<SecretView> result =
-      FetchDecided(secret_id, step, start, &a, resolved, decided, &registry_cache_);
-  count(result.status());
-  return result;
+  return FetchDecided(secret_id, step, start, &a, resolved, decided, &registry_cache_);
 }
 
 Session::Decided Session::Decide(const std::string& secret_id, const Resolved& resolved,
@@ -652,8 +686,11 @@ Result<SecretView> Session::FetchDecided(const std::string& secret_id, const Ste
   }
   Result<FetchedSecret> fetched = Status(StatusCode::kUnknown, "not fetched");
   if (resolved.provider == kClientProvider) {
-    // latchkeyd: the client serves it over its session (SessionAttributes::client_secrets).
-    auto value = attrs_.client_secrets(secret_id, std::chrono::steady_clock::now() + req.timeout);
+    // latchkeyd: the client serves it over its session (SessionAttributes::client_secrets, or
+    // client_registry for its registry login).
+    auto deadline = std::chrono::steady_clock::now() + req.timeout;
+    auto value = a->registry != nullptr ? attrs_.client_registry(a->registry->host, deadline)
+                                        : attrs_.client_secrets(secret_id, deadline);
     if (value.ok()) {
       FetchedSecret f{std::move(value).value(), false, std::nullopt, ""};
       f.value.Seal();

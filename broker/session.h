@@ -126,6 +126,13 @@ struct SessionAttributes {
   std::function<Result<SecretBuffer>(const std::string& secret_id,
                                      std::chrono::steady_clock::time_point deadline)>
       client_secrets;
+  // latchkeyd, when the client's session serves moby.filesync.v1.Auth/Credentials: the
+  // client's own registry login for `host`, as a credential helper's JSON
+  // ({"ServerURL","Username","Secret"}); NOT_FOUND when the client has none. FetchRegistry then
+  // asks the client first, as the provider "client" (see there).
+  std::function<Result<SecretBuffer>(const std::string& host,
+                                     std::chrono::steady_clock::time_point deadline)>
+      client_registry;
 };
 
 // Where a released value came from and which policy rule granted it: what a SecretView, the
@@ -194,7 +201,13 @@ class Session {
 
   // Fetches the registry credential `registry:<access.host>` for `access` (the secret id the
   // registry client asks for): the source is the options' `registries` entry for the host,
-  // else the kDockerConfigProvider provider (reference: the host) when it is configured;
+  // else the kDockerConfigProvider provider (reference: the host) when it is configured.
+  // With SessionAttributes::client_registry (latchkeyd) the client is asked first, as the
+  // source provider "client" (reference: the host, declared): policy decides it like any
+  // source (a denial fails the request; the daemon's source is not tried), its secret.fetch
+  // record is written first; when the client has no login for the host (NOT_FOUND, recorded
+  // as not_found) the daemon's own source above is tried, as BuildKit's daemon falls back on
+  // its own auth configuration;
   // policy decides every request on its kind (registry), host, repository and scope, also when
   // the value is cached; the secret.fetch record (with host, repository and scope) is durable
   // before the value is released, and the value is redacted and leak-scanned as any secret.
@@ -293,6 +306,11 @@ class Session {
   // "secret registry:<host> (<scope> <repository>): denied by policy rule ...".
   Status ResolveAndDecide(const std::string& secret_id, Resolved* resolved, Decided* decided,
                           const RegistryAccess* access = nullptr) const;
+  // One source of FetchRegistry: `source`, or ResolveRegistry's when nullptr; policy, the
+  // registry cache, the provider (or the client) and the audit record. Counts nothing.
+  Result<SecretView> FetchRegistryFrom(const std::string& secret_id, const StepContext& step,
+                                       std::chrono::steady_clock::time_point start,
+                                       const RegistryAccess& access, const Resolved* source);
   Result<SecretView> FetchUncached(const std::string& secret_id, const StepContext& step,
                                    std::chrono::steady_clock::time_point start, FetchAudit* a);
   // FetchUncached after ResolveAndDecide allowed it: the provider call, the audit record and

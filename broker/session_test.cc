@@ -672,6 +672,145 @@ TEST_F(SessionTest, RegistryWithoutEntryOrDockerConfigProviderIsNotFound) {
             "pull,push");
 }
 
+// latchkeyd: a session whose client serves registry logins (SessionAttributes::client_registry)
+// asks the client first, as provider "client": the built-in docker-login rule allows the user's
+// own login, the record names the provider, the host and the peer, and the value is kept for the
+// session (a second request does not ask again) and never written to the audit log.
+class ClientRegistryTest : public SessionTest {
+ protected:
+  std::shared_ptr<Session> OpenWithClient(Result<std::string> answer) {
+    SessionAttributes a;
+    a.uid = 1000;
+    a.user = "alice";
+    audit::PeerInfo peer;
+    peer.transport = "unix";
+    peer.uid = 1000;
+    peer.gid = 1001;
+    peer.pid = 4242;
+    peer.user = "alice";
+    a.peer = peer;
+    a.client_registry = [this, answer](
+                            const std::string& host,
+                            std::chrono::steady_clock::time_point) mutable -> Result<SecretBuffer> {
+      asked_.push_back(host);
+      if (!answer.ok()) return answer.status();
+      return SecretBuffer::CopyOf(std::span<const uint8_t>(
+          reinterpret_cast<const uint8_t*>(answer->data()), answer->size()));
+    };
+    auto s = manager_->Open(std::move(a));
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    sessions_.push_back(*s);
+    return *s;
+  }
+  std::vector<std::string> asked_;
+};
+
+const char kClientLogin[] =
+    R"({"ServerURL":"reg.test:5000","Username":"bob","Secret":"client-reg-canary-31"})";
+
+TEST_F(ClientRegistryTest, TheClientsLoginIsAskedFirstAsProviderClient) {
+  Start();
+  auto s = OpenWithClient(std::string(kClientLogin));
+  StepContext step;
+  step.instruction = "pull reg.test:5000/team/app:1";
+  auto v = s->FetchRegistry({"reg.test:5000", "team/app", "pull"}, step);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->provider(), "client");
+  EXPECT_EQ(v->reference(), "reg.test:5000");
+  EXPECT_EQ(v->rule(), "docker-login");
+  EXPECT_NE(AsString(*v).find("client-reg-canary-31"), std::string::npos);
+  EXPECT_EQ(asked_, std::vector<std::string>{"reg.test:5000"});
+  auto again = s->FetchRegistry({"reg.test:5000", "team/app", "pull"}, step);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->from_cache());
+  EXPECT_EQ(asked_.size(), 1u);
+  EXPECT_EQ(CountRecords({"\"secret\":\"registry:reg.test:5000\"", "\"provider\":\"client\"",
+                          "\"outcome\":\"granted\"", "\"rule\":\"docker-login\"",
+                          "\"requester\":\"uid=1000(alice) gid=1001 pid=4242\"",
+                          "\"value_hmac\":\"hmac-sha256:"}),
+            2u);
+  ASSERT_TRUE(s->Close().ok());
+  EXPECT_EQ(ReadAll((dir_ / "audit.log").string()).find("client-reg-canary-31"), std::string::npos);
+  // The built-in rule's reason, as `latchkey policy explain` shows it.
+  PolicyRequest q;
+  q.kind = RequestKind::kRegistry;
+  q.secret_id = "registry:reg.test:5000";
+  q.host = "reg.test:5000";
+  q.repository = "team/app";
+  q.scope = "pull";
+  q.provider = "client";
+  q.declared = true;
+  EXPECT_EQ(Policy().Decide(q).reason,
+            "registry credential for reg.test:5000 (scope pull) from provider client: the "
+            "user's own login, served by the latchkeyd client over its session; allowed for "
+            "this session only");
+}
+
+// No login on the client (NOT_FOUND): recorded as not_found for provider client, then the
+// daemon's own source serves the request.
+TEST_F(ClientRegistryTest, NoClientLoginFallsBackToTheDaemonsSource) {
+  Policy policy = RegistryPolicy();
+  Start([&](const PolicyRequest& q) { return policy.Decide(q); });
+  auto s = OpenWithClient(NotFoundError("the latchkeyd client has no login for reg.test:5000"));
+  auto v = s->FetchRegistry({"reg.test:5000", "team/app", "pull"}, {});
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->provider(), "file");
+  EXPECT_NE(AsString(*v).find("canary-reg-pw-77"), std::string::npos);
+  EXPECT_EQ(asked_.size(), 1u);
+  EXPECT_EQ(CountRecords({"\"provider\":\"client\"", "\"outcome\":\"not_found\"",
+                          "the latchkeyd client has no login for reg.test:5000"}),
+            1u);
+  EXPECT_EQ(CountRecords({"\"provider\":\"file\"", "\"outcome\":\"granted\""}), 1u);
+  // Neither source: the daemon's not-found text.
+  auto none = s->FetchRegistry({"other.test", "team/app", "pull"}, {});
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(none.status().message(),
+            "secret registry:other.test: not found (tried: the configuration's registries map "
+            "has no entry \"other.test\"; no dockerconfig provider is configured)");
+}
+
+// A rule that denies provider client fails the request with the denial; the client is not
+// asked and the daemon's own source is not tried.
+TEST_F(ClientRegistryTest, PolicyDenyingTheClientFailsTheRequest) {
+  PolicyRule deny;
+  deny.name = "no-client-logins";
+  deny.allow = false;
+  deny.reason = "this daemon pulls with its own credentials only";
+  deny.kind = RequestKind::kRegistry;
+  deny.providers = {"client"};
+  Policy policy({deny});
+  Start([&](const PolicyRequest& q) { return policy.Decide(q); });
+  auto s = OpenWithClient(std::string(kClientLogin));
+  auto v = s->FetchRegistry({"reg.test:5000", "team/app", "pull"}, {});
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(v.status().message(),
+            "secret registry:reg.test:5000 (pull team/app): denied by policy rule "
+            "\"no-client-logins\": this daemon pulls with its own credentials only");
+  EXPECT_TRUE(asked_.empty());
+  EXPECT_EQ(CountRecords({"\"provider\":\"client\"", "\"outcome\":\"denied\"",
+                          "\"rule\":\"no-client-logins\""}),
+            1u);
+  EXPECT_EQ(CountRecords({"\"provider\":\"file\""}), 0u);
+}
+
+// The client's refusal (any error but NOT_FOUND) fails the request with its text, audited.
+TEST_F(ClientRegistryTest, TheClientsRefusalFailsTheRequest) {
+  Policy policy = RegistryPolicy();
+  Start([&](const PolicyRequest& q) { return policy.Decide(q); });
+  auto s = OpenWithClient(PermissionDeniedError(
+      "session s1: Credentials reg.test:5000: docker-credential-pass: gpg: decryption failed"));
+  auto v = s->FetchRegistry({"reg.test:5000", "team/app", "pull"}, {});
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(v.status().message(),
+            "session s1: Credentials reg.test:5000: docker-credential-pass: gpg: decryption "
+            "failed");
+  EXPECT_EQ(CountRecords({"\"provider\":\"client\"", "\"outcome\":\"error\""}), 1u);
+  EXPECT_EQ(CountRecords({"\"provider\":\"file\""}), 0u);
+}
+
 // A process-isolated provider that crashes fails the one fetch that needed it: the error names
 // the signal, provider.crashed is audited, the session's other providers keep working, and the
 // next fetch of the same provider starts a fresh host.

@@ -18,7 +18,11 @@ Result<registry::Credential> BrokerRegistryCredentials::Get(std::string_view hos
   }
   LK_ASSIGN_OR_RETURN(SecretView view, session_.FetchRegistry(access, step));
   std::string source = "provider " + view.provider();
-  if (!view.reference().empty()) source += " (" + view.reference() + ")";
+  if (view.provider() == kClientProvider) {
+    source += " (the latchkeyd client's login for " + view.reference() + ")";
+  } else if (!view.reference().empty()) {
+    source += " (" + view.reference() + ")";
+  }
   LK_ASSIGN_OR_RETURN(
       registry::Credential cred,
       registry::ParseHelperCredential(view.bytes(), "secret " + view.id() + " from " + source));
@@ -32,10 +36,14 @@ void BrokerRegistryCredentials::SetStep(StepContext step) {
 }
 
 std::string BrokerRegistryCredentials::Describe() const {
-  return dockerconfig_ ? "the registries: map of the latchkey configuration, then the "
+  std::string client = session_.attributes().client_registry
+                           ? "the latchkeyd client's login (provider client), then "
+                           : "";
+  return client + (dockerconfig_
+                       ? "the registries: map of the latchkey configuration, then the "
                          "dockerconfig provider"
                        : "the registries: map of the latchkey configuration; no dockerconfig "
-                         "provider is configured";
+                         "provider is configured");
 }
 
 }  // namespace latchkey::cli

@@ -30,14 +30,17 @@ class BrokerRegistryCredentials : public registry::CredentialSource {
       : session_(session), step_(std::move(step)), dockerconfig_(dockerconfig_configured) {}
 
   // Session::FetchRegistry({host, repository, scope}); the Credential's source names the
-  // provider and its reference: "provider file (/etc/latchkey/reg.json)". Errors:
+  // provider and its reference: "provider file (/etc/latchkey/reg.json)", "provider client
+  // (the latchkeyd client's login for HOST)". Errors:
   // FetchRegistry's (NOT_FOUND: the client goes on anonymously; PERMISSION_DENIED names the
   // rule), or ParseHelperCredential's for a value that is not a credential helper's JSON.
   Result<registry::Credential> Get(std::string_view host, std::string_view repository,
                                    std::string_view scope) override;
   // "the registries: map of the latchkey configuration, then the dockerconfig provider", or
   // "the registries: map of the latchkey configuration; no dockerconfig provider is
-  // configured".
+  // configured"; a latchkeyd session that asks its client first
+  // (SessionAttributes::client_registry) begins "the latchkeyd client's login (provider
+  // client), then ".
   std::string Describe() const override;
 
   // What later requests are recorded against (a build pulls one image after another).

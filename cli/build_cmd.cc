@@ -57,7 +57,7 @@ int RunBuild(const CommandContext& ctx, const BuildOptions& f) {
   }
   if (HostChoice host = ChooseHost(ctx.global, *config, std::getenv); !host.host.empty()) {
     // latchkeyd builds it (docs/daemon.md); same flags, output and exit codes.
-    return RunRemoteBuild(host, f, *mode, *req, CancelSignal());
+    return RunRemoteBuild(host, f, *mode, *req, *config, CancelSignal());
   }
   BrokerOptions broker_options;
   broker_options.cancelled = &executor::CancelFlag();  // Ctrl-C also ends a hung provider fetch

@@ -117,6 +117,7 @@ Status DaemonBuildRunner::Run(const daemon::DaemonBuild& build, build::ProgressW
     attrs.declared.push_back(std::move(src));
   }
   attrs.client_secrets = build.client_secrets;
+  attrs.client_registry = build.client_registry;
 
   JobBroker broker{&host.audit(), [&host](SessionAttributes a) { return host.Open(std::move(a)); }};
   BuildJobOutcome job = RunBuildJob(broker, *config, req, std::move(attrs), progress);

@@ -27,9 +27,11 @@
 #include "builder/solver/dockerignore.h"
 #include "cli/build_job.h"
 #include "cli/cli_setup.h"
+#include "cli/client_registry_logins.h"
 #include "cli/command_registry.h"
 #include "cli/daemon_client.h"
 #include "cli/output_receiver.h"
+#include "session/auth_service.h"
 #include "session/context_mux.h"
 #include "session/context_service.h"
 #include "session/secrets_service.h"
@@ -77,7 +79,6 @@ std::unique_ptr<session::SshService> ServeSshAgents(const build::BuildRequest& r
   services->push_back({ssh.get(), "moby.sshforward.v1.SSH"});
   return ssh;
 }
-
 
 // The -o outputs that land on the client: `receiver` expects each (its dest checked and
 // prepared now, with the embedded build's errors) and `breq` carries the specs, the client's
@@ -172,7 +173,8 @@ void ProgressReplay::Event(std::string_view json) {
 }
 
 int RunRemoteBuild(const HostChoice& host, const BuildOptions& f, build::ProgressMode mode,
-                   const build::BuildRequest& req, const volatile sig_atomic_t* signal) {
+                   const build::BuildRequest& req, const Config& config,
+                   const volatile sig_atomic_t* signal) {
   auto channel = ConnectDaemon(host.host, host.origin);
   if (!channel.ok()) return FailFlags(channel.status());
   auto stub = latchkey::v1::Control::NewStub(*channel);
@@ -239,8 +241,14 @@ int RunRemoteBuild(const HostChoice& host, const BuildOptions& f, build::Progres
   auto client_outputs = PrepareClientOutputs(f, req, &outputs, &breq);
   if (!client_outputs.ok()) return Fail(client_outputs.status());
 
-  std::vector<session::ServedService> services = {{&secrets, "moby.buildkit.secrets.v1.Secrets"},
-                                                  {&contexts, "latchkey.v1.ContextSync"}};
+  // Registry logins, read from this host's sources when the daemon asks (its broker decides and
+  // records them as provider "client"; it falls back on its own when this host has none).
+  ClientRegistryLogins logins(config);
+  session::AuthService auth([&logins](const std::string& host) { return logins.Lookup(host); });
+  std::vector<session::ServedService> services = {
+      {&secrets, "moby.buildkit.secrets.v1.Secrets"},
+      {&contexts, "latchkey.v1.ContextSync"},
+      {&auth, "moby.filesync.v1.Auth", {"Credentials"}}};
   if (*client_outputs) services.push_back({&outputs, "moby.filesync.v1.FileSend"});
   std::unique_ptr<session::SshService> ssh = ServeSshAgents(req, &breq, &services);
 

@@ -11,7 +11,9 @@
 //     directory: session/context_mux.h), with client-side outputs moby.filesync.v1.FileSend
 //     (cli/output_receiver.h) and, with `--ssh`, moby.sshforward.v1.SSH
 //     (session/ssh_service.h: the agents of this host; the Build names their ids, RUN
-//     --mount=type=ssh steps reach them through the session),
+//     --mount=type=ssh steps reach them through the session), and moby.filesync.v1.Auth
+//     (Credentials: this host's registry logins, cli/client_registry_logins.h, read only when
+//     the daemon's build pulls or pushes),
 //   - calls Build and replays its progress events into a local progress writer of the chosen
 //     mode, then prints and writes what embedded mode does (ReportBuild), with its exit codes.
 // Ctrl-C / SIGTERM cancel the call (the daemon kills the running step); the exit code is then
@@ -27,6 +29,7 @@
 #include <string>
 #include <string_view>
 
+#include "broker/config.h"
 #include "builder/solver/builder.h"
 #include "builder/solver/progress.h"
 #include "cli/build_options.h"
@@ -35,8 +38,11 @@
 namespace latchkey::cli {
 
 // `signal`: set by the command's signal handler (which also calls executor::RequestCancel).
+// `config`: this host's configuration, whose registry sources answer the daemon's
+// Credentials calls (cli/client_registry_logins.h).
 int RunRemoteBuild(const HostChoice& host, const BuildOptions& options, build::ProgressMode mode,
-                   const build::BuildRequest& request, const volatile sig_atomic_t* signal);
+                   const build::BuildRequest& request, const Config& config,
+                   const volatile sig_atomic_t* signal);
 
 // BuildKit's session shared key for a context directory: the SHA-256 (hex) of "<hostname>:<dir>",
 // which also names the daemon's copy of the context.

@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -22,6 +23,7 @@
 #include "daemon/context_mirror.h"
 #include "daemon/output_send.h"
 #include "daemon/session_agent_dialer.h"
+#include "daemon/session_registry_auth.h"
 
 namespace latchkey::daemon {
 namespace {
@@ -79,7 +81,8 @@ grpc::Status ServeBuild(BuildRunner* runner, BrokerHost* broker, RunningBuilds* 
       !sessions.WaitFor(sid, SessionManager::Clock::now() + std::chrono::seconds(5))) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "no active session for " + sid);
   }
-  std::shared_ptr<grpc::Channel> channel = sessions.Channel(sid);
+  SessionInfo session_info;
+  std::shared_ptr<grpc::Channel> channel = sessions.Channel(sid, &session_info);
   if (channel == nullptr) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "no active session for " + sid);
   }
@@ -159,6 +162,16 @@ grpc::Status ServeBuild(BuildRunner* runner, BrokerHost* broker, RunningBuilds* 
             std::chrono::duration_cast<SessionManager::Clock::duration>(left));
   };
 
+  // Registry logins: asked from the client first when its session serves them.
+  if (std::find(session_info.methods.begin(), session_info.methods.end(), kAuthCredentialsMethod) !=
+      session_info.methods.end()) {
+    auto auth = std::make_shared<SessionRegistryAuth>(sid, channel);
+    build.client_registry = [auth](const std::string& host,
+                                   std::chrono::steady_clock::time_point deadline) {
+      return auth->Credentials(host, deadline);
+    };
+    log->info("session {}: registry logins served by the client", sid);
+  }
   build.ssh_agents = std::make_shared<SessionAgentDialer>(sid, channel);
   if (request.ssh_ids_size() > 0) {
     std::string ids;

@@ -44,6 +44,14 @@ struct DaemonBuild {
   std::function<Result<SecretBuffer>(const std::string& secret_id,
                                      std::chrono::steady_clock::time_point deadline)>
       client_secrets;
+  // Asks the client's session for its registry login for `host` (session_registry_auth.h: a
+  // credential helper's JSON; NOT_FOUND when it has none): the broker's provider "client" of
+  // `registry:<host>` (SessionAttributes::client_registry). Unset when the session does not
+  // serve moby.filesync.v1.Auth/Credentials (an older or non-latchkey client): the daemon's own
+  // credentials then serve every pull and push.
+  std::function<Result<SecretBuffer>(const std::string& host,
+                                     std::chrono::steady_clock::time_point deadline)>
+      client_registry;
   // The client's ssh agents (request->ssh_ids), reached over the build's session
   // (session_agent_dialer.h); the build's RUN --mount=type=ssh steps use it.
   std::shared_ptr<executor::AgentDialer> ssh_agents;

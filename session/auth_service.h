@@ -1,8 +1,11 @@
 // AuthService: the client's moby.filesync.v1.Auth, served on a session tunnel
 // (tunnel_server.h): the registry credentials a builder asks the client for when it pulls (or
 // pushes) an image -- BuildKit's authprovider, which Docker's client backs with its config.json.
-// latchkey answers from a lookup (the broker session's `registry:<host>` secret: policy, audit
-// first). Only Credentials is implemented and should be advertised (ServedService::methods);
+// latchkey answers from a lookup: for Docker Engine's BuildKit (cli/docker_build.cc) the broker
+// session's `registry:<host>` secret (policy, audit first); for latchkeyd (cli/remote_build.cc)
+// the client's own sources read without a broker (cli/client_registry_logins.h: the daemon's
+// broker decides and audits). Only Credentials is implemented and should be advertised
+// (ServedService::methods);
 // BuildKit then fetches tokens itself with those credentials.
 //
 // Answers, as Docker's authprovider: no credential for the host (the lookup's NOT_FOUND) is an

@@ -29,6 +29,11 @@
 #   7c. --ssh: a real ssh-agent of the client reached by the daemon's step over the session
 #      (its key listed); an unknown required id fails as in embedded mode, an optional one is
 #      skipped;
+#   10. registry logins from the client (moby.filesync.v1.Auth/Credentials; the daemon has no
+#      Docker login of its own): a push=true output and a --pull FROM of the private image
+#      succeed with the client's login, audited in the daemon as provider client with the peer;
+#      without the client's login the pull fails with the registry's 401 naming where latchkeyd
+#      looked; the password appears in no output, log or state file;
 #   9. SIGTERM of the daemon mid-build: the build is cancelled at once (its session.close
 #      "cancelled" is signed before the daemon stops; no 5 s grace), the client fails with
 #      "latchkeyd is shutting down: the build was cancelled", exit 1.
@@ -44,7 +49,9 @@ HOST=unix://$SOCK
 for sd in "$STATE/builder" "$DSTATE/builder"; do
   SOURCE_DATE_EPOCH=0 "$LK" image import --rootfs "$W/rootfs" -t busybox:test --state-dir "$sd" > /dev/null
 done
-"$LKD" --state-dir "$DSTATE" --listen "$HOST" --log-level debug > "$W/daemon.log" 2>&1 &
+# The daemon has no Docker login of its own (section 10).
+mkdir -p "$W/daemon-docker"
+DOCKER_CONFIG=$W/daemon-docker "$LKD" --state-dir "$DSTATE" --listen "$HOST" --log-level debug > "$W/daemon.log" 2>&1 &
 DPID=$!
 track_pid "$DPID"
 for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
@@ -448,6 +455,58 @@ before=$(reloads)
 kill -HUP "$DPID"
 for _ in $(seq 1 100); do [ "$(reloads)" -gt "$before" ] && break; sleep 0.05; done
 build_ok --host "$HOST" --no-cache --secret "id=cf,src=$W/cf" --secret "id=ce,env=CANARY_ENV_VALUE" "$sctx"
+
+# 10. Registry logins from the client: the client serves moby.filesync.v1.Auth/Credentials from
+# its own Docker login, the daemon has none. A push=true output and a FROM of the private image
+# (--pull) succeed; the daemon's audit log has the fetch as provider client with the peer;
+# without the client's login the pull fails with the registry's 401 naming where latchkeyd
+# looked; the password is in no output, log or state file.
+source "$(dirname "$0")/../registry/registry_lib.sh"
+REG_PW=reg-canary-$RANDOM-pw-4471
+start_basic_registry reg alice "$REG_PW"
+wait_registries
+RH=$reg_HOST
+mkdir -p "$W/client-docker"
+DOCKER_CONFIG=$W/client-docker "$LK" login "$RH" -u alice --password-stdin <<< "$REG_PW" \
+  > "$W/login.out" 2>&1 || { cat "$W/login.out" >&2; fail "latchkey login on the client"; }
+rctx=$(new_context rctx)
+printf 'FROM busybox:test\nRUN echo pushed-by-daemon > /marker\n' > "$rctx/Dockerfile"
+DOCKER_CONFIG=$W/client-docker build_ok --host "$HOST" -o "type=image,name=$RH/team/base:1,push=true" "$rctx"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -u "alice:$REG_PW" \
+  -H 'Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' "http://$RH/v2/team/base/manifests/1")" = 200 ] \
+  || dlog_fail "the push=true output did not land in the registry"
+grep '"event":"secret.fetch"' "$DSTATE/audit/audit.log" | grep "\"secret\":\"registry:$RH\"" > "$W/reg.recs" \
+  || dlog_fail "no registry:$RH fetch in the daemon's audit log"
+grep '"scope":"push"' "$W/reg.recs" | grep '"outcome":"granted"' | tail -1 > "$W/reg-push.rec"
+expect_file_contains "$W/reg-push.rec" '"provider":"client"' "the push's credential came from the client"
+expect_file_contains "$W/reg-push.rec" '"rule":"docker-login"' "the client's login is allowed by the built-in rule"
+expect_eq "$(jq -r '.peer.transport + " " + (.peer.uid | tostring)' "$W/reg-push.rec")" "unix $(id -u)" \
+  "the registry grant carries the peer"
+expect_file_contains "$W/daemon.log" "registry logins served by the client" "the session serves Auth"
+printf 'FROM %s/team/base:1\nRUN cat /marker\n' "$RH" > "$rctx/Dockerfile.from"
+DOCKER_CONFIG=$W/client-docker build_ok --host "$HOST" --pull --no-cache -f "$rctx/Dockerfile.from" "$rctx"
+expect_file_contains "$ERR" "pushed-by-daemon" "FROM the private image through the client's login"
+grep '"event":"secret.fetch"' "$DSTATE/audit/audit.log" | grep "\"secret\":\"registry:$RH\"" \
+  | grep '"scope":"pull"' | grep '"outcome":"granted"' | tail -1 > "$W/reg-pull.rec"
+expect_file_contains "$W/reg-pull.rec" '"provider":"client"' "the pull's credential came from the client"
+# A wrong password in the client's login: the registry's 401 names the client's login.
+cp "$W/client-docker/config.json" "$W/client-login.json"
+printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$RH" "$(printf 'alice:wrong-pw' | base64)" > "$W/client-docker/config.json"
+DOCKER_CONFIG=$W/client-docker build_fails --host "$HOST" --pull --no-cache -f "$rctx/Dockerfile.from" "$rctx"
+expect_file_contains "$ERR" "registry $RH: 401 Unauthorized: the credential from provider client (the latchkeyd client's login for $RH) was rejected" \
+  "a pull with a wrong password in the client's login"
+cp "$W/client-login.json" "$W/client-docker/config.json"
+# The client's login removed: the client answers empty, the daemon has none of its own.
+DOCKER_CONFIG=$W/client-docker "$LK" logout "$RH" > /dev/null 2>&1 || fail "latchkey logout on the client"
+DOCKER_CONFIG=$W/client-docker build_fails --host "$HOST" --pull --no-cache -f "$rctx/Dockerfile.from" "$rctx"
+expect_file_contains "$ERR" "registry $RH: 401 Unauthorized: authentication required, and no credential for $RH was found (looked in: the latchkeyd client's login (provider client), then the registries: map of the latchkey configuration, then the dockerconfig provider)" \
+  "a pull without the client's login"
+grep '"event":"secret.fetch"' "$DSTATE/audit/audit.log" | grep "\"secret\":\"registry:$RH\"" \
+  | grep '"provider":"client"' | grep -q '"outcome":"not_found"' \
+  || dlog_fail "the client's empty answer is not recorded as not_found"
+# The canary sweep: the password in no output, log or state file of either side.
+! grep -rqaF "$REG_PW" "$W/daemon.log" "$DSTATE" "$ALL_OUTPUT" "$OUT" "$ERR" "$W/login.out" \
+  || dlog_fail "the registry password reached a log, output or the daemon's state dir"
 
 # 9. The daemon stops mid-build: it cancels the build and says so; the client exits 1.
 "$LK" build --host "$HOST" --progress plain --no-cache --secret "id=cf,src=$W/cf" "$cctx" > /dev/null 2> "$W/lost.err" &
