@@ -780,6 +780,19 @@ Result<SecretAuthorization> Session::Authorize(const std::string& secret_id,
   return out;
 }
 
+Status Session::RecordSshForward(audit::SshForwardRecord use, const StepContext& step) {
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return FailedPreconditionError("session " + attrs_.id + " is closed");
+    if (Expired()) return FailedPreconditionError("session " + attrs_.id + " expired");
+  }
+  use.session = attrs_.id;
+  use.step = StepInfoOf(step);
+  use.requester = Requester(attrs_);
+  use.peer = attrs_.peer;
+  return manager_->options().audit->Append(std::move(use));
+}
+
 Status Session::AuthorizeCacheHit(const std::vector<std::string>& secret_ids,
                                   const StepContext& step, const std::string& cache_key) {
   audit::CacheHitRecord rec;

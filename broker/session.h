@@ -235,6 +235,15 @@ class Session {
   Status AuthorizeCacheHit(const std::vector<std::string>& secret_ids, const StepContext& step,
                            const std::string& cache_key);
 
+  // A build step asked for the use of SSH agent `use.ssh` (RUN --mount=type=ssh): writes the
+  // ssh.forward record durably, with this session's id, requester and peer and `step`, before
+  // the caller hands the step its socket. `use` carries the id, outcome, agent location,
+  // required and error; its session, step, requester and peer are set here. Errors:
+  // FAILED_PRECONDITION when the session is closed or expired (nothing written), UNAVAILABLE
+  // when the record cannot be written: the caller must then not forward the agent (fail
+  // closed). Thread-safe.
+  Status RecordSshForward(audit::SshForwardRecord use, const StepContext& step);
+
   // Waits for fetches in flight to return (a provider's own deadline bounds them), then wipes
   // every value, destroys the provider instances, writes session.close with counts and a
   // checkpoint. Idempotent; later fetches fail. `reason`: "completed", "failed", ...

@@ -531,6 +531,44 @@ TEST_F(SessionTest, AuthorizeDecidesWithoutFetchingAndCacheHitsAreAudited) {
   EXPECT_EQ(CountRecords({"\"event\":\"secret.fetch\""}), 0u);
 }
 
+TEST_F(SessionTest, SshForwardIsRecordedWithTheSessionAndStep) {
+  Start();
+  auto s = Open({FileSource("npmrc")});
+  audit::SshForwardRecord use;
+  use.ssh = "default";
+  use.outcome = audit::SshOutcome::kGranted;
+  use.agent = "/run/agent.sock";
+  use.required = true;
+  ASSERT_TRUE(s->RecordSshForward(use, {"build", 2, 7, "RUN --mount=type=ssh git pull"}).ok());
+  EXPECT_EQ(CountRecords({"\"event\":\"ssh.forward\"", "\"session\":\"" + s->id() + "\"",
+                          "\"ssh\":\"default\"", "\"outcome\":\"granted\"",
+                          "\"agent\":\"/run/agent.sock\"", "\"required\":true",
+                          "\"step\":{\"stage\":\"build\",\"index\":2,\"line\":7,"
+                          "\"instruction\":\"RUN --mount=type=ssh git pull\"}",
+                          "\"requester\":\"uid="}),
+            1u)
+      << ReadAll((dir_ / "audit.log").string());
+  ASSERT_TRUE(s->Close().ok());
+  EXPECT_EQ(s->RecordSshForward(use, {}),
+            FailedPreconditionError("session " + s->id() + " is closed"));
+  EXPECT_EQ(CountRecords({"\"event\":\"ssh.forward\""}), 1u);
+}
+
+TEST_F(SessionTest, SshForwardFailsClosedWhenTheAuditLogCannotWrite) {
+  Start();
+  auto s = Open({FileSource("npmrc")});
+  {
+    std::lock_guard<std::mutex> lk(plan_->mu);
+    plan_->write_errno = ENOSPC;
+  }
+  audit::SshForwardRecord use;
+  use.ssh = "default";
+  use.outcome = audit::SshOutcome::kGranted;
+  EXPECT_EQ(s->RecordSshForward(use, {}),
+            UnavailableError("audit log unavailable: writing " + (dir_ / "audit.log").string() +
+                             ": No space left on device"));
+}
+
 TEST_F(SessionTest, AuditFailureReleasesNoValue) {
   Start();
   auto s = Open({FileSource("npmrc")});

@@ -239,13 +239,14 @@ void Register(CLI::App& app, CommandContext& ctx) {
   search->add_option("--hmac-key", sf->hmac_key,
                      "HMAC key the --hmac value was made with (default: the log's configured "
                      "audit.hmac_key_file); a key the log was not written with is an error");
-  search->add_option("--secret", sf->filter.secret, "Secret id");
+  search->add_option("--secret", sf->filter.secret, "Secret id (ssh:<id> for an SSH agent)");
   search->add_option("--session", sf->filter.session, "Session id");
-  search->add_option("--outcome", sf->filter.outcome, "granted, denied, not_found or error");
-  search->add_option(
-      "--event", sf->filter.event,
-      "session.open, secret.fetch, session.close, leak.finding, cache.hit, recovered or "
-      "audit.checkpoint");
+  search->add_option("--outcome", sf->filter.outcome,
+                     "granted, denied, not_found, error or unusable (ssh.forward)");
+  search->add_option("--event", sf->filter.event,
+                     "session.open, secret.fetch, ssh.forward, session.close, leak.finding, "
+                     "cache.hit, recovered, daemon.recovered, provider.crashed or "
+                     "audit.checkpoint");
   search->add_option("--since", sf->since, "RFC 3339 time or a duration ago (24h, 30m, 7d)");
   search->add_option("--until", sf->until, "RFC 3339 time or a duration ago");
   AddFormatOption(search, &sf->format, "table or json (matching lines)");

@@ -45,4 +45,29 @@ Status BrokerSecretSession::RecordLeak(const build::LeakRecord& finding) {
   return audit_.Append(std::move(rec));
 }
 
+audit::SshForwardRecord ToSshForwardRecord(const executor::SshUse& use) {
+  audit::SshForwardRecord rec;
+  rec.ssh = use.id;
+  switch (use.outcome) {
+    case executor::SshOutcome::kGranted:
+      rec.outcome = audit::SshOutcome::kGranted;
+      break;
+    case executor::SshOutcome::kNotFound:
+      rec.outcome = audit::SshOutcome::kNotFound;
+      break;
+    case executor::SshOutcome::kUnusable:
+      rec.outcome = audit::SshOutcome::kUnusable;
+      break;
+  }
+  rec.agent = use.agent;
+  rec.required = use.required;
+  rec.error = use.error;
+  return rec;
+}
+
+Status BrokerSecretSession::RecordSshForward(const executor::SshUse& use,
+                                             const build::StepRef& step) {
+  return session_.RecordSshForward(ToSshForwardRecord(use), ToStepContext(step));
+}
+
 }  // namespace latchkey::cli

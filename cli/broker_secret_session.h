@@ -24,6 +24,9 @@ namespace latchkey::cli {
 
 // The broker's view of a builder step.
 StepContext ToStepContext(const build::StepRef& step);
+// The ssh.forward record of an executor's SshUse (session, step, requester and peer are the
+// session's to fill in).
+audit::SshForwardRecord ToSshForwardRecord(const executor::SshUse& use);
 
 class BrokerSecretSession : public build::SecretSession {
  public:
@@ -45,6 +48,8 @@ class BrokerSecretSession : public build::SecretSession {
       const override;
   // Appends a leak.finding record for this session, with a new random finding id.
   Status RecordLeak(const build::LeakRecord& finding) override;
+  // Session::RecordSshForward (audited as ssh.forward).
+  Status RecordSshForward(const executor::SshUse& use, const build::StepRef& step) override;
 
  private:
   Session& session_;

@@ -279,7 +279,25 @@ int RunDockerBuild(const std::string& address, const BuildOptions& f, build::Pro
   std::vector<session::ServedService> services = {
       {&secrets, "moby.buildkit.secrets.v1.Secrets"},
       {&auth, "moby.filesync.v1.Auth", {"Credentials"}}};
-  session::SshService ssh(req.ssh_agents);
+  // Each CheckAgent is recorded (ssh.forward, the step as for GetSecret; `required` unknown:
+  // BuildKit does not say) before the Engine gets the answer.
+  session::SshService ssh(
+      req.ssh_agents,
+      [&](const std::string& id, const std::string& agent, const Status& answer) -> Status {
+        if (broker_session == nullptr) {
+          return FailedPreconditionError("ssh agent " + id +
+                                         " was asked for before the build's session opened");
+        }
+        audit::SshForwardRecord use;
+        use.ssh = id;
+        use.outcome = answer.ok()                              ? audit::SshOutcome::kGranted
+                      : answer.code() == StatusCode::kNotFound ? audit::SshOutcome::kNotFound
+                                                               : audit::SshOutcome::kUnusable;
+        use.agent = agent;
+        use.error = answer.message();
+        return broker_session->RecordSshForward(std::move(use),
+                                                StepForSecret(running, id, req.dockerfile_text));
+      });
   if (!req.ssh_agents.empty()) services.push_back({&ssh, "moby.sshforward.v1.SSH"});
   engine::EngineSessionOptions so;
   so.id = NewSessionId();

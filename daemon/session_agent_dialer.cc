@@ -112,4 +112,6 @@ Status SessionAgentDialer::Forward(const std::string& id, base::UniqueFd conn, i
   return Status::OK();
 }
 
+std::string SessionAgentDialer::Location(const std::string&) const { return "client"; }
+
 }  // namespace latchkey::daemon

@@ -14,6 +14,7 @@
 //            half-close is WritesDone, the client's end of the stream closes the connection;
 //            the forwarder's stop cancels the call. Two threads per connection (the caller's
 //            and a reader), each chunk wiped after use.
+//   Location "client" for every id.
 //
 // Thread-safety: Check and Forward are called concurrently; the channel is gRPC's.
 #ifndef LATCHKEY_DAEMON_SESSION_AGENT_DIALER_H_
@@ -39,6 +40,9 @@ class SessionAgentDialer final : public executor::AgentDialer {
 
   Status Check(const std::string& id) override;
   Status Forward(const std::string& id, base::UniqueFd conn, int stop_fd) override;
+  // "client": the agent is the client's, on the far side of the session (the session's audit
+  // records name the client as their `peer`).
+  std::string Location(const std::string& id) const override;
 
  private:
   const std::string session_id_;

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <vector>
 
+#include "registry/curl_wiping_alloc.h"
+
 namespace latchkey::registry {
 
 struct CurlTransport::State {
@@ -19,9 +21,6 @@ struct CurlTransport::State {
 };
 
 namespace {
-
-std::once_flag curl_init_once;
-CURLcode curl_init_rc = CURLE_OK;
 
 void LockCb(CURL*, curl_lock_data data, curl_lock_access, void* user) {
   static_cast<CurlTransport::State*>(user)->locks[data].lock();
@@ -134,10 +133,8 @@ class SecureHeader {
 }  // namespace
 
 Result<std::unique_ptr<CurlTransport>> CurlTransport::Create(const CurlOptions& options) {
-  std::call_once(curl_init_once, [] { curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); });
-  if (curl_init_rc != CURLE_OK) {
-    return InternalError(std::string("libcurl: ") + curl_easy_strerror(curl_init_rc));
-  }
+  // libcurl's heap copies of request headers (the Authorization line) are wiped when freed.
+  LK_RETURN_IF_ERROR(InitCurlWithWipingAllocator());
   auto st = std::make_unique<State>();
   st->options = options;
   st->share = curl_share_init();

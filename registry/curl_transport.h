@@ -8,7 +8,8 @@
 //
 // Secrets: the Authorization value is handed to libcurl as a header list node that points
 // into the request's SecretBuffer (no std::string copy); libcurl formats the request in its
-// own heap buffer, which it frees without wiping (docs/registry.md, limits).
+// own heap buffers, and libcurl is initialised with an allocator that wipes every block it
+// frees (curl_wiping_alloc.h; docs/registry.md, "Where credentials live").
 //
 // Thread-safety: Do may be called from many threads at once.
 #ifndef LATCHKEY_REGISTRY_CURL_TRANSPORT_H_
@@ -30,6 +31,7 @@ struct CurlOptions {
 
 class CurlTransport : public HttpTransport {
  public:
+  // Initialises libcurl once per process with the wiping allocator (curl_wiping_alloc.h).
   // INTERNAL when libcurl cannot initialise.
   static Result<std::unique_ptr<CurlTransport>> Create(const CurlOptions& options = {});
   ~CurlTransport() override;

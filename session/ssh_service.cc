@@ -71,23 +71,31 @@ grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context, grpc::Sta
 
 }  // namespace
 
+Status SshService::Check(const std::string& id) const {
+  auto it = agents_.find(id);
+  if (it == agents_.end()) return NotFoundError("unset ssh forward key " + id);
+  std::string error;
+  if (!ConnectAgent(it->second, /*nonblocking=*/true, &error)) {
+    auto colon = error.rfind(": ");
+    return FailedPreconditionError("ssh agent socket " + it->second + " for \"" + id +
+                                   "\" is not usable: " + error.substr(colon + 2));
+  }
+  return Status::OK();
+}
+
 grpc::ServerUnaryReactor* SshService::CheckAgent(grpc::CallbackServerContext* context,
                                                  const CheckAgentRequest* request,
                                                  CheckAgentResponse*) {
   std::string id = request->id().empty() ? kDefaultSshId : request->id();
-  auto it = agents_.find(id);
-  if (it == agents_.end()) {
-    return Answer(context,
-                  grpc::Status(grpc::StatusCode::NOT_FOUND, "unset ssh forward key " + id));
+  Status answer = Check(id);
+  if (recorder_) {
+    auto it = agents_.find(id);
+    Status recorded = recorder_(id, it == agents_.end() ? "" : it->second, answer);
+    if (!recorded.ok()) answer = recorded;
   }
-  std::string error;
-  if (!ConnectAgent(it->second, /*nonblocking=*/true, &error)) {
-    auto colon = error.rfind(": ");
-    return Answer(context, grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                                        "ssh agent socket " + it->second + " for \"" + id +
-                                            "\" is not usable: " + error.substr(colon + 2)));
-  }
-  return Answer(context, grpc::Status::OK);
+  if (answer.ok()) return Answer(context, grpc::Status::OK);
+  return Answer(context, grpc::Status(static_cast<grpc::StatusCode>(answer.code()),
+                                      std::string(answer.message())));
 }
 
 // One ForwardAgent call. Its thread polls the agent socket (agent -> StartWrite, waiting for

@@ -21,16 +21,25 @@
 // connect). The destructor waits for the forward threads, which end once the tunnel server has
 // shut down (their calls are cancelled then).
 //
-// Thread-safety: all methods are called from gRPC's threads concurrently; the agent map is
-// fixed at construction.
+// Recording (`latchkey build --builder docker`, where this service answers a Docker Engine's
+// BuildKit and the build's broker session audits): when a recorder is given, CheckAgent calls it
+// with the id, the agent's socket path ("" for an unknown id) and the answer it is about to give
+// (OK, NOT_FOUND or FAILED_PRECONDITION, texts as above) BEFORE answering; a recorder error is
+// the answer instead (the agent is then not granted: fail closed). BuildKit checks every ssh
+// mount of a step with CheckAgent before it forwards anything.
+//
+// Thread-safety: all methods are called from gRPC's threads concurrently; the agent map and the
+// recorder are fixed at construction (the recorder is called concurrently).
 #ifndef LATCHKEY_SESSION_SSH_SERVICE_H_
 #define LATCHKEY_SESSION_SSH_SERVICE_H_
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <string>
 
 #include "api/moby/sshforward/v1/ssh.grpc.pb.h"
+#include "latchkey/status.h"
 #include "session/reply_wiping.h"
 
 namespace latchkey::session {
@@ -44,8 +53,14 @@ class SshService final : public moby::sshforward::v1::SSH::CallbackService {
  public:
   static constexpr int kMaxForwards = 32;
 
-  // `agents`: id -> agent socket path (as ParseSshFlags gives them).
-  explicit SshService(std::map<std::string, std::string> agents) : agents_(std::move(agents)) {}
+  // (id, agent socket path, the answer CheckAgent is about to give) -> OK when recorded.
+  using CheckRecorder =
+      std::function<Status(const std::string& id, const std::string& agent, const Status& answer)>;
+
+  // `agents`: id -> agent socket path (as ParseSshFlags gives them). `recorder`: see above;
+  // null: CheckAgent records nothing (the client of a latchkeyd build: the daemon records).
+  explicit SshService(std::map<std::string, std::string> agents, CheckRecorder recorder = nullptr)
+      : agents_(std::move(agents)), recorder_(std::move(recorder)) {}
   ~SshService() override = default;  // forwards_ waits for running forward threads
 
   // How many ForwardAgent calls reached their agent (tests, progress).
@@ -60,7 +75,10 @@ class SshService final : public moby::sshforward::v1::SSH::CallbackService {
  private:
   class Forward;
 
+  Status Check(const std::string& id) const;
+
   const std::map<std::string, std::string> agents_;
+  const CheckRecorder recorder_;
   std::atomic<int> running_{0};
   std::atomic<uint64_t> forwarded_{0};
   LookupThreads forwards_;  // last: destroyed (waiting for forward threads) first

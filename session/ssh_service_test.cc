@@ -16,9 +16,11 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "session/tunnel_pump.h"
 #include "session/tunnel_server.h"
@@ -152,6 +154,36 @@ TEST_F(SshServiceTest, CheckAgentAnswers) {
   EXPECT_EQ(gone.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(gone.error_message(), "ssh agent socket " + dir_ + "/gone.sock for \"gone\" is not " +
                                       "usable: No such file or directory");
+}
+
+// With a recorder (a Docker build's broker session), every CheckAgent is recorded with the id,
+// the socket and the answer before it is answered; a recorder error is the answer instead.
+TEST_F(SshServiceTest, CheckAgentIsRecordedBeforeItIsAnswered) {
+  std::string sock = StartSshAgent();
+  std::mutex mu;
+  std::vector<std::string> recorded;
+  bool refuse = false;
+  SshService ssh({{"default", sock}},
+                 [&](const std::string& id, const std::string& agent, const Status& answer) {
+                   std::lock_guard lock(mu);
+                   recorded.push_back(id + " " + agent + " " + answer.ToString());
+                   if (refuse) return UnavailableError("audit log unavailable: write timed out");
+                   return Status::OK();
+                 });
+  Tunnel t(&ssh);
+  EXPECT_TRUE(Check(t, "").ok());
+  EXPECT_EQ(Check(t, "deploy").error_code(), grpc::StatusCode::NOT_FOUND);
+  {
+    std::lock_guard lock(mu);
+    refuse = true;
+  }
+  grpc::Status refused = Check(t, "default");
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(refused.error_message(), "audit log unavailable: write timed out");
+  std::lock_guard lock(mu);
+  EXPECT_EQ(recorded, (std::vector<std::string>{"default " + sock + " OK",
+                                                "deploy  NOT_FOUND: unset ssh forward key deploy",
+                                                "default " + sock + " OK"}));
 }
 
 // Both directions through a real ssh-agent; the builder's half-close ends the call OK; no

@@ -55,6 +55,40 @@ TEST(AuditFormat, CheckpointIsSignedOverItsFields) {
                             p.json["sig"].get<std::string>()));
 }
 
+TEST(AuditFormat, SshForwardRecordFields) {
+  SshForwardRecord r = testing::SampleSsh("s1", SshOutcome::kGranted);
+  r.peer = PeerInfo{"unix", 1000, 1000, 4242, "alice", "", ""};
+  EXPECT_EQ(SerializeRecord("L", 3, "T", r, "P"),
+            "{\"v\":1,\"log\":\"L\",\"seq\":3,\"time\":\"T\",\"event\":\"ssh.forward\","
+            "\"session\":\"s1\",\"ssh\":\"default\",\"outcome\":\"granted\","
+            "\"agent\":\"/run/user/1000/agent.sock\",\"required\":true,"
+            "\"step\":{\"stage\":\"build\",\"index\":3,\"line\":9,\"instruction\":\"RUN "
+            "--mount=type=ssh git clone git@example.com:x.git\"},"
+            "\"requester\":\"uid=1000(alice) pid=4242\","
+            "\"peer\":{\"transport\":\"unix\",\"uid\":1000,\"gid\":1000,\"pid\":4242,"
+            "\"user\":\"alice\"},\"prev\":\"P\"}");
+  // Not granted: the reason is recorded; `required` is left out when the asker did not say.
+  SshForwardRecord nf = testing::SampleSsh("s1", SshOutcome::kNotFound);
+  nf.required.reset();
+  ParsedLine p = ParseLine(SerializeRecord("L", 4, "T", nf, "P"));
+  ASSERT_TRUE(p.ok()) << p.error;
+  EXPECT_EQ(p.json["outcome"], "not_found");
+  EXPECT_EQ(p.json["error"], "unset ssh forward key default");
+  EXPECT_FALSE(p.json.contains("required"));
+  EXPECT_STREQ(SshOutcomeName(SshOutcome::kUnusable), "unusable");
+}
+
+TEST(AuditFormat, SshForwardMasksAValueInItsText) {
+  AuditRecord r = testing::SampleSsh("s1", SshOutcome::kUnusable);
+  std::get<SshForwardRecord>(r).error = "socket /tmp/hunter2-x refused";
+  std::get<SshForwardRecord>(r).step.instruction = "RUN echo hunter2";
+  const std::string value = "hunter2";
+  MaskValue(&r,
+            std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(value.data()), value.size()));
+  EXPECT_EQ(std::get<SshForwardRecord>(r).error, "socket /tmp/[masked]-x refused");
+  EXPECT_EQ(std::get<SshForwardRecord>(r).step.instruction, "RUN echo [masked]");
+}
+
 TEST(AuditFormat, HeadFileText) {
   EXPECT_EQ(SerializeHead("L", 7, "sha256:ab", "T"),
             "{\"v\":1,\"log\":\"L\",\"seq\":7,\"hash\":\"sha256:ab\",\"time\":\"T\"}");

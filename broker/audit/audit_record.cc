@@ -65,6 +65,18 @@ const char* FetchOutcomeName(FetchOutcome outcome) {
   return "error";
 }
 
+const char* SshOutcomeName(SshOutcome outcome) {
+  switch (outcome) {
+    case SshOutcome::kGranted:
+      return "granted";
+    case SshOutcome::kNotFound:
+      return "not_found";
+    case SshOutcome::kUnusable:
+      return "unusable";
+  }
+  return "unusable";
+}
+
 const char* EventName(const AuditRecord& record) {
   switch (record.index()) {
     case 0:
@@ -79,8 +91,10 @@ const char* EventName(const AuditRecord& record) {
       return "cache.hit";
     case 5:
       return std::get<RecoveredRecord>(record).daemon ? "daemon.recovered" : "recovered";
-    default:
+    case 6:
       return "provider.crashed";
+    default:
+      return "ssh.forward";
   }
 }
 
@@ -173,6 +187,16 @@ void AppendEventFields(const AuditRecord& record, Json* out) {
     j["exit_status"] = r->exit_status;
     j["crashes"] = r->crashes;
     j["backoff"] = r->backoff;
+  } else if (const auto* r = std::get_if<SshForwardRecord>(&record)) {
+    j["session"] = Cap(r->session);
+    j["ssh"] = Cap(r->ssh);
+    j["outcome"] = SshOutcomeName(r->outcome);
+    j["agent"] = Cap(r->agent);
+    if (r->required) j["required"] = *r->required;
+    j["step"] = StepJson(r->step);
+    j["requester"] = Cap(r->requester);
+    if (r->outcome != SshOutcome::kGranted) j["error"] = Cap(r->error);
+    PeerJson(r->peer, &j);
   }
 }
 
@@ -206,6 +230,10 @@ void MaskValue(AuditRecord* record, std::span<const uint8_t> value) {
       Mask(&s.reference, v);
       Mask(&s.resolved, v);
     }
+    mask_step(&r->step);
+  } else if (auto* r = std::get_if<SshForwardRecord>(record)) {
+    Mask(&r->requester, v);
+    Mask(&r->error, v);
     mask_step(&r->step);
   }
 }

@@ -2,7 +2,7 @@
 // granted fetch carries only the HMAC of its value (see AuditKeys / AuditLog::Append).
 //
 // The log itself adds the common fields (v, log, seq, time, event, prev) and writes the
-// audit.checkpoint records; callers append the four event types below. docs/audit-log.md
+// audit.checkpoint records; callers append the event types below. docs/audit-log.md
 // documents every field.
 #ifndef LATCHKEY_BROKER_AUDIT_AUDIT_RECORD_H_
 #define LATCHKEY_BROKER_AUDIT_AUDIT_RECORD_H_
@@ -169,12 +169,43 @@ struct ProviderCrashedRecord {
   bool backoff = false;     // the provider is not restarted until crashes age out of the window
 };
 
+// What became of a step's request for an SSH agent (RUN --mount=type=ssh).
+enum class SshOutcome {
+  kGranted,   // the agent answered: the step gets a socket forwarded to it
+  kNotFound,  // no agent with that id (an optional mount is skipped, a required one fails)
+  kUnusable,  // the agent is known but cannot be used (its socket refuses; the session failed)
+};
+
+// "granted", "not_found", "unusable".
+const char* SshOutcomeName(SshOutcome outcome);
+
+// A build step asked for the use of an SSH agent (RUN --mount=type=ssh), one record per step
+// and ssh mount, written durably BEFORE the step gets the forwarding socket. Agent traffic is
+// never recorded.
+struct SshForwardRecord {
+  std::string session;
+  std::string ssh;  // the mount's ssh id ("default")
+  SshOutcome outcome = SshOutcome::kUnusable;
+  // Where the agent is: the agent socket's path on the builder's host (an embedded build,
+  // `--ssh id=PATH` or $SSH_AUTH_SOCK; a Docker build: the CLI host's agent the Engine is
+  // forwarded to), or "client" (a latchkeyd build: the client's agent over its session, the
+  // client being `peer`). Empty when the id is unknown here.
+  std::string agent;
+  // Whether the mount is required (BuildKit's default). nullopt when the asker does not say
+  // (a Docker Engine's CheckAgent): then not written.
+  std::optional<bool> required;
+  StepInfo step;
+  std::string requester;
+  std::string error;  // why, when not granted (never agent bytes)
+  std::optional<PeerInfo> peer;
+};
+
 using AuditRecord =
     std::variant<SessionOpenRecord, SecretFetchRecord, SessionCloseRecord, LeakFindingRecord,
-                 CacheHitRecord, RecoveredRecord, ProviderCrashedRecord>;
+                 CacheHitRecord, RecoveredRecord, ProviderCrashedRecord, SshForwardRecord>;
 
 // "session.open", "secret.fetch", "session.close", "leak.finding", "cache.hit",
-// "recovered" (or "daemon.recovered"), "provider.crashed".
+// "recovered" (or "daemon.recovered"), "provider.crashed", "ssh.forward".
 const char* EventName(const AuditRecord& record);
 inline constexpr const char* kCheckpointEvent = "audit.checkpoint";
 

@@ -101,6 +101,19 @@ inline SessionCloseRecord SampleClose(const std::string& session) {
   return r;
 }
 
+inline SshForwardRecord SampleSsh(const std::string& session, SshOutcome outcome) {
+  SshForwardRecord r;
+  r.session = session;
+  r.ssh = "default";
+  r.outcome = outcome;
+  r.agent = "/run/user/1000/agent.sock";
+  r.required = true;
+  r.step = {"build", 3, 9, "RUN --mount=type=ssh git clone git@example.com:x.git"};
+  r.requester = "uid=1000(alice) pid=4242";
+  if (outcome == SshOutcome::kNotFound) r.error = "unset ssh forward key default";
+  return r;
+}
+
 // Verifies the log set at `log_path` (and its head file when `use_head`).
 inline VerifyReport VerifyPath(const std::string& log_path, const PublicKey& pk,
                                bool use_head = true, bool strict = false) {

@@ -29,8 +29,15 @@ std::string FieldOrSecrets(const Json& j, const char* key) {
   return out;
 }
 
+// An ssh.forward record names its agent "ssh:<id>" where the others name a secret.
+std::string SshName(const Json& j) {
+  std::string ssh = Field(j, "ssh");
+  return Field(j, "event") == "ssh.forward" && !ssh.empty() ? "ssh:" + ssh : "";
+}
+
 bool HasSecret(const Json& j, const std::string& id) {
   if (Field(j, "secret") == id) return true;
+  if (!id.empty() && SshName(j) == id) return true;
   if (!j.contains("secrets") || !j["secrets"].is_array()) return false;
   for (const Json& e : j["secrets"]) {
     if (e.is_object() && Field(e, "secret") == id) return true;
@@ -106,9 +113,9 @@ Status CheckHmacKey(const std::vector<LogFile>& files, const std::string& key_id
 
 Status ValidateFilter(const SearchFilter& f) {
   if (!f.outcome.empty() && f.outcome != "granted" && f.outcome != "denied" &&
-      f.outcome != "not_found" && f.outcome != "error") {
+      f.outcome != "not_found" && f.outcome != "error" && f.outcome != "unusable") {
     return InvalidArgumentError("invalid --outcome \"" + f.outcome +
-                                "\": expected granted, denied, not_found or error");
+                                "\": expected granted, denied, not_found, error or unusable");
   }
   if (!f.hmac.empty() &&
       (f.hmac.compare(0, kHmacPrefix.size(), kHmacPrefix) != 0 || f.hmac.size() < 16 + 12)) {
@@ -175,10 +182,12 @@ std::string FormatTable(const std::vector<std::string>& lines) {
     std::string hmac = Field(j, "value_hmac");
     if (hmac.size() > kHmacPrefix.size() + 16)
       hmac = hmac.substr(0, kHmacPrefix.size() + 16) + "...";
+    std::string ssh = SshName(j);
     rows.push_back({Cell(Field(j, "time")), Cell(Field(j, "event")), Cell(Field(j, "outcome")),
-                    Cell(Field(j, "session")), Cell(FieldOrSecrets(j, "secret")), StepCell(j),
-                    Cell(FieldOrSecrets(j, "provider")), Cell(FieldOrSecrets(j, "rule")),
-                    hmac.empty() ? "-" : hmac});
+                    Cell(Field(j, "session")),
+                    Cell(ssh.empty() ? FieldOrSecrets(j, "secret") : ssh), StepCell(j),
+                    Cell(ssh.empty() ? FieldOrSecrets(j, "provider") : Field(j, "agent")),
+                    Cell(FieldOrSecrets(j, "rule")), hmac.empty() ? "-" : hmac});
   }
   std::array<size_t, kCols> width{};
   for (size_t c = 0; c < kCols; ++c) width[c] = std::string_view(header[c]).size();

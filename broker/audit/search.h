@@ -20,9 +20,9 @@ struct SearchFilter {
   // "hmac-sha256:<hex>" or a prefix of it (at least 16 hex digits); matches a grant's
   // value_hmac or part_hmacs, or a session.open's label_hmacs.
   std::string hmac;
-  std::string secret;              // exact secret id
+  std::string secret;              // exact secret id; "ssh:<id>" finds ssh.forward records
   std::string session;             // exact session id
-  std::string outcome;             // granted | denied | not_found | error
+  std::string outcome;             // granted | denied | not_found | error | unusable
   std::string event;               // exact event name
   std::optional<TimePoint> since;  // inclusive
   std::optional<TimePoint> until;  // inclusive

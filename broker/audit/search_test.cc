@@ -204,12 +204,43 @@ TEST(SearchCacheHit, FoundBySecretAndShownWithItsSecrets) {
       << table;
 }
 
+TEST(SearchSsh, FindsAnSshForwardBySshIdAndOutcomeAndShowsItsAgent) {
+  TempDir dir;
+  auto keys = NewKeys();
+  std::string path = dir.Join("audit.log");
+  {
+    auto log = AuditLog::Open(QuickOptions(path), keys);
+    ASSERT_TRUE(log.ok());
+    ASSERT_TRUE((*log)->Append(SampleOpen("s1")).ok());
+    ASSERT_TRUE((*log)->Append(testing::SampleSsh("s1", SshOutcome::kGranted)).ok());
+    ASSERT_TRUE((*log)->Append(SampleFetch("s1", "default", FetchOutcome::kDenied)).ok());
+  }
+  auto files = LoadLogSet({path});
+  ASSERT_TRUE(files.ok());
+  SearchFilter f;
+  f.secret = "ssh:default";
+  auto found = Search(*files, f);
+  ASSERT_EQ(found.lines.size(), 1u);
+  EXPECT_NE(found.lines[0].find("\"event\":\"ssh.forward\""), std::string::npos);
+  f.secret = "default";  // the secret of that name, not the agent
+  EXPECT_EQ(Search(*files, f).lines.size(), 1u);
+  f = {};
+  f.outcome = "unusable";
+  EXPECT_TRUE(ValidateFilter(f).ok());
+  EXPECT_EQ(Search(*files, f).lines.size(), 0u);
+  std::string table = FormatTable(found.lines);
+  EXPECT_NE(table.find("ssh.forward  granted  s1       ssh:default  build #3 line 9  "
+                       "/run/user/1000/agent.sock"),
+            std::string::npos)
+      << table;
+}
+
 TEST(SearchFilter, RejectsBadValues) {
   SearchFilter f;
   f.outcome = "maybe";
   EXPECT_EQ(ValidateFilter(f).ToString(),
-            "INVALID_ARGUMENT: invalid --outcome \"maybe\": expected granted, denied, not_found "
-            "or error");
+            "INVALID_ARGUMENT: invalid --outcome \"maybe\": expected granted, denied, not_found, "
+            "error or unusable");
   f = {};
   f.hmac = "5bdcc146";
   EXPECT_EQ(ValidateFilter(f).ToString(),

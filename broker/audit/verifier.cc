@@ -16,14 +16,51 @@ using Json = nlohmann::ordered_json;
 
 const std::set<std::string>& KnownEvents() {
   static const std::set<std::string> events = {
-      "session.open", "secret.fetch",     "session.close",    "leak.finding",  "cache.hit",
-      "recovered",    "provider.crashed", "daemon.recovered", kCheckpointEvent};
+      "session.open", "secret.fetch",     "session.close",    "leak.finding", "cache.hit",
+      "recovered",    "provider.crashed", "daemon.recovered", "ssh.forward",  kCheckpointEvent};
   return events;
 }
 
 bool IsString(const Json& j, const char* key) { return j.contains(key) && j[key].is_string(); }
 bool IsUint(const Json& j, const char* key) {
   return j.contains(key) && j[key].is_number_unsigned();
+}
+
+// The fields of an ssh.forward record (docs/audit-log.md): each one it must have, with its type,
+// an outcome of the three, `error` exactly when not granted, and no field the format does not
+// define. Returns what is wrong, or "" when nothing is.
+std::string CheckSshForward(const Json& j) {
+  static const std::set<std::string> allowed = {
+      "v",     "log",      "seq",  "time",      "event", "session", "ssh", "outcome",
+      "agent", "required", "step", "requester", "error", "peer",    "prev"};
+  const std::string what = "ssh.forward record ";
+  for (const auto& [key, value] : j.items()) {
+    if (!allowed.count(key)) return what + "has an unknown field \"" + key + "\"";
+  }
+  for (const char* key : {"session", "ssh", "outcome", "agent", "requester"}) {
+    if (!IsString(j, key)) return what + "has no string field \"" + key + "\"";
+  }
+  const std::string outcome = j["outcome"];
+  if (outcome != "granted" && outcome != "not_found" && outcome != "unusable") {
+    return what + "has outcome \"" + outcome + "\"; expected granted, not_found or unusable";
+  }
+  if (j.contains("required") && !j["required"].is_boolean()) {
+    return what + "has a \"required\" that is not true or false";
+  }
+  if (outcome == "granted" ? j.contains("error") : !IsString(j, "error")) {
+    return what + (outcome == "granted" ? "has an error but outcome granted"
+                                        : "has no string field \"error\" for outcome " + outcome);
+  }
+  if (!j.contains("step") || !j["step"].is_object() || !IsString(j["step"], "stage") ||
+      !IsString(j["step"], "instruction") || !j["step"].contains("index") ||
+      !j["step"]["index"].is_number_integer() || !j["step"].contains("line") ||
+      !j["step"]["line"].is_number_integer()) {
+    return what + "has no valid \"step\" (stage, index, line, instruction)";
+  }
+  if (j.contains("peer") && !j["peer"].is_object()) {
+    return what + "has a \"peer\" that is not an object";
+  }
+  return "";
 }
 
 struct Walker {
@@ -139,6 +176,8 @@ struct Walker {
     }
     if (event == kCheckpointEvent) {
       if (!CheckCheckpoint(where, j, seq, prev)) return false;
+    } else if (event == "ssh.forward") {
+      if (std::string bad = CheckSshForward(j); !bad.empty()) return Fail(where, seq, bad);
     } else if (event == "session.open" && IsString(j, "session")) {
       open_sessions[j["session"]] = seq;
     } else if (event == "session.close" && IsString(j, "session")) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "broker/audit/audit_testutil.h"
@@ -292,6 +293,86 @@ TEST_F(VerifierTest, RejectsGarbage) {
   lines[3] = "hello";
   Rewrite(lines);
   EXPECT_EQ(Verify().failure, At(4) + ": not a JSON object");
+}
+
+// A log with an ssh.forward record (line 2) verifies; edits to its fields that keep the JSON
+// valid are refused by the field check of that very line.
+class SshForwardVerifierTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    keys_ = NewKeys();
+    path_ = dir_.Join("audit.log");
+    auto log = AuditLog::Open(QuickOptions(path_), keys_);
+    ASSERT_TRUE(log.ok());
+    ASSERT_TRUE((*log)->Append(SampleOpen("s1")).ok());
+    ASSERT_TRUE((*log)->Append(testing::SampleSsh("s1", SshOutcome::kGranted)).ok());
+    ASSERT_TRUE((*log)->Append(testing::SampleSsh("s1", SshOutcome::kNotFound)).ok());
+    ASSERT_TRUE((*log)->Append(SampleClose("s1")).ok());
+    ASSERT_TRUE((*log)->Checkpoint("session.close").ok());
+    lines_ = Lines(ReadFile(path_));
+    ASSERT_EQ(lines_.size(), 5u);
+  }
+
+  // The log with line 2 (the granted ssh.forward) replaced by `edit` of its JSON, verified.
+  std::string FailureAfter(const std::function<void(nlohmann::ordered_json&)>& edit) {
+    auto lines = lines_;
+    auto j = nlohmann::ordered_json::parse(lines[1]);
+    edit(j);
+    lines[1] = j.dump();
+    WriteFile(path_, JoinLines(lines));
+    auto r = VerifyPath(path_, keys_->public_key);
+    EXPECT_FALSE(r.ok);
+    return r.failure;
+  }
+
+  TempDir dir_;
+  std::shared_ptr<const AuditKeys> keys_;
+  std::string path_;
+  std::vector<std::string> lines_;
+};
+
+TEST_F(SshForwardVerifierTest, IntactLogIsOk) {
+  auto r = VerifyPath(path_, keys_->public_key);
+  EXPECT_TRUE(r.ok) << r.failure;
+  EXPECT_TRUE(r.warnings.empty());
+  EXPECT_EQ(r.records, 5u);
+}
+
+TEST_F(SshForwardVerifierTest, RefusesAnUnknownField) {
+  EXPECT_EQ(FailureAfter([](auto& j) { j["agent_bytes"] = "AAAA"; }),
+            path_ + ":2: seq 2: ssh.forward record has an unknown field \"agent_bytes\"");
+}
+
+TEST_F(SshForwardVerifierTest, RefusesAnUnknownOutcome) {
+  EXPECT_EQ(FailureAfter([](auto& j) { j["outcome"] = "maybe"; }),
+            path_ +
+                ":2: seq 2: ssh.forward record has outcome \"maybe\"; expected granted, "
+                "not_found or unusable");
+}
+
+TEST_F(SshForwardVerifierTest, RefusesAMissingOrMistypedField) {
+  EXPECT_EQ(FailureAfter([](auto& j) { j.erase("agent"); }),
+            path_ + ":2: seq 2: ssh.forward record has no string field \"agent\"");
+  EXPECT_EQ(FailureAfter([](auto& j) { j["required"] = "yes"; }),
+            path_ + ":2: seq 2: ssh.forward record has a \"required\" that is not true or false");
+  EXPECT_EQ(FailureAfter([](auto& j) { j["step"].erase("line"); }),
+            path_ +
+                ":2: seq 2: ssh.forward record has no valid \"step\" (stage, index, line, "
+                "instruction)");
+  EXPECT_EQ(FailureAfter([](auto& j) { j["error"] = "x"; }),
+            path_ + ":2: seq 2: ssh.forward record has an error but outcome granted");
+}
+
+TEST_F(SshForwardVerifierTest, AValidLookingEditBreaksTheChain) {
+  // Granted turned into not_found, with an error: the record is well-formed, so the hash link
+  // of the next record catches it.
+  EXPECT_EQ(FailureAfter([](auto& j) {
+              j["outcome"] = "not_found";
+              j["error"] = "unset ssh forward key default";
+            }),
+            path_ +
+                ":3: seq 3: prev does not match the hash of record 2: that record was edited, or "
+                "records were replaced");
 }
 
 TEST(Verifier, EmptyFileIsAFailure) {

@@ -87,6 +87,11 @@ Status LocalAgentDialer::Check(const std::string& id) {
       "\" is not usable: " + (colon == std::string::npos ? cause : cause.substr(colon + 2)));
 }
 
+std::string LocalAgentDialer::Location(const std::string& id) const {
+  auto it = sockets_.find(id);
+  return it == sockets_.end() ? "" : it->second;
+}
+
 Status LocalAgentDialer::Forward(const std::string& id, base::UniqueFd conn, int stop_fd) {
   LK_ASSIGN_OR_RETURN(std::string path, SocketOf(id));
   LK_ASSIGN_OR_RETURN(base::UniqueFd agent, ConnectUnixSocket(path));

@@ -31,6 +31,9 @@ class AgentDialer {
   // readable. Returns when the connection is over; its errors are dropped by the caller (the
   // step's agent client sees the connection end), so they carry no agent bytes.
   virtual Status Forward(const std::string& id, base::UniqueFd conn, int stop_fd) = 0;
+  // Where agent `id` is, for the audit record (SshUse::agent): a host socket path, or "client"
+  // for an agent on the far side of a latchkeyd session; "" when `id` is not known here.
+  virtual std::string Location(const std::string& id) const = 0;
 };
 
 // The agents of this host: id -> agent socket path (`--ssh`).
@@ -44,6 +47,8 @@ class LocalAgentDialer final : public AgentDialer {
       : sockets_(std::move(sockets)) {}
   Status Check(const std::string& id) override;
   Status Forward(const std::string& id, base::UniqueFd conn, int stop_fd) override;
+  // The agent socket's path (`--ssh id=PATH`, $SSH_AUTH_SOCK); "" for an unknown id.
+  std::string Location(const std::string& id) const override;
 
  private:
   Result<std::string> SocketOf(const std::string& id) const;

@@ -337,9 +337,20 @@ Result<StepResult> RunStepInner(const ExecutorOptions& options, const StepSpec& 
                      ? sources.ssh_dialer
                      : std::make_shared<LocalAgentDialer>(sources.ssh_agents);
       }
-      if (Status checked = dialer->Check(m->id); !checked.ok()) {
-        // A session cut by the build's cancellation is a cancelled step, not a failed one.
-        if (CancelRequested()) return CancelledError("build cancelled");
+      Status checked = dialer->Check(m->id);
+      // A session cut by the build's cancellation is a cancelled step, not a failed one.
+      if (!checked.ok() && CancelRequested()) return CancelledError("build cancelled");
+      // The use of the agent is on record before the step can reach it (fail closed).
+      SshUse use;
+      use.id = m->id;
+      use.required = m->required;
+      use.agent = dialer->Location(m->id);
+      use.outcome = checked.ok()                              ? SshOutcome::kGranted
+                    : checked.code() == StatusCode::kNotFound ? SshOutcome::kNotFound
+                                                              : SshOutcome::kUnusable;
+      use.error = std::string(checked.message());
+      LK_RETURN_IF_ERROR(secrets.RecordSshUse(use));
+      if (!checked.ok()) {
         if (checked.code() != StatusCode::kNotFound) return checked;
         if (m->required) {
           return FailedPreconditionError("no SSH key \"" + m->id + "\" forwarded from the client");

@@ -15,6 +15,9 @@
 //      its own small tmpfs (nodev, nosuid, + noexec unless mode has an x bit) and is
 //      bind-mounted read-only at its target; env secrets go into the process env only.
 //      Targets are resolved inside the root (a symlink in the image never reaches the host).
+//      Each ssh mount's agent is checked (AgentDialer::Check) and its use recorded
+//      (SecretProvider::RecordSshUse: the ssh.forward audit record) before its forwarding
+//      socket is made.
 //   5. Missing mount targets (and missing parents) are recorded as mount stubs.
 //   6. The container `latchkey-<id>` is started from the bundle by the Runtime (runtime.h; runc:
 //      `runc --root <bundle>/runc --log <bundle>/runc.log run --bundle <bundle> <id>` in the
@@ -66,6 +69,9 @@ struct ExecutorOptions {
 //   secret <id>: not found                        (required secret missing; or the
 //                                                  provider's NOT_FOUND message as is)
 //   no SSH key "<id>" forwarded from the client   (required ssh mount, no agent for id)
+//   RecordSshUse's error, unchanged               (the use of an agent could not be recorded,
+//                                                  e.g. UNAVAILABLE from the audit log; the
+//                                                  agent is not forwarded)
 //   <type> target <t> is not allowed: /proc and /sys are managed by the runtime
 //   <type> target <t> is not allowed: it resolves to <r> inside the root filesystem; /proc
 //     and /sys are managed by the runtime

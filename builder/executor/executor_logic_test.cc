@@ -30,6 +30,13 @@ class LoggedSecrets : public MapSecrets {
     log_.Add("fetch " + id);
     return MapSecrets::Fetch(id);
   }
+  Status RecordSshUse(const SshUse& use) override {
+    static const char* const kOutcome[] = {"granted", "not_found", "unusable"};
+    log_.Add("record ssh " + use.id + " " + kOutcome[static_cast<int>(use.outcome)] + " at " +
+             use.agent + (use.required ? " required" : " optional") +
+             (use.error.empty() ? "" : ": " + use.error));
+    return MapSecrets::RecordSshUse(use);
+  }
 
  private:
   EventLog& log_;
@@ -268,6 +275,75 @@ TEST_F(ExecutorLogicTest, ARefusedTargetFailsBeforeTheSecretIsFetched) {
   EXPECT_EQ(r.status().message(),
             "secret target /proc/x is not allowed: /proc and /sys are managed by the runtime");
   EXPECT_TRUE(secrets_.calls.empty());
+  EXPECT_TRUE(runtime_.starts.empty());
+}
+
+// An agent dialer that logs its checks and answers by id: "default" is there, "down" is
+// unusable, anything else is not found.
+class LoggedDialer : public AgentDialer {
+ public:
+  explicit LoggedDialer(EventLog& log) : log_(log) {}
+  Status Check(const std::string& id) override {
+    log_.Add("check ssh " + id);
+    if (id == "down") return FailedPreconditionError("ssh agent socket /a.sock is not usable");
+    return id == "default" ? Status::OK() : NotFoundError("unset ssh forward key " + id);
+  }
+  Status Forward(const std::string&, base::UniqueFd, int) override { return Status::OK(); }
+  std::string Location(const std::string& id) const override { return "/agents/" + id; }
+
+ private:
+  EventLog& log_;
+};
+
+SshMount OwnSsh(const std::string& id, const std::string& target, bool required) {
+  SshMount m{.id = id, .target = target, .required = required};
+  m.uid = ::geteuid();
+  m.gid = ::getegid();
+  return m;
+}
+
+TEST_F(ExecutorLogicTest, EverySshMountIsRecordedBeforeTheStepStarts) {
+  sources_.ssh_dialer = std::make_shared<LoggedDialer>(log_);
+  StepSpec s = Step();
+  s.mounts = {OwnSsh("default", "/run/ssh0", true), OwnSsh("deploy", "/run/ssh1", false)};
+  auto r = Run(s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(
+      Joined(log_.events),
+      Joined(Concat({SetUpEvents(),
+                     {"check ssh default", "record ssh default granted at /agents/default required",
+                      "check ssh deploy",
+                      "record ssh deploy not_found at /agents/deploy optional: unset ssh "
+                      "forward key deploy",
+                      "start latchkey-<id>"},
+                     TearDownEvents(true)})));
+  ASSERT_EQ(runtime_.starts.size(), 1u);
+  EXPECT_EQ(runtime_.starts[0].config["process"]["env"],
+            nlohmann::json({"PATH=/bin", "SSH_AUTH_SOCK=/run/ssh0"}));
+}
+
+TEST_F(ExecutorLogicTest, AnSshUseThatCannotBeRecordedIsNotForwarded) {
+  sources_.ssh_dialer = std::make_shared<LoggedDialer>(log_);
+  secrets_.ssh_record_answer = UnavailableError(
+      "audit log unavailable: writing /state/audit/audit.log: No space left on device");
+  StepSpec s = Step();
+  s.mounts = {OwnSsh("default", "/run/ssh0", true)};
+  auto r = Run(s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status(), secrets_.ssh_record_answer);
+  EXPECT_TRUE(runtime_.starts.empty());
+}
+
+TEST_F(ExecutorLogicTest, AnUnusableAgentIsRecordedAndFailsTheStep) {
+  sources_.ssh_dialer = std::make_shared<LoggedDialer>(log_);
+  StepSpec s = Step();
+  s.mounts = {OwnSsh("down", "/run/ssh0", false)};
+  auto r = Run(s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "ssh agent socket /a.sock is not usable");
+  ASSERT_EQ(secrets_.ssh_uses.size(), 1u);
+  EXPECT_EQ(secrets_.ssh_uses[0].outcome, SshOutcome::kUnusable);
+  EXPECT_EQ(secrets_.ssh_uses[0].error, "ssh agent socket /a.sock is not usable");
   EXPECT_TRUE(runtime_.starts.empty());
 }
 

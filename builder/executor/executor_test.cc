@@ -500,6 +500,12 @@ TEST_F(ExecutorTest, SshMountForwardsAgentSocket) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(sink_.out, "sock\n/run/buildkit/ssh_agent.0\n600 100\n");
   EXPECT_EQ(ListTree(s.upper_dir), std::set<std::string>{});
+  // The use was recorded, naming the host's agent socket.
+  ASSERT_EQ(secrets_.ssh_uses.size(), 1u);
+  EXPECT_EQ(secrets_.ssh_uses[0].id, "default");
+  EXPECT_EQ(secrets_.ssh_uses[0].agent, agent.string());
+  EXPECT_EQ(secrets_.ssh_uses[0].outcome, SshOutcome::kGranted);
+  EXPECT_EQ(secrets_.ssh_uses[0].error, "");
 }
 
 TEST_F(ExecutorTest, SshMountMissingAgent) {
@@ -524,6 +530,7 @@ class ScriptedDialer : public AgentDialer {
     return id == "default" ? Status::OK() : NotFoundError("unset ssh forward key " + id);
   }
   Status Forward(const std::string&, base::UniqueFd, int) override { return Status::OK(); }
+  std::string Location(const std::string&) const override { return "client"; }
   std::vector<std::string> checked;
 };
 

@@ -43,6 +43,13 @@ class MapSecrets : public SecretProvider {
     if (it == values.end()) return std::optional<std::shared_ptr<const SecretBuffer>>();
     return std::optional<std::shared_ptr<const SecretBuffer>>(it->second);
   }
+  // Every RecordSshUse call, in order; `ssh_record_answer` is what it returns.
+  std::vector<SshUse> ssh_uses;
+  Status ssh_record_answer;
+  Status RecordSshUse(const SshUse& use) override {
+    ssh_uses.push_back(use);
+    return ssh_record_answer;
+  }
 };
 
 class RecordingSink : public OutputSink {

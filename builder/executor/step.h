@@ -81,7 +81,24 @@ struct StepSpec {
   std::vector<Rlimit> rlimits;
 };
 
-// Supplies secret values when a step runs (never earlier). Implemented by the build session.
+// What became of one ssh mount's agent when the step started (AgentDialer::Check).
+enum class SshOutcome {
+  kGranted,   // Check was OK: the step gets the forwarding socket
+  kNotFound,  // Check said NOT_FOUND (no agent with that id)
+  kUnusable,  // any other error of Check (the agent's socket refuses, the session failed)
+};
+
+// One ssh mount's use of an agent, as the audit log records it (ssh.forward). Never agent bytes.
+struct SshUse {
+  std::string id;  // the mount's ssh id
+  bool required = true;
+  std::string agent;  // AgentDialer::Location(id): where the agent is
+  SshOutcome outcome = SshOutcome::kUnusable;
+  std::string error;  // Check's message when not granted
+};
+
+// Supplies secret values when a step runs (never earlier), and records the step's use of SSH
+// agents. Implemented by the build session.
 class SecretProvider {
  public:
   virtual ~SecretProvider() = default;
@@ -91,6 +108,11 @@ class SecretProvider {
   // fails the step whether the mount is required or not. Called from RunStep's thread.
   virtual Result<std::optional<std::shared_ptr<const SecretBuffer>>> Fetch(
       const std::string& id) = 0;
+  // Records `use` durably (the ssh.forward audit record). Called once per ssh mount after the
+  // agent was checked and BEFORE the step gets its socket; also when the agent is not granted.
+  // A non-OK status fails the step with it, and the agent is not forwarded (fail closed).
+  // Called from RunStep's thread.
+  virtual Status RecordSshUse(const SshUse& use) = 0;
 };
 
 // Where bind and ssh mount sources live on the host.

@@ -5,7 +5,8 @@
 //   Fetch              a secret's value for a RUN step, when the step starts (step_exec.cc);
 //   AuthorizeCacheHit  whether a cached step that mounted secrets may be reused (step_key.cc);
 //   Released           every value handed out so far, for the leak guard (leak_guard.cc);
-//   RecordLeak         a leak finding, into the audit log (leak_guard.cc).
+//   RecordLeak         a leak finding, into the audit log (leak_guard.cc);
+//   RecordSshForward   a RUN step's use of an SSH agent, into the audit log (step_exec.cc).
 // Opening and closing the session are the caller's business (the builder never closes it), and
 // cancellation reaches the builder through the executor's cancel token, not through here.
 //
@@ -20,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "builder/executor/step.h"
 #include "latchkey/status.h"
 #include "secure/secret_buffer.h"
 
@@ -75,6 +77,12 @@ class SecretSession {
   // UNAVAILABLE when it cannot be recorded: the caller then fails the build (fail closed).
   // Thread-safe.
   virtual Status RecordLeak(const LeakRecord& finding) = 0;
+
+  // Records durably that `step` asked for SSH agent `use.id` and what came of it (the
+  // ssh.forward audit record), before the step gets the agent's socket. UNAVAILABLE when it
+  // cannot be recorded, FAILED_PRECONDITION when the session is closed: the step then fails and
+  // the agent is not forwarded (fail closed). Thread-safe.
+  virtual Status RecordSshForward(const executor::SshUse& use, const StepRef& step) = 0;
 };
 
 }  // namespace latchkey::build

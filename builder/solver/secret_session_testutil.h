@@ -49,6 +49,8 @@ class FakeSecretSession : public SecretSession {
   Status cache_hit_answer;
   // RecordLeak's answer (OK: recorded).
   Status record_leak_answer;
+  // RecordSshForward's answer (OK: recorded).
+  Status record_ssh_answer;
 
   // Marks `value` as released under `id` without a fetch (a value an earlier step was given).
   void Release(const std::string& id, std::shared_ptr<const SecretBuffer> value) {
@@ -68,6 +70,10 @@ class FakeSecretSession : public SecretSession {
   std::vector<LeakRecord> leaks() const {
     std::lock_guard lock(mu_);
     return leaks_;
+  }
+  std::vector<std::pair<executor::SshUse, StepRef>> ssh_forwards() const {
+    std::lock_guard lock(mu_);
+    return ssh_forwards_;
   }
 
   // SecretSession. An id with neither a value nor an error is NOT_FOUND with the broker's text
@@ -104,6 +110,12 @@ class FakeSecretSession : public SecretSession {
     leaks_.push_back(finding);
     return Status::OK();
   }
+  Status RecordSshForward(const executor::SshUse& use, const StepRef& step) override {
+    std::lock_guard lock(mu_);
+    if (!record_ssh_answer.ok()) return record_ssh_answer;
+    ssh_forwards_.emplace_back(use, step);
+    return Status::OK();
+  }
 
  private:
   mutable std::mutex mu_;
@@ -111,6 +123,7 @@ class FakeSecretSession : public SecretSession {
   std::vector<std::pair<std::string, StepRef>> fetches_;
   std::vector<CacheHitCall> cache_hits_;
   std::vector<LeakRecord> leaks_;
+  std::vector<std::pair<executor::SshUse, StepRef>> ssh_forwards_;
 };
 
 }  // namespace latchkey::build::testing

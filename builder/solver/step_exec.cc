@@ -26,7 +26,8 @@ constexpr const char* kHeredocSource = "latchkey:heredoc";
 // to the progress writer as it arrives).
 constexpr size_t kMaxCapturedOutput = 16 << 20;
 
-// Hands the session's secrets to the executor for one step: fetched when the step asks.
+// Hands the session's secrets to the executor for one step: fetched when the step asks; the
+// step's use of SSH agents is recorded through the session.
 class SessionSecrets : public executor::SecretProvider {
  public:
   SessionSecrets(SecretSession& session, StepRef step)
@@ -34,6 +35,9 @@ class SessionSecrets : public executor::SecretProvider {
   Result<std::optional<std::shared_ptr<const SecretBuffer>>> Fetch(const std::string& id) override {
     LK_ASSIGN_OR_RETURN(std::shared_ptr<const SecretBuffer> value, session_.Fetch(id, step_));
     return std::optional<std::shared_ptr<const SecretBuffer>>(std::move(value));
+  }
+  Status RecordSshUse(const executor::SshUse& use) override {
+    return session_.RecordSshForward(use, step_);
   }
 
  private:

@@ -52,6 +52,31 @@ DF
 build_ok --ssh "default=$W/agent.sock" -o "type=local,dest=$W/ssh" "$ctx"
 expect_eq "$(cat "$W/ssh/sock-path.txt")" "/run/buildkit/ssh_agent.0" "SSH_AUTH_SOCK (BuildKit's default path)"
 [ ! -e "$W/ssh/run/buildkit" ] || fail "ssh mount stub left in the image"
+# The step's use of the agent is on the audit record (ssh.forward, before the step ran), and the
+# log still verifies.
+jq -e -s --arg sock "$W/agent.sock" '[.[] | select(.event == "ssh.forward")] | length == 1 and
+    (.[0] | .ssh == "default" and .outcome == "granted" and .agent == $sock and
+      .required == false and .step.line == 2 and
+      (.step.instruction | startswith("RUN --mount=type=ssh test -S")) and
+      (.requester | startswith("uid=")) and (has("error") | not))' \
+  "$STATE/audit/audit.log" > /dev/null \
+  || fail "ssh.forward record: $(grep ssh.forward "$STATE/audit/audit.log")"
+"$LK" audit verify --state-dir "$STATE" --pubkey "$STATE/audit-signing.pub" > "$W/verify.txt" 2>&1 \
+  || fail "audit verify after an ssh build: $(cat "$W/verify.txt")"
+"$LK" audit search --state-dir "$STATE" --secret ssh:default > "$W/search.txt" \
+  || fail "audit search --secret ssh:default failed"
+grep -q ' ssh.forward  granted ' "$W/search.txt" || fail "audit search ssh: $(cat "$W/search.txt")"
+# A required agent that is not there is recorded as not_found (the step fails).
+cat > "$ctx/Dockerfile" <<'DF'
+FROM busybox:test
+RUN --mount=type=ssh,id=deploy,required=true true
+DF
+build_fails --ssh "default=$W/agent.sock" "$ctx"
+expect_file_contains "$ERR" 'ERROR: failed to solve: no SSH key "deploy" forwarded from the client' "required ssh id missing"
+jq -e -s '[.[] | select(.event == "ssh.forward" and .ssh == "deploy")] | length == 1 and
+    (.[0] | .outcome == "not_found" and .required == true and .agent == "" and
+      .error == "unset ssh forward key deploy")' "$STATE/audit/audit.log" > /dev/null \
+  || fail "not_found ssh.forward record: $(grep '"ssh":"deploy"' "$STATE/audit/audit.log")"
 # The step talks to the agent: `ssh-add -l` (this host's, with its libraries) lists its key.
 fp=$(ssh_agent_with_key keyed)
 ssh_add_tool "$ctx/tool"

@@ -414,11 +414,26 @@ build_ok --host "$HOST" --no-cache --ssh "git=$W/agent1.sock" "$shctx"
 expect_file_contains "$ERR" "$fp" "the client's agent key listed in the daemon's step"
 expect_file_contains "$W/daemon.log" "ssh agents served by the client: git" "the Build names the ssh ids"
 ! grep -rqaF "$W/agent1.sock" "$W/daemon.log" "$DSTATE" || fail "the agent socket path reached the daemon"
+# The daemon recorded the step's use of the client's agent (ssh.forward, agent "client", the
+# client as peer) before the step got the socket; the log verifies.
+jq -e -s --arg uid "$(id -u)" '[.[] | select(.event == "ssh.forward" and .ssh == "git")] | length == 1 and
+    (.[0] | .outcome == "granted" and .agent == "client" and .required == false and
+      .peer.transport == "unix" and (.peer.uid | tostring) == $uid and .step.line == 2 and
+      (.step.instruction | startswith("RUN --mount=type=ssh,id=git")))' \
+  "$DSTATE/audit/audit.log" > /dev/null \
+  || fail "daemon ssh.forward record: $(grep ssh.forward "$DSTATE/audit/audit.log")"
+"$LK" audit verify --state-dir "$DSTATE" --pubkey "$DSTATE/audit-signing.pub" > "$W/verify.txt" 2>&1 \
+  || fail "audit verify of the daemon's log after an ssh build: $(cat "$W/verify.txt")"
 printf 'FROM busybox:test\nRUN --mount=type=ssh,id=deploy,required true\n' > "$W/Dockerfile.sshreq"
 build_fails --ssh "git=$W/agent1.sock" -f "$W/Dockerfile.sshreq" "$shctx"
 cp "$ERR" "$W/embedded-sshreq.err"
 build_fails --host "$HOST" --ssh "git=$W/agent1.sock" -f "$W/Dockerfile.sshreq" "$shctx"
 expect_file_contains "$ERR" 'ERROR: failed to solve: no SSH key "deploy" forwarded from the client' "unknown ssh id"
+jq -e -s '[.[] | select(.event == "ssh.forward" and .ssh == "deploy")] | length == 1 and
+    (.[0] | .outcome == "not_found" and .agent == "client" and .required == true and
+      .error == "unset ssh forward key deploy" and .peer.transport == "unix")' \
+  "$DSTATE/audit/audit.log" > /dev/null \
+  || fail "daemon not_found ssh.forward record: $(grep '"ssh":"deploy"' "$DSTATE/audit/audit.log")"
 diff <(untimed "$W/embedded-sshreq.err") <(untimed "$ERR") > "$W/sshreq.diff" \
   || { cat "$W/sshreq.diff" >&2; fail "unknown ssh id: output differs between modes"; }
 build_fails --host "$HOST" -f "$W/Dockerfile.sshreq" "$shctx"

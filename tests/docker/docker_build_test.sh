@@ -22,7 +22,8 @@
 #      BuildKit asks the session for the registry's credentials (moby.filesync.v1.Auth), which
 #      the broker serves from a registries: entry, audited like any other grant
 #   9. --ssh: the Engine's BuildKit reaches this host's real ssh-agent over the session (the
-#      step lists the key); an unknown required id fails with BuildKit's text
+#      step lists the key; each CheckAgent is recorded as ssh.forward); an unknown required id
+#      fails with BuildKit's text
 source "$(dirname "$0")/../build/lib.sh"
 source "$(dirname "$0")/docker_lib.sh"
 source "$(dirname "$0")/../registry/registry_lib.sh"
@@ -204,10 +205,18 @@ RUN --mount=type=ssh,id=git --mount=type=bind,target=/t,source=tool /t/ld.so --l
 DF
 build_ok "${B[@]}" --no-cache --ssh "git=$W/agent1.sock" "$ctx"
 expect_file_contains "$ERR" "$fp" "the agent key listed by the Engine's step"
+# The Engine's CheckAgent was recorded (ssh.forward) before it was answered: this host's agent
+# socket, the Engine as peer, no `required` (BuildKit does not say).
+rec=$(jq -c 'select(.event == "ssh.forward" and .ssh == "git")' "$AUDIT" | tail -n 1)
+expect_eq "$(jq -r '[.outcome, .agent, .peer.transport, (has("required") | tostring)] | join(" ")' <<<"$rec")" \
+  "granted $W/agent1.sock docker false" "the Engine's use of the ssh agent on record: [$rec]"
 printf 'FROM bkbase:1\nRUN --mount=type=ssh,id=deploy,required true\n' > "$ctx/Dockerfile"
 build_fails "${B[@]}" --no-cache --ssh "git=$W/agent1.sock" "$ctx"
 expect_eq "$(tail -n 1 "$ERR")" "ERROR: failed to solve: rpc error: code = NotFound desc = unset ssh \
 forward key deploy" "an unknown required ssh id on Docker"
+rec=$(jq -c 'select(.event == "ssh.forward" and .ssh == "deploy")' "$AUDIT" | tail -n 1)
+expect_eq "$(jq -r '[.outcome, .error] | join(" ")' <<<"$rec")" \
+  "not_found unset ssh forward key deploy" "the refused ssh id on record: [$rec]"
 
 # Nothing latchkey printed holds a canary.
 expect_file_lacks "$ALL_OUTPUT" "$reg_password" "latchkey's output"
