@@ -9,9 +9,9 @@
 //           "hello gRPC" call this machine does in ~80-95 µs), the value copied into a
 //           SecretBuffer the same way.
 // Both run in one process over real unix sockets; each iteration is timed on its own and the
-// p50/p99 are reported (counters p50_us, p99_us), with the process's context switches per call
-// (counters vcsw: voluntary, i.e. thread wake-ups; ivcsw: involuntary, i.e. preemption by the
-// load around) from getrusage.
+// p50/p99 are reported (counters p50_us, p99_us), with the process's CPU time (all threads:
+// cpu_us) and context switches per call (vcsw: voluntary, i.e. thread wake-ups; ivcsw:
+// involuntary, i.e. preemption by the load around) from getrusage.
 //
 //   build-release/bench/getsecret_bench --benchmark_min_time=2
 #include <benchmark/benchmark.h>
@@ -34,7 +34,8 @@ using bench::TimedLoop;
 
 using daemon::TestDaemon;
 
-// TimedLoop plus the context switches per iteration of the whole process (every thread).
+// TimedLoop plus the CPU time and context switches per iteration of the whole process (every
+// thread).
 template <typename Fn>
 void CountedLoop(benchmark::State& state, Fn call) {
   rusage before{};
@@ -45,6 +46,9 @@ void CountedLoop(benchmark::State& state, Fn call) {
   double n = static_cast<double>(std::max<benchmark::IterationCount>(state.iterations(), 1));
   state.counters["vcsw"] = static_cast<double>(after.ru_nvcsw - before.ru_nvcsw) / n;
   state.counters["ivcsw"] = static_cast<double>(after.ru_nivcsw - before.ru_nivcsw) / n;
+  auto us = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e6 + t.tv_usec; };
+  state.counters["cpu_us"] =
+      (us(after.ru_utime) + us(after.ru_stime) - us(before.ru_utime) - us(before.ru_stime)) / n;
 }
 
 std::shared_ptr<const SecretBuffer> Value(size_t n) {
