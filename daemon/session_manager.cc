@@ -2,8 +2,6 @@
 
 #include <sodium.h>
 
-#include <future>
-
 #include "api/moby/buildkit/secrets/v1/secrets.grpc.pb.h"
 #include "session/secrets_service.h"
 
@@ -52,14 +50,7 @@ Result<SecretBuffer> SessionManager::GetSecret(const std::string& session_id,
   secrets::GetSecretResponse resp;
   grpc::ClientContext ctx;
   ctx.set_deadline(deadline);
-  // The callback API: the answer is handled on the thread that reads it from the tunnel, which
-  // wakes this one once; a synchronous call would make this thread one more poller of gRPC's
-  // shared epoll set and cost hand-offs between pollers (docs/daemon.md, "Session protocol").
-  std::promise<grpc::Status> done;
-  secrets::Secrets::NewStub(e->channel)
-      ->async()
-      ->GetSecret(&ctx, &req, &resp, [&done](grpc::Status s) { done.set_value(std::move(s)); });
-  grpc::Status st = done.get_future().get();
+  grpc::Status st = secrets::Secrets::NewStub(e->channel)->GetSecret(&ctx, req, &resp);
   // The one std::string copy protobuf forces: copied into secure memory, then wiped.
   std::string* data = resp.mutable_data();
   struct Wipe {
