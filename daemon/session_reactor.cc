@@ -70,13 +70,7 @@ void SessionReactor::OnReadDone(bool ok) {
 
 void SessionReactor::PumpToClient() {
   session::PumpSocketToStream(fd_.get(), [this](const latchkey::v1::BytesMessage& m) {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (ended_ || write_failed_) return false;
-    out_ = m;
-    write_pending_ = true;
-    StartWrite(&out_);
-    write_done_.wait(lock, [this] { return !write_pending_; });
-    return !write_failed_ && !ended_;
+    return out_.Push(m.data().data(), m.data().size());
   });
   // EOF from the channel's side: its transport dropped the connection (or End shut it down).
   End(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -85,13 +79,7 @@ void SessionReactor::PumpToClient() {
                        "HTTP/2 gRPC server's)"));
 }
 
-void SessionReactor::OnWriteDone(bool ok) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Wipe(&out_);
-  write_pending_ = false;
-  if (!ok) write_failed_ = true;
-  write_done_.notify_all();
-}
+void SessionReactor::OnWriteDone(bool ok) { out_.WriteDone(ok); }
 
 void SessionReactor::OnCancel() { End(grpc::Status::CANCELLED); }
 
@@ -99,6 +87,9 @@ void SessionReactor::End(const grpc::Status& status, bool unregister) {
   // Unregistered before the status goes out, so that a client that sees its call end finds
   // the session gone. Outside mu_: the manager's lock is taken before mu_ (CloseAll).
   if (unregister && registered_) sessions_->Remove(id_);
+  // No write starts after this (the queue's lock orders it before Finish); a blocked pump
+  // returns.
+  out_.Close();
   // gRPC never runs a reaction inline from StartWrite, StartRead or Finish, so holding mu_
   // across them cannot deadlock; it keeps every Start* after Finish out.
   std::lock_guard<std::mutex> lock(mu_);
@@ -106,7 +97,6 @@ void SessionReactor::End(const grpc::Status& status, bool unregister) {
   ended_ = true;
   session::ShutdownTunnelSocket(fd_.get());
   Finish(status);
-  write_done_.notify_all();
 }
 
 void SessionReactor::OnDone() {

@@ -4,7 +4,10 @@
 // The reactor owns one end of a socketpair whose other end carries the session's gRPC channel
 // (the daemon is the gRPC client of the tunnel). Bytes from the client (OnReadDone) are written
 // to the socket on gRPC's callback thread; bytes from the socket are read by one pump thread
-// and written to the call (StartWrite, one at a time). The session ends, once, with:
+// and handed to a TunnelWriteQueue (session/tunnel_write_queue.h): written at once from the
+// pump's thread when no write is outstanding, else coalesced and written from OnWriteDone, so
+// the pump never waits for a write to complete unless the client stops reading (then the
+// queue's limit holds it). The session ends, once, with:
 //   OK                  the client half-closed or cancelled its call (or went away);
 //   INVALID_ARGUMENT    "session <id>: the tunnelled HTTP/2 connection failed (the client's
 //                       bytes are not an HTTP/2 gRPC server's)": the channel's transport dropped
@@ -20,7 +23,6 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -29,6 +31,7 @@
 #include "api/latchkey/v1/control.pb.h"
 #include "base/unique_fd.h"
 #include "daemon/session_manager.h"
+#include "session/tunnel_write_queue.h"
 
 namespace latchkey::daemon {
 
@@ -57,14 +60,12 @@ class SessionReactor final
   std::shared_ptr<grpc::Channel> channel_;
   base::UniqueFd fd_;
   latchkey::v1::BytesMessage in_;
-  latchkey::v1::BytesMessage out_;
+  // Socket -> call; closed by End before Finish, so no write starts after it.
+  session::TunnelWriteQueue out_{[this](const latchkey::v1::BytesMessage* m) { StartWrite(m); }};
   std::thread pump_;
 
   std::mutex mu_;
-  std::condition_variable write_done_;
   bool ended_ = false;
-  bool write_pending_ = false;
-  bool write_failed_ = false;
 };
 
 }  // namespace latchkey::daemon

@@ -1,9 +1,21 @@
 #include "session/session_client.h"
 
+#include <errno.h>
+#include <sodium.h>
+#include <sys/socket.h>
+
 #include "session/metadata.h"
 #include "session/tunnel_pump.h"
 
 namespace latchkey::session {
+namespace {
+
+void Wipe(std::string* s) {
+  sodium_memzero(s->data(), s->size());
+  s->clear();
+}
+
+}  // namespace
 
 Result<std::unique_ptr<SessionClient>> SessionClient::Open(
     std::shared_ptr<grpc::Channel> daemon, const SessionOptions& options,
@@ -26,30 +38,68 @@ Result<std::unique_ptr<SessionClient>> SessionClient::Open(
   for (const auto& m : c->server_->methods()) c->context_.AddMetadata(kSessionMethodKey, m);
 
   c->stub_ = latchkey::v1::Control::NewStub(std::move(daemon));
-  c->stream_ = c->stub_->Session(&c->context_);
+  c->stub_->async()->Session(&c->context_, c.get());
+  c->AddHold();  // the pump's: it may start writes until it ends
+  c->StartRead(&c->in_);
+  c->StartCall();
+  c->started_ = true;
   SessionClient* self = c.get();
-  c->to_socket_ = std::thread([self] {
-    PumpStreamToSocket([self](latchkey::v1::BytesMessage* m) { return self->stream_->Read(m); },
-                       self->pump_fd_.get());
-    // The daemon ended the call (or Close cancelled it): the tunnel server sees EOF.
-    ShutdownTunnelSocket(self->pump_fd_.get());
-  });
-  c->to_stream_ = std::thread([self] {
-    PumpSocketToStream(self->pump_fd_.get(), [self](const latchkey::v1::BytesMessage& m) {
-      return self->stream_->Write(m);
-    });
-    self->stream_->WritesDone();
-  });
+  c->pump_ = std::thread([self] { self->Pump(); });
   return c;
 }
 
-void SessionClient::Finish() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (finished_) return;
-  if (to_socket_.joinable()) to_socket_.join();
+void SessionClient::OnReadDone(bool ok) {
+  if (ok) {
+    // On the thread that read the message from the connection: no hand-off to another thread.
+    const std::string& data = in_.data();
+    size_t off = 0;
+    while (off < data.size()) {
+      ssize_t n = ::send(pump_fd_.get(), data.data() + off, data.size() - off, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+    bool sent = off == data.size();
+    Wipe(in_.mutable_data());
+    if (sent) {
+      StartRead(&in_);
+      return;
+    }
+    // The tunnel server's end is gone: stop reading; the pump sees the end and half-closes.
+  }
+  // The daemon ended the call (or Close cancelled it): the tunnel server and the pump see EOF.
   ShutdownTunnelSocket(pump_fd_.get());
-  if (to_stream_.joinable()) to_stream_.join();
-  grpc::Status st = stream_->Finish();
+}
+
+void SessionClient::OnWriteDone(bool ok) { out_.WriteDone(ok); }
+
+void SessionClient::Pump() {
+  PumpSocketToStream(pump_fd_.get(), [this](const latchkey::v1::BytesMessage& m) {
+    return out_.Push(m.data().data(), m.data().size());
+  });
+  // The tunnel server's socket ended: half-close the call once the queue is written.
+  out_.Drain();
+  RemoveHold();
+}
+
+void SessionClient::OnDone(const grpc::Status& status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  status_ = status;
+  done_ = true;
+  done_cv_.notify_all();
+}
+
+void SessionClient::Finish() {
+  std::lock_guard<std::mutex> finish_lock(finish_mu_);
+  if (finished_ || !started_) return;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait(lock, [this] { return done_; });
+  }
+  ShutdownTunnelSocket(pump_fd_.get());
+  if (pump_.joinable()) pump_.join();
+  out_.Close();
+  const grpc::Status& st = status_;
   if (!st.ok()) {
     final_ =
         Status(static_cast<StatusCode>(st.error_code()),
@@ -62,7 +112,7 @@ void SessionClient::Finish() {
 
 Status SessionClient::Wait() {
   Finish();
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(finish_mu_);
   return final_;
 }
 

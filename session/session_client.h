@@ -6,7 +6,13 @@
 // *server* of the tunnel, the daemon its client, as with BuildKit.
 //
 //   socketpair: [server end] <- TunnelServer (tunnel_server.h: a gRPC server without ports)
-//               [pump end]   <- two threads: stream -> socket, socket -> stream
+//               [pump end]   <- stream -> socket: the call's OnReadDone, on gRPC's thread
+//                               socket -> stream: one pump thread and a TunnelWriteQueue
+//                               (written at once when no write is outstanding, else coalesced)
+//
+// The call uses gRPC's callback API, so a message from the daemon is written to the socket by
+// the thread that read it from the connection, and the pump never waits for a write to
+// complete (docs/daemon.md, "Session protocol").
 //
 // The session lasts until Close(), the destructor, or the daemon ending the call (its status is
 // then what Wait() returns). The services must outlive the SessionClient.
@@ -18,6 +24,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,6 +35,7 @@
 #include "base/unique_fd.h"
 #include "latchkey/status.h"
 #include "session/tunnel_server.h"
+#include "session/tunnel_write_queue.h"
 
 namespace latchkey::session {
 
@@ -37,7 +45,8 @@ struct SessionOptions {
   std::string shared_key;  // BuildKit's shared key; may be empty
 };
 
-class SessionClient {
+class SessionClient final
+    : private grpc::ClientBidiReactor<latchkey::v1::BytesMessage, latchkey::v1::BytesMessage> {
  public:
   // Opens the session on `daemon` and starts serving `services`. INVALID_ARGUMENT for an empty
   // id or a service name the generated descriptor pool does not know; INTERNAL when the tunnel
@@ -67,19 +76,32 @@ class SessionClient {
  private:
   SessionClient() = default;
   void Finish();
+  // The call's reactions (gRPC's threads).
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnDone(const grpc::Status& status) override;
+  // socket -> stream, on pump_; holds the call open (AddHold) until the socket ends.
+  void Pump();
 
   std::string id_;
   std::unique_ptr<latchkey::v1::Control::Stub> stub_;
   grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientReaderWriter<latchkey::v1::BytesMessage, latchkey::v1::BytesMessage>>
-      stream_;
   std::unique_ptr<TunnelServer> server_;
   base::UniqueFd pump_fd_;
-  std::thread to_socket_;  // stream -> socket; ends when the daemon's side of the call ends
-  std::thread to_stream_;  // socket -> stream; ends when the tunnel server's socket ends
-  std::mutex mu_;
+  latchkey::v1::BytesMessage in_;
+  TunnelWriteQueue out_{[this](const latchkey::v1::BytesMessage* m) { StartWrite(m); },
+                        [this] { StartWritesDone(); }};
+  std::thread pump_;  // ends when the tunnel server's socket ends
+  bool started_ = false;
+
+  std::mutex finish_mu_;  // one Finish at a time
   bool finished_ = false;
   Status final_;
+
+  std::mutex mu_;
+  std::condition_variable done_cv_;
+  bool done_ = false;  // OnDone ran: gRPC is finished with the call
+  grpc::Status status_;
 };
 
 }  // namespace latchkey::session

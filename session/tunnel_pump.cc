@@ -56,27 +56,6 @@ size_t PumpSocketToStream(int fd,
   return total;
 }
 
-size_t PumpStreamToSocket(const std::function<bool(latchkey::v1::BytesMessage*)>& read, int fd) {
-  latchkey::v1::BytesMessage msg;
-  size_t total = 0;
-  while (read(&msg)) {
-    const std::string& data = msg.data();
-    size_t off = 0;
-    while (off < data.size()) {
-      ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        WipeString(msg.mutable_data());
-        return total;
-      }
-      off += static_cast<size_t>(n);
-      total += static_cast<size_t>(n);
-    }
-    WipeString(msg.mutable_data());
-  }
-  return total;
-}
-
 void ShutdownTunnelSocket(int fd) {
   if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
 }

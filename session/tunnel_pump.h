@@ -2,13 +2,13 @@
 //
 // latchkey.v1.Control/Session carries one HTTP/2 connection as a stream of BytesMessage, as
 // BuildKit's Control/Session does. Each side puts gRPC on one end of a socketpair and pumps
-// bytes between the other end and the stream: socket -> stream with PumpSocketToStream, stream
-// -> socket with PumpStreamToSocket. Each pump runs on its own thread until its source ends;
-// then the caller shuts the socket down (ShutdownTunnelSocket) so the other pump and gRPC see
-// the end too.
+// bytes between the other end and the stream: socket -> stream with PumpSocketToStream on a
+// thread of its own (into a TunnelWriteQueue, tunnel_write_queue.h), stream -> socket from the
+// call's OnReadDone reaction. When one direction ends, the caller shuts the socket down
+// (ShutdownTunnelSocket) so the other direction and gRPC see the end too.
 //
-// Thread-safety: the two pumps of one tunnel run concurrently on distinct threads; each uses
-// only its own direction of the socket and of the stream.
+// Thread-safety: the pump and the reactions of one tunnel run concurrently on distinct
+// threads; each uses only its own direction of the socket and of the stream.
 #ifndef LATCHKEY_SESSION_TUNNEL_PUMP_H_
 #define LATCHKEY_SESSION_TUNNEL_PUMP_H_
 
@@ -34,10 +34,6 @@ Result<std::pair<base::UniqueFd, base::UniqueFd>> MakeTunnelSocketPair();
 // reaches EOF or fails, or `write` returns false. Returns the number of bytes pumped.
 size_t PumpSocketToStream(int fd,
                           const std::function<bool(const latchkey::v1::BytesMessage&)>& write);
-
-// Reads messages with `read` and writes their bytes to `fd` until `read` returns false or
-// writing fails (the peer end is gone). Returns the number of bytes pumped.
-size_t PumpStreamToSocket(const std::function<bool(latchkey::v1::BytesMessage*)>& read, int fd);
 
 // shutdown(fd, SHUT_RDWR): both pumps on `fd` and the gRPC end of the pair see the tunnel end.
 // Idempotent; errors are ignored (the socket may already be closed by the peer).
