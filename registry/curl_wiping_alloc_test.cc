@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "registry/curl_transport.h"
+#include "registry/one_shot_server_testutil.h"
 
 namespace latchkey::registry {
 namespace {
@@ -102,47 +103,6 @@ TEST_F(WipingAllocTest, StrdupAndCallocAreTheUsualOnes) {
   WipingFree(zeros);
 }
 
-// One connection on 127.0.0.1 answered with an empty 200.
-class EmptyOkServer {
- public:
-  EmptyOkServer() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(::listen(fd_, 1), 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] {
-      int c = ::accept(fd_, nullptr, nullptr);
-      if (c < 0) return;
-      char buf[4096];
-      while (request_.find("\r\n\r\n") == std::string::npos) {
-        ssize_t n = ::read(c, buf, sizeof buf);
-        if (n <= 0) break;
-        request_.append(buf, n);
-      }
-      static const char kReply[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-      (void)!::write(c, kReply, sizeof kReply - 1);
-      ::close(c);
-    });
-  }
-  ~EmptyOkServer() {
-    thread_.join();
-    ::close(fd_);
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v2/"; }
-  const std::string& request() const { return request_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-  std::thread thread_;
-  std::string request_;
-};
-
 class OkSink : public BodySink {
  public:
   Status OnHeaders(const HttpResponse& h) override {
@@ -162,7 +122,7 @@ TEST(CurlWipingAlloc, LibcurlFreesThroughItDuringATransfer) {
   ASSERT_TRUE(transport.ok()) << transport.status().ToString();
   // Installed once: a second initialisation is the first one's result.
   EXPECT_TRUE(InitCurlWithWipingAllocator().ok());
-  EmptyOkServer server;
+  OneShotServer server("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", /*hold=*/false);
   HttpRequest req;
   req.url = server.url();
   const std::string v = "Bearer wipe-canary-5e1f";
