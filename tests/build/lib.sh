@@ -25,6 +25,11 @@ _lk_cleanup() {
   local rc=$? left
   set +e
   for p in "${_lk_pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  # Daemons started in a command substitution ($(ssh_agent_with_key …)) cannot add to _lk_pids:
+  # they leave their pid in this file instead.
+  if [ -f "$W/.daemon-pids" ]; then
+    while read -r p; do kill "$p" 2>/dev/null; done < "$W/.daemon-pids"
+  fi
   # Every build has ended: nothing of it may still be mounted. Unmount leftovers, deepest first,
   # and fail a test that otherwise passed.
   left=$(awk -v w="$W" 'index($2, w) == 1 {print $2}' /proc/mounts | sort -r)
@@ -114,7 +119,8 @@ ssh_agent_with_key() {
   local sock=$W/$1.sock
   ssh-keygen -q -t ed25519 -N '' -C "latchkey-test-$1" -f "$W/$1.key" > /dev/null || fail "ssh-keygen"
   ssh-agent -a "$sock" > "$W/$1.agent.env" || fail "ssh-agent"
-  track_pid "$(sed -n 's/^SSH_AGENT_PID=\([0-9]*\);.*/\1/p' "$W/$1.agent.env")"
+  # ssh-agent forks into the background, and callers run this in $(...): track_pid would be lost.
+  sed -n 's/^SSH_AGENT_PID=\([0-9]*\);.*/\1/p' "$W/$1.agent.env" >> "$W/.daemon-pids"
   SSH_AUTH_SOCK=$sock ssh-add -q "$W/$1.key" 2> /dev/null || fail "ssh-add"
   ssh-keygen -lf "$W/$1.key.pub"
 }
