@@ -302,7 +302,7 @@ docker_up() {
   done
   "$DOCKER" -H "unix://$root/docker.sock" info > /dev/null 2>&1 \
     || { echo "realworld.sh: dockerd did not start; its log:" >&2; tail -20 "$root/dockerd.log" >&2; exit 1; }
-  CONTAINERD_PID=$(pgrep -P "$DOCKERD_PID" -x containerd | head -1)
+  CONTAINERD_PID=$(pgrep -o -P "$DOCKERD_PID" -x containerd)
 }
 docker_down() {
   kill "$DOCKERD_PID"; wait "$DOCKERD_PID" 2> /dev/null || true

@@ -60,7 +60,7 @@ run "$lk" audit hash --value-file "$work/token" --state-dir "$work/other"
 other_hmac=$out
 run "$lk" audit search --hmac "$other_hmac" --hmac-key "$work/other/audit-hmac.key"
 expect_eq "$rc" 1 "search with another key: exit code"
-logged_id=$(grep -o '"hmac_key_id":"[^"]*"' "$state/audit/audit.log" | head -n1 | cut -d'"' -f4)
+logged_id=$(grep -m1 -o '"hmac_key_id":"[^"]*"' "$state/audit/audit.log" | cut -d'"' -f4)
 other_id=$(grep -o '"hmac_key_id":"[^"]*"' "$state/audit/audit.log" | grep -v "$logged_id" || true)
 [ -z "$other_id" ] || fail "the log names two HMAC keys"
 [[ "$err" == "error: HMAC key $work/other/audit-hmac.key (hmac:"*") is not the key the audit log $state/audit/audit.log was written with ($logged_id): no value hashed with it can match; hash the value with the log's key (--hmac-key, or the --config / --state-dir of the builds that wrote the log)" ]] \

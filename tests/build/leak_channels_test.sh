@@ -29,7 +29,7 @@ EOP
 scan() {
   local pat=$1; shift
   find "$@" -type f -print0 | while IFS= read -r -d '' f; do
-    if grep -aqF -f "$pat" "$f" || { gzip -t "$f" 2>/dev/null && zcat "$f" | grep -aqF -f "$pat"; }; then
+    if grep -aqF -f "$pat" "$f" || { gzip -t "$f" 2>/dev/null && zcat "$f" | grep -aF -f "$pat" > /dev/null; }; then
       echo "$f"
     fi
   done

@@ -97,7 +97,7 @@ set +e
 "$LK" build --progress json --no-cache "$ctx" > "$OUT" 2> "$ERR"; RC=$?
 set -e
 [ "$RC" -eq 0 ] || fail "--progress json build exited $RC"
-grep -v '^{' "$ERR" | grep -v ' info broker: ' | grep -q . && fail "non-JSON lines in --progress json output: $(grep -v '^{' "$ERR")"
+grep -v '^{' "$ERR" | grep -v ' info broker: ' | grep . > /dev/null && fail "non-JSON lines in --progress json output: $(grep -v '^{' "$ERR")"
 grep '^{' "$ERR" | jq -e -s 'map(select(.event == "log" and (.data | contains("json-line")))) | length == 1' > /dev/null \
   || fail "--progress json lacks the step's log event: $(cat "$ERR")"
 grep '^{' "$ERR" | jq -e -s 'map(select(.event == "start" and .name == "[2/2] RUN echo json-line")) | length == 1' > /dev/null \
@@ -106,5 +106,5 @@ set +e
 "$LK" build --progress quiet "$ctx" > "$OUT" 2> "$ERR"; RC=$?
 set -e
 [ "$RC" -eq 0 ] || fail "--progress quiet build exited $RC"
-grep -v 'WARNING: No output specified' "$ERR" | grep -q . && fail "--progress quiet printed: $(cat "$ERR")"
+grep -v 'WARNING: No output specified' "$ERR" | grep . > /dev/null && fail "--progress quiet printed: $(cat "$ERR")"
 echo "options: OK"

@@ -68,7 +68,7 @@ EOP
 # 3. The audit log: the crash, and the failed fetch it caused; the file value was granted.
 audit="$STATE/audit/audit.log"
 expect_file_contains "$audit" '"event":"provider.crashed"' "provider.crashed record"
-grep -F '"event":"provider.crashed"' "$audit" | grep -qF '"provider":"vault","secret":"crashing","signal":11,"signal_name":"SIGSEGV"' \
+grep -F '"event":"provider.crashed"' "$audit" | grep -F '"provider":"vault","secret":"crashing","signal":11,"signal_name":"SIGSEGV"' > /dev/null \
   || fail "provider.crashed fields: $(grep -F provider.crashed "$audit")"
 expect_file_contains "$audit" '"error":"provider \"vault\" crashed (signal 11, SIGSEGV) while fetching \"crashing\"; it will be restarted"' "secret.fetch error record"
 expect_file_contains "$audit" '"secret":"tok","outcome":"granted"' "the file secret was granted"

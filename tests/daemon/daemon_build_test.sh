@@ -154,7 +154,7 @@ expect_eq "$(tar -xOf "$W/o/app.tar" index.json | jq -r '.manifests[0].digest')"
 expect_eq "$(jq -r '.manifests[0].digest' "$W/o/layout/index.json")" \
   "$(jq -r '.manifests[0].digest' "$W/o.embedded/layout/index.json")" "-o type=oci-layout: manifest digest"
 diff -r "$W/o.embedded/layout" "$W/o/layout" > /dev/null || fail "-o type=oci-layout: layouts differ"
-ls -A "$DSTATE/contexts" | grep -q '^job-' && fail "the daemon kept a job directory (outputs) after the build"
+ls -A "$DSTATE/contexts" | grep '^job-' > /dev/null && fail "the daemon kept a job directory (outputs) after the build"
 # dest=-: the archive on stdout, the same bytes in both modes.
 build_ok -o "type=oci,dest=-" -t outs:1 "$octx"
 cmp "$OUT" "$W/o/app.tar" || fail "-o type=oci,dest=- (embedded) differs from the dest= archive"
@@ -308,7 +308,7 @@ grep '"event":"secret.fetch"' "$DSTATE/audit/audit.log" | grep '"secret":"cf"' |
 expect_file_contains "$W/fetch.rec" '"provider":"client"' "audit record's provider"
 expect_file_contains "$W/fetch.rec" '"outcome":"granted"' "audit record's outcome"
 grep -q "\"requester\":\"uid=$(id -u)(\?[a-z]*)\? gid=$(id -g) pid=[0-9]*\"" "$W/fetch.rec" \
-  || grep -q "\"requester\":\"uid=$(id -u)([a-z]*) gid=$(id -g) pid=[0-9]*\"" "$W/fetch.rec" \
+  || grep "\"requester\":\"uid=$(id -u)([a-z]*) gid=$(id -g) pid=[0-9]*\"" "$W/fetch.rec" > /dev/null \
   || fail "audit record's requester lacks the peer identity: $(cat "$W/fetch.rec")"
 # A required secret id the client does not declare: the same error as in embedded mode.
 printf 'FROM busybox:test\nRUN --mount=type=secret,id=cf,required=true true\n' > "$W/Dockerfile.req"
@@ -379,7 +379,7 @@ for v in sys.argv[1:]:
 EOP
 hits=$(grep -rlaF -f "$W/patterns" "$DSTATE" "$W/daemon.log" "$W/all-daemon-output" "$W"/iso-* 2>/dev/null || true)
 for f in $(find "$DSTATE" -type f); do
-  gzip -t "$f" 2>/dev/null && zcat "$f" | grep -aqF -f "$W/patterns" && hits="$hits $f"
+  gzip -t "$f" 2>/dev/null && zcat "$f" | grep -aF -f "$W/patterns" > /dev/null && hits="$hits $f"
 done
 [ -z "$hits" ] || fail "canary found in: $hits"
 
@@ -517,7 +517,7 @@ DOCKER_CONFIG=$W/client-docker build_fails --host "$HOST" --pull --no-cache -f "
 expect_file_contains "$ERR" "registry $RH: 401 Unauthorized: authentication required, and no credential for $RH was found (looked in: the latchkeyd client's login (provider client), then the registries: map of the latchkey configuration, then the dockerconfig provider)" \
   "a pull without the client's login"
 grep '"event":"secret.fetch"' "$DSTATE/audit/audit.log" | grep "\"secret\":\"registry:$RH\"" \
-  | grep '"provider":"client"' | grep -q '"outcome":"not_found"' \
+  | grep '"provider":"client"' | grep '"outcome":"not_found"' > /dev/null \
   || dlog_fail "the client's empty answer is not recorded as not_found"
 # The canary sweep: the password in no output, log or state file of either side.
 ! grep -rqaF "$REG_PW" "$W/daemon.log" "$DSTATE" "$ALL_OUTPUT" "$OUT" "$ERR" "$W/login.out" \

@@ -20,9 +20,9 @@ grep -rqa "$CANARY" "$STATE/builder/layers" || fail "canary not in the unpacked 
 "$LK" prune --all -f > /dev/null || fail "prune --all"
 if grep -rla "$CANARY" "$STATE"; then fail "canary left in the state dir"; fi
 for f in "$STATE"/builder/images/blobs/sha256/*; do
-  if gzip -dc "$f" 2> /dev/null | grep -qa "$CANARY"; then fail "canary in compressed blob $f"; fi
+  if gzip -dc "$f" 2> /dev/null | grep -a "$CANARY" > /dev/null; then fail "canary in compressed blob $f"; fi
 done
-"$LK" images | grep -q busybox || fail "busybox:test lost"
+"$LK" images | grep busybox > /dev/null || fail "busybox:test lost"
 
 # 2. A build running during a prune.
 ctx=$(new_context slow)
@@ -77,8 +77,8 @@ for round in $(seq 1 12); do
       printf 'FROM busybox:test\nRUN echo %s > /v\nCOPY f /f\n' "$((RANDOM % 3))" > "$ctx/Dockerfile"
       echo "$((RANDOM % 2))" > "$ctx/f"
       build_ok -t "$n:1" "$ctx" ;;
-    2) "$LK" images | grep -q "^$n " && "$LK" image tag "$n:1" "$n:2" ;;
-    3) "$LK" images | grep -q "^$n " && "$LK" image rm "$n:1" > /dev/null ;;
+    2) "$LK" images | grep "^$n " > /dev/null && "$LK" image tag "$n:1" "$n:2" ;;
+    3) "$LK" images | grep "^$n " > /dev/null && "$LK" image rm "$n:1" > /dev/null ;;
     4) if [ $((RANDOM % 2)) = 0 ]; then "$LK" prune -f > /dev/null; else "$LK" prune --all -f > /dev/null; fi ;;
   esac
   "$LK" image prune -f > /dev/null || fail "image prune, round $round"

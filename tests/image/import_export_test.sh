@@ -22,7 +22,7 @@ id=$(SOURCE_DATE_EPOCH=1700000000 "$LK" image import --rootfs "$R" -t docker.io/
 
 # 1. Docker's normalisation: the store knows it as app:dev.
 expect_eq "$("$LK" images --state-dir "$S" | sed -n 2p | awk '{print $1, $2}')" "app dev" "normalised name"
-"$LK" image inspect index.docker.io/library/app:dev --state-dir "$S" | grep -q '"ref": "app:dev"' \
+"$LK" image inspect index.docker.io/library/app:dev --state-dir "$S" | grep '"ref": "app:dev"' > /dev/null \
   || fail "inspect by the long name"
 
 # 2. image tag SRC DST.
@@ -44,7 +44,7 @@ skopeo_q copy -q "oci-archive:$W/app.tar:dev" "oci:$W/copied:dev"
 grep -q '"org.opencontainers.image.ref.name":"dev"' "$W/copied/index.json" \
   || fail "skopeo's layout: $(cat "$W/copied/index.json")"
 skopeo_q copy -q "oci-archive:$W/app.tar:dev" "docker-archive:$W/save.tar:docker.io/library/app:dev"
-tar -xOf "$W/save.tar" manifest.json | grep -q '"RepoTags":\["docker.io/library/app:dev"\]' || fail "docker save RepoTags"
+tar -xOf "$W/save.tar" manifest.json | grep '"RepoTags":\["docker.io/library/app:dev"\]' > /dev/null || fail "docker save RepoTags"
 # buildah (containers/image) names an OCI archive by its io.containerd.image.name annotation.
 if command -v buildah >/dev/null; then
   bh="buildah --root $W/bh-root --runroot $W/bh-run --storage-driver vfs"

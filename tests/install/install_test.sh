@@ -99,7 +99,7 @@ export PKG_CONFIG_PATH=$root/lib/pkgconfig
 c++ -std=c++17 -O2 -Wall -Wextra -Werror -fPIC -shared $(pkg-config --cflags latchkey-sdk) \
   -o "$tmp/latchkey-hello2.so" "$src/sdk/examples/hello-provider/hello.cc" \
   $(pkg-config --libs latchkey-sdk) || fail "building the example with pkg-config"
-nm -D --defined-only "$tmp/latchkey-hello2.so" | grep -q ' lk_provider_entry$' \
+nm -D --defined-only "$tmp/latchkey-hello2.so" | grep ' lk_provider_entry$' > /dev/null \
   || fail "the pkg-config build does not export lk_provider_entry"
 
 # The completion, sourced as bash-completion would.
@@ -113,7 +113,7 @@ complete_words() {
   || fail "complete build flags: $(complete_words latchkey build -f Dockerfile --no-cache --ta)"
 [ "$(complete_words latchkey build --secret '')" = "" ] || fail "a flag's value is not a command"
 bash -c 'source "$1"; complete -p latchkey' _ "$root/share/bash-completion/completions/latchkey" \
-  | grep -qx 'complete -o default -F _latchkey latchkey' || fail "complete -p latchkey"
+  | grep -x 'complete -o default -F _latchkey latchkey' > /dev/null || fail "complete -p latchkey"
 [ "$("$lk" completion bash)" = "$(cat "$root/share/bash-completion/completions/latchkey")" ] \
   || fail "the installed completion differs from latchkey completion bash"
 # Only bash, for now: another shell is a usage error naming the choices.

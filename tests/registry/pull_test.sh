@@ -57,7 +57,7 @@ start_registry reg2 "$W/reg2.yml"
 start_registry reg3 "$W/reg3.yml"
 regs_up() {
   curl -fs "http://$H1/v2/" &&
-    curl -s --cacert "$W/ca.crt" -o /dev/null -w '%{http_code}' "https://$H2/v2/" | grep -q 401 &&
+    curl -s --cacert "$W/ca.crt" -o /dev/null -w '%{http_code}' "https://$H2/v2/" | grep 401 > /dev/null &&
     curl -fs --cacert "$W/ca.crt" --cert "$W/client.cert" --key "$W/client.key" "https://$H3/v2/"
 }
 wait_until "the registries" regs_up
@@ -112,9 +112,9 @@ mark=$(wc -l < "$REGLOGS/reg1.log")
 lk_ok pull --progress plain "$H1/app:1"
 expect_file_contains "$PLAIN_OUT" "${base_layer:0:19}: already present" "second pull on the same base"
 expect_file_contains "$PLAIN_OUT" "(4 blobs," "second pull: config + 3 new layers"
-tail -n +"$mark" "$REGLOGS/reg1.log" | grep -q "GET /v2/app/blobs/$base_layer" &&
+tail -n +"$mark" "$REGLOGS/reg1.log" | grep "GET /v2/app/blobs/$base_layer" > /dev/null &&
   fail "the second pull downloaded the base layer $base_layer"
-tail -n +"$mark" "$REGLOGS/reg1.log" | grep -q "GET /v2/app/blobs/sha256" ||
+tail -n +"$mark" "$REGLOGS/reg1.log" | grep "GET /v2/app/blobs/sha256" > /dev/null ||
   fail "the access log shows no blob download of app:1 (is the log format the expected one?)"
 lk_ok images
 expect_file_contains "$PLAIN_OUT" "$H1/app" "latchkey images after the second pull"
@@ -216,7 +216,7 @@ grep -qE "^#[0-9]+ resolve $H1/moving:1@sha256:[0-9a-f]{64} [0-9.]+s done$" "$ER
   fail "no resolve line on the pull vertex"
 grep -qE "^#[0-9]+ sha256:[0-9a-f]{64} [0-9.]+[kM]?B / [0-9.]+[kM]?B [0-9.]+s done$" "$ERR" ||
   fail "no per-blob progress line on the pull vertex"
-tail -n +"$mark" "$REGLOGS/reg1.log" | grep -q "GET /v2/moving/manifests/1" ||
+tail -n +"$mark" "$REGLOGS/reg1.log" | grep "GET /v2/moving/manifests/1" > /dev/null ||
   fail "the build did not ask the registry for moving:1"
 lk_ok image export built:1 -o "type=local,dest=$W/built1-root"
 expect_eq "$(cat "$W/built1-root/got")" "one" "RUN in a build FROM a pulled image"

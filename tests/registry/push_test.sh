@@ -27,7 +27,7 @@ since() { tail -n +"$(($1 + 1))" "$LOG1"; }  # since MARK: access log lines afte
 # writes a request's line after it has answered, so lines read right after the client is done
 # may not be there yet; waiting for the push's last request (its manifest PUT) settles them all.
 settle() {
-  for i in $(seq 1 100); do since "$1" | grep -qF -- "$2" && return 0; sleep 0.1; done
+  for i in $(seq 1 100); do since "$1" | grep -F -- "$2" > /dev/null && return 0; sleep 0.1; done
   fail "the registry's access log has no \"$2\" after line $1"
 }
 
@@ -46,7 +46,7 @@ expect_file_contains "$ERR" "pushing manifest for $H1/app:1@$digest done" "the b
 expect_eq "$(skopeo_ inspect --tls-verify=false "docker://$H1/app:1" | jq -r .Digest)" "$digest" \
   "skopeo inspect of the pushed image"
 skopeo_ copy -q --src-tls-verify=false "docker://$H1/app:1" "oci:$W/pulled:1"
-oci-image-tool validate --type image "$W/pulled" 2>&1 | grep -q 'Validation succeeded' ||
+oci-image-tool validate --type image "$W/pulled" 2>&1 | grep 'Validation succeeded' > /dev/null ||
   fail "oci-image-tool rejected the image pulled back: $(oci-image-tool validate --type image "$W/pulled" 2>&1 | tail -3)"
 umoci unpack --rootless --image "$W/pulled:1" "$W/unpacked" > /dev/null 2>&1 ||
   fail "umoci could not unpack the image pulled back"
@@ -63,9 +63,9 @@ lk_ok push "$H1/app:2"
 settle "$mark" "PUT /v2/app/manifests/2"
 expect_file_contains "$PLAIN_OUT" "The push refers to repository [$H1/app]" "latchkey push"
 expect_file_contains "$PLAIN_OUT" "$base_layer already exists" "the base layer is in the repository"
-since "$mark" | grep -q "\"HEAD /v2/app/blobs/$base_layer HTTP/1.1\" 200" ||
+since "$mark" | grep "\"HEAD /v2/app/blobs/$base_layer HTTP/1.1\" 200" > /dev/null ||
   fail "the base layer was not HEADed: $(since "$mark" | grep -c HEAD) HEADs"
-since "$mark" | grep "PUT /v2/app/blobs/uploads/" | grep -q "digest=${base_layer/:/%3A}" &&
+since "$mark" | grep "PUT /v2/app/blobs/uploads/" | grep "digest=${base_layer/:/%3A}" > /dev/null &&
   fail "the base layer was uploaded again"
 pushed2=$(awk '/^2: digest: /{print $3}' "$PLAIN_OUT")
 expect_eq "$(skopeo_ inspect --tls-verify=false "docker://$H1/app:2" | jq -r .Digest)" "$pushed2" \
@@ -74,9 +74,9 @@ expect_eq "$(skopeo_ inspect --tls-verify=false "docker://$H1/app:2" | jq -r .Di
 mark=$(wc -l < "$LOG1")
 build_ok -o "type=image,name=$H1/team/other:1,push=true" "$ctx2"
 settle "$mark" "PUT /v2/team/other/manifests/1"
-since "$mark" | grep -q "POST /v2/team/other/blobs/uploads/?mount=${base_layer/:/%3A}&from=app HTTP/1.1\" 201" ||
+since "$mark" | grep "POST /v2/team/other/blobs/uploads/?mount=${base_layer/:/%3A}&from=app HTTP/1.1\" 201" > /dev/null ||
   fail "the base layer was not mounted from app: $(since "$mark" | grep POST | head -3)"
-since "$mark" | grep "PUT /v2/team/other/blobs/uploads/" | grep -q "digest=${base_layer/:/%3A}" &&
+since "$mark" | grep "PUT /v2/team/other/blobs/uploads/" | grep "digest=${base_layer/:/%3A}" > /dev/null &&
   fail "the base layer was uploaded to team/other"
 expect_file_contains "$ERR" "$base_layer mounted from $H1/app" "the build's mount line"
 
@@ -87,13 +87,13 @@ build_ok -t "$H1/chunky:1" "$ctx3"
 mark=$(wc -l < "$LOG1")
 lk_ok push --chunk-size 100000 "$H1/chunky:1"
 settle "$mark" "PUT /v2/chunky/manifests/1"
-since "$mark" | grep -q '"PATCH /v2/chunky/blobs/uploads/' || fail "no PATCH in a chunked push"
+since "$mark" | grep '"PATCH /v2/chunky/blobs/uploads/' > /dev/null || fail "no PATCH in a chunked push"
 chunky=$(awk '/^1: digest: /{print $3}' "$PLAIN_OUT")
 expect_eq "$(skopeo_ inspect --tls-verify=false "docker://$H1/chunky:1" | jq -r .Digest)" "$chunky" \
   "skopeo inspect of the chunked push"
 rm -rf "$W/pulled"
 skopeo_ copy -q --src-tls-verify=false "docker://$H1/chunky:1" "oci:$W/pulled:1"
-oci-image-tool validate --type image "$W/pulled" 2>&1 | grep -q 'Validation succeeded' ||
+oci-image-tool validate --type image "$W/pulled" 2>&1 | grep 'Validation succeeded' > /dev/null ||
   fail "oci-image-tool rejected the chunked push pulled back"
 lk_ok push -q "$H1/chunky:1"
 expect_eq "$(cat "$PLAIN_OUT")" "$chunky" "push -q prints the digest"

@@ -41,7 +41,7 @@ http: {addr: "$H", secret: token-test-secret}
 Y
 start_registry reg "$W/reg.yml"
 up() {
-  curl -s -o /dev/null -w '%{http_code}' "http://$H/v2/" | grep -q 401 &&
+  curl -s -o /dev/null -w '%{http_code}' "http://$H/v2/" | grep 401 > /dev/null &&
     curl -fs "http://127.0.0.1:$PT/token?service=x" > /dev/null
 }
 wait_until "the registry and its token server" up

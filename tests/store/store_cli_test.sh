@@ -50,7 +50,7 @@ expect 2 "error: invalid label \"team\": expected key=value with a non-empty key
 
 expect 0 "" -- "$lk" secret ls "${S[@]}"
 [ "$(awk 'NR>1{print $1}' "$tmp/out" | tr '\n' ' ')" = "ci-npmrc db-pass pip-conf " ] || fail "ls: $(cat "$tmp/out")"
-head -1 "$tmp/out" | grep -q "^NAME  *VERSION  *CREATED  *UPDATED  *LABELS$" || fail "ls header"
+head -1 "$tmp/out" | grep "^NAME  *VERSION  *CREATED  *UPDATED  *LABELS$" > /dev/null || fail "ls header"
 expect 0 "" -- "$lk" secret ls --filter name=ci --format json "${S[@]}"
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert [x["name"] for x in j]==["ci-npmrc"], j; assert j[0]["labels"]=={"team":"web","env":"ci"}; assert j[0]["version"]==1' "$tmp/out" || fail "ls json"
 expect 0 "" -- "$lk" secret ls --filter label=team=web --filter label=env --format json "${S[@]}"
