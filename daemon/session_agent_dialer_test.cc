@@ -19,6 +19,7 @@
 #include <set>
 #include <thread>
 
+#include "base/open_fds_testutil.h"
 #include "builder/executor/ssh_forwarder.h"
 #include "session/secrets_service.h"
 #include "session/ssh_service.h"
@@ -47,25 +48,8 @@ std::shared_ptr<grpc::Channel> Serve(const std::vector<session::ServedService>& 
   return grpc::CreateInsecureChannelFromFd("session:s1", pair->second.release());
 }
 
-std::multiset<std::string> OpenFds() {
-  std::multiset<std::string> fds;
-  for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
-    std::error_code ec;
-    fds.insert(fs::read_symlink(e.path(), ec).string());
-  }
-  return fds;
-}
-
-// The open descriptors once they equal `want` (a call's reactors end just after the step saw
-// its connection close), or after 5 s.
-std::multiset<std::string> FdsSettledAt(const std::multiset<std::string>& want) {
-  auto fds = OpenFds();
-  for (int i = 0; i < 500 && fds != want; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    fds = OpenFds();
-  }
-  return fds;
-}
+using base::testing::FdsSettledAt;
+using base::testing::OpenFds;
 
 class SessionAgentDialerTest : public ::testing::Test {
  protected:

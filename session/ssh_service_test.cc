@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/open_fds_testutil.h"
 #include "session/tunnel_pump.h"
 #include "session/tunnel_server.h"
 
@@ -62,37 +63,9 @@ int Listen(const std::string& path) {
   return fd;
 }
 
-std::multiset<std::string> OpenFds() {
-  std::multiset<std::string> fds;
-  for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
-    std::error_code ec;
-    fds.insert(fs::read_symlink(e.path(), ec).string());
-  }
-  return fds;
-}
-
-// The open descriptors once three snapshots 20 ms apart agree (a reactor's OnDone may run just
-// after the client's Finish returned).
-std::multiset<std::string> SteadyFds() {
-  auto fds = OpenFds();
-  for (int same = 0; same < 3;) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    auto now = OpenFds();
-    same = now == fds ? same + 1 : 0;
-    fds = std::move(now);
-  }
-  return fds;
-}
-
-// The open descriptors once they equal `want`, or after 5 s.
-std::multiset<std::string> FdsSettledAt(const std::multiset<std::string>& want) {
-  auto fds = OpenFds();
-  for (int i = 0; i < 500 && fds != want; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    fds = OpenFds();
-  }
-  return fds;
-}
+using base::testing::FdsSettledAt;
+using base::testing::OpenFds;
+using base::testing::SteadyFds;
 
 class SshServiceTest : public ::testing::Test {
  protected:

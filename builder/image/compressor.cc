@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "builder/image/deflate_walk.h"
 #include "builder/image/media_types.h"
 
 namespace latchkey::image {
@@ -90,48 +91,19 @@ class DeflaterCache {
 
 // Turns a complete raw deflate stream into one that continues: clears the final bit of its
 // last block and appends an empty stored block, the bytes a zlib sync flush ends with (zlib's
-// examples/gzappend.c finds that bit the same way). Walks the stream with inflate's Z_BLOCK
-// mode, which stops at every block boundary; the last boundary before the end is where the
-// final block's header starts. Also proves that the block inflates back to `input_size` bytes.
+// examples/gzappend.c does the same). WalkDeflate finds that bit (only a decoder can: a Huffman
+// block does not store its length) and proves that the block inflates to `input_size` bytes.
 Status Unfinalize(std::vector<unsigned char>& deflate, size_t input_size) {
-  z_stream zs = {};
-  if (inflateInit2(&zs, -15) != Z_OK) return InternalError("cannot initialise zlib");
-  std::vector<unsigned char> sink(64 * 1024);
-  zs.next_in = deflate.data();
-  zs.avail_in = static_cast<uInt>(deflate.size());
-  size_t final_bit_byte = 0;
-  int final_bit = 0;
-  size_t produced = 0;
-  int unused_at_end = -1;
-  int rc = Z_OK;
-  while (rc == Z_OK) {
-    zs.next_out = sink.data();
-    zs.avail_out = static_cast<uInt>(sink.size());
-    rc = inflate(&zs, Z_BLOCK);
-    produced += sink.size() - zs.avail_out;
-    if (rc == Z_OK && (zs.data_type & 128) != 0 && (zs.data_type & 64) == 0) {
-      // At a boundary, before the next block's header, whose first bit is BFINAL. Bits are
-      // taken from the low end of a byte: `unused` high bits of the last byte taken are left.
-      const int unused = zs.data_type & 7;
-      const size_t consumed = deflate.size() - zs.avail_in;
-      final_bit_byte = unused == 0 ? consumed : consumed - 1;
-      final_bit = unused == 0 ? 0 : 8 - unused;
-    } else if (rc == Z_OK && (zs.data_type & 192) == 192) {
-      // Just after the final block's end-of-block code (before inflate skips the padding):
-      // how many padding bits the last byte has.
-      unused_at_end = zs.data_type & 7;
-    }
-  }
-  const bool all_read = zs.avail_in == 0;
-  inflateEnd(&zs);
-  if (rc != Z_STREAM_END || !all_read || produced != input_size || unused_at_end < 0 ||
-      deflate.empty()) {
+  Result<DeflateLayout> layout = WalkDeflate(deflate.data(), deflate.size());
+  if (!layout.ok() || layout->output_size != input_size || deflate.empty()) {
     return InternalError("gzip compression failed: a deflated block does not inflate back");
   }
-  deflate[final_bit_byte] &= static_cast<unsigned char>(~(1u << final_bit));
+  const uint64_t final_bit = layout->final_block_bit;
+  deflate[final_bit / 8] &= static_cast<unsigned char>(~(1u << (final_bit % 8)));
   // An empty stored block: 3 zero header bits (not final, type 00), padding to the byte, then
   // LEN 0000 and NLEN FFFF. The header goes into the last byte's padding bits (zeroed here)
   // when at least 3 are free, else into one more zero byte.
+  const int unused_at_end = layout->padding_bits;
   deflate.back() &= static_cast<unsigned char>(0xffu >> unused_at_end);
   if (unused_at_end < 3) deflate.push_back(0);
   static const unsigned char kEmptyStored[4] = {0x00, 0x00, 0xff, 0xff};
@@ -152,7 +124,7 @@ Status DeflateBlock(GzipJob& job, int level, DeflaterCache& deflaters) {
   if (n == 0) return InternalError("gzip compression failed (output larger than its bound)");
   job.output.resize(n);
   if (!job.last) LK_RETURN_IF_ERROR(Unfinalize(job.output, job.input.size()));
-  job.crc = crc32(0L, job.input.data(), static_cast<uInt>(job.input.size()));
+  job.crc = libdeflate_crc32(0, job.input.data(), job.input.size());
   return Status::OK();
 }
 
@@ -356,7 +328,7 @@ Result<Compression> ParseCompression(std::string_view value) {
 }
 
 int DefaultCompressionLevel(Compression c) {
-  return c == Compression::kZstd ? 3 : c == Compression::kGzip ? 6 : 0;
+  return c == Compression::kZstd ? 3 : c == Compression::kGzip ? 4 : 0;
 }
 
 Status CheckCompressionLevel(Compression c, int level) {

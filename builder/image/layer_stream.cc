@@ -61,8 +61,18 @@ LayerStream::~LayerStream() {
 }
 
 ssize_t LayerStream::Produced(size_t n) {
-  if (hash_) produced_.Update(out_.data(), n);
+  if (hash_ && (gzip_ || zds_ != nullptr)) produced_.Update(out_.data(), n);
   return static_cast<ssize_t>(n);
+}
+
+std::string LayerStream::Digest() {
+  if (stored_digest_.empty()) stored_digest_ = stored_.Finish();
+  return stored_digest_;
+}
+
+std::string LayerStream::DiffId() {
+  if (gzip_ || zds_ != nullptr) return produced_.Finish();
+  return Digest();
 }
 
 ssize_t LayerStream::Read(const void** buf) {

@@ -55,8 +55,9 @@ class LayerStream {
   const Status& error() const { return error_; }
 
   // "sha256:..." of the blob as stored / of the produced stream. Hashing on, after Drain; once.
-  std::string Digest() { return stored_.Finish(); }
-  std::string DiffId() { return produced_.Finish(); }
+  // An uncompressed blob is hashed once: its DiffId is its Digest.
+  std::string Digest();
+  std::string DiffId();
 
  private:
   LayerStream(UniqueFd fd, bool gzip, std::string path, bool hash);
@@ -79,6 +80,7 @@ class LayerStream {
   bool stream_end_ = false;
   Status error_;
   Sha256 stored_, produced_;
+  std::string stored_digest_;  // stored_'s result, once finished
 };
 
 // True when the first bytes of a blob are gzip's magic number.
