@@ -51,7 +51,7 @@ hyperfine --runs "${RUNS:-3}" -N \
   "$LK image export app:1 -o type=oci,dest=$W/lk-zstd.tar,compression=zstd" \
   --prepare "rm -f $W/skopeo.tar" \
   "$skopeo_copy" \
-  --command-name "latchkey export gzip (default level 4, cold: compresses)" \
+  --command-name "latchkey export gzip (default level 3, cold: compresses)" \
   --command-name "latchkey export gzip (cached copies)" \
   --command-name "latchkey export gzip level 6 (cold)" \
   --command-name "latchkey export zstd (cold)" \

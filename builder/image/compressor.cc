@@ -328,7 +328,7 @@ Result<Compression> ParseCompression(std::string_view value) {
 }
 
 int DefaultCompressionLevel(Compression c) {
-  return c == Compression::kZstd ? 3 : c == Compression::kGzip ? 4 : 0;
+  return c == Compression::kZstd ? 3 : c == Compression::kGzip ? 3 : 0;
 }
 
 Status CheckCompressionLevel(Compression c, int level) {

@@ -47,8 +47,8 @@ std::string_view CompressionName(Compression c);
 // Parses BuildKit's compression= values: "uncompressed", "gzip", "zstd". INVALID_ARGUMENT
 // `unsupported compression type <value>` (BuildKit's text) otherwise.
 Result<Compression> ParseCompression(std::string_view value);
-// The level used when none is given: gzip 4 (libdeflate's level 4: on real layers its output is
-// still smaller than the default-level output of containerd and skopeo, and it is about 1.35x
+// The level used when none is given: gzip 3 (libdeflate's level 3: on real layers its output is
+// still smaller than the default-level output of containerd and skopeo, and it is about 1.4x
 // faster than level 6; docs/image-store.md "Compressed copies"), zstd 3 (libzstd's).
 int DefaultCompressionLevel(Compression c);
 // INVALID_ARGUMENT `compression-level <level> is out of range for gzip (0..9)` / `... for zstd

@@ -72,7 +72,7 @@ TEST(ImageForOutput, CompressesTarLayersOnceAndCachesTheBlob) {
 
   // The cache entry names the blob; a second output reuses it without reading the layer.
   const std::string entry =
-      CompressedCacheDir(*blobs) + "/" + std::string(DigestHex(img.layers[1].diff_id)) + "/gzip-4";
+      CompressedCacheDir(*blobs) + "/" + std::string(DigestHex(img.layers[1].diff_id)) + "/gzip-3";
   auto text = ReadFile(entry);
   ASSERT_TRUE(text.ok());
   EXPECT_EQ(*text, "{\"digest\":\"" + out->layers[1].digest + "\",\"mediaType\":\"" +

@@ -121,24 +121,37 @@ struct Inventory {
 std::string BlobsDir(const std::string& s) { return s + "/images/blobs/sha256"; }
 std::string LayersDir(const std::string& s) { return s + "/layers/sha256"; }
 
+// Every tagged image of the store at `state` (none when it has no index yet). An image that
+// cannot be read fails the whole call: `<what>: image "<ref>" cannot be read<consequence>:
+// <cause>`, since what it references is then unknown.
+Result<std::vector<image::StoredImage>> TaggedImages(const std::string& state,
+                                                     const std::string& what,
+                                                     const std::string& consequence) {
+  std::vector<image::StoredImage> images;
+  const std::string layout = state + "/images";
+  struct stat st;
+  if (::stat((layout + "/index.json").c_str(), &st) != 0) return images;
+  LK_ASSIGN_OR_RETURN(image::BlobStore blobs, image::BlobStore::Open(layout));
+  LK_ASSIGN_OR_RETURN(auto entries, image::ReadIndex(layout));
+  for (const auto& e : entries) {
+    auto img = image::LoadImage(blobs, e.digest);
+    if (!img.ok()) {
+      return img.status().WithPrefix(what + ": image \"" + e.ref_name + "\" cannot be read" +
+                                     consequence);
+    }
+    images.push_back(image::StoredImage{e.ref_name, std::move(*img)});
+  }
+  return images;
+}
+
 Result<Inventory> TakeInventory(const std::string& state) {
   Inventory inv;
   inv.state = state;
   const std::string layout = state + "/images";
+  LK_ASSIGN_OR_RETURN(inv.images,
+                      TaggedImages(state, "garbage collection",
+                                   ", so what it references is unknown; nothing was deleted"));
   struct stat st;
-  if (::stat((layout + "/index.json").c_str(), &st) == 0) {
-    LK_ASSIGN_OR_RETURN(image::BlobStore blobs, image::BlobStore::Open(layout));
-    LK_ASSIGN_OR_RETURN(auto entries, image::ReadIndex(layout));
-    for (const auto& e : entries) {
-      auto img = image::LoadImage(blobs, e.digest);
-      if (!img.ok()) {
-        return img.status().WithPrefix(
-            "garbage collection: image \"" + e.ref_name +
-            "\" cannot be read, so what it references is unknown; nothing was deleted");
-      }
-      inv.images.push_back(image::StoredImage{e.ref_name, std::move(*img)});
-    }
-  }
   if (::stat((layout + "/compressed").c_str(), &st) == 0) {
     LK_ASSIGN_OR_RETURN(image::BlobStore blobs, image::BlobStore::Open(layout));
     LK_ASSIGN_OR_RETURN(inv.compressed, image::ListCompressedCache(blobs));
@@ -420,20 +433,12 @@ Result<int> EvictUnpackedLayers(const std::string& state_dir,
                       StoreUseLock::Exclusive(state_dir, /*wait=*/false));
   if (!lock) return 0;
   std::set<std::string> image_layers;
-  const std::string layout = state_dir + "/images";
-  struct stat st;
-  if (::stat((layout + "/index.json").c_str(), &st) == 0) {
-    LK_ASSIGN_OR_RETURN(image::BlobStore blobs, image::BlobStore::Open(layout));
-    LK_ASSIGN_OR_RETURN(auto entries, image::ReadIndex(layout));
-    for (const auto& e : entries) {
-      auto img = image::LoadImage(blobs, e.digest);
-      if (!img.ok()) {
-        return img.status().WithPrefix("evicting unpacked layers: image \"" + e.ref_name +
-                                       "\" cannot be read; nothing was removed");
-      }
-      for (const auto& l : img->layers) image_layers.insert(l.diff_id);
-    }
+  LK_ASSIGN_OR_RETURN(auto images,
+                      TaggedImages(state_dir, "evicting unpacked layers", "; nothing was removed"));
+  for (const auto& i : images) {
+    for (const auto& l : i.image.layers) image_layers.insert(l.diff_id);
   }
+  struct stat st;
   int removed = 0;
   for (const auto& d : diff_ids) {
     if (!image::IsValidDigest(d) || image_layers.contains(d)) continue;

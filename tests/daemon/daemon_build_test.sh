@@ -59,7 +59,7 @@ for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
 export SOURCE_DATE_EPOCH=0
 dlog_fail() { sed 's/^/  daemon: /' "$W/daemon.log" | tail -30 >&2; fail "$@"; }
 # Plain progress without timings: "#3 0.123 x" -> "#3 x", "DONE 0.4s" -> "DONE",
-# "compressing layers (gzip level 4) 0.1s done" -> "... done".
+# "compressing layers (gzip level 3) 0.1s done" -> "... done".
 untimed() { sed -E 's/^(#[0-9]+ )?[0-9]+\.[0-9]+ /\1/; s/ DONE [0-9.]+s$/ DONE/; s/ [0-9]+\.[0-9]+s done$/ done/' "$1"; }
 
 # 1. Both ways.
