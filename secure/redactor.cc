@@ -61,7 +61,8 @@ Result<std::shared_ptr<const SecretMatcher>> SecretRegistry::Current() const {
   if (inputs.empty()) {
     matcher_ = nullptr;
   } else {
-    auto built = SecretMatcher::Build(inputs, kRegistryDenseBudget);
+    auto built = build_ ? build_(inputs, kRegistryDenseBudget)
+                        : SecretMatcher::Build(inputs, kRegistryDenseBudget);
     if (!built.ok()) {
       if (added_) return built.status();
       return matcher_;  // only removals since: the old automaton masks a superset

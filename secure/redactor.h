@@ -25,8 +25,10 @@
 #define LATCHKEY_SECURE_REDACTOR_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -44,7 +46,14 @@ class SecretRegistry {
   // The process-wide registry used by the operational log and the builder. Never destroyed.
   static SecretRegistry& Global();
 
+  // How the registry builds its automaton: SecretMatcher::Build's signature. Tests wrap the
+  // real one to inject the failure the file comment describes.
+  using MatcherBuilder =
+      std::function<Result<SecretMatcher>(std::span<const SecretMatcher::Input>, size_t)>;
+
   SecretRegistry() = default;
+  // Builds through `build` instead of SecretMatcher::Build (fault injection in tests).
+  explicit SecretRegistry(MatcherBuilder build) : build_(std::move(build)) {}
   SecretRegistry(const SecretRegistry&) = delete;
   SecretRegistry& operator=(const SecretRegistry&) = delete;
 
@@ -87,6 +96,7 @@ class SecretRegistry {
   mutable std::shared_ptr<const SecretMatcher> matcher_;
   mutable bool stale_ = false;
   mutable bool added_ = false;
+  MatcherBuilder build_;  // empty: SecretMatcher::Build
 };
 
 }  // namespace latchkey

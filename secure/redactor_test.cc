@@ -141,6 +141,55 @@ TEST(Redactor, AnEmptyValueDoesNotDisturbTheOthers) {
   EXPECT_EQ(reg.size(), 1u);
 }
 
+// A builder that fails while `*fail` is set, else builds as the registry does (fault injection
+// by wrapping the real SecretMatcher::Build); counts its calls.
+SecretRegistry::MatcherBuilder FailingWhile(const bool* fail, int* calls) {
+  return [fail, calls](std::span<const SecretMatcher::Input> in,
+                       size_t budget) -> Result<SecretMatcher> {
+    ++*calls;
+    if (*fail) return ResourceExhaustedError("secure memory exhausted (injected)");
+    return SecretMatcher::Build(in, budget);
+  };
+}
+
+TEST(Redactor, AFailedRebuildAfterAnAddMasksEverythingUntilARebuildWorks) {
+  bool fail = false;
+  int calls = 0;
+  SecretRegistry reg(FailingWhile(&fail, &calls));
+  ASSERT_TRUE(reg.Add(Secret("first-9f2c")).ok());
+  EXPECT_EQ(reg.Redact("a first-9f2c b"), "a **** b");
+  fail = true;
+  ASSERT_TRUE(reg.Add(Secret("second-41aa")).ok());
+  // The new value cannot be searched for: nothing may pass unmasked, not even harmless text.
+  EXPECT_EQ(reg.Redact("a second-41aa b"), "****");
+  EXPECT_EQ(reg.Redact("harmless"), "****");
+  EXPECT_TRUE(reg.Contains("harmless"));
+  const int failed_calls = calls;
+  EXPECT_GE(failed_calls, 4);  // every call tried again
+  fail = false;
+  EXPECT_EQ(reg.Redact("a second-41aa b first-9f2c"), "a **** b ****");
+  EXPECT_FALSE(reg.Contains("harmless"));
+  EXPECT_EQ(reg.Redact("harmless"), "harmless");
+  EXPECT_EQ(calls, failed_calls + 1);  // rebuilt once, then reused
+}
+
+TEST(Redactor, AFailedRebuildAfterOnlyRemovalsKeepsTheOldAutomaton) {
+  bool fail = false;
+  int calls = 0;
+  SecretRegistry reg(FailingWhile(&fail, &calls));
+  ASSERT_TRUE(reg.Add(Secret("kept-77b1")).ok());
+  auto removed = reg.Add(Secret("gone-03de"));
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(reg.Redact("kept-77b1 gone-03de"), "**** ****");
+  fail = true;
+  reg.Remove(*removed);
+  // The previous automaton masks a superset: the removed value stays masked, the rest shows.
+  EXPECT_EQ(reg.Redact("kept-77b1 gone-03de plain"), "**** **** plain");
+  EXPECT_FALSE(reg.Contains("plain"));
+  fail = false;
+  EXPECT_EQ(reg.Redact("kept-77b1 gone-03de plain"), "**** gone-03de plain");
+}
+
 TEST(Redactor, RedactsWhileOtherThreadsAddAndRemove) {
   SecretRegistry reg;
   ASSERT_TRUE(reg.Add(Secret("steady-secret")).ok());
