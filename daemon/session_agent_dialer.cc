@@ -11,18 +11,15 @@
 
 #include "api/moby/sshforward/v1/ssh.grpc.pb.h"
 #include "base/errno_status.h"
+#include "secure/secret_buffer.h"
 #include "session/ssh_service.h"
 
 namespace latchkey::daemon {
+
 namespace {
 
 using moby::sshforward::v1::BytesMessage;
 using moby::sshforward::v1::SSH;
-
-void Wipe(std::string* s) {
-  sodium_memzero(s->data(), s->size());
-  s->clear();
-}
 
 }  // namespace
 
@@ -59,10 +56,10 @@ Status SessionAgentDialer::Forward(const std::string& id, base::UniqueFd conn, i
     BytesMessage m;
     while (stream->Read(&m)) {
       bool sent = executor::SendAll(conn.get(), m.data().data(), m.data().size());
-      Wipe(m.mutable_data());
+      WipeStringBytes(m.mutable_data());
       if (!sent) break;
     }
-    Wipe(m.mutable_data());
+    WipeStringBytes(m.mutable_data());
     ::shutdown(conn.get(), SHUT_WR);
     uint64_t one = 1;
     (void)!::write(reader_done.get(), &one, sizeof one);
@@ -98,7 +95,7 @@ Status SessionAgentDialer::Forward(const std::string& id, base::UniqueFd conn, i
     m.set_data(buf, static_cast<size_t>(n));
     sodium_memzero(buf, static_cast<size_t>(n));
     bool written = stream->Write(m);
-    Wipe(m.mutable_data());
+    WipeStringBytes(m.mutable_data());
     if (!written) break;
   }
   sodium_memzero(buf, sizeof buf);

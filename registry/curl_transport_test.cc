@@ -109,15 +109,8 @@ TEST(CurlTransport, PlainHttpOnAnHttpsUrl) {
 // The server accepts one connection and answers two requests on it, then stops listening:
 // the second request can only succeed over the first request's connection.
 TEST(CurlTransport, ReusesTheConnection) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(::listen(fd, 1), 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  const int port = ntohs(a.sin_port);
+  int port = 0;
+  const int fd = ListenOnLoopback(&port);
   std::thread server([fd] {
     int c = ::accept(fd, nullptr, nullptr);
     ::close(fd);  // no second connection is possible

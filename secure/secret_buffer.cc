@@ -100,4 +100,9 @@ bool SecretBuffer::Equals(std::span<const uint8_t> other) const {
   return sodium_memcmp(data_, other.data(), size_) == 0;
 }
 
+void WipeStringBytes(std::string* s) {
+  sodium_memzero(s->data(), s->size());
+  s->clear();
+}
+
 }  // namespace latchkey

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 
 #include "latchkey/status.h"
 
@@ -65,6 +66,13 @@ class SecretBuffer {
 
 // Calls sodium_init once; INTERNAL when libsodium cannot initialise. Thread-safe.
 Status EnsureSodium();
+
+// Zeroes the bytes in use of a std::string that held secret bytes (a generated message's bytes
+// field: protobuf forces them into a std::string) and empties it, keeping its capacity so the
+// next use reuses the same memory. Bytes past size() are left alone: a caller that reuses the
+// string wipes it after every use, so they are zeros already (one that does not, resizes it to
+// its capacity first).
+void WipeStringBytes(std::string* s);
 
 }  // namespace latchkey
 

@@ -1,21 +1,13 @@
 #include "session/session_client.h"
 
 #include <errno.h>
-#include <sodium.h>
 #include <sys/socket.h>
 
+#include "secure/secret_buffer.h"
 #include "session/metadata.h"
 #include "session/tunnel_pump.h"
 
 namespace latchkey::session {
-namespace {
-
-void Wipe(std::string* s) {
-  sodium_memzero(s->data(), s->size());
-  s->clear();
-}
-
-}  // namespace
 
 Result<std::unique_ptr<SessionClient>> SessionClient::Open(
     std::shared_ptr<grpc::Channel> daemon, const SessionOptions& options,
@@ -60,7 +52,7 @@ void SessionClient::OnReadDone(bool ok) {
       off += static_cast<size_t>(n);
     }
     bool sent = off == data.size();
-    Wipe(in_.mutable_data());
+    WipeStringBytes(in_.mutable_data());
     if (sent) {
       StartRead(&in_);
       return;

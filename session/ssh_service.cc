@@ -15,18 +15,15 @@
 
 #include "base/unique_fd.h"
 #include "base/unix_address.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey::session {
+
 namespace {
 
 using moby::sshforward::v1::BytesMessage;
 using moby::sshforward::v1::CheckAgentRequest;
 using moby::sshforward::v1::CheckAgentResponse;
-
-void Wipe(std::string* s) {
-  sodium_memzero(s->data(), s->size());
-  s->clear();
-}
 
 // A connection to the agent socket `path`; on failure, "connect <path>: <strerror>". With
 // `nonblocking`, a full listen backlog (EAGAIN) counts as reachable (an empty descriptor).
@@ -131,8 +128,8 @@ class SshService::Forward final : public grpc::ServerBidiReactor<BytesMessage, B
     Wake();
   }
   void OnDone() override {
-    Wipe(in_.mutable_data());
-    Wipe(out_.mutable_data());
+    WipeStringBytes(in_.mutable_data());
+    WipeStringBytes(out_.mutable_data());
     delete this;
   }
 
@@ -173,7 +170,7 @@ class SshService::Forward final : public grpc::ServerBidiReactor<BytesMessage, B
       if (have_input) {
         // No read is outstanding while in_ is used here.
         bool ok = SendAll(agent_.get(), in_.data());
-        Wipe(in_.mutable_data());
+        WipeStringBytes(in_.mutable_data());
         if (!ok) return agent_write_failed;
         StartRead(&in_);
         continue;
@@ -205,7 +202,7 @@ class SshService::Forward final : public grpc::ServerBidiReactor<BytesMessage, B
         // OnWriteDone(false) follows the cancellation; out_ stays untouched until OnDone.
         return cancelled;
       }
-      Wipe(out_.mutable_data());
+      WipeStringBytes(out_.mutable_data());
       if (!write_ok_) return cancelled;
     }
   }

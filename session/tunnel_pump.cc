@@ -5,22 +5,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "base/errno_status.h"
+#include "secure/secret_buffer.h"
 
 namespace latchkey::session {
-namespace {
-
-// The tunnel carries secret values inside HTTP/2 frames: a pump's buffer is wiped before it is
-// freed (gRPC's and the kernel's own buffers are out of our reach; docs/daemon.md).
-void WipeString(std::string* s) {
-  s->resize(s->capacity());
-  sodium_memzero(s->data(), s->size());
-  s->clear();
-}
-
-}  // namespace
 
 Result<std::pair<base::UniqueFd, base::UniqueFd>> MakeTunnelSocketPair() {
   int fds[2];
@@ -52,7 +40,10 @@ size_t PumpSocketToStream(int fd,
     if (!write(msg)) break;
     total += static_cast<size_t>(n);
   }
-  WipeString(data);
+  // The tunnel carries secret values inside HTTP/2 frames: the buffer is wiped, all of it, before
+  // it is freed (gRPC's and the kernel's own buffers are out of our reach; docs/daemon.md).
+  data->resize(data->capacity());
+  WipeStringBytes(data);
   return total;
 }
 

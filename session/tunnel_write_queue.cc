@@ -1,22 +1,11 @@
 #include "session/tunnel_write_queue.h"
 
-#include <sodium.h>
-
 #include <algorithm>
 
+#include "secure/secret_buffer.h"
 #include "session/tunnel_pump.h"
 
 namespace latchkey::session {
-namespace {
-
-// Zeroes the bytes in use and empties `s`, keeping its capacity. Every buffer is wiped after
-// each use, so the bytes past size() are always zeros already.
-void Wipe(std::string* s) {
-  sodium_memzero(s->data(), s->size());
-  s->clear();
-}
-
-}  // namespace
 
 TunnelWriteQueue::TunnelWriteQueue(
     std::function<void(const latchkey::v1::BytesMessage*)> start_write,
@@ -26,7 +15,7 @@ TunnelWriteQueue::TunnelWriteQueue(
 TunnelWriteQueue::~TunnelWriteQueue() {
   std::lock_guard<std::mutex> lock(mu_);
   DropQueuedLocked();
-  Wipe(in_flight_.mutable_data());
+  WipeStringBytes(in_flight_.mutable_data());
 }
 
 bool TunnelWriteQueue::Push(const char* data, size_t n) {
@@ -61,7 +50,7 @@ bool TunnelWriteQueue::Push(const char* data, size_t n) {
 
 void TunnelWriteQueue::WriteDone(bool ok) {
   std::unique_lock<std::mutex> lock(mu_);
-  Wipe(in_flight_.mutable_data());
+  WipeStringBytes(in_flight_.mutable_data());
   writing_ = false;
   if (!ok) {
     closed_ = true;
@@ -122,7 +111,7 @@ void TunnelWriteQueue::Start(std::unique_lock<std::mutex>& lock,
 }
 
 void TunnelWriteQueue::DropQueuedLocked() {
-  for (std::string& s : queue_) Wipe(&s);
+  for (std::string& s : queue_) WipeStringBytes(&s);
   queue_.clear();
   queued_ = 0;
 }
